@@ -1,0 +1,51 @@
+"""The Bolt app factory: one `register(app, ctx)` per feature."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.features import activity_log, boards, help, home, membership
+from bot.settings import Settings
+from bot.slack import dispatch
+from bot.slack.context import AppContext
+from models import utc_now
+
+FEATURES = (dispatch, help, activity_log, boards, membership, home)
+
+
+def make_web_client(settings: Settings) -> WebClient:
+    client = WebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
+    # Slack asks us to back off on 429s; transient network errors are worth one more try.
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    client.retry_handlers.append(ConnectionErrorRetryHandler(max_retry_count=1))
+    return client
+
+
+def create_app(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    client: WebClient | None = None,
+    socket_mode: bool = False,
+) -> App:
+    """Build the Bolt app. Nothing here talks to Slack: the token is checked on first use."""
+    settings.require_slack(socket_mode=socket_mode)
+    app = App(
+        token=settings.bot_token,
+        signing_secret=settings.signing_secret or "",
+        client=client or make_web_client(settings),
+        token_verification_enabled=False,
+        # Socket Mode frames come over an authenticated websocket and carry no signature.
+        request_verification_enabled=not socket_mode,
+        process_before_response=False,
+    )
+    ctx = AppContext(settings=settings, session_factory=session_factory, clock=clock)
+    for feature in FEATURES:
+        feature.register(app, ctx)
+    return app

@@ -1,0 +1,51 @@
+"""Leaderboard messages."""
+from __future__ import annotations
+
+from bot.blocks.common import Message, context, escape, format_quantity, header, message, section
+from bot.domain.activity_types import ACTIVITY_TYPES
+from bot.domain.boards import Board
+from bot.domain.ranking import RankedStanding
+
+MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
+MAX_ROWS_SHOWN = 25
+PERIOD_LABELS = {"today": "Today", "week": "This week", "month": "This month", "quarter": "This quarter"}
+
+
+def board_lines(rows: list[RankedStanding], unit: str, highlight_member_id: int | None = None) -> list[str]:
+    lines = []
+    for row in rows[:MAX_ROWS_SHOWN]:
+        lines.append(standing_line(row, unit, row.standing.member_id == highlight_member_id))
+    if len(rows) > MAX_ROWS_SHOWN:
+        lines.append(f"_…and {len(rows) - MAX_ROWS_SHOWN} more_")
+    return lines
+
+
+def standing_line(row: RankedStanding, unit: str, highlight: bool = False) -> str:
+    rank = MEDALS.get(row.rank, f"{row.rank}.")
+    if row.shared:
+        rank = f"{rank}=" if row.rank > 3 else rank
+    crown = " 👑" if row.standing.is_leader else ""
+    name = escape(row.standing.name)
+    name = f"*{name}*" if highlight else name
+    return f"{rank} {name}{crown} — {format_quantity(row.standing.total)} {unit}"
+
+
+def board_message(board: Board, highlight_member_id: int | None = None) -> Message:
+    activity = ACTIVITY_TYPES[board.activity_type]
+    period = PERIOD_LABELS.get(board.window.period, board.window.period)
+    title = f"{activity.emoji} {period}'s {activity.plural} — {board.title_scope}"
+    if not board.rows:
+        body = f"No {activity.plural} logged yet. Be the first: `/pg 1 {activity.singular}`"
+        return message(f"{title}: nothing yet", [header(title), section(body), _footer(board)])
+    lines = board_lines(board.rows, activity.plural, highlight_member_id)
+    top = board.rows[0].standing
+    fallback = f"{title}: {top.name} leads with {format_quantity(top.total)}"
+    return message(fallback, [header(title), section("\n".join(lines)), _footer(board)])
+
+
+def _footer(board: Board) -> dict[str, object]:
+    window = board.window
+    days = window.first_day.isoformat() if window.first_day == window.last_day else (
+        f"{window.first_day:%a %d %b} – {window.last_day:%a %d %b}"
+    )
+    return context(f"{days} · {board.tz_name} · ties share a rank; the earlier finisher is listed first · 👑 leader")

@@ -1,0 +1,89 @@
+"""Small pure helpers for Block Kit messages. Every message carries a fallback `text`."""
+from __future__ import annotations
+
+from typing import Any
+
+Block = dict[str, Any]
+Message = dict[str, Any]
+
+MAX_SECTION_TEXT = 3000
+MAX_QUOTED_INPUT = 120
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, MAX_SECTION_TEXT)}}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": _clip(text, 150), "emoji": True}}
+
+
+def context(*texts: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(t, 3000)} for t in texts[:10]]}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    element: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": _clip(text, 75), "emoji": True},
+        "action_id": action_id,
+        "value": value[:2000],
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def actions(*elements: Block, block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements)}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def message(text: str, blocks: list[Block] | None = None, *, in_channel: bool = False) -> Message:
+    result: Message = {"text": _clip(text, 3000)}
+    if blocks:
+        result["blocks"] = blocks[:50]
+    if in_channel:
+        result["response_type"] = "in_channel"
+    return result
+
+
+def quote_input(text: str) -> str:
+    """Show the user's own input back to them, safely and briefly."""
+    shown = text if len(text) <= MAX_QUOTED_INPUT else text[: MAX_QUOTED_INPUT - 1] + "…"
+    return "`/pg " + escape(shown.replace("`", "'")) + "`"
+
+
+def error_message(input_text: str, problem: str, usage: str | None) -> Message:
+    lines = [f":warning: {escape(problem)}", f"You typed {quote_input(input_text)}"]
+    if usage:
+        lines.append(f"Try `{escape(usage)}`  ·  `/pg help` for everything")
+    return message(f"{problem} — nothing was saved.", [section("\n".join(lines)), context("Nothing was saved.")])
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_quantity(value: float) -> str:
+    return f"{value:g}" if value != int(value) else f"{int(value):,}"
+
+
+def format_money(cents: int) -> str:
+    dollars = cents / 100
+    if dollars >= 1_000_000:
+        return f"${dollars / 1_000_000:.3g}M"
+    if dollars >= 10_000:
+        return f"${dollars / 1_000:.3g}k"
+    return f"${dollars:,.0f}"

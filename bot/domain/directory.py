@@ -1,0 +1,140 @@
+"""Workspaces, regions, members and roles."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.domain.errors import Conflict, NotFound, PermissionDenied
+from models import AuditLog, Member, Region, Workspace
+
+ROLES = ("rep", "leader", "manager", "admin")
+JOBS = ("ae", "sdr")
+_REGION_NAME = re.compile(r"^[A-Za-z0-9][\w-]{0,31}$")
+
+
+def ensure_workspace(session: Session, team_id: str) -> Workspace:
+    workspace = session.get(Workspace, team_id)
+    if workspace is None:
+        workspace = Workspace(team_id=team_id, settings={})
+        session.add(workspace)
+        session.flush()
+    return workspace
+
+
+def validate_time_zone(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise NotFound(
+            f"`{tz}` isn't a time zone I know.", "Use an IANA name such as America/New_York or Europe/London."
+        ) from None
+
+
+def add_region(session: Session, team_id: str, name: str, tz: str, channel_id: str | None, actor: str) -> Region:
+    if not _REGION_NAME.match(name) or name.lower() == "all":
+        raise Conflict(f"`{name}` can't be a region name.", "Use letters, digits, - or _ (up to 32), e.g. AMER.")
+    validate_time_zone(tz)
+    ensure_workspace(session, team_id)
+    if find_region(session, team_id, name) is not None:
+        raise Conflict(f"Region {name} already exists.")
+    region = Region(team_id=team_id, name=name, name_key=name.lower(), tz=tz, channel_id=channel_id)
+    session.add(region)
+    session.flush()
+    audit(session, team_id, actor, "region.add", name, {"tz": tz, "channel_id": channel_id})
+    return region
+
+
+def find_region(session: Session, team_id: str, name: str) -> Region | None:
+    return session.scalars(
+        select(Region).where(Region.team_id == team_id, Region.name_key == name.lower())
+    ).one_or_none()
+
+
+def require_region(session: Session, team_id: str, name: str) -> Region:
+    region = find_region(session, team_id, name)
+    if region is None:
+        known = ", ".join(r.name for r in list_regions(session, team_id)) or "none yet — an admin adds them"
+        raise NotFound(f"There's no region called `{name}`.", f"Regions: {known}.")
+    return region
+
+
+def list_regions(session: Session, team_id: str) -> list[Region]:
+    return list(session.scalars(select(Region).where(Region.team_id == team_id).order_by(Region.name_key)))
+
+
+def get_member(session: Session, team_id: str, user_id: str) -> Member | None:
+    return session.scalars(
+        select(Member).where(Member.team_id == team_id, Member.user_id == user_id)
+    ).one_or_none()
+
+
+def ensure_member(session: Session, team_id: str, user_id: str, display_name: str) -> Member:
+    member = get_member(session, team_id, user_id)
+    if member is None:
+        ensure_workspace(session, team_id)
+        member = Member(team_id=team_id, user_id=user_id, display_name=display_name or user_id, role="rep", job="ae")
+        session.add(member)
+        session.flush()
+    return member
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    region: Region
+    previous_region: str | None
+
+
+def join_region(session: Session, team_id: str, user_id: str, display_name: str, region_name: str) -> JoinResult:
+    region = require_region(session, team_id, region_name)
+    member = ensure_member(session, team_id, user_id, display_name)
+    previous = member.region.name if member.region else None
+    member.region_id = region.id
+    member.region = region
+    if display_name:
+        member.display_name = display_name
+    session.flush()
+    return JoinResult(region=region, previous_region=previous)
+
+
+def set_role(session: Session, team_id: str, actor: str, user_id: str, role: str) -> Member:
+    if role not in ROLES:
+        raise Conflict(f"`{role}` isn't a role.", "Roles: " + ", ".join(ROLES))
+    member = ensure_member(session, team_id, user_id, user_id)
+    old = member.role
+    member.role = role
+    session.flush()
+    audit(session, team_id, actor, "member.role", user_id, {"from": old, "to": role})
+    return member
+
+
+def is_admin(member: Member | None, user_id: str, configured_admins: Iterable[str], slack_admin: bool = False) -> bool:
+    return slack_admin or user_id in set(configured_admins) or (member is not None and member.role == "admin")
+
+
+def is_manager(member: Member | None, user_id: str, configured_admins: Iterable[str], slack_admin: bool = False) -> bool:
+    if is_admin(member, user_id, configured_admins, slack_admin):
+        return True
+    return member is not None and member.role == "manager"
+
+
+def require_admin(allowed: bool, what: str) -> None:
+    if not allowed:
+        raise PermissionDenied(f"Only admins can {what}.", "Ask a Pipeday admin (see `pipeday role set`).")
+
+
+def audit(session: Session, team_id: str, actor: str, action: str, target: str | None, details: dict[str, object]) -> None:
+    session.add(AuditLog(team_id=team_id, actor=actor, action=action, target=target, details=details))
+
+
+def workspace_ids(session: Session) -> list[str]:
+    return list(session.scalars(select(Workspace.team_id).order_by(Workspace.team_id)))
+
+
+def region_member_count(session: Session, region_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Member).where(Member.region_id == region_id)) or 0
+

@@ -1,0 +1,286 @@
+"""The `/pg` grammar: turns the text after `/pg` into a typed command, or a helpful error.
+
+Pure: knows nothing of Slack or the database. Every refusal quotes the input and shows
+the closest correct usage, and nothing is stored for input that does not parse.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from bot.domain.activity_types import (
+    ACTIVITY_TYPES,
+    MAX_COUNT,
+    MAX_HOURS,
+    MIN_COUNT,
+    MIN_HOURS,
+    ActivityType,
+    all_type_words,
+    lookup_type,
+)
+
+MAX_NOTE_LENGTH = 500
+MAX_INPUT_LENGTH = 1_000
+MAX_DEAL_CENTS = 10_000_000_000 * 100  # $10B: anything bigger is a typo
+PERIODS = ("today", "week", "month", "quarter")
+ROLES = ("rep", "leader", "manager")
+
+USAGE = {
+    "log": "/pg 3 connects [note]",
+    "deal": "/pg deal $50k [note]",
+    "join": "/pg join AMER",
+    "board": "/pg board [region|all] [today|week|month|quarter] [type]",
+    "role": "/pg role @user rep|leader|manager",
+    "undo": "/pg undo",
+    "help": "/pg help",
+}
+
+
+class ParseError(ValueError):
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+
+@dataclass(frozen=True)
+class HelpCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class JoinCommand:
+    region: str
+
+
+@dataclass(frozen=True)
+class LogCommand:
+    type: str
+    quantity: float
+    note: str | None = None
+    amount_cents: int | None = None
+
+
+@dataclass(frozen=True)
+class UndoCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class BoardCommand:
+    region: str | None = None  # None = the caller's region; "all" = every region
+    period: str | None = None  # None = the default for today
+    type: str | None = None
+    by_goal: bool = False
+
+
+@dataclass(frozen=True)
+class MeCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class RoleCommand:
+    user_id: str
+    role: str
+
+
+@dataclass(frozen=True)
+class OtherCommand:
+    """A verb handled by a feature module that parses its own arguments (goals, plan, spin…)."""
+
+    verb: str
+    args: tuple[str, ...] = field(default_factory=tuple)
+
+
+Command = HelpCommand | JoinCommand | LogCommand | UndoCommand | BoardCommand | MeCommand | RoleCommand | OtherCommand
+
+# Verbs owned by feature modules; the grammar only splits their arguments.
+DELEGATED_VERBS = frozenset({"goals", "plan", "close", "spin", "days", "summary"})
+
+_NUMBER_WITH_UNIT = re.compile(r"^(-?\d+(?:[.,]\d+)?)([a-z]+)$")
+_NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
+_USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_AMOUNT = re.compile(r"^\$?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)([kmb])?$", re.IGNORECASE)
+
+
+def parse_command(text: str) -> Command:
+    text = (text or "").strip()
+    if len(text) > MAX_INPUT_LENGTH:
+        raise ParseError(
+            f"That's {len(text):,} characters — too long for a log. Keep notes under {MAX_NOTE_LENGTH}.",
+            USAGE["log"],
+        )
+    words = text.split()
+    if not words or words[0].lower() in ("help", "?", "-h", "--help"):
+        return HelpCommand()
+    verb, rest = words[0].lower(), words[1:]
+    if verb == "join":
+        return _parse_join(rest)
+    if verb == "undo":
+        return _no_arguments(UndoCommand(), rest, "undo")
+    if verb == "me":
+        return _no_arguments(MeCommand(), rest, "help")
+    if verb in ("board", "leaderboard", "lb"):
+        return _parse_board(rest)
+    if verb == "role":
+        return _parse_role(rest)
+    if verb in DELEGATED_VERBS:
+        return OtherCommand(verb, tuple(rest))
+    if verb == "log":
+        if not rest:
+            raise ParseError("What should I log?", USAGE["log"])
+        return _parse_log(rest)
+    return _parse_log(words)
+
+
+def _no_arguments(command: Command, rest: list[str], usage_key: str) -> Command:
+    if rest:
+        raise ParseError(f"`{words_text(rest)}` isn't needed here.", USAGE[usage_key])
+    return command
+
+
+def words_text(words: list[str]) -> str:
+    return " ".join(words)
+
+
+def _parse_join(rest: list[str]) -> JoinCommand:
+    if len(rest) != 1:
+        raise ParseError("Which region? Give its name, for example AMER.", USAGE["join"])
+    return JoinCommand(region=rest[0])
+
+
+def _parse_role(rest: list[str]) -> RoleCommand:
+    if len(rest) != 2:
+        raise ParseError("Mention one person and one role.", USAGE["role"])
+    mention = _USER_MENTION.match(rest[0])
+    if not mention:
+        raise ParseError(f"`{rest[0]}` isn't a person — mention them with @.", USAGE["role"])
+    role = rest[1].lower()
+    if role not in ROLES:
+        raise ParseError(f"`{rest[1]}` isn't a role. Roles are rep, leader and manager.", USAGE["role"])
+    return RoleCommand(user_id=mention.group(1), role=role)
+
+
+def _parse_board(rest: list[str]) -> BoardCommand:
+    region: str | None = None
+    period: str | None = None
+    activity_type: str | None = None
+    by_goal = False
+    words = [w for w in rest]
+    if len(words) >= 2 and words[-2].lower() == "by" and words[-1].lower() in ("goal", "goals"):
+        by_goal, words = True, words[:-2]
+    for word in words:
+        lowered = word.lower()
+        found_type = lookup_type(lowered)
+        if lowered in PERIODS and period is None:
+            period = lowered
+        elif found_type is not None and activity_type is None:
+            activity_type = found_type.key
+        elif region is None and re.fullmatch(r"[\w-]{1,64}", word):
+            region = "all" if lowered == "all" else word
+        else:
+            raise ParseError(f"I can't place `{word}` in a board request.", USAGE["board"])
+    return BoardCommand(region=region, period=period, type=activity_type, by_goal=by_goal)
+
+
+def _parse_log(words: list[str]) -> LogCommand:
+    # "/pg deal [$amount]" takes an amount; "/pg 2 deals" or "/pg deals 2" is a count.
+    if words[0].lower() in ("deal", "win"):
+        return _parse_deal(words[1:])
+    count_word, type_word, note_words = _split_count_and_type(words)
+    activity_type = _resolve_type(type_word, words)
+    quantity = _parse_quantity(count_word, activity_type, words)
+    return LogCommand(type=activity_type.key, quantity=quantity, note=_note(note_words))
+
+
+def _looks_like_amount(word: str) -> bool:
+    return word.startswith("$") or word[-1:].lower() in ("k", "m", "b") or "," in word
+
+
+def _split_count_and_type(words: list[str]) -> tuple[str | None, str, list[str]]:
+    first = words[0].lower()
+    glued = _NUMBER_WITH_UNIT.match(first)
+    if glued:  # "1.5h", "3connects"
+        return glued.group(1), glued.group(2), words[1:]
+    if _NUMBER.match(first):
+        if len(words) < 2:
+            raise ParseError(f"{first} of what?", USAGE["log"])
+        return first, words[1], words[2:]
+    # "<type> <n>" order, or a type with no count at all
+    if len(words) >= 2 and (_NUMBER.match(words[1]) or _NUMBER_WITH_UNIT.match(words[1].lower())):
+        return words[1], first, words[2:]
+    return None, first, words[1:]
+
+
+def _resolve_type(word: str, words: list[str]) -> ActivityType:
+    activity_type = lookup_type(word)
+    if activity_type is not None:
+        return activity_type
+    guess = difflib.get_close_matches(word.lower(), all_type_words(), n=1, cutoff=0.6)
+    if guess:
+        suggestion = lookup_type(guess[0])
+        assert suggestion is not None
+        raise ParseError(
+            f"I don't know the activity `{word}`. Did you mean *{suggestion.plural}*?",
+            f"/pg 3 {suggestion.plural}",
+        )
+    types = ", ".join(t.plural for t in ACTIVITY_TYPES.values())
+    raise ParseError(f"I don't know the activity `{word}`. Types: {types}.", USAGE["log"])
+
+
+def _parse_quantity(count_word: str | None, activity_type: ActivityType, words: list[str]) -> float:
+    example = f"/pg 1.5 {activity_type.plural}" if activity_type.allows_halves else f"/pg 3 {activity_type.plural}"
+    if count_word is None:
+        raise ParseError(f"How many {activity_type.plural}? Put the number first.", example)
+    try:
+        value = Decimal(count_word.replace(",", "."))
+    except InvalidOperation:
+        raise ParseError(f"`{count_word}` isn't a number.", example) from None
+    if activity_type.allows_halves:
+        if value * 2 != int(value * 2) or not (MIN_HOURS <= value <= MAX_HOURS):
+            raise ParseError(
+                f"Hours go from {MIN_HOURS:g} to {MAX_HOURS:g} in halves; `{count_word}` isn't one of them.",
+                example,
+            )
+        return float(value)
+    if value != int(value):
+        raise ParseError(f"{activity_type.plural.capitalize()} are whole numbers; `{count_word}` isn't.", example)
+    if not (MIN_COUNT <= value <= MAX_COUNT):
+        raise ParseError(
+            f"Counts go from {MIN_COUNT} to {MAX_COUNT}; `{count_word}` is out of range.",
+            example,
+        )
+    return float(value)
+
+
+def _parse_deal(rest: list[str]) -> LogCommand:
+    amount_cents: int | None = None
+    if rest and (_looks_like_amount(rest[0]) or _NUMBER.match(rest[0])):
+        amount_cents = parse_amount(rest[0])
+        rest = rest[1:]
+    return LogCommand(type="deal", quantity=1.0, note=_note(rest), amount_cents=amount_cents)
+
+
+def parse_amount(word: str) -> int:
+    """`$50k` → 5_000_000 cents; `$1.2M`, `50000`, `$50,000` likewise."""
+    match = _AMOUNT.match(word.strip())
+    if not match:
+        raise ParseError(f"`{word}` isn't an amount I can read.", USAGE["deal"])
+    number = Decimal(match.group(1).replace(",", ""))
+    multiplier = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}.get((match.group(2) or "").lower(), 1)
+    cents = int(number * multiplier * 100)
+    if cents <= 0 or cents > MAX_DEAL_CENTS:
+        raise ParseError(f"`{word}` is out of range for a deal amount.", USAGE["deal"])
+    return cents
+
+
+def _note(words: list[str]) -> str | None:
+    note = " ".join(words).strip()
+    if not note:
+        return None
+    if len(note) > MAX_NOTE_LENGTH:
+        raise ParseError(f"Notes are limited to {MAX_NOTE_LENGTH} characters; yours has {len(note):,}.", USAGE["log"])
+    return note

@@ -1,0 +1,47 @@
+"""Leaderboard ranking: total descending, ties share a rank, earlier finisher listed first.
+
+"Reached first" is the moment a person's running total reached its final value, which —
+because every log is positive — is the time of their last counted log in the window.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Standing:
+    member_id: int
+    name: str
+    total: float
+    reached_at: datetime
+    is_leader: bool = False
+
+
+@dataclass(frozen=True)
+class RankedStanding:
+    rank: int
+    shared: bool  # another person has the same total (and so the same rank)
+    standing: Standing
+
+
+def rank_standings(standings: list[Standing]) -> list[RankedStanding]:
+    ordered = sorted(standings, key=lambda s: (-s.total, s.reached_at, s.member_id))
+    totals_count: dict[float, int] = {}
+    for standing in ordered:
+        totals_count[standing.total] = totals_count.get(standing.total, 0) + 1
+    ranked: list[RankedStanding] = []
+    for position, standing in enumerate(ordered, start=1):
+        previous = ranked[-1] if ranked else None
+        if previous is not None and previous.standing.total == standing.total:
+            rank = previous.rank
+        else:
+            rank = position  # competition ranking: 1, 2, 2, 4
+        ranked.append(RankedStanding(rank, totals_count[standing.total] > 1, standing))
+    return ranked
+
+
+def winners(ranked: list[RankedStanding], count: int, leaders_win: bool) -> list[RankedStanding]:
+    """Top `count` eligible people; ties at the cut are broken by who reached the total first."""
+    eligible = [r for r in ranked if r.standing.total > 0 and (leaders_win or not r.standing.is_leader)]
+    return eligible[:count]

@@ -1,0 +1,55 @@
+"""Logging activity: `/pg 3 connects`, `/pg deal $50k`, `/pg undo`, `/pg me`."""
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.blocks.replies import logged_message, me_message, undone_message
+from bot.domain.activities import log_activity, member_totals, member_zone, undo_last
+from bot.domain.directory import ensure_member, get_member
+from bot.domain.grammar import LogCommand, MeCommand, UndoCommand
+from bot.domain.windows import period_window
+from bot.slack.commands import CommandRequest
+from bot.slack.context import AppContext
+
+
+def register(app: App, ctx: AppContext) -> None:
+    @ctx.commands.on(LogCommand)
+    def log(request: CommandRequest) -> None:
+        entry = request.command
+        assert isinstance(entry, LogCommand)
+        with ctx.session_factory.begin() as session:
+            member = ensure_member(session, request.team_id, request.user_id, request.user_name)
+            result = log_activity(
+                session,
+                member,
+                entry,
+                now=ctx.clock(),
+                # Slack gives every invocation its own trigger_id; a redelivery reuses it.
+                idempotency_key=f"slash:{request.trigger_id}" if request.trigger_id else None,
+            )
+            reply = logged_message(result)
+        request.reply(reply)
+        ctx.after_log(request.team_id, result)
+
+    @ctx.commands.on(UndoCommand)
+    def undo(request: CommandRequest) -> None:
+        with ctx.session_factory.begin() as session:
+            member = ensure_member(session, request.team_id, request.user_id, request.user_name)
+            removed = undo_last(session, member, now=ctx.clock())
+            reply = undone_message(removed)
+        request.reply(reply)
+
+    @ctx.commands.on(MeCommand)
+    def me(request: CommandRequest) -> None:
+        now = ctx.clock()
+        with ctx.session_factory.begin() as session:
+            member = get_member(session, request.team_id, request.user_id)
+            if member is None:
+                reply = me_message(request.user_name, None, {}, {})
+            else:
+                tz = member_zone(member)
+                week = member_totals(session, member.id, period_window("week", now, tz))
+                today = member_totals(session, member.id, period_window("today", now, tz))
+                region = member.region.name if member.region else None
+                reply = me_message(member.display_name, region, week, today)
+        request.reply(reply)

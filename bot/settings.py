@@ -1,0 +1,68 @@
+"""Configuration from the environment (see PRODUCT.md, "Operating contract")."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from models.db import normalize_database_url
+
+DEFAULT_DATABASE_URL = f"sqlite:///{Path('pipeday.db').absolute()}"
+MANIFEST_HINT = (
+    "Create the Slack app from manifest.yml (https://api.slack.com/apps → Create New App → "
+    "From a manifest), install it to your workspace, then set:\n"
+    "  SLACK_BOT_TOKEN       the Bot User OAuth Token (xoxb-…) from OAuth & Permissions\n"
+    "  SLACK_SIGNING_SECRET  from Basic Information → App Credentials\n"
+    "  SLACK_APP_TOKEN       (optional, Socket Mode) an app-level token (xapp-…) with connections:write"
+)
+
+
+class ConfigurationError(RuntimeError):
+    """Something required is missing or malformed; the message says what and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str | None = None
+    signing_secret: str | None = None
+    app_token: str | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    slack_api_url: str | None = None
+    port: int = 3000
+    admins: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        port_text = env.get("PORT", "3000")
+        if not port_text.isdigit():
+            raise ConfigurationError(f"PORT must be a number, got {port_text!r}.")
+        api_url = env.get("SLACK_API_URL") or None
+        if api_url and not api_url.endswith("/"):
+            api_url += "/"  # WebClient joins method names onto the base URL
+        return cls(
+            bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            app_token=env.get("SLACK_APP_TOKEN") or None,
+            database_url=normalize_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+            slack_api_url=api_url,
+            port=int(port_text),
+            admins=frozenset(u.strip() for u in env.get("PIPEDAY_ADMINS", "").split(",") if u.strip()),
+        )
+
+    def require_slack(self, socket_mode: bool = False) -> None:
+        """Fail fast, naming every missing variable, before anything talks to Slack."""
+        missing = [name for name, value in self._required(socket_mode) if not value]
+        if missing:
+            raise ConfigurationError(f"Missing {', '.join(missing)}.\n\n{MANIFEST_HINT}")
+        if self.bot_token and not self.bot_token.startswith("xoxb-"):
+            raise ConfigurationError("SLACK_BOT_TOKEN should start with xoxb- (the Bot User OAuth Token).")
+        if socket_mode and self.app_token and not self.app_token.startswith("xapp-"):
+            raise ConfigurationError("SLACK_APP_TOKEN should start with xapp- (an app-level token).")
+
+    def _required(self, socket_mode: bool) -> list[tuple[str, str | None]]:
+        required = [("SLACK_BOT_TOKEN", self.bot_token)]
+        if socket_mode:
+            required.append(("SLACK_APP_TOKEN", self.app_token))
+        else:
+            required.append(("SLACK_SIGNING_SECRET", self.signing_secret))
+        return required

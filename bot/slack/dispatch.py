@@ -1,0 +1,99 @@
+"""The one `/pg` listener, the global error handler and Events API de-duplication."""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt import Ack, App, BoltResponse, Respond
+from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError
+
+from bot.blocks.common import error_message
+from bot.blocks.replies import simple_error
+from bot.domain.errors import DomainError
+from bot.domain.grammar import ParseError, parse_command
+from bot.slack.commands import CommandRequest
+from bot.slack.context import AppContext
+from models import ProcessedEvent
+
+logger = logging.getLogger(__name__)
+SORRY = "Sorry — something went wrong on our side and nothing was saved. Please try again in a moment."
+
+
+def register(app: App, ctx: AppContext) -> None:
+    app.command("/pg")(_pg_listener(ctx))
+    app.error(_handle_unexpected_error)
+    app.middleware(_skip_redelivered_events(ctx))
+
+
+def _pg_listener(ctx: AppContext) -> Any:
+    def handle_pg(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        text = command.get("text", "")
+        try:
+            parsed = parse_command(text)
+        except ParseError as error:
+            ack(**error_message(text, error.message, error.usage))
+            return
+        handler = ctx.commands.handler_for(parsed)
+        if handler is None:
+            ack(**error_message(text, "I don't know that command.", "/pg help"))
+            return
+        request = CommandRequest(
+            command=parsed,
+            text=text,
+            team_id=command["team_id"],
+            user_id=command["user_id"],
+            user_name=command.get("user_name", command["user_id"]),
+            channel_id=command.get("channel_id", ""),
+            trigger_id=command.get("trigger_id", ""),
+            ack=ack,
+            respond=respond,
+            client=client,
+        )
+        try:
+            handler(request)
+        except ParseError as error:
+            ack(**error_message(text, error.message, error.usage))
+        except DomainError as error:
+            ack(**simple_error(error.message, error.hint))
+
+    return handle_pg
+
+
+def _handle_unexpected_error(
+    error: Exception, body: dict[str, Any], response: BoltResponse | None, respond: Respond
+) -> BoltResponse | None:
+    reference = uuid.uuid4().hex[:8]
+    logger.error("unhandled error (ref %s) for %s", reference, _describe(body), exc_info=error)
+    text = f"{SORRY} (ref `{reference}`)"
+    if response is not None and body.get("type") != "event_callback":
+        # Not acknowledged yet: answer in the HTTP response itself.
+        payload = {"response_type": "ephemeral", "text": text}
+        return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
+    if body.get("response_url") or body.get("response_urls"):
+        respond(text=text, response_type="ephemeral", replace_original=False)
+    return None
+
+
+def _describe(body: dict[str, Any]) -> str:
+    if "command" in body:
+        return f"command {body.get('command')} {body.get('text', '')[:100]!r}"
+    return str(body.get("type", "request"))
+
+
+def _skip_redelivered_events(ctx: AppContext) -> Any:
+    def middleware(body: dict[str, Any], next: Any, logger: logging.Logger) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if not event_id:
+            return next()
+        try:
+            with ctx.session_factory.begin() as session:
+                session.add(ProcessedEvent(event_id=event_id, team_id=body.get("team_id"), received_at=ctx.clock()))
+        except IntegrityError:
+            logger.info("event %s already processed; acknowledging the redelivery only", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    return middleware

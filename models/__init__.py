@@ -1,0 +1,15 @@
+"""Pipeday's database layer: typed SQLAlchemy models, engine setup and migrations."""
+from models.base import Base, UTCDateTime, utc_now
+from models.entities import Activity, AuditLog, Member, ProcessedEvent, Region, Workspace
+
+__all__ = [
+    "Activity",
+    "AuditLog",
+    "Base",
+    "Member",
+    "ProcessedEvent",
+    "Region",
+    "UTCDateTime",
+    "Workspace",
+    "utc_now",
+]

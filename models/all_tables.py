@@ -1,0 +1,2 @@
+"""Imports every model module so Base.metadata knows all tables (for Alembic and tests)."""
+import models.entities  # noqa: F401

@@ -1,0 +1,118 @@
+"""Core tables: workspaces, regions, members, activities, audit log, processed events.
+
+Every row carries the Slack `team_id` so one database can serve several workspaces.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, UTCDateTime, utc_now
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Region(Base):
+    __tablename__ = "regions"
+    __table_args__ = (UniqueConstraint("team_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("workspaces.team_id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    # Lower-cased name: region lookups are case-insensitive on every database.
+    name_key: Mapped[str] = mapped_column(String(64))
+    tz: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    members: Mapped[list[Member]] = relationship(back_populates="region")
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("workspaces.team_id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(200))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id", ondelete="SET NULL"))
+    role: Mapped[str] = mapped_column(String(16), default="rep")
+    job: Mapped[str] = mapped_column(String(8), default="ae")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    region: Mapped[Region | None] = relationship(back_populates="members")
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+    __table_args__ = (
+        # A redelivered slash command (same trigger_id) must not count twice.
+        UniqueConstraint("team_id", "idempotency_key"),
+        # Covering index for leaderboards: filter by region/type/window, sum per member.
+        Index(
+            "ix_activities_board",
+            "team_id", "region_id", "type", "occurred_at", "member_id", "quantity",
+        ),
+        Index("ix_activities_all_regions", "team_id", "type", "occurred_at", "member_id", "quantity"),
+        Index("ix_activities_member", "member_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    # The member's region when the activity was logged: boards stay stable if a rep moves.
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id", ondelete="SET NULL"))
+    type: Mapped[str] = mapped_column(String(16))
+    # Float is exact for whole numbers and halves, which is all we accept.
+    quantity: Mapped[float] = mapped_column(Float)
+    amount_cents: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(String(500))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    logged_by: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16), default="slash")
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    member: Mapped[Member] = relationship()
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class ProcessedEvent(Base):
+    """Events API deliveries already handled, so retries are acknowledged but not re-run."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
