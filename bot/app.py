@@ -37,7 +37,7 @@ def create_app(
     """Build the Bolt app. Nothing here talks to Slack: the token is checked on first use."""
     settings.require_slack(socket_mode=socket_mode)
     app = App(
-        token=settings.bot_token,
+        # The client carries the token (and our retry handlers and base URL).
         signing_secret=settings.signing_secret or "",
         client=client or make_web_client(settings),
         token_verification_enabled=False,

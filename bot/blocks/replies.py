@@ -20,7 +20,8 @@ def logged_message(result: LogResult) -> Message:
     hint = "Wrong? `/pg undo` removes it." if result.region_name else (
         "You're not in a region yet, so this won't show on a board: `/pg join <region>`."
     )
-    return message(f"Logged {what}", [section("\n".join(lines)), context(hint)])
+    fallback = f"Already logged {what} — counted once" if result.duplicate else f"Logged {what}"
+    return message(fallback, [section("\n".join(lines)), context(hint)])
 
 
 def undone_message(activity: Activity) -> Message:

@@ -102,7 +102,7 @@ DELEGATED_VERBS = frozenset({"goals", "plan", "close", "spin", "days", "summary"
 
 _NUMBER_WITH_UNIT = re.compile(r"^(-?\d+(?:[.,]\d+)?)([a-z]+)$")
 _NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
-_USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_USER_MENTION = re.compile(r"^<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>$")
 _AMOUNT = re.compile(r"^\$?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)([kmb])?$", re.IGNORECASE)
 
 

@@ -1,0 +1,74 @@
+"""End-to-end fixtures: the real WSGI app on loopback, talking to a stub Slack Web API."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app import create_app
+from bot.settings import Settings
+from bot.web import create_web_app
+from tests.support.clock import FakeClock
+from tests.support.slack_requests import HttpResult, SlackRequestFactory
+from tests.support.slack_stub import SlackStub, validate_message_payload
+from tests.support.wsgi_server import serve_wsgi
+
+SIGNING_SECRET = "test-signing-secret"
+TEAM_ID = "T0001"
+# A Tuesday morning in New York, so "today" and "this week" are unambiguous.
+DEFAULT_NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+
+
+@dataclass
+class LiveBot:
+    base_url: str
+    slack: SlackStub
+    requests: SlackRequestFactory
+    session_factory: sessionmaker[Session]
+    clock: FakeClock
+    settings: Settings
+
+    def pg(self, text: str, user_id: str = "U_REP1", **kwargs: Any) -> HttpResult:
+        """Send `/pg <text>` as Slack would and return the HTTP answer."""
+        result = self.requests.slash_command(text, user_id=user_id, **kwargs).send(self.base_url)
+        assert result.status_code == 200, result.text
+        return result
+
+    def pg_reply(self, text: str, user_id: str = "U_REP1", **kwargs: Any) -> dict[str, Any]:
+        """The ephemeral reply in the HTTP body, validated against Slack's Block Kit rules."""
+        body = self.pg(text, user_id=user_id, **kwargs).json()
+        problems = validate_message_payload(body)
+        assert problems == [], problems
+        return dict(body)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStub]:
+    with SlackStub(team_id=TEAM_ID) as stub:
+        yield stub
+    assert stub.errors == [], f"the bot sent Slack something it would reject: {stub.errors}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(DEFAULT_NOW)
+
+
+@pytest.fixture
+def live_bot(engine: Engine, session_factory: sessionmaker[Session], slack: SlackStub, clock: FakeClock) -> Iterator[LiveBot]:
+    settings = Settings(
+        bot_token="xoxb-test-token",
+        signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.base_url,
+        database_url=str(engine.url),
+        admins=frozenset({"U_ADMIN"}),
+    )
+    web = create_web_app(create_app(settings, session_factory, clock=clock), engine)
+    with serve_wsgi(web) as base_url:
+        factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url, team_id=TEAM_ID)
+        yield LiveBot(base_url, slack, factory, session_factory, clock, settings)
