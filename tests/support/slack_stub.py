@@ -349,6 +349,9 @@ class _StubRequestHandler(BaseHTTPRequestHandler):
 # ---------------------------------------------------------------------------
 
 
+DEFAULT_SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read", "files:write")
+
+
 class SlackStub:
     """Threaded fake of the Slack Web API, response URLs and upload URLs on 127.0.0.1.
 
@@ -367,6 +370,8 @@ class SlackStub:
         port: int = 0,
     ) -> None:
         self.team_id = team_id
+        # Scopes reported in the x-oauth-scopes header; tests remove some to simulate a bad install.
+        self.scopes: list[str] = list(DEFAULT_SCOPES)
         self.team_name = team_name
         self.team_domain = team_domain
         self.bot_user_id = bot_user_id
@@ -522,7 +527,8 @@ class SlackStub:
         problem_answer = self._check_request(method, args, headers)
         if problem_answer is not None:
             return problem_answer
-        return _Answer.json(self._answer_method(method, args))
+        # Like Slack, tell the caller which scopes its token has.
+        return _Answer.json(self._answer_method(method, args), headers={"x-oauth-scopes": ",".join(self.scopes)})
 
     def _check_request(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> _Answer | None:
         if not _bearer_token(headers) and not args.get("token"):
