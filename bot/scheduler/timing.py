@@ -1,0 +1,248 @@
+"""Pure scheduling arithmetic for the clock process.
+
+Every recurring job is a (region × competition × kind) firing at a wall-clock time in the
+region's IANA time zone.  This module turns such a local schedule into APScheduler triggers
+and UTC instants, and answers the questions the clock asks after a restart (what was missed,
+is it still worth running).  Nothing here touches the database, Slack or the real clock:
+every "now" is passed in.
+
+DST behaviour of APScheduler 3.11 ``CronTrigger`` (pinned in tests/domain/test_timing.py):
+
+* spring forward — a wall time inside the gap (02:30 on 2026-03-08 in New York) does not
+  exist; the trigger still fires once, at the instant zoneinfo gives the nonexistent time
+  with ``fold=0`` (the pre-transition offset), i.e. 03:30 new wall time.
+* fall back — a wall time inside the repeated hour (01:30 on 2026-11-01 in New York)
+  fires **twice**, once per occurrence.
+* the day after spring forward — a weekly wall time between 00:00 and 01:00 is silently
+  **skipped for a week** (Monday 00:30 in New York does not fire on 2026-03-09): the
+  trigger steps whole days in UTC, lands at 01:00 new wall time, which is past the wanted
+  time, and moves on to the next week.  Seen in every DST zone we checked.
+
+A skipped post is the failure users notice, so the default quiet hours are 00:00–03:00
+local (wider than the 01:00–03:00 transitions alone), and jobs dedupe on (team, region,
+kind, local date) via :func:`scheduled_local_date`, which collapses the repeated-hour
+double firing (both occurrences share a local date).  Outside the quiet hours
+:func:`next_fire_utc` and the trigger agree exactly; inside them :func:`next_fire_utc`
+resolves gaps the same way but yields only the first occurrence of a repeated time and
+never skips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+# 01:00–03:00 holds the DST transitions of the zones we serve; 00:00–01:00 is added because
+# APScheduler 3.11 skips that hour for a week after a spring-forward (see module docstring).
+DEFAULT_QUIET_HOURS: tuple[time, time] = (time(0, 0), time(3, 0))
+DEFAULT_CATCH_UP_GRACE = timedelta(hours=1)
+# A weekly schedule fires every 7 local days; looking three weeks ahead always finds
+# the next firing, even when "after" sits right on this week's firing.
+_WEEKS_TO_SEARCH = 3
+
+
+class QuietHoursError(ValueError):
+    """A job was configured to fire inside the quiet hours (where DST transitions live)."""
+
+
+@dataclass(frozen=True)
+class LocalSchedule:
+    """A weekly firing at a wall-clock time in one region's time zone."""
+
+    kind: str
+    weekday: int  # 0 = Monday, as in datetime.weekday() and APScheduler 3
+    at: time
+    tz: str
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            raise ValueError("schedule kind must not be empty")
+        if not 0 <= self.weekday <= 6:
+            raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), got {self.weekday}")
+        if self.at.tzinfo is not None:
+            raise ValueError("schedule time must be a naive wall-clock time; the zone is `tz`")
+        if self.at.second or self.at.microsecond:
+            # Cron fields stop at minutes here; seconds would make the trigger and
+            # next_fire_utc disagree.
+            raise ValueError(f"schedule time must be whole minutes, got {self.at.isoformat()}")
+        ZoneInfo(self.tz)  # raises ZoneInfoNotFoundError for unknown zones
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+
+@dataclass(frozen=True)
+class CatchUpDecision:
+    run: bool
+    reason: str
+
+
+def cron_trigger(schedule: LocalSchedule) -> CronTrigger:
+    """The APScheduler trigger firing `schedule` every week in the region's zone."""
+    return CronTrigger(
+        day_of_week=schedule.weekday,
+        hour=schedule.at.hour,
+        minute=schedule.at.minute,
+        second=0,
+        timezone=schedule.zone,
+    )
+
+
+def validate_local_time(at: time, quiet: tuple[time, time] = DEFAULT_QUIET_HOURS) -> None:
+    """Refuse wall times inside the half-open quiet window [quiet[0], quiet[1]).
+
+    A window whose start is after its end wraps midnight (e.g. 23:00–06:00).
+    """
+    quiet_start, quiet_end = quiet
+    wall = at.replace(tzinfo=None)
+    if quiet_start <= quiet_end:
+        inside = quiet_start <= wall < quiet_end
+    else:
+        inside = wall >= quiet_start or wall < quiet_end
+    if inside:
+        raise QuietHoursError(
+            f"{wall.strftime('%H:%M')} is inside the quiet hours "
+            f"{quiet_start.strftime('%H:%M')}–{quiet_end.strftime('%H:%M')} local time, "
+            "when daylight-saving changes can skip or repeat the hour; "
+            "pick a time outside that window"
+        )
+
+
+def local_to_utc(local_date: date, at: time, tz: str) -> datetime:
+    """The UTC instant of a wall time on a local date.
+
+    Uses ``fold=0`` like the cron trigger does: a nonexistent time (spring-forward gap)
+    lands one hour later on the new wall clock, a repeated time means its first occurrence.
+    """
+    local = datetime.combine(local_date, at.replace(tzinfo=None), tzinfo=ZoneInfo(tz))
+    return local.astimezone(timezone.utc)
+
+
+def next_fire_utc(schedule: LocalSchedule, after_utc: datetime) -> datetime:
+    """The first firing strictly after `after_utc`, as an aware UTC datetime."""
+    _require_aware(after_utc, "after_utc")
+    local_today = after_utc.astimezone(schedule.zone).date()
+    days_ahead = (schedule.weekday - local_today.weekday()) % 7
+    first_candidate = local_today + timedelta(days=days_ahead)
+    for week in range(_WEEKS_TO_SEARCH):
+        candidate_date = first_candidate + timedelta(weeks=week)
+        fire = local_to_utc(candidate_date, schedule.at, schedule.tz)
+        if fire > after_utc:
+            return fire
+    raise AssertionError("a weekly schedule always fires within three weeks")
+
+
+def scheduled_local_date(schedule: LocalSchedule, fire_utc: datetime) -> date:
+    """The region-local date a firing belongs to: the at-most-once key's date part."""
+    _require_aware(fire_utc, "fire_utc")
+    return fire_utc.astimezone(schedule.zone).date()
+
+
+def catch_up(
+    scheduled_utc: datetime,
+    now_utc: datetime,
+    grace: timedelta = DEFAULT_CATCH_UP_GRACE,
+) -> CatchUpDecision:
+    """Whether a firing due at `scheduled_utc` should still run at `now_utc`."""
+    _require_aware(scheduled_utc, "scheduled_utc")
+    _require_aware(now_utc, "now_utc")
+    lateness = now_utc - scheduled_utc
+    if lateness < timedelta(0):
+        return CatchUpDecision(False, f"not due yet: scheduled {scheduled_utc.isoformat()}")
+    if lateness <= grace:
+        return CatchUpDecision(True, f"running {_minutes(lateness)} min late, within grace")
+    return CatchUpDecision(
+        False,
+        f"skipped: {_minutes(lateness)} min late, beyond the {_minutes(grace)} min grace "
+        f"(scheduled {scheduled_utc.isoformat()})",
+    )
+
+
+def missed_firings(
+    schedule: LocalSchedule, last_checked_utc: datetime, now_utc: datetime
+) -> list[datetime]:
+    """Firings in (last_checked_utc, now_utc], oldest first."""
+    _require_aware(now_utc, "now_utc")
+    firings: list[datetime] = []
+    fire = next_fire_utc(schedule, last_checked_utc)
+    while fire <= now_utc:
+        firings.append(fire)
+        fire = next_fire_utc(schedule, fire)
+    return firings
+
+
+def most_recent_catch_up(
+    schedule: LocalSchedule,
+    last_checked_utc: datetime,
+    now_utc: datetime,
+    grace: timedelta = DEFAULT_CATCH_UP_GRACE,
+) -> tuple[datetime, CatchUpDecision] | None:
+    """After a restart: the latest missed firing and whether to run it, or None if none.
+
+    Only the most recent one is considered; older missed firings are stale by definition
+    (a newer one of the same kind has superseded them).
+    """
+    missed = missed_firings(schedule, last_checked_utc, now_utc)
+    if not missed:
+        return None
+    latest = missed[-1]
+    return latest, catch_up(latest, now_utc, grace)
+
+
+def competition_phases(start: time, end: time) -> dict[str, time]:
+    """Wall times of the four competition-day posts for a local window start–end."""
+    start_minutes = _minutes_of_day(start)
+    end_minutes = _minutes_of_day(end)
+    if end_minutes <= start_minutes:
+        raise ValueError(
+            f"competition window must end after it starts on the same day, "
+            f"got {start.strftime('%H:%M')}–{end.strftime('%H:%M')}"
+        )
+    # Half minutes round up so 08:00–17:31 gives 12:46 rather than a banker's-rounded value.
+    midday_minutes = (start_minutes + end_minutes + 1) // 2
+    last_call_minutes = max(start_minutes, end_minutes - 60)
+    return {
+        "kickoff": _time_of_day(start_minutes),
+        "standings": _time_of_day(midday_minutes),
+        "last_call": _time_of_day(last_call_minutes),
+        "results": _time_of_day(end_minutes),
+    }
+
+
+def competition_schedules(weekday: int, start: time, end: time, tz: str) -> list[LocalSchedule]:
+    """The four weekly schedules of one competition in one region, quiet hours enforced."""
+    schedules = []
+    for kind, at in competition_phases(start, end).items():
+        validate_local_time(at)
+        schedules.append(LocalSchedule(kind=kind, weekday=weekday, at=at, tz=tz))
+    return schedules
+
+
+def local_window_utc(
+    local_date: date, start: time, end: time, tz: str
+) -> tuple[datetime, datetime]:
+    """The competition window on a local date, as aware UTC instants [start, end)."""
+    if _minutes_of_day(end) <= _minutes_of_day(start):
+        raise ValueError("competition window must end after it starts on the same day")
+    return local_to_utc(local_date, start, tz), local_to_utc(local_date, end, tz)
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+def _minutes_of_day(at: time) -> int:
+    return at.hour * 60 + at.minute
+
+
+def _time_of_day(minutes: int) -> time:
+    return time(minutes // 60, minutes % 60)
