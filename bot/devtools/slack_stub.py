@@ -91,6 +91,21 @@ class SharedFile:
     initial_comment: str | None
 
 
+@dataclass(frozen=True)
+class PostedMessage:
+    """A message chat.postMessage accepted, with the channel and ts the stub answered."""
+
+    channel: str
+    ts: str
+    args: dict[str, Any]
+    time: float
+
+    @property
+    def thread_ts(self) -> str | None:
+        value = self.args.get("thread_ts")
+        return str(value) if value else None
+
+
 @dataclass
 class _ForcedFailure:
     error: str
@@ -474,6 +489,11 @@ class SlackStub:
         with self._cond:
             return list(self._shared_files)
 
+    def posted_messages(self, channel: str | None = None) -> list[PostedMessage]:
+        """Messages chat.postMessage accepted, in the order their ts were handed out."""
+        with self._cond:
+            return [m for m in self._posted if channel is None or m.channel == channel]
+
     def home_view(self, user_id: str) -> dict[str, Any] | None:
         """The last view published to this user's App Home."""
         with self._cond:
@@ -595,7 +615,10 @@ class SlackStub:
 
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel_for(str(args["channel"]))
-        ts = self._next_ts()
+        with self._cond:
+            # Taking the ts and recording the post together keeps posted_messages() in ts order.
+            ts = self._next_ts()
+            self._posted.append(PostedMessage(channel, ts, dict(args), time.monotonic()))
         message = self._message(args, ts)
         if args.get("thread_ts"):
             message["thread_ts"] = args["thread_ts"]
@@ -827,6 +850,7 @@ class SlackStub:
         self._uploads: dict[str, bytes] = {}
         self._upload_names: dict[str, str] = {}
         self._shared_files: list[SharedFile] = []
+        self._posted: list[PostedMessage] = []
         self._home_views: dict[str, dict[str, Any]] = {}
         self._home_view_ids: dict[str, str] = {}
         self._failures: dict[str, list[_ForcedFailure]] = {}

@@ -9,6 +9,7 @@ from bot.devtools.slack_stub import (  # noqa: F401 - names tests import explici
     MAX_RESPONSE_URL_USES,
     MAX_VIEW_BLOCKS,
     Call,
+    PostedMessage,
     SharedFile,
     SlackStub,
     validate_blocks,

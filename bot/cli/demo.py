@@ -1,0 +1,103 @@
+"""`pipeday demo`: a whole prospecting week in the terminal, with no Slack and no network."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.demo.simulate import DemoOptions, DemoReport, run_demo
+from bot.demo.terminal import FeedEntry, RenderOptions, Style, render_feed_entry
+from bot.demo.world import build_world
+
+MAX_WIDTH = 100
+CLEAR_LINE = "\r\x1b[K"
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(demo)
+
+
+@click.command(help=(
+    "Play a prospecting week in about 30 seconds: three regions, twenty people, Booking Day and "
+    "Connect Day, results, a wheel spin and the weekly summary — against a throwaway database and "
+    "a fake Slack on 127.0.0.1. Shows the channel feed and saves the wheel GIF, charts and CSV."
+))
+@click.option("--seed", type=int, default=2025, show_default=True, help="Same seed, same week (activity and spins).")
+@click.option("--days", type=click.IntRange(1, 7), default=7, show_default=True,
+              help="Play a shorter stretch (it still includes Booking Day and Connect Day when it can).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("pipeday-demo"),
+              show_default=True, help="Folder for the artifacts.")
+def demo(seed: int, days: int, out_dir: Path) -> None:
+    # The demo never reads the environment's Slack or database settings: it brings its own.
+    width = min(shutil.get_terminal_size((80, 24)).columns, MAX_WIDTH)
+    names = build_world_names(seed)
+    observer = TerminalObserver(RenderOptions(width=width, style=Style(enabled=True), names=names))
+    click.echo(click.style("Pipeday demo", bold=True) + f" — seed {seed}, {days} day(s), no Slack needed\n")
+    try:
+        report = run_demo(DemoOptions(seed=seed, days=days, out_dir=out_dir), observer)
+    finally:
+        observer.close()
+    print_summary(report)
+
+
+def build_world_names(seed: int) -> dict[str, str]:
+    import random
+
+    return build_world(random.Random(seed)).names()
+
+
+@dataclass
+class TerminalObserver:
+    """Prints feed entries above a progress bar that follows the simulated clock."""
+
+    options: RenderOptions
+    _bar: Any = None
+    _first: datetime | None = None
+    _done_minutes: int = 0
+    _bar_shown: bool = field(default=False)
+
+    def started(self, first: datetime, last: datetime) -> None:
+        self._first = first
+        total = max(1, int((last - first).total_seconds() // 60))
+        self._bar = click.progressbar(
+            length=total, label="Playing the week", show_eta=False, show_percent=True, width=24,
+            item_show_func=lambda now: now.strftime("%a %d %b %H:%M UTC") if now else None,
+        )
+        self._bar.__enter__()
+
+    def advanced(self, now: datetime) -> None:
+        if self._bar is None or self._first is None:
+            return
+        minutes = int((now - self._first).total_seconds() // 60)
+        if minutes > self._done_minutes:
+            self._bar.update(minutes - self._done_minutes, now)
+            self._done_minutes = minutes
+
+    def show(self, entries: list[FeedEntry]) -> None:
+        if self._bar is not None and self._bar._is_atty:  # noqa: SLF001 - clear the bar line before printing
+            click.echo(CLEAR_LINE, nl=False)
+        for entry in entries:
+            click.echo("\n".join(render_feed_entry(entry, self.options)) + "\n")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def print_summary(report: DemoReport) -> None:
+    click.echo("")
+    click.echo(click.style("Done", bold=True) + f" in {report.seconds:.1f} s: {report.commands} slash commands, "
+               f"{report.clicks} button presses, {report.jobs} scheduled jobs, {report.posts} channel posts.")
+    for problem in report.slack_errors:
+        click.echo(click.style(f"  Slack would have rejected: {problem}", fg="red"))
+    for missing in report.skipped:
+        click.echo(click.style(f"  left out: {missing}", dim=True))
+    if report.artifacts:
+        click.echo(f"Artifacts in {click.style(str(report.out_dir.resolve()), bold=True)}:")
+        for path in report.artifacts:
+            click.echo(f"  {path.name}  ({path.stat().st_size:,} bytes)")

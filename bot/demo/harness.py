@@ -1,0 +1,196 @@
+"""The running system the demo drives: a throwaway database, a fake Slack and the real app.
+
+`DemoSystem` starts, on 127.0.0.1 only:
+  * a SQLite database in a temporary directory, migrated with `models.db.upgrade`;
+  * `SlackStub`, which answers the Web API calls the bot makes and records them;
+  * the production WSGI app (`create_web_app(create_app(...))`) served by werkzeug, so every
+    `/pg` command is a signed HTTP request through the same handler Slack would hit.
+The app's clock is a `SimulatedClock` the demo moves forward; request signatures use the
+real time, because Bolt refuses requests signed more than five minutes ago.
+"""
+from __future__ import annotations
+
+import secrets
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from bot.app import create_app, make_web_client
+from bot.devtools.slack_requests import HttpResult, SlackRequestFactory
+from bot.devtools.slack_stub import SlackStub
+from bot.settings import Settings
+from bot.web import create_web_app
+from models.db import make_engine, make_session_factory, upgrade
+
+P = ParamSpec("P")
+T = TypeVar("T")
+SHUTDOWN_POLL_SECONDS = 0.02
+IDLE_TIMEOUT_SECONDS = 30.0
+
+
+class SimulatedClock:
+    """The app's `now`: set by the demo, read by the app's threads."""
+
+    def __init__(self, now: datetime) -> None:
+        if now.tzinfo is None:
+            raise ValueError("SimulatedClock needs an aware datetime")
+        self._now = now
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def set(self, now: datetime) -> None:
+        if now.tzinfo is None:
+            raise ValueError("SimulatedClock needs an aware datetime")
+        with self._lock:
+            self._now = now
+
+
+class IdleTrackingExecutor(Executor):
+    """Wraps Bolt's listener executor so the demo can wait for work that runs after the ack.
+
+    Bolt answers Slack as soon as a listener acks and finishes the listener in a thread
+    pool (live standings edits, spins, uploads). The simulated clock must not move on
+    while that work still reads it, so the demo waits for the pool to drain.
+    """
+
+    def __init__(self, inner: Executor) -> None:
+        self._inner = inner
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        with self._idle:
+            self._pending += 1
+        try:
+            future = self._inner.submit(fn, *args, **kwargs)
+        except RuntimeError:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _future: Future[Any] | None) -> None:
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = IDLE_TIMEOUT_SECONDS) -> None:
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._pending == 0, timeout=timeout):
+                raise TimeoutError(f"the app still had {self._pending} task(s) running after {timeout}s")
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def track_background_work(bolt_app: App) -> IdleTrackingExecutor:
+    """Route the app's listener (and lazy listener) work through an IdleTrackingExecutor."""
+    runner = bolt_app.listener_runner
+    tracker = IdleTrackingExecutor(runner.listener_executor)
+    runner.listener_executor = tracker
+    runner.lazy_listener_runner.executor = tracker  # type: ignore[attr-defined]
+    return tracker
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """No access log: the demo shows the channel feed instead."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+@contextmanager
+def serve_on_loopback(wsgi_app: Any) -> Iterator[str]:
+    """Serve `wsgi_app` on 127.0.0.1 (ephemeral port) in a background thread; yield its URL."""
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True, request_handler=_QuietRequestHandler)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS}, name="demo-web", daemon=True
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@dataclass
+class DemoSystem:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    slack: SlackStub
+    clock: SimulatedClock
+    bolt_app: App
+    background: IdleTrackingExecutor
+    base_url: str
+    requests: SlackRequestFactory
+    client: WebClient  # what scheduled jobs use, like the clock process
+
+    def command(self, user_id: str, user_name: str, text: str, channel_id: str, channel_name: str) -> HttpResult:
+        """Type `/pg <text>` as Slack would deliver it; wait until the app is done with it."""
+        signed = self.requests.slash_command(
+            text, user_id=user_id, user_name=user_name, channel_id=channel_id, channel_name=channel_name
+        )
+        return self._send(signed.send(self.base_url))
+
+    def click(self, action_id: str, value: str, *, user_id: str, user_name: str, channel_id: str,
+              channel_name: str, message: dict[str, Any], block_id: str) -> HttpResult:
+        """Press a button in a channel message, as a block_actions request."""
+        signed = self.requests.block_action(
+            action_id, value, user_id=user_id, user_name=user_name, channel_id=channel_id,
+            channel_name=channel_name, message_ts=str(message["ts"]), message=message, block_id=block_id,
+        )
+        return self._send(signed.send(self.base_url))
+
+    def _send(self, result: HttpResult) -> HttpResult:
+        if result.status_code != 200:
+            raise RuntimeError(f"the app answered HTTP {result.status_code}: {result.text[:200]}")
+        self.background.wait_idle()
+        return result
+
+
+@contextmanager
+def running_system(start: datetime, *, team_id: str, team_name: str, team_domain: str,
+                   admins: frozenset[str]) -> Iterator[DemoSystem]:
+    """Start everything; stop it and delete the database on exit."""
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pipeday-demo-")))
+        engine = make_engine(f"sqlite:///{workdir / 'demo.db'}")
+        stack.callback(engine.dispose)
+        upgrade(engine)
+        slack = stack.enter_context(SlackStub(team_id=team_id, team_name=team_name, team_domain=team_domain))
+        signing_secret = secrets.token_hex(16)
+        settings = Settings(
+            bot_token="xoxb-pipeday-demo",
+            signing_secret=signing_secret,
+            slack_api_url=slack.base_url,
+            database_url=str(engine.url),
+            admins=admins,
+        )
+        clock = SimulatedClock(start)
+        session_factory = make_session_factory(engine)
+        bolt_app = create_app(settings, session_factory, clock=clock)
+        background = track_background_work(bolt_app)
+        base_url = stack.enter_context(serve_on_loopback(create_web_app(bolt_app, engine)))
+        requests = SlackRequestFactory(
+            signing_secret, response_url_for=slack.response_url, team_id=team_id, team_domain=team_domain
+        )
+        yield DemoSystem(settings, engine, session_factory, slack, clock, bolt_app, background, base_url,
+                         requests, make_web_client(settings))

@@ -1,0 +1,284 @@
+"""The demo week: set up the world, then play commands, jobs and button presses in time order.
+
+Everything the bot does happens through its real entry points: slash commands and button
+presses are signed HTTP requests to the app on loopback; scheduled posts are the
+scheduler's own job runner called with the simulated time. The terminal only watches what
+reached the (stub) Slack API.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import time as wallclock
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from bot.demo import parts
+from bot.demo.activity import PlannedCommand, plan_activity
+from bot.demo.artifacts import ArtifactWriter
+from bot.demo.feed import FeedCollector, Place, PostedButton
+from bot.demo.harness import DemoSystem, running_system
+from bot.demo.terminal import FeedEntry, RenderOptions, render_feed_entry
+from bot.demo.world import DEMO_TEAM_DOMAIN, DEMO_TEAM_NAME, Person, World, build_world, played_days
+from bot.domain.directory import add_region
+
+FEED_FILE_WIDTH = 100
+SPIN_DELAY = timedelta(minutes=4)
+DELIVERY_DELAY = timedelta(hours=16)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    seed: int = 2025
+    days: int = 7
+    out_dir: Path = Path("pipeday-demo")
+
+
+@dataclass
+class DemoReport:
+    out_dir: Path
+    artifacts: list[Path] = field(default_factory=list)
+    commands: int = 0
+    jobs: int = 0
+    clicks: int = 0
+    posts: int = 0
+    skipped: list[str] = field(default_factory=list)
+    # Anything the stub Slack API rejected, as the real one would: should stay empty.
+    slack_errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class DemoObserver(Protocol):
+    def started(self, first: datetime, last: datetime) -> None: ...
+    def advanced(self, now: datetime) -> None: ...
+    def show(self, entries: list[FeedEntry]) -> None: ...
+
+
+@dataclass(order=True)
+class _Event:
+    at: datetime
+    sequence: int
+    run: Callable[[], None] = field(compare=False)
+
+
+class _Timeline:
+    """A queue of things to do at simulated instants; ties keep insertion order."""
+
+    def __init__(self) -> None:
+        self._heap: list[_Event] = []
+        self._sequence = itertools.count()
+
+    def add(self, at: datetime, run: Callable[[], None]) -> None:
+        heapq.heappush(self._heap, _Event(at, next(self._sequence), run))
+
+    def pop(self) -> _Event | None:
+        return heapq.heappop(self._heap) if self._heap else None
+
+
+def run_demo(options: DemoOptions, observer: DemoObserver) -> DemoReport:
+    started = wallclock.monotonic()
+    world = build_world(random.Random(options.seed))
+    days = played_days(options.days)
+    commands = plan_activity(world, days, random.Random(options.seed + 1))
+    first, last = stretch_bounds(world, days)
+    report = DemoReport(out_dir=options.out_dir)
+    with running_system(first - timedelta(hours=1), team_id=world.team_id, team_name=DEMO_TEAM_NAME,
+                        team_domain=DEMO_TEAM_DOMAIN, admins=frozenset({world.admin_user_id})) as system:
+        with reproducible_wheel(random.Random(options.seed + 2)):
+            week = _Week(system, world, observer, report, ArtifactWriter(options.out_dir, world))
+            week.set_up()
+            observer.started(first, last)
+            week.play(commands, days, first, last)
+            week.finish(days, last)
+    report.seconds = wallclock.monotonic() - started
+    return report
+
+
+def stretch_bounds(world: World, days: list[date]) -> tuple[datetime, datetime]:
+    """From the first local midnight anywhere to the last local midnight anywhere, in UTC."""
+    zones = [ZoneInfo(region.tz) for region in world.regions]
+    first = min(datetime.combine(days[0], time(0), tzinfo=zone) for zone in zones)
+    last = max(datetime.combine(days[-1] + timedelta(days=1), time(0), tzinfo=zone) for zone in zones)
+    return first.astimezone(timezone.utc), last.astimezone(timezone.utc)
+
+
+@contextmanager
+def reproducible_wheel(rng: random.Random) -> Iterator[None]:
+    """Draw the wheel's secret seeds from `rng` so `--seed` replays the same spins.
+
+    Closing a day commits to a fresh seed from `bot.domain.wheel.new_seed` (secrets); the
+    demo swaps in seeded bytes for its run only. The draw, commitment and verification are
+    untouched, so every demo spin still verifies.
+    """
+    if not parts.has_competitions():
+        yield
+        return
+    import bot.domain.competitions as competitions
+
+    original = competitions.new_seed
+    competitions.new_seed = lambda: rng.randbytes(32).hex()
+    try:
+        yield
+    finally:
+        competitions.new_seed = original
+
+
+class _Week:
+    def __init__(self, system: DemoSystem, world: World, observer: DemoObserver, report: DemoReport,
+                 artifacts: ArtifactWriter) -> None:
+        self.system = system
+        self.world = world
+        self.observer = observer
+        self.report = report
+        self.artifacts = artifacts
+        self.timeline = _Timeline()
+        self.shown: list[FeedEntry] = []
+        self.people = {p.user_id: p for p in world.people}
+        self.pressed: set[tuple[str, str, str]] = set()
+        self.feed = FeedCollector(system.slack, _places(world), ZoneInfo(world.regions[0].tz),
+                                  bot_user_id=system.slack.bot_user_id)
+
+    def _show(self, entries: list[FeedEntry]) -> None:
+        self.shown += entries
+        self.observer.show(entries)
+
+    # -- setting up ------------------------------------------------------------------------
+
+    def set_up(self) -> None:
+        """What an admin does on day one: regions (CLI), competitions and prizes, people join."""
+        with self.system.session_factory.begin() as session:
+            for region in self.world.regions:
+                add_region(session, self.world.team_id, region.name, region.tz, region.channel_id, actor="demo")
+        if parts.has_competitions():
+            parts.add_competitions_and_prizes(self.system.session_factory, self.world)
+        else:
+            self.report.skipped.append("competitions, live standings, results and the wheel (issue 3 not installed)")
+        admin = Person(self.world.admin_user_id, "Pipeday admin", self.world.regions[0].name, "admin", "ae")
+        for person in self.world.people:
+            self._command(person, f"join {person.region}")
+        for person in self.world.people:
+            if person.role != "rep":
+                self._command(admin, f"role <@{person.user_id}> {person.role}")
+        parts.set_jobs(self.system.session_factory, self.world)
+        self.feed.collect(self.system.clock())  # setup replies are not part of the feed
+
+    # -- playing -----------------------------------------------------------------------------
+
+    def play(self, commands: list[PlannedCommand], days: list[date], first: datetime, last: datetime) -> None:
+        for command in commands:
+            self.timeline.add(command.at, lambda c=command: self._planned(c))
+        jobs = parts.scheduled_jobs(self.system, self.world, first, last)
+        if jobs is None:
+            self.report.skipped.append("scheduled posts and the weekly summary (issue 4 scheduler not installed)")
+            self._add_manual_closes(days)
+        else:
+            for at, run in jobs:
+                self.timeline.add(at, lambda r=run: self._job(r))
+        while (event := self.timeline.pop()) is not None:
+            if event.at > last:
+                break
+            self.system.clock.set(event.at)
+            event.run()
+            self._watch(event.at)
+            self.observer.advanced(event.at)
+        self.observer.advanced(last)
+
+    def _planned(self, command: PlannedCommand) -> None:
+        person = self.people[command.user_id]
+        result = self._command(person, command.text)
+        self.report.commands += 1
+        if command.spotlight:
+            region = self.world.region(person.region)
+            zone = ZoneInfo(region.tz)
+            body = result.json() if result.body else {}
+            # Show the channel as it is right now first, so the reply follows it in time.
+            self._watch(command.at)
+            self._show(self.feed.flush(region.channel_id))
+            self._show([FeedEntry(f"{person.name} › /pg {command.text}", command.at.astimezone(zone),
+                                          "ephemeral", text=body.get("text"), blocks=body.get("blocks"))])
+
+    def _command(self, person: Person, text: str):  # noqa: ANN202 - HttpResult
+        region = self.world.region(person.region)
+        return self.system.command(person.user_id, person.name, text, region.channel_id, region.channel_name)
+
+    def _job(self, run: Callable[[datetime], None]) -> None:
+        run(self.system.clock())
+        self.system.background.wait_idle()
+        self.report.jobs += 1
+
+    def _add_manual_closes(self, days: list[date]) -> None:
+        """Without the scheduler, each manager closes their competition day by hand at 17:30."""
+        if not parts.has_competitions():
+            return
+        weekdays = {c.weekday for c in self.world.competitions}
+        for day in days:
+            if day.weekday() not in weekdays:
+                continue
+            for region in self.world.regions:
+                at = datetime.combine(day, time(17, 30), tzinfo=ZoneInfo(region.tz)).astimezone(timezone.utc)
+                manager = self.world.manager_of(region.name)
+                self.timeline.add(at, lambda m=manager: self._command(m, "close"))
+
+    def _watch(self, now: datetime) -> None:
+        entries, buttons = self.feed.collect(now)
+        self.report.posts += sum(1 for e in entries if e.kind in ("post", "reply", "file"))
+        if entries:
+            self._show(entries)
+        for button in buttons:
+            self._maybe_press(button, now)
+
+    def _maybe_press(self, button: PostedButton, now: datetime) -> None:
+        """Managers spin the wheel a few minutes after the results and mark prizes delivered
+        the next morning — by clicking the buttons the bot posted."""
+        key = (button.channel_id, button.action_id, button.value)
+        label = button.label.lower()
+        if key in self.pressed or not ("spin" in label or "deliver" in label):
+            return
+        region = next((r for r in self.world.regions if r.channel_id == button.channel_id), None)
+        if region is None:
+            return
+        self.pressed.add(key)
+        manager = self.world.manager_of(region.name)
+        delay = SPIN_DELAY if "spin" in label else DELIVERY_DELAY
+        self.timeline.add(now + delay, lambda: self._press(manager, button))
+
+    def _press(self, manager: Person, button: PostedButton) -> None:
+        region = self.world.region(manager.region)
+        self.system.click(button.action_id, button.value, user_id=manager.user_id, user_name=manager.name,
+                          channel_id=button.channel_id, channel_name=region.channel_name,
+                          message=button.message, block_id=button.block_id)
+        self.report.clicks += 1
+
+    # -- finishing ---------------------------------------------------------------------------
+
+    def finish(self, days: list[date], last: datetime) -> None:
+        self.system.clock.set(last)
+        remaining = self.feed.flush()
+        if remaining:
+            self._show(remaining)
+        self.artifacts.write_shared_files(self.system.slack.shared_files(), self.feed.file_times)
+        if parts.has_export():
+            # Any instant inside the played week selects it as "this week".
+            inside_week = datetime.combine(days[-1], time(12), tzinfo=timezone.utc)
+            self.artifacts.write_csv_export(self.system.session_factory, inside_week)
+        else:
+            self.report.skipped.append("CSV export (issue 5 export not installed)")
+        options = RenderOptions(width=FEED_FILE_WIDTH, names=self.world.names())
+        self.artifacts.write_feed(
+            line for entry in self.shown for line in [*render_feed_entry(entry, options), ""]
+        )
+        self.report.artifacts = self.artifacts.written
+        self.report.slack_errors = self.system.slack.errors
+
+
+def _places(world: World) -> dict[str, Place]:
+    places = {r.channel_id: Place(f"#{r.channel_name}", ZoneInfo(r.tz)) for r in world.regions}
+    for person in world.people:
+        places[person.user_id] = Place(f"DM {person.name}", ZoneInfo(world.region(person.region).tz))
+    return places

@@ -1,0 +1,140 @@
+"""`pipeday demo` end to end: a short stretch through the real app, and what it leaves behind."""
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner, Result
+from PIL import Image
+
+from bot.cli.main import cli
+from bot.demo.activity import MIN_GAP_IN_REGION, plan_activity
+from bot.demo.artifacts import FEED_FILENAME
+from bot.demo.harness import SimulatedClock
+from bot.demo.world import build_world, played_days
+from bot.devtools.slack_stub import SlackStub
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Result, Path]]:
+    out = tmp_path_factory.mktemp("demo") / "out"
+    result = CliRunner().invoke(cli, ["demo", "--days", "2", "--seed", "7", "--out", str(out)])
+    yield result, out
+
+
+def test_demo_finishes_and_names_the_folder(demo_run: tuple[Result, Path]) -> None:
+    result, out = demo_run
+
+    assert result.exit_code == 0, result.output
+    assert str(out.resolve()) in result.output
+    assert "Slack would have rejected" not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_feed_shows_channels_results_and_the_spin_button(demo_run: tuple[Result, Path]) -> None:
+    result, out = demo_run
+    feed = (out / FEED_FILENAME).read_text(encoding="utf-8")
+
+    for channel in ("#pg-amer", "#pg-emea", "#pg-apac"):
+        assert channel in result.output
+    assert "[ 🎡 Spin the wheel ]" in feed
+    assert "Booking Day results" in feed and "Connect Day results" in feed
+    assert "📎 Prize wheel — wheel.gif (" in feed
+    assert "only they see this" in feed  # a sample ephemeral reply
+    assert "\x1b[" not in feed  # the saved feed is plain text
+
+
+def test_wheel_gifs_are_animated(demo_run: tuple[Result, Path]) -> None:
+    _, out = demo_run
+    from bot.posting.competition_posts import WHEEL_FRAMES, WHEEL_SIZE_PX
+
+    gifs = sorted(out.glob("wheel-*.gif"))
+
+    # Booking Day (Wed) and Connect Day (Thu) in three regions: one spin each.
+    assert [g.name.split("-")[1] for g in gifs].count("amer") == 2
+    assert len(gifs) == 6
+    with Image.open(gifs[0]) as gif:
+        assert gif.n_frames == WHEEL_FRAMES
+        assert gif.size == (WHEEL_SIZE_PX, WHEEL_SIZE_PX)
+
+
+def test_csv_export_has_a_row_per_member(demo_run: tuple[Result, Path]) -> None:
+    _, out = demo_run
+    (export,) = out.glob("pipeday-all-*.csv")
+
+    with export.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+
+    world = build_world(random.Random(7))
+    assert len(rows) == len(world.people)
+    assert {row["region"] for row in rows} == {"AMER", "EMEA", "APAC"}
+    assert sum(float(row["connects"]) for row in rows) > 0
+    assert {row["job"] for row in rows} == {"sdr", "ae"}
+
+
+def test_same_seed_replays_the_same_day(tmp_path: Path) -> None:
+    runner = CliRunner()
+    feeds = []
+    for name in ("first", "second"):
+        result = runner.invoke(cli, ["demo", "--days", "1", "--seed", "11", "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        feeds.append((tmp_path / name / FEED_FILENAME).read_text(encoding="utf-8"))
+
+    assert feeds[0] == feeds[1]
+    assert "Booking Day results" in feeds[0]
+    (first_gif,) = (tmp_path / "first").glob("wheel-amer-*.gif")
+    assert first_gif.read_bytes() == next((tmp_path / "second").glob("wheel-amer-*.gif")).read_bytes()
+
+
+def test_short_stretches_keep_the_competition_days() -> None:
+    assert [d.strftime("%a") for d in played_days(2)] == ["Wed", "Thu"]
+    assert [d.strftime("%a") for d in played_days(7)] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    with pytest.raises(ValueError):
+        played_days(8)
+
+
+def test_activity_is_seeded_and_spaced_within_a_region() -> None:
+    world = build_world(random.Random(3))
+    days = played_days(7)
+
+    first = plan_activity(world, days, random.Random(4))
+    again = plan_activity(world, days, random.Random(4))
+    other = plan_activity(world, days, random.Random(5))
+
+    assert first == again and first != other
+    assert all(c.at.tzinfo is not None for c in first)
+    regions = {p.user_id: p.region for p in world.people}
+    for region in ("AMER", "EMEA", "APAC"):
+        times = [c.at for c in first if regions[c.user_id] == region and not c.text.startswith("deal")]
+        assert all(b - a >= MIN_GAP_IN_REGION for a, b in zip(times, times[1:]))
+    zones = {p.user_id: ZoneInfo(world.region(p.region).tz) for p in world.people}
+    assert all(c.at.astimezone(zones[c.user_id]).weekday() < 5 for c in first)  # nobody logs at weekends
+
+
+def test_simulated_clock_refuses_naive_times() -> None:
+    clock = SimulatedClock(datetime(2025, 6, 2, tzinfo=timezone.utc))
+    clock.set(datetime(2025, 6, 3, tzinfo=timezone.utc))
+
+    assert clock() == datetime(2025, 6, 3, tzinfo=timezone.utc)
+    with pytest.raises(ValueError):
+        clock.set(datetime(2025, 6, 3))
+
+
+def test_stub_records_posted_messages_with_their_ts() -> None:
+    from slack_sdk import WebClient
+
+    with SlackStub() as stub:
+        client = WebClient(base_url=stub.base_url, token="xoxb-test")
+        first = client.chat_postMessage(channel="C1", text="one")
+        client.chat_postMessage(channel="U2", text="two", thread_ts=first["ts"])
+
+        posted = stub.posted_messages()
+
+    assert [(m.channel, m.args["text"]) for m in posted] == [("C1", "one"), ("DU2", "two")]
+    assert posted[0].ts == first["ts"] and posted[1].thread_ts == first["ts"]
+    assert stub.posted_messages("C1") == posted[:1]
