@@ -1,11 +1,16 @@
 """Pipeday's database layer: typed SQLAlchemy models, engine setup and migrations."""
 from models.base import Base, UTCDateTime, utc_now
 from models.entities import Activity, AuditLog, Member, ProcessedEvent, Region, Workspace
+from models.goals import GoalOverride, GoalRamp, GoalRampChange, Holiday
 
 __all__ = [
     "Activity",
     "AuditLog",
     "Base",
+    "GoalOverride",
+    "GoalRamp",
+    "GoalRampChange",
+    "Holiday",
     "Member",
     "ProcessedEvent",
     "Region",

@@ -27,10 +27,13 @@ def standing_line(row: RankedStanding, unit: str, highlight: bool = False) -> st
     crown = " 👑" if row.standing.is_leader else ""
     name = escape(row.standing.name)
     name = f"*{name}*" if highlight else name
-    return f"{rank} {name}{crown} — {format_quantity(row.standing.total)} {unit}"
+    gap = "" if unit.startswith("%") else " "  # "85% of weekly goal", "5 connects"
+    return f"{rank} {name}{crown} — {format_quantity(row.standing.total)}{gap}{unit}"
 
 
 def board_message(board: Board, highlight_member_id: int | None = None) -> Message:
+    if board.by_goal:
+        return goal_board_message(board, highlight_member_id)
     activity = ACTIVITY_TYPES[board.activity_type]
     period = PERIOD_LABELS.get(board.window.period, board.window.period)
     title = f"{activity.emoji} {period}'s {activity.plural} — {board.title_scope}"
@@ -41,6 +44,22 @@ def board_message(board: Board, highlight_member_id: int | None = None) -> Messa
     top = board.rows[0].standing
     fallback = f"{title}: {top.name} leads with {format_quantity(top.total)}"
     return message(fallback, [header(title), section("\n".join(lines)), _footer(board)])
+
+
+def goal_board_message(board: Board, highlight_member_id: int | None = None) -> Message:
+    """`/pg board … by goal`: percent of each person's weekly goal (one type, or all goals)."""
+    activity = ACTIVITY_TYPES.get(board.activity_type)
+    what = f"{activity.plural} goal" if activity else "goals"
+    title = f"🎯 This week by % of {what} — {board.title_scope}"
+    unit = f"% of weekly {what}"
+    if not board.rows:
+        body = "Nobody has made progress toward their weekly goals yet. `/pg goals` shows yours."
+        return message(f"{title}: nothing yet", [header(title), section(body), _footer(board)])
+    lines = board_lines(board.rows, unit, highlight_member_id)
+    top = board.rows[0].standing
+    fallback = f"{title}: {top.name} leads with {format_quantity(top.total)}%"
+    note = context("Everyone is measured against their own goal, so new and senior reps compete evenly.")
+    return message(fallback, [header(title), section("\n".join(lines)), note, _footer(board)])
 
 
 def _footer(board: Board) -> dict[str, object]:

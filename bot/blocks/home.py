@@ -1,14 +1,222 @@
-"""App Home view."""
+"""The App Home tab: your week toward your goals, your streak and standing, quick-log buttons;
+for managers also the team table (paginated), leaders' prospecting hours and the CSV export.
+
+Pure: takes plain data, returns a `views.publish` view. Slack allows 100 blocks per view;
+the team table shows TEAM_PAGE_SIZE people per page in one section, so a view stays near 20.
+"""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from bot.blocks.common import Block, context, header, section
-from bot.blocks.replies import me_message
+from bot.blocks.board import PERIOD_LABELS
+from bot.blocks.common import Block, actions, button, context, divider, escape, format_quantity, header, section
+from bot.blocks.goals import goal_blocks
+from bot.domain.activity_types import ACTIVITY_TYPES
+from bot.domain.boards import Board
+from bot.domain.export import EXPORT_PERIODS, ExportFile
+from bot.domain.goal_store import MemberWeek, StreakSummary
+from bot.domain.goals import progress_bar
+
+MAX_VIEW_BLOCKS = 100
+TEAM_PAGE_SIZE = 20
+MAX_LEADERS_SHOWN = 15
+MAX_NAME_LENGTH = 40
+QUICK_LOG_TYPES = ("connect", "call", "email", "meeting")
+QUICK_LOG_ACTION_PREFIX = "home_log_"
+QUICK_LOG_OTHER_ACTION = "home_log_other"
+PAGE_PREV_ACTION, PAGE_NEXT_ACTION = "home_team_page_prev", "home_team_page_next"
+EXPORT_BLOCK = "home_export"
+EXPORT_PERIOD_ACTION, EXPORT_BUTTON_ACTION = "home_export_period", "home_export_csv"
+DEFAULT_EXPORT_PERIOD = "this_week"
 
 
-def home_view(name: str, region: str | None, week: dict[str, float], today: dict[str, float]) -> dict[str, Any]:
-    summary = me_message(name, region, week, today)
-    blocks: list[Block] = [header("Your prospecting week"), *summary["blocks"]]
-    blocks.append(context("Log from any channel with `/pg 3 connects` · `/pg help` for everything"))
-    return {"type": "home", "blocks": blocks[:100]}
+@dataclass(frozen=True)
+class StandingSummary:
+    """Where the viewer stands on their region's default board (today's competition, else the week)."""
+
+    title: str  # e.g. "This week's connects — AMER"
+    rank: int | None  # None: not on the board yet
+    people: int
+    total: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    name: str
+    attainment: float | None  # None: no goals
+    goals_met: int
+    goals: int
+
+
+@dataclass(frozen=True)
+class LeaderHours:
+    name: str
+    hours: float
+
+
+@dataclass(frozen=True)
+class TeamSection:
+    scope: str  # "AMER" or "All regions"
+    rows: Sequence[TeamRow]  # every rep, already in display order
+    page: int  # 0-based; clamped into range when shown
+    leaders: Sequence[LeaderHours] = field(default_factory=tuple)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-len(self.rows) // TEAM_PAGE_SIZE))
+
+
+@dataclass(frozen=True)
+class HomeData:
+    name: str
+    region: str | None
+    week: MemberWeek | None  # None: not a member yet
+    streak: StreakSummary | None
+    ramp_fraction: float
+    standing: StandingSummary | None
+    team: TeamSection | None = None  # managers only
+
+
+def standing_summary(board: Board, member_id: int | None) -> StandingSummary:
+    kind = ACTIVITY_TYPES[board.activity_type]
+    period = PERIOD_LABELS.get(board.window.period, board.window.period)
+    mine = next((row for row in board.rows if row.standing.member_id == member_id), None)
+    return StandingSummary(
+        title=f"{period}'s {kind.plural} — {board.title_scope}",
+        rank=mine.rank if mine else None,
+        people=len(board.rows),
+        total=mine.standing.total if mine else 0.0,
+        unit=kind.plural,
+    )
+
+
+def team_section(
+    scope: str, reps: Sequence[MemberWeek], leaders: Sequence[MemberWeek], page: int
+) -> TeamSection:
+    """Reps by attainment (best first, people without goals last), leaders by hours."""
+    rows = [
+        TeamRow(week.member.display_name, week.attainment, sum(1 for p in week.progress if p.met), len(week.progress))
+        for week in reps
+    ]
+    rows.sort(key=lambda row: (row.attainment is None, -(row.attainment or 0.0), row.name.lower()))
+    hours = [LeaderHours(week.member.display_name, week.totals.get("hour", 0.0)) for week in leaders]
+    hours.sort(key=lambda item: (-item.hours, item.name.lower()))
+    return TeamSection(scope, rows, page, hours)
+
+
+def home_view(data: HomeData) -> dict[str, Any]:
+    blocks: list[Block] = [header("Your prospecting week"), section(_greeting(data))]
+    if data.week is not None:
+        blocks += goal_blocks(data.week, data.streak, data.ramp_fraction)
+    else:
+        blocks.append(section("Log your first activity below and your weekly goals and streak show up here."))
+    if data.standing is not None:
+        blocks.append(section(standing_text(data.standing)))
+    blocks += quick_log_blocks()
+    if data.team is not None:
+        blocks += team_blocks(data.team)
+    return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
+
+
+def _greeting(data: HomeData) -> str:
+    where = f"Region: *{escape(data.region)}*" if data.region else "No region yet — `/pg join <region>` to get on a board"
+    return f"Hi *{escape(_clip(data.name))}* · {where}"
+
+
+def standing_text(standing: StandingSummary) -> str:
+    if standing.rank is None:
+        return f"🏅 {escape(standing.title)}: you're not on the board yet — one log gets you on it."
+    return (
+        f"🏅 {escape(standing.title)}: *#{standing.rank}* of {standing.people}"
+        f" with {format_quantity(standing.total)} {standing.unit}"
+    )
+
+
+def quick_log_blocks() -> list[Block]:
+    buttons = [
+        button(f"+ {ACTIVITY_TYPES[key].emoji} {ACTIVITY_TYPES[key].singular}", f"{QUICK_LOG_ACTION_PREFIX}{key}", key)
+        for key in QUICK_LOG_TYPES
+    ]
+    buttons.append(button("Log something else…", QUICK_LOG_OTHER_ACTION, "other"))
+    return [
+        actions(*buttons, block_id="home_quick_log"),
+        context("Or from any channel: `/pg 3 connects` · `/pg goals` · `/pg plan 5` · `/pg help`"),
+    ]
+
+
+def team_blocks(team: TeamSection) -> list[Block]:
+    page = min(max(team.page, 0), team.pages - 1)
+    shown = team.rows[page * TEAM_PAGE_SIZE : (page + 1) * TEAM_PAGE_SIZE]
+    blocks: list[Block] = [divider(), header(f"Your team — {team.scope}")]
+    if shown:
+        first = page * TEAM_PAGE_SIZE + 1
+        blocks.append(section("\n".join(team_row_line(n, row) for n, row in enumerate(shown, start=first))))
+        blocks.append(context(f"{len(team.rows)} reps · page {page + 1} of {team.pages} · attainment of this week's goals"))
+    else:
+        blocks.append(section("No reps in this team yet."))
+    if team.pages > 1:
+        blocks.append(_pager(page, team.pages))
+    blocks.append(section(leaders_text(team.leaders)))
+    blocks.append(export_block())
+    return blocks
+
+
+def team_row_line(position: int, row: TeamRow) -> str:
+    name = escape(_clip(row.name))
+    if row.attainment is None:
+        return f"{position}. {name} — no goals"
+    return f"{position}. {name} `{progress_bar(row.attainment)}` {row.goals_met}/{row.goals} goals met"
+
+
+def _pager(page: int, pages: int) -> Block:
+    buttons = []
+    if page > 0:
+        buttons.append(button("◀ Previous page", PAGE_PREV_ACTION, str(page - 1)))
+    if page < pages - 1:
+        buttons.append(button("Next page ▶", PAGE_NEXT_ACTION, str(page + 1)))
+    return actions(*buttons, block_id="home_team_pager")
+
+
+def leaders_text(leaders: Sequence[LeaderHours]) -> str:
+    if not leaders:
+        return "👑 *Leaders' prospecting hours this week:* no leaders in this team."
+    shown = [f"{escape(_clip(item.name))} {format_quantity(item.hours)}h" for item in leaders[:MAX_LEADERS_SHOWN]]
+    more = f" · …and {len(leaders) - MAX_LEADERS_SHOWN} more" if len(leaders) > MAX_LEADERS_SHOWN else ""
+    return "👑 *Leaders' prospecting hours this week:* " + " · ".join(shown) + more
+
+
+def export_block() -> Block:
+    options = [{"text": {"type": "plain_text", "text": label}, "value": key} for key, label in EXPORT_PERIODS.items()]
+    select = {
+        "type": "static_select",
+        "action_id": EXPORT_PERIOD_ACTION,
+        "placeholder": {"type": "plain_text", "text": "Period"},
+        "options": options,
+        "initial_option": next(o for o in options if o["value"] == DEFAULT_EXPORT_PERIOD),
+    }
+    return actions(select, button("Export CSV", EXPORT_BUTTON_ACTION, "export"), block_id=EXPORT_BLOCK)
+
+
+def selected_export_period(view_state: dict[str, Any]) -> str:
+    """The period picked next to the Export button (the default when it was never touched)."""
+    chosen = view_state.get("values", {}).get(EXPORT_BLOCK, {}).get(EXPORT_PERIOD_ACTION, {}).get("selected_option")
+    value = (chosen or {}).get("value")
+    return value if value in EXPORT_PERIODS else DEFAULT_EXPORT_PERIOD
+
+
+def export_comment(file: ExportFile, period_key: str) -> str:
+    label = EXPORT_PERIODS.get(period_key, period_key)
+    span = f"{file.window.first_day:%a %d %b %Y} – {file.window.last_day:%a %d %b %Y}"
+    who = "all regions" if file.scope == "all" else file.scope
+    return f"Pipeday export for {who}: {label.lower()} ({span}), {file.rows} people."
+
+
+def export_refused_text() -> str:
+    return "Only managers can export team data. Ask a Pipeday admin if you need it."
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_NAME_LENGTH else text[: MAX_NAME_LENGTH - 1] + "…"

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from bot.blocks.common import Message, context, escape, format_money, format_quantity, message, section
+from bot.blocks.goals import goal_blocks
 from bot.domain.activities import LogResult
 from bot.domain.activity_types import ACTIVITY_TYPES
+from bot.domain.goal_store import MemberWeek, StreakSummary
 from models import Activity
 
 
@@ -49,7 +51,15 @@ def simple_error(problem: str, hint: str | None = None) -> Message:
     return message(problem, blocks)
 
 
-def me_message(name: str, region: str | None, week: dict[str, float], today: dict[str, float]) -> Message:
+def me_message(
+    name: str,
+    region: str | None,
+    week: dict[str, float],
+    today: dict[str, float],
+    goals: MemberWeek | None = None,
+    streak: StreakSummary | None = None,
+    ramp_fraction: float = 1.0,
+) -> Message:
     if not week:
         body = "Nothing logged this week yet. Start with `/pg 1 connect`."
     else:
@@ -60,4 +70,7 @@ def me_message(name: str, region: str | None, week: dict[str, float], today: dic
                             f" ({format_quantity(today.get(key, 0))} today)")
         body = "\n".join(rows)
     where = f"Region: {escape(region)}" if region else "No region yet — `/pg join <region>`"
-    return message(f"Your numbers, {name}", [section(f"*Your numbers, {escape(name)}*\n{body}"), context(where)])
+    blocks = [section(f"*Your numbers, {escape(name)}*\n{body}")]
+    if goals is not None:
+        blocks += goal_blocks(goals, streak, ramp_fraction)
+    return message(f"Your numbers, {name}", [*blocks, context(where)])

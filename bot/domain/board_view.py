@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.boards import Board, build_board
 from bot.domain.directory import get_member, require_region
+from bot.domain.goal_store import goal_board
 from bot.domain.grammar import BoardCommand
 from bot.domain.windows import period_window
 from models import Region
@@ -31,6 +32,11 @@ def board_for(session: Session, request: BoardRequest) -> tuple[Board, int | Non
     regions = _scope(session, request, home)
     tz_region = regions[0] if regions else home
     tz_name = tz_region.tz if tz_region else "UTC"
+    if request.command.by_goal:
+        # Fair ranking: percent of each person's weekly goal rather than raw totals.
+        command = request.command
+        board = goal_board(session, request.team_id, regions, command.type, command.period, request.now, tz_name)
+        return board, (member.id if member else None)
     period, activity_type = _defaults(request.command)
     window = period_window(period, request.now, ZoneInfo(tz_name))
     board = build_board(session, request.team_id, activity_type, window, regions, tz_name)

@@ -19,6 +19,8 @@ class Board:
     window: Window
     tz_name: str
     rows: list[RankedStanding]
+    # Ranked by percent of weekly goal (standing totals are whole percents), not raw totals.
+    by_goal: bool = False
 
 
 def standings(

@@ -6,6 +6,7 @@ from slack_bolt import App
 from bot.blocks.replies import logged_message, me_message, undone_message
 from bot.domain.activities import log_activity, member_totals, member_zone, undo_last
 from bot.domain.directory import ensure_member, get_member
+from bot.domain.goal_store import member_streak, member_week, ramp_fraction
 from bot.domain.grammar import LogCommand, MeCommand, UndoCommand
 from bot.domain.windows import period_window
 from bot.slack.commands import CommandRequest
@@ -51,5 +52,8 @@ def register(app: App, ctx: AppContext) -> None:
                 week = member_totals(session, member.id, period_window("week", now, tz))
                 today = member_totals(session, member.id, period_window("today", now, tz))
                 region = member.region.name if member.region else None
-                reply = me_message(member.display_name, region, week, today)
+                goals = member_week(session, member, now)
+                streak = member_streak(session, member, now)
+                fraction = ramp_fraction(session, request.team_id)
+                reply = me_message(member.display_name, region, week, today, goals, streak, fraction)
         request.reply(reply)

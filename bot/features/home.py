@@ -1,35 +1,161 @@
-"""App Home: your week at a glance, published on `app_home_opened`."""
+"""App Home: progress toward weekly goals, streak, standing and quick-log buttons for everyone;
+the team table, leaders' hours and the CSV export for managers.
+
+Web API calls (users.info, views.*, files.*) happen outside the database transaction, so
+SQLite's write lock is never held across a network round trip.
+"""
 from __future__ import annotations
 
+import logging
+import re
+from datetime import datetime
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
-from bot.blocks.home import home_view
-from bot.domain.activities import member_totals, member_zone
-from bot.domain.directory import get_member
-from bot.domain.windows import period_window
+from bot.blocks.home import (
+    EXPORT_BUTTON_ACTION,
+    EXPORT_PERIOD_ACTION,
+    QUICK_LOG_ACTION_PREFIX,
+    HomeData,
+    TeamSection,
+    export_comment,
+    export_refused_text,
+    home_view,
+    selected_export_period,
+    standing_summary,
+    team_section,
+)
+from bot.blocks.log_modal import CALLBACK_ID, ModalErrors, log_modal, parse_log_input, read_submission
+from bot.domain.activities import log_activity
+from bot.domain.board_view import BoardRequest, board_for
+from bot.domain.directory import ensure_member, get_member, is_manager
+from bot.domain.export import ExportFile, export_csv
+from bot.domain.goal_store import REP_ROLES, member_streak, member_week, ramp_fraction, team_week
+from bot.domain.grammar import BoardCommand
 from bot.slack.context import AppContext
+from bot.slack.users import is_slack_admin
+from models import Member
+
+logger = logging.getLogger(__name__)
+LEADER_ROLES = ("leader",)
 
 
 def register(app: App, ctx: AppContext) -> None:
     @app.event("app_home_opened")
-    def publish_home(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+    def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        user_id = event["user"]
-        now = ctx.clock()
+        publish_home(ctx, client, body["team_id"], event["user"])
+
+    @app.action(re.compile(f"^{QUICK_LOG_ACTION_PREFIX}"))
+    def open_log_modal(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        client.views_open(trigger_id=body["trigger_id"], view=log_modal(action.get("value")))
+
+    @app.view(CALLBACK_ID)
+    def submit_log(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        try:
+            entry = parse_log_input(read_submission(view["state"]["values"]))
+        except ModalErrors as error:
+            ack(response_action="errors", errors=error.errors)
+            return
+        team_id, user = body["team"]["id"], body["user"]
         with ctx.session_factory.begin() as session:
-            member = get_member(session, body["team_id"], user_id)
-            if member is None:
-                view = home_view("there", None, {}, {})
-            else:
-                tz = member_zone(member)
-                view = home_view(
-                    member.display_name,
-                    member.region.name if member.region else None,
-                    member_totals(session, member.id, period_window("week", now, tz)),
-                    member_totals(session, member.id, period_window("today", now, tz)),
-                )
-        client.views_publish(user_id=user_id, view=view)
+            member = ensure_member(session, team_id, user["id"], user.get("name") or user["id"])
+            result = log_activity(
+                session,
+                member,
+                entry,
+                now=ctx.clock(),
+                # A re-sent submission carries the same view id and hash: it counts once.
+                idempotency_key=f"modal:{view['id']}:{view.get('hash', '')}",
+                source="home",
+            )
+        ack()
+        ctx.after_log(team_id, result)
+        publish_home(ctx, client, team_id, user["id"])
+
+    @app.action(re.compile(r"^home_team_page_"))
+    def turn_page(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        page = int(action["value"]) if str(action.get("value", "")).isdigit() else 0
+        publish_home(ctx, client, body["team"]["id"], body["user"]["id"], page=page)
+
+    @app.action(EXPORT_PERIOD_ACTION)
+    def choose_export_period(ack: Ack) -> None:
+        ack()  # the choice is read from the view's state when Export is clicked
+
+    @app.action(EXPORT_BUTTON_ACTION)
+    def export(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        period = selected_export_period(body.get("view", {}).get("state", {}))
+        slack_admin = _slack_admin(ctx, client, user_id)
+        with ctx.session_factory.begin() as session:
+            file = _export_for_manager(session, ctx, team_id, user_id, period, slack_admin)
+        if file is None:
+            client.chat_postMessage(channel=user_id, text=export_refused_text())
+            return
+        dm = client.conversations_open(users=user_id)["channel"]["id"]
+        client.files_upload_v2(
+            channel=dm,
+            content=file.content,
+            filename=file.filename,
+            title=file.filename,
+            initial_comment=export_comment(file, period),
+        )
+
+
+def publish_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str, *, page: int = 0) -> None:
+    slack_admin = _slack_admin(ctx, client, user_id)
+    with ctx.session_factory.begin() as session:
+        view = home_view(home_data(session, ctx, team_id, user_id, ctx.clock(), slack_admin=slack_admin, page=page))
+    client.views_publish(user_id=user_id, view=view)
+
+
+def home_data(
+    session: Session, ctx: AppContext, team_id: str, user_id: str, now: datetime, *, slack_admin: bool, page: int
+) -> HomeData:
+    member = get_member(session, team_id, user_id)
+    manager = is_manager(member, user_id, ctx.settings.admins, slack_admin)
+    fraction = ramp_fraction(session, team_id)
+    team = _team(session, team_id, member, now, page) if manager else None
+    if member is None:
+        return HomeData("there", None, None, None, fraction, None, team)
+    board, me = board_for(session, BoardRequest(team_id, user_id, BoardCommand(), now))
+    return HomeData(
+        name=member.display_name,
+        region=member.region.name if member.region else None,
+        week=member_week(session, member, now),
+        streak=member_streak(session, member, now),
+        ramp_fraction=fraction,
+        standing=standing_summary(board, me),
+        team=team,
+    )
+
+
+def _team(session: Session, team_id: str, manager: Member | None, now: datetime, page: int) -> TeamSection:
+    """A manager's team is their region; without one, the whole workspace."""
+    region = manager.region if manager is not None else None
+    region_id = region.id if region is not None else None
+    reps = team_week(session, team_id, now, region_id=region_id, roles=REP_ROLES)
+    leaders = team_week(session, team_id, now, region_id=region_id, roles=LEADER_ROLES)
+    return team_section(region.name if region else "All regions", reps, leaders, page)
+
+
+def _export_for_manager(
+    session: Session, ctx: AppContext, team_id: str, user_id: str, period: str, slack_admin: bool
+) -> ExportFile | None:
+    member = get_member(session, team_id, user_id)
+    if not is_manager(member, user_id, ctx.settings.admins, slack_admin):
+        return None
+    region = member.region if member is not None else None
+    return export_csv(session, team_id, period, ctx.clock(), region)
+
+
+def _slack_admin(ctx: AppContext, client: WebClient, user_id: str) -> bool:
+    # Configured admins need no Web API call; everyone else might be a Slack workspace admin.
+    return user_id not in ctx.settings.admins and is_slack_admin(client, user_id)

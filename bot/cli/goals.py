@@ -1,0 +1,286 @@
+"""`pipeday goals …`, `pipeday ramp …`, `pipeday holiday …` and `pipeday workdays …`.
+
+    pipeday goals set calls 30 --region AMER        # full weekly target for one region
+    pipeday goals set emails 0 --member U123        # no email goal for one person
+    pipeday goals list
+    pipeday ramp set --start 0.6 --step 0.1 --weeks 2 [--max 1.0]
+    pipeday holiday add 2026-12-25 Christmas
+    pipeday workdays set sun-thu
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import click
+from sqlalchemy.orm import Session
+
+from bot.cli.common import CliState, pass_state, resolve_team, team_option
+from bot.domain.activity_types import ACTIVITY_TYPES, lookup_type
+from bot.domain.directory import JOBS, ensure_member, require_region
+from bot.domain.errors import DomainError
+from bot.domain.goal_store import (
+    WEEKDAY_NAMES,
+    GoalScope,
+    add_holiday,
+    clear_goal,
+    configure_ramp,
+    disable_ramp,
+    get_ramp,
+    job_scope,
+    list_holidays,
+    list_overrides,
+    member_scope,
+    parse_target,
+    parse_weekdays,
+    ramp_history,
+    region_scope,
+    remove_holiday,
+    set_goal,
+    set_working_days,
+    team_scope,
+    work_calendar,
+)
+from bot.domain.goals import DEFAULT_GOALS, RampPolicy
+from models import Member, Region, utc_now
+
+ACTOR = "cli"
+
+
+def register(cli: click.Group) -> None:
+    for group in (goals, ramp, holiday, workdays):
+        cli.add_command(group)
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Refusals from the domain (and invalid ramp numbers) become one-line CLI errors."""
+    try:
+        yield
+    except DomainError as error:
+        raise click.ClickException(f"{error.message} {error.hint or ''}".strip()) from None
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def scope_options(command: click.decorators.FC) -> click.decorators.FC:
+    command = click.option("--job", type=click.Choice(JOBS, case_sensitive=False), help="Everyone with this job.")(command)
+    command = click.option("--region", "region_name", help="Everyone in this region.")(command)
+    command = click.option("--member", "members", multiple=True, help="A Slack user id (repeatable).")(command)
+    return command
+
+
+def _scopes(session: Session, team_id: str, members: tuple[str, ...], region_name: str | None, job: str | None) -> list[GoalScope]:
+    given = sum(1 for chosen in (members, region_name, job) if chosen)
+    if given > 1:
+        raise click.UsageError("Choose one of --member, --region or --job (or none, for everyone).")
+    if members:
+        return [member_scope(ensure_member(session, team_id, user_id, user_id)) for user_id in members]
+    if region_name:
+        return [region_scope(require_region(session, team_id, region_name))]
+    if job:
+        return [job_scope(job.lower())]
+    return [team_scope()]
+
+
+def _activity(word: str) -> str:
+    kind = lookup_type(word)
+    if kind is None:
+        raise click.BadParameter(f"unknown activity {word!r}; types: {', '.join(ACTIVITY_TYPES)}", param_hint="TYPE")
+    return kind.key
+
+
+@click.group(help="Weekly goals: defaults per job, overridden per job, region or member.")
+def goals() -> None:
+    pass
+
+
+@goals.command("set", help="Set the full weekly target for TYPE (0 removes that goal for the scope).")
+@click.argument("activity")
+@click.argument("target")
+@scope_options
+@team_option
+@pass_state
+def goals_set(
+    state: CliState, activity: str, target: str, members: tuple[str, ...], region_name: str | None, job: str | None, team: str | None
+) -> None:
+    kind = _activity(activity)
+    with state.transaction() as session, domain_errors():
+        team_id = resolve_team(state, session, team)
+        value = parse_target(kind, target)
+        for scope in _scopes(session, team_id, members, region_name, job):
+            set_goal(session, team_id, scope, kind, value, actor=ACTOR, now=utc_now())
+            click.echo(f"{ACTIVITY_TYPES[kind].plural}: {value:g} a week for {scope.describe()} in {team_id}.")
+
+
+@goals.command("clear", help="Remove an override so the next level (or the job default) applies again.")
+@click.argument("activity")
+@scope_options
+@team_option
+@pass_state
+def goals_clear(
+    state: CliState, activity: str, members: tuple[str, ...], region_name: str | None, job: str | None, team: str | None
+) -> None:
+    kind = _activity(activity)
+    with state.transaction() as session, domain_errors():
+        team_id = resolve_team(state, session, team)
+        for scope in _scopes(session, team_id, members, region_name, job):
+            removed = clear_goal(session, team_id, scope, kind, actor=ACTOR)
+            click.echo(f"{'Removed' if removed else 'No'} {ACTIVITY_TYPES[kind].plural} override for {scope.describe()}.")
+
+
+@goals.command("list", help="Job defaults, every override and the ramp.")
+@team_option
+@pass_state
+def goals_list(state: CliState, team: str | None) -> None:
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        for job, defaults in DEFAULT_GOALS.items():
+            click.echo(f"default {job:<4} " + ", ".join(f"{ACTIVITY_TYPES[k].plural} {v:g}" for k, v in defaults.items()))
+        overrides = list_overrides(session, team_id)
+        if not overrides:
+            click.echo("No overrides.")
+        for override in overrides:
+            click.echo(f"{_override_scope(override.scope, override.scope_key, session):<24} "
+                       f"{ACTIVITY_TYPES[override.activity_type].plural:<10} {override.target:g}")
+        current = get_ramp(session, team_id)
+        click.echo(f"Ramp: goals at {current.fraction:.0%} of full targets." if current else "Ramp: off (full targets).")
+
+
+def _override_scope(kind: str, key: str, session: Session) -> str:
+    if kind == "member":
+        member = session.get(Member, int(key.split(":")[1]))
+        return f"member {member.user_id}" if member else key
+    if kind == "region":
+        region = session.get(Region, int(key.split(":")[1]))
+        return f"region {region.name}" if region else key
+    return "everyone" if kind == "team" else key.replace(":", " ")
+
+
+@click.group(help="Start goals low and raise them as the team hits them.")
+def ramp() -> None:
+    pass
+
+
+@ramp.command("set", help="Configure the ramp, e.g. --start 0.6 --step 0.1 --weeks 2.")
+@click.option("--start", type=float, required=True, help="Fraction of the full targets to start at (0.6 = 60%).")
+@click.option("--step", type=float, required=True, help="How much to raise after a run of hit weeks (0.1 = +10%).")
+@click.option("--weeks", type=int, required=True, help="Hit weeks in a row before each raise.")
+@click.option("--max", "maximum", type=float, default=1.0, show_default=True, help="Never above this fraction.")
+@click.option("--threshold", type=float, default=1.0, show_default=True, help="Team attainment that counts as a hit.")
+@click.option("--restart", is_flag=True, help="Go back to --start even if the team is further along.")
+@team_option
+@pass_state
+def ramp_set(
+    state: CliState, start: float, step: float, weeks: int, maximum: float, threshold: float, restart: bool, team: str | None
+) -> None:
+    with state.transaction() as session, domain_errors():
+        team_id = resolve_team(state, session, team)
+        policy = RampPolicy(start_fraction=start, step=step, weeks_to_step=weeks, team_hit_threshold=threshold, max_fraction=maximum)
+        saved = configure_ramp(session, team_id, policy, actor=ACTOR, now=utc_now(), restart=restart)
+        click.echo(
+            f"Ramp on for {team_id}: goals now at {saved.fraction:.0%}; +{step:.0%} after {weeks} hit "
+            f"week{'s' if weeks != 1 else ''} in a row, up to {maximum:.0%}."
+        )
+
+
+@ramp.command("show", help="The ramp's policy, position and recent changes.")
+@team_option
+@pass_state
+def ramp_show(state: CliState, team: str | None) -> None:
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        current = get_ramp(session, team_id)
+        if current is None:
+            click.echo("Ramp: off (full targets).")
+        else:
+            click.echo(
+                f"Goals at {current.fraction:.0%} (start {current.start_fraction:.0%}, +{current.step:.0%} after "
+                f"{current.weeks_to_step} hit weeks, max {current.max_fraction:.0%}); {current.streak_weeks} hit week(s) so far."
+            )
+        for change in ramp_history(session, team_id):
+            click.echo(f"{change.week_start}  {change.old_fraction:.0%} → {change.new_fraction:.0%}  {change.reason}")
+
+
+@ramp.command("off", help="Turn the ramp off: goals go back to their full targets.")
+@team_option
+@pass_state
+def ramp_off(state: CliState, team: str | None) -> None:
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        turned_off = disable_ramp(session, team_id, actor=ACTOR, now=utc_now())
+        click.echo("Ramp off: full targets apply." if turned_off else "There was no ramp.")
+
+
+@click.group(help="Holidays: days that neither count toward nor break a streak.")
+def holiday() -> None:
+    pass
+
+
+@holiday.command("add", help="Add a holiday, e.g. `pipeday holiday add 2026-12-25 Christmas`.")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("name", nargs=-1)
+@team_option
+@pass_state
+def holiday_add(state: CliState, day: datetime, name: tuple[str, ...], team: str | None) -> None:
+    the_day = day.date()
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        add_holiday(session, team_id, the_day, " ".join(name)[:100] or None, actor=ACTOR)
+        click.echo(f"Holiday {the_day:%a %d %b %Y}{' (' + ' '.join(name) + ')' if name else ''} added for {team_id}.")
+
+
+@holiday.command("remove", help="Remove a holiday.")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@team_option
+@pass_state
+def holiday_remove(state: CliState, day: datetime, team: str | None) -> None:
+    the_day = day.date()
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        removed = remove_holiday(session, team_id, the_day, actor=ACTOR)
+        click.echo(f"Removed {the_day}." if removed else f"{the_day} wasn't a holiday.")
+
+
+@holiday.command("list", help="List holidays.")
+@team_option
+@pass_state
+def holiday_list(state: CliState, team: str | None) -> None:
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        days = list_holidays(session, team_id)
+        if not days:
+            click.echo("No holidays.")
+        for item in days:
+            click.echo(f"{item.day:%Y-%m-%d %a}  {item.name or ''}".rstrip())
+
+
+@click.group(help="Working days for streaks (Monday–Friday unless set).")
+def workdays() -> None:
+    pass
+
+
+@workdays.command("set", help="Set the working days, e.g. mon-fri, sun-thu or mon,tue,thu.")
+@click.argument("days")
+@team_option
+@pass_state
+def workdays_set(state: CliState, days: str, team: str | None) -> None:
+    with state.transaction() as session, domain_errors():
+        team_id = resolve_team(state, session, team)
+        chosen = parse_weekdays(days)
+        set_working_days(session, team_id, chosen, actor=ACTOR)
+        click.echo(f"Working days for {team_id}: {_day_names(chosen)}.")
+
+
+@workdays.command("show", help="Show the working days.")
+@team_option
+@pass_state
+def workdays_show(state: CliState, team: str | None) -> None:
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        click.echo(f"Working days: {_day_names(work_calendar(session, team_id).working_days)}.")
+
+
+def _day_names(days: frozenset[int]) -> str:
+    return ", ".join(WEEKDAY_NAMES[d].capitalize() for d in sorted(days))
