@@ -1,6 +1,7 @@
 """`pipeday demo`: a whole prospecting week in the terminal, with no Slack and no network."""
 from __future__ import annotations
 
+import logging
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,8 +32,12 @@ def register(cli: click.Group) -> None:
               help="Play a shorter stretch (it still includes Booking Day and Connect Day when it can).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("pipeday-demo"),
               show_default=True, help="Folder for the artifacts.")
-def demo(seed: int, days: int, out_dir: Path) -> None:
+@click.pass_context
+def demo(ctx: click.Context, seed: int, days: int, out_dir: Path) -> None:
     # The demo never reads the environment's Slack or database settings: it brings its own.
+    if not (ctx.parent and ctx.parent.params.get("verbose")):
+        # The feed is the output; the app's routine INFO logs would only interleave with it.
+        logging.getLogger().setLevel(logging.WARNING)
     width = min(shutil.get_terminal_size((80, 24)).columns, MAX_WIDTH)
     names = build_world_names(seed)
     observer = TerminalObserver(RenderOptions(width=width, style=Style(enabled=True), names=names))
@@ -95,6 +100,10 @@ def print_summary(report: DemoReport) -> None:
                f"{report.clicks} button presses, {report.jobs} scheduled jobs, {report.posts} channel posts.")
     for problem in report.slack_errors:
         click.echo(click.style(f"  Slack would have rejected: {problem}", fg="red"))
+    for failure in report.job_failures:
+        click.echo(click.style(f"  scheduled job failed: {failure}", fg="red"))
+    for note in report.notes:
+        click.echo(click.style(f"  note: {note}", dim=True))
     for missing in report.skipped:
         click.echo(click.style(f"  left out: {missing}", dim=True))
     if report.artifacts:

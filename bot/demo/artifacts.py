@@ -9,8 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from bot.demo.world import World
 from bot.devtools.slack_stub import SharedFile
 
@@ -24,25 +22,18 @@ class ArtifactWriter:
     written: list[Path] = field(default_factory=list)
 
     def write_shared_files(self, files: Iterable[SharedFile], shared_at: Mapping[str, datetime]) -> None:
-        """Every file the bot uploaded, named by region and local date: wheel-amer-2025-06-04-thu.gif."""
+        """Every file the bot uploaded. Generic names get the region and local date added
+        (wheel.gif → wheel-amer-2025-06-04-wed.gif); names that say their region stay."""
         regions = {r.channel_id: r for r in self.world.regions}
         for shared in files:
             region = regions.get(shared.channel_id or "")
             when = shared_at.get(shared.file_id)
             parts = [Path(shared.filename).stem]
-            if region is not None:
+            if region is not None and region.name.lower() not in shared.filename.lower():
                 parts.append(region.name.lower())
                 if when is not None:
                     parts.append(when.astimezone(ZoneInfo(region.tz)).strftime("%Y-%m-%d-%a").lower())
             self._write(_safe("-".join(parts)) + Path(shared.filename).suffix, shared.content)
-
-    def write_csv_export(self, session_factory: sessionmaker[Session], now: datetime) -> Path:
-        """This week's numbers for the whole workspace, exactly as managers export them."""
-        from bot.domain.export import export_csv
-
-        with session_factory.begin() as session:
-            exported = export_csv(session, self.world.team_id, "this_week", now, None)
-        return self._write(exported.filename, exported.content)
 
     def write_feed(self, lines: Iterable[str]) -> Path:
         return self._write(FEED_FILENAME, ("\n".join(lines) + "\n").encode("utf-8"))

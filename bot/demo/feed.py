@@ -1,9 +1,9 @@
 """Turns what the bot sent to the (stub) Slack API into channel feed entries for the terminal.
 
 Posts and files appear as they happen. Edits of one message (the live standings are edited
-after nearly every log on a competition day) are coalesced: the latest version is shown at
-most once per `EDIT_SHOW_INTERVAL` of simulated time, before the next post in that channel,
-and at the end.
+after nearly every log on a competition day) are coalesced: the latest version is shown once
+the message has been quiet for `EDIT_SETTLE`, at most once per `EDIT_MIN_GAP`, at least once
+per `EDIT_MAX_GAP` while edits keep coming, before the next post in that channel, and at the end.
 """
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 from bot.demo.terminal import FeedEntry
 from bot.devtools.slack_stub import Call, PostedMessage, SlackStub
 
-EDIT_SHOW_INTERVAL = timedelta(hours=3)
+EDIT_SETTLE = timedelta(minutes=10)
+EDIT_MIN_GAP = timedelta(hours=2)
+EDIT_MAX_GAP = timedelta(hours=4)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ class Place:
 class _PendingEdit:
     args: dict[str, Any]
     channel_id: str
-    at: datetime
+    at: datetime  # the latest edit
+    first_at: datetime  # the first edit not shown yet
 
 
 @dataclass
@@ -88,8 +91,9 @@ class FeedCollector:
     def _entries_for(self, call: Call, now: datetime) -> list[FeedEntry]:
         if call.method == "chat.update":
             channel, ts = str(call.args.get("channel", "")), str(call.args.get("ts", ""))
-            self._pending[(channel, ts)] = _PendingEdit(dict(call.args), channel, now)
-            self._last_shown.setdefault((channel, ts), now)
+            earlier = self._pending.get((channel, ts))
+            first_at = earlier.first_at if earlier else now
+            self._pending[(channel, ts)] = _PendingEdit(dict(call.args), channel, now, first_at)
             return []
         if call.method == "files.completeUploadExternal":
             return self._file_entries(call, now)
@@ -117,6 +121,7 @@ class FeedCollector:
                 filename=names.get(file_id, file_id),
                 size_bytes=len(uploads.get(file_id, b"")),
                 title=item.get("title"),
+                in_thread=bool(call.args.get("thread_ts")),
             ))
         return entries
 
@@ -125,17 +130,20 @@ class FeedCollector:
         message = {"type": "message", "user": self.bot_user_id, "bot_id": "B_BOT",
                    "text": args.get("text", ""), "blocks": blocks, "ts": ts}
         return [
-            PostedButton(channel, message, str(block.get("block_id", "")), str(element.get("action_id")),
-                         str(element.get("value", "")), str(element.get("text", {}).get("text", "")))
-            for block in blocks
-            if block.get("type") == "actions"
-            for element in block.get("elements", [])
-            if element.get("type") == "button"
+            PostedButton(channel, message, button.block_id, button.action_id, button.value, button.label)
+            for button in find_buttons(blocks)
         ]
 
     def _due_edits(self, now: datetime) -> list[FeedEntry]:
-        due = [key for key in self._pending if now - self._last_shown[key] >= EDIT_SHOW_INTERVAL]
+        due = [key for key, pending in self._pending.items() if self._edit_due(key, pending, now)]
         return [self._show_edit(key) for key in due]
+
+    def _edit_due(self, key: tuple[str, str], pending: _PendingEdit, now: datetime) -> bool:
+        last_shown = self._last_shown.get(key)
+        if now - pending.first_at >= EDIT_MAX_GAP and (last_shown is None or now - last_shown >= EDIT_MAX_GAP):
+            return True
+        settled = now - pending.at >= EDIT_SETTLE
+        return settled and (last_shown is None or now - last_shown >= EDIT_MIN_GAP)
 
     def _show_edit(self, key: tuple[str, str]) -> FeedEntry:
         pending = self._pending.pop(key)
@@ -155,3 +163,23 @@ def blocks_of(args: Mapping[str, Any]) -> list[dict[str, Any]]:
     blocks = args.get("blocks")
     loaded = json.loads(blocks) if isinstance(blocks, str) else blocks
     return list(loaded or [])
+
+
+@dataclass(frozen=True)
+class Button:
+    block_id: str
+    action_id: str
+    value: str
+    label: str
+
+
+def find_buttons(blocks: list[dict[str, Any]]) -> list[Button]:
+    """Buttons in actions blocks, in order."""
+    return [
+        Button(str(block.get("block_id", "")), str(element.get("action_id")), str(element.get("value", "")),
+               str(element.get("text", {}).get("text", "")))
+        for block in blocks
+        if block.get("type") == "actions"
+        for element in block.get("elements", [])
+        if element.get("type") == "button"
+    ]

@@ -159,6 +159,20 @@ class DemoSystem:
         )
         return self._send(signed.send(self.base_url))
 
+    def open_home(self, user_id: str) -> dict[str, Any] | None:
+        """Open the App Home tab (an `app_home_opened` event); the view the bot published."""
+        event = {"type": "app_home_opened", "user": user_id, "channel": f"D{user_id}", "tab": "home",
+                 "event_ts": f"{self.requests.now():.6f}"}
+        self._send(self.requests.event_callback(event).send(self.base_url))
+        return self.slack.home_view(user_id)
+
+    def click_in_home(self, action_id: str, value: str, *, user_id: str, user_name: str, view: dict[str, Any],
+                      block_id: str) -> HttpResult:
+        """Press a button in the App Home view."""
+        signed = self.requests.block_action(action_id, value, user_id=user_id, user_name=user_name,
+                                            view=view, block_id=block_id)
+        return self._send(signed.send(self.base_url))
+
     def _send(self, result: HttpResult) -> HttpResult:
         if result.status_code != 200:
             raise RuntimeError(f"the app answered HTTP {result.status_code}: {result.text[:200]}")

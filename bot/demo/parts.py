@@ -5,9 +5,14 @@ says so at the end, instead of faking it.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import date, datetime
 from importlib.util import find_spec
+
+from typing import TYPE_CHECKING
+
+from slack_sdk import WebClient
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,7 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.demo.world import World
 from models import Member
 
-JobRun = Callable[[datetime], None]
+if TYPE_CHECKING:
+    from bot.scheduler.jobs import JobRuntime
+
+# Runs an action at a later simulated instant (the scheduler's one-off retries).
+Deferrer = Callable[[datetime, Callable[[], None]], None]
 
 
 def _installed(module: str) -> bool:
@@ -31,10 +40,6 @@ def has_competitions() -> bool:
 
 def has_scheduler() -> bool:
     return _installed("bot.scheduler.jobs")
-
-
-def has_export() -> bool:
-    return _installed("bot.domain.export")
 
 
 def add_competitions_and_prizes(session_factory: sessionmaker[Session], world: World) -> None:
@@ -60,8 +65,56 @@ def set_jobs(session_factory: sessionmaker[Session], world: World) -> None:
             )
 
 
-def scheduled_jobs(system: object, world: World, first: datetime, last: datetime) -> list[tuple[datetime, JobRun]] | None:
-    """Every scheduled job of the stretch with its firing time, or None without the scheduler."""
+@dataclass(frozen=True)
+class ScheduledRun:
+    """One firing of one scheduled job, ready to run at its simulated time."""
+
+    at: datetime
+    kind: str
+    region_name: str
+    run: Callable[[], str]  # returns the outcome status: sent, duplicate, skipped or failed
+
+
+def scheduled_jobs(
+    session_factory: sessionmaker[Session], client: WebClient, team_id: str, days: Collection[date],
+    first: datetime, last: datetime, defer: Deferrer,
+) -> list[ScheduledRun] | None:
+    """Every firing of the workspace's scheduled jobs on the played (local) days, run exactly
+    as the clock process runs them (`run_firing` at the due time), or None without the scheduler."""
     if not has_scheduler():
         return None
-    raise NotImplementedError("wire the scheduler in once bot.scheduler.jobs has landed")
+    from bot.scheduler.jobs import firing_at, run_firing
+    from bot.scheduler.specs import load_job_specs
+    from bot.scheduler.timing import missed_firings
+
+    runtime = _runtime(session_factory, client, defer)
+    with session_factory.begin() as session:
+        specs = load_job_specs(session, team_id).specs
+    return [
+        ScheduledRun(at, spec.kind, spec.region_name,
+                     lambda firing=firing_at(spec, at), now=at: run_firing(runtime, firing, now=now).status)
+        for spec in specs
+        for at in missed_firings(spec.schedule, first, last)
+        if at.astimezone(spec.schedule.zone).date() in days
+    ]
+
+
+def run_job_now(
+    session_factory: sessionmaker[Session], client: WebClient, team_id: str, kind: str, region_name: str,
+    at: datetime, defer: Deferrer,
+) -> str:
+    """What `pipeday jobs run KIND --region R --at AT` does (a manual run ignores the schedule)."""
+    from bot.scheduler.jobs import firing_at, run_firing
+    from bot.scheduler.specs import load_job_specs
+
+    runtime = _runtime(session_factory, client, defer)
+    with session_factory.begin() as session:
+        specs = [s for s in load_job_specs(session, team_id).specs if s.kind == kind and s.region_name == region_name]
+    return ", ".join(run_firing(runtime, firing_at(spec, at), now=at, manual=True).status for spec in specs)
+
+
+def _runtime(session_factory: sessionmaker[Session], client: WebClient, defer: Deferrer) -> JobRuntime:
+    from bot.scheduler.jobs import JobRuntime
+
+    # The stub has no rate limits, so the clock's paced client (which sleeps) is not needed.
+    return JobRuntime(session_factory=session_factory, client=client, defer=defer, worker_id="pipeday-demo")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 from bot.demo import parts
 from bot.demo.activity import PlannedCommand, plan_activity
 from bot.demo.artifacts import ArtifactWriter
-from bot.demo.feed import FeedCollector, Place, PostedButton
+from bot.demo.feed import FeedCollector, Place, PostedButton, find_buttons
 from bot.demo.harness import DemoSystem, running_system
 from bot.demo.terminal import FeedEntry, RenderOptions, render_feed_entry
 from bot.demo.world import DEMO_TEAM_DOMAIN, DEMO_TEAM_NAME, Person, World, build_world, played_days
@@ -30,6 +31,10 @@ from bot.domain.directory import add_region
 
 FEED_FILE_WIDTH = 100
 SPIN_DELAY = timedelta(minutes=4)
+# When the admin exports the week, in the first region's time zone on the last played day
+# (still inside the UTC week, which is what a workspace-wide export uses).
+EXPORT_LOCAL_TIME = time(18, 0)
+SHORT_STRETCH_SUMMARY_TIME = time(17, 45)
 DELIVERY_DELAY = timedelta(hours=16)
 
 
@@ -51,6 +56,8 @@ class DemoReport:
     skipped: list[str] = field(default_factory=list)
     # Anything the stub Slack API rejected, as the real one would: should stay empty.
     slack_errors: list[str] = field(default_factory=list)
+    job_failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -173,13 +180,18 @@ class _Week:
     def play(self, commands: list[PlannedCommand], days: list[date], first: datetime, last: datetime) -> None:
         for command in commands:
             self.timeline.add(command.at, lambda c=command: self._planned(c))
-        jobs = parts.scheduled_jobs(self.system, self.world, first, last)
+        system = self.system
+        jobs = parts.scheduled_jobs(system.session_factory, system.client, self.world.team_id, set(days), first, last,
+                                    self._defer)
         if jobs is None:
             self.report.skipped.append("scheduled posts and the weekly summary (issue 4 scheduler not installed)")
             self._add_manual_closes(days)
         else:
-            for at, run in jobs:
-                self.timeline.add(at, lambda r=run: self._job(r))
+            for job in jobs:
+                self.timeline.add(job.at, lambda j=job: self._job(j.run, f"{j.kind} in {j.region_name}"))
+            self._add_summaries_for_short_stretches({j.region_name for j in jobs if j.kind == "weekly_summary"}, days)
+        export_at = datetime.combine(days[-1], EXPORT_LOCAL_TIME, tzinfo=ZoneInfo(self.world.regions[0].tz))
+        self.timeline.add(export_at.astimezone(timezone.utc), self._export_from_home)
         while (event := self.timeline.pop()) is not None:
             if event.at > last:
                 break
@@ -197,9 +209,6 @@ class _Week:
             region = self.world.region(person.region)
             zone = ZoneInfo(region.tz)
             body = result.json() if result.body else {}
-            # Show the channel as it is right now first, so the reply follows it in time.
-            self._watch(command.at)
-            self._show(self.feed.flush(region.channel_id))
             self._show([FeedEntry(f"{person.name} › /pg {command.text}", command.at.astimezone(zone),
                                           "ephemeral", text=body.get("text"), blocks=body.get("blocks"))])
 
@@ -207,10 +216,29 @@ class _Week:
         region = self.world.region(person.region)
         return self.system.command(person.user_id, person.name, text, region.channel_id, region.channel_name)
 
-    def _job(self, run: Callable[[datetime], None]) -> None:
-        run(self.system.clock())
+    def _job(self, run: Callable[[], str], what: str) -> None:
+        status = run()
         self.system.background.wait_idle()
         self.report.jobs += 1
+        if status == "failed":
+            self.report.job_failures.append(f"{what} at {self.system.clock():%a %H:%M} UTC")
+
+    def _defer(self, at: datetime, action: Callable[[], None]) -> None:
+        """The scheduler's one-off retries (a throttled standings edit) run at their simulated time."""
+        self.timeline.add(at, action)
+
+    def _add_summaries_for_short_stretches(self, regions_with_summary: set[str], days: list[date]) -> None:
+        """A stretch that ends before Friday 16:00 still ends with each region's weekly summary,
+        run by hand as `pipeday jobs run weekly_summary --region R --at …` would."""
+        for region in self.world.regions:
+            if region.name in regions_with_summary:
+                continue
+            at = datetime.combine(days[-1], SHORT_STRETCH_SUMMARY_TIME, tzinfo=ZoneInfo(region.tz))
+            run = partial(parts.run_job_now, self.system.session_factory, self.system.client, self.world.team_id,
+                          "weekly_summary", region.name, at.astimezone(timezone.utc), self._defer)
+            self.timeline.add(at.astimezone(timezone.utc), lambda r=run, n=region.name: self._job(r, f"summary in {n}"))
+        if len(regions_with_summary) < len(self.world.regions):
+            self.report.notes.append("the weekly summary (Fri 16:00) was run by hand at the end of the short stretch")
 
     def _add_manual_closes(self, days: list[date]) -> None:
         """Without the scheduler, each manager closes their competition day by hand at 17:30."""
@@ -255,6 +283,18 @@ class _Week:
                           message=button.message, block_id=button.block_id)
         self.report.clicks += 1
 
+    def _export_from_home(self) -> None:
+        """The admin opens App Home and presses "Export CSV"; the file arrives in their DM."""
+        admin = self.world.admin_user_id
+        view = self.system.open_home(admin)
+        button = next((b for b in find_buttons((view or {}).get("blocks", [])) if "export" in b.label.lower()), None)
+        if view is None or button is None:
+            self.report.skipped.append("CSV export (App Home has no Export button: issue 5 not installed)")
+            return
+        self.system.click_in_home(button.action_id, button.value, user_id=admin, user_name="Pipeday admin",
+                                  view=view, block_id=button.block_id)
+        self.report.clicks += 1
+
     # -- finishing ---------------------------------------------------------------------------
 
     def finish(self, days: list[date], last: datetime) -> None:
@@ -263,12 +303,6 @@ class _Week:
         if remaining:
             self._show(remaining)
         self.artifacts.write_shared_files(self.system.slack.shared_files(), self.feed.file_times)
-        if parts.has_export():
-            # Any instant inside the played week selects it as "this week".
-            inside_week = datetime.combine(days[-1], time(12), tzinfo=timezone.utc)
-            self.artifacts.write_csv_export(self.system.session_factory, inside_week)
-        else:
-            self.report.skipped.append("CSV export (issue 5 export not installed)")
         options = RenderOptions(width=FEED_FILE_WIDTH, names=self.world.names())
         self.artifacts.write_feed(
             line for entry in self.shown for line in [*render_feed_entry(entry, options), ""]
@@ -281,4 +315,5 @@ def _places(world: World) -> dict[str, Place]:
     places = {r.channel_id: Place(f"#{r.channel_name}", ZoneInfo(r.tz)) for r in world.regions}
     for person in world.people:
         places[person.user_id] = Place(f"DM {person.name}", ZoneInfo(world.region(person.region).tz))
+    places[world.admin_user_id] = Place("DM Pipeday admin", ZoneInfo(world.regions[0].tz))
     return places

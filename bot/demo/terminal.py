@@ -434,18 +434,17 @@ class FeedEntry:
     filename: str | None = None
     size_bytes: int = 0
     title: str | None = None
+    in_thread: bool = False
 
 
-KIND_LABELS = {
-    "post": "", "edit": "✎ edited", "reply": "↳ in thread", "file": "↳ in thread", "ephemeral": "only they see this",
-}
+KIND_LABELS = {"post": "", "edit": "✎ edited", "reply": "↳ in thread", "file": "", "ephemeral": "only they see this"}
 
 
 def render_feed_entry(entry: FeedEntry, options: RenderOptions = RenderOptions()) -> list[str]:
     """A heading (`#pg-amer  Thu 17:30 EDT  ✎ edited`) and the message behind a gutter."""
     style = options.style
     when = entry.at.strftime("%a %H:%M %Z").strip()
-    label = KIND_LABELS.get(entry.kind, entry.kind)
+    label = "↳ in thread" if entry.in_thread else KIND_LABELS.get(entry.kind, entry.kind)
     heading = f"{style.bold(entry.channel)}  {style.dim(when)}" + (f"  {style.dim(label)}" if label else "")
     inner = RenderOptions(width=options.width - len(BULLET_GUTTER), style=style, names=options.names)
     if entry.kind == "file":

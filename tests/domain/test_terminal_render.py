@@ -150,10 +150,12 @@ def test_file_sizes_read_like_slack() -> None:
 def test_feed_entry_has_channel_heading_and_gutter() -> None:
     at = datetime(2025, 6, 5, 17, 30, tzinfo=ZoneInfo("America/New_York"))
     post = FeedEntry("#pg-amer", at, "post", text="Results", blocks=[header("Connect Day results")])
-    upload = FeedEntry("#pg-amer", at, "file", text="Spinning…", filename="wheel.gif", size_bytes=123_000)
+    upload = FeedEntry("#pg-amer", at, "file", text="Spinning…", filename="wheel.gif", size_bytes=123_000, in_thread=True)
+    export = FeedEntry("DM Marcus Reed", at, "file", filename="week.csv", size_bytes=1_400)
 
     assert render_feed_entry(post, RenderOptions(style=PLAIN)) == ["#pg-amer  Thu 17:30 EDT", "│ Connect Day results"]
     assert render_feed_entry(upload) == ["#pg-amer  Thu 17:30 EDT  ↳ in thread", "│ Spinning…", "│ 📎 wheel.gif (123 kB)"]
+    assert render_feed_entry(export) == ["DM Marcus Reed  Thu 17:30 EDT", "│ 📎 week.csv (1 kB)"]
 
 
 def test_feed_entry_body_fits_inside_the_width_with_the_gutter() -> None:

@@ -77,6 +77,27 @@ def test_csv_export_has_a_row_per_member(demo_run: tuple[Result, Path]) -> None:
     assert {row["job"] for row in rows} == {"sdr", "ae"}
 
 
+def test_weekly_summary_chart_per_region(demo_run: tuple[Result, Path]) -> None:
+    result, out = demo_run
+    charts = sorted(out.glob("pipeday-*.png"))
+
+    assert [c.name for c in charts] == [f"pipeday-{r}-2025-06-02.png" for r in ("AMER", "APAC", "EMEA")]
+    with Image.open(charts[0]) as chart:
+        assert (chart.format, chart.size) == ("PNG", (800, 400))  # render_week_chart's default size
+    assert "📊 Weekly summary — AMER, week of Mon 02 Jun" in (out / FEED_FILENAME).read_text(encoding="utf-8")
+    # Wednesday and Thursday stop short of Friday's summary, so it is run by hand at the end.
+    assert "weekly summary (Fri 16:00) was run by hand" in result.output
+
+
+def test_scheduled_posts_ran_at_their_local_times(demo_run: tuple[Result, Path]) -> None:
+    _, out = demo_run
+    feed = (out / FEED_FILENAME).read_text(encoding="utf-8")
+
+    assert "#pg-apac  Wed 08:00 +08\n│ 🏁 Booking Day starts now in APAC!" in feed
+    assert "#pg-amer  Thu 08:00 EDT\n│ 🏁 Connect Day starts now in AMER!" in feed
+    assert "#pg-emea  Wed 16:30 BST\n│ ⏰ Last call" in feed
+
+
 def test_same_seed_replays_the_same_day(tmp_path: Path) -> None:
     runner = CliRunner()
     feeds = []
