@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
+import random
 import shutil
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,8 +41,10 @@ def demo(ctx: click.Context, seed: int, days: int, out_dir: Path) -> None:
         # The feed is the output; the app's routine INFO logs would only interleave with it.
         logging.getLogger().setLevel(logging.WARNING)
     width = min(shutil.get_terminal_size((80, 24)).columns, MAX_WIDTH)
-    names = build_world_names(seed)
-    observer = TerminalObserver(RenderOptions(width=width, style=Style(enabled=True), names=names))
+    names = build_world(random.Random(seed)).names()
+    # click.echo drops the styling by itself when the output is not a terminal.
+    observer = TerminalObserver(RenderOptions(width=width, style=Style(enabled=True), names=names),
+                                on_terminal=sys.stdout.isatty())
     click.echo(click.style("Pipeday demo", bold=True) + f" — seed {seed}, {days} day(s), no Slack needed\n")
     try:
         report = run_demo(DemoOptions(seed=seed, days=days, out_dir=out_dir), observer)
@@ -49,21 +53,15 @@ def demo(ctx: click.Context, seed: int, days: int, out_dir: Path) -> None:
     print_summary(report)
 
 
-def build_world_names(seed: int) -> dict[str, str]:
-    import random
-
-    return build_world(random.Random(seed)).names()
-
-
 @dataclass
 class TerminalObserver:
     """Prints feed entries above a progress bar that follows the simulated clock."""
 
     options: RenderOptions
+    on_terminal: bool
     _bar: Any = None
     _first: datetime | None = None
     _done_minutes: int = 0
-    _bar_shown: bool = field(default=False)
 
     def started(self, first: datetime, last: datetime) -> None:
         self._first = first
@@ -83,8 +81,8 @@ class TerminalObserver:
             self._done_minutes = minutes
 
     def show(self, entries: list[FeedEntry]) -> None:
-        if self._bar is not None and self._bar._is_atty:  # noqa: SLF001 - clear the bar line before printing
-            click.echo(CLEAR_LINE, nl=False)
+        if self._bar is not None and self.on_terminal:
+            click.echo(CLEAR_LINE, nl=False)  # the bar redraws itself below on the next step
         for entry in entries:
             click.echo("\n".join(render_feed_entry(entry, self.options)) + "\n")
 

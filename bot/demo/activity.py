@@ -7,7 +7,7 @@ competition days; Connect Day brings more connects and Booking Day more meetings
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -142,11 +142,28 @@ def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(timezone.utc)
 
 
-def _spaced(commands: list[PlannedCommand]) -> list[PlannedCommand]:
-    """Nudge commands in one region apart by MIN_GAP_IN_REGION, keeping their order."""
+def _spaced(commands: list[PlannedCommand], busy: Sequence[datetime] = ()) -> list[PlannedCommand]:
+    """Nudge commands in one region apart by MIN_GAP_IN_REGION, keeping their order, and out
+    of the MIN_GAP_IN_REGION after each `busy` instant (a scheduled post in that region)."""
     spaced: list[PlannedCommand] = []
     for command in commands:
-        if spaced and command.at < spaced[-1].at + MIN_GAP_IN_REGION:
-            command = PlannedCommand(spaced[-1].at + MIN_GAP_IN_REGION, command.user_id, command.text, command.spotlight)
-        spaced.append(command)
+        at = command.at if not spaced else max(command.at, spaced[-1].at + MIN_GAP_IN_REGION)
+        for instant in busy:
+            if instant <= at < instant + MIN_GAP_IN_REGION:
+                at = instant + MIN_GAP_IN_REGION
+        spaced.append(PlannedCommand(at, command.user_id, command.text, command.spotlight))
     return spaced
+
+
+def clear_of(commands: Sequence[PlannedCommand], region_of: Mapping[str, str],
+             busy: Mapping[str, Sequence[datetime]]) -> list[PlannedCommand]:
+    """Keep each region's commands MIN_GAP_IN_REGION apart and clear of its scheduled posts,
+    so no live standings edit is ever throttled into a (real-time) deferred retry."""
+    by_region: dict[str, list[PlannedCommand]] = {}
+    for command in sorted(commands):
+        by_region.setdefault(region_of[command.user_id], []).append(command)
+    return sorted(
+        moved
+        for region, planned in by_region.items()
+        for moved in _spaced(planned, sorted(busy.get(region, ())))
+    )

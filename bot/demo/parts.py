@@ -1,4 +1,4 @@
-"""The demo's links to features that ship separately (competitions, scheduler, export).
+"""The demo's links to features that ship separately (competitions and prizes, the scheduler).
 
 Each `has_…` says whether that part is installed; the demo leaves a missing part out and
 says so at the end, instead of faking it.
@@ -9,11 +9,9 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib.util import find_spec
-
 from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
-
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -110,7 +108,8 @@ def run_job_now(
     runtime = _runtime(session_factory, client, defer)
     with session_factory.begin() as session:
         specs = [s for s in load_job_specs(session, team_id).specs if s.kind == kind and s.region_name == region_name]
-    return ", ".join(run_firing(runtime, firing_at(spec, at), now=at, manual=True).status for spec in specs)
+    statuses = [run_firing(runtime, firing_at(spec, at), now=at, manual=True).status for spec in specs]
+    return "failed" if "failed" in statuses else ", ".join(statuses) or "skipped"
 
 
 def _runtime(session_factory: sessionmaker[Session], client: WebClient, defer: Deferrer) -> JobRuntime:

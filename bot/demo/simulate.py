@@ -21,12 +21,13 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.demo import parts
-from bot.demo.activity import PlannedCommand, plan_activity
+from bot.demo.activity import PlannedCommand, clear_of, plan_activity
 from bot.demo.artifacts import ArtifactWriter
 from bot.demo.feed import FeedCollector, Place, PostedButton, find_buttons
 from bot.demo.harness import DemoSystem, running_system
 from bot.demo.terminal import FeedEntry, RenderOptions, render_feed_entry
 from bot.demo.world import DEMO_TEAM_DOMAIN, DEMO_TEAM_NAME, Person, World, build_world, played_days
+from bot.devtools.slack_requests import HttpResult
 from bot.domain.directory import add_region
 
 FEED_FILE_WIDTH = 100
@@ -158,7 +159,9 @@ class _Week:
     # -- setting up ------------------------------------------------------------------------
 
     def set_up(self) -> None:
-        """What an admin does on day one: regions (CLI), competitions and prizes, people join."""
+        """Day one: the operator adds regions, competitions and prizes (what `pipeday region add`,
+        `competition add` and `prize add` do); everyone joins with `/pg join`; the admin sets
+        roles with `/pg role`."""
         with self.system.session_factory.begin() as session:
             for region in self.world.regions:
                 add_region(session, self.world.team_id, region.name, region.tz, region.channel_id, actor="demo")
@@ -178,8 +181,6 @@ class _Week:
     # -- playing -----------------------------------------------------------------------------
 
     def play(self, commands: list[PlannedCommand], days: list[date], first: datetime, last: datetime) -> None:
-        for command in commands:
-            self.timeline.add(command.at, lambda c=command: self._planned(c))
         system = self.system
         jobs = parts.scheduled_jobs(system.session_factory, system.client, self.world.team_id, set(days), first, last,
                                     self._defer)
@@ -190,6 +191,12 @@ class _Week:
             for job in jobs:
                 self.timeline.add(job.at, lambda j=job: self._job(j.run, f"{j.kind} in {j.region_name}"))
             self._add_summaries_for_short_stretches({j.region_name for j in jobs if j.kind == "weekly_summary"}, days)
+            busy: dict[str, list[datetime]] = {}
+            for job in jobs:
+                busy.setdefault(job.region_name, []).append(job.at)
+            commands = clear_of(commands, {p.user_id: p.region for p in self.world.people}, busy)
+        for command in commands:
+            self.timeline.add(command.at, lambda c=command: self._planned(c))
         export_at = datetime.combine(days[-1], EXPORT_LOCAL_TIME, tzinfo=ZoneInfo(self.world.regions[0].tz))
         self.timeline.add(export_at.astimezone(timezone.utc), self._export_from_home)
         while (event := self.timeline.pop()) is not None:
@@ -212,7 +219,7 @@ class _Week:
             self._show([FeedEntry(f"{person.name} › /pg {command.text}", command.at.astimezone(zone),
                                           "ephemeral", text=body.get("text"), blocks=body.get("blocks"))])
 
-    def _command(self, person: Person, text: str):  # noqa: ANN202 - HttpResult
+    def _command(self, person: Person, text: str) -> HttpResult:
         region = self.world.region(person.region)
         return self.system.command(person.user_id, person.name, text, region.channel_id, region.channel_name)
 

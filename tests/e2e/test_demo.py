@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import random
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from PIL import Image
 
 from bot.cli.main import cli
-from bot.demo.activity import MIN_GAP_IN_REGION, plan_activity
+from bot.demo.activity import MIN_GAP_IN_REGION, PlannedCommand, clear_of, plan_activity
 from bot.demo.artifacts import FEED_FILENAME
 from bot.demo.harness import SimulatedClock
 from bot.demo.world import build_world, played_days
@@ -135,6 +135,21 @@ def test_activity_is_seeded_and_spaced_within_a_region() -> None:
         assert all(b - a >= MIN_GAP_IN_REGION for a, b in zip(times, times[1:]))
     zones = {p.user_id: ZoneInfo(world.region(p.region).tz) for p in world.people}
     assert all(c.at.astimezone(zones[c.user_id]).weekday() < 5 for c in first)  # nobody logs at weekends
+
+
+def test_commands_keep_clear_of_scheduled_posts_in_their_region() -> None:
+    job = datetime(2025, 6, 4, 4, 45, tzinfo=timezone.utc)
+    commands = [
+        PlannedCommand(job, "U1", "3 connects"),
+        PlannedCommand(job + timedelta(seconds=10), "U2", "1 connect"),
+        PlannedCommand(job + timedelta(seconds=5), "U3", "2 calls"),  # another region: untouched
+    ]
+
+    moved = clear_of(commands, {"U1": "APAC", "U2": "APAC", "U3": "EMEA"}, {"APAC": [job]})
+
+    assert [(c.user_id, c.at - job) for c in moved] == [
+        ("U3", timedelta(seconds=5)), ("U1", MIN_GAP_IN_REGION), ("U2", 2 * MIN_GAP_IN_REGION),
+    ]
 
 
 def test_simulated_clock_refuses_naive_times() -> None:
