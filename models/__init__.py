@@ -1,19 +1,25 @@
 """Pipeday's database layer: typed SQLAlchemy models, engine setup and migrations."""
 from models.base import Base, UTCDateTime, utc_now
 from models.entities import Activity, AuditLog, Member, ProcessedEvent, Region, Workspace
+from models.competitions import Competition, CompetitionDay, CompetitionWinner, Prize, Spin
 from models.goals import GoalOverride, GoalRamp, GoalRampChange, Holiday
 
 __all__ = [
     "Activity",
     "AuditLog",
     "Base",
+    "Competition",
+    "CompetitionDay",
+    "CompetitionWinner",
     "GoalOverride",
     "GoalRamp",
     "GoalRampChange",
     "Holiday",
     "Member",
+    "Prize",
     "ProcessedEvent",
     "Region",
+    "Spin",
     "UTCDateTime",
     "Workspace",
     "utc_now",

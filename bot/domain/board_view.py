@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.domain.boards import Board, build_board
+from bot.domain.competitions import competitions_today
 from bot.domain.directory import get_member, require_region
 from bot.domain.goal_store import goal_board
 from bot.domain.grammar import BoardCommand
@@ -37,7 +38,7 @@ def board_for(session: Session, request: BoardRequest) -> tuple[Board, int | Non
         command = request.command
         board = goal_board(session, request.team_id, regions, command.type, command.period, request.now, tz_name)
         return board, (member.id if member else None)
-    period, activity_type = _defaults(request.command)
+    period, activity_type = _defaults(session, request.command, tz_region, request.now)
     window = period_window(period, request.now, ZoneInfo(tz_name))
     board = build_board(session, request.team_id, activity_type, window, regions, tz_name)
     return board, (member.id if member else None)
@@ -54,5 +55,11 @@ def _scope(session: Session, request: BoardRequest, home: Region | None) -> list
     return None  # not in a region yet: show everyone rather than nothing
 
 
-def _defaults(command: BoardCommand) -> tuple[str, str]:
+def _defaults(session: Session, command: BoardCommand, region: Region | None, now: datetime) -> tuple[str, str]:
+    """On a competition day in the board's region: today's metric, today. Else this week's connects."""
+    if command.period and command.type:
+        return command.period, command.type
+    competitions = competitions_today(session, region, now) if region is not None else []
+    if competitions:
+        return command.period or "today", command.type or competitions[0].metric
     return command.period or DEFAULT_PERIOD, command.type or DEFAULT_TYPE

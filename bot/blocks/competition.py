@@ -1,0 +1,201 @@
+"""Messages for prospecting days: /pg days, kickoff, live standings, last call, results, spins."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.blocks.board import board_lines
+from bot.blocks.common import (
+    Block,
+    Message,
+    actions,
+    button,
+    context,
+    escape,
+    format_quantity,
+    header,
+    message,
+    section,
+)
+from bot.domain.activity_types import ACTIVITY_TYPES
+from bot.domain.competitions import CompetitionView, DayView, LiveState, WinnerView
+from bot.domain.ranking import RankedStanding
+
+SPIN_ACTION = "spin_wheel"
+DELIVERED_ACTION = "mark_delivered"
+
+
+def _unit(metric: str) -> str:
+    return ACTIVITY_TYPES[metric].plural
+
+
+def _emoji(metric: str) -> str:
+    return ACTIVITY_TYPES[metric].emoji
+
+
+def _window_text(view: DayView) -> str:
+    return f"{view.local_date:%a %d %b} · {view.start:%H:%M}–{view.end:%H:%M} {view.tz}"
+
+
+# --- /pg days --------------------------------------------------------------------------
+
+
+def days_message(competitions: Sequence[CompetitionView], today: Sequence[DayView], region: str | None) -> Message:
+    if not competitions:
+        body = ("No prospecting days yet. An operator adds the classics with "
+                "`pipeday competition add --preset connect-day`.")
+        return message("No prospecting days yet", [header("🗓️ Prospecting days"), section(body)])
+    lines = [_competition_line(c) for c in competitions]
+    blocks: list[Block] = [header("🗓️ Prospecting days"), section("\n".join(lines))]
+    if today:
+        now_lines = [f"*Today in {escape(d.region)}:* {escape(d.competition)} — most {_unit(d.metric)} "
+                     f"{d.start:%H:%M}–{d.end:%H:%M} {d.tz}. Check `/pg board`." for d in today]
+        blocks.append(section("\n".join(now_lines)))
+    where = f"Your region: {escape(region)}" if region else "Join a region to compete: `/pg join <region>`"
+    blocks.append(context(f"{where} · leaders rank with 👑 · winners spin the prize wheel"))
+    return message(f"{len(competitions)} prospecting day(s)", blocks)
+
+
+def _competition_line(c: CompetitionView) -> str:
+    regions = ", ".join(c.regions) if c.regions else "all regions"
+    winners = "top rep wins" if c.winners == 1 else f"top {c.winners} win"
+    leaders = " (leaders can win)" if c.leaders_win else ""
+    return (f"{_emoji(c.metric)} *{escape(c.name)}* — every {c.weekday}, most {_unit(c.metric)} "
+            f"{c.start:%H:%M}–{c.end:%H:%M} local · {escape(regions)} · {winners}{leaders}")
+
+
+# --- channel posts ---------------------------------------------------------------------
+
+
+def kickoff_message(view: DayView) -> Message:
+    unit = _unit(view.metric)
+    text = (f"🏁 {view.competition} starts now in {view.region}: "
+            f"most {unit} by {view.end:%H:%M} wins a spin of the prize wheel!")
+    body = (f"🏁 *{escape(view.competition)}* starts now in *{escape(view.region)}*!\n"
+            f"Most {unit} by {view.end:%H:%M} wins a spin of the prize wheel. "
+            f"Log as you go: `/pg 1 {ACTIVITY_TYPES[view.metric].singular}`")
+    return message(text, [section(body), context(_window_text(view))])
+
+
+def live_standings_message(view: DayView, rows: Sequence[RankedStanding], state: LiveState, as_of: datetime) -> Message:
+    unit = _unit(view.metric)
+    label = {"live": "🔴 LIVE", "ended": "⏱️ Time's up", "final": "🏁 Final"}[state]
+    title = f"{label} · {view.competition} — {view.region}"
+    if rows:
+        body = "\n".join(board_lines(list(rows), unit))
+        top = rows[0].standing
+        fallback = f"{title}: {top.name} leads with {format_quantity(top.total)} {unit}"
+    else:
+        body = f"No {unit} yet. Be the first: `/pg 1 {ACTIVITY_TYPES[view.metric].singular}`"
+        fallback = f"{title}: no {unit} yet"
+    local = as_of.astimezone(ZoneInfo(view.tz))
+    note = "results are posted when the day closes" if state != "final" else "see the results below"
+    return message(fallback, [
+        header(title),
+        section(body),
+        context(f"{_window_text(view)} · updated {local:%H:%M} · {note} · 👑 leader"),
+    ])
+
+
+def last_call_message(view: DayView, rows: Sequence[RankedStanding], minutes_left: int) -> Message:
+    unit = _unit(view.metric)
+    if rows:
+        top = rows[0].standing
+        lead = f"{escape(top.name)} leads with {format_quantity(top.total)} {unit}."
+    else:
+        lead = f"Nobody has logged {unit} yet — it's anyone's wheel."
+    text = f"⏰ Last call: {minutes_left} minutes left in {view.competition} ({view.region})."
+    body = f"⏰ *Last call:* {minutes_left} minutes left in *{escape(view.competition)}*. {lead}"
+    return message(text, [section(body)])
+
+
+def results_message(
+    view: DayView,
+    rows: Sequence[RankedStanding],
+    winners: Sequence[WinnerView],
+    commitment: str,
+    leaders_win: bool,
+) -> Message:
+    unit = _unit(view.metric)
+    title = f"🏆 {view.competition} results — {view.region}"
+    blocks: list[Block] = [header(title)]
+    blocks.append(section("\n".join(board_lines(list(rows), unit)) if rows else f"Nobody logged {unit} today."))
+    if winners:
+        blocks.append(section("\n".join(_winner_line(w, unit, len(winners)) for w in winners)))
+    else:
+        blocks.append(section("No eligible winner today, so the wheel rests."))
+    leaders = "leaders can win" if leaders_win else "leaders rank with 👑; the top eligible rep wins"
+    blocks.append(context(f"🔒 Wheel commitment: `{commitment}` — the SHA-256 of a secret seed, revealed after "
+                          f"the spin so anyone can check the draw · {leaders} · {_window_text(view)}"))
+    for winner in winners:
+        if winner.prize is None:
+            label = "🎡 Spin the wheel" if len(winners) == 1 else f"🎡 Spin for place {winner.place}"
+            blocks.append(actions(button(label, SPIN_ACTION, f"{view.day_id}:{winner.member_id}", style="primary"),
+                                  block_id=f"spin_{winner.member_id}"))
+    if any(w.prize is None for w in winners):
+        blocks.append(context("Managers spin the wheel for the winner."))
+    names = ", ".join(f"<@{w.user_id}>" for w in winners) or "nobody"
+    return message(f"{title}: {names} won", blocks)
+
+
+def _winner_line(winner: WinnerView, unit: str, count: int) -> str:
+    place = "🏆 Winner" if count == 1 else f"🏆 Place {winner.place}"
+    prize = f" → 🎁 *{escape(winner.prize)}*" if winner.prize else ""
+    return f"{place}: <@{winner.user_id}> with {format_quantity(winner.total)} {unit}{prize}"
+
+
+def spin_announcement(
+    user_id: str, prize: str, spin_id: int, seed: str, delivered_by: str | None = None
+) -> Message:
+    text = f"🎉 <@{user_id}> won {prize}!"
+    blocks: list[Block] = [
+        section(f"🎉 <@{user_id}> won *{escape(prize)}*!"),
+        context(f"Seed revealed: `{seed}` · anyone can recompute the draw: `pipeday spin verify {spin_id}`"),
+    ]
+    if delivered_by:
+        blocks.append(context(f"✅ Delivered — marked by <@{delivered_by}>"))
+    else:
+        deliver = button("📦 Mark delivered", DELIVERED_ACTION, str(spin_id))
+        blocks.append(actions(deliver, block_id=f"deliver_{spin_id}"))
+    return message(text, blocks)
+
+
+def spin_dm(prize: str, view: DayView) -> Message:
+    text = f"🎉 You won {prize} in {view.competition}!"
+    body = (f"🎉 You won *{escape(prize)}* in *{escape(view.competition)}* "
+            f"({escape(view.region)}, {view.local_date:%a %d %b}). Your manager will get it to you.")
+    return message(text, [section(body)])
+
+
+# --- ephemeral replies -----------------------------------------------------------------
+
+
+def closing_reply(views: Sequence[DayView], channel_id: str) -> Message:
+    names = ", ".join(f"{v.competition} in {v.region}" for v in views)
+    body = f"🏁 Closed {escape(names)}. Results are on their way to <#{channel_id}>."
+    return message(f"Closed {names}", [section(body)])
+
+
+def already_closed_reply(views: Sequence[DayView]) -> Message:
+    names = ", ".join(f"{v.competition} in {v.region}" for v in views)
+    return message(f"{names} is already closed", [
+        section(f"✅ {escape(names)} is already closed; the results were posted. Nothing new was posted."),
+        context("To spin the wheel: `/pg spin` or the button on the results."),
+    ])
+
+
+def spinning_reply(user_id: str, channel_id: str) -> Message:
+    return message("Spinning the wheel…", [section(f"🎡 Spinning the wheel for <@{user_id}> — watch <#{channel_id}>.")])
+
+
+def delivered_reply(prize: str, user_id: str, changed: bool) -> Message:
+    if changed:
+        text = f"Marked {prize} for <@{user_id}> as delivered."
+    else:
+        text = f"{prize} for <@{user_id}> was already marked delivered."
+    return message(text, [section(f"📦 {escape(text)}")])
+
+
+def refusal(text: str) -> Message:
+    return message(text, [section(f"🙏 {escape(text)}")])

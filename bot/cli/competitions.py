@@ -1,0 +1,179 @@
+"""`pipeday competition …`: prospecting days (what wins, when, where).
+
+The two classics are one command each:
+    pipeday competition add --preset connect-day     # Connect Day: Thursdays, connects
+    pipeday competition add --preset booking-day     # Booking Day: Wednesdays, meetings
+or both at once: `pipeday competition add-classics`. Any option given overrides the preset.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import click
+
+from bot.cli.common import CliState, pass_state, resolve_team, team_option
+from bot.domain.activity_types import ACTIVITY_TYPES
+from bot.domain.competitions import (
+    PRESETS,
+    CompetitionSpec,
+    add_competition,
+    find_competition,
+    list_competitions,
+    parse_local_time,
+    parse_metric,
+    parse_weekday,
+    region_scope_names,
+    remove_competition,
+    weekday_name,
+)
+from bot.domain.errors import DomainError
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(competition)
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Show refusals from the domain as a one-line CLI error (exit code 1)."""
+    try:
+        yield
+    except DomainError as error:
+        raise click.ClickException(f"{error.message} {error.hint or ''}".strip()) from None
+
+
+@click.group(help="Prospecting days: a metric, a weekday and a local window, per region.")
+def competition() -> None:
+    pass
+
+
+@competition.command(
+    "add",
+    help="Add a prospecting day, e.g. `pipeday competition add \"Call Blitz\" --weekday fri --metric call`, "
+    "or a classic: `pipeday competition add --preset connect-day`.",
+)
+@click.argument("name", required=False)
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), help="Start from a classic: connect-day or booking-day.")
+@click.option("--weekday", help="mon, tue, wed, thu, fri, sat or sun.")
+@click.option("--metric", help="The activity type that wins, e.g. connect or meeting.")
+@click.option("--regions", help="Comma-separated region names (default: every region).")
+@click.option("--start", help="Local start time, HH:MM (default 08:00).")
+@click.option("--end", help="Local end time, HH:MM (default 17:30).")
+@click.option("--winners", type=click.IntRange(1, 10), help="Winners per region (default 1).")
+@click.option("--leaders-win/--leaders-rank-only", default=None,
+              help="Whether leaders may win prizes (default: they rank with a crown, the top rep wins).")
+@team_option
+@pass_state
+def competition_add(
+    state: CliState,
+    name: str | None,
+    preset: str | None,
+    weekday: str | None,
+    metric: str | None,
+    regions: str | None,
+    start: str | None,
+    end: str | None,
+    winners: int | None,
+    leaders_win: bool | None,
+    team: str | None,
+) -> None:
+    with domain_errors():
+        spec = _spec_from_options(name, preset, weekday, metric, regions, start, end, winners, leaders_win)
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        with domain_errors():
+            add_competition(session, team_id, spec, actor="cli")
+        click.echo(f"Added {_describe(spec)} in {team_id}.")
+
+
+def _spec_from_options(
+    name: str | None,
+    preset: str | None,
+    weekday: str | None,
+    metric: str | None,
+    regions: str | None,
+    start: str | None,
+    end: str | None,
+    winners: int | None,
+    leaders_win: bool | None,
+) -> CompetitionSpec:
+    if preset is None and not (name and weekday and metric):
+        raise click.UsageError("Give NAME, --weekday and --metric, or use --preset connect-day / booking-day.")
+    if preset:
+        base = PRESETS[preset]
+    else:
+        base = CompetitionSpec(name or "", parse_weekday(weekday or ""), parse_metric(metric or ""))
+    spec = replace(base, name=name or base.name)
+    if weekday:
+        spec = replace(spec, weekday=parse_weekday(weekday))
+    if metric:
+        spec = replace(spec, metric=parse_metric(metric))
+    if regions:
+        spec = replace(spec, regions=tuple(r.strip() for r in regions.split(",") if r.strip()))
+    if start:
+        spec = replace(spec, start=parse_local_time(start))
+    if end:
+        spec = replace(spec, end=parse_local_time(end))
+    if winners is not None:
+        spec = replace(spec, winners=winners)
+    if leaders_win is not None:
+        spec = replace(spec, leaders_win=leaders_win)
+    return spec
+
+
+def _describe(spec: CompetitionSpec) -> str:
+    regions = ", ".join(spec.regions) or "every region"
+    return (f"{spec.name}: {weekday_name(spec.weekday)}s, most {ACTIVITY_TYPES[spec.metric].plural} "
+            f"{spec.start:%H:%M}–{spec.end:%H:%M} local, {regions}")
+
+
+@competition.command("add-classics", help="Add Connect Day (Thursday, connects) and Booking Day (Wednesday, meetings).")
+@click.option("--regions", help="Comma-separated region names (default: every region).")
+@team_option
+@pass_state
+def competition_add_classics(state: CliState, regions: str | None, team: str | None) -> None:
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        for preset in ("connect-day", "booking-day"):
+            spec = PRESETS[preset]
+            if regions:
+                spec = replace(spec, regions=tuple(r.strip() for r in regions.split(",") if r.strip()))
+            if find_competition(session, team_id, spec.name) is not None:
+                click.echo(f"{spec.name} exists already; left as it is.")
+                continue
+            with domain_errors():
+                add_competition(session, team_id, spec, actor="cli")
+            click.echo(f"Added {_describe(spec)}.")
+
+
+@competition.command("list", help="List prospecting days.")
+@team_option
+@pass_state
+def competition_list(state: CliState, team: str | None) -> None:
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        found = list_competitions(session, team_id)
+        if not found:
+            click.echo("No prospecting days yet. Add the classics: pipeday competition add-classics")
+        for item in found:
+            regions = ", ".join(region_scope_names(session, item)) or "all regions"
+            leaders = "leaders can win" if item.leaders_win else "leaders rank only"
+            click.echo(
+                f"{item.name:<20} {weekday_name(item.weekday):<10} {item.metric:<9} "
+                f"{item.start_local:%H:%M}-{item.end_local:%H:%M}  {regions:<20} "
+                f"{item.winners_per_region} winner(s), {leaders}"
+            )
+
+
+@competition.command("remove", help="Remove a prospecting day (past results and awards are kept).")
+@click.argument("name")
+@team_option
+@pass_state
+def competition_remove(state: CliState, name: str, team: str | None) -> None:
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        with domain_errors():
+            deleted = remove_competition(session, team_id, name, actor="cli")
+        click.echo(f"Removed {name}." + ("" if deleted else " Its past days and awards are kept."))

@@ -1,0 +1,160 @@
+"""`pipeday prize …` (the wheel's prizes and awards) and `pipeday spin verify`."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import click
+
+from bot.cli.common import CliState, pass_state, resolve_team, team_option
+from bot.cli.competitions import domain_errors
+from bot.domain.prizes import add_prize, current_wheel, list_prizes, remove_prize, restock_prize
+from bot.domain.spins import SpinVerification, list_awards, mark_delivered, verify_spin
+from bot.domain.wheel import draw_number
+from models import utc_now
+from models.competitions import AWARD_DELIVERED, AWARD_PENDING
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(prize)
+    cli.add_command(spin)
+
+
+@click.group(help="Prizes on the wheel: weight = relative odds, stock blank = unlimited.")
+def prize() -> None:
+    pass
+
+
+@prize.command("add", help="Add a prize, e.g. `pipeday prize add \"Cowboy boots\" --weight 1 --stock 3`.")
+@click.argument("name")
+@click.option("--weight", type=float, default=1.0, show_default=True, help="Relative odds (2 = twice as likely as 1).")
+@click.option("--stock", type=click.IntRange(min=0), help="How many there are (leave out for unlimited).")
+@team_option
+@pass_state
+def prize_add(state: CliState, name: str, weight: float, stock: int | None, team: str | None) -> None:
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        with domain_errors():
+            added = add_prize(session, team_id, name, weight=weight, stock=stock, actor="cli")
+        click.echo(f"Added {added.name} (weight {added.weight:g}, stock {_stock(added.stock)}) in {team_id}.")
+
+
+@prize.command("list", help="List prizes with their current odds (out-of-stock prizes are off the wheel).")
+@team_option
+@pass_state
+def prize_list(state: CliState, team: str | None) -> None:
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        prizes = list_prizes(session, team_id)
+        if not prizes:
+            click.echo("No prizes yet. Add one: pipeday prize add \"Cowboy boots\" --stock 3")
+            return
+        chances = {slot.prize.prize_id: slot.chance for slot in current_wheel(session, team_id)}
+        for item in prizes:
+            chance = f"{chances[item.id]:6.1%}" if item.id in chances else "  off the wheel (out of stock)"
+            click.echo(f"{item.name:<30} weight {item.weight:<8g} stock {_stock(item.stock):<10} {chance}")
+
+
+@prize.command("remove", help="Take a prize off the wheel (past awards keep it).")
+@click.argument("name")
+@team_option
+@pass_state
+def prize_remove(state: CliState, name: str, team: str | None) -> None:
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        with domain_errors():
+            removed = remove_prize(session, team_id, name, actor="cli")
+        click.echo(f"Removed {removed.name} from the wheel.")
+
+
+@prize.command("restock", help="Add N units to a prize's stock, e.g. `pipeday prize restock \"Cowboy boots\" 5`.")
+@click.argument("name")
+@click.argument("quantity", type=int)
+@team_option
+@pass_state
+def prize_restock(state: CliState, name: str, quantity: int, team: str | None) -> None:
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        with domain_errors():
+            restocked = restock_prize(session, team_id, name, quantity, actor="cli")
+        click.echo(f"{restocked.name}: stock is now {restocked.stock}.")
+
+
+@prize.command("awards", help="Prizes won, newest first, with delivery status.")
+@click.option("--status", type=click.Choice([AWARD_PENDING, AWARD_DELIVERED]), help="Only pending or delivered.")
+@team_option
+@pass_state
+def prize_awards(state: CliState, status: str | None, team: str | None) -> None:
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        awards = list_awards(session, team_id, status)
+        if not awards:
+            click.echo("No awards yet." if status is None else f"No {status} awards.")
+        for award in awards:
+            delivered = f" by {award.delivered_by} {award.delivered_at:%Y-%m-%d}" if award.delivered_at else ""
+            click.echo(
+                f"#{award.spin_id:<5} {award.local_date:%Y-%m-%d} {award.competition:<16} {award.region:<8} "
+                f"{award.name} ({award.user_id}) won {award.prize} — {award.status}{delivered}"
+            )
+
+
+@prize.command("deliver", help="Mark an award delivered (same as the Slack button), by its # from `prize awards`.")
+@click.argument("award_id", type=int)
+@team_option
+@pass_state
+def prize_deliver(state: CliState, award_id: int, team: str | None) -> None:
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        with domain_errors():
+            outcome = mark_delivered(session, team_id, award_id, actor="cli", now=utc_now())
+        verb = "Marked" if outcome.changed else "Already marked"
+        click.echo(f"{verb} award #{award_id} ({outcome.spin.prize_name}) delivered.")
+
+
+@click.group(help="Spins of the prize wheel.")
+def spin() -> None:
+    pass
+
+
+@spin.command("verify", help="Recompute a spin from its revealed seed and the published commitment.")
+@click.argument("spin_id", type=int)
+@pass_state
+def spin_verify(state: CliState, spin_id: int) -> None:
+    with state.transaction() as session:
+        with domain_errors():
+            result = verify_spin(session, spin_id)
+    for line in verification_report(result):
+        click.echo(line)
+    if not result.ok:
+        raise click.ClickException(f"spin #{spin_id} does NOT verify: {result.problem}")
+
+
+def verification_report(result: SpinVerification) -> list[str]:
+    """Every number someone needs to redo the check by hand (see docs/wheel-fairness.md)."""
+    number = draw_number(result.seed, result.context)
+    fraction = Fraction(number, 2**256)
+    lines = [
+        f"Spin #{result.spin_id}: awarded segment {result.recorded_index} ({result.recorded_prize})",
+        f"1. commitment published with the results: {result.commitment}",
+        f"   seed revealed after the spin:            {result.seed}",
+        f"   sha256(seed) matches the commitment:     {'yes' if result.recomputed_index is not None else 'NO'}",
+        f"2. context: {result.context}",
+        f"   n = HMAC-SHA256(key=seed, msg=context) = 0x{number:064x}",
+        f"   n / 2^256 = {float(fraction):.6f} of the way round the wheel",
+        "3. wheel (ascending prize id): index, prize, weight, chance, covers",
+    ]
+    total = sum(Fraction(str(s.weight)) for s in result.segments)
+    cumulative = Fraction(0)
+    for index, (segment, chance) in enumerate(zip(result.segments, result.chances, strict=True)):
+        low = cumulative / total
+        cumulative += Fraction(str(segment.weight))
+        lines.append(f"   {index}  {segment.name:<28} weight {segment.weight:<8g} {chance:6.1%}  "
+                     f"[{float(low):.6f}, {float(cumulative / total):.6f})")
+    if result.recomputed_index is not None:
+        drawn = result.segments[result.recomputed_index].name
+        lines.append(f"4. the point falls in segment {result.recomputed_index}: {drawn}")
+    lines.append("✓ verified" if result.ok else f"✗ {result.problem}")
+    return lines
+
+
+def _stock(stock: int | None) -> str:
+    return "unlimited" if stock is None else str(stock)

@@ -1,0 +1,208 @@
+"""Prospecting days in Slack: `/pg days`, `/pg close [region]`, `/pg spin [region]`,
+the "Spin the wheel" and "Mark delivered" buttons, and live standings as logs arrive."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.blocks.competition import (
+    DELIVERED_ACTION,
+    SPIN_ACTION,
+    already_closed_reply,
+    closing_reply,
+    days_message,
+    delivered_reply,
+    refusal,
+    spinning_reply,
+)
+from bot.blocks.replies import simple_error
+from bot.domain.activities import LogResult
+from bot.domain.competitions import (
+    DayView,
+    claim_results_post,
+    close_day,
+    competition_view,
+    competitions_today,
+    day_view,
+    days_to_close,
+    get_day,
+    last_closed_day,
+    list_competitions,
+    region_of_member,
+    today_view,
+)
+from bot.domain.directory import get_member, is_manager
+from bot.domain.errors import Conflict, DomainError, PermissionDenied
+from bot.domain.grammar import OtherCommand, ParseError
+from bot.domain.spins import mark_delivered, require_next_winner, spin_for
+from bot.posting.competition_posts import (
+    LiveStandingsRefresher,
+    announce_spin,
+    publish_results,
+    require_channel,
+    update_announcement,
+)
+from bot.slack.commands import CommandRequest
+from bot.slack.context import AppContext
+from bot.slack.users import is_slack_admin
+
+logger = logging.getLogger(__name__)
+USAGE = {"days": "/pg days", "close": "/pg close [region]", "spin": "/pg spin [region]"}
+NOT_A_MANAGER_SPIN = (
+    "Only managers can spin the wheel — if you won, sit tight: your manager will spin it for you. 🎡"
+)
+NOT_A_MANAGER_DELIVER = "Only managers can mark a prize delivered."
+
+
+def register(app: App, ctx: AppContext) -> None:
+    refresher = LiveStandingsRefresher(app.client, ctx.session_factory, ctx.clock)
+    ctx.log_listeners.append(_refresh_after_log(refresher))
+    commands = ctx.commands
+
+    @commands.on_verb("days", USAGE["days"], "prospecting days and what wins them")
+    def days(request: CommandRequest) -> None:
+        _no_more_than(request, 0)
+        now = ctx.clock()
+        with ctx.session_factory.begin() as session:
+            member = get_member(session, request.team_id, request.user_id)
+            region = member.region if member else None
+            today = [today_view(c, region, now) for c in competitions_today(session, region, now)] if region else []
+            listed = [competition_view(session, c) for c in list_competitions(session, request.team_id)]
+            reply = days_message(listed, today, region.name if region else None)
+        request.reply(reply)
+
+    @commands.on_verb("close", USAGE["close"], "(manager) end today's competition now and post the results")
+    def close(request: CommandRequest) -> None:
+        region_name = _no_more_than(request, 1)
+        _require_manager(ctx, request.client, request.team_id, request.user_id, "close a competition day")
+        now = ctx.clock()
+        with ctx.session_factory.begin() as session:
+            region = region_of_member(session, request.team_id, request.user_id, region_name)
+            channel = require_channel(region)
+            claimed: list[int] = []
+            views: list[DayView] = []
+            for day in days_to_close(session, region, now):
+                close_day(session, day, now, closed_by=request.user_id)
+                views.append(day_view(day))
+                if claim_results_post(session, day, now):
+                    claimed.append(day.id)
+            reply = closing_reply(views, channel) if claimed else already_closed_reply(views)
+        request.reply(reply)
+        for day_id in claimed:  # after the ack: posting can take a while
+            outcome = publish_results(request.client, ctx.session_factory, day_id, now)
+            if outcome.live_retry_at is not None:
+                refresher.defer(day_id, outcome.live_retry_at)
+
+    @commands.on_verb("spin", USAGE["spin"], "(manager) spin the prize wheel for the last finished day's winner")
+    def spin(request: CommandRequest) -> None:
+        region_name = _no_more_than(request, 1)
+        _require_manager(ctx, request.client, request.team_id, request.user_id, "spin the wheel")
+        now = ctx.clock()
+        with ctx.session_factory.begin() as session:
+            region = region_of_member(session, request.team_id, request.user_id, region_name)
+            channel = require_channel(region)
+            day = last_closed_day(session, region)
+            if day is None:
+                raise Conflict(f"No competition day has finished in {region.name} yet.",
+                                  "A manager closes today's with `/pg close`.")
+            winner = require_next_winner(session, day)
+            result = spin_for(session, day, winner.member_id, spun_by=request.user_id, now=now)
+            reply = spinning_reply(result.user_id, day.results_channel_id or channel)
+        request.reply(reply)
+        announce_spin(request.client, ctx.session_factory, result.spin_id, now)
+
+    @app.action(SPIN_ACTION)
+    def spin_button(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()  # first: rendering and uploading the wheel takes longer than Slack waits
+        team_id, user_id = _actor(body)
+        if not _is_manager(ctx, client, team_id, user_id):
+            respond(**refusal(NOT_A_MANAGER_SPIN), response_type="ephemeral", replace_original=False)
+            return
+        now = ctx.clock()
+        try:
+            day_id, member_id = _parse_spin_value(action.get("value", ""))
+            with ctx.session_factory.begin() as session:
+                day = get_day(session, team_id, day_id)
+                result = spin_for(session, day, member_id, spun_by=user_id, now=now)
+        except DomainError as error:
+            respond(**simple_error(error.message, error.hint), response_type="ephemeral", replace_original=False)
+            return
+        announce_spin(client, ctx.session_factory, result.spin_id, now)
+
+    @app.action(DELIVERED_ACTION)
+    def delivered_button(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        team_id, user_id = _actor(body)
+        if not _is_manager(ctx, client, team_id, user_id):
+            respond(**refusal(NOT_A_MANAGER_DELIVER), response_type="ephemeral", replace_original=False)
+            return
+        try:
+            spin_id = int(action.get("value", ""))
+            with ctx.session_factory.begin() as session:
+                outcome = mark_delivered(session, team_id, spin_id, actor=user_id, now=ctx.clock())
+                reply = delivered_reply(outcome.spin.prize_name, outcome.spin.member.user_id, outcome.changed)
+        except ValueError:
+            respond(**refusal("That button is out of date."), response_type="ephemeral", replace_original=False)
+            return
+        except DomainError as error:
+            respond(**simple_error(error.message, error.hint), response_type="ephemeral", replace_original=False)
+            return
+        if outcome.changed:
+            update_announcement(client, ctx.session_factory, spin_id)
+        respond(**reply, response_type="ephemeral", replace_original=False)
+
+
+def _no_more_than(request: CommandRequest, count: int) -> str | None:
+    command = request.command
+    assert isinstance(command, OtherCommand)
+    if len(command.args) > count:
+        raise ParseError(f"`{' '.join(command.args)}` isn't something I can use here.", USAGE[command.verb])
+    return command.args[0] if command.args else None
+
+
+def _actor(body: dict[str, Any]) -> tuple[str, str]:
+    user = body.get("user") or {}
+    team = (body.get("team") or {}).get("id") or user.get("team_id", "")
+    return str(team), str(user.get("id", ""))
+
+
+def _parse_spin_value(value: str) -> tuple[int, int]:
+    day_text, _, member_text = value.partition(":")
+    if not (day_text.isdigit() and member_text.isdigit()):
+        raise DomainError("That button is out of date.")
+    return int(day_text), int(member_text)
+
+
+def _is_manager(ctx: AppContext, client: WebClient, team_id: str, user_id: str) -> bool:
+    """Managers and admins by role or PIPEDAY_ADMINS; Slack workspace admins too."""
+    with ctx.session_factory.begin() as session:
+        member = get_member(session, team_id, user_id)
+        if is_manager(member, user_id, ctx.settings.admins):
+            return True
+    return is_slack_admin(client, user_id)
+
+
+def _require_manager(ctx: AppContext, client: WebClient, team_id: str, user_id: str, what: str) -> None:
+    if not _is_manager(ctx, client, team_id, user_id):
+        raise PermissionDenied(f"Only managers can {what}.", "Ask a manager, or an admin to make you one (`/pg role`).")
+
+
+def _refresh_after_log(refresher: LiveStandingsRefresher) -> Callable[[str, LogResult], None]:
+    def refresh(team_id: str, result: LogResult) -> None:
+        try:
+            refresher.on_log(team_id, result)
+        except (SQLAlchemyError, SlackApiError):
+            # The log itself is saved and acknowledged; the next log or the close catches up.
+            logger.exception("live standings refresh failed after a log in %s", team_id)
+
+    return refresh

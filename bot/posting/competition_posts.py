@@ -1,0 +1,412 @@
+"""Channel posts for prospecting days, shared by `/pg close`, the buttons and the scheduler.
+
+Every function opens its own short transactions with `session_factory` and talks to
+Slack *between* them, never while holding a transaction. Each post is claimed in the
+database first, so two callers (two managers, a manager and the clock, two web
+workers) never post the same thing twice.
+
+Public API (the scheduler calls these; `now` is aware UTC):
+
+    post_kickoff(client, session_factory, key: DayKey, now) -> bool
+        Kickoff message in the region channel, then the live standings message.
+        False when it was posted already or the day is closed.
+    refresh_live_standings(client, session_factory, day_id: int, now) -> LiveRefresh
+        Post or edit the day's live standings message if the 30 s throttle allows.
+        `retry_at` set means a change is pending: call again at that time (the
+        scheduler can add a one-off job; `LiveStandingsRefresher` uses a timer).
+    post_last_call(client, session_factory, key: DayKey, now) -> bool
+        "Last call" with the current leader; once per day.
+    post_results(client, session_factory, key: DayKey, now, closed_by="scheduler") -> ResultsOutcome
+        Close the day (idempotent) and post the results with the commitment and the
+        "Spin the wheel" button. `already_closed=True` means nothing was posted.
+    publish_results(client, session_factory, day_id: int, now) -> ResultsOutcome
+        Post results for a day closed (and claimed) by the caller's own transaction.
+    run_spin(client, session_factory, *, team_id, day_id, spun_by, now, member_id=None) -> SpinResult
+        Spin for a winner (the next unspun one by default), then `announce_spin`.
+    announce_spin(client, session_factory, spin_id: int, now) -> None
+        Wheel GIF into the results thread (files_upload_v2), the channel announcement
+        with a "Mark delivered" button, the winner's DM, and the results message
+        updated to show the prize.
+    update_announcement(client, session_factory, spin_id: int) -> None
+        Re-render the announcement after delivery.
+
+Region channels come from `Region.channel_id`; a region without one raises `NoChannel`.
+`DayKey(team_id, region_id, competition_id, local_date)` is in bot.domain.competitions.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.blocks.common import Message
+from bot.blocks.competition import (
+    kickoff_message,
+    last_call_message,
+    live_standings_message,
+    results_message,
+    spin_announcement,
+    spin_dm,
+)
+from bot.domain.activities import LogResult
+from bot.domain.competitions import (
+    DayKey,
+    LiveState,
+    claim_once,
+    claim_results_post,
+    close_day,
+    day_for_key,
+    day_standings,
+    day_view,
+    days_touched_by,
+    get_day,
+    record_results_message,
+    release_claim,
+    release_results_post,
+    winner_views,
+)
+from bot.domain.errors import DomainError
+from bot.domain.live_standings import (
+    LIVE_EDIT_INTERVAL,
+    claim_live_edit,
+    claim_live_post,
+    mark_pending,
+    record_live_post,
+    release_live_claim,
+)
+from bot.domain.spins import (
+    SpinResult,
+    get_spin,
+    record_announcement,
+    segments_of,
+    spin_for,
+    spin_for_next_winner,
+    spins_of_day,
+)
+from bot.domain.wheel import draw_number, odds
+from bot.render.wheel_gif import render_wheel_gif
+from models import CompetitionDay, Region
+from models.competitions import DAY_CLOSED, DAY_OPEN
+
+logger = logging.getLogger(__name__)
+SessionFactory = sessionmaker[Session]
+WHEEL_SIZE_PX, WHEEL_FRAMES = 480, 48
+
+
+class NoChannel(DomainError):
+    """The region has no announcement channel to post in."""
+
+
+def require_channel(region: Region) -> str:
+    if not region.channel_id:
+        raise NoChannel(
+            f"Region {region.name} has no announcement channel, so there's nowhere to post: "
+            f"an operator sets one with `pipeday region add {region.name} … --channel C…`.",
+            "Use the channel id (C…), found under the channel name → About.",
+        )
+    return region.channel_id
+
+
+def _post(client: WebClient, channel: str, content: Message, **extra: Any) -> str:
+    """chat.postMessage; returns the message ts. `response_type` is for replies only."""
+    payload = {key: value for key, value in content.items() if key != "response_type"}
+    return str(client.chat_postMessage(channel=channel, **payload, **extra)["ts"])
+
+
+def _update(client: WebClient, channel: str, ts: str, content: Message) -> None:
+    payload = {key: value for key, value in content.items() if key != "response_type"}
+    client.chat_update(channel=channel, ts=ts, **payload)
+
+
+# --- kickoff and last call ---------------------------------------------------------------
+
+
+def post_kickoff(client: WebClient, session_factory: SessionFactory, key: DayKey, now: datetime) -> bool:
+    with session_factory.begin() as session:
+        day = day_for_key(session, key)
+        channel = require_channel(day.region)
+        if day.status != DAY_OPEN or not claim_once(session, day, "kickoff_posted_at", now):
+            return False
+        day_id, content = day.id, kickoff_message(day_view(day))
+    _post_or_release(client, session_factory, channel, content, day_id, "kickoff_posted_at")
+    with session_factory.begin() as session:
+        mark_pending(session, [day_id])
+    refresh_live_standings(client, session_factory, day_id, now)
+    return True
+
+
+def post_last_call(client: WebClient, session_factory: SessionFactory, key: DayKey, now: datetime) -> bool:
+    with session_factory.begin() as session:
+        day = day_for_key(session, key)
+        channel = require_channel(day.region)
+        if day.status != DAY_OPEN or not claim_once(session, day, "last_call_posted_at", now):
+            return False
+        minutes_left = max(1, round((day.window_end - now) / timedelta(minutes=1)))
+        day_id = day.id
+        content = last_call_message(day_view(day), day_standings(session, day, now), minutes_left)
+    _post_or_release(client, session_factory, channel, content, day_id, "last_call_posted_at")
+    return True
+
+
+def _post_or_release(
+    client: WebClient, session_factory: SessionFactory, channel: str, content: Message, day_id: int, column: str
+) -> None:
+    try:
+        _post(client, channel, content)
+    except SlackApiError:
+        # Let a retry post it: the claim only means "posted" once Slack took it.
+        with session_factory.begin() as session:
+            release_claim(session, day_id, column)
+        raise
+
+
+# --- live standings ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveRefresh:
+    changed_message: bool
+    retry_at: datetime | None  # a change is still pending: refresh again at this time
+
+
+def _live_state(day: CompetitionDay, now: datetime) -> LiveState:
+    if day.status == DAY_CLOSED:
+        return "final"
+    return "ended" if now >= day.window_end else "live"
+
+
+def refresh_live_standings(
+    client: WebClient, session_factory: SessionFactory, day_id: int, now: datetime
+) -> LiveRefresh:
+    with session_factory.begin() as session:
+        day = session.get(CompetitionDay, day_id)
+        if day is None or not day.region.channel_id:
+            return LiveRefresh(False, None)
+        later = now + LIVE_EDIT_INTERVAL
+        if day.live_ts is None:
+            # Someone else may be posting it right now; our change shows in a later edit.
+            if day.live_channel_id is not None or not claim_live_post(session, day, day.region.channel_id, now):
+                return LiveRefresh(False, later)
+            posting = True
+        else:
+            plan = claim_live_edit(session, day, now)
+            if plan.action != "edit":
+                return LiveRefresh(False, plan.at)
+            posting = False
+        channel, ts = str(day.live_channel_id), day.live_ts
+        content = live_standings_message(day_view(day), day_standings(session, day, now), _live_state(day, now), now)
+    try:
+        if posting:
+            new_ts = _post(client, channel, content)
+            with session_factory.begin() as session:
+                record_live_post(session, day_id, new_ts)
+        else:
+            _update(client, channel, str(ts), content)
+    except SlackApiError as error:
+        logger.warning("live standings for day %s not %s: %s", day_id, "posted" if posting else "edited",
+                       error.response.get("error"))
+        with session_factory.begin() as session:
+            release_live_claim(session, day_id, posted=not posting)
+        return LiveRefresh(False, later)
+    return LiveRefresh(True, None)
+
+
+class TimerStarter(Protocol):
+    def __call__(self, delay_seconds: float, action: Callable[[], None]) -> object: ...
+
+
+def start_daemon_timer(delay_seconds: float, action: Callable[[], None]) -> threading.Timer:
+    timer = threading.Timer(delay_seconds, action)
+    timer.daemon = True  # a pending refresh must not keep the process alive on shutdown
+    timer.start()
+    return timer
+
+
+class LiveStandingsRefresher:
+    """Keeps live standings messages current as logs arrive, within the throttle.
+
+    Each log marks its competition days pending and tries an edit; when the throttle
+    says wait, one deferred flush per day is scheduled (further logs coalesce into it),
+    so the last state always lands without an edit per log.
+    """
+
+    def __init__(
+        self,
+        client: WebClient,
+        session_factory: SessionFactory,
+        clock: Callable[[], datetime],
+        start_timer: TimerStarter = start_daemon_timer,
+    ) -> None:
+        self._client = client
+        self._session_factory = session_factory
+        self._clock = clock
+        self._start_timer = start_timer
+        self._lock = threading.Lock()
+        self._deferred: set[int] = set()
+
+    def on_log(self, team_id: str, result: LogResult) -> None:
+        with self._session_factory.begin() as session:
+            day_ids = [day.id for day in days_touched_by(session, result.activity) if day.team_id == team_id]
+            mark_pending(session, day_ids)
+        for day_id in day_ids:
+            self.flush(day_id)
+
+    def flush(self, day_id: int) -> None:
+        outcome = refresh_live_standings(self._client, self._session_factory, day_id, self._clock())
+        if outcome.retry_at is not None:
+            self.defer(day_id, outcome.retry_at)
+
+    def defer(self, day_id: int, at: datetime) -> None:
+        with self._lock:
+            if day_id in self._deferred:
+                return  # a flush is already scheduled; it will show this change too
+            self._deferred.add(day_id)
+        delay = max(0.0, (at - self._clock()).total_seconds())
+        self._start_timer(delay, partial(self._run_deferred, day_id))
+
+    def _run_deferred(self, day_id: int) -> None:
+        with self._lock:
+            self._deferred.discard(day_id)
+        try:
+            self.flush(day_id)
+        except (SQLAlchemyError, SlackApiError):
+            # A timer thread has nobody to report to; the next log or the close retries.
+            logger.exception("deferred live standings refresh failed for day %s", day_id)
+
+    @property
+    def scheduled(self) -> frozenset[int]:
+        with self._lock:
+            return frozenset(self._deferred)
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultsOutcome:
+    day_id: int
+    posted: bool
+    already_closed: bool
+    live_retry_at: datetime | None = None
+
+
+def post_results(
+    client: WebClient, session_factory: SessionFactory, key: DayKey, now: datetime, closed_by: str = "scheduler"
+) -> ResultsOutcome:
+    with session_factory.begin() as session:
+        day = day_for_key(session, key)
+        require_channel(day.region)
+        close_day(session, day, now, closed_by)
+        if not claim_results_post(session, day, now):
+            return ResultsOutcome(day.id, posted=False, already_closed=True)
+        day_id = day.id
+    return publish_results(client, session_factory, day_id, now)
+
+
+def results_content(session: Session, day: CompetitionDay, now: datetime) -> Message:
+    prizes = {spin.member_id: spin.prize_name for spin in spins_of_day(session, day.id)}
+    rows, winners = day_standings(session, day, now), winner_views(day, prizes)
+    return results_message(day_view(day), rows, winners, day.commitment or "", day.leaders_win)
+
+
+def publish_results(client: WebClient, session_factory: SessionFactory, day_id: int, now: datetime) -> ResultsOutcome:
+    """Post the results of a day the caller closed and claimed (see claim_results_post)."""
+    with session_factory.begin() as session:
+        day = session.get(CompetitionDay, day_id)
+        assert day is not None and day.status == DAY_CLOSED
+        channel = require_channel(day.region)
+        content = results_content(session, day, now)
+    try:
+        ts = _post(client, channel, content)
+    except SlackApiError:
+        with session_factory.begin() as session:
+            release_results_post(session, day_id)
+        raise
+    with session_factory.begin() as session:
+        record_results_message(session, day_id, channel, ts)
+        mark_pending(session, [day_id])  # the live message shows the final standings
+    live = refresh_live_standings(client, session_factory, day_id, now)
+    return ResultsOutcome(day_id, posted=True, already_closed=False, live_retry_at=live.retry_at)
+
+
+def _refresh_results_message(client: WebClient, session_factory: SessionFactory, day_id: int, now: datetime) -> None:
+    with session_factory.begin() as session:
+        day = session.get(CompetitionDay, day_id)
+        if day is None or not day.results_ts or not day.results_channel_id:
+            return
+        channel, ts = day.results_channel_id, day.results_ts
+        content = results_content(session, day, now)
+    _update(client, channel, ts, content)
+
+
+# --- spins -----------------------------------------------------------------------------------
+
+
+def run_spin(
+    client: WebClient,
+    session_factory: SessionFactory,
+    *,
+    team_id: str,
+    day_id: int,
+    spun_by: str,
+    now: datetime,
+    member_id: int | None = None,
+) -> SpinResult:
+    with session_factory.begin() as session:
+        if member_id is None:
+            result = spin_for_next_winner(session, team_id, day_id, spun_by=spun_by, now=now)
+        else:
+            day = get_day(session, team_id, day_id)
+            result = spin_for(session, day, member_id, spun_by=spun_by, now=now)
+    announce_spin(client, session_factory, result.spin_id, now)
+    return result
+
+
+def landing_jitter(seed: str, context: str) -> float:
+    """Where in the winning segment the pointer stops: varied, yet reproducible from the seed."""
+    return (draw_number(seed, context + ":landing") % 1000) / 1000
+
+
+def announce_spin(client: WebClient, session_factory: SessionFactory, spin_id: int, now: datetime) -> None:
+    with session_factory.begin() as session:
+        spin = get_spin(session, None, spin_id)
+        day = spin.day
+        channel = day.results_channel_id or require_channel(day.region)
+        thread_ts, day_id, user_id = day.results_ts, day.id, spin.member.user_id
+        segments = segments_of(spin)
+        labels, chances, index = [s.name for s in segments], odds(segments), spin.winner_index
+        jitter = landing_jitter(spin.seed, spin.context)
+        announcement = spin_announcement(user_id, spin.prize_name, spin.id, spin.seed)
+        direct = spin_dm(spin.prize_name, day_view(day))
+    gif = render_wheel_gif(labels, chances, index, size=WHEEL_SIZE_PX, frames=WHEEL_FRAMES, jitter=jitter)
+    upload: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+    client.files_upload_v2(
+        channel=channel, content=gif, filename="wheel.gif", title="Prize wheel",
+        alt_txt=f"The prize wheel spinning and stopping on {labels[index]}",
+        initial_comment=f"🎡 Spinning the wheel for <@{user_id}>…", **upload,
+    )
+    ts = _post(client, channel, announcement)
+    with session_factory.begin() as session:
+        record_announcement(session, spin_id, channel, ts)
+    dm_channel = client.conversations_open(users=user_id)["channel"]["id"]
+    _post(client, dm_channel, direct)
+    _refresh_results_message(client, session_factory, day_id, now)
+
+
+def update_announcement(client: WebClient, session_factory: SessionFactory, spin_id: int) -> None:
+    with session_factory.begin() as session:
+        spin = get_spin(session, None, spin_id)
+        if not spin.announcement_ts or not spin.announcement_channel_id:
+            return
+        channel, ts = spin.announcement_channel_id, spin.announcement_ts
+        content = spin_announcement(spin.member.user_id, spin.prize_name, spin.id, spin.seed, spin.delivered_by)
+    _update(client, channel, ts, content)

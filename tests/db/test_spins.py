@@ -1,0 +1,260 @@
+"""Spinning the wheel against a real database: the draw, stock and renormalisation, one spin
+per winner (also under concurrency, on both databases), fulfilment and verification."""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+from functools import partial
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.competitions import close_day
+from bot.domain.directory import get_member
+from bot.domain.errors import Conflict, NotFound
+from bot.domain.prizes import add_prize, current_wheel, remove_prize, restock_prize
+from bot.domain.spins import (
+    AlreadySpun,
+    list_awards,
+    mark_delivered,
+    spin_context,
+    spin_for,
+    spin_for_next_winner,
+    verify_spin,
+)
+from bot.domain.wheel import WheelPrize, draw, wheel_segments
+from models import CompetitionDay, Prize, Spin
+from tests.db.test_competitions import (
+    TEAM,
+    THURSDAY,
+    THURSDAY_MORNING_NY,
+    connect_day,
+    day_of,
+    log,
+    person,
+    run_threads,
+    setup_regions,
+)
+
+CLOSING = THURSDAY_MORNING_NY + timedelta(hours=2)
+SPUN_AT = CLOSING + timedelta(minutes=5)
+
+
+def closed_day(session: Session, winners: int = 1, reps: int = 1) -> CompetitionDay:
+    """Connect Day in AMER, closed, with `reps` reps (U_REP0 logged most) and `winners` winners."""
+    setup_regions(session)
+    competition = connect_day(session, winners=winners)
+    for n in range(reps):
+        person(session, f"U_REP{n}", "AMER")
+        log(session, f"U_REP{n}", 20 - n, "connect", THURSDAY_MORNING_NY)
+    day = day_of(session, competition, "AMER", THURSDAY)
+    close_day(session, day, CLOSING, closed_by="U_MGR")
+    return day
+
+
+def load_day(session: Session, day_id: int) -> CompetitionDay:
+    day = session.get(CompetitionDay, day_id)
+    assert day is not None
+    return day
+
+
+def winner_id(day: CompetitionDay, place: int = 1) -> int:
+    return day.winners[place - 1].member_id
+
+
+def test_spin_awards_the_drawn_prize_and_uses_up_stock(session: Session) -> None:
+    day = closed_day(session)
+    boots = add_prize(session, TEAM, "Cowboy boots", weight=1, stock=2, actor="test")
+    add_prize(session, TEAM, "Team lunch", weight=3, actor="test")
+
+    result = spin_for(session, day, winner_id(day), spun_by="U_MGR", now=SPUN_AT)
+
+    context = spin_context(TEAM, day.id, "U_REP0")
+    segments = [WheelPrize(boots.id, "Cowboy boots", 1.0, None),
+                WheelPrize(boots.id + 1, "Team lunch", 3.0, None)]
+    expected = segments[draw(segments, day.seed or "", context)].name
+    assert (result.prize_name, result.user_id) == (expected, "U_REP0")
+    spin = session.get(Spin, result.spin_id)
+    assert spin is not None and (spin.seed, spin.context, spin.status) == (day.seed, context, "pending")
+    session.refresh(boots)
+    assert boots.stock == (1 if expected == "Cowboy boots" else 2)
+
+
+def test_out_of_stock_prizes_leave_the_wheel_and_odds_renormalise(session: Session) -> None:
+    setup_regions(session)
+    add_prize(session, TEAM, "Boots", weight=1, stock=0, actor="test")
+    add_prize(session, TEAM, "Lunch", weight=1, actor="test")
+    add_prize(session, TEAM, "Socks", weight=3, stock=5, actor="test")
+    add_prize(session, TEAM, "Mug", weight=4, actor="test")
+    remove_prize(session, TEAM, "Mug", actor="test")
+
+    wheel = [(slot.prize.name, round(slot.chance, 4)) for slot in current_wheel(session, TEAM)]
+    assert wheel == [("Lunch", 0.25), ("Socks", 0.75)]
+
+    restock_prize(session, TEAM, "Boots", 2, actor="test")
+    wheel = [(slot.prize.name, round(slot.chance, 4)) for slot in current_wheel(session, TEAM)]
+    assert wheel == [("Boots", 0.2), ("Lunch", 0.2), ("Socks", 0.6)]
+
+
+def test_a_prize_that_runs_out_is_never_drawn_again(session: Session) -> None:
+    day = closed_day(session, winners=6, reps=6)
+    add_prize(session, TEAM, "Boots", weight=1000, stock=1, actor="test")  # nearly certain while in stock
+    add_prize(session, TEAM, "Sticker", weight=0.001, actor="test")
+
+    won = [spin_for_next_winner(session, TEAM, day.id, spun_by="U_MGR", now=SPUN_AT).prize_name for _ in range(6)]
+
+    assert won.count("Boots") <= 1 and won[0] == "Boots"
+    spins = session.scalars(select(Spin).order_by(Spin.id)).all()
+    assert all([s["name"] for s in spin.segments] == ["Sticker"] for spin in spins[1:])  # recorded wheels
+    assert session.scalar(select(Prize.stock).where(Prize.name == "Boots")) == 0
+
+
+def test_no_prizes_left_refuses_and_changes_nothing(session: Session) -> None:
+    day = closed_day(session)
+    add_prize(session, TEAM, "Boots", stock=0, actor="test")
+    with pytest.raises(Conflict, match="no prizes left"):
+        spin_for(session, day, winner_id(day), spun_by="U_MGR", now=SPUN_AT)
+    assert session.scalar(select(func.count()).select_from(Spin)) == 0
+
+
+def test_one_spin_per_winner(session: Session) -> None:
+    day = closed_day(session)
+    add_prize(session, TEAM, "Boots", actor="test")
+    spin_for(session, day, winner_id(day), spun_by="U_MGR", now=SPUN_AT)
+    with pytest.raises(AlreadySpun, match="already spun"):
+        spin_for(session, day, winner_id(day), spun_by="U_OTHER_MGR", now=SPUN_AT)
+    with pytest.raises(AlreadySpun, match="Every winner"):
+        spin_for_next_winner(session, TEAM, day.id, spun_by="U_MGR", now=SPUN_AT)
+
+
+def test_only_winners_of_closed_days_spin(session: Session) -> None:
+    day = closed_day(session, reps=2)
+    add_prize(session, TEAM, "Boots", actor="test")
+    runner_up = get_member(session, TEAM, "U_REP1")
+    assert runner_up is not None and runner_up.id != winner_id(day)
+    with pytest.raises(NotFound, match="isn't a winner"):
+        spin_for(session, day, runner_up.id, spun_by="U_MGR", now=SPUN_AT)
+    day.status = "open"
+    with pytest.raises(Conflict, match="isn't closed"):
+        spin_for(session, day, winner_id(day), spun_by="U_MGR", now=SPUN_AT)
+
+
+def test_uniqueness_and_stock_are_database_facts(session_factory: sessionmaker[Session]) -> None:
+    with session_factory.begin() as session:
+        day = closed_day(session)
+        prize = add_prize(session, TEAM, "Boots", stock=1, actor="test")
+        spin = spin_for(session, day, winner_id(day), spun_by="U_MGR", now=SPUN_AT)
+        original = session.get(Spin, spin.spin_id)
+        assert original is not None
+        row = {c.key: getattr(original, c.key) for c in Spin.__table__.columns if c.key != "id"}
+        prize_id = prize.id
+    with pytest.raises(IntegrityError), session_factory.begin() as session:
+        session.add(Spin(**row))  # a second spin for the same winner and day
+    with pytest.raises(IntegrityError), session_factory.begin() as session:
+        session.execute(update(Prize).where(Prize.id == prize_id).values(stock=Prize.stock - 1))  # 0 -> -1
+
+
+def test_concurrent_spins_for_one_winner_make_exactly_one(session_factory: sessionmaker[Session]) -> None:
+    with session_factory.begin() as session:
+        day = closed_day(session)
+        add_prize(session, TEAM, "Boots", stock=5, actor="test")
+        add_prize(session, TEAM, "Lunch", actor="test")
+        day_id, member_id = day.id, winner_id(day)
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def double_click(manager: str) -> None:
+        barrier.wait()
+        try:
+            with session_factory.begin() as session:
+                spin_for(session, load_day(session, day_id), member_id, spun_by=manager, now=SPUN_AT)
+            outcomes.append("spun")
+        except AlreadySpun:
+            outcomes.append("refused")
+
+    run_threads([partial(double_click, f"U_MGR{n}") for n in range(8)])
+
+    assert Counter(outcomes) == {"spun": 1, "refused": 7}
+    with session_factory.begin() as session:
+        (spin,) = session.scalars(select(Spin)).all()
+        boots = session.scalars(select(Prize).where(Prize.name == "Boots")).one()
+        assert boots.stock == (4 if spin.prize_name == "Boots" else 5)
+
+
+def test_concurrent_spins_never_take_stock_below_zero(session_factory: sessionmaker[Session]) -> None:
+    winners = 8
+    with session_factory.begin() as session:
+        day = closed_day(session, winners=winners, reps=winners)
+        add_prize(session, TEAM, "Boots", stock=3, actor="test")  # the only prize: 3 to go round
+        day_id, member_ids = day.id, [w.member_id for w in day.winners]
+    barrier = threading.Barrier(winners)
+    outcomes: list[str] = []
+
+    def spin_one(member_id: int) -> None:
+        barrier.wait()
+        try:
+            with session_factory.begin() as session:
+                spin_for(session, load_day(session, day_id), member_id, spun_by="U_MGR", now=SPUN_AT)
+            outcomes.append("won")
+        except Conflict as refusal:
+            assert "no prizes left" in refusal.message
+            outcomes.append("empty wheel")
+
+    run_threads([partial(spin_one, m) for m in member_ids])
+
+    assert Counter(outcomes) == {"won": 3, "empty wheel": winners - 3}
+    with session_factory.begin() as session:
+        assert session.scalar(select(Prize.stock)) == 0
+        assert session.scalar(select(func.count()).select_from(Spin)) == 3
+
+
+def test_verify_recomputes_and_catches_tampering(session_factory: sessionmaker[Session]) -> None:
+    with session_factory.begin() as session:
+        day = closed_day(session)
+        for name, weight in (("Boots", 1), ("Lunch", 2), ("Socks", 3.5)):
+            add_prize(session, TEAM, name, weight=weight, stock=9, actor="test")
+        spin_id = spin_for(session, day, winner_id(day), spun_by="U_MGR", now=SPUN_AT).spin_id
+        # Stock and prizes change later; verification uses the wheel as it was.
+        remove_prize(session, TEAM, "Lunch", actor="test")
+
+    with session_factory.begin() as session:
+        good = verify_spin(session, spin_id)
+        assert good.ok and good.recomputed_index == good.recorded_index
+        assert [s.name for s in good.segments] == ["Boots", "Lunch", "Socks"]
+        spin = session.get(Spin, spin_id)
+        assert spin is not None
+        spin.winner_index = (spin.winner_index + 1) % 3
+        assert "was awarded" in (verify_spin(session, spin_id).problem or "")
+        spin.seed = "0" * 64
+        assert "does not hash to the commitment" in (verify_spin(session, spin_id).problem or "")
+        session.rollback()
+
+
+def test_delivery_is_marked_once_and_listed(session: Session) -> None:
+    day = closed_day(session)
+    add_prize(session, TEAM, "Boots", actor="test")
+    spin_id = spin_for(session, day, winner_id(day), spun_by="U_MGR", now=SPUN_AT).spin_id
+    assert [(a.spin_id, a.prize, a.status, a.user_id, a.region) for a in list_awards(session, TEAM)] == [
+        (spin_id, "Boots", "pending", "U_REP0", "AMER")]
+
+    first = mark_delivered(session, TEAM, spin_id, actor="U_MGR", now=SPUN_AT + timedelta(days=2))
+    again = mark_delivered(session, TEAM, spin_id, actor="U_MGR2", now=SPUN_AT + timedelta(days=3))
+
+    assert (first.changed, again.changed) == (True, False)
+    assert (again.spin.delivered_by, again.spin.delivered_at) == ("U_MGR", SPUN_AT + timedelta(days=2))
+    assert [a.status for a in list_awards(session, TEAM, "delivered")] == ["delivered"]
+    assert list_awards(session, TEAM, "pending") == []
+    with pytest.raises(NotFound):
+        mark_delivered(session, "T_OTHER", spin_id, actor="U_MGR", now=SPUN_AT)
+
+
+def test_wheel_segments_match_what_the_domain_draws_from(session: Session) -> None:
+    """The DB layer feeds wheel_segments exactly the active prizes, in id order."""
+    setup_regions(session)
+    made = [add_prize(session, TEAM, name, weight=w, stock=s, actor="test")
+            for name, w, s in (("A", 1, None), ("B", 2, 0), ("C", 3, 1))]
+    expected = wheel_segments([WheelPrize(p.id, p.name, p.weight, p.stock) for p in made])
+    assert [slot.prize for slot in current_wheel(session, TEAM)] == expected
