@@ -4,7 +4,15 @@ from __future__ import annotations
 import click
 
 from bot.cli.common import CliState, pass_state, resolve_team, team_option
-from bot.domain.directory import ROLES, add_region, ensure_member, list_regions, region_member_count, set_role
+from bot.domain.directory import (
+    ROLES,
+    add_region,
+    ensure_member,
+    list_regions,
+    region_member_count,
+    set_role,
+    update_region,
+)
 from bot.domain.errors import DomainError
 
 
@@ -32,6 +40,24 @@ def region_add(state: CliState, name: str, tz: str, channel_id: str | None, team
         except DomainError as error:
             raise click.ClickException(f"{error.message} {error.hint or ''}".strip()) from None
         click.echo(f"Added region {added.name} ({added.tz}) in {team_id}.")
+
+
+@region.command("set", help="Change a region's time zone or channel, e.g. `pipeday region set AMER --channel C0123`.")
+@click.argument("name")
+@click.option("--tz", help="IANA time zone, e.g. Europe/London.")
+@click.option("--channel", "channel_id", help="Channel id for announcements (C…).")
+@team_option
+@pass_state
+def region_set(state: CliState, name: str, tz: str | None, channel_id: str | None, team: str | None) -> None:
+    if tz is None and channel_id is None:
+        raise click.UsageError("Give --tz and/or --channel.")
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        try:
+            changed = update_region(session, team_id, name, tz=tz, channel_id=channel_id, actor="cli")
+        except DomainError as error:
+            raise click.ClickException(f"{error.message} {error.hint or ''}".strip()) from None
+        click.echo(f"{changed.name}: {changed.tz}, channel {changed.channel_id or '-'}.")
 
 
 @region.command("list", help="List regions.")

@@ -49,6 +49,22 @@ def add_region(session: Session, team_id: str, name: str, tz: str, channel_id: s
     return region
 
 
+def update_region(
+    session: Session, team_id: str, name: str, *, tz: str | None, channel_id: str | None, actor: str
+) -> Region:
+    """Change a region's time zone and/or announcement channel."""
+    region = require_region(session, team_id, name)
+    changes: dict[str, object] = {}
+    if tz is not None:
+        validate_time_zone(tz)
+        changes["tz"], region.tz = tz, tz
+    if channel_id is not None:
+        changes["channel_id"], region.channel_id = channel_id, channel_id
+    session.flush()
+    audit(session, team_id, actor, "region.update", region.name, changes)
+    return region
+
+
 def find_region(session: Session, team_id: str, name: str) -> Region | None:
     return session.scalars(
         select(Region).where(Region.team_id == team_id, Region.name_key == name.lower())

@@ -110,7 +110,7 @@ def require_channel(region: Region) -> str:
     if not region.channel_id:
         raise NoChannel(
             f"Region {region.name} has no announcement channel, so there's nowhere to post: "
-            f"an operator sets one with `pipeday region add {region.name} … --channel C…`.",
+            f"an operator sets one with `pipeday region set {region.name} --channel C…`.",
             "Use the channel id (C…), found under the channel name → About.",
         )
     return region.channel_id

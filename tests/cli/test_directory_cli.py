@@ -63,3 +63,14 @@ def test_serve_without_tokens_explains_what_to_set(tmp_path: Path) -> None:
     code, output = invoke(tmp_path, "serve", SLACK_SIGNING_SECRET="", SLACK_APP_TOKEN="")
     assert code == 1
     assert "SLACK_BOT_TOKEN" in output and "manifest.yml" in output
+
+
+def test_region_set_changes_channel_and_zone(tmp_path: Path) -> None:
+    invoke(tmp_path, "db", "upgrade")
+    invoke(tmp_path, "region", "add", "APAC", "--tz", "Asia/Singapore", "--team", "T1")
+    code, output = invoke(tmp_path, "region", "set", "apac", "--channel", "C_APAC", "--tz", "Asia/Kolkata", "--team", "T1")
+    assert code == 0, output
+    code, output = invoke(tmp_path, "region", "list", "--team", "T1")
+    assert "Asia/Kolkata" in output and "C_APAC" in output
+    code, output = invoke(tmp_path, "region", "set", "MARS", "--channel", "C1", "--team", "T1")
+    assert code == 1 and "no region called" in output
