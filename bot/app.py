@@ -9,13 +9,13 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.features import activity_log, boards, competitions, goals, help, home, membership
+from bot.features import activity_log, boards, competitions, goals, help, home, membership, summary
 from bot.settings import Settings
 from bot.slack import dispatch
 from bot.slack.context import AppContext
 from models import utc_now
 
-FEATURES = (dispatch, help, activity_log, boards, membership, home, competitions, goals)
+FEATURES = (dispatch, help, activity_log, boards, membership, home, competitions, goals, summary)
 
 
 def make_web_client(settings: Settings) -> WebClient:

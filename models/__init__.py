@@ -2,6 +2,7 @@
 from models.base import Base, UTCDateTime, utc_now
 from models.entities import Activity, AuditLog, Member, ProcessedEvent, Region, Workspace
 from models.competitions import Competition, CompetitionDay, CompetitionWinner, Prize, Spin
+from models.scheduling import SentLog
 from models.goals import GoalOverride, GoalRamp, GoalRampChange, Holiday
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "Prize",
     "ProcessedEvent",
     "Region",
+    "SentLog",
     "Spin",
     "UTCDateTime",
     "Workspace",

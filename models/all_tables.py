@@ -2,3 +2,4 @@
 import models.entities  # noqa: F401
 import models.competitions  # noqa: F401
 import models.goals  # noqa: F401
+import models.scheduling  # noqa: F401

@@ -5,7 +5,7 @@ import logging
 
 import click
 
-from bot.cli import competitions, demo, directory, doctor, goals, prizes, serve
+from bot.cli import competitions, demo, directory, doctor, goals, jobs, prizes, serve
 from bot.cli.common import CliState, load_settings, pass_state
 from models.db import current_revision, head_revision, upgrade
 
@@ -40,5 +40,5 @@ def db_status(state: CliState) -> None:
     click.echo(f"current: {current or 'none'}  head: {head}  {'up to date' if current == head else 'run `pipeday db upgrade`'}")
 
 
-for module in (serve, directory, doctor, competitions, prizes, goals, demo):
+for module in (serve, directory, doctor, competitions, prizes, goals, demo, jobs):
     module.register(cli)

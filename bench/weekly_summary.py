@@ -1,0 +1,156 @@
+"""Benchmark: weekly summaries for 10 regions × 200 members over 1,000,000 activities.
+
+The issue's budget is ≤ 2 s in total for computing every region's summary (Slack pacing
+excluded). The figures (bot.domain.summary.weekly_summary) are what the budget covers;
+the Block Kit message and the PNG chart are timed separately and reported too.
+
+    python bench/weekly_summary.py                                   # SQLite file in /tmp
+    python bench/weekly_summary.py --database-url sqlite:////tmp/pipeday-summary.db
+    python bench/weekly_summary.py --database-url postgresql+psycopg://root@127.0.0.1:5432/pipeday_bench
+
+The database is migrated if needed and seeded once with bench/seed.py's workspace
+(10 regions in 10 time zones, 2,000 members, 1,000,000 activities over 13 weeks, which
+end on the Friday below); later runs reuse it. Each region also gets a closed Connect Day
+with a winner and a spin this week, so the winners query has something to find.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import Engine, func, select  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+from bench.seed import SeedPlan, seed  # noqa: E402
+from bot.blocks.summary import weekly_summary_message  # noqa: E402
+from bot.domain.competitions import CompetitionSpec, add_competition, find_competition  # noqa: E402
+from bot.domain.summary import WeeklySummary, weekly_summary  # noqa: E402
+from bot.scheduler.jobs import summary_chart_png  # noqa: E402
+from models import Activity, CompetitionDay, CompetitionWinner, Member, Prize, Region, Spin  # noqa: E402
+from models.db import make_engine, make_session_factory, upgrade  # noqa: E402
+
+DEFAULT_DATABASE_URL = "sqlite:////tmp/pipeday-bench-summary.db"
+# Friday 27 Nov 2026, 21:00 UTC: 16:00 in New York, the end of the seeded 13 weeks.
+SEED_NOW = datetime(2026, 11, 27, 21, 0, tzinfo=timezone.utc)
+BUDGET_SECONDS = 2.0
+TEAM = "T0001"
+
+
+@dataclass(frozen=True)
+class RunTiming:
+    figures: float
+    messages: float
+    charts: float
+
+
+def prepare(engine: Engine, plan: SeedPlan, reseed: bool) -> datetime:
+    """Migrate, seed if empty (or --reseed), and return the `now` the data ends at."""
+    upgrade(engine)
+    with engine.connect() as connection:
+        count = connection.scalar(select(func.count()).select_from(Activity).where(Activity.team_id == plan.team_id))
+        latest = connection.scalar(select(func.max(Activity.occurred_at)).where(Activity.team_id == plan.team_id))
+    if count and not reseed:
+        print(f"reusing {count:,} activities of {plan.team_id} (pass --reseed to start over)")
+        return latest
+    seed(engine, plan, now=SEED_NOW, force=bool(count))
+    return SEED_NOW
+
+
+def add_week_winners(session_factory: sessionmaker[Session], team_id: str, now: datetime) -> None:
+    """One closed Connect Day per region this week, with its top member as the spun winner."""
+    with session_factory.begin() as session:
+        if find_competition(session, team_id, "Connect Day") is not None:
+            return
+        competition = add_competition(session, team_id, CompetitionSpec("Connect Day", 3, "connect"), actor="bench")
+        prize = Prize(team_id=team_id, name="Cowboy boots", name_key="cowboy boots", weight=1.0)
+        session.add(prize)
+        session.flush()
+        for region in session.scalars(select(Region).where(Region.team_id == team_id)):
+            thursday = _this_weeks_thursday(now, ZoneInfo(region.tz))
+            winner = session.scalars(select(Member.id).where(Member.region_id == region.id).limit(1)).first()
+            if winner is None:
+                continue
+            day = CompetitionDay(
+                team_id=team_id, competition_id=competition.id, region_id=region.id, local_date=thursday,
+                metric="connect", window_start=now - timedelta(days=1), window_end=now - timedelta(hours=16),
+                winners_count=1, leaders_win=False, status="closed", live_pending=False,
+            )
+            session.add(day)
+            session.flush()
+            session.add(CompetitionWinner(competition_day_id=day.id, member_id=winner, place=1, total=12))
+            session.add(Spin(
+                team_id=team_id, competition_day_id=day.id, member_id=winner, prize_id=prize.id,
+                prize_name=prize.name, seed="00" * 32, context="bench", segments=[], winner_index=0,
+                spun_by="bench", spun_at=now,
+            ))
+
+
+def _this_weeks_thursday(now: datetime, zone: ZoneInfo) -> date:
+    today = now.astimezone(zone).date()
+    return today - timedelta(days=today.weekday()) + timedelta(days=3)
+
+
+def time_one_run(session_factory: sessionmaker[Session], team_id: str, now: datetime) -> tuple[RunTiming, list[WeeklySummary]]:
+    with session_factory.begin() as session:
+        regions = list(session.scalars(select(Region).where(Region.team_id == team_id).order_by(Region.name_key)))
+        started = time.perf_counter()
+        summaries = [weekly_summary(session, region, now) for region in regions]
+        figures = time.perf_counter() - started
+    started = time.perf_counter()
+    for summary in summaries:
+        weekly_summary_message(summary)
+    messages = time.perf_counter() - started
+    started = time.perf_counter()
+    for summary in summaries:
+        summary_chart_png(summary)
+    charts = time.perf_counter() - started
+    return RunTiming(figures, messages, charts), summaries
+
+
+def describe(summaries: list[WeeklySummary]) -> str:
+    reps = sum(len(s.reps) for s in summaries)
+    logged = sum(sum(s.region_totals.values()) for s in summaries)
+    winners = sum(len(s.winners) for s in summaries)
+    return f"{len(summaries)} regions, {reps} reps with goals, {logged:,.0f} units logged this week, {winners} winners"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs after one warm-up (default 5)")
+    parser.add_argument("--reseed", action="store_true", help="replace the bench team's activities")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    engine = make_engine(args.database_url)
+    plan = SeedPlan(team_id=TEAM)
+    now = prepare(engine, plan, args.reseed)
+    session_factory = make_session_factory(engine)
+    add_week_winners(session_factory, TEAM, now)
+    warm_up, summaries = time_one_run(session_factory, TEAM, now)
+    print(f"{engine.dialect.name}: {describe(summaries)}; as of {now:%a %Y-%m-%d %H:%M} UTC")
+    print(f"cold run: figures {warm_up.figures:.3f} s")
+    runs = [time_one_run(session_factory, TEAM, now)[0] for _ in range(args.runs)]
+    for index, run in enumerate(runs, start=1):
+        print(f"run {index}: figures {run.figures:.3f} s · messages {run.messages:.3f} s · charts {run.charts:.3f} s")
+    figures = statistics.median(run.figures for run in runs)
+    everything = statistics.median(run.figures + run.messages + run.charts for run in runs)
+    verdict = "within" if figures <= BUDGET_SECONDS else "OVER"
+    print(f"median: all 10 summaries' figures in {figures:.3f} s ({verdict} the {BUDGET_SECONDS:.0f} s budget); "
+          f"with messages and charts {everything:.3f} s")
+    engine.dispose()
+    return 0 if figures <= BUDGET_SECONDS else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,241 @@
+"""The weekly summary message (the chart is uploaded next to it) and the goals kickoff."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.blocks.common import (
+    MAX_SECTION_TEXT,
+    Block,
+    Message,
+    context,
+    divider,
+    escape,
+    format_money,
+    format_quantity,
+    header,
+    message,
+    section,
+)
+from bot.domain.activity_types import ACTIVITY_TYPES
+from bot.domain.goals import progress_bar
+from bot.domain.summary import (
+    LEADER_HOURS_TARGET,
+    Funnel,
+    LeaderHours,
+    MetricTop,
+    RepAttainment,
+    Shoutout,
+    WeeklySummary,
+    WeekWinner,
+)
+
+MEDALS = ("🥇", "🥈", "🥉")
+STAGE_LABELS = {"outreach": "outreach", "qbm": "QBM", "pov": "POV"}
+# Slack allows 50 blocks; the fixed sections take about a dozen.
+MAX_ATTAINMENT_SECTIONS = 20
+_SECTION_BUDGET = MAX_SECTION_TEXT - 100
+
+
+def summary_title(summary: WeeklySummary) -> str:
+    return f"📊 Weekly summary — {summary.region_name}, week of {summary.window.first_day:%a %d %b}"
+
+
+def chart_title(summary: WeeklySummary) -> str:
+    return f"{summary.region_name} — week of {summary.window.first_day:%d %b %Y}"
+
+
+def day_labels(summary: WeeklySummary) -> list[str]:
+    return [f"{day:%a} {day.day}" for day in summary.daily.days]
+
+
+def weekly_summary_message(summary: WeeklySummary) -> Message:
+    blocks: list[Block] = [header(summary_title(summary))]
+    blocks += _attainment_blocks(summary.reps)
+    blocks += [divider(), section(_tops_text(summary.tops))]
+    blocks += [section(_winners_text(summary.winners))]
+    blocks += [section(_leaders_text(summary.leaders))]
+    blocks += [section(_funnel_text(summary.funnel))]
+    blocks += [section(_shoutouts_text(summary.biggest_deal, summary.most_opportunities))]
+    blocks.append(
+        context(
+            f"{summary.window.first_day:%a %d %b} – {summary.window.last_day:%a %d %b} · {summary.tz} · "
+            "counts what was logged in this region · the chart of the week is in the thread"
+        )
+    )
+    return message(_fallback(summary), blocks)
+
+
+def _fallback(summary: WeeklySummary) -> str:
+    totals = summary.region_totals
+    bits = [f"{format_quantity(totals[t])} {ACTIVITY_TYPES[t].label(totals[t])}" for t in ("connect", "meeting", "opp")
+            if t in totals]
+    return f"{summary_title(summary)}: " + (", ".join(bits) if bits else "a quiet week")
+
+
+# --- goal attainment ------------------------------------------------------------------------
+
+
+def _attainment_blocks(reps: Sequence[RepAttainment]) -> list[Block]:
+    title = "*🎯 Goal attainment*"
+    if not reps:
+        return [section(f"{title}\nNo reps in this region yet.")]
+    with_goals = [r for r in reps if r.attainment is not None]
+    all_met = sum(1 for r in with_goals if r.goals_total and r.goals_met == r.goals_total)
+    average = sum(r.attainment or 0.0 for r in with_goals) / len(with_goals) if with_goals else None
+    summary_line = f"{all_met} of {len(reps)} reps hit every goal"
+    if average is not None:
+        summary_line += f" · average {_percent(average)}"
+    lines = [_attainment_line(rep) for rep in reps]
+    chunks = _chunks([f"{title} — {summary_line}", *lines], _SECTION_BUDGET)
+    if len(chunks) > MAX_ATTAINMENT_SECTIONS:
+        shown = chunks[: MAX_ATTAINMENT_SECTIONS - 1]
+        hidden = sum(chunk.count("\n") + 1 for chunk in chunks[MAX_ATTAINMENT_SECTIONS - 1:])
+        chunks = [*shown, f"_…and {hidden} more reps_"]
+    return [section(chunk) for chunk in chunks]
+
+
+def _attainment_line(rep: RepAttainment) -> str:
+    name = escape(rep.name)
+    if rep.attainment is None:
+        return f"{name} — no goals set"
+    return f"`{progress_bar(rep.attainment)}` {name} ({rep.goals_met}/{rep.goals_total} goals)"
+
+
+def _chunks(lines: Sequence[str], budget: int) -> list[str]:
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        if current and size + len(line) + 1 > budget:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+# --- tops, winners, leaders -------------------------------------------------------------------
+
+
+def _tops_text(tops: Sequence[MetricTop]) -> str:
+    if not tops:
+        return "*🏆 Top three per metric*\nNothing logged this week yet."
+    lines = ["*🏆 Top three per metric*"]
+    for top in tops:
+        kind = ACTIVITY_TYPES[top.activity_type]
+        podium = " · ".join(
+            f"{MEDALS[min(row.rank, 3) - 1]} {escape(row.standing.name)}{' 👑' if row.standing.is_leader else ''} "
+            f"{format_quantity(row.standing.total)}"
+            for row in top.top
+        )
+        lines.append(f"{kind.emoji} *{kind.plural.capitalize()}* ({format_quantity(top.region_total)}): {podium}")
+    return "\n".join(lines)
+
+
+def _winners_text(winners: Sequence[WeekWinner]) -> str:
+    if not winners:
+        return "*🎡 Prospecting day winners*\nNo competition day finished in this region this week."
+    lines = ["*🎡 Prospecting day winners*"]
+    for winner in winners:
+        kind = ACTIVITY_TYPES.get(winner.metric)
+        unit = kind.label(winner.total) if kind else winner.metric
+        prize = f"won *{escape(winner.prize)}*" if winner.prize else "prize not spun yet"
+        lines.append(
+            f"{escape(winner.competition)} ({winner.local_date:%a %d %b}): {MEDALS[min(winner.place, 3) - 1]} "
+            f"<@{winner.user_id}> — {format_quantity(winner.total)} {unit}, {prize}"
+        )
+    return "\n".join(lines)
+
+
+def _leaders_text(leaders: Sequence[LeaderHours]) -> str:
+    low, high = LEADER_HOURS_TARGET
+    title = f"*👑 Leaders prospecting* (aim: {format_quantity(low)}–{format_quantity(high)} h a week)"
+    if not leaders:
+        return f"{title}\nNo leaders in this region."
+    lines = [title]
+    for leader in leaders:
+        mark = "✅" if leader.on_target else "⏳"
+        lines.append(f"{mark} {escape(leader.name)} — {format_quantity(leader.hours)} h")
+    return "\n".join(lines)
+
+
+# --- funnel and shout-outs ----------------------------------------------------------------------
+
+
+def _funnel_text(funnel: Funnel) -> str:
+    lines = ["*🔁 Funnel conversion* — this week vs the previous four"]
+    for step in funnel.steps:
+        label = f"{_stage(step.upper)} → {_stage(step.lower)}"
+        lines.append(f"{label}: {_rate(step.this_week)} (4 wk: {_rate(step.trailing)}){_trend(step.this_week, step.trailing)}")
+    return "\n".join(lines)
+
+
+def _stage(stage: str) -> str:
+    return STAGE_LABELS.get(stage, stage)
+
+
+def _rate(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _trend(this_week: float | None, trailing: float | None) -> str:
+    if this_week is None or trailing is None or this_week == trailing:
+        return ""
+    return " ▲" if this_week > trailing else " ▼"
+
+
+def _shoutouts_text(biggest_deal: Shoutout | None, most_opportunities: Shoutout | None) -> str:
+    lines = ["*🎉 Shout-outs*"]
+    if biggest_deal is not None:
+        amount = format_money(biggest_deal.amount_cents) if biggest_deal.amount_cents else "a closed deal"
+        note = f" — _{escape(biggest_deal.note)}_" if biggest_deal.note else ""
+        lines.append(f"Biggest deal: <@{biggest_deal.user_id}> with {amount}{note} 🏆")
+    if most_opportunities is not None:
+        count = most_opportunities.count
+        lines.append(
+            f"Most opportunities found: <@{most_opportunities.user_id}> with {format_quantity(count)} "
+            f"{ACTIVITY_TYPES['opp'].label(count)} 🌱 — pipeline is how deals start"
+        )
+    if len(lines) == 1:
+        lines.append("No deals or opportunities logged this week — next week's are out there.")
+    return "\n".join(lines)
+
+
+def _percent(fraction: float) -> str:
+    return f"{int(fraction * 100 + 1e-9)}%"
+
+
+# --- weekly goals kickoff ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobGoals:
+    job: str  # "ae" | "sdr"
+    goals: dict[str, float]
+    people: int
+
+
+def goals_kickoff_message(
+    region_name: str, week_label: str, by_job: Sequence[JobGoals], fraction: float, ramp_reasons: Sequence[str]
+) -> Message:
+    title = f"🎯 This week's goals — {region_name}, week of {week_label}"
+    blocks: list[Block] = [header(title)]
+    for group in by_job:
+        if not group.people:
+            continue
+        goals = " · ".join(
+            f"{ACTIVITY_TYPES[t].emoji} {format_quantity(v)} {ACTIVITY_TYPES[t].label(v)}" for t, v in group.goals.items()
+        ) or "no goals set"
+        blocks.append(section(f"*{group.job.upper()}s* ({group.people}): {goals}"))
+    if len(blocks) == 1:
+        blocks.append(section("Nobody in this region has weekly goals yet."))
+    for reason in ramp_reasons:
+        blocks.append(section(f"📈 {escape(reason)}"))
+    note = "Personal goals may differ — see yours with `/pg goals`."
+    if fraction < 1:
+        note = f"Goals are at {int(round(fraction * 100))}% of the full targets while the team ramps up. " + note
+    blocks.append(context(note))
+    return message(title, blocks)

@@ -1,0 +1,254 @@
+"""`pipeday clock` and `pipeday jobs list|run|schedule` for operators."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy.orm import Session
+
+from bot.cli.common import CliState, pass_state, resolve_team, team_option
+from bot.domain.competitions import find_competition
+from bot.domain.directory import ensure_workspace, find_region
+from bot.scheduler.clock import DEFAULT_RECONCILE_EVERY, Clock, make_scheduler, run_blocking
+from bot.scheduler.jobs import JobRuntime, RunOutcome, firing_at, run_firing
+from bot.scheduler.pacing import ChannelPacer, make_paced_client
+from bot.scheduler.sent_log import latest_rows
+from bot.scheduler.specs import (
+    COMPETITION_KINDS,
+    JOB_KINDS,
+    WEEKDAY_NAMES,
+    WEEKLY_KINDS,
+    JobSpec,
+    ScheduleSettingsError,
+    load_job_specs,
+    update_schedule_settings,
+)
+from bot.scheduler.timing import QuietHoursError, next_fire_utc
+from models import SentLog, Workspace, utc_now
+
+KIND_CHOICE = click.Choice(JOB_KINDS, case_sensitive=False)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(clock)
+    cli.add_command(jobs)
+
+
+# --- pipeday clock ----------------------------------------------------------------------------
+
+
+@click.command(help="Run the scheduler (the Procfile's `clock:`). Exactly one per deployment.")
+@click.option(
+    "--reconcile-seconds",
+    type=click.IntRange(5, 3600),
+    default=int(DEFAULT_RECONCILE_EVERY.total_seconds()),
+    show_default=True,
+    help="How often to re-read the configuration, retry failed posts and catch up.",
+)
+@pass_state
+def clock(state: CliState, reconcile_seconds: int) -> None:
+    runtime = _runtime(state)
+    the_clock = Clock(make_scheduler(blocking=True), runtime, reconcile_every=timedelta(seconds=reconcile_seconds))
+    runtime.defer = the_clock.defer
+    click.echo(f"Pipeday clock running; configuration re-read every {reconcile_seconds} s. Ctrl-C to stop.")
+    run_blocking(the_clock)
+
+
+def _runtime(state: CliState) -> JobRuntime:
+    if not state.settings.bot_token:
+        raise click.ClickException("SLACK_BOT_TOKEN is not set: the clock needs it to post to Slack.")
+    session_factory = state.session_factory()
+    return JobRuntime(session_factory=session_factory, client=make_paced_client(state.settings, ChannelPacer()))
+
+
+# --- pipeday jobs -------------------------------------------------------------------------------
+
+
+@click.group(help="Scheduled posts: list them, run one now, change when they run.")
+def jobs() -> None:
+    pass
+
+
+@jobs.command("list", help="Every scheduled job with its next run in local time and UTC.")
+@click.option("--team", help="Only this Slack team id.")
+@click.option("--at", "at_text", help="List the runs after this ISO time (with an offset; default now).")
+@pass_state
+def jobs_list(state: CliState, team: str | None, at_text: str | None) -> None:
+    now = parse_at(at_text, ZoneInfo("UTC")) if at_text else utc_now()
+    with state.transaction() as session:
+        spec_set = load_job_specs(session, team, include_disabled=True)
+        last = latest_rows(session, (now - timedelta(days=14)).date())
+        lines = [_job_line(spec, now, last) for spec in spec_set.specs]
+        for problem in spec_set.problems:
+            lines.append(f"! {problem.team_id}: {problem.message}")
+    if not spec_set.specs:
+        lines.insert(0, "No scheduled jobs: add a region with a channel (pipeday region add … --channel C…).")
+    click.echo("\n".join(lines))
+
+
+def _job_line(spec: JobSpec, now: datetime, last: dict[tuple[str, int, str, str], SentLog]) -> str:
+    zone = spec.schedule.zone
+    upcoming = next_fire_utc(spec.schedule, now)
+    local = upcoming.astimezone(zone)
+    what = spec.kind if spec.competition_name is None else f"{spec.kind} ({spec.competition_name})"
+    schedule = f"{WEEKDAY_NAMES[spec.schedule.weekday].capitalize()} {spec.schedule.at:%H:%M} {spec.schedule.tz}"
+    row = last.get((spec.team_id, spec.region_id, spec.kind, spec.subject))
+    previous = f"last: {row.status} {row.local_date.isoformat()}" if row else "last: never"
+    state = "" if spec.enabled else "  [off]"
+    return (
+        f"{spec.job_id}  {what} in {spec.region_name}  every {schedule}  "
+        f"next: {local:%a %Y-%m-%d %H:%M %Z} = {upcoming:%Y-%m-%d %H:%M} UTC  {previous}{state}"
+    )
+
+
+@jobs.command("run", help="Run a job now, as if at --at; refuses a second send for the same local day unless --force.")
+@click.argument("kind", type=KIND_CHOICE)
+@click.option("--region", "region_name", required=True, help="Region name, e.g. AMER.")
+@click.option("--at", "at_text", help="ISO time to run as, e.g. 2026-11-27T16:00 (region-local if no offset).")
+@click.option("--competition", "competition_name", help="Which competition (competition kinds; default: that day's).")
+@click.option("--force", is_flag=True, help="Send even if it was already sent for that local day.")
+@team_option
+@pass_state
+def jobs_run(
+    state: CliState,
+    kind: str,
+    region_name: str,
+    at_text: str | None,
+    competition_name: str | None,
+    force: bool,
+    team: str | None,
+) -> None:
+    runtime = _runtime(state)
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        region = find_region(session, team_id, region_name)
+        if region is None:
+            raise click.ClickException(f"There's no region called {region_name} in {team_id}.")
+        at = parse_at(at_text, ZoneInfo(region.tz)) if at_text else utc_now()
+        candidates = load_job_specs(session, team_id, include_disabled=True).specs
+        chosen = choose_specs(candidates, region.id, kind.lower(), at, competition_name)
+        if not chosen:
+            raise click.ClickException(_nothing_to_run(kind.lower(), region.name, region.channel_id, at, region.tz))
+    outcomes = [run_firing(runtime, firing_at(spec, at), now=at, manual=True, force=force) for spec in chosen]
+    _report(outcomes, chosen)
+
+
+def parse_at(text: str, zone: ZoneInfo) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} isn't an ISO time such as 2026-11-27T16:00", param_hint="--at") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.astimezone(timezone.utc)
+
+
+def choose_specs(
+    specs: Sequence[JobSpec], region_id: int, kind: str, at: datetime, competition_name: str | None
+) -> list[JobSpec]:
+    """The region's specs of `kind`; for competition kinds, those running on `at`'s local weekday."""
+    chosen = []
+    for spec in specs:
+        if spec.region_id != region_id or spec.kind != kind:
+            continue
+        if kind in COMPETITION_KINDS:
+            if at.astimezone(spec.schedule.zone).weekday() != spec.schedule.weekday:
+                continue
+            if competition_name and (spec.competition_name or "").lower() != competition_name.lower():
+                continue
+        chosen.append(spec)
+    return chosen
+
+
+def _nothing_to_run(kind: str, region: str, channel: str | None, at: datetime, tz: str) -> str:
+    if not channel:
+        return f"Region {region} has no channel, so nothing is posted there (pipeday region set {region} --channel C…)."
+    if kind in COMPETITION_KINDS:
+        local = at.astimezone(ZoneInfo(tz))
+        return f"No competition (with that name) runs in {region} on {local:%A %Y-%m-%d}; pick --at on a competition day."
+    return f"No {kind} job for {region}."
+
+
+def _report(outcomes: Sequence[RunOutcome], specs: Sequence[JobSpec]) -> None:
+    refused = []
+    for outcome, spec in zip(outcomes, specs):
+        line = f"{spec.describe()} for {outcome.local_date.isoformat()}: {outcome.status} — {outcome.detail}"
+        if outcome.status == "sent":
+            click.echo(line)
+        elif outcome.status == "duplicate":
+            refused.append(f"{line}. Use --force to send it again.")
+        else:
+            refused.append(line)
+    if refused:
+        raise click.ClickException("\n".join(refused))
+
+
+@jobs.command("schedule", help="Change when a job runs (per workspace, or per competition for competition posts).")
+@click.argument("kind", type=KIND_CHOICE)
+@click.option("--day", help="Weekday for weekly kinds: mon … sun.")
+@click.option("--at", "at_text", help="Local time, e.g. 16:00 (outside 00:00–03:00).")
+@click.option("--on/--off", "enabled", default=None, help="Switch this kind of post on or off.")
+@click.option("--competition", "competition_name", help="Set this competition's time for a competition post.")
+@click.option("--grace-minutes", type=click.IntRange(0, 1440), help="Catch-up grace for every job of the workspace.")
+@team_option
+@pass_state
+def jobs_schedule(
+    state: CliState,
+    kind: str,
+    day: str | None,
+    at_text: str | None,
+    enabled: bool | None,
+    competition_name: str | None,
+    grace_minutes: int | None,
+    team: str | None,
+) -> None:
+    kind = kind.lower()
+    with state.transaction() as session:
+        team_id = resolve_team(state, session, team)
+        workspace = ensure_workspace(session, team_id)
+        try:
+            if competition_name:
+                _schedule_competition(session, workspace, team_id, kind, competition_name, day, at_text, enabled)
+            else:
+                _schedule_kind(session, workspace, kind, day, at_text, enabled, grace_minutes)
+        except (ScheduleSettingsError, QuietHoursError) as error:
+            raise click.ClickException(str(error)) from None
+    click.echo("Saved. The clock picks it up within a minute; `pipeday jobs list` shows the next runs.")
+
+
+def _schedule_kind(
+    session: Session, workspace: Workspace, kind: str, day: str | None, at_text: str | None, enabled: bool | None,
+    grace_minutes: int | None,
+) -> None:
+    if kind in COMPETITION_KINDS and (day or at_text):
+        raise click.UsageError("Competition posts follow their competition's window; add --competition NAME to move one.")
+    change: dict[str, object] = {}
+    values: dict[str, object] = {}
+    if day is not None:
+        values["weekday"] = day
+    if at_text is not None:
+        values["at"] = at_text
+    if enabled is not None:
+        values["enabled"] = enabled
+    if values:
+        change[kind] = values
+    if grace_minutes is not None:
+        change["grace_minutes"] = grace_minutes
+    if not change:
+        raise click.UsageError("Nothing to change: give --day, --at, --on/--off or --grace-minutes.")
+    update_schedule_settings(session, workspace, change)
+
+
+def _schedule_competition(
+    session: Session, workspace: Workspace, team_id: str, kind: str, name: str, day: str | None, at_text: str | None,
+    enabled: bool | None,
+) -> None:
+    if kind in WEEKLY_KINDS or day or enabled is not None or not at_text:
+        raise click.UsageError("With --competition, give a competition post (kickoff, standings, last_call, results) and --at.")
+    competition = find_competition(session, team_id, name)
+    if competition is None:
+        raise click.ClickException(f"There's no competition called {name}.")
+    update_schedule_settings(session, workspace, {kind: at_text}, competition_id=competition.id)
+

@@ -1,0 +1,228 @@
+"""`pipeday clock`: the one scheduler process (the Procfile's `clock:`).
+
+Web workers never import this module's scheduler; only `pipeday clock` starts one.
+
+The clock turns the database's configuration into APScheduler jobs — one `CronTrigger`
+per (region × competition × kind) in the region's own `ZoneInfo`, with a stable job id
+and `replace_existing=True` — and every `reconcile_every` it re-reads the configuration,
+so a new region, competition or schedule takes effect without a restart. The same tick
+retries failed posts, marks claims abandoned by a dead process, and catches up firings
+missed while the clock was down (within the grace period; otherwise it logs the skip).
+
+Two clocks running by mistake both fire, but the sent-log claim lets only one post.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.scheduler.jobs import (
+    JobRuntime,
+    RunOutcome,
+    abandon_stale_claims,
+    catch_up_missed,
+    latest_firing,
+    retry_failed,
+    run_firing,
+)
+from bot.scheduler.specs import JobSpec, SpecProblem, load_job_specs
+from bot.scheduler.timing import cron_trigger
+from models import utc_now
+
+logger = logging.getLogger(__name__)
+
+RECONCILE_JOB_ID = "pipeday:reconcile"
+JOB_ID_PREFIX = "pipeday:"
+DEFAULT_RECONCILE_EVERY = timedelta(seconds=60)
+EXECUTOR_THREADS = 8
+# A deferred live-standings refresh that could not run on time is still worth doing soon after.
+DEFERRED_MISFIRE_GRACE_SECONDS = 300
+
+TriggerFactory = Callable[[JobSpec], BaseTrigger]
+
+
+def spec_trigger(spec: JobSpec) -> BaseTrigger:
+    return cron_trigger(spec.schedule)
+
+
+def make_scheduler(*, blocking: bool) -> BaseScheduler:
+    """A scheduler in UTC (each trigger carries its region's zone) with a small thread pool."""
+    scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
+    return scheduler_class(
+        timezone=timezone.utc,
+        executors={"default": ThreadPoolExecutor(EXECUTOR_THREADS)},
+        # One run at a time per job; a backlog of the same job collapses into one run.
+        job_defaults={"coalesce": True, "max_instances": 1},
+    )
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    added: list[str]
+    replaced: list[str]
+    removed: list[str]
+    problems: list[SpecProblem]
+    outcomes: list[RunOutcome]
+
+
+class Clock:
+    """Keeps a scheduler's jobs in line with the database and runs each firing once."""
+
+    def __init__(
+        self,
+        scheduler: BaseScheduler,
+        runtime: JobRuntime,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        reconcile_every: timedelta = DEFAULT_RECONCILE_EVERY,
+        trigger_for: TriggerFactory = spec_trigger,
+    ) -> None:
+        self.scheduler = scheduler
+        self.runtime = runtime
+        self._clock = clock
+        self._reconcile_every = reconcile_every
+        self._trigger_for = trigger_for
+        self._lock = threading.Lock()
+        self._specs: dict[str, JobSpec] = {}
+        self._fingerprints: dict[str, tuple[object, ...]] = {}
+        self._reported_problems: set[SpecProblem] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self, *, paused: bool = False) -> None:
+        """Build the jobs, then start the scheduler (blocks for a BlockingScheduler)."""
+        self.reconcile()
+        self.scheduler.add_job(
+            self.reconcile,
+            IntervalTrigger(seconds=self._reconcile_every.total_seconds()),
+            id=RECONCILE_JOB_ID,
+            name="re-read configuration, retry failed posts, catch up",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+        self.scheduler.start(paused=paused)
+
+    # -- reconcile -----------------------------------------------------------------------------
+
+    def reconcile(self) -> ReconcileReport:
+        now = self._clock()
+        with self.runtime.session_factory.begin() as session:
+            spec_set = load_job_specs(session)
+        self._report_problems(spec_set.problems)
+        added, replaced, removed = self._sync_jobs(spec_set.specs)
+        if added or replaced or removed:
+            logger.info("jobs: %d added, %d replaced, %d removed", len(added), len(replaced), len(removed))
+        outcomes = self._maintain(spec_set.specs, now)
+        return ReconcileReport(added, replaced, removed, spec_set.problems, outcomes)
+
+    def _sync_jobs(self, specs: Sequence[JobSpec]) -> tuple[list[str], list[str], list[str]]:
+        wanted = {spec.job_id: spec for spec in specs}
+        added, replaced = [], []
+        with self._lock:
+            old_fingerprints = dict(self._fingerprints)
+            self._specs = wanted  # fire() reads the latest channel, names, grace
+        for job_id, spec in wanted.items():
+            fingerprint = spec.trigger_fingerprint
+            if old_fingerprints.get(job_id) == fingerprint and self.scheduler.get_job(job_id) is not None:
+                continue
+            self.scheduler.add_job(
+                self.fire,
+                self._trigger_for(spec),
+                args=[job_id],
+                id=job_id,
+                name=spec.describe(),
+                replace_existing=True,
+                # Late by up to the grace period (a busy pool, a slow reconcile): still run it.
+                misfire_grace_time=max(1, int(spec.grace.total_seconds())),
+                coalesce=True,
+                max_instances=1,
+            )
+            (replaced if job_id in old_fingerprints else added).append(job_id)
+        removed = [job.id for job in self.scheduler.get_jobs() if self._is_spec_job(job.id) and job.id not in wanted]
+        for job_id in removed:
+            self.scheduler.remove_job(job_id)
+        with self._lock:
+            self._fingerprints = {job_id: spec.trigger_fingerprint for job_id, spec in wanted.items()}
+        return added, replaced, removed
+
+    @staticmethod
+    def _is_spec_job(job_id: str) -> bool:
+        return job_id.startswith(JOB_ID_PREFIX) and job_id != RECONCILE_JOB_ID
+
+    def _report_problems(self, problems: Sequence[SpecProblem]) -> None:
+        # Once per distinct problem, not every minute.
+        current = set(problems)
+        for problem in current - self._reported_problems:
+            logger.warning("workspace %s: %s", problem.team_id, problem.message)
+        self._reported_problems = current
+
+    def _maintain(self, specs: Sequence[JobSpec], now: datetime) -> list[RunOutcome]:
+        abandon_stale_claims(self.runtime, now)
+        outcomes = retry_failed(self.runtime, specs, now)
+        outcomes += catch_up_missed(self.runtime, specs, now)
+        return outcomes
+
+    # -- firing ---------------------------------------------------------------------------------
+
+    def fire(self, job_id: str) -> RunOutcome | None:
+        """An APScheduler job: run the spec's most recent firing (claimed, so at most once)."""
+        with self._lock:
+            spec = self._specs.get(job_id)
+        if spec is None:
+            logger.info("job %s fired but is no longer configured", job_id)
+            return None
+        now = self._clock()
+        firing = latest_firing(spec, now)
+        if firing is None:
+            logger.warning("job %s fired at %s with no firing due", job_id, now.isoformat())
+            return None
+        return run_firing(self.runtime, firing, now=now)
+
+    def defer(self, at: datetime, action: Callable[[], None]) -> None:
+        """Run `action` once at `at` (live standings throttling asks for this)."""
+        self.scheduler.add_job(action, DateTrigger(run_date=at), misfire_grace_time=DEFERRED_MISFIRE_GRACE_SECONDS)
+
+    def specs(self) -> list[JobSpec]:
+        with self._lock:
+            return list(self._specs.values())
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM (how process managers stop the clock) into a clean exit from start()."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_blocking(clock: Clock) -> None:
+    """Run until interrupted; running jobs are not waited for (their claims say what happened)."""
+    with stop_on_sigterm():
+        try:
+            clock.start()
+        except (KeyboardInterrupt, SystemExit):
+            logger.info("clock stopping")
+        finally:
+            if clock.scheduler.running:
+                clock.scheduler.shutdown(wait=False)

@@ -1,0 +1,390 @@
+"""The scheduled job kinds and how one firing runs: claim, post, record.
+
+Every firing of every kind goes through `run_firing`:
+
+1. too late? (more than the grace period after it was due) → record "skipped", log, stop;
+2. claim the sent-log row in its own committed transaction — if someone else holds it,
+   stop (this is what makes posts at-most-once across processes and restarts);
+3. post to Slack (outside any transaction);
+4. record "sent" with the message ts, or "failed" with the error, which the clock's next
+   tick retries (`retry_failed`) until the grace period runs out — then it is marked
+   "abandoned" with an error log line. Nothing is silently lost, nothing sent twice.
+
+A claim left "claimed" by a process that died mid-post is never retried automatically
+(the message may be in the channel already); `abandon_stale_claims` marks it and logs it
+so an operator can decide with `pipeday jobs run … --force`.
+
+Job kinds: kickoff, standings, last_call and results delegate to the competition posting
+code (bot.posting.competition_posts, which has its own per-day claims as well);
+weekly_summary and goals_kickoff are built here.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.blocks.summary import JobGoals, chart_title, day_labels, goals_kickoff_message, weekly_summary_message
+from bot.domain.activity_types import ACTIVITY_TYPES
+from bot.domain.competitions import DayKey, day_for_key
+from bot.domain.goal_store import REP_ROLES, advance_ramp, load_goal_layers, ramp_changes_for_week, ramp_fraction
+from bot.domain.goals import DEFAULT_GOALS, apply_ramp
+from bot.domain.summary import WeeklySummary, weekly_summary
+from bot.domain.windows import week_start
+from bot.posting.competition_posts import (
+    post_kickoff,
+    post_last_call,
+    post_results,
+    refresh_live_standings,
+    require_channel,
+)
+from bot.render.summary_chart import render_week_chart
+from bot.scheduler import sent_log
+from bot.scheduler.sent_log import Claim, SentKey
+from bot.scheduler.specs import JobSpec
+from bot.scheduler.timing import catch_up, missed_firings, scheduled_local_date
+from models import Member, Region, SentLog
+
+logger = logging.getLogger(__name__)
+SessionFactory = sessionmaker[Session]
+
+# A weekly job always has a firing in the last eight days.
+CATCH_UP_LOOKBACK = timedelta(days=8)
+# A claim this old belongs to a process that died while posting.
+STALE_CLAIM_AGE = timedelta(minutes=15)
+MAX_ATTEMPTS = 10
+
+Deferrer = Callable[[datetime, Callable[[], None]], None]
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def no_deferral(at: datetime, action: Callable[[], None]) -> None:
+    logger.info("a live standings refresh was due at %s; the next log or scheduled post will make it", at.isoformat())
+
+
+@dataclass
+class JobRuntime:
+    """What a job needs from its process: the database, Slack, and a way to run things later."""
+
+    session_factory: SessionFactory
+    client: WebClient
+    # The clock schedules a one-off job; a CLI run has no later and just logs.
+    defer: Deferrer = no_deferral
+    worker_id: str = field(default_factory=default_worker_id)
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One due run of a spec: when it was due and the local date it belongs to."""
+
+    spec: JobSpec
+    scheduled_for: datetime
+    local_date: date
+
+    @property
+    def key(self) -> SentKey:
+        spec = self.spec
+        return SentKey(spec.team_id, spec.region_id, spec.kind, self.local_date, spec.subject)
+
+
+@dataclass(frozen=True)
+class PostResult:
+    channel_id: str | None
+    message_ts: str | None
+    note: str | None = None  # e.g. "already posted by /pg close"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    job_id: str
+    local_date: date
+    status: str  # sent | duplicate | skipped | failed
+    detail: str
+
+
+def firing_at(spec: JobSpec, scheduled_for: datetime) -> Firing:
+    return Firing(spec, scheduled_for, scheduled_local_date(spec.schedule, scheduled_for))
+
+
+def latest_firing(spec: JobSpec, now: datetime) -> Firing | None:
+    """The spec's most recent firing at or before `now` (within the look-back), if any."""
+    firings = missed_firings(spec.schedule, now - CATCH_UP_LOOKBACK, now)
+    return firing_at(spec, firings[-1]) if firings else None
+
+
+# --- one firing -------------------------------------------------------------------------------
+
+
+def run_firing(
+    runtime: JobRuntime, firing: Firing, *, now: datetime, manual: bool = False, force: bool = False
+) -> RunOutcome:
+    """Run one firing at most once. `manual` (pipeday jobs run) ignores the grace period."""
+    spec = firing.spec
+    if not manual:
+        decision = catch_up(firing.scheduled_for, now, spec.grace)
+        if not decision.run:
+            return _skip(runtime, firing, now, decision.reason)
+    with runtime.session_factory.begin() as session:
+        claimed = sent_log.claim(
+            session, firing.key, scheduled_for=firing.scheduled_for, now=now, claimed_by=runtime.worker_id, force=force
+        )
+        held_by = None if claimed else _describe_holder(session, firing.key)
+    if claimed is None:
+        logger.info("%s on %s: not posting, %s", spec.describe(), firing.local_date, held_by)
+        return RunOutcome(spec.job_id, firing.local_date, "duplicate", str(held_by))
+    return _post_claimed(runtime, firing, claimed, now)
+
+
+def _post_claimed(runtime: JobRuntime, firing: Firing, claimed: Claim, now: datetime) -> RunOutcome:
+    spec = firing.spec
+    try:
+        result = POSTERS[spec.kind](runtime, firing, now)
+    except Exception as error:  # noqa: BLE001 - whatever broke, the row must say so, for the retry
+        detail = describe_error(error)
+        logger.exception("%s on %s failed (attempt %d): %s", spec.describe(), firing.local_date, claimed.attempt, detail)
+        with runtime.session_factory.begin() as session:
+            sent_log.mark_failed(session, claimed, detail, now=now)
+        return RunOutcome(spec.job_id, firing.local_date, "failed", detail)
+    with runtime.session_factory.begin() as session:
+        sent_log.mark_sent(
+            session, claimed, channel_id=result.channel_id, message_ts=result.message_ts, now=now, note=result.note
+        )
+    logger.info("%s on %s: posted%s", spec.describe(), firing.local_date, f" ({result.note})" if result.note else "")
+    return RunOutcome(spec.job_id, firing.local_date, "sent", result.note or "posted")
+
+
+def _skip(runtime: JobRuntime, firing: Firing, now: datetime, reason: str) -> RunOutcome:
+    spec = firing.spec
+    with runtime.session_factory.begin() as session:
+        recorded = sent_log.record_skip(
+            session, firing.key, scheduled_for=firing.scheduled_for, reason=reason, now=now, claimed_by=runtime.worker_id
+        )
+    if recorded:
+        logger.warning("%s on %s: %s", spec.describe(), firing.local_date, reason)
+    return RunOutcome(spec.job_id, firing.local_date, "skipped", reason)
+
+
+def _describe_holder(session: Session, key: SentKey) -> str:
+    row = sent_log.find_row(session, key)
+    if row is None:
+        return "its region no longer exists"
+    if row.status == "sent":
+        return f"already sent at {row.sent_at.isoformat() if row.sent_at else '?'}"
+    if row.status == "claimed":
+        return f"being posted by {row.claimed_by} since {row.claimed_at.isoformat()}"
+    return f"{row.status}: {row.last_error or 'no details'}"
+
+
+def describe_error(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return f"Slack answered {error.response.get('error')!r}"
+    return f"{type(error).__name__}: {error}"
+
+
+# --- the clock's tick: retries, stale claims, catch-up -------------------------------------------
+
+
+def retry_failed(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime) -> list[RunOutcome]:
+    """Retry failed posts while within their grace; give up loudly after that."""
+    by_key = {(s.team_id, s.region_id, s.kind, s.subject): s for s in specs}
+    with runtime.session_factory.begin() as session:
+        # The session factory keeps loaded rows readable after the commit.
+        failed = sent_log.rows_with_status(session, "failed")
+    outcomes = []
+    for row in failed:
+        spec = by_key.get((row.team_id, row.region_id, row.kind, row.subject))
+        give_up = _give_up_reason(spec, now - row.scheduled_for, row.attempts)
+        if give_up is not None:
+            _abandon(runtime, row, f"{give_up}; last error: {row.last_error}", now)
+        elif spec is not None:
+            outcomes.append(run_firing(runtime, Firing(spec, row.scheduled_for, row.local_date), now=now))
+    return outcomes
+
+
+def _give_up_reason(spec: JobSpec | None, lateness: timedelta, attempts: int) -> str | None:
+    if spec is None:
+        return "no longer scheduled (its region, competition or kind was removed)"
+    if attempts >= MAX_ATTEMPTS:
+        return f"gave up after {attempts} attempts"
+    if lateness > spec.grace:
+        return f"gave up: {int(lateness.total_seconds() // 60)} min late, beyond the grace period"
+    return None
+
+
+def abandon_stale_claims(runtime: JobRuntime, now: datetime) -> int:
+    """Claims whose process died mid-post: marked abandoned (not retried: the post may be out)."""
+    with runtime.session_factory.begin() as session:
+        stale = sent_log.stale_claims(session, claimed_before=now - STALE_CLAIM_AGE)
+    for row in stale:
+        reason = (
+            f"claimed by {row.claimed_by} but never confirmed; not retried in case it was posted "
+            "(check the channel, then `pipeday jobs run … --force` if it is missing)"
+        )
+        _abandon(runtime, row, reason, now)
+    return len(stale)
+
+
+def _abandon(runtime: JobRuntime, row: SentLog, reason: str, now: datetime) -> None:
+    with runtime.session_factory.begin() as session:
+        # Only from the status we saw: a post that completed meanwhile stays "sent".
+        changed = sent_log.abandon(session, row.id, reason, now=now, expected_status=row.status)
+    if changed:
+        logger.error("scheduled post %s abandoned: %s", sent_log.key_of(row).describe(), reason)
+
+
+def catch_up_missed(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime) -> list[RunOutcome]:
+    """Run (within grace) or record as skipped the latest firing of every spec that has no row.
+
+    Covers a clock that was down or busy at the scheduled time. Firings from before a
+    job existed (a region or competition added since) are ignored.
+    """
+    with runtime.session_factory.begin() as session:
+        handled = sent_log.keys_since(session, (now - CATCH_UP_LOOKBACK).date() - timedelta(days=1))
+    outcomes = []
+    for spec in specs:
+        firing = latest_firing(spec, now)
+        if firing is None or firing.scheduled_for < spec.active_since or firing.key in handled:
+            continue
+        outcomes.append(run_firing(runtime, firing, now=now))
+    return outcomes
+
+
+# --- posters ---------------------------------------------------------------------------------------
+
+
+def _day_key(firing: Firing) -> DayKey:
+    spec = firing.spec
+    assert spec.competition_id is not None, f"{spec.kind} needs a competition"
+    return DayKey(spec.team_id, spec.region_id, spec.competition_id, firing.local_date)
+
+
+def _post_kickoff(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
+    posted = post_kickoff(runtime.client, runtime.session_factory, _day_key(firing), now)
+    return PostResult(firing.spec.channel_id, None, None if posted else "already posted, or the day is closed")
+
+
+def _post_standings(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
+    with runtime.session_factory.begin() as session:
+        day_id = day_for_key(session, _day_key(firing)).id
+    refreshed = refresh_live_standings(runtime.client, runtime.session_factory, day_id, now)
+    if refreshed.retry_at is not None:
+        runtime.defer(refreshed.retry_at, _standings_retry(runtime, day_id, refreshed.retry_at))
+    note = None if refreshed.changed_message else "refresh throttled; deferred"
+    return PostResult(firing.spec.channel_id, None, note)
+
+
+def _standings_retry(runtime: JobRuntime, day_id: int, at: datetime) -> Callable[[], None]:
+    def retry() -> None:
+        refresh_live_standings(runtime.client, runtime.session_factory, day_id, at)
+
+    return retry
+
+
+def _post_last_call(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
+    posted = post_last_call(runtime.client, runtime.session_factory, _day_key(firing), now)
+    return PostResult(firing.spec.channel_id, None, None if posted else "already posted, or the day is closed")
+
+
+def _post_results(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
+    outcome = post_results(runtime.client, runtime.session_factory, _day_key(firing), now, closed_by="scheduler")
+    if outcome.live_retry_at is not None:
+        runtime.defer(outcome.live_retry_at, _standings_retry(runtime, outcome.day_id, outcome.live_retry_at))
+    return PostResult(firing.spec.channel_id, None, "already closed (e.g. by /pg close)" if outcome.already_closed else None)
+
+
+def _post_weekly_summary(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
+    return post_weekly_summary(runtime.client, runtime.session_factory, firing.spec.region_id, now)
+
+
+def post_weekly_summary(
+    client: WebClient, session_factory: SessionFactory, region_id: int, now: datetime, channel_id: str | None = None
+) -> PostResult:
+    """Post the region's weekly summary, then its chart in the thread. Shared with /pg summary.
+
+    Once the summary is posted, a failed chart upload (whatever the cause) is noted and
+    logged but does not fail the job: failing would re-post the summary on the retry.
+    """
+    with session_factory.begin() as session:
+        region = _require_region(session, region_id)
+        channel = channel_id or require_channel(region)
+        summary = weekly_summary(session, region, now)
+    content = weekly_summary_message(summary)
+    ts = str(client.chat_postMessage(channel=channel, **content)["ts"])
+    try:
+        client.files_upload_v2(
+            channel=channel,
+            thread_ts=ts,
+            content=summary_chart_png(summary),
+            filename=f"pipeday-{summary.region_name}-{summary.window.first_day.isoformat()}.png",
+            title=chart_title(summary),
+            alt_txt=f"Daily activity totals for {summary.region_name}, week of {summary.window.first_day:%d %b}",
+        )
+    except Exception as error:  # noqa: BLE001 - the summary is out; a failed chart must not make it re-post
+        logger.warning("weekly summary chart for %s not uploaded: %s", summary.region_name, describe_error(error),
+                       exc_info=error)
+        return PostResult(channel, ts, f"chart not uploaded: {describe_error(error)}")
+    return PostResult(channel, ts)
+
+
+def summary_chart_png(summary: WeeklySummary) -> bytes:
+    series = {ACTIVITY_TYPES[t].plural: values for t, values in summary.daily.series.items()}
+    return render_week_chart(summary.region_name, day_labels(summary), series, title=chart_title(summary))
+
+
+def _post_goals_kickoff(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
+    monday = week_start(firing.local_date)
+    with runtime.session_factory.begin() as session:
+        region = _require_region(session, firing.spec.region_id)
+        channel = require_channel(region)
+        # Once per workspace and week: the first region's job moves the ramp, the rest see None.
+        advance_ramp(session, region.team_id, monday, now)
+        reasons = [change.reason for change in ramp_changes_for_week(session, region.team_id, monday)]
+        fraction = ramp_fraction(session, region.team_id)
+        by_job = _region_goals_by_job(session, region, fraction)
+    content = goals_kickoff_message(region.name, f"{monday:%a %d %b}", by_job, fraction, reasons)
+    ts = str(runtime.client.chat_postMessage(channel=channel, **content)["ts"])
+    return PostResult(channel, ts)
+
+
+def _region_goals_by_job(session: Session, region: Region, fraction: float) -> list[JobGoals]:
+    """The region-wide goals per job (member-specific overrides aside), at this week's ramp."""
+    layers = load_goal_layers(session, region.team_id)
+    people = {job: 0 for job in DEFAULT_GOALS}
+    jobs = session.scalars(select(Member.job).where(Member.region_id == region.id, Member.role.in_(REP_ROLES)))
+    for job in jobs:
+        people[job if job in people else "ae"] += 1
+    groups = []
+    for job, count in people.items():
+        # A stand-in member: never added to the session, it only carries the job and region.
+        full = layers.full_goals(Member(team_id=region.team_id, job=job, region_id=region.id))
+        groups.append(JobGoals(job, apply_ramp(full, fraction) if full else {}, count))
+    return groups
+
+
+def _require_region(session: Session, region_id: int) -> Region:
+    region = session.get(Region, region_id)
+    if region is None:
+        raise LookupError(f"region {region_id} no longer exists")
+    return region
+
+
+Poster = Callable[[JobRuntime, Firing, datetime], PostResult]
+POSTERS: dict[str, Poster] = {
+    "kickoff": _post_kickoff,
+    "standings": _post_standings,
+    "last_call": _post_last_call,
+    "results": _post_results,
+    "weekly_summary": _post_weekly_summary,
+    "goals_kickoff": _post_goals_kickoff,
+}

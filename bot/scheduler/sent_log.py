@@ -1,0 +1,242 @@
+"""At-most-once scheduled posts: claim the sent-log row, post, then record the outcome.
+
+The claim is an INSERT into a table with a unique key, committed *before* anything is
+posted. Of two runners (two clock processes by mistake, a clock and `pipeday jobs run`,
+a restart racing the old process) exactly one inserts the row; the other sees the unique
+violation and skips. A failed post is retaken by flipping its row from "failed" back to
+"claimed" with a compare-and-set UPDATE, so two retriers cannot both win either.
+
+Each function takes the caller's session; callers commit the claim in its own
+transaction before posting (see bot.scheduler.jobs).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import SentLog
+
+# A manual or automatic retry may take these over; "sent", "claimed" and "abandoned" need
+# --force, because the message may already be in the channel.
+RETAKABLE_STATUSES = ("failed", "skipped")
+MAX_ERROR_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class SentKey:
+    """One scheduled post: a kind of post, for one region (and competition), on one local date."""
+
+    team_id: str
+    region_id: int
+    kind: str
+    local_date: date
+    subject: str = ""  # "competition:<id>" for competition posts, "" otherwise
+
+    def describe(self) -> str:
+        what = f"{self.kind} ({self.subject})" if self.subject else self.kind
+        return f"{what} for region {self.region_id} on {self.local_date.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    row_id: int
+    key: SentKey
+    attempt: int
+
+
+def key_of(row: SentLog) -> SentKey:
+    return SentKey(row.team_id, row.region_id, row.kind, row.local_date, row.subject)
+
+
+def find_row(session: Session, key: SentKey) -> SentLog | None:
+    return session.scalars(
+        select(SentLog).where(
+            SentLog.team_id == key.team_id,
+            SentLog.region_id == key.region_id,
+            SentLog.kind == key.kind,
+            SentLog.subject == key.subject,
+            SentLog.local_date == key.local_date,
+        )
+    ).one_or_none()
+
+
+def claim(
+    session: Session,
+    key: SentKey,
+    *,
+    scheduled_for: datetime,
+    now: datetime,
+    claimed_by: str,
+    retake: Iterable[str] = RETAKABLE_STATUSES,
+    force: bool = False,
+) -> Claim | None:
+    """Own the post named by `key`, or None when someone else has (or had) it.
+
+    A new key is inserted as "claimed". An existing row is taken over only when its
+    status is in `retake` (or always with `force`), atomically, so of several runners
+    racing for the same row at most one gets it.
+    """
+    row = SentLog(
+        team_id=key.team_id,
+        region_id=key.region_id,
+        kind=key.kind,
+        subject=key.subject,
+        local_date=key.local_date,
+        scheduled_for=scheduled_for,
+        status="claimed",
+        attempts=1,
+        claimed_by=claimed_by,
+        claimed_at=now,
+        updated_at=now,
+    )
+    if _insert_once(session, row):
+        return Claim(row.id, key, 1)
+    existing = find_row(session, key)
+    if existing is None:
+        return None  # deleted between our insert and our read (region removed): nothing to post
+    allowed = force or existing.status in set(retake)
+    if not allowed:
+        return None
+    return _take_over(session, existing, key, scheduled_for=scheduled_for, now=now, claimed_by=claimed_by)
+
+
+def _insert_once(session: Session, row: SentLog) -> bool:
+    """Insert the row; False when the unique key already exists (someone else claimed it)."""
+    try:
+        # A savepoint, so losing the race keeps the caller's transaction usable.
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _take_over(
+    session: Session, existing: SentLog, key: SentKey, *, scheduled_for: datetime, now: datetime, claimed_by: str
+) -> Claim | None:
+    observed_status, attempt = existing.status, existing.attempts + 1
+    result = session.execute(
+        update(SentLog)
+        .where(SentLog.id == existing.id, SentLog.status == observed_status, SentLog.attempts == existing.attempts)
+        .values(
+            status="claimed",
+            attempts=attempt,
+            scheduled_for=scheduled_for,
+            claimed_by=claimed_by,
+            claimed_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None  # another runner changed the row first
+    session.expire(existing)
+    return Claim(existing.id, key, attempt)
+
+
+def mark_sent(session: Session, claim_: Claim, *, channel_id: str | None, message_ts: str | None, now: datetime,
+              note: str | None = None) -> None:
+    _finish(session, claim_, "sent", now, channel_id=channel_id, message_ts=message_ts, sent_at=now,
+            last_error=_clip(note) if note else None)
+
+
+def mark_failed(session: Session, claim_: Claim, error: str, *, now: datetime) -> None:
+    _finish(session, claim_, "failed", now, last_error=_clip(error))
+
+
+def _finish(session: Session, claim_: Claim, status: str, now: datetime, **values: object) -> None:
+    session.execute(
+        update(SentLog)
+        .where(SentLog.id == claim_.row_id)
+        .values(status=status, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def record_skip(session: Session, key: SentKey, *, scheduled_for: datetime, reason: str, now: datetime,
+                claimed_by: str) -> bool:
+    """Remember that a firing was skipped (too late to catch up). False if the key already had a row.
+
+    The row keeps a restarted clock from logging the same skip again, shows up in
+    `pipeday jobs list`, and can still be taken over by `pipeday jobs run`.
+    """
+    claimed = claim(session, key, scheduled_for=scheduled_for, now=now, claimed_by=claimed_by, retake=())
+    if claimed is None:
+        return False
+    _finish(session, claimed, "skipped", now, last_error=_clip(reason), attempts=0)
+    return True
+
+
+def abandon(session: Session, row_id: int, reason: str, *, now: datetime, expected_status: str) -> bool:
+    """Give up on a row, if it is still in `expected_status`; True when it was changed."""
+    result = session.execute(
+        update(SentLog)
+        .where(SentLog.id == row_id, SentLog.status == expected_status)
+        .values(status="abandoned", last_error=_clip(reason), updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def rows_with_status(session: Session, status: str, *, since: datetime | None = None) -> list[SentLog]:
+    """Rows in `status` (whose firing was due at or after `since`), oldest first."""
+    query = select(SentLog).where(SentLog.status == status)
+    if since is not None:
+        query = query.where(SentLog.scheduled_for >= since)
+    return list(session.scalars(query.order_by(SentLog.scheduled_for, SentLog.id)))
+
+
+def stale_claims(session: Session, *, claimed_before: datetime) -> list[SentLog]:
+    return list(
+        session.scalars(
+            select(SentLog)
+            .where(SentLog.status == "claimed", SentLog.claimed_at < claimed_before)
+            .order_by(SentLog.id)
+        )
+    )
+
+
+def keys_since(session: Session, first_date: date) -> set[SentKey]:
+    """Every key with a row (any status) on or after `first_date`."""
+    rows = session.execute(
+        select(SentLog.team_id, SentLog.region_id, SentLog.kind, SentLog.local_date, SentLog.subject).where(
+            SentLog.local_date >= first_date
+        )
+    )
+    return {SentKey(team, region, kind, day, subject) for team, region, kind, day, subject in rows}
+
+
+def latest_rows(session: Session, keys_after: date) -> dict[tuple[str, int, str, str], SentLog]:
+    """The most recent row per (team, region, kind, subject) from `keys_after` on, for listings."""
+    latest: dict[tuple[str, int, str, str], SentLog] = {}
+    rows = session.scalars(select(SentLog).where(SentLog.local_date >= keys_after).order_by(SentLog.local_date))
+    for row in rows:
+        latest[(row.team_id, row.region_id, row.kind, row.subject)] = row
+    return latest
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_ERROR_LENGTH else text[: MAX_ERROR_LENGTH - 1] + "…"
+
+
+__all__ = [
+    "Claim",
+    "RETAKABLE_STATUSES",
+    "SentKey",
+    "abandon",
+    "claim",
+    "find_row",
+    "key_of",
+    "keys_since",
+    "latest_rows",
+    "mark_failed",
+    "mark_sent",
+    "record_skip",
+    "rows_with_status",
+    "stale_claims",
+]

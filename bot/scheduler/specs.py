@@ -1,0 +1,358 @@
+"""What the clock should run: job specs built from the database and the schedule settings.
+
+One spec per (region × job kind) for the weekly kinds, and per (region × competition ×
+phase) for competition days. A spec's `job_id` is stable across restarts and reconciles,
+so APScheduler jobs are replaced in place rather than duplicated.
+
+Schedule settings live in `Workspace.settings["schedule"]`, all optional:
+
+    {
+      "grace_minutes": 60,                                  # catch-up grace
+      "weekly_summary": {"weekday": 4, "at": "16:00"},      # Friday 16:00 local (default)
+      "goals_kickoff": {"weekday": 0, "at": "09:00"},       # Monday 09:00 local (default)
+      "standings": {"enabled": false},                      # any kind can be switched off
+      "competitions": {"12": {"last_call": "16:00"}}        # per-competition phase times
+    }
+
+Competition phases default to the competition's own window (kickoff at the start,
+standings at midday, last call an hour before the end, results at the end; see
+bot.scheduler.timing.competition_phases). Every time must lie outside the quiet hours.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.scheduler.timing import (
+    DEFAULT_CATCH_UP_GRACE,
+    LocalSchedule,
+    competition_phases,
+    validate_local_time,
+)
+from models import Competition, Region, Workspace
+
+COMPETITION_KINDS: tuple[str, ...] = ("kickoff", "standings", "last_call", "results")
+WEEKLY_KINDS: tuple[str, ...] = ("weekly_summary", "goals_kickoff")
+JOB_KINDS: tuple[str, ...] = COMPETITION_KINDS + WEEKLY_KINDS
+WEEKLY_DEFAULTS: dict[str, tuple[int, time]] = {
+    "weekly_summary": (4, time(16, 0)),  # Friday 16:00 local
+    "goals_kickoff": (0, time(9, 0)),  # Monday 09:00 local
+}
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SETTINGS_KEY = "schedule"
+MAX_GRACE = timedelta(hours=24)
+
+
+class ScheduleSettingsError(ValueError):
+    """Workspace schedule settings that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class KindSetting:
+    enabled: bool = True
+    weekday: int | None = None  # weekly kinds only
+    at: time | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    grace: timedelta = DEFAULT_CATCH_UP_GRACE
+    kinds: dict[str, KindSetting] = field(default_factory=dict)
+    # competition id -> phase kind -> wall time
+    competition_times: dict[int, dict[str, time]] = field(default_factory=dict)
+
+    def kind(self, kind: str) -> KindSetting:
+        return self.kinds.get(kind, KindSetting())
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    team_id: str
+    region_id: int
+    region_name: str
+    channel_id: str | None
+    schedule: LocalSchedule
+    grace: timedelta
+    # Firings before this instant happened before the job existed: nothing to catch up.
+    active_since: datetime
+    competition_id: int | None = None
+    competition_name: str | None = None
+    enabled: bool = True
+
+    @property
+    def kind(self) -> str:
+        return self.schedule.kind
+
+    @property
+    def job_id(self) -> str:
+        base = f"pipeday:{self.team_id}:{self.region_id}:{self.kind}"
+        return base if self.competition_id is None else f"{base}:c{self.competition_id}"
+
+    @property
+    def subject(self) -> str:
+        return "" if self.competition_id is None else f"competition:{self.competition_id}"
+
+    @property
+    def trigger_fingerprint(self) -> tuple[object, ...]:
+        """What the APScheduler job depends on; a change means the job is replaced."""
+        return (self.schedule, self.grace)
+
+    def describe(self) -> str:
+        what = self.kind if self.competition_name is None else f"{self.kind} ({self.competition_name})"
+        return f"{what} in {self.region_name}"
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    team_id: str
+    message: str
+
+
+@dataclass(frozen=True)
+class SpecSet:
+    specs: list[JobSpec]
+    problems: list[SpecProblem]
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+def parse_schedule_settings(raw: Mapping[str, Any] | None) -> ScheduleSettings:
+    """Validate `Workspace.settings["schedule"]`; raises ScheduleSettingsError on bad values."""
+    raw = raw or {}
+    grace = _parse_grace(raw.get("grace_minutes"))
+    kinds = {kind: _parse_kind(kind, raw[kind]) for kind in JOB_KINDS if kind in raw}
+    unknown = set(raw) - set(JOB_KINDS) - {"grace_minutes", "competitions"}
+    if unknown:
+        raise ScheduleSettingsError(f"unknown schedule setting(s) {sorted(unknown)}; known: {', '.join(JOB_KINDS)}")
+    competition_times = {
+        _parse_competition_id(key): _parse_phase_times(value) for key, value in (raw.get("competitions") or {}).items()
+    }
+    return ScheduleSettings(grace, kinds, competition_times)
+
+
+def _parse_grace(value: Any) -> timedelta:
+    if value is None:
+        return DEFAULT_CATCH_UP_GRACE
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value * 60 <= MAX_GRACE.total_seconds():
+        raise ScheduleSettingsError(f"grace_minutes must be a number of minutes from 0 to 1440, got {value!r}")
+    return timedelta(minutes=value)
+
+
+def _parse_kind(kind: str, value: Any) -> KindSetting:
+    if not isinstance(value, Mapping):
+        raise ScheduleSettingsError(f"schedule.{kind} must be an object, got {value!r}")
+    enabled = value.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ScheduleSettingsError(f"schedule.{kind}.enabled must be true or false, got {enabled!r}")
+    weekday, at = value.get("weekday"), value.get("at")
+    if kind in COMPETITION_KINDS and (weekday is not None or at is not None):
+        raise ScheduleSettingsError(
+            f"schedule.{kind} takes only `enabled`: competition posts follow each competition's window "
+            "(set per-competition times under `competitions`)"
+        )
+    return KindSetting(enabled, _parse_weekday(kind, weekday), parse_wall_time(at, f"schedule.{kind}.at"))
+
+
+def _parse_weekday(kind: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value[:3].lower() in WEEKDAY_NAMES:
+        return WEEKDAY_NAMES.index(value[:3].lower())
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 6:
+        return value
+    raise ScheduleSettingsError(f"schedule.{kind}.weekday must be 0 (Monday) to 6 or a day name, got {value!r}")
+
+
+def parse_wall_time(value: Any, where: str) -> time | None:
+    """"16:00" → time(16, 0); None stays None."""
+    if value is None:
+        return None
+    try:
+        parsed = time.fromisoformat(str(value))
+    except ValueError:
+        raise ScheduleSettingsError(f"{where} must be a local time like 16:00, got {value!r}") from None
+    if parsed.second or parsed.microsecond or parsed.tzinfo:
+        raise ScheduleSettingsError(f"{where} must be whole minutes without a zone, got {value!r}")
+    return parsed
+
+
+def _parse_competition_id(key: Any) -> int:
+    if not str(key).isdigit():
+        raise ScheduleSettingsError(f"schedule.competitions keys are competition ids, got {key!r}")
+    return int(key)
+
+
+def _parse_phase_times(value: Any) -> dict[str, time]:
+    if not isinstance(value, Mapping):
+        raise ScheduleSettingsError(f"schedule.competitions entries must be objects, got {value!r}")
+    times = {}
+    for kind, text in value.items():
+        if kind not in COMPETITION_KINDS:
+            raise ScheduleSettingsError(f"competition phase must be one of {', '.join(COMPETITION_KINDS)}, got {kind!r}")
+        parsed = parse_wall_time(text, f"schedule.competitions.{kind}")
+        if parsed is not None:
+            times[kind] = parsed
+    return times
+
+
+def workspace_schedule(workspace: Workspace) -> ScheduleSettings:
+    return parse_schedule_settings((workspace.settings or {}).get(SETTINGS_KEY))
+
+
+def update_schedule_settings(
+    session: Session, workspace: Workspace, change: Mapping[str, Any], *, competition_id: int | None = None
+) -> ScheduleSettings:
+    """Merge `change` into the workspace's schedule (for one kind, or one competition's phases).
+
+    The result is validated (quiet hours included) before it is stored.
+    """
+    settings = dict(workspace.settings or {})
+    schedule = {key: value for key, value in (settings.get(SETTINGS_KEY) or {}).items()}
+    if competition_id is None:
+        for kind, values in change.items():
+            schedule[kind] = values if not isinstance(values, Mapping) else {**schedule.get(kind, {}), **values}
+    else:
+        competitions = dict(schedule.get("competitions") or {})
+        competitions[str(competition_id)] = {**competitions.get(str(competition_id), {}), **change}
+        schedule["competitions"] = competitions
+    parsed = parse_schedule_settings(schedule)
+    _check_quiet_hours(parsed)
+    # JSON columns don't track in-place edits: assign a new dict.
+    workspace.settings = {**settings, SETTINGS_KEY: schedule}
+    session.flush()
+    return parsed
+
+
+def _check_quiet_hours(settings: ScheduleSettings) -> None:
+    times = [s.at for s in settings.kinds.values() if s.at is not None]
+    times += [at for phases in settings.competition_times.values() for at in phases.values()]
+    for at in times:
+        validate_local_time(at)
+
+
+# --- specs ---------------------------------------------------------------------------------------
+
+
+def load_job_specs(session: Session, team_id: str | None = None, *, include_disabled: bool = False) -> SpecSet:
+    """Every job for every region with a channel (of one workspace, or of all of them).
+
+    Configuration mistakes (a time in the quiet hours, unreadable settings, a region
+    without a channel) are returned as problems, never raised: one bad competition must
+    not stop the clock for everyone else.
+    """
+    query = select(Workspace).order_by(Workspace.team_id)
+    if team_id is not None:
+        query = query.where(Workspace.team_id == team_id)
+    specs: list[JobSpec] = []
+    problems: list[SpecProblem] = []
+    for workspace in session.scalars(query):
+        found = _workspace_specs(session, workspace, include_disabled)
+        specs += found.specs
+        problems += found.problems
+    return SpecSet(specs, problems)
+
+
+def _workspace_specs(session: Session, workspace: Workspace, include_disabled: bool) -> SpecSet:
+    team_id = workspace.team_id
+    try:
+        settings = workspace_schedule(workspace)
+    except ScheduleSettingsError as error:
+        return SpecSet([], [SpecProblem(team_id, f"schedule settings ignored: {error}")])
+    regions = list(session.scalars(select(Region).where(Region.team_id == team_id).order_by(Region.name_key)))
+    competitions = list(
+        session.scalars(
+            select(Competition).where(Competition.team_id == team_id, Competition.active.is_(True)).order_by(Competition.id)
+        )
+    )
+    specs: list[JobSpec] = []
+    problems: list[SpecProblem] = []
+    for region in regions:
+        if not region.channel_id:
+            fix = f"pipeday region set {region.name} --channel C…"
+            problems.append(SpecProblem(team_id, f"region {region.name} has no channel: nothing is scheduled there ({fix})"))
+            continue
+        specs += _weekly_specs(region, settings, problems, include_disabled)
+        for competition in competitions:
+            if not competition.region_ids or region.id in competition.region_ids:
+                specs += _competition_specs(region, competition, settings, problems, include_disabled)
+    return SpecSet(specs, problems)
+
+
+def _weekly_specs(
+    region: Region, settings: ScheduleSettings, problems: list[SpecProblem], include_disabled: bool
+) -> list[JobSpec]:
+    specs = []
+    for kind in WEEKLY_KINDS:
+        setting = settings.kind(kind)
+        if not setting.enabled and not include_disabled:
+            continue
+        default_day, default_at = WEEKLY_DEFAULTS[kind]
+        weekday = default_day if setting.weekday is None else setting.weekday
+        at = setting.at or default_at
+        spec = _spec(region, kind, weekday, at, settings.grace, region.created_at, problems, setting.enabled)
+        if spec is not None:
+            specs.append(spec)
+    return specs
+
+
+def _competition_specs(
+    region: Region,
+    competition: Competition,
+    settings: ScheduleSettings,
+    problems: list[SpecProblem],
+    include_disabled: bool,
+) -> list[JobSpec]:
+    try:
+        phases = competition_phases(competition.start_local, competition.end_local)
+    except ValueError as error:
+        problems.append(SpecProblem(region.team_id, f"competition {competition.name}: {error}"))
+        return []
+    phases.update(settings.competition_times.get(competition.id, {}))
+    active_since = max(region.created_at, competition.created_at)
+    specs = []
+    for kind, at in phases.items():
+        enabled = settings.kind(kind).enabled
+        if not enabled and not include_disabled:
+            continue
+        spec = _spec(region, kind, competition.weekday, at, settings.grace, active_since, problems, enabled, competition)
+        if spec is not None:
+            specs.append(spec)
+    return specs
+
+
+def _spec(
+    region: Region,
+    kind: str,
+    weekday: int,
+    at: time,
+    grace: timedelta,
+    active_since: datetime,
+    problems: list[SpecProblem],
+    enabled: bool,
+    competition: Competition | None = None,
+) -> JobSpec | None:
+    what = kind if competition is None else f"{kind} of {competition.name}"
+    try:
+        validate_local_time(at)
+        schedule = LocalSchedule(kind=kind, weekday=weekday, at=at, tz=region.tz)
+    except ValueError as error:
+        problems.append(SpecProblem(region.team_id, f"{what} in {region.name} not scheduled: {error}"))
+        return None
+    return JobSpec(
+        team_id=region.team_id,
+        region_id=region.id,
+        region_name=region.name,
+        channel_id=region.channel_id,
+        schedule=schedule,
+        grace=grace,
+        active_since=active_since,
+        competition_id=competition.id if competition else None,
+        competition_name=competition.name if competition else None,
+        enabled=enabled,
+    )

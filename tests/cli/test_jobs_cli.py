@@ -1,0 +1,181 @@
+"""`pipeday jobs list|run|schedule` and `pipeday clock`, through the real CLI entry point.
+
+Runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL: the CLI gets a DATABASE_URL
+pointing at the test database (and, on PostgreSQL, at the test's own schema).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, time, timezone
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.cli.main import cli
+from bot.domain.activities import log_activity
+from bot.domain.competitions import CompetitionSpec, add_competition
+from bot.domain.directory import add_region, get_member, join_region
+from bot.domain.grammar import LogCommand
+from models import SentLog
+from tests.support.slack_stub import SlackStub
+
+TEAM = "T1"
+LONG_AGO = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def database_url(engine: Engine) -> str:
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return url.render_as_string(hide_password=False)
+    with engine.connect() as connection:
+        schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStub]:
+    with SlackStub(team_id=TEAM) as stub:
+        yield stub
+    assert stub.errors == [], stub.errors
+
+
+@pytest.fixture
+def amer(session_factory: sessionmaker[Session]) -> int:
+    with session_factory.begin() as session:
+        region = add_region(session, TEAM, "AMER", "America/New_York", "C_AMER", actor="test")
+        region.created_at = LONG_AGO
+        return region.id
+
+
+def invoke(database_url: str, slack: SlackStub | None, *args: str) -> tuple[int, str]:
+    env = {"DATABASE_URL": database_url, "SLACK_BOT_TOKEN": "", "SLACK_API_URL": ""}
+    if slack is not None:
+        env.update(SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=slack.base_url)
+    result = CliRunner().invoke(cli, list(args), env=env)
+    return result.exit_code, result.output
+
+
+def test_list_shows_every_job_with_next_run_in_local_time_and_utc(
+    database_url: str, amer: int, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory.begin() as session:
+        add_region(session, TEAM, "INDIA", "Asia/Kolkata", "C_IN", actor="test")
+        add_region(session, TEAM, "UKI", "Europe/London", None, actor="test")
+        add_competition(session, TEAM, CompetitionSpec("Connect Day", 3, "connect", regions=("AMER",)), actor="test")
+    # Tuesday 24 Nov 2026, 15:00 UTC.
+    code, output = invoke(database_url, None, "jobs", "list", "--at", "2026-11-24T15:00:00+00:00")
+    assert code == 0, output
+    lines = output.splitlines()
+
+    def line(fragment: str) -> str:
+        return next(candidate for candidate in lines if fragment in candidate)
+
+    assert "every Fri 16:00 America/New_York  next: Fri 2026-11-27 16:00 EST = 2026-11-27 21:00 UTC  last: never" in line(
+        "weekly_summary in AMER"
+    )
+    assert "every Mon 09:00 Asia/Kolkata  next: Mon 2026-11-30 09:00 IST = 2026-11-30 03:30 UTC" in line(
+        "goals_kickoff in INDIA"
+    )
+    assert "every Thu 08:00 America/New_York  next: Thu 2026-11-26 08:00 EST = 2026-11-26 13:00 UTC" in line(
+        "kickoff (Connect Day) in AMER"
+    )
+    assert "every Thu 12:45" in line("standings (Connect Day)")
+    assert "every Thu 16:30" in line("last_call (Connect Day)")
+    assert "every Thu 17:30" in line("results (Connect Day)")
+    assert "region UKI has no channel" in line("UKI")
+    assert not any("(Connect Day) in INDIA" in candidate for candidate in lines)  # AMER only
+
+
+def test_run_posts_once_per_local_day_unless_forced(
+    database_url: str, amer: int, slack: SlackStub, session_factory: sessionmaker[Session]
+) -> None:
+    at = "2026-11-27T16:00"  # region-local: Friday 16:00 in New York
+    code, output = invoke(database_url, slack, "jobs", "run", "weekly_summary", "--region", "amer", "--at", at)
+    assert code == 0, output
+    assert "weekly_summary in AMER for 2026-11-27: sent" in output
+    assert [c.args["channel"] for c in slack.calls("chat.postMessage")] == ["C_AMER"]
+
+    code, output = invoke(database_url, slack, "jobs", "run", "weekly_summary", "--region", "AMER", "--at", at)
+    assert code == 1 and "already sent" in output and "--force" in output
+    # Later the same local day (and still Friday in New York at 04:30 UTC Saturday): refused too.
+    code, output = invoke(database_url, slack, "jobs", "run", "weekly_summary", "--region", "AMER", "--at",
+                          "2026-11-28T04:30:00+00:00")
+    assert code == 1 and "already sent" in output
+    assert len(slack.calls("chat.postMessage")) == 1
+
+    code, output = invoke(database_url, slack, "jobs", "run", "weekly_summary", "--region", "AMER", "--at", at, "--force")
+    assert code == 0, output
+    assert len(slack.calls("chat.postMessage")) == 2
+    with session_factory.begin() as session:
+        row = session.scalars(select(SentLog)).one()
+        assert (row.status, row.attempts, row.local_date.isoformat()) == ("sent", 2, "2026-11-27")
+
+
+def test_run_a_competition_post_for_that_days_competition(
+    database_url: str, amer: int, slack: SlackStub, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory.begin() as session:
+        add_competition(session, TEAM, CompetitionSpec("Connect Day", 3, "connect", start=time(8), end=time(17, 30)),
+                        actor="test")
+        join_region(session, TEAM, "U_ANA", "Ana", "AMER")
+        ana = get_member(session, TEAM, "U_ANA")
+        assert ana is not None
+        log_activity(session, ana, LogCommand("connect", 7), now=datetime(2026, 11, 26, 15, tzinfo=timezone.utc),
+                     idempotency_key=None)
+    code, output = invoke(database_url, slack, "jobs", "run", "kickoff", "--region", "AMER", "--at", "2026-11-24T08:00")
+    assert code == 1 and "No competition" in output and "Tuesday 2026-11-24" in output
+
+    code, output = invoke(database_url, slack, "jobs", "run", "results", "--region", "AMER", "--at", "2026-11-26T17:30")
+    assert code == 0, output
+    assert "results (Connect Day) in AMER for 2026-11-26: sent" in output
+    texts = [c.args.get("text", "") for c in slack.calls("chat.postMessage")]
+    assert any("Connect Day" in t for t in texts), texts
+
+
+def test_run_refuses_unknown_regions_and_needs_a_token(database_url: str, amer: int, slack: SlackStub) -> None:
+    code, output = invoke(database_url, slack, "jobs", "run", "weekly_summary", "--region", "MARS")
+    assert code == 1 and "no region called MARS" in output
+    code, output = invoke(database_url, None, "jobs", "run", "weekly_summary", "--region", "AMER")
+    assert code == 1 and "SLACK_BOT_TOKEN" in output
+    code, output = invoke(database_url, slack, "jobs", "run", "teatime", "--region", "AMER")
+    assert code == 2 and "teatime" in output
+
+
+def test_schedule_moves_a_weekly_job_and_refuses_quiet_hours(
+    database_url: str, amer: int, session_factory: sessionmaker[Session]
+) -> None:
+    code, output = invoke(database_url, None, "jobs", "schedule", "weekly_summary", "--day", "thu", "--at", "15:00",
+                          "--team", TEAM)
+    assert code == 0, output
+    code, output = invoke(database_url, None, "jobs", "list", "--at", "2026-11-24T15:00:00+00:00")
+    assert "weekly_summary in AMER  every Thu 15:00 America/New_York  next: Thu 2026-11-26 15:00 EST" in output
+
+    code, output = invoke(database_url, None, "jobs", "schedule", "goals_kickoff", "--at", "02:30", "--team", TEAM)
+    assert code == 1 and "quiet hours" in output
+    code, output = invoke(database_url, None, "jobs", "schedule", "goals_kickoff", "--off", "--team", TEAM)
+    assert code == 0
+    code, output = invoke(database_url, None, "jobs", "list", "--at", "2026-11-24T15:00:00+00:00")
+    assert "goals_kickoff in AMER" in output and "[off]" in output
+
+
+def test_schedule_moves_one_competitions_post(
+    database_url: str, amer: int, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory.begin() as session:
+        add_competition(session, TEAM, CompetitionSpec("Booking Day", 2, "meeting"), actor="test")
+    code, output = invoke(database_url, None, "jobs", "schedule", "last_call", "--competition", "booking day",
+                          "--at", "16:00", "--team", TEAM)
+    assert code == 0, output
+    code, output = invoke(database_url, None, "jobs", "list", "--at", "2026-11-24T15:00:00+00:00")
+    assert "last_call (Booking Day) in AMER  every Wed 16:00" in output
+    code, output = invoke(database_url, None, "jobs", "schedule", "results", "--competition", "Nope", "--at", "17:00",
+                          "--team", TEAM)
+    assert code == 1 and "no competition called Nope" in output
+
+
+def test_clock_needs_a_token(database_url: str) -> None:
+    code, output = invoke(database_url, None, "clock")
+    assert code == 1 and "SLACK_BOT_TOKEN" in output
