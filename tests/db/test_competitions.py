@@ -500,7 +500,7 @@ def test_results_are_posted_once_and_need_a_channel(session_factory: sessionmake
     assert post_last_call(client, session_factory, key, end - timedelta(minutes=30)) is True
     first = post_results(client, session_factory, key, end)
     second = post_results(client, session_factory, key, end + timedelta(minutes=1))
-    with pytest.raises(NoChannel, match="pipeday region add EMEA"):
+    with pytest.raises(NoChannel, match="pipeday region set EMEA"):
         post_results(client, session_factory, emea_key, end)
 
     assert first.posted and not first.already_closed

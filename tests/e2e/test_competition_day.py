@@ -236,7 +236,7 @@ def test_slash_spin_spins_for_the_winner_and_rep_cannot_mark_delivered(connect_d
 def test_region_without_a_channel_is_refused_with_the_fix(connect_day: LiveBot) -> None:
     bot = connect_day
     reply = bot.pg_reply("close", user_id="U_EVE")
-    assert "pipeday region add EMEA" in text_of(reply) and "--channel" in text_of(reply)
+    assert "pipeday region set EMEA" in text_of(reply) and "--channel" in text_of(reply)
     with bot.session_factory.begin() as session:
         assert session.scalars(select(CompetitionDay.status)).all() in ([], ["open"])
 
