@@ -1,6 +1,8 @@
 """Leaderboard messages."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.blocks.common import Message, context, escape, format_quantity, header, message, section
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.boards import Board
@@ -11,16 +13,20 @@ MAX_ROWS_SHOWN = 25
 PERIOD_LABELS = {"today": "Today", "week": "This week", "month": "This month", "quarter": "This quarter"}
 
 
-def board_lines(rows: list[RankedStanding], unit: str, highlight_member_id: int | None = None) -> list[str]:
+UnitFor = Callable[[float], str]  # the unit to print after a total: "1 connect", "3 connects"
+
+
+def board_lines(rows: list[RankedStanding], unit_for: UnitFor, highlight_member_id: int | None = None) -> list[str]:
     lines = []
     for row in rows[:MAX_ROWS_SHOWN]:
-        lines.append(standing_line(row, unit, row.standing.member_id == highlight_member_id))
+        lines.append(standing_line(row, unit_for, row.standing.member_id == highlight_member_id))
     if len(rows) > MAX_ROWS_SHOWN:
         lines.append(f"_…and {len(rows) - MAX_ROWS_SHOWN} more_")
     return lines
 
 
-def standing_line(row: RankedStanding, unit: str, highlight: bool = False) -> str:
+def standing_line(row: RankedStanding, unit_for: UnitFor, highlight: bool = False) -> str:
+    unit = unit_for(row.standing.total)
     rank = MEDALS.get(row.rank, f"{row.rank}.")
     if row.shared:
         rank = f"{rank}=" if row.rank > 3 else rank
@@ -40,7 +46,7 @@ def board_message(board: Board, highlight_member_id: int | None = None) -> Messa
     if not board.rows:
         body = f"No {activity.plural} logged yet. Be the first: `/pg 1 {activity.singular}`"
         return message(f"{title}: nothing yet", [header(title), section(body), _footer(board)])
-    lines = board_lines(board.rows, activity.plural, highlight_member_id)
+    lines = board_lines(board.rows, activity.label, highlight_member_id)
     top = board.rows[0].standing
     fallback = f"{title}: {top.name} leads with {format_quantity(top.total)}"
     return message(fallback, [header(title), section("\n".join(lines)), _footer(board)])
@@ -55,7 +61,7 @@ def goal_board_message(board: Board, highlight_member_id: int | None = None) -> 
     if not board.rows:
         body = "Nobody has made progress toward their weekly goals yet. `/pg goals` shows yours."
         return message(f"{title}: nothing yet", [header(title), section(body), _footer(board)])
-    lines = board_lines(board.rows, unit, highlight_member_id)
+    lines = board_lines(board.rows, lambda _total: unit, highlight_member_id)
     top = board.rows[0].standing
     fallback = f"{title}: {top.name} leads with {format_quantity(top.total)}%"
     note = context("Everyone is measured against their own goal, so new and senior reps compete evenly.")

@@ -83,7 +83,7 @@ def live_standings_message(view: DayView, rows: Sequence[RankedStanding], state:
     label = {"live": "🔴 LIVE", "ended": "⏱️ Time's up", "final": "🏁 Final"}[state]
     title = f"{label} · {view.competition} — {view.region}"
     if rows:
-        body = "\n".join(board_lines(list(rows), unit))
+        body = "\n".join(board_lines(list(rows), ACTIVITY_TYPES[view.metric].label))
         top = rows[0].standing
         fallback = f"{title}: {top.name} leads with {format_quantity(top.total)} {unit}"
     else:
@@ -120,7 +120,7 @@ def results_message(
     unit = _unit(view.metric)
     title = f"🏆 {view.competition} results — {view.region}"
     blocks: list[Block] = [header(title)]
-    blocks.append(section("\n".join(board_lines(list(rows), unit)) if rows else f"Nobody logged {unit} today."))
+    blocks.append(section("\n".join(board_lines(list(rows), ACTIVITY_TYPES[view.metric].label)) if rows else f"Nobody logged {unit} today."))
     if winners:
         blocks.append(section("\n".join(_winner_line(w, unit, len(winners)) for w in winners)))
     else:
