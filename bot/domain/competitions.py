@@ -26,6 +26,7 @@ from bot.domain.errors import Conflict, NotFound
 from bot.domain.ranking import RankedStanding, Standing, rank_standings, winners
 from bot.domain.wheel import commitment, new_seed
 from bot.domain.windows import Window
+from bot.scheduler.timing import QuietHoursError, competition_phases, validate_local_time
 from models import Activity, Competition, CompetitionDay, CompetitionWinner, Member, Region
 from models.competitions import DAY_CLOSED, DAY_OPEN
 
@@ -179,6 +180,17 @@ def _validate_spec(spec: CompetitionSpec) -> None:
                        "Windows stay within one local day, e.g. --start 08:00 --end 17:30.")
     if not 1 <= spec.winners <= MAX_WINNERS:
         raise Conflict(f"Winners per region go from 1 to {MAX_WINNERS}.")
+    _refuse_quiet_hours(spec)
+
+
+def _refuse_quiet_hours(spec: CompetitionSpec) -> None:
+    """The day's posts are scheduled; the scheduler never runs in the DST-prone small hours."""
+    for phase, at in competition_phases(spec.start, spec.end).items():
+        try:
+            validate_local_time(at)
+        except QuietHoursError as error:
+            raise Conflict(f"The {phase.replace('_', ' ')} post at {at:%H:%M} would fall in quiet hours.",
+                           str(error)) from None
 
 
 def find_competition(session: Session, team_id: str, name: str, include_inactive: bool = False) -> Competition | None:

@@ -79,11 +79,26 @@ def connect_day(session: Session, **changes: object) -> Competition:
     return add_competition(session, TEAM, spec, actor="test")
 
 
+def night_owls(session: Session) -> Competition:
+    """A 01:00–04:00 Sunday window straddling DST changes. add_competition refuses quiet-hour
+    windows, so this row is written directly: the window arithmetic must still be right."""
+    competition = connect_day(session, name="Night Owls", weekday=6)
+    competition.start_local, competition.end_local = time(1), time(4)
+    session.flush()
+    return competition
+
+
 def day_of(session: Session, competition: Competition, region_name: str, local_date: date) -> CompetitionDay:
     return ensure_day(session, competition, region(session, region_name), local_date)
 
 
 # --- configuration ----------------------------------------------------------------------
+
+
+def test_quiet_hour_windows_are_refused(session: Session) -> None:
+    setup_regions(session)
+    with pytest.raises(Conflict, match="quiet hours"):
+        connect_day(session, name="Night Owls", weekday=6, start=time(1), end=time(4))
 
 
 def test_presets_are_the_two_classics(session: Session) -> None:
@@ -192,7 +207,7 @@ def test_dst_days_are_as_long_as_the_region_lives_them(
     session: Session, local_date: date, start_utc: datetime, hours: int
 ) -> None:
     setup_regions(session)
-    competition = connect_day(session, name="Night Owls", weekday=6, start=time(1), end=time(4))
+    competition = night_owls(session)
     window = day_window(competition, region(session, "AMER"), local_date)
     assert window.start == start_utc
     assert window.end - window.start == timedelta(hours=hours)
@@ -200,7 +215,7 @@ def test_dst_days_are_as_long_as_the_region_lives_them(
 
 def test_both_passes_of_the_repeated_hour_count_on_fall_back_day(session: Session) -> None:
     setup_regions(session)
-    connect_day(session, name="Night Owls", weekday=6, start=time(1), end=time(4))
+    night_owls(session)
     person(session, "U_ANA", "AMER")
     first_pass = datetime(2026, 11, 1, 5, 30, tzinfo=timezone.utc)  # 01:30 EDT
     second_pass = datetime(2026, 11, 1, 6, 30, tzinfo=timezone.utc)  # 01:30 EST, an hour later
