@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.wheel import SeedSource, new_seed
 from bot.features import activity_log, boards, competitions, goals, help, home, membership, summary
 from bot.settings import Settings
 from bot.slack import dispatch
@@ -31,6 +32,7 @@ def create_app(
     session_factory: sessionmaker[Session],
     *,
     clock: Callable[[], datetime] = utc_now,
+    seed_source: SeedSource = new_seed,
     client: WebClient | None = None,
     socket_mode: bool = False,
 ) -> App:
@@ -45,7 +47,7 @@ def create_app(
         request_verification_enabled=not socket_mode,
         process_before_response=False,
     )
-    ctx = AppContext(settings=settings, session_factory=session_factory, clock=clock)
+    ctx = AppContext(settings=settings, session_factory=session_factory, clock=clock, seed_source=seed_source)
     for feature in FEATURES:
         feature.register(app, ctx)
     return app

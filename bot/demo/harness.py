@@ -30,6 +30,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from bot.app import create_app, make_web_client
 from bot.devtools.slack_requests import HttpResult, SlackRequestFactory
 from bot.devtools.slack_stub import SlackStub
+from bot.domain.wheel import SeedSource, new_seed
 from bot.settings import Settings
 from bot.web import create_web_app
 from models.db import make_engine, make_session_factory, upgrade
@@ -142,6 +143,7 @@ class DemoSystem:
     base_url: str
     requests: SlackRequestFactory
     client: WebClient  # what scheduled jobs use, like the clock process
+    seed_source: SeedSource  # the wheel seeds of days closed by /pg close and by scheduled jobs
 
     def command(self, user_id: str, user_name: str, text: str, channel_id: str, channel_name: str) -> HttpResult:
         """Type `/pg <text>` as Slack would deliver it; wait until the app is done with it."""
@@ -182,7 +184,7 @@ class DemoSystem:
 
 @contextmanager
 def running_system(start: datetime, *, team_id: str, team_name: str, team_domain: str,
-                   admins: frozenset[str]) -> Iterator[DemoSystem]:
+                   admins: frozenset[str], seed_source: SeedSource = new_seed) -> Iterator[DemoSystem]:
     """Start everything; stop it and delete the database on exit."""
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pipeday-demo-")))
@@ -200,11 +202,11 @@ def running_system(start: datetime, *, team_id: str, team_name: str, team_domain
         )
         clock = SimulatedClock(start)
         session_factory = make_session_factory(engine)
-        bolt_app = create_app(settings, session_factory, clock=clock)
+        bolt_app = create_app(settings, session_factory, clock=clock, seed_source=seed_source)
         background = track_background_work(bolt_app)
         base_url = stack.enter_context(serve_on_loopback(create_web_app(bolt_app, engine)))
         requests = SlackRequestFactory(
             signing_secret, response_url_for=slack.response_url, team_id=team_id, team_domain=team_domain
         )
         yield DemoSystem(settings, engine, session_factory, slack, clock, bolt_app, background, base_url,
-                         requests, make_web_client(settings))
+                         requests, make_web_client(settings), seed_source)

@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.demo.world import World
+from bot.domain.wheel import SeedSource
 from models import Member
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ class ScheduledRun:
 
 def scheduled_jobs(
     session_factory: sessionmaker[Session], client: WebClient, team_id: str, days: Collection[date],
-    first: datetime, last: datetime, defer: Deferrer,
+    first: datetime, last: datetime, defer: Deferrer, seed_source: SeedSource,
 ) -> list[ScheduledRun] | None:
     """Every firing of the workspace's scheduled jobs on the played (local) days, run exactly
     as the clock process runs them (`run_firing` at the due time), or None without the scheduler."""
@@ -85,7 +86,7 @@ def scheduled_jobs(
     from bot.scheduler.specs import load_job_specs
     from bot.scheduler.timing import missed_firings
 
-    runtime = _runtime(session_factory, client, defer)
+    runtime = _runtime(session_factory, client, defer, seed_source)
     with session_factory.begin() as session:
         specs = load_job_specs(session, team_id).specs
     return [
@@ -99,21 +100,24 @@ def scheduled_jobs(
 
 def run_job_now(
     session_factory: sessionmaker[Session], client: WebClient, team_id: str, kind: str, region_name: str,
-    at: datetime, defer: Deferrer,
+    at: datetime, defer: Deferrer, seed_source: SeedSource,
 ) -> str:
     """What `pipeday jobs run KIND --region R --at AT` does (a manual run ignores the schedule)."""
     from bot.scheduler.jobs import firing_at, run_firing
     from bot.scheduler.specs import load_job_specs
 
-    runtime = _runtime(session_factory, client, defer)
+    runtime = _runtime(session_factory, client, defer, seed_source)
     with session_factory.begin() as session:
         specs = [s for s in load_job_specs(session, team_id).specs if s.kind == kind and s.region_name == region_name]
     statuses = [run_firing(runtime, firing_at(spec, at), now=at, manual=True).status for spec in specs]
     return "failed" if "failed" in statuses else ", ".join(statuses) or "skipped"
 
 
-def _runtime(session_factory: sessionmaker[Session], client: WebClient, defer: Deferrer) -> JobRuntime:
+def _runtime(
+    session_factory: sessionmaker[Session], client: WebClient, defer: Deferrer, seed_source: SeedSource
+) -> JobRuntime:
     from bot.scheduler.jobs import JobRuntime
 
     # The stub has no rate limits, so the clock's paced client (which sleeps) is not needed.
-    return JobRuntime(session_factory=session_factory, client=client, defer=defer, worker_id="pipeday-demo")
+    return JobRuntime(session_factory=session_factory, client=client, defer=defer, worker_id="pipeday-demo",
+                      seed_source=seed_source)

@@ -11,8 +11,7 @@ import heapq
 import itertools
 import random
 import time as wallclock
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import partial
@@ -29,6 +28,7 @@ from bot.demo.terminal import FeedEntry, RenderOptions, render_feed_entry
 from bot.demo.world import DEMO_TEAM_DOMAIN, DEMO_TEAM_NAME, Person, World, build_world, played_days
 from bot.devtools.slack_requests import HttpResult
 from bot.domain.directory import add_region
+from bot.domain.wheel import SeedSource
 
 FEED_FILE_WIDTH = 100
 SPIN_DELAY = timedelta(minutes=4)
@@ -37,6 +37,7 @@ SPIN_DELAY = timedelta(minutes=4)
 EXPORT_LOCAL_TIME = time(18, 0)
 SHORT_STRETCH_SUMMARY_TIME = time(17, 45)
 DELIVERY_DELAY = timedelta(hours=16)
+WHEEL_SEED_BYTES = 32  # as many as new_seed draws
 
 
 @dataclass(frozen=True)
@@ -97,13 +98,13 @@ def run_demo(options: DemoOptions, observer: DemoObserver) -> DemoReport:
     first, last = stretch_bounds(world, days)
     report = DemoReport(out_dir=options.out_dir)
     with running_system(first - timedelta(hours=1), team_id=world.team_id, team_name=DEMO_TEAM_NAME,
-                        team_domain=DEMO_TEAM_DOMAIN, admins=frozenset({world.admin_user_id})) as system:
-        with reproducible_wheel(random.Random(options.seed + 2)):
-            week = _Week(system, world, observer, report, ArtifactWriter(options.out_dir, world))
-            week.set_up()
-            observer.started(first, last)
-            week.play(commands, days, first, last)
-            week.finish(days, last)
+                        team_domain=DEMO_TEAM_DOMAIN, admins=frozenset({world.admin_user_id}),
+                        seed_source=seeded_wheel_seeds(random.Random(options.seed + 2))) as system:
+        week = _Week(system, world, observer, report, ArtifactWriter(options.out_dir, world))
+        week.set_up()
+        observer.started(first, last)
+        week.play(commands, days, first, last)
+        week.finish(days, last)
     report.seconds = wallclock.monotonic() - started
     return report
 
@@ -116,25 +117,18 @@ def stretch_bounds(world: World, days: list[date]) -> tuple[datetime, datetime]:
     return first.astimezone(timezone.utc), last.astimezone(timezone.utc)
 
 
-@contextmanager
-def reproducible_wheel(rng: random.Random) -> Iterator[None]:
-    """Draw the wheel's secret seeds from `rng` so `--seed` replays the same spins.
+def seeded_wheel_seeds(rng: random.Random) -> SeedSource:
+    """Wheel seeds drawn from `rng`, so `--seed` replays the same spins.
 
-    Closing a day commits to a fresh seed from `bot.domain.wheel.new_seed` (secrets); the
-    demo swaps in seeded bytes for its run only. The draw, commitment and verification are
-    untouched, so every demo spin still verifies.
+    Production closes a day with a fresh secret seed (`bot.domain.wheel.new_seed`); the demo
+    injects this source into the app and the scheduler instead. The draw, commitment and
+    verification are untouched, so every demo spin still verifies.
     """
-    if not parts.has_competitions():
-        yield
-        return
-    import bot.domain.competitions as competitions
 
-    original = competitions.new_seed
-    competitions.new_seed = lambda: rng.randbytes(32).hex()
-    try:
-        yield
-    finally:
-        competitions.new_seed = original
+    def next_seed() -> str:
+        return rng.randbytes(WHEEL_SEED_BYTES).hex()
+
+    return next_seed
 
 
 class _Week:
@@ -183,7 +177,7 @@ class _Week:
     def play(self, commands: list[PlannedCommand], days: list[date], first: datetime, last: datetime) -> None:
         system = self.system
         jobs = parts.scheduled_jobs(system.session_factory, system.client, self.world.team_id, set(days), first, last,
-                                    self._defer)
+                                    self._defer, system.seed_source)
         if jobs is None:
             self.report.skipped.append("scheduled posts and the weekly summary (issue 4 scheduler not installed)")
             self._add_manual_closes(days)
@@ -242,7 +236,8 @@ class _Week:
                 continue
             at = datetime.combine(days[-1], SHORT_STRETCH_SUMMARY_TIME, tzinfo=ZoneInfo(region.tz))
             run = partial(parts.run_job_now, self.system.session_factory, self.system.client, self.world.team_id,
-                          "weekly_summary", region.name, at.astimezone(timezone.utc), self._defer)
+                          "weekly_summary", region.name, at.astimezone(timezone.utc), self._defer,
+                          self.system.seed_source)
             self.timeline.add(at.astimezone(timezone.utc), lambda r=run, n=region.name: self._job(r, f"summary in {n}"))
         if len(regions_with_summary) < len(self.world.regions):
             self.report.notes.append("the weekly summary (Fri 16:00) was run by hand at the end of the short stretch")

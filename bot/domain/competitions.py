@@ -24,7 +24,7 @@ from bot.domain.boards import standings
 from bot.domain.directory import audit, ensure_workspace, list_regions, require_region
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.ranking import RankedStanding, Standing, rank_standings, winners
-from bot.domain.wheel import commitment, new_seed
+from bot.domain.wheel import SeedSource, commitment, new_seed
 from bot.domain.windows import Window
 from bot.scheduler.timing import QuietHoursError, competition_phases, validate_local_time
 from models import Activity, Competition, CompetitionDay, CompetitionWinner, Member, Region
@@ -375,7 +375,9 @@ class CloseResult:
     winners: list[RankedStanding]
 
 
-def close_day(session: Session, day: CompetitionDay, now: datetime, closed_by: str) -> CloseResult:
+def close_day(
+    session: Session, day: CompetitionDay, now: datetime, closed_by: str, *, seed_source: SeedSource = new_seed
+) -> CloseResult:
     """Freeze the standings, pick the winners and commit to a fresh wheel seed. Idempotent."""
     if day.status == DAY_OPEN and now < day.window_start:
         raise Conflict(
@@ -398,7 +400,7 @@ def close_day(session: Session, day: CompetitionDay, now: datetime, closed_by: s
     ranked = rank_standings(standings(session, day.team_id, day.metric, window, [day.region_id]))
     chosen = winners(ranked, day.winners_count, day.leaders_win)
     day.final_standings = snapshot_standings(session, ranked)
-    day.seed = new_seed()
+    day.seed = seed_source()
     day.commitment = commitment(day.seed)
     for place, row in enumerate(chosen, start=1):
         session.add(CompetitionWinner(

@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import math
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -74,6 +74,11 @@ def odds(segments: Sequence[WheelPrize]) -> list[float]:
 def new_seed() -> str:
     """A fresh secret seed: 32 random bytes as 64 hex characters."""
     return secrets.token_hex(_SEED_BYTES)
+
+
+# Where closing a day gets its secret seed: `new_seed` in production; the demo injects a
+# seeded source so `pipeday demo --seed N` replays the same spins.
+SeedSource = Callable[[], str]
 
 
 def commitment(seed: str) -> str:

@@ -88,7 +88,7 @@ def register(app: App, ctx: AppContext) -> None:
             claimed: list[int] = []
             views: list[DayView] = []
             for day in days_to_close(session, region, now):
-                close_day(session, day, now, closed_by=request.user_id)
+                close_day(session, day, now, closed_by=request.user_id, seed_source=ctx.seed_source)
                 views.append(day_view(day))
                 if claim_results_post(session, day, now):
                     claimed.append(day.id)

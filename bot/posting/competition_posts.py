@@ -16,9 +16,11 @@ Public API (the scheduler calls these; `now` is aware UTC):
         scheduler can add a one-off job; `LiveStandingsRefresher` uses a timer).
     post_last_call(client, session_factory, key: DayKey, now) -> bool
         "Last call" with the current leader; once per day.
-    post_results(client, session_factory, key: DayKey, now, closed_by="scheduler") -> ResultsOutcome
-        Close the day (idempotent) and post the results with the commitment and the
-        "Spin the wheel" button. `already_closed=True` means nothing was posted.
+    post_results(client, session_factory, key: DayKey, now, closed_by="scheduler", *,
+                 seed_source=new_seed) -> ResultsOutcome
+        Close the day (idempotent, committing to a seed from `seed_source`) and post the
+        results with the commitment and the "Spin the wheel" button.
+        `already_closed=True` means nothing was posted.
     publish_results(client, session_factory, day_id: int, now) -> ResultsOutcome
         Post results for a day closed (and claimed) by the caller's own transaction.
     run_spin(client, session_factory, *, team_id, day_id, spun_by, now, member_id=None) -> SpinResult
@@ -92,7 +94,7 @@ from bot.domain.spins import (
     spin_for_next_winner,
     spins_of_day,
 )
-from bot.domain.wheel import draw_number, odds
+from bot.domain.wheel import SeedSource, draw_number, new_seed, odds
 from bot.render.wheel_gif import render_wheel_gif
 from models import CompetitionDay, Region
 from models.competitions import DAY_CLOSED, DAY_OPEN
@@ -300,12 +302,18 @@ class ResultsOutcome:
 
 
 def post_results(
-    client: WebClient, session_factory: SessionFactory, key: DayKey, now: datetime, closed_by: str = "scheduler"
+    client: WebClient,
+    session_factory: SessionFactory,
+    key: DayKey,
+    now: datetime,
+    closed_by: str = "scheduler",
+    *,
+    seed_source: SeedSource = new_seed,
 ) -> ResultsOutcome:
     with session_factory.begin() as session:
         day = day_for_key(session, key)
         require_channel(day.region)
-        close_day(session, day, now, closed_by)
+        close_day(session, day, now, closed_by, seed_source=seed_source)
         if not claim_results_post(session, day, now):
             return ResultsOutcome(day.id, posted=False, already_closed=True)
         day_id = day.id

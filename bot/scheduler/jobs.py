@@ -38,6 +38,7 @@ from bot.domain.competitions import DayKey, day_for_key
 from bot.domain.goal_store import REP_ROLES, advance_ramp, load_goal_layers, ramp_changes_for_week, ramp_fraction
 from bot.domain.goals import DEFAULT_GOALS, apply_ramp
 from bot.domain.summary import WeeklySummary, weekly_summary
+from bot.domain.wheel import SeedSource, new_seed
 from bot.domain.windows import week_start
 from bot.posting.competition_posts import (
     post_kickoff,
@@ -75,13 +76,15 @@ def no_deferral(at: datetime, action: Callable[[], None]) -> None:
 
 @dataclass
 class JobRuntime:
-    """What a job needs from its process: the database, Slack, and a way to run things later."""
+    """What a job needs from its process: the database, Slack, a way to run things later, and
+    where the results job's wheel seeds come from."""
 
     session_factory: SessionFactory
     client: WebClient
     # The clock schedules a one-off job; a CLI run has no later and just logs.
     defer: Deferrer = no_deferral
     worker_id: str = field(default_factory=default_worker_id)
+    seed_source: SeedSource = new_seed
 
 
 @dataclass(frozen=True)
@@ -297,7 +300,8 @@ def _post_last_call(runtime: JobRuntime, firing: Firing, now: datetime) -> PostR
 
 
 def _post_results(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
-    outcome = post_results(runtime.client, runtime.session_factory, _day_key(firing), now, closed_by="scheduler")
+    outcome = post_results(runtime.client, runtime.session_factory, _day_key(firing), now, closed_by="scheduler",
+                           seed_source=runtime.seed_source)
     if outcome.live_retry_at is not None:
         runtime.defer(outcome.live_retry_at, _standings_retry(runtime, outcome.day_id, outcome.live_retry_at))
     return PostResult(firing.spec.channel_id, None, "already closed (e.g. by /pg close)" if outcome.already_closed else None)

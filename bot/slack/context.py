@@ -1,4 +1,5 @@
-"""What every feature module needs: settings, the session factory, a clock, and hooks."""
+"""What every feature module needs: settings, the session factory, a clock, the wheel's seed
+source, and hooks."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.wheel import SeedSource, new_seed
 from bot.settings import Settings
 from bot.slack.commands import CommandRouter
 from models import utc_now
@@ -23,6 +25,7 @@ class AppContext:
     settings: Settings
     session_factory: sessionmaker[Session]
     clock: Callable[[], datetime] = utc_now
+    seed_source: SeedSource = new_seed
     commands: CommandRouter = field(default_factory=CommandRouter)
     # Called after a log has been acknowledged (e.g. to refresh live standings).
     log_listeners: list[LogListener] = field(default_factory=list)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import create_app
+from bot.domain.wheel import SeedSource, new_seed
 from bot.settings import Settings
 from bot.web import create_web_app
 from tests.support.clock import FakeClock
@@ -60,7 +61,16 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def live_bot(engine: Engine, session_factory: sessionmaker[Session], slack: SlackStub, clock: FakeClock) -> Iterator[LiveBot]:
+def seed_source() -> SeedSource:
+    """Where the app draws wheel seeds; a test injects its own with
+    `@pytest.mark.parametrize("seed_source", [...])`."""
+    return new_seed
+
+
+@pytest.fixture
+def live_bot(
+    engine: Engine, session_factory: sessionmaker[Session], slack: SlackStub, clock: FakeClock, seed_source: SeedSource
+) -> Iterator[LiveBot]:
     settings = Settings(
         bot_token="xoxb-test-token",
         signing_secret=SIGNING_SECRET,
@@ -68,7 +78,7 @@ def live_bot(engine: Engine, session_factory: sessionmaker[Session], slack: Slac
         database_url=str(engine.url),
         admins=frozenset({"U_ADMIN"}),
     )
-    web = create_web_app(create_app(settings, session_factory, clock=clock), engine)
+    web = create_web_app(create_app(settings, session_factory, clock=clock, seed_source=seed_source), engine)
     with serve_wsgi(web) as base_url:
         factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url, team_id=TEAM_ID)
         yield LiveBot(base_url, slack, factory, session_factory, clock, settings)

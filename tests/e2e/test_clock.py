@@ -5,6 +5,7 @@ second); everything else drives the clock's methods with an injected `now`.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from bot.domain.directory import add_region, ensure_member, ensure_workspace, jo
 from bot.domain.goal_store import configure_ramp
 from bot.domain.goals import RampPolicy
 from bot.domain.grammar import LogCommand
+from bot.domain.wheel import SeedSource, new_seed
 from bot.scheduler.clock import RECONCILE_JOB_ID, Clock, make_scheduler, spec_trigger
 from bot.scheduler.jobs import JobRuntime
 from bot.scheduler.specs import JobSpec, update_schedule_settings
@@ -54,9 +56,11 @@ def add(session: Session, name: str, tz: str, channel: str | None, created: date
 
 
 def make_clock(
-    session_factory: sessionmaker[Session], slack: SlackStub, fake: FakeClock, trigger_for=spec_trigger  # type: ignore[no-untyped-def]
+    session_factory: sessionmaker[Session], slack: SlackStub, fake: FakeClock, trigger_for=spec_trigger,  # type: ignore[no-untyped-def]
+    seed_source: SeedSource = new_seed,
 ) -> Clock:
-    runtime = JobRuntime(session_factory, WebClient(token="xoxb-test", base_url=slack.base_url), worker_id="clock-test")
+    runtime = JobRuntime(session_factory, WebClient(token="xoxb-test", base_url=slack.base_url), worker_id="clock-test",
+                         seed_source=seed_source)
     clock = Clock(make_scheduler(blocking=False), runtime, clock=fake, trigger_for=trigger_for)
     runtime.defer = clock.defer
     return clock
@@ -271,7 +275,8 @@ def test_a_competition_day_runs_from_kickoff_to_results_through_the_clock(
         assert ana.region.id == amer_id
     # Thursday 26 Nov 2026 in New York (EST): 08:00 kickoff, 12:45 standings, 16:30 last call, 17:30 results.
     fake = FakeClock(datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc))
-    clock = make_clock(session_factory, slack, fake)
+    seed = "c10c" * 16
+    clock = make_clock(session_factory, slack, fake, seed_source=lambda: seed)
     clock.reconcile()
     job = f"pipeday:{TEAM}:{amer_id}:{{}}:c{competition_id}"
 
@@ -299,6 +304,7 @@ def test_a_competition_day_runs_from_kickoff_to_results_through_the_clock(
         rows = {row.kind: row for row in session.scalars(select(SentLog).where(SentLog.local_date == date(2026, 11, 26)))}
         day = session.scalars(select(CompetitionDay)).one()
         assert day.status == "closed" and day.results_ts is not None and day.closed_by == "scheduler"
+        assert day.commitment == hashlib.sha256(seed.encode("utf-8")).hexdigest()  # the runtime's seed source
     assert {kind: row.status for kind, row in rows.items()} == dict.fromkeys(
         ("kickoff", "standings", "last_call", "results"), "sent"
     )

@@ -3,6 +3,7 @@ the wheel spins (GIF into the results thread, announcement, DM) and the prize is
 Permission checks on every path: slash commands, buttons and forged button payloads."""
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -169,6 +170,23 @@ def test_connect_day_from_first_log_to_delivered_prize(connect_day: LiveBot) -> 
     assert "Delivered" in text_of(blocks_of(delivered_update)) and buttons(delivered_update, "mark_delivered") == []
     with bot.session_factory.begin() as session:
         assert session.get(Spin, spin_id).status == "delivered"  # type: ignore[union-attr]
+
+
+INJECTED_SEED = "5eed" * 16
+
+
+@pytest.mark.parametrize("seed_source", [lambda: INJECTED_SEED], ids=["injected"])
+def test_pg_close_commits_to_a_seed_from_the_injected_source(connect_day: LiveBot) -> None:
+    bot = connect_day
+    play_the_day(bot)
+
+    results = close_day(bot)
+
+    expected = hashlib.sha256(INJECTED_SEED.encode("utf-8")).hexdigest()
+    with bot.session_factory.begin() as session:
+        day = session.scalars(select(CompetitionDay)).one()
+        assert (day.seed, day.commitment) == (INJECTED_SEED, expected)
+    assert expected in text_of(blocks_of(results))
 
 
 def test_closing_twice_posts_once_and_slack_admins_may_close(connect_day: LiveBot) -> None:
