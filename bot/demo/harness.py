@@ -3,8 +3,9 @@
 `DemoSystem` starts, on 127.0.0.1 only:
   * a SQLite database in a temporary directory, migrated with `models.db.upgrade`;
   * `SlackStub`, which answers the Web API calls the bot makes and records them;
-  * the production WSGI app (`create_web_app(create_app(...))`) served by werkzeug, so every
-    `/pg` command is a signed HTTP request through the same handler Slack would hit.
+  * the production WSGI app (`create_web_app(create_app(...))`) served by werkzeug
+    (`bot.devtools.wsgi_server`), so every `/pg` command is a signed HTTP request through
+    the same handler Slack would hit.
 The app's clock is a `SimulatedClock` the demo moves forward; request signatures use the
 real time, because Bolt refuses requests signed more than five minutes ago.
 """
@@ -25,11 +26,11 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bot.app import create_app, make_web_client
 from bot.devtools.slack_requests import HttpResult, SlackRequestFactory
 from bot.devtools.slack_stub import SlackStub
+from bot.devtools.wsgi_server import serve_wsgi
 from bot.domain.wheel import SeedSource, new_seed
 from bot.settings import Settings
 from bot.web import create_web_app
@@ -37,7 +38,6 @@ from models.db import make_engine, make_session_factory, upgrade
 
 P = ParamSpec("P")
 T = TypeVar("T")
-SHUTDOWN_POLL_SECONDS = 0.02
 IDLE_TIMEOUT_SECONDS = 30.0
 
 
@@ -106,29 +106,6 @@ def track_background_work(bolt_app: App) -> IdleTrackingExecutor:
     runner.listener_executor = tracker
     runner.lazy_listener_runner.executor = tracker  # type: ignore[attr-defined]
     return tracker
-
-
-class _QuietRequestHandler(WSGIRequestHandler):
-    """No access log: the demo shows the channel feed instead."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
-
-
-@contextmanager
-def serve_on_loopback(wsgi_app: Any) -> Iterator[str]:
-    """Serve `wsgi_app` on 127.0.0.1 (ephemeral port) in a background thread; yield its URL."""
-    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True, request_handler=_QuietRequestHandler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS}, name="demo-web", daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @dataclass
@@ -204,7 +181,7 @@ def running_system(start: datetime, *, team_id: str, team_name: str, team_domain
         session_factory = make_session_factory(engine)
         bolt_app = create_app(settings, session_factory, clock=clock, seed_source=seed_source)
         background = track_background_work(bolt_app)
-        base_url = stack.enter_context(serve_on_loopback(create_web_app(bolt_app, engine)))
+        base_url = stack.enter_context(serve_wsgi(create_web_app(bolt_app, engine)))
         requests = SlackRequestFactory(
             signing_secret, response_url_for=slack.response_url, team_id=team_id, team_domain=team_domain
         )
