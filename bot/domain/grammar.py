@@ -152,16 +152,22 @@ def _parse_join(rest: list[str]) -> JoinCommand:
     return JoinCommand(region=rest[0])
 
 
+def parse_user_mention(word: str) -> str | None:
+    """The user id in a Slack @mention (`<@U123>` or `<@U123|name>`), or None if `word` isn't one."""
+    mention = _USER_MENTION.match(word)
+    return mention.group(1) if mention else None
+
+
 def _parse_role(rest: list[str]) -> RoleCommand:
     if len(rest) != 2:
         raise ParseError("Mention one person and one role.", USAGE["role"])
-    mention = _USER_MENTION.match(rest[0])
-    if not mention:
+    user_id = parse_user_mention(rest[0])
+    if user_id is None:
         raise ParseError(f"`{rest[0]}` isn't a person — mention them with @.", USAGE["role"])
     role = rest[1].lower()
     if role not in ROLES:
         raise ParseError(f"`{rest[1]}` isn't a role. Roles are rep, leader and manager.", USAGE["role"])
-    return RoleCommand(user_id=mention.group(1), role=role)
+    return RoleCommand(user_id=user_id, role=role)
 
 
 def _parse_board(rest: list[str]) -> BoardCommand:

@@ -1,7 +1,6 @@
 """`/pg goals [@user]`, `/pg goals set <type> <n> [@user…|<region>|all]` (managers) and `/pg plan`."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from slack_bolt import App
@@ -24,7 +23,7 @@ from bot.domain.goal_store import (
     set_goal,
     team_scope,
 )
-from bot.domain.grammar import OtherCommand, ParseError
+from bot.domain.grammar import OtherCommand, ParseError, parse_user_mention
 from bot.domain.plan_store import MAX_PLAN_DEALS, plan_for
 from bot.domain.planner import Period
 from bot.slack.commands import CommandRequest
@@ -36,7 +35,6 @@ GOALS_USAGE = "/pg goals [@user]"
 SET_USAGE = "/pg goals set calls 30 [@user|<region>|all]"
 PLAN_USAGE = "/pg plan <deals> [quarter|month]"
 CLEAR_WORDS = ("default", "reset")
-_MENTION = re.compile(r"^<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>$")  # as in bot.domain.grammar
 
 
 @dataclass(frozen=True)
@@ -120,10 +118,10 @@ def parse_goal_subject(args: list[str]) -> str | None:
     """`/pg goals` (None: yourself) or `/pg goals @user`."""
     if not args:
         return None
-    mention = _MENTION.match(args[0])
-    if len(args) > 1 or not mention:
+    user_id = parse_user_mention(args[0])
+    if len(args) > 1 or user_id is None:
         raise ParseError(f"`{' '.join(args)}` isn't someone I can show goals for — mention them with @.", GOALS_USAGE)
-    return mention.group(1)
+    return user_id
 
 
 def parse_goal_set(args: list[str]) -> GoalSetCommand:
@@ -136,8 +134,9 @@ def parse_goal_set(args: list[str]) -> GoalSetCommand:
     kind = lookup_type(first)
     if kind is None:
         raise ParseError(f"I don't know the activity `{first}`.", SET_USAGE)
-    users = tuple(m.group(1) for word in scope_words if (m := _MENTION.match(word)))
-    others = [word for word in scope_words if not _MENTION.match(word)]
+    mentioned = [(word, parse_user_mention(word)) for word in scope_words]
+    users = tuple(user_id for _, user_id in mentioned if user_id is not None)
+    others = [word for word, user_id in mentioned if user_id is None]
     if users and others or len(others) > 1:
         raise ParseError("Give people (@mentions), one region, or `all` — not a mix.", SET_USAGE)
     region = others[0] if others else None

@@ -16,6 +16,7 @@ from bot.domain.grammar import (
     UndoCommand,
     parse_amount,
     parse_command,
+    parse_user_mention,
 )
 
 
@@ -137,3 +138,18 @@ def test_long_note_is_refused_not_truncated() -> None:
 )
 def test_other_commands(text: str, command: object) -> None:
     assert parse_command(text) == command
+
+
+@pytest.mark.parametrize(
+    ("word", "user_id"),
+    [
+        ("<@U0ABC>", "U0ABC"),
+        ("<@W0ENTERPRISE|sam>", "W0ENTERPRISE"),
+        ("U0ABC", None),  # a bare id isn't a mention
+        ("@sam", None),
+        ("<#C0CHANNEL>", None),
+        ("<@U0ABC> extra", None),
+    ],
+)
+def test_parse_user_mention(word: str, user_id: str | None) -> None:
+    assert parse_user_mention(word) == user_id
