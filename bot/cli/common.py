@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import make_web_client
 from bot.domain.directory import workspace_ids
+from bot.domain.errors import DomainError
 from bot.settings import ConfigurationError, Settings
 from models.db import DatabaseNotMigrated, ensure_migrated, make_engine, make_session_factory
 
@@ -79,3 +80,12 @@ def resolve_team(state: CliState, session: Session, team: str | None) -> str:
 
 
 team_option = click.option("--team", help="Slack team id (only needed when several workspaces share the database).")
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Show refusals from the domain as a one-line CLI error (exit code 1)."""
+    try:
+        yield
+    except DomainError as error:
+        raise click.ClickException(f"{error.message} {error.hint or ''}".strip()) from None

@@ -7,13 +7,11 @@ or both at once: `pipeday competition add-classics`. Any option given overrides 
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 
 import click
 
-from bot.cli.common import CliState, pass_state, resolve_team, team_option
+from bot.cli.common import CliState, domain_errors, pass_state, resolve_team, team_option
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.competitions import (
     PRESETS,
@@ -28,20 +26,10 @@ from bot.domain.competitions import (
     remove_competition,
     weekday_name,
 )
-from bot.domain.errors import DomainError
 
 
 def register(cli: click.Group) -> None:
     cli.add_command(competition)
-
-
-@contextmanager
-def domain_errors() -> Iterator[None]:
-    """Show refusals from the domain as a one-line CLI error (exit code 1)."""
-    try:
-        yield
-    except DomainError as error:
-        raise click.ClickException(f"{error.message} {error.hint or ''}".strip()) from None
 
 
 @click.group(help="Prospecting days: a metric, a weekday and a local window, per region.")

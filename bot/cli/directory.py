@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.common import CliState, pass_state, resolve_team, team_option
+from bot.cli.common import CliState, domain_errors, pass_state, resolve_team, team_option
 from bot.domain.directory import (
     ROLES,
     add_region,
@@ -13,7 +13,6 @@ from bot.domain.directory import (
     set_role,
     update_region,
 )
-from bot.domain.errors import DomainError
 
 
 def register(cli: click.Group) -> None:
@@ -35,10 +34,8 @@ def region() -> None:
 def region_add(state: CliState, name: str, tz: str, channel_id: str | None, team: str | None) -> None:
     with state.transaction() as session:
         team_id = resolve_team(state, session, team)
-        try:
+        with domain_errors():
             added = add_region(session, team_id, name, tz, channel_id, actor="cli")
-        except DomainError as error:
-            raise click.ClickException(f"{error.message} {error.hint or ''}".strip()) from None
         click.echo(f"Added region {added.name} ({added.tz}) in {team_id}.")
 
 
@@ -53,10 +50,8 @@ def region_set(state: CliState, name: str, tz: str | None, channel_id: str | Non
         raise click.UsageError("Give --tz and/or --channel.")
     with state.transaction() as session:
         team_id = resolve_team(state, session, team)
-        try:
+        with domain_errors():
             changed = update_region(session, team_id, name, tz=tz, channel_id=channel_id, actor="cli")
-        except DomainError as error:
-            raise click.ClickException(f"{error.message} {error.hint or ''}".strip()) from None
         click.echo(f"{changed.name}: {changed.tz}, channel {changed.channel_id or '-'}.")
 
 

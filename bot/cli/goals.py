@@ -16,10 +16,9 @@ from datetime import datetime
 import click
 from sqlalchemy.orm import Session
 
-from bot.cli.common import CliState, pass_state, resolve_team, team_option
+from bot.cli.common import CliState, domain_errors, pass_state, resolve_team, team_option
 from bot.domain.activity_types import ACTIVITY_TYPES, lookup_type
 from bot.domain.directory import JOBS, ensure_member, require_region
-from bot.domain.errors import DomainError
 from bot.domain.goal_store import (
     WEEKDAY_NAMES,
     GoalScope,
@@ -54,14 +53,13 @@ def register(cli: click.Group) -> None:
 
 
 @contextmanager
-def domain_errors() -> Iterator[None]:
-    """Refusals from the domain (and invalid ramp numbers) become one-line CLI errors."""
-    try:
-        yield
-    except DomainError as error:
-        raise click.ClickException(f"{error.message} {error.hint or ''}".strip()) from None
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
+def goal_errors() -> Iterator[None]:
+    """Refusals from the domain (and invalid goal or ramp numbers) become one-line CLI errors."""
+    with domain_errors():
+        try:
+            yield
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
 
 
 def scope_options(command: click.decorators.FC) -> click.decorators.FC:
@@ -106,7 +104,7 @@ def goals_set(
     state: CliState, activity: str, target: str, members: tuple[str, ...], region_name: str | None, job: str | None, team: str | None
 ) -> None:
     kind = _activity(activity)
-    with state.transaction() as session, domain_errors():
+    with state.transaction() as session, goal_errors():
         team_id = resolve_team(state, session, team)
         value = parse_target(kind, target)
         for scope in _scopes(session, team_id, members, region_name, job):
@@ -123,7 +121,7 @@ def goals_clear(
     state: CliState, activity: str, members: tuple[str, ...], region_name: str | None, job: str | None, team: str | None
 ) -> None:
     kind = _activity(activity)
-    with state.transaction() as session, domain_errors():
+    with state.transaction() as session, goal_errors():
         team_id = resolve_team(state, session, team)
         for scope in _scopes(session, team_id, members, region_name, job):
             removed = clear_goal(session, team_id, scope, kind, actor=ACTOR)
@@ -175,7 +173,7 @@ def ramp() -> None:
 def ramp_set(
     state: CliState, start: float, step: float, weeks: int, maximum: float, threshold: float, restart: bool, team: str | None
 ) -> None:
-    with state.transaction() as session, domain_errors():
+    with state.transaction() as session, goal_errors():
         team_id = resolve_team(state, session, team)
         policy = RampPolicy(start_fraction=start, step=step, weeks_to_step=weeks, team_hit_threshold=threshold, max_fraction=maximum)
         saved = configure_ramp(session, team_id, policy, actor=ACTOR, now=utc_now(), restart=restart)
@@ -266,7 +264,7 @@ def workdays() -> None:
 @team_option
 @pass_state
 def workdays_set(state: CliState, days: str, team: str | None) -> None:
-    with state.transaction() as session, domain_errors():
+    with state.transaction() as session, goal_errors():
         team_id = resolve_team(state, session, team)
         chosen = parse_weekdays(days)
         set_working_days(session, team_id, chosen, actor=ACTOR)

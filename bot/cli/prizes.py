@@ -5,8 +5,7 @@ from fractions import Fraction
 
 import click
 
-from bot.cli.common import CliState, pass_state, resolve_team, team_option
-from bot.cli.competitions import domain_errors
+from bot.cli.common import CliState, domain_errors, pass_state, resolve_team, team_option
 from bot.domain.prizes import add_prize, current_wheel, list_prizes, remove_prize, restock_prize
 from bot.domain.spins import SpinVerification, list_awards, mark_delivered, verify_spin
 from bot.domain.wheel import draw_number
