@@ -6,8 +6,8 @@
   * the production WSGI app (`create_web_app(create_app(...))`) served by werkzeug
     (`bot.devtools.wsgi_server`), so every `/pg` command is a signed HTTP request through
     the same handler Slack would hit.
-The app's clock is a `SimulatedClock` the demo moves forward; request signatures use the
-real time, because Bolt refuses requests signed more than five minutes ago.
+The app's clock is a `FakeClock` (bot.devtools.clock) the demo moves forward; request
+signatures use the real time, because Bolt refuses requests signed more than five minutes ago.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import create_app, make_web_client
+from bot.devtools.clock import FakeClock
 from bot.devtools.slack_requests import HttpResult, SlackRequestFactory
 from bot.devtools.slack_stub import SlackStub
 from bot.devtools.wsgi_server import serve_wsgi
@@ -39,26 +40,6 @@ from models.db import make_engine, make_session_factory, upgrade
 P = ParamSpec("P")
 T = TypeVar("T")
 IDLE_TIMEOUT_SECONDS = 30.0
-
-
-class SimulatedClock:
-    """The app's `now`: set by the demo, read by the app's threads."""
-
-    def __init__(self, now: datetime) -> None:
-        if now.tzinfo is None:
-            raise ValueError("SimulatedClock needs an aware datetime")
-        self._now = now
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def set(self, now: datetime) -> None:
-        if now.tzinfo is None:
-            raise ValueError("SimulatedClock needs an aware datetime")
-        with self._lock:
-            self._now = now
 
 
 class IdleTrackingExecutor(Executor):
@@ -114,7 +95,7 @@ class DemoSystem:
     engine: Engine
     session_factory: sessionmaker[Session]
     slack: SlackStub
-    clock: SimulatedClock
+    clock: FakeClock
     bolt_app: App
     background: IdleTrackingExecutor
     base_url: str
@@ -177,7 +158,7 @@ def running_system(start: datetime, *, team_id: str, team_name: str, team_domain
             database_url=str(engine.url),
             admins=admins,
         )
-        clock = SimulatedClock(start)
+        clock = FakeClock(start)
         session_factory = make_session_factory(engine)
         bolt_app = create_app(settings, session_factory, clock=clock, seed_source=seed_source)
         background = track_background_work(bolt_app)

@@ -15,8 +15,8 @@ from PIL import Image
 from bot.cli.main import cli
 from bot.demo.activity import MIN_GAP_IN_REGION, PlannedCommand, clear_of, plan_activity
 from bot.demo.artifacts import FEED_FILENAME
-from bot.demo.harness import SimulatedClock
 from bot.demo.world import build_world, played_days
+from bot.devtools.clock import FakeClock
 from bot.devtools.slack_stub import SlackStub
 
 
@@ -152,8 +152,8 @@ def test_commands_keep_clear_of_scheduled_posts_in_their_region() -> None:
     ]
 
 
-def test_simulated_clock_refuses_naive_times() -> None:
-    clock = SimulatedClock(datetime(2025, 6, 2, tzinfo=timezone.utc))
+def test_the_demo_clock_refuses_naive_times() -> None:
+    clock = FakeClock(datetime(2025, 6, 2, tzinfo=timezone.utc))
     clock.set(datetime(2025, 6, 3, tzinfo=timezone.utc))
 
     assert clock() == datetime(2025, 6, 3, tzinfo=timezone.utc)
