@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -68,13 +69,28 @@ class Activity(Base):
     __table_args__ = (
         # A redelivered slash command (same trigger_id) must not count twice.
         UniqueConstraint("team_id", "idempotency_key"),
-        # Covering index for leaderboards: filter by region/type/window, sum per member.
+        # Covering indexes for leaderboards: filter by region/type/window, sum per member.
+        # Live rows only (the boards' own filter), so a board never reads the table.
         Index(
             "ix_activities_board",
             "team_id", "region_id", "type", "occurred_at", "member_id", "quantity",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
         ),
-        Index("ix_activities_all_regions", "team_id", "type", "occurred_at", "member_id", "quantity"),
+        Index(
+            "ix_activities_all_regions",
+            "team_id", "type", "occurred_at", "member_id", "quantity",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
         Index("ix_activities_member", "member_id", "occurred_at"),
+        # One member's live total of one type: log replies, and all-region boards on SQLite.
+        Index(
+            "ix_activities_member_type",
+            "member_id", "type", "occurred_at", "quantity",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

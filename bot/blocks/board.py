@@ -5,23 +5,30 @@ from collections.abc import Callable
 
 from bot.blocks.common import Message, context, escape, format_quantity, header, message, section
 from bot.domain.activity_types import ACTIVITY_TYPES
-from bot.domain.boards import Board
+from bot.domain.boards import ROWS_SHOWN, Board
 from bot.domain.ranking import RankedStanding
 
 MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
-MAX_ROWS_SHOWN = 25
+MAX_ROWS_SHOWN = ROWS_SHOWN
 PERIOD_LABELS = {"today": "Today", "week": "This week", "month": "This month", "quarter": "This quarter"}
 
 
 UnitFor = Callable[[float], str]  # the unit to print after a total: "1 connect", "3 connects"
 
 
-def board_lines(rows: list[RankedStanding], unit_for: UnitFor, highlight_member_id: int | None = None) -> list[str]:
+def board_lines(
+    rows: list[RankedStanding],
+    unit_for: UnitFor,
+    highlight_member_id: int | None = None,
+    people: int | None = None,
+) -> list[str]:
+    """`people`: everyone on the board, when `rows` holds only the top of them."""
     lines = []
     for row in rows[:MAX_ROWS_SHOWN]:
         lines.append(standing_line(row, unit_for, row.standing.member_id == highlight_member_id))
-    if len(rows) > MAX_ROWS_SHOWN:
-        lines.append(f"_…and {len(rows) - MAX_ROWS_SHOWN} more_")
+    hidden = (len(rows) if people is None else people) - MAX_ROWS_SHOWN
+    if hidden > 0:
+        lines.append(f"_…and {hidden} more_")
     return lines
 
 
@@ -46,7 +53,7 @@ def board_message(board: Board, highlight_member_id: int | None = None) -> Messa
     if not board.rows:
         body = f"No {activity.plural} logged yet. Be the first: `/pg 1 {activity.singular}`"
         return message(f"{title}: nothing yet", [header(title), section(body), _footer(board)])
-    lines = board_lines(board.rows, activity.label, highlight_member_id)
+    lines = board_lines(board.rows, activity.label, highlight_member_id, board.people)
     top = board.rows[0].standing
     fallback = f"{title}: {top.name} leads with {format_quantity(top.total)}"
     return message(fallback, [header(title), section("\n".join(lines)), _footer(board)])
@@ -61,7 +68,7 @@ def goal_board_message(board: Board, highlight_member_id: int | None = None) -> 
     if not board.rows:
         body = "Nobody has made progress toward their weekly goals yet. `/pg goals` shows yours."
         return message(f"{title}: nothing yet", [header(title), section(body), _footer(board)])
-    lines = board_lines(board.rows, lambda _total: unit, highlight_member_id)
+    lines = board_lines(board.rows, lambda _total: unit, highlight_member_id, board.people)
     top = board.rows[0].standing
     fallback = f"{title}: {top.name} leads with {format_quantity(top.total)}%"
     note = context("Everyone is measured against their own goal, so new and senior reps compete evenly.")

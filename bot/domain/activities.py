@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.domain.errors import Conflict
@@ -36,22 +36,23 @@ def log_activity(
     source: str = "slash",
     logged_by: str | None = None,
 ) -> LogResult:
-    activity = _find_by_key(session, member.team_id, idempotency_key)
-    duplicate = activity is not None
+    activity = _insert_unless_duplicate(session, member, entry, now, idempotency_key, source, logged_by)
+    duplicate = activity is None
     if activity is None:
-        activity, created = _insert_once(session, member, entry, now, idempotency_key, source, logged_by)
-        duplicate = not created
+        activity = _find_by_key(session, member.team_id, idempotency_key)
+        assert activity is not None, "ON CONFLICT skipped the insert, so the key exists"
     tz = member_zone(member)
+    today_total, week_total = today_and_week_totals(session, member.id, activity.type, now, tz)
     return LogResult(
         activity=activity,
         duplicate=duplicate,
-        today_total=member_total(session, member.id, activity.type, period_window("today", now, tz)),
-        week_total=member_total(session, member.id, activity.type, period_window("week", now, tz)),
+        today_total=today_total,
+        week_total=week_total,
         region_name=member.region.name if member.region else None,
     )
 
 
-def _insert_once(
+def _insert_unless_duplicate(
     session: Session,
     member: Member,
     entry: LogCommand,
@@ -59,31 +60,53 @@ def _insert_once(
     key: str | None,
     source: str,
     logged_by: str | None,
-) -> tuple[Activity, bool]:
-    """Insert the activity unless a concurrent delivery of the same request beat us to it."""
-    activity = Activity(
-        team_id=member.team_id,
-        member_id=member.id,
-        region_id=member.region_id,
-        type=entry.type,
-        quantity=entry.quantity,
-        amount_cents=entry.amount_cents,
-        note=entry.note,
-        occurred_at=now,
-        logged_by=logged_by or member.user_id,
-        source=source,
-        idempotency_key=key,
+) -> Activity | None:
+    """One INSERT ... ON CONFLICT DO NOTHING RETURNING: None when this key was already logged.
+
+    Replaces select-by-key + SAVEPOINT + INSERT + RELEASE; a concurrent duplicate can no
+    longer fail the transaction, because the database skips it instead of raising.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(Activity)
+        .values(
+            team_id=member.team_id,
+            member_id=member.id,
+            region_id=member.region_id,
+            type=entry.type,
+            quantity=entry.quantity,
+            amount_cents=entry.amount_cents,
+            note=entry.note,
+            occurred_at=now,
+            logged_by=logged_by or member.user_id,
+            source=source,
+            idempotency_key=key,
+        )
+        .on_conflict_do_nothing(index_elements=["team_id", "idempotency_key"])
+        .returning(Activity)
     )
-    try:
-        # A savepoint, so losing a race with a concurrent duplicate keeps the transaction usable.
-        with session.begin_nested():
-            session.add(activity)
-        return activity, True
-    except IntegrityError:
-        winner = _find_by_key(session, member.team_id, key)
-        if winner is None:
-            raise
-        return winner, False
+    return session.scalars(statement).one_or_none()
+
+
+def today_and_week_totals(
+    session: Session, member_id: int, activity_type: str, now: datetime, tz: ZoneInfo
+) -> tuple[float, float]:
+    """Both totals in one pass over the week (today always falls inside this week)."""
+    today, week = period_window("today", now, tz), period_window("week", now, tz)
+    in_today = (Activity.occurred_at >= today.start) & (Activity.occurred_at < today.end)
+    row = session.execute(
+        select(
+            func.coalesce(func.sum(case((in_today, Activity.quantity), else_=0.0)), 0.0),
+            func.coalesce(func.sum(Activity.quantity), 0.0),
+        ).where(
+            Activity.member_id == member_id,
+            Activity.type == activity_type,
+            Activity.occurred_at >= week.start,
+            Activity.occurred_at < week.end,
+            Activity.deleted_at.is_(None),
+        )
+    ).one()
+    return float(row[0]), float(row[1])
 
 
 def _find_by_key(session: Session, team_id: str, key: str | None) -> Activity | None:
@@ -96,19 +119,6 @@ def _find_by_key(session: Session, team_id: str, key: str | None) -> Activity | 
 
 def member_zone(member: Member) -> ZoneInfo:
     return ZoneInfo(member.region.tz) if member.region else ZoneInfo("UTC")
-
-
-def member_total(session: Session, member_id: int, activity_type: str, window: Window) -> float:
-    total = session.scalar(
-        select(func.coalesce(func.sum(Activity.quantity), 0.0)).where(
-            Activity.member_id == member_id,
-            Activity.type == activity_type,
-            Activity.occurred_at >= window.start,
-            Activity.occurred_at < window.end,
-            Activity.deleted_at.is_(None),
-        )
-    )
-    return float(total or 0.0)
 
 
 def member_totals(session: Session, member_id: int, window: Window) -> dict[str, float]:

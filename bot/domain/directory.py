@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot.domain.errors import Conflict, NotFound, PermissionDenied
 from models import AuditLog, Member, Region, Workspace
@@ -84,8 +84,9 @@ def list_regions(session: Session, team_id: str) -> list[Region]:
 
 
 def get_member(session: Session, team_id: str, user_id: str) -> Member | None:
+    # The region comes along in the same query: every caller shows or uses it.
     return session.scalars(
-        select(Member).where(Member.team_id == team_id, Member.user_id == user_id)
+        select(Member).options(joinedload(Member.region)).where(Member.team_id == team_id, Member.user_id == user_id)
     ).one_or_none()
 
 

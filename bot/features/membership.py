@@ -27,9 +27,10 @@ def register(app: App, ctx: AppContext) -> None:
         assert isinstance(command, RoleCommand)
         with ctx.session_factory.begin() as session:
             actor = get_member(session, request.team_id, request.user_id)
-            allowed = is_admin(actor, request.user_id, ctx.settings.admins) or is_slack_admin(
-                request.client, request.user_id
-            )
-            require_admin(allowed, "change roles")
+            allowed = is_admin(actor, request.user_id, ctx.settings.admins)
+        # Ask Slack outside the transaction: SQLite's write lock must not wait on the network.
+        allowed = allowed or is_slack_admin(request.client, request.user_id)
+        require_admin(allowed, "change roles")
+        with ctx.session_factory.begin() as session:
             set_role(session, request.team_id, request.user_id, command.user_id, command.role)
         request.reply(role_message(command.user_id, command.role))

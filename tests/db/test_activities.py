@@ -138,3 +138,45 @@ def _regions(session: Session) -> list:
     from bot.domain.directory import list_regions
 
     return list_regions(session, TEAM)
+
+
+def test_big_boards_show_the_top_25_and_count_the_rest(session: Session) -> None:
+    setup_region(session)
+    # 30 people: totals 30, 29, ..., 1, except that 25th and 26th place tie on 6.
+    for n in range(1, 31):
+        log(session, f"U{n:02}", 31 - n if n != 26 else 6, at=NOW - timedelta(minutes=60 - n))
+    board = build_board(session, TEAM, "connect", period_window("week", NOW, NEW_YORK), None, "UTC")
+    assert board.people == 30
+    assert len(board.rows) == 26  # one past the cut, to see the tie
+    assert [(r.rank, r.shared, r.standing.name) for r in board.rows[23:]] == [
+        (24, False, "U24"),
+        (25, True, "U25"),
+        (25, True, "U26"),
+    ]
+    from bot.blocks.board import board_lines
+    from bot.domain.activity_types import ACTIVITY_TYPES
+
+    lines = board_lines(board.rows, ACTIVITY_TYPES["connect"].label, people=board.people)
+    assert lines[-2] == "25.= U25 — 6 connects"
+    assert lines[-1] == "_…and 5 more_"
+
+
+def test_month_board_across_regions_matches_the_full_ranking(session: Session) -> None:
+    """SQLite takes a per-member path for long all-region boards; it must rank the same."""
+    setup_region(session)
+    join_region(session, TEAM, "U1", "U1", "AMER")
+    join_region(session, TEAM, "U2", "U2", "EMEA")
+    log(session, "U1", 4, kind="call", at=NOW - timedelta(days=10))
+    log(session, "U2", 4, kind="call", at=NOW - timedelta(days=12))
+    log(session, "U3", 9, kind="call", at=NOW - timedelta(days=40))  # last month: not counted
+    session.flush()
+    undo_last(session, ensure_member(session, TEAM, "U3", "U3"), now=NOW - timedelta(days=40))
+    log(session, "U3", 1, kind="call", at=NOW)
+    month = period_window("month", NOW, NEW_YORK)
+    board = build_board(session, TEAM, "call", month, None, "UTC")
+    assert [(r.rank, r.shared, r.standing.name, r.standing.total) for r in board.rows] == [
+        (1, True, "U2", 4.0),  # reached 4 two days before U1
+        (1, True, "U1", 4.0),
+        (3, False, "U3", 1.0),
+    ]
+    assert board.people == 3
