@@ -17,6 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.sqlite_gate import WriteGate, gated_connection_class
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -52,6 +54,10 @@ def _make_sqlite_engine(url: str, **kwargs: Any) -> Engine:
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     connect_args.setdefault("check_same_thread", False)
+    if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
+        lock_path = Path(parsed.database).expanduser().with_name(Path(parsed.database).name + ".writer-lock")
+        gate = WriteGate(lock_path, timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        connect_args.setdefault("factory", gated_connection_class(gate))
     engine = create_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -68,7 +74,11 @@ def _make_sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        dbapi_connection = conn.connection.dbapi_connection
+        if hasattr(dbapi_connection, "begin_immediate"):
+            dbapi_connection.begin_immediate()  # queue on the write gate first (models/sqlite_gate.py)
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
