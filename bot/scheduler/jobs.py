@@ -26,6 +26,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -39,7 +40,7 @@ from bot.domain.goal_store import REP_ROLES, advance_ramp, load_goal_layers, ram
 from bot.domain.goals import DEFAULT_GOALS, apply_ramp
 from bot.domain.summary import WeeklySummary, weekly_summary
 from bot.domain.wheel import SeedSource, new_seed
-from bot.domain.windows import week_start
+from bot.domain.windows import local_midnight_utc, week_start
 from bot.posting.competition_posts import (
     post_kickoff,
     post_last_call,
@@ -351,14 +352,21 @@ def _post_goals_kickoff(runtime: JobRuntime, firing: Firing, now: datetime) -> P
     with runtime.session_factory.begin() as session:
         region = _require_region(session, firing.spec.region_id)
         channel = require_channel(region)
-        # Once per workspace and week: the first region's job moves the ramp, the rest see None.
-        advance_ramp(session, region.team_id, monday, now)
+        # Once per workspace and week, and only when the judged week is over everywhere: APAC's
+        # Monday morning is still Sunday in the Americas. Later regions' kickoffs announce it.
+        if _week_over_in_every_region(session, region.team_id, monday, now):
+            advance_ramp(session, region.team_id, monday, now)
         reasons = [change.reason for change in ramp_changes_for_week(session, region.team_id, monday)]
         fraction = ramp_fraction(session, region.team_id)
         by_job = _region_goals_by_job(session, region, fraction)
     content = goals_kickoff_message(region.name, f"{monday:%a %d %b}", by_job, fraction, reasons)
     ts = str(runtime.client.chat_postMessage(channel=channel, **content)["ts"])
     return PostResult(channel, ts)
+
+
+def _week_over_in_every_region(session: Session, team_id: str, monday: date, now: datetime) -> bool:
+    zones = session.scalars(select(Region.tz).where(Region.team_id == team_id)).all()
+    return all(now >= local_midnight_utc(monday, ZoneInfo(tz)) for tz in zones)
 
 
 def _region_goals_by_job(session: Session, region: Region, fraction: float) -> list[JobGoals]:

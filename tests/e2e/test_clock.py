@@ -340,3 +340,31 @@ def test_goals_kickoff_posts_this_weeks_goals_with_the_ramp(
     assert "*AEs* (1)" in blocks and "12 calls" in blocks
     assert "*SDRs* (1)" in blocks and "36 calls" in blocks
     assert "from 50% to 60%" in blocks
+
+
+def test_the_ramp_waits_until_the_judged_week_is_over_in_every_region(
+    session_factory: sessionmaker[Session], slack: SlackStub
+) -> None:
+    with session_factory.begin() as session:
+        sgp_id = add(session, "APAC", "Asia/Singapore", "C_APAC").id
+        la_id = add(session, "WEST", "America/Los_Angeles", "C_WEST").id
+        join_region(session, TEAM, "U_ANA", "Ana", "WEST")
+        configure_ramp(session, TEAM, RampPolicy(start_fraction=0.5, step=0.1, weeks_to_step=1, team_hit_threshold=0.01),
+                       actor="test", now=datetime(2026, 11, 10, tzinfo=timezone.utc))
+        ana = ensure_member(session, TEAM, "U_ANA", "Ana")
+        log_activity(session, ana, LogCommand("call", 20), now=datetime(2026, 11, 17, 18, tzinfo=timezone.utc),
+                     idempotency_key=None)
+    # Monday 09:00 in Singapore is Sunday 17:00 in Los Angeles: the week isn't over there yet.
+    singapore_0900 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
+    fake = FakeClock(singapore_0900 - timedelta(minutes=1))
+    clock = make_clock(session_factory, slack, fake)
+    clock.reconcile()
+    fake.set(singapore_0900 + timedelta(seconds=3))
+    assert clock.fire(f"pipeday:{TEAM}:{sgp_id}:goals_kickoff").status == "sent"  # type: ignore[union-attr]
+    apac = json.dumps(slack.calls("chat.postMessage")[-1].json_arg("blocks"), ensure_ascii=False)
+    assert "from 50% to 60%" not in apac
+    los_angeles_0900 = datetime(2026, 11, 23, 17, 0, tzinfo=timezone.utc)
+    fake.set(los_angeles_0900 + timedelta(seconds=3))
+    assert clock.fire(f"pipeday:{TEAM}:{la_id}:goals_kickoff").status == "sent"  # type: ignore[union-attr]
+    west = json.dumps(slack.calls("chat.postMessage")[-1].json_arg("blocks"), ensure_ascii=False)
+    assert "from 50% to 60%" in west
