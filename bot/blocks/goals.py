@@ -5,7 +5,8 @@ from collections.abc import Sequence
 
 from bot.blocks.common import Block, Message, context, escape, format_quantity, message, section
 from bot.domain.activity_types import ACTIVITY_TYPES
-from bot.domain.goal_store import MemberWeek, StreakSummary
+from bot.domain.calendar_store import StreakSummary
+from bot.domain.goal_store import MemberWeek
 from bot.domain.goals import GoalProgress, progress_bar
 from models import GoalRampChange
 
@@ -91,7 +92,7 @@ def no_member_message(user_id: str) -> Message:
 
 
 def ramp_announcement(changes: Sequence[GoalRampChange]) -> list[Block]:
-    """The ramp's changes for the weekly goals message (see `goal_store.ramp_changes_for_week`)."""
+    """The ramp's changes for the weekly goals message (see `ramp_store.ramp_changes_for_week`)."""
     if not changes:
         return []
     lines = [f"{'📈' if c.new_fraction > c.old_fraction else '📉'} {escape(c.reason)}" for c in changes]

@@ -15,8 +15,9 @@ from bot.blocks.common import Block, actions, button, context, divider, escape, 
 from bot.blocks.goals import goal_blocks
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.boards import Board
+from bot.domain.calendar_store import StreakSummary
 from bot.domain.export import EXPORT_PERIODS, ExportFile
-from bot.domain.goal_store import MemberWeek, StreakSummary
+from bot.domain.goal_store import MemberWeek
 from bot.domain.goals import progress_bar
 
 MAX_VIEW_BLOCKS = 100

@@ -5,7 +5,8 @@ from bot.blocks.common import Message, context, escape, format_money, format_qua
 from bot.blocks.goals import goal_blocks
 from bot.domain.activities import LogResult
 from bot.domain.activity_types import ACTIVITY_TYPES
-from bot.domain.goal_store import MemberWeek, StreakSummary
+from bot.domain.calendar_store import StreakSummary
+from bot.domain.goal_store import MemberWeek
 from models import Activity
 
 

@@ -18,30 +18,29 @@ from sqlalchemy.orm import Session
 
 from bot.cli.common import CliState, domain_errors, pass_state, resolve_team, team_option
 from bot.domain.activity_types import ACTIVITY_TYPES, lookup_type
+from bot.domain.calendar_store import (
+    WEEKDAY_NAMES,
+    add_holiday,
+    list_holidays,
+    parse_weekdays,
+    remove_holiday,
+    set_working_days,
+    work_calendar,
+)
 from bot.domain.directory import JOBS, ensure_member, require_region
 from bot.domain.goal_store import (
-    WEEKDAY_NAMES,
     GoalScope,
-    add_holiday,
     clear_goal,
-    configure_ramp,
-    disable_ramp,
-    get_ramp,
     job_scope,
-    list_holidays,
     list_overrides,
     member_scope,
     parse_target,
-    parse_weekdays,
-    ramp_history,
     region_scope,
-    remove_holiday,
     set_goal,
-    set_working_days,
     team_scope,
-    work_calendar,
 )
 from bot.domain.goals import DEFAULT_GOALS, RampPolicy
+from bot.domain.ramp_store import configure_ramp, disable_ramp, get_ramp, ramp_history
 from models import Member, Region, utc_now
 
 ACTOR = "cli"

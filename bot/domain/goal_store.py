@@ -1,7 +1,8 @@
-"""Goals against the database: overrides, effective goals, weekly progress, streaks and the ramp.
+"""Goals against the database: overrides, effective goals, weekly progress and the goal board.
 
-The rules themselves live in the pure modules `bot.domain.goals` and `bot.domain.streaks`;
-this module loads what they need and stores what they decide.
+The rules themselves live in the pure module `bot.domain.goals`; this module loads what they
+need and stores what they decide. Working days, holidays and streaks live in
+`bot.domain.calendar_store`; the weekly goal ramp in `bot.domain.ramp_store`.
 
 Override precedence, most specific first: member › region › job › team (everyone) › job default.
 Overrides hold *full* targets; the workspace's ramp fraction scales every target, so a manager
@@ -25,31 +26,15 @@ from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.boards import Board
 from bot.domain.directory import JOBS, audit, ensure_workspace
 from bot.domain.errors import Conflict
-from bot.domain.goals import (
-    DEFAULT_GOALS,
-    GoalProgress,
-    RampPolicy,
-    RampState,
-    apply_ramp,
-    attainment,
-    next_ramp,
-    progress,
-    resolve_goals,
-)
+from bot.domain.goals import DEFAULT_GOALS, GoalProgress, apply_ramp, attainment, progress, resolve_goals
 from bot.domain.ranking import Standing, rank_standings
-from bot.domain.streaks import MON_FRI, current_streak, is_working_day
-from bot.domain.windows import Window, local_date, local_midnight_utc, period_window
-from bot.domain.windows import week_start as monday_of
-from models import Activity, GoalOverride, GoalRamp, GoalRampChange, Holiday, Member, Region, Workspace
+from bot.domain.windows import Window, local_midnight_utc, period_window
+from models import Activity, GoalOverride, GoalRamp, Member, Region
 
 # A weekly target above this is a typo (500 is the most one log may hold).
 MAX_GOAL_TARGET = 10_000
-# Closing a deal is not outreach: it keeps nobody's prospecting streak alive.
-NON_STREAK_TYPES = frozenset({"deal"})
 # People whose attainment decides the team ramp and fills the manager's table.
 REP_ROLES = ("rep",)
-WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_STREAK_LOOKBACK_DAYS = (35, 400, 4000)
 
 
 # --- scopes and overrides ---------------------------------------------------
@@ -223,10 +208,11 @@ def ramp_fraction(session: Session, team_id: str) -> float:
 
 def effective_goals(session: Session, member: Member) -> dict[str, float]:
     """This week's targets for one member: overrides resolved, then scaled by the ramp."""
-    return _ramped(load_goal_layers(session, member.team_id).full_goals(member), ramp_fraction(session, member.team_id))
+    full = load_goal_layers(session, member.team_id).full_goals(member)
+    return ramped_goals(full, ramp_fraction(session, member.team_id))
 
 
-def _ramped(goals: dict[str, float], fraction: float) -> dict[str, float]:
+def ramped_goals(goals: dict[str, float], fraction: float) -> dict[str, float]:
     return apply_ramp(goals, fraction) if goals else {}
 
 
@@ -279,21 +265,21 @@ def team_week(
     Each region's own local week; one totals query per region, so a 300-person team costs a
     handful of queries.
     """
-    members = _members(session, team_id, region_id, roles)
+    members = team_members(session, team_id, region_id, roles)
     layers = load_goal_layers(session, team_id)
     fraction = ramp_fraction(session, team_id)
     result: list[MemberWeek] = []
-    for region_key, group in _by_region(members).items():
+    for region_key, group in group_by_region(members).items():
         tz = member_zone(group[0])
         window = period_window("week", now, tz)
-        totals = _totals_by_member(session, team_id, region_key, window)
+        totals = totals_by_member(session, team_id, region_key, window)
         for member in group:
-            goals = _ramped(layers.full_goals(member), fraction)
+            goals = ramped_goals(layers.full_goals(member), fraction)
             result.append(_member_week(member, goals, totals.get(member.id, {}), window))
     return sorted(result, key=lambda week: (week.member.display_name.lower(), week.member.id))
 
 
-def _members(session: Session, team_id: str, region_id: int | None, roles: Sequence[str] | None) -> list[Member]:
+def team_members(session: Session, team_id: str, region_id: int | None, roles: Sequence[str] | None) -> list[Member]:
     query = select(Member).where(Member.team_id == team_id)
     if region_id is not None:
         query = query.where(Member.region_id == region_id)
@@ -302,14 +288,14 @@ def _members(session: Session, team_id: str, region_id: int | None, roles: Seque
     return list(session.scalars(query.order_by(Member.id)))
 
 
-def _by_region(members: Iterable[Member]) -> dict[int | None, list[Member]]:
+def group_by_region(members: Iterable[Member]) -> dict[int | None, list[Member]]:
     groups: dict[int | None, list[Member]] = defaultdict(list)
     for member in members:
         groups[member.region_id].append(member)
     return groups
 
 
-def _totals_by_member(
+def totals_by_member(
     session: Session, team_id: str, region_id: int | None, window: Window
 ) -> dict[int, dict[str, float]]:
     """Totals per member and type for the members *currently* in `region_id` (None: in no region)."""
@@ -402,298 +388,3 @@ def _ids_by_window(weeks: list[MemberWeek]) -> dict[Window, list[int]]:
         if week.totals:
             groups[week.window].append(week.member.id)
     return groups
-
-
-# --- working days, holidays and streaks ------------------------------------
-
-
-@dataclass(frozen=True)
-class WorkCalendar:
-    working_days: frozenset[int]
-    holidays: frozenset[date]
-
-
-def work_calendar(session: Session, team_id: str) -> WorkCalendar:
-    workspace = session.get(Workspace, team_id)
-    configured = (workspace.settings or {}).get("working_days") if workspace else None
-    days = frozenset(int(d) for d in configured) if configured else MON_FRI
-    holidays = frozenset(session.scalars(select(Holiday.day).where(Holiday.team_id == team_id)))
-    return WorkCalendar(days, holidays)
-
-
-def parse_weekdays(text: str) -> frozenset[int]:
-    """`mon-fri`, `sun-thu` or a list such as `mon,tue,thu`."""
-    days: set[int] = set()
-    for part in text.lower().replace(" ", "").split(","):
-        first, _, last = part.partition("-")
-        if first not in WEEKDAY_NAMES or (last and last not in WEEKDAY_NAMES):
-            raise Conflict(f"`{part}` isn't a weekday or a range of them.", "For example: mon-fri, sun-thu or mon,wed,fri")
-        start, end = WEEKDAY_NAMES.index(first), WEEKDAY_NAMES.index(last or first)
-        span = (end - start) % 7
-        days.update((start + offset) % 7 for offset in range(span + 1))
-    return frozenset(days)
-
-
-def set_working_days(session: Session, team_id: str, days: frozenset[int], *, actor: str) -> None:
-    if not days or not all(0 <= d <= 6 for d in days):
-        raise Conflict("Pick at least one weekday.")
-    workspace = ensure_workspace(session, team_id)
-    # JSON columns don't track in-place edits: assign a new dict.
-    workspace.settings = {**(workspace.settings or {}), "working_days": sorted(days)}
-    session.flush()
-    audit(session, team_id, actor, "workdays.set", None, {"days": sorted(days)})
-
-
-def add_holiday(session: Session, team_id: str, day: date, name: str | None, *, actor: str) -> Holiday:
-    """Add a holiday (or rename it, if that day is already one)."""
-    ensure_workspace(session, team_id)
-    holiday = session.scalars(select(Holiday).where(Holiday.team_id == team_id, Holiday.day == day)).one_or_none()
-    if holiday is None:
-        holiday = Holiday(team_id=team_id, day=day)
-        session.add(holiday)
-    holiday.name = name
-    session.flush()
-    audit(session, team_id, actor, "holiday.add", day.isoformat(), {"name": name})
-    return holiday
-
-
-def remove_holiday(session: Session, team_id: str, day: date, *, actor: str) -> bool:
-    holiday = session.scalars(select(Holiday).where(Holiday.team_id == team_id, Holiday.day == day)).one_or_none()
-    if holiday is None:
-        return False
-    session.delete(holiday)
-    session.flush()
-    audit(session, team_id, actor, "holiday.remove", day.isoformat(), {})
-    return True
-
-
-def list_holidays(session: Session, team_id: str) -> list[Holiday]:
-    return list(session.scalars(select(Holiday).where(Holiday.team_id == team_id).order_by(Holiday.day)))
-
-
-@dataclass(frozen=True)
-class StreakSummary:
-    days: int  # consecutive working days with outreach, ending today (or the last working day)
-    logged_today: bool
-    today_is_working_day: bool
-
-    @property
-    def at_risk(self) -> bool:
-        """A running streak that ends tonight unless something is logged."""
-        return self.days > 0 and self.today_is_working_day and not self.logged_today
-
-
-def member_streak(
-    session: Session, member: Member, now: datetime, calendar: WorkCalendar | None = None
-) -> StreakSummary:
-    """The member's current streak, from their activity dates in their region's time zone."""
-    calendar = calendar or work_calendar(session, member.team_id)
-    tz = member_zone(member)
-    today = local_date(now, tz)
-    working_today = is_working_day(today, calendar.working_days, calendar.holidays)
-    streak, dates = 0, frozenset[date]()
-    # Look back a month first; only a streak that fills the whole window needs a longer look.
-    for lookback in _STREAK_LOOKBACK_DAYS:
-        first = today - timedelta(days=lookback)
-        dates = _active_dates(session, member.id, local_midnight_utc(first, tz), now, tz)
-        streak = current_streak(dates, today, calendar.working_days, calendar.holidays)
-        # An unlogged working day today doesn't count yet (the day isn't over).
-        counted_until = today if today in dates or not working_today else today - timedelta(days=1)
-        if streak < _working_days_between(first, counted_until, calendar):
-            break  # the run broke inside the window, so it is complete
-    return StreakSummary(days=streak, logged_today=today in dates, today_is_working_day=working_today)
-
-
-def _active_dates(session: Session, member_id: int, since: datetime, now: datetime, tz: ZoneInfo) -> frozenset[date]:
-    moments = session.scalars(
-        select(Activity.occurred_at).where(
-            Activity.member_id == member_id,
-            Activity.type.not_in(sorted(NON_STREAK_TYPES)),
-            Activity.occurred_at >= since,
-            Activity.occurred_at <= now,
-            Activity.deleted_at.is_(None),
-        )
-    )
-    return frozenset(local_date(moment, tz) for moment in moments)
-
-
-def _working_days_between(first: date, last: date, calendar: WorkCalendar) -> int:
-    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
-    return sum(1 for day in days if is_working_day(day, calendar.working_days, calendar.holidays))
-
-
-# --- the ramp ---------------------------------------------------------------
-
-
-def get_ramp(session: Session, team_id: str) -> GoalRamp | None:
-    return session.get(GoalRamp, team_id)
-
-
-def ramp_policy(ramp: GoalRamp) -> RampPolicy:
-    return RampPolicy(
-        start_fraction=ramp.start_fraction,
-        step=ramp.step,
-        weeks_to_step=ramp.weeks_to_step,
-        team_hit_threshold=ramp.team_hit_threshold,
-        max_fraction=ramp.max_fraction,
-    )
-
-
-def configure_ramp(
-    session: Session, team_id: str, policy: RampPolicy, *, actor: str, now: datetime, restart: bool = False
-) -> GoalRamp:
-    """Turn the ramp on or change its policy.
-
-    A new ramp (or `restart`) starts at `start_fraction`. Otherwise the team keeps its place,
-    moved into [start, max] if the new bounds exclude it — never lowered below a raised start,
-    never left above a lowered maximum. Any change of the fraction is recorded.
-    """
-    ensure_workspace(session, team_id)
-    ramp = session.get(GoalRamp, team_id)
-    old = ramp.fraction if ramp is not None else 1.0
-    if ramp is None:
-        ramp = GoalRamp(team_id=team_id, fraction=policy.start_fraction, streak_weeks=0)
-        session.add(ramp)
-    elif restart:
-        ramp.fraction, ramp.streak_weeks = policy.start_fraction, 0
-    else:
-        ramp.fraction = min(max(ramp.fraction, policy.start_fraction), policy.max_fraction)
-    ramp.start_fraction, ramp.step, ramp.weeks_to_step = policy.start_fraction, policy.step, policy.weeks_to_step
-    ramp.team_hit_threshold, ramp.max_fraction = policy.team_hit_threshold, policy.max_fraction
-    ramp.updated_at = now
-    session.flush()
-    if not math.isclose(old, ramp.fraction):
-        reason = f"Goal ramp set: weekly goals are now {_percent(ramp.fraction)} of the full targets (were {_percent(old)})."
-        _record_change(session, team_id, monday_of(now.date()), old, ramp.fraction, reason, None, actor, now)
-    audit(session, team_id, actor, "ramp.set", None, _policy_details(policy))
-    return ramp
-
-
-def disable_ramp(session: Session, team_id: str, *, actor: str, now: datetime) -> bool:
-    """Turn the ramp off: goals go back to their full targets."""
-    ramp = session.get(GoalRamp, team_id)
-    if ramp is None:
-        return False
-    old = ramp.fraction
-    session.delete(ramp)
-    session.flush()
-    if not math.isclose(old, 1.0):
-        reason = f"Goal ramp turned off: weekly goals are back to the full targets (were {_percent(old)})."
-        _record_change(session, team_id, monday_of(now.date()), old, 1.0, reason, None, actor, now)
-    audit(session, team_id, actor, "ramp.off", None, {})
-    return True
-
-
-def team_attainment(session: Session, team_id: str, monday: date, fraction: float) -> float | None:
-    """How well the reps together met their goals in the week starting `monday` (each region's local week).
-
-    Team goals are the sum of every rep's goals at `fraction`; team totals the sum of their logs.
-    Each type is capped at 100% before averaging, like a single member's attainment. None when
-    no rep has a goal (nothing to hit or miss).
-    """
-    goals, totals = _team_sums(session, team_id, monday, load_goal_layers(session, team_id), fraction)
-    return attainment(goals, totals) if goals else None
-
-
-def _team_sums(
-    session: Session, team_id: str, monday: date, layers: GoalLayers, fraction: float
-) -> tuple[dict[str, float], dict[str, float]]:
-    goals: dict[str, float] = defaultdict(float)
-    totals: dict[str, float] = defaultdict(float)
-    reps = [m for m in _members(session, team_id, None, REP_ROLES) if m.region_id is not None]
-    for region_id, group in _by_region(reps).items():
-        by_member = _totals_by_member(session, team_id, region_id, week_window(monday, member_zone(group[0])))
-        for member in group:
-            for activity_type, target in _ramped(layers.full_goals(member), fraction).items():
-                goals[activity_type] += target
-                totals[activity_type] += by_member.get(member.id, {}).get(activity_type, 0.0)
-    return dict(goals), dict(totals)
-
-
-def advance_ramp(session: Session, team_id: str, week_start: date, now: datetime) -> GoalRampChange | None:
-    """The weekly step, for the scheduler's Monday job.
-
-    `week_start` is the Monday of the week that is starting; the week before it is judged.
-    Runs at most once per week (re-runs return None), never lowers goals after a miss, and
-    records every change of the fraction. Returns the recorded change (its `reason` is the
-    sentence for the weekly goals message) or None when the fraction stayed put or there is
-    no ramp.
-    """
-    if week_start.weekday() != 0:
-        raise ValueError(f"week_start must be a Monday, got {week_start} ({week_start:%A})")
-    ramp = session.get(GoalRamp, team_id, with_for_update=True)
-    if ramp is None or (ramp.last_week_start is not None and week_start <= ramp.last_week_start):
-        return None
-    judged = week_start - timedelta(days=7)
-    team_hit = team_attainment(session, team_id, judged, ramp.fraction)
-    state, change = next_ramp(ramp_policy(ramp), RampState(ramp.fraction, ramp.streak_weeks), team_hit)
-    ramp.fraction, ramp.streak_weeks = state.fraction, state.streak_weeks
-    ramp.last_week_start, ramp.updated_at = week_start, now
-    session.flush()
-    if change is None:
-        return None
-    return _record_change(
-        session, team_id, week_start, change.old_fraction, change.new_fraction, change.reason, team_hit, "scheduler", now
-    )
-
-
-def ramp_history(session: Session, team_id: str, limit: int = 20) -> list[GoalRampChange]:
-    return list(
-        session.scalars(
-            select(GoalRampChange)
-            .where(GoalRampChange.team_id == team_id)
-            .order_by(GoalRampChange.created_at.desc(), GoalRampChange.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def ramp_changes_for_week(session: Session, team_id: str, week_start: date) -> list[GoalRampChange]:
-    """Changes to announce in the weekly goals message of the week starting `week_start`."""
-    return list(
-        session.scalars(
-            select(GoalRampChange)
-            .where(GoalRampChange.team_id == team_id, GoalRampChange.week_start == week_start)
-            .order_by(GoalRampChange.id)
-        )
-    )
-
-
-def _record_change(
-    session: Session,
-    team_id: str,
-    monday: date,
-    old: float,
-    new: float,
-    reason: str,
-    team_hit: float | None,
-    actor: str,
-    now: datetime,
-) -> GoalRampChange:
-    change = GoalRampChange(
-        team_id=team_id,
-        week_start=monday,
-        old_fraction=old,
-        new_fraction=new,
-        reason=reason[:500],
-        team_attainment=team_hit,
-        actor=actor,
-        created_at=now,
-    )
-    session.add(change)
-    session.flush()
-    return change
-
-
-def _policy_details(policy: RampPolicy) -> dict[str, object]:
-    return {
-        "start": policy.start_fraction,
-        "step": policy.step,
-        "weeks": policy.weeks_to_step,
-        "threshold": policy.team_hit_threshold,
-        "max": policy.max_fraction,
-    }
-
-
-def _percent(fraction: float) -> str:
-    return f"{round(fraction * 100)}%"

@@ -5,8 +5,9 @@ from slack_bolt import App
 
 from bot.blocks.replies import logged_message, me_message, undone_message
 from bot.domain.activities import log_activity, member_totals, member_zone, undo_last
+from bot.domain.calendar_store import member_streak
 from bot.domain.directory import ensure_member, get_member
-from bot.domain.goal_store import member_streak, member_week, ramp_fraction
+from bot.domain.goal_store import member_week, ramp_fraction
 from bot.domain.grammar import LogCommand, MeCommand, UndoCommand
 from bot.domain.windows import period_window
 from bot.slack.commands import CommandRequest

@@ -9,13 +9,13 @@ from sqlalchemy.orm import Session
 from bot.blocks.goals import goal_set_message, goals_message, no_member_message
 from bot.blocks.plan import plan_message
 from bot.domain.activity_types import lookup_type
+from bot.domain.calendar_store import member_streak
 from bot.domain.directory import ensure_member, get_member, is_manager, require_region
 from bot.domain.errors import PermissionDenied
 from bot.domain.goal_store import (
     GoalScope,
     clear_goal,
     member_scope,
-    member_streak,
     member_week,
     parse_target,
     ramp_fraction,

@@ -31,9 +31,10 @@ from bot.blocks.home import (
 from bot.blocks.log_modal import CALLBACK_ID, ModalErrors, log_modal, parse_log_input, read_submission
 from bot.domain.activities import log_activity
 from bot.domain.board_view import BoardRequest, board_for
+from bot.domain.calendar_store import member_streak
 from bot.domain.directory import ensure_member, get_member, is_manager
 from bot.domain.export import ExportFile, export_csv
-from bot.domain.goal_store import REP_ROLES, member_streak, member_week, ramp_fraction, team_week
+from bot.domain.goal_store import REP_ROLES, member_week, ramp_fraction, team_week
 from bot.domain.grammar import BoardCommand
 from bot.slack.context import AppContext
 from bot.slack.users import is_slack_admin

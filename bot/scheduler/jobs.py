@@ -36,8 +36,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.blocks.summary import JobGoals, chart_title, day_labels, goals_kickoff_message, weekly_summary_message
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.competitions import DayKey, day_for_key
-from bot.domain.goal_store import REP_ROLES, advance_ramp, load_goal_layers, ramp_changes_for_week, ramp_fraction
+from bot.domain.goal_store import REP_ROLES, load_goal_layers, ramp_fraction
 from bot.domain.goals import DEFAULT_GOALS, apply_ramp
+from bot.domain.ramp_store import advance_ramp, ramp_changes_for_week
 from bot.domain.summary import WeeklySummary, weekly_summary
 from bot.domain.wheel import SeedSource, new_seed
 from bot.domain.windows import local_midnight_utc, week_start

@@ -9,31 +9,24 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.activities import log_activity
+from bot.domain.calendar_store import add_holiday, member_streak, parse_weekdays, set_working_days
 from bot.domain.directory import add_region, ensure_member, join_region, set_role
 from bot.domain.errors import Conflict
 from bot.domain.goal_store import (
-    add_holiday,
-    advance_ramp,
     clear_goal,
-    configure_ramp,
-    disable_ramp,
     effective_goals,
     goal_board,
     job_scope,
     member_scope,
-    member_streak,
     member_week,
     parse_target,
-    parse_weekdays,
-    ramp_changes_for_week,
-    ramp_history,
     region_scope,
     set_goal,
-    set_working_days,
     team_scope,
 )
 from bot.domain.goals import DEFAULT_GOALS, RampPolicy
 from bot.domain.grammar import LogCommand
+from bot.domain.ramp_store import advance_ramp, configure_ramp, disable_ramp, ramp_changes_for_week, ramp_history
 from models import Activity, GoalOverride, GoalRamp, Member, Region
 
 TEAM = "T1"

@@ -39,7 +39,8 @@ from bot.blocks.log_modal import (
 from bot.blocks.plan import plan_message
 from bot.blocks.replies import me_message
 from bot.domain.boards import Board
-from bot.domain.goal_store import MemberWeek, StreakSummary
+from bot.domain.calendar_store import StreakSummary
+from bot.domain.goal_store import MemberWeek
 from bot.domain.goals import attainment, progress
 from bot.domain.grammar import LogCommand, ParseError, parse_command
 from bot.domain.plan_store import PlanResult

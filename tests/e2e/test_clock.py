@@ -21,12 +21,12 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.competitions import CompetitionSpec, add_competition
 from bot.domain.activities import log_activity
+from bot.domain.competitions import CompetitionSpec, add_competition
 from bot.domain.directory import add_region, ensure_member, ensure_workspace, join_region
-from bot.domain.goal_store import configure_ramp
 from bot.domain.goals import RampPolicy
 from bot.domain.grammar import LogCommand
+from bot.domain.ramp_store import configure_ramp
 from bot.domain.wheel import SeedSource, new_seed
 from bot.scheduler.clock import RECONCILE_JOB_ID, Clock, make_scheduler, spec_trigger
 from bot.scheduler.jobs import JobRuntime
