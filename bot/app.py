@@ -20,11 +20,12 @@ FEATURES = (dispatch, help, activity_log, boards, membership, home, competitions
 
 
 def make_web_client(settings: Settings) -> WebClient:
-    client = WebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
-    # Slack asks us to back off on 429s; transient network errors are worth one more try.
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    client.retry_handlers.append(ConnectionErrorRetryHandler(max_retry_count=1))
-    return client
+    # Slack asks us to back off on 429s (honouring Retry-After); a dropped connection is worth one more try.
+    return WebClient(
+        token=settings.bot_token,
+        base_url=settings.slack_api_url or WebClient.BASE_URL,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=2)],
+    )
 
 
 def create_app(
