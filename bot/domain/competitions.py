@@ -310,10 +310,6 @@ def day_for_key(session: Session, key: DayKey) -> CompetitionDay:
     return ensure_day(session, competition, region, key.local_date)
 
 
-def day_key(day: CompetitionDay) -> DayKey:
-    return DayKey(day.team_id, day.region_id, day.competition_id, day.local_date)
-
-
 def _find_day(session: Session, competition_id: int, region_id: int, local_date: date) -> CompetitionDay | None:
     return session.scalars(
         select(CompetitionDay).where(
@@ -451,11 +447,6 @@ def ranked_from_snapshot(rows: Sequence[dict[str, Any]]) -> list[RankedStanding]
         )
         for row in rows
     ]
-
-
-def user_ids_by_member(day: CompetitionDay) -> dict[int, str]:
-    """Slack user ids of the people in a closed day's published standings."""
-    return {int(row["member_id"]): str(row["user_id"]) for row in day.final_standings or []}
 
 
 def days_to_close(session: Session, region: Region, now: datetime) -> list[CompetitionDay]:
