@@ -89,3 +89,11 @@ def domain_errors() -> Iterator[None]:
         yield
     except DomainError as error:
         raise click.ClickException(f"{error.message} {error.hint or ''}".strip()) from None
+
+
+@contextmanager
+def team_session(state: CliState, team: str | None) -> Iterator[tuple[Session, str]]:
+    """The opening every workspace command shares: one transaction, the workspace it acts on,
+    and domain refusals shown as a one-line CLI error (the transaction is rolled back)."""
+    with state.transaction() as session, domain_errors():
+        yield session, resolve_team(state, session, team)

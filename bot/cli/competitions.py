@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import click
 
-from bot.cli.common import CliState, domain_errors, pass_state, resolve_team, team_option
+from bot.cli.common import CliState, domain_errors, pass_state, team_option, team_session
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.competitions import (
     PRESETS,
@@ -69,10 +69,8 @@ def competition_add(
 ) -> None:
     with domain_errors():
         spec = _spec_from_options(name, preset, weekday, metric, regions, start, end, winners, leaders_win)
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
-        with domain_errors():
-            add_competition(session, team_id, spec, actor="cli")
+    with team_session(state, team) as (session, team_id):
+        add_competition(session, team_id, spec, actor="cli")
         click.echo(f"Added {_describe(spec)} in {team_id}.")
 
 
@@ -122,8 +120,7 @@ def _describe(spec: CompetitionSpec) -> str:
 @team_option
 @pass_state
 def competition_add_classics(state: CliState, regions: str | None, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         for preset in ("connect-day", "booking-day"):
             spec = PRESETS[preset]
             if regions:
@@ -131,8 +128,7 @@ def competition_add_classics(state: CliState, regions: str | None, team: str | N
             if find_competition(session, team_id, spec.name) is not None:
                 click.echo(f"{spec.name} exists already; left as it is.")
                 continue
-            with domain_errors():
-                add_competition(session, team_id, spec, actor="cli")
+            add_competition(session, team_id, spec, actor="cli")
             click.echo(f"Added {_describe(spec)}.")
 
 
@@ -140,8 +136,7 @@ def competition_add_classics(state: CliState, regions: str | None, team: str | N
 @team_option
 @pass_state
 def competition_list(state: CliState, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         found = list_competitions(session, team_id)
         if not found:
             click.echo("No prospecting days yet. Add the classics: pipeday competition add-classics")
@@ -160,8 +155,6 @@ def competition_list(state: CliState, team: str | None) -> None:
 @team_option
 @pass_state
 def competition_remove(state: CliState, name: str, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
-        with domain_errors():
-            deleted = remove_competition(session, team_id, name, actor="cli")
+    with team_session(state, team) as (session, team_id):
+        deleted = remove_competition(session, team_id, name, actor="cli")
         click.echo(f"Removed {name}." + ("" if deleted else " Its past days and awards are kept."))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.common import CliState, domain_errors, pass_state, resolve_team, team_option
+from bot.cli.common import CliState, pass_state, team_option, team_session
 from bot.domain.directory import (
     ROLES,
     add_region,
@@ -32,10 +32,8 @@ def region() -> None:
 @team_option
 @pass_state
 def region_add(state: CliState, name: str, tz: str, channel_id: str | None, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
-        with domain_errors():
-            added = add_region(session, team_id, name, tz, channel_id, actor="cli")
+    with team_session(state, team) as (session, team_id):
+        added = add_region(session, team_id, name, tz, channel_id, actor="cli")
         click.echo(f"Added region {added.name} ({added.tz}) in {team_id}.")
 
 
@@ -48,10 +46,8 @@ def region_add(state: CliState, name: str, tz: str, channel_id: str | None, team
 def region_set(state: CliState, name: str, tz: str | None, channel_id: str | None, team: str | None) -> None:
     if tz is None and channel_id is None:
         raise click.UsageError("Give --tz and/or --channel.")
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
-        with domain_errors():
-            changed = update_region(session, team_id, name, tz=tz, channel_id=channel_id, actor="cli")
+    with team_session(state, team) as (session, team_id):
+        changed = update_region(session, team_id, name, tz=tz, channel_id=channel_id, actor="cli")
         click.echo(f"{changed.name}: {changed.tz}, channel {changed.channel_id or '-'}.")
 
 
@@ -59,8 +55,7 @@ def region_set(state: CliState, name: str, tz: str | None, channel_id: str | Non
 @team_option
 @pass_state
 def region_list(state: CliState, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         regions = list_regions(session, team_id)
         if not regions:
             click.echo("No regions yet. Add one: pipeday region add AMER --tz America/New_York --channel C…")
@@ -80,8 +75,7 @@ def role() -> None:
 @team_option
 @pass_state
 def role_set(state: CliState, user_id: str, new_role: str, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         ensure_member(session, team_id, user_id, user_id)
         set_role(session, team_id, "cli", user_id, new_role.lower())
         click.echo(f"{user_id} is now {new_role.lower()} in {team_id}.")

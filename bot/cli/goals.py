@@ -16,7 +16,7 @@ from datetime import datetime
 import click
 from sqlalchemy.orm import Session
 
-from bot.cli.common import CliState, domain_errors, pass_state, resolve_team, team_option
+from bot.cli.common import CliState, pass_state, team_option, team_session
 from bot.domain.activity_types import ACTIVITY_TYPES, lookup_type
 from bot.domain.calendar_store import (
     WEEKDAY_NAMES,
@@ -53,12 +53,11 @@ def register(cli: click.Group) -> None:
 
 @contextmanager
 def goal_errors() -> Iterator[None]:
-    """Refusals from the domain (and invalid goal or ramp numbers) become one-line CLI errors."""
-    with domain_errors():
-        try:
-            yield
-        except ValueError as error:
-            raise click.ClickException(str(error)) from None
+    """Invalid goal or ramp numbers become one-line CLI errors (team_session already shows domain refusals)."""
+    try:
+        yield
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def scope_options(command: click.decorators.FC) -> click.decorators.FC:
@@ -103,8 +102,7 @@ def goals_set(
     state: CliState, activity: str, target: str, members: tuple[str, ...], region_name: str | None, job: str | None, team: str | None
 ) -> None:
     kind = _activity(activity)
-    with state.transaction() as session, goal_errors():
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id), goal_errors():
         value = parse_target(kind, target)
         for scope in _scopes(session, team_id, members, region_name, job):
             set_goal(session, team_id, scope, kind, value, actor=ACTOR, now=utc_now())
@@ -120,8 +118,7 @@ def goals_clear(
     state: CliState, activity: str, members: tuple[str, ...], region_name: str | None, job: str | None, team: str | None
 ) -> None:
     kind = _activity(activity)
-    with state.transaction() as session, goal_errors():
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id), goal_errors():
         for scope in _scopes(session, team_id, members, region_name, job):
             removed = clear_goal(session, team_id, scope, kind, actor=ACTOR)
             click.echo(f"{'Removed' if removed else 'No'} {ACTIVITY_TYPES[kind].plural} override for {scope.describe()}.")
@@ -131,8 +128,7 @@ def goals_clear(
 @team_option
 @pass_state
 def goals_list(state: CliState, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         for job, defaults in DEFAULT_GOALS.items():
             click.echo(f"default {job:<4} " + ", ".join(f"{ACTIVITY_TYPES[k].plural} {v:g}" for k, v in defaults.items()))
         overrides = list_overrides(session, team_id)
@@ -172,8 +168,7 @@ def ramp() -> None:
 def ramp_set(
     state: CliState, start: float, step: float, weeks: int, maximum: float, threshold: float, restart: bool, team: str | None
 ) -> None:
-    with state.transaction() as session, goal_errors():
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id), goal_errors():
         policy = RampPolicy(start_fraction=start, step=step, weeks_to_step=weeks, team_hit_threshold=threshold, max_fraction=maximum)
         saved = configure_ramp(session, team_id, policy, actor=ACTOR, now=utc_now(), restart=restart)
         click.echo(
@@ -186,8 +181,7 @@ def ramp_set(
 @team_option
 @pass_state
 def ramp_show(state: CliState, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         current = get_ramp(session, team_id)
         if current is None:
             click.echo("Ramp: off (full targets).")
@@ -204,8 +198,7 @@ def ramp_show(state: CliState, team: str | None) -> None:
 @team_option
 @pass_state
 def ramp_off(state: CliState, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         turned_off = disable_ramp(session, team_id, actor=ACTOR, now=utc_now())
         click.echo("Ramp off: full targets apply." if turned_off else "There was no ramp.")
 
@@ -222,8 +215,7 @@ def holiday() -> None:
 @pass_state
 def holiday_add(state: CliState, day: datetime, name: tuple[str, ...], team: str | None) -> None:
     the_day = day.date()
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         add_holiday(session, team_id, the_day, " ".join(name)[:100] or None, actor=ACTOR)
         click.echo(f"Holiday {the_day:%a %d %b %Y}{' (' + ' '.join(name) + ')' if name else ''} added for {team_id}.")
 
@@ -234,8 +226,7 @@ def holiday_add(state: CliState, day: datetime, name: tuple[str, ...], team: str
 @pass_state
 def holiday_remove(state: CliState, day: datetime, team: str | None) -> None:
     the_day = day.date()
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         removed = remove_holiday(session, team_id, the_day, actor=ACTOR)
         click.echo(f"Removed {the_day}." if removed else f"{the_day} wasn't a holiday.")
 
@@ -244,8 +235,7 @@ def holiday_remove(state: CliState, day: datetime, team: str | None) -> None:
 @team_option
 @pass_state
 def holiday_list(state: CliState, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         days = list_holidays(session, team_id)
         if not days:
             click.echo("No holidays.")
@@ -263,8 +253,7 @@ def workdays() -> None:
 @team_option
 @pass_state
 def workdays_set(state: CliState, days: str, team: str | None) -> None:
-    with state.transaction() as session, goal_errors():
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id), goal_errors():
         chosen = parse_weekdays(days)
         set_working_days(session, team_id, chosen, actor=ACTOR)
         click.echo(f"Working days for {team_id}: {_day_names(chosen)}.")
@@ -274,8 +263,7 @@ def workdays_set(state: CliState, days: str, team: str | None) -> None:
 @team_option
 @pass_state
 def workdays_show(state: CliState, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         click.echo(f"Working days: {_day_names(work_calendar(session, team_id).working_days)}.")
 
 

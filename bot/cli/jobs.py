@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import click
 from sqlalchemy.orm import Session
 
-from bot.cli.common import CliState, pass_state, resolve_team, team_option
+from bot.cli.common import CliState, pass_state, team_option, team_session
 from bot.domain.competitions import find_competition
 from bot.domain.directory import ensure_workspace, find_region
 from bot.scheduler.clock import DEFAULT_RECONCILE_EVERY, Clock, make_scheduler, run_blocking
@@ -121,8 +121,7 @@ def jobs_run(
     team: str | None,
 ) -> None:
     runtime = _runtime(state)
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         region = find_region(session, team_id, region_name)
         if region is None:
             raise click.ClickException(f"There's no region called {region_name} in {team_id}.")
@@ -205,8 +204,7 @@ def jobs_schedule(
     team: str | None,
 ) -> None:
     kind = kind.lower()
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         workspace = ensure_workspace(session, team_id)
         try:
             if competition_name:

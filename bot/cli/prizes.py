@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import click
 
-from bot.cli.common import CliState, domain_errors, pass_state, resolve_team, team_option
+from bot.cli.common import CliState, domain_errors, pass_state, team_option, team_session
 from bot.domain.prizes import add_prize, current_wheel, list_prizes, remove_prize, restock_prize
 from bot.domain.spins import SpinVerification, list_awards, mark_delivered, verify_spin
 from bot.domain.wheel import draw_number
@@ -30,10 +30,8 @@ def prize() -> None:
 @team_option
 @pass_state
 def prize_add(state: CliState, name: str, weight: float, stock: int | None, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
-        with domain_errors():
-            added = add_prize(session, team_id, name, weight=weight, stock=stock, actor="cli")
+    with team_session(state, team) as (session, team_id):
+        added = add_prize(session, team_id, name, weight=weight, stock=stock, actor="cli")
         click.echo(f"Added {added.name} (weight {added.weight:g}, stock {_stock(added.stock)}) in {team_id}.")
 
 
@@ -41,8 +39,7 @@ def prize_add(state: CliState, name: str, weight: float, stock: int | None, team
 @team_option
 @pass_state
 def prize_list(state: CliState, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         prizes = list_prizes(session, team_id)
         if not prizes:
             click.echo("No prizes yet. Add one: pipeday prize add \"Cowboy boots\" --stock 3")
@@ -58,10 +55,8 @@ def prize_list(state: CliState, team: str | None) -> None:
 @team_option
 @pass_state
 def prize_remove(state: CliState, name: str, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
-        with domain_errors():
-            removed = remove_prize(session, team_id, name, actor="cli")
+    with team_session(state, team) as (session, team_id):
+        removed = remove_prize(session, team_id, name, actor="cli")
         click.echo(f"Removed {removed.name} from the wheel.")
 
 
@@ -71,10 +66,8 @@ def prize_remove(state: CliState, name: str, team: str | None) -> None:
 @team_option
 @pass_state
 def prize_restock(state: CliState, name: str, quantity: int, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
-        with domain_errors():
-            restocked = restock_prize(session, team_id, name, quantity, actor="cli")
+    with team_session(state, team) as (session, team_id):
+        restocked = restock_prize(session, team_id, name, quantity, actor="cli")
         click.echo(f"{restocked.name}: stock is now {restocked.stock}.")
 
 
@@ -83,8 +76,7 @@ def prize_restock(state: CliState, name: str, quantity: int, team: str | None) -
 @team_option
 @pass_state
 def prize_awards(state: CliState, status: str | None, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
+    with team_session(state, team) as (session, team_id):
         awards = list_awards(session, team_id, status)
         if not awards:
             click.echo("No awards yet." if status is None else f"No {status} awards.")
@@ -101,10 +93,8 @@ def prize_awards(state: CliState, status: str | None, team: str | None) -> None:
 @team_option
 @pass_state
 def prize_deliver(state: CliState, award_id: int, team: str | None) -> None:
-    with state.transaction() as session:
-        team_id = resolve_team(state, session, team)
-        with domain_errors():
-            outcome = mark_delivered(session, team_id, award_id, actor="cli", now=utc_now())
+    with team_session(state, team) as (session, team_id):
+        outcome = mark_delivered(session, team_id, award_id, actor="cli", now=utc_now())
         verb = "Marked" if outcome.changed else "Already marked"
         click.echo(f"{verb} award #{award_id} ({outcome.spin.prize_name}) delivered.")
 
@@ -118,9 +108,8 @@ def spin() -> None:
 @click.argument("spin_id", type=int)
 @pass_state
 def spin_verify(state: CliState, spin_id: int) -> None:
-    with state.transaction() as session:
-        with domain_errors():
-            result = verify_spin(session, spin_id)
+    with state.transaction() as session, domain_errors():
+        result = verify_spin(session, spin_id)
     for line in verification_report(result):
         click.echo(line)
     if not result.ok:
