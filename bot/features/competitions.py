@@ -37,7 +37,7 @@ from bot.domain.competitions import (
     region_of_member,
     today_view,
 )
-from bot.domain.directory import get_member, is_manager
+from bot.domain.directory import get_member
 from bot.domain.errors import Conflict, DomainError, PermissionDenied
 from bot.domain.grammar import OtherCommand, ParseError
 from bot.domain.spins import mark_delivered, require_next_winner, spin_for
@@ -50,7 +50,7 @@ from bot.posting.competition_posts import (
 )
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
-from bot.slack.users import is_slack_admin
+from bot.slack.permissions import is_manager_user
 
 logger = logging.getLogger(__name__)
 USAGE = {"days": "/pg days", "close": "/pg close [region]", "spin": "/pg spin [region]"}
@@ -123,7 +123,7 @@ def register(app: App, ctx: AppContext) -> None:
     ) -> None:
         ack()  # first: rendering and uploading the wheel takes longer than Slack waits
         team_id, user_id = _actor(body)
-        if not _is_manager(ctx, client, team_id, user_id):
+        if not is_manager_user(ctx, client, team_id, user_id):
             respond(**refusal(NOT_A_MANAGER_SPIN), response_type="ephemeral", replace_original=False)
             return
         now = ctx.clock()
@@ -143,7 +143,7 @@ def register(app: App, ctx: AppContext) -> None:
     ) -> None:
         ack()
         team_id, user_id = _actor(body)
-        if not _is_manager(ctx, client, team_id, user_id):
+        if not is_manager_user(ctx, client, team_id, user_id):
             respond(**refusal(NOT_A_MANAGER_DELIVER), response_type="ephemeral", replace_original=False)
             return
         try:
@@ -183,17 +183,8 @@ def _parse_spin_value(value: str) -> tuple[int, int]:
     return int(day_text), int(member_text)
 
 
-def _is_manager(ctx: AppContext, client: WebClient, team_id: str, user_id: str) -> bool:
-    """Managers and admins by role or PIPEDAY_ADMINS; Slack workspace admins too."""
-    with ctx.session_factory.begin() as session:
-        member = get_member(session, team_id, user_id)
-        if is_manager(member, user_id, ctx.settings.admins):
-            return True
-    return is_slack_admin(client, user_id)
-
-
 def _require_manager(ctx: AppContext, client: WebClient, team_id: str, user_id: str, what: str) -> None:
-    if not _is_manager(ctx, client, team_id, user_id):
+    if not is_manager_user(ctx, client, team_id, user_id):
         raise PermissionDenied(f"Only managers can {what}.", "Ask a manager, or an admin to make you one (`/pg role`).")
 
 

@@ -10,7 +10,7 @@ from bot.blocks.goals import goal_set_message, goals_message, no_member_message
 from bot.blocks.plan import plan_message
 from bot.domain.activity_types import lookup_type
 from bot.domain.calendar_store import member_streak
-from bot.domain.directory import ensure_member, get_member, is_manager, require_region
+from bot.domain.directory import ensure_member, get_member, require_region
 from bot.domain.errors import PermissionDenied
 from bot.domain.goal_store import (
     GoalScope,
@@ -28,7 +28,7 @@ from bot.domain.plan_store import MAX_PLAN_DEALS, plan_for
 from bot.domain.planner import Period
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
-from bot.slack.users import is_slack_admin
+from bot.slack.permissions import is_manager_user
 from models import Region
 
 GOALS_USAGE = "/pg goals [@user]"
@@ -82,13 +82,11 @@ def _show_goals(ctx: AppContext, request: CommandRequest, user_id: str) -> None:
 
 
 def _set_goals(ctx: AppContext, request: CommandRequest, command: GoalSetCommand) -> None:
-    # Ask Slack before opening the transaction, so no lock is held across the call.
-    slack_admin = request.user_id not in ctx.settings.admins and is_slack_admin(request.client, request.user_id)
+    if not is_manager_user(ctx, request.client, request.team_id, request.user_id):
+        raise PermissionDenied("Only managers can set goals.", "Ask a Pipeday admin to make you a manager.")
     now = ctx.clock()
     with ctx.session_factory.begin() as session:
         actor = get_member(session, request.team_id, request.user_id)
-        if not is_manager(actor, request.user_id, ctx.settings.admins, slack_admin):
-            raise PermissionDenied("Only managers can set goals.", "Ask a Pipeday admin to make you a manager.")
         target = None if command.target_text in CLEAR_WORDS else parse_target(command.activity_type, command.target_text)
         scopes = _scopes(session, request, command, actor.region if actor else None)
         for scope in scopes:

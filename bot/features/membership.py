@@ -4,11 +4,11 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.blocks.replies import joined_message, role_message
-from bot.domain.directory import get_member, is_admin, join_region, require_admin, set_role
+from bot.domain.directory import join_region, require_admin, set_role
 from bot.domain.grammar import JoinCommand, RoleCommand
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
-from bot.slack.users import is_slack_admin
+from bot.slack.permissions import is_admin_user
 
 
 def register(app: App, ctx: AppContext) -> None:
@@ -25,12 +25,7 @@ def register(app: App, ctx: AppContext) -> None:
     def change_role(request: CommandRequest) -> None:
         command = request.command
         assert isinstance(command, RoleCommand)
-        with ctx.session_factory.begin() as session:
-            actor = get_member(session, request.team_id, request.user_id)
-            allowed = is_admin(actor, request.user_id, ctx.settings.admins)
-        # Ask Slack outside the transaction: SQLite's write lock must not wait on the network.
-        allowed = allowed or is_slack_admin(request.client, request.user_id)
-        require_admin(allowed, "change roles")
+        require_admin(is_admin_user(ctx, request.client, request.team_id, request.user_id), "change roles")
         with ctx.session_factory.begin() as session:
             set_role(session, request.team_id, request.user_id, command.user_id, command.role)
         request.reply(role_message(command.user_id, command.role))

@@ -13,13 +13,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import context, message, section
 from bot.blocks.replies import simple_error
-from bot.domain.directory import get_member, is_manager, require_region
+from bot.domain.directory import get_member, require_region
 from bot.domain.errors import Conflict, PermissionDenied
 from bot.domain.grammar import OtherCommand, ParseError
 from bot.scheduler.jobs import describe_error, post_weekly_summary
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
-from bot.slack.users import is_slack_admin
+from bot.slack.permissions import is_manager_user
 
 logger = logging.getLogger(__name__)
 USAGE = "/pg summary [region]"
@@ -56,10 +56,7 @@ def register(app: App, ctx: AppContext) -> None:
 
 
 def _require_manager(ctx: AppContext, request: CommandRequest) -> None:
-    with ctx.session_factory.begin() as session:
-        actor = get_member(session, request.team_id, request.user_id)
-        manager = is_manager(actor, request.user_id, ctx.settings.admins)
-    if not (manager or is_slack_admin(request.client, request.user_id)):
+    if not is_manager_user(ctx, request.client, request.team_id, request.user_id):
         raise PermissionDenied("Only managers can post the weekly summary.", "Ask a manager, or an admin to make you one.")
 
 
