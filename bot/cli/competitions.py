@@ -8,6 +8,7 @@ or both at once: `pipeday competition add-classics`. Any option given overrides 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import click
 
@@ -28,6 +29,9 @@ from bot.domain.competitions import (
 )
 
 
+regions_option = click.option("--regions", help="Comma-separated region names (default: every region).")
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(competition)
 
@@ -46,7 +50,7 @@ def competition() -> None:
 @click.option("--preset", type=click.Choice(sorted(PRESETS)), help="Start from a classic: connect-day or booking-day.")
 @click.option("--weekday", help="mon, tue, wed, thu, fri, sat or sun.")
 @click.option("--metric", help="The activity type that wins, e.g. connect or meeting.")
-@click.option("--regions", help="Comma-separated region names (default: every region).")
+@regions_option
 @click.option("--start", help="Local start time, HH:MM (default 08:00).")
 @click.option("--end", help="Local end time, HH:MM (default 17:30).")
 @click.option("--winners", type=click.IntRange(1, 10), help="Winners per region (default 1).")
@@ -54,27 +58,16 @@ def competition() -> None:
               help="Whether leaders may win prizes (default: they rank with a crown, the top rep wins).")
 @team_option
 @pass_state
-def competition_add(
-    state: CliState,
-    name: str | None,
-    preset: str | None,
-    weekday: str | None,
-    metric: str | None,
-    regions: str | None,
-    start: str | None,
-    end: str | None,
-    winners: int | None,
-    leaders_win: bool | None,
-    team: str | None,
-) -> None:
+def competition_add(state: CliState, team: str | None, **options: Any) -> None:
     with domain_errors():
-        spec = _spec_from_options(name, preset, weekday, metric, regions, start, end, winners, leaders_win)
+        spec = _spec_from_options(**options)
     with team_session(state, team) as (session, team_id):
         add_competition(session, team_id, spec, actor="cli")
         click.echo(f"Added {_describe(spec)} in {team_id}.")
 
 
 def _spec_from_options(
+    *,
     name: str | None,
     preset: str | None,
     weekday: str | None,
@@ -97,7 +90,7 @@ def _spec_from_options(
     if metric:
         spec = replace(spec, metric=parse_metric(metric))
     if regions:
-        spec = replace(spec, regions=tuple(r.strip() for r in regions.split(",") if r.strip()))
+        spec = replace(spec, regions=_region_names(regions))
     if start:
         spec = replace(spec, start=parse_local_time(start))
     if end:
@@ -109,6 +102,10 @@ def _spec_from_options(
     return spec
 
 
+def _region_names(regions: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in regions.split(",") if name.strip())
+
+
 def _describe(spec: CompetitionSpec) -> str:
     regions = ", ".join(spec.regions) or "every region"
     return (f"{spec.name}: {weekday_name(spec.weekday)}s, most {ACTIVITY_TYPES[spec.metric].plural} "
@@ -116,7 +113,7 @@ def _describe(spec: CompetitionSpec) -> str:
 
 
 @competition.command("add-classics", help="Add Connect Day (Thursday, connects) and Booking Day (Wednesday, meetings).")
-@click.option("--regions", help="Comma-separated region names (default: every region).")
+@regions_option
 @team_option
 @pass_state
 def competition_add_classics(state: CliState, regions: str | None, team: str | None) -> None:
@@ -124,7 +121,7 @@ def competition_add_classics(state: CliState, regions: str | None, team: str | N
         for preset in ("connect-day", "booking-day"):
             spec = PRESETS[preset]
             if regions:
-                spec = replace(spec, regions=tuple(r.strip() for r in regions.split(",") if r.strip()))
+                spec = replace(spec, regions=_region_names(regions))
             if find_competition(session, team_id, spec.name) is not None:
                 click.echo(f"{spec.name} exists already; left as it is.")
                 continue
