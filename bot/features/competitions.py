@@ -3,13 +3,15 @@ the "Spin the wheel" and "Mark delivered" buttons, and live standings as logs ar
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from bot.blocks.competition import (
     DELIVERED_ACTION,
@@ -31,7 +33,6 @@ from bot.domain.competitions import (
     competitions_today,
     day_view,
     days_to_close,
-    get_day,
     last_closed_day,
     list_competitions,
     region_of_member,
@@ -46,11 +47,13 @@ from bot.posting.competition_posts import (
     announce_spin,
     publish_results,
     require_channel,
+    run_spin,
     update_announcement,
 )
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
 from bot.slack.permissions import is_manager_user
+from models import Region
 
 logger = logging.getLogger(__name__)
 USAGE = {"days": "/pg days", "close": "/pg close [region]", "spin": "/pg spin [region]"}
@@ -79,12 +82,8 @@ def register(app: App, ctx: AppContext) -> None:
 
     @commands.on_verb("close", USAGE["close"], "(manager) end today's competition now and post the results")
     def close(request: CommandRequest) -> None:
-        region_name = _no_more_than(request, 1)
-        _require_manager(ctx, request.client, request.team_id, request.user_id, "close a competition day")
         now = ctx.clock()
-        with ctx.session_factory.begin() as session:
-            region = region_of_member(session, request.team_id, request.user_id, region_name)
-            channel = require_channel(region)
+        with _managed_region(ctx, request, "close a competition day") as (session, region, channel):
             claimed: list[int] = []
             views: list[DayView] = []
             for day in days_to_close(session, region, now):
@@ -101,16 +100,12 @@ def register(app: App, ctx: AppContext) -> None:
 
     @commands.on_verb("spin", USAGE["spin"], "(manager) spin the prize wheel for the last finished day's winner")
     def spin(request: CommandRequest) -> None:
-        region_name = _no_more_than(request, 1)
-        _require_manager(ctx, request.client, request.team_id, request.user_id, "spin the wheel")
         now = ctx.clock()
-        with ctx.session_factory.begin() as session:
-            region = region_of_member(session, request.team_id, request.user_id, region_name)
-            channel = require_channel(region)
+        with _managed_region(ctx, request, "spin the wheel") as (session, region, channel):
             day = last_closed_day(session, region)
             if day is None:
                 raise Conflict(f"No competition day has finished in {region.name} yet.",
-                                  "A manager closes today's with `/pg close`.")
+                               "A manager closes today's with `/pg close`.")
             winner = require_next_winner(session, day)
             result = spin_for(session, day, winner.member_id, spun_by=request.user_id, now=now)
             reply = spinning_reply(result.user_id, day.results_channel_id or channel)
@@ -126,16 +121,12 @@ def register(app: App, ctx: AppContext) -> None:
         if not is_manager_user(ctx, client, team_id, user_id):
             respond(**refusal(NOT_A_MANAGER_SPIN), response_type="ephemeral", replace_original=False)
             return
-        now = ctx.clock()
         try:
             day_id, member_id = _parse_spin_value(action.get("value", ""))
-            with ctx.session_factory.begin() as session:
-                day = get_day(session, team_id, day_id)
-                result = spin_for(session, day, member_id, spun_by=user_id, now=now)
+            run_spin(client, ctx.session_factory, team_id=team_id, day_id=day_id, member_id=member_id,
+                     spun_by=user_id, now=ctx.clock())
         except DomainError as error:
             respond(**simple_error(error.message, error.hint), response_type="ephemeral", replace_original=False)
-            return
-        announce_spin(client, ctx.session_factory, result.spin_id, now)
 
     @app.action(DELIVERED_ACTION)
     def delivered_button(
@@ -183,9 +174,16 @@ def _parse_spin_value(value: str) -> tuple[int, int]:
     return int(day_text), int(member_text)
 
 
-def _require_manager(ctx: AppContext, client: WebClient, team_id: str, user_id: str, what: str) -> None:
-    if not is_manager_user(ctx, client, team_id, user_id):
+@contextmanager
+def _managed_region(ctx: AppContext, request: CommandRequest, what: str) -> Iterator[tuple[Session, Region, str]]:
+    """The opening `/pg close` and `/pg spin` share: at most a region argument, a manager
+    (checked before the transaction), and a transaction on the region and its channel."""
+    region_name = _no_more_than(request, 1)
+    if not is_manager_user(ctx, request.client, request.team_id, request.user_id):
         raise PermissionDenied(f"Only managers can {what}.", "Ask a manager, or an admin to make you one (`/pg role`).")
+    with ctx.session_factory.begin() as session:
+        region = region_of_member(session, request.team_id, request.user_id, region_name)
+        yield session, region, require_channel(region)
 
 
 def _refresh_after_log(refresher: LiveStandingsRefresher) -> Callable[[str, LogResult], None]:
