@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from bot.domain.activity_types import ACTIVITY_TYPES, lookup_type
 from bot.domain.boards import standings
-from bot.domain.directory import audit, ensure_workspace, list_regions, require_region
+from bot.domain.directory import audit, ensure_workspace, get_member, list_regions, require_region
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.ranking import RankedStanding, Standing, rank_standings, winners
 from bot.domain.wheel import SeedSource, commitment, new_seed
+from bot.domain import windows
 from bot.domain.windows import Window
 from bot.scheduler.timing import QuietHoursError, competition_phases, validate_local_time
 from models import Activity, Competition, CompetitionDay, CompetitionWinner, Member, Region
@@ -241,7 +242,7 @@ def runs_in(competition: Competition, region: Region) -> bool:
 
 
 def region_local_date(region: Region, moment: datetime) -> date:
-    return moment.astimezone(ZoneInfo(region.tz)).date()
+    return windows.local_date(moment, ZoneInfo(region.tz))
 
 
 def day_window(competition: Competition, region: Region, local_date: date) -> Window:
@@ -359,6 +360,11 @@ def day_standings(session: Session, day: CompetitionDay, now: datetime) -> list[
     """Live standings; a closed day returns exactly what its results published."""
     if day.final_standings is not None:
         return ranked_from_snapshot(day.final_standings)
+    return _counted_standings(session, day)
+
+
+def _counted_standings(session: Session, day: CompetitionDay) -> list[RankedStanding]:
+    """Ranked from the logs that count: in the day's region and window, up to `counting_until`."""
     window = replace(day_window_of(day), end=counting_until(day))
     return rank_standings(standings(session, day.team_id, day.metric, window, [day.region_id]))
 
@@ -392,8 +398,7 @@ def close_day(
     if claimed != 1:
         ranked = day_standings(session, day, now)
         return CloseResult(day, closed_now=False, standings=ranked, winners=_published_winners(day, ranked))
-    window = replace(day_window_of(day), end=counting_until(day))
-    ranked = rank_standings(standings(session, day.team_id, day.metric, window, [day.region_id]))
+    ranked = _counted_standings(session, day)
     chosen = winners(ranked, day.winners_count, day.leaders_win)
     day.final_standings = snapshot_standings(session, ranked)
     day.seed = seed_source()
@@ -481,7 +486,7 @@ def region_of_member(session: Session, team_id: str, user_id: str, region_name: 
     """The region a manager means: the one named, else their own."""
     if region_name:
         return require_region(session, team_id, region_name)
-    member = session.scalars(select(Member).where(Member.team_id == team_id, Member.user_id == user_id)).one_or_none()
+    member = get_member(session, team_id, user_id)
     if member is None or member.region is None:
         raise Conflict("Which region? Name it, e.g. `/pg close AMER`.")
     return member.region
