@@ -16,15 +16,15 @@ def escape(text: str) -> str:
 
 
 def section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, MAX_SECTION_TEXT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT)}}
 
 
 def header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": _clip(text, 150), "emoji": True}}
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, 150), "emoji": True}}
 
 
 def context(*texts: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(t, 3000)} for t in texts[:10]]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(t, 3000)} for t in texts[:10]]}
 
 
 def divider() -> Block:
@@ -34,7 +34,7 @@ def divider() -> Block:
 def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
     element: Block = {
         "type": "button",
-        "text": {"type": "plain_text", "text": _clip(text, 75), "emoji": True},
+        "text": {"type": "plain_text", "text": clip(text, 75), "emoji": True},
         "action_id": action_id,
         "value": value[:2000],
     }
@@ -51,7 +51,7 @@ def actions(*elements: Block, block_id: str | None = None) -> Block:
 
 
 def message(text: str, blocks: list[Block] | None = None, *, in_channel: bool = False) -> Message:
-    result: Message = {"text": _clip(text, 3000)}
+    result: Message = {"text": clip(text, 3000)}
     if blocks:
         result["blocks"] = blocks[:50]
     if in_channel:
@@ -61,8 +61,7 @@ def message(text: str, blocks: list[Block] | None = None, *, in_channel: bool = 
 
 def quote_input(text: str) -> str:
     """Show the user's own input back to them, safely and briefly."""
-    shown = text if len(text) <= MAX_QUOTED_INPUT else text[: MAX_QUOTED_INPUT - 1] + "…"
-    return "`/pg " + escape(shown.replace("`", "'")) + "`"
+    return "`/pg " + escape(clip(text, MAX_QUOTED_INPUT).replace("`", "'")) + "`"
 
 
 def error_message(input_text: str, problem: str, usage: str | None) -> Message:
@@ -72,7 +71,8 @@ def error_message(input_text: str, problem: str, usage: str | None) -> Message:
     return message(f"{problem} — nothing was saved.", [section("\n".join(lines)), context("Nothing was saved.")])
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, ending in an ellipsis when something was cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

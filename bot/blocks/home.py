@@ -11,7 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.blocks.board import PERIOD_LABELS
-from bot.blocks.common import Block, actions, button, context, divider, escape, format_quantity, header, section
+from bot.blocks.common import (
+    Block,
+    actions,
+    button,
+    clip,
+    context,
+    divider,
+    escape,
+    format_quantity,
+    header,
+    section,
+)
 from bot.blocks.goals import goal_blocks
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.boards import Board
@@ -124,7 +135,7 @@ def home_view(data: HomeData) -> dict[str, Any]:
 
 def _greeting(data: HomeData) -> str:
     where = f"Region: *{escape(data.region)}*" if data.region else "No region yet — `/pg join <region>` to get on a board"
-    return f"Hi *{escape(_clip(data.name))}* · {where}"
+    return f"Hi *{escape(clip(data.name, MAX_NAME_LENGTH))}* · {where}"
 
 
 def standing_text(standing: StandingSummary) -> str:
@@ -166,7 +177,7 @@ def team_blocks(team: TeamSection) -> list[Block]:
 
 
 def team_row_line(position: int, row: TeamRow) -> str:
-    name = escape(_clip(row.name))
+    name = escape(clip(row.name, MAX_NAME_LENGTH))
     if row.attainment is None:
         return f"{position}. {name} — no goals"
     return f"{position}. {name} `{progress_bar(row.attainment)}` {row.goals_met}/{row.goals} goals met"
@@ -184,7 +195,7 @@ def _pager(page: int, pages: int) -> Block:
 def leaders_text(leaders: Sequence[LeaderHours]) -> str:
     if not leaders:
         return "👑 *Leaders' prospecting hours this week:* no leaders in this team."
-    shown = [f"{escape(_clip(item.name))} {format_quantity(item.hours)}h" for item in leaders[:MAX_LEADERS_SHOWN]]
+    shown = [f"{escape(clip(item.name, MAX_NAME_LENGTH))} {format_quantity(item.hours)}h" for item in leaders[:MAX_LEADERS_SHOWN]]
     more = f" · …and {len(leaders) - MAX_LEADERS_SHOWN} more" if len(leaders) > MAX_LEADERS_SHOWN else ""
     return "👑 *Leaders' prospecting hours this week:* " + " · ".join(shown) + more
 
@@ -217,7 +228,3 @@ def export_comment(file: ExportFile, period_key: str) -> str:
 
 def export_refused_text() -> str:
     return "Only managers can export team data. Ask a Pipeday admin if you need it."
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_NAME_LENGTH else text[: MAX_NAME_LENGTH - 1] + "…"
