@@ -63,8 +63,7 @@ def goals_message(
 ) -> Message:
     """`/pg goals [@user]`."""
     whose = "Your" if is_self else f"{escape(week.member.display_name)}'s"
-    met = sum(1 for item in week.progress if item.met)
-    summary = f"{whose} weekly goals: {met} of {len(week.progress)} met"
+    summary = f"{whose} weekly goals: {week.goals_met} of {len(week.progress)} met"
     overall = f" · {round((week.attainment or 0) * 100)}% overall" if week.attainment is not None else ""
     blocks = [section(f"🎯 *{summary}*{overall}"), *goal_blocks(week, streak, ramp_fraction)]
     return message(summary, blocks)

@@ -110,7 +110,7 @@ def team_section(
 ) -> TeamSection:
     """Reps by attainment (best first, people without goals last), leaders by hours."""
     rows = [
-        TeamRow(week.member.display_name, week.attainment, sum(1 for p in week.progress if p.met), len(week.progress))
+        TeamRow(week.member.display_name, week.attainment, week.goals_met, len(week.progress))
         for week in reps
     ]
     rows.sort(key=lambda row: (row.attainment is None, -(row.attainment or 0.0), row.name.lower()))

@@ -230,6 +230,10 @@ class MemberWeek:
     attainment: float | None
     window: Window
 
+    @property
+    def goals_met(self) -> int:
+        return sum(1 for item in self.progress if item.met)
+
 
 def week_window(monday: date, tz: ZoneInfo) -> Window:
     """The local Monday-to-Sunday week starting `monday`, as a UTC window."""

@@ -178,7 +178,7 @@ def rep_attainment(session: Session, region: Region, now: datetime) -> list[RepA
             user_id=week.member.user_id,
             name=week.member.display_name,
             attainment=week.attainment,
-            goals_met=sum(1 for item in week.progress if item.met),
+            goals_met=week.goals_met,
             goals_total=len(week.progress),
         )
         for week in weeks
