@@ -36,6 +36,7 @@ from bot.domain.directory import ensure_member, get_member, is_manager
 from bot.domain.export import ExportFile, export_csv
 from bot.domain.goal_store import REP_ROLES, member_week, ramp_fraction, team_week
 from bot.domain.grammar import BoardCommand
+from bot.posting.slack_messages import open_dm
 from bot.slack.context import AppContext
 from bot.slack.users import is_slack_admin
 from models import Member
@@ -100,9 +101,8 @@ def register(app: App, ctx: AppContext) -> None:
         if file is None:
             client.chat_postMessage(channel=user_id, text=export_refused_text())
             return
-        dm = client.conversations_open(users=user_id)["channel"]["id"]
         client.files_upload_v2(
-            channel=dm,
+            channel=open_dm(client, user_id),
             content=file.content,
             filename=file.filename,
             title=file.filename,

@@ -95,6 +95,7 @@ from bot.domain.spins import (
     spins_of_day,
 )
 from bot.domain.wheel import SeedSource, draw_number, new_seed, odds
+from bot.posting.slack_messages import open_dm, post_message, update_message
 from bot.render.wheel_gif import render_wheel_gif
 from models import CompetitionDay, Region
 from models.competitions import DAY_CLOSED, DAY_OPEN
@@ -116,17 +117,6 @@ def require_channel(region: Region) -> str:
             "Use the channel id (C…), found under the channel name → About.",
         )
     return region.channel_id
-
-
-def _post(client: WebClient, channel: str, content: Message, **extra: Any) -> str:
-    """chat.postMessage; returns the message ts. `response_type` is for replies only."""
-    payload = {key: value for key, value in content.items() if key != "response_type"}
-    return str(client.chat_postMessage(channel=channel, **payload, **extra)["ts"])
-
-
-def _update(client: WebClient, channel: str, ts: str, content: Message) -> None:
-    payload = {key: value for key, value in content.items() if key != "response_type"}
-    client.chat_update(channel=channel, ts=ts, **payload)
 
 
 # --- kickoff and last call ---------------------------------------------------------------
@@ -163,7 +153,7 @@ def _post_or_release(
     client: WebClient, session_factory: SessionFactory, channel: str, content: Message, day_id: int, column: str
 ) -> None:
     try:
-        _post(client, channel, content)
+        post_message(client, channel, content)
     except SlackApiError:
         # Let a retry post it: the claim only means "posted" once Slack took it.
         with session_factory.begin() as session:
@@ -208,11 +198,11 @@ def refresh_live_standings(
         content = live_standings_message(day_view(day), day_standings(session, day, now), _live_state(day, now), now)
     try:
         if posting:
-            new_ts = _post(client, channel, content)
+            new_ts = post_message(client, channel, content)
             with session_factory.begin() as session:
                 record_live_post(session, day_id, new_ts)
         else:
-            _update(client, channel, str(ts), content)
+            update_message(client, channel, str(ts), content)
     except SlackApiError as error:
         logger.warning("live standings for day %s not %s: %s", day_id, "posted" if posting else "edited",
                        error.response.get("error"))
@@ -334,7 +324,7 @@ def publish_results(client: WebClient, session_factory: SessionFactory, day_id: 
         channel = require_channel(day.region)
         content = results_content(session, day, now)
     try:
-        ts = _post(client, channel, content)
+        ts = post_message(client, channel, content)
     except SlackApiError:
         with session_factory.begin() as session:
             release_results_post(session, day_id)
@@ -353,7 +343,7 @@ def _refresh_results_message(client: WebClient, session_factory: SessionFactory,
             return
         channel, ts = day.results_channel_id, day.results_ts
         content = results_content(session, day, now)
-    _update(client, channel, ts, content)
+    update_message(client, channel, ts, content)
 
 
 # --- spins -----------------------------------------------------------------------------------
@@ -402,11 +392,10 @@ def announce_spin(client: WebClient, session_factory: SessionFactory, spin_id: i
         alt_txt=f"The prize wheel spinning and stopping on {labels[index]}",
         initial_comment=f"🎡 Spinning the wheel for <@{user_id}>…", **upload,
     )
-    ts = _post(client, channel, announcement)
+    ts = post_message(client, channel, announcement)
     with session_factory.begin() as session:
         record_announcement(session, spin_id, channel, ts)
-    dm_channel = client.conversations_open(users=user_id)["channel"]["id"]
-    _post(client, dm_channel, direct)
+    post_message(client, open_dm(client, user_id), direct)
     _refresh_results_message(client, session_factory, day_id, now)
 
 
@@ -417,4 +406,4 @@ def update_announcement(client: WebClient, session_factory: SessionFactory, spin
             return
         channel, ts = spin.announcement_channel_id, spin.announcement_ts
         content = spin_announcement(spin.member.user_id, spin.prize_name, spin.id, spin.seed, spin.delivered_by)
-    _update(client, channel, ts, content)
+    update_message(client, channel, ts, content)

@@ -49,6 +49,7 @@ from bot.posting.competition_posts import (
     refresh_live_standings,
     require_channel,
 )
+from bot.posting.slack_messages import post_message
 from bot.render.summary_chart import render_week_chart
 from bot.scheduler import sent_log
 from bot.scheduler.sent_log import Claim, SentKey
@@ -326,7 +327,7 @@ def post_weekly_summary(
         channel = channel_id or require_channel(region)
         summary = weekly_summary(session, region, now)
     content = weekly_summary_message(summary)
-    ts = str(client.chat_postMessage(channel=channel, **content)["ts"])
+    ts = post_message(client, channel, content)
     try:
         client.files_upload_v2(
             channel=channel,
@@ -361,7 +362,7 @@ def _post_goals_kickoff(runtime: JobRuntime, firing: Firing, now: datetime) -> P
         fraction = ramp_fraction(session, region.team_id)
         by_job = _region_goals_by_job(session, region, fraction)
     content = goals_kickoff_message(region.name, f"{monday:%a %d %b}", by_job, fraction, reasons)
-    ts = str(runtime.client.chat_postMessage(channel=channel, **content)["ts"])
+    ts = post_message(runtime.client, channel, content)
     return PostResult(channel, ts)
 
 

@@ -1,0 +1,27 @@
+"""The Web API calls channel posts are made of, shared by the posting code, the scheduler's
+jobs and the App Home."""
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.blocks.common import Message
+
+
+def post_message(client: WebClient, channel: str, content: Message, **extra: Any) -> str:
+    """chat.postMessage; returns the message ts. `response_type` is for replies only, so it is dropped."""
+    return str(client.chat_postMessage(channel=channel, **_payload(content), **extra)["ts"])
+
+
+def update_message(client: WebClient, channel: str, ts: str, content: Message) -> None:
+    client.chat_update(channel=channel, ts=ts, **_payload(content))
+
+
+def open_dm(client: WebClient, user_id: str) -> str:
+    """The app's direct-message channel with `user_id` (conversations.open)."""
+    return str(client.conversations_open(users=user_id)["channel"]["id"])
+
+
+def _payload(content: Message) -> Message:
+    return {key: value for key, value in content.items() if key != "response_type"}
