@@ -36,7 +36,6 @@ from bench.harness import (  # noqa: E402 - needs the path above when run as a s
     Answer,
     Request,
     RunResult,
-    WebApiStub,
     drive,
     gunicorn_server,
     load_average,
@@ -48,6 +47,7 @@ from bench.harness import (  # noqa: E402 - needs the path above when run as a s
     throwaway_database,
 )
 from bench.seed import SeedPlan, member_user_id, seed  # noqa: E402
+from bot.devtools.slack_stub import SlackStub  # noqa: E402
 
 TEAM_ID = "T0001"
 TARGET_P95_S = 0.050
@@ -144,7 +144,7 @@ def board_requests(text: str, count: int) -> list[Request]:
 
 def measure(database_url: str, workdir: Path, requests: int, max_seconds: float, runs: int) -> list[VariantResult]:
     results = []
-    with WebApiStub(TEAM_ID) as web_api, gunicorn_server("real", REAL_APP_SPEC, database_url, workdir, web_api.url) as real:
+    with SlackStub(team_id=TEAM_ID) as web_api, gunicorn_server("real", REAL_APP_SPEC, database_url, workdir, web_api.base_url) as real:
         for _, text in VARIANTS:
             warm = drive(real.port, board_requests(text, 10), 2, 60, is_board)
             if warm.errors:

@@ -1,16 +1,15 @@
 """Shared pieces of the HTTP benchmarks: throwaway databases, gunicorn servers started
 exactly as the Procfile starts them, a keep-alive load driver and percentiles.
 
-Everything listens on and talks to 127.0.0.1 only. The Slack Web API URL points at a
-tiny loopback stub (Bolt calls `auth.test` once per worker process before the first
-request it dispatches), so nothing the app might send can leave the machine.
+Everything listens on and talks to 127.0.0.1 only. The Slack Web API URL points at the
+loopback stub the tests use (`bot.devtools.slack_stub.SlackStub`; Bolt calls `auth.test`
+once per worker process before the first request it dispatches), so nothing the app
+might send can leave the machine.
 """
 
 from __future__ import annotations
 
 import http.client
-import http.server
-import json
 import math
 import os
 import shutil
@@ -21,10 +20,13 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bot.devtools.slack_stub import SlackStub
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROCFILE = REPO_ROOT / "Procfile"
@@ -127,52 +129,9 @@ def loopback_web_command(app_spec: str = REAL_APP_SPEC, procfile: Path = PROCFIL
     return command[: -len(REAL_APP_SPEC)] + app_spec
 
 
-class WebApiStub:
-    """Answers every Slack Web API method on loopback with `ok`, and counts the calls.
-
-    `auth.test` gets a bot identity in the benchmark's workspace: Bolt's single-team
-    authorization asks for it once per process and caches it, so it is off the hot path.
-    """
-
-    def __init__(self, team_id: str = "T0001") -> None:
-        self.calls: dict[str, int] = {}
-        self._calls_lock = threading.Lock()  # the server answers on many threads
-        stub = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                method = self.path.rsplit("/", 1)[-1]
-                with stub._calls_lock:
-                    stub.calls[method] = stub.calls.get(method, 0) + 1
-                answer: dict[str, object] = {"ok": True}
-                if method == "auth.test":
-                    answer |= {"team_id": team_id, "user_id": "U_BOT", "bot_id": "B_BOT", "team": "bench"}
-                body = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                return None  # the benchmark reports call counts instead
-
-        self.server = http.server.ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="web-api-stub", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.server.server_port}/api/"
-
-    def __enter__(self) -> WebApiStub:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+def web_api_calls(stub: SlackStub) -> Counter[str]:
+    """How many times each Web API method was called so far."""
+    return Counter(call.method for call in stub.calls())
 
 
 def server_environment(

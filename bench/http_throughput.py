@@ -36,7 +36,6 @@ from bench.harness import (  # noqa: E402 - needs the path above when run as a s
     Request,
     RunResult,
     Server,
-    WebApiStub,
     drive,
     drive_at_rate,
     gunicorn_server,
@@ -46,7 +45,9 @@ from bench.harness import (  # noqa: E402 - needs the path above when run as a s
     scratch_directory,
     signed_requests,
     throwaway_database,
+    web_api_calls,
 )
+from bot.devtools.slack_stub import SlackStub  # noqa: E402
 
 TEAM_ID = "T0001"
 REGIONS = (("AMER", "America/New_York"), ("EMEA", "Europe/London"), ("APAC", "Asia/Singapore"))
@@ -262,14 +263,14 @@ def run_benchmark(args: argparse.Namespace, workdir: Path, database_url: str, ex
     migrate(database_url)
     add_regions(database_url)
     with (
-        WebApiStub(TEAM_ID) as web_api,
-        gunicorn_server("real", REAL_APP_SPEC, database_url, workdir, web_api.url, extra_env) as real,
-        gunicorn_server("bare", BARE_APP_SPEC, database_url, workdir, web_api.url, extra_env) as bare,
+        SlackStub(team_id=TEAM_ID) as web_api,
+        gunicorn_server("real", REAL_APP_SPEC, database_url, workdir, web_api.base_url, extra_env) as real,
+        gunicorn_server("bare", BARE_APP_SPEC, database_url, workdir, web_api.base_url, extra_env) as bare,
     ):
         servers = {"real": real, "bare": bare}
         join_users(real, args.users)
         warm_up(servers, args.users)
-        before, calls_before = count_activities(database_url), dict(web_api.calls)
+        before, calls_before = count_activities(database_url), web_api_calls(web_api)
         print_header()
         comparisons = measure(servers, parse_list(args.concurrency, int), args.requests, args.max_seconds, args.users)
         rate_runs = []
@@ -277,9 +278,9 @@ def run_benchmark(args: argparse.Namespace, workdir: Path, database_url: str, ex
             print("open loop: requests arrive at a fixed rate; latency counts from when each was due")
             print_header(first_column="rate/s")
             rate_runs = measure_rates(servers, rates, args.max_seconds, args.users)
-        calls = {method: n - calls_before.get(method, 0) for method, n in web_api.calls.items()}
+        calls = web_api_calls(web_api) - calls_before
     stored = count_activities(database_url) - before
-    return Report(comparisons, rate_runs, {m: n for m, n in calls.items() if n}, stored)
+    return Report(comparisons, rate_runs, dict(calls), stored)
 
 
 def parse_list(text: str, kind: Callable[[str], T]) -> list[T]:
