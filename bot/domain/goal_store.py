@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,7 @@ from bot.domain.directory import JOBS, audit, ensure_workspace
 from bot.domain.errors import Conflict
 from bot.domain.goals import DEFAULT_GOALS, GoalProgress, apply_ramp, attainment, progress, resolve_goals
 from bot.domain.ranking import Standing, rank_standings
-from bot.domain.windows import Window, local_midnight_utc, period_window
+from bot.domain.windows import Window, period_window
 from models import Activity, GoalOverride, GoalRamp, Member, Region
 
 # A weekly target above this is a typo (500 is the most one log may hold).
@@ -233,15 +233,6 @@ class MemberWeek:
     @property
     def goals_met(self) -> int:
         return sum(1 for item in self.progress if item.met)
-
-
-def week_window(monday: date, tz: ZoneInfo) -> Window:
-    """The local Monday-to-Sunday week starting `monday`, as a UTC window."""
-    if monday.weekday() != 0:
-        raise ValueError(f"weeks start on Monday; {monday} is a {monday:%A}")
-    sunday = monday + timedelta(days=6)
-    start, end = local_midnight_utc(monday, tz), local_midnight_utc(sunday + timedelta(days=1), tz)
-    return Window("week", start, end, monday, sunday)
 
 
 def member_week(session: Session, member: Member, now: datetime) -> MemberWeek:

@@ -24,10 +24,9 @@ from bot.domain.goal_store import (
     ramped_goals,
     team_members,
     totals_by_member,
-    week_window,
 )
 from bot.domain.goals import RampPolicy, RampState, attainment, next_ramp
-from bot.domain.windows import week_start as monday_of
+from bot.domain.windows import week_start as monday_of, week_window
 from models import GoalRamp, GoalRampChange
 
 

@@ -48,6 +48,15 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def week_window(monday: date, tz: ZoneInfo) -> Window:
+    """The local Monday-to-Sunday week starting `monday`, as a UTC window."""
+    if monday.weekday() != 0:
+        raise ValueError(f"weeks start on Monday; {monday} is a {monday:%A}")
+    sunday = monday + timedelta(days=6)
+    start, end = local_midnight_utc(monday, tz), local_midnight_utc(sunday + timedelta(days=1), tz)
+    return Window("week", start, end, monday, sunday)
+
+
 def _period_days(period: str, today: date) -> tuple[date, date]:
     if period == "today":
         return today, today
