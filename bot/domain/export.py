@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.errors import Conflict
-from bot.domain.windows import Window, period_window
+from bot.domain.windows import Window, local_midnight_utc, period_window
 from models import Activity, Member, Region
 
 # Period keys ("<this|last>_<week|month|quarter>") and their labels, in menu order.
@@ -50,8 +50,8 @@ def export_window(period_key: str, now: datetime, tz: ZoneInfo) -> Window:
     current = period_window(period, now, tz)
     if which == "this":
         return current
-    # The day before this period starts lies in the previous one; noon avoids DST edges.
-    day_before = datetime.combine(current.first_day - timedelta(days=1), datetime.min.time(), tz) + timedelta(hours=12)
+    # The day before this period starts lies in the previous one.
+    day_before = local_midnight_utc(current.first_day - timedelta(days=1), tz)
     return period_window(period, day_before, tz)
 
 
