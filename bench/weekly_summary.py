@@ -33,7 +33,7 @@ from bench.seed import SeedPlan, seed  # noqa: E402
 from bot.blocks.summary import weekly_summary_message  # noqa: E402
 from bot.domain.competitions import CompetitionSpec, add_competition, find_competition  # noqa: E402
 from bot.domain.summary import WeeklySummary, weekly_summary  # noqa: E402
-from bot.scheduler.jobs import summary_chart_png  # noqa: E402
+from bot.posting.weekly_summary import summary_chart_png  # noqa: E402
 from models import Activity, CompetitionDay, CompetitionWinner, Member, Prize, Region, Spin  # noqa: E402
 from models.db import make_engine, make_session_factory, upgrade  # noqa: E402
 

@@ -16,7 +16,8 @@ from bot.blocks.replies import simple_error
 from bot.domain.directory import get_member, require_region
 from bot.domain.errors import Conflict, PermissionDenied
 from bot.domain.grammar import OtherCommand, ParseError
-from bot.scheduler.jobs import describe_error, post_weekly_summary
+from bot.posting.slack_messages import describe_error
+from bot.posting.weekly_summary import post_weekly_summary
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
 from bot.slack.permissions import is_manager_user

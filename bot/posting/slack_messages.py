@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import Message
 
@@ -21,6 +22,13 @@ def update_message(client: WebClient, channel: str, ts: str, content: Message) -
 def open_dm(client: WebClient, user_id: str) -> str:
     """The app's direct-message channel with `user_id` (conversations.open)."""
     return str(client.conversations_open(users=user_id)["channel"]["id"])
+
+
+def describe_error(error: Exception) -> str:
+    """One line for logs, the sent log and replies; Slack's own error code when it has one."""
+    if isinstance(error, SlackApiError):
+        return f"Slack answered {error.response.get('error')!r}"
+    return f"{type(error).__name__}: {error}"
 
 
 def _payload(content: Message) -> Message:

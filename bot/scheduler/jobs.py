@@ -16,7 +16,8 @@ so an operator can decide with `pipeday jobs run … --force`.
 
 Job kinds: kickoff, standings, last_call and results delegate to the competition posting
 code (bot.posting.competition_posts, which has its own per-day claims as well);
-weekly_summary and goals_kickoff are built here.
+weekly_summary posts with bot.posting.weekly_summary (shared with /pg summary);
+goals_kickoff is built here.
 """
 from __future__ import annotations
 
@@ -29,17 +30,14 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.blocks.summary import JobGoals, chart_title, day_labels, goals_kickoff_message, weekly_summary_message
-from bot.domain.activity_types import ACTIVITY_TYPES
+from bot.blocks.summary import JobGoals, goals_kickoff_message
 from bot.domain.competitions import DayKey, day_for_key
 from bot.domain.goal_store import REP_ROLES, load_goal_layers, ramp_fraction
 from bot.domain.goals import DEFAULT_GOALS, apply_ramp
 from bot.domain.ramp_store import advance_ramp, ramp_changes_for_week
-from bot.domain.summary import WeeklySummary, weekly_summary
 from bot.domain.wheel import SeedSource, new_seed
 from bot.domain.windows import local_midnight_utc, week_start
 from bot.posting.competition_posts import (
@@ -49,8 +47,8 @@ from bot.posting.competition_posts import (
     refresh_live_standings,
     require_channel,
 )
-from bot.posting.slack_messages import post_message
-from bot.render.summary_chart import render_week_chart
+from bot.posting.slack_messages import describe_error, post_message
+from bot.posting.weekly_summary import post_weekly_summary, require_region_id
 from bot.scheduler import sent_log
 from bot.scheduler.sent_log import Claim, SentKey
 from bot.scheduler.specs import JobSpec
@@ -192,12 +190,6 @@ def _describe_holder(session: Session, key: SentKey) -> str:
     return f"{row.status}: {row.last_error or 'no details'}"
 
 
-def describe_error(error: Exception) -> str:
-    if isinstance(error, SlackApiError):
-        return f"Slack answered {error.response.get('error')!r}"
-    return f"{type(error).__name__}: {error}"
-
-
 # --- the clock's tick: retries, stale claims, catch-up -------------------------------------------
 
 
@@ -311,48 +303,15 @@ def _post_results(runtime: JobRuntime, firing: Firing, now: datetime) -> PostRes
 
 
 def _post_weekly_summary(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
-    return post_weekly_summary(runtime.client, runtime.session_factory, firing.spec.region_id, now)
-
-
-def post_weekly_summary(
-    client: WebClient, session_factory: SessionFactory, region_id: int, now: datetime, channel_id: str | None = None
-) -> PostResult:
-    """Post the region's weekly summary, then its chart in the thread. Shared with /pg summary.
-
-    Once the summary is posted, a failed chart upload (whatever the cause) is noted and
-    logged but does not fail the job: failing would re-post the summary on the retry.
-    """
-    with session_factory.begin() as session:
-        region = _require_region(session, region_id)
-        channel = channel_id or require_channel(region)
-        summary = weekly_summary(session, region, now)
-    content = weekly_summary_message(summary)
-    ts = post_message(client, channel, content)
-    try:
-        client.files_upload_v2(
-            channel=channel,
-            thread_ts=ts,
-            content=summary_chart_png(summary),
-            filename=f"pipeday-{summary.region_name}-{summary.window.first_day.isoformat()}.png",
-            title=chart_title(summary),
-            alt_txt=f"Daily activity totals for {summary.region_name}, week of {summary.window.first_day:%d %b}",
-        )
-    except Exception as error:  # noqa: BLE001 - the summary is out; a failed chart must not make it re-post
-        logger.warning("weekly summary chart for %s not uploaded: %s", summary.region_name, describe_error(error),
-                       exc_info=error)
-        return PostResult(channel, ts, f"chart not uploaded: {describe_error(error)}")
-    return PostResult(channel, ts)
-
-
-def summary_chart_png(summary: WeeklySummary) -> bytes:
-    series = {ACTIVITY_TYPES[t].plural: values for t, values in summary.daily.series.items()}
-    return render_week_chart(summary.region_name, day_labels(summary), series, title=chart_title(summary))
+    posted = post_weekly_summary(runtime.client, runtime.session_factory, firing.spec.region_id, now)
+    note = f"chart not uploaded: {posted.chart_error}" if posted.chart_error else None
+    return PostResult(posted.channel_id, posted.message_ts, note)
 
 
 def _post_goals_kickoff(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
     monday = week_start(firing.local_date)
     with runtime.session_factory.begin() as session:
-        region = _require_region(session, firing.spec.region_id)
+        region = require_region_id(session, firing.spec.region_id)
         channel = require_channel(region)
         # Once per workspace and week, and only when the judged week is over everywhere: APAC's
         # Monday morning is still Sunday in the Americas. Later regions' kickoffs announce it.
@@ -384,13 +343,6 @@ def _region_goals_by_job(session: Session, region: Region, fraction: float) -> l
         full = layers.full_goals(Member(team_id=region.team_id, job=job, region_id=region.id))
         groups.append(JobGoals(job, apply_ramp(full, fraction) if full else {}, count))
     return groups
-
-
-def _require_region(session: Session, region_id: int) -> Region:
-    region = session.get(Region, region_id)
-    if region is None:
-        raise LookupError(f"region {region_id} no longer exists")
-    return region
 
 
 Poster = Callable[[JobRuntime, Firing, datetime], PostResult]

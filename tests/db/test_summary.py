@@ -19,7 +19,7 @@ from bot.domain.competitions import CompetitionSpec, add_competition
 from bot.domain.directory import add_region, ensure_member, join_region
 from bot.domain.grammar import LogCommand
 from bot.domain.summary import FunnelStep, weekly_summary
-from bot.scheduler.jobs import summary_chart_png
+from bot.posting.weekly_summary import summary_chart_png
 from models import Activity, CompetitionDay, CompetitionWinner, Member, Prize, Region, Spin
 from tests.support.slack_stub import validate_message_payload
 
