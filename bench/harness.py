@@ -300,6 +300,14 @@ class RunResult:
     def throughput(self) -> float:
         return self.completed / self.elapsed_s if self.elapsed_s else 0.0
 
+    def add(self, seconds: float, failure: str | None) -> None:
+        """One request's outcome: its latency if it succeeded, else an error (the first one kept)."""
+        if failure is None:
+            self.latencies_s.append(seconds)
+            return
+        self.errors += 1
+        self.first_error = self.first_error or failure
+
     def p(self, fraction: float) -> float:
         return percentile(self.latencies_s, fraction) if self.latencies_s else float("nan")
 
@@ -354,28 +362,14 @@ def drive(
         with lock:
             return next(next_index, None) if time.monotonic() < deadline else None
 
-    def record(seconds: float, answer: Answer | None, problem: str | None) -> None:
-        ok = problem is None and answer is not None and check(answer)
-        with lock:
-            if ok:
-                result.latencies_s.append(seconds)
-                return
-            result.errors += 1
-            if result.first_error is None:
-                result.first_error = problem or describe(answer)
-
     def worker() -> None:
         client = KeepAliveClient(port)
         try:
             while (index := take()) is not None:
                 started = time.perf_counter()
-                try:
-                    answer: Answer | None = client.post(path, requests[index])
-                    problem = None
-                except OSError as error:
-                    answer, problem = None, f"{type(error).__name__}: {error}"
-                    client.reconnect()
-                record(time.perf_counter() - started, answer, problem)
+                failure = _send(client, path, requests[index], check)
+                with lock:
+                    result.add(time.perf_counter() - started, failure)
         finally:
             client.close()
 
@@ -420,20 +414,9 @@ def drive_at_rate(
                     return
                 due = started + index / rate_per_s
                 time.sleep(max(0.0, due - time.perf_counter()))
-                try:
-                    answer: Answer | None = client.post(path, requests[index])
-                    problem = None
-                except OSError as error:
-                    answer, problem = None, f"{type(error).__name__}: {error}"
-                    client.reconnect()
-                seconds = time.perf_counter() - due
-                ok = problem is None and answer is not None and check(answer)
+                failure = _send(client, path, requests[index], check)
                 with lock:
-                    if ok:
-                        result.latencies_s.append(seconds)
-                    else:
-                        result.errors += 1
-                        result.first_error = result.first_error or problem or describe(answer)
+                    result.add(time.perf_counter() - due, failure)
         finally:
             client.close()
 
@@ -446,9 +429,19 @@ def drive_at_rate(
     return result
 
 
-def describe(answer: Answer | None) -> str:
-    if answer is None:
-        return "no answer"
+def _send(client: KeepAliveClient, path: str, request: Request, check: Check) -> str | None:
+    """POST one request: None if `check` accepts the answer, else what went wrong.
+
+    A connection error is an outcome to record, not a crash; the connection is reopened."""
+    try:
+        answer = client.post(path, request)
+    except OSError as error:
+        client.reconnect()
+        return f"{type(error).__name__}: {error}"
+    return None if check(answer) else describe(answer)
+
+
+def describe(answer: Answer) -> str:
     return f"HTTP {answer.status}: {answer.body[:300]!r}"
 
 
