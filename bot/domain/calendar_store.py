@@ -66,7 +66,7 @@ def set_working_days(session: Session, team_id: str, days: frozenset[int], *, ac
 def add_holiday(session: Session, team_id: str, day: date, name: str | None, *, actor: str) -> Holiday:
     """Add a holiday (or rename it, if that day is already one)."""
     ensure_workspace(session, team_id)
-    holiday = session.scalars(select(Holiday).where(Holiday.team_id == team_id, Holiday.day == day)).one_or_none()
+    holiday = _find_holiday(session, team_id, day)
     if holiday is None:
         holiday = Holiday(team_id=team_id, day=day)
         session.add(holiday)
@@ -77,13 +77,17 @@ def add_holiday(session: Session, team_id: str, day: date, name: str | None, *, 
 
 
 def remove_holiday(session: Session, team_id: str, day: date, *, actor: str) -> bool:
-    holiday = session.scalars(select(Holiday).where(Holiday.team_id == team_id, Holiday.day == day)).one_or_none()
+    holiday = _find_holiday(session, team_id, day)
     if holiday is None:
         return False
     session.delete(holiday)
     session.flush()
     audit(session, team_id, actor, "holiday.remove", day.isoformat(), {})
     return True
+
+
+def _find_holiday(session: Session, team_id: str, day: date) -> Holiday | None:
+    return session.scalars(select(Holiday).where(Holiday.team_id == team_id, Holiday.day == day)).one_or_none()
 
 
 def list_holidays(session: Session, team_id: str) -> list[Holiday]:
