@@ -1,8 +1,8 @@
 """App Home: progress toward weekly goals, streak, standing and quick-log buttons for everyone;
 the team table, leaders' hours and the CSV export for managers.
 
-Web API calls (users.info, views.*, files.*) happen outside the database transaction, so
-SQLite's write lock is never held across a network round trip.
+Web API calls (users.info via bot.slack.permissions, views.*, files.*) happen outside the
+database transaction, so SQLite's write lock is never held across a network round trip.
 """
 from __future__ import annotations
 
@@ -32,13 +32,13 @@ from bot.blocks.log_modal import CALLBACK_ID, ModalErrors, log_modal, parse_log_
 from bot.domain.activities import log_activity
 from bot.domain.board_view import BoardRequest, board_for
 from bot.domain.calendar_store import member_streak
-from bot.domain.directory import ensure_member, get_member, is_manager
+from bot.domain.directory import ensure_member, get_member
 from bot.domain.export import ExportFile, export_csv
 from bot.domain.goal_store import REP_ROLES, member_week, ramp_fraction, team_week
 from bot.domain.grammar import BoardCommand
 from bot.posting.slack_messages import open_dm
 from bot.slack.context import AppContext
-from bot.slack.users import is_slack_admin
+from bot.slack.permissions import is_manager_user
 from models import Member
 
 logger = logging.getLogger(__name__)
@@ -95,12 +95,11 @@ def register(app: App, ctx: AppContext) -> None:
         ack()
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         period = selected_export_period(body.get("view", {}).get("state", {}))
-        slack_admin = _slack_admin(ctx, client, user_id)
-        with ctx.session_factory.begin() as session:
-            file = _export_for_manager(session, ctx, team_id, user_id, period, slack_admin)
-        if file is None:
+        if not is_manager_user(ctx, client, team_id, user_id):
             client.chat_postMessage(channel=user_id, text=export_refused_text())
             return
+        with ctx.session_factory.begin() as session:
+            file = _export(session, ctx, team_id, user_id, period)
         client.files_upload_v2(
             channel=open_dm(client, user_id),
             content=file.content,
@@ -111,17 +110,14 @@ def register(app: App, ctx: AppContext) -> None:
 
 
 def publish_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str, *, page: int = 0) -> None:
-    slack_admin = _slack_admin(ctx, client, user_id)
+    manager = is_manager_user(ctx, client, team_id, user_id)
     with ctx.session_factory.begin() as session:
-        view = home_view(home_data(session, ctx, team_id, user_id, ctx.clock(), slack_admin=slack_admin, page=page))
+        view = home_view(home_data(session, team_id, user_id, ctx.clock(), manager=manager, page=page))
     client.views_publish(user_id=user_id, view=view)
 
 
-def home_data(
-    session: Session, ctx: AppContext, team_id: str, user_id: str, now: datetime, *, slack_admin: bool, page: int
-) -> HomeData:
+def home_data(session: Session, team_id: str, user_id: str, now: datetime, *, manager: bool, page: int) -> HomeData:
     member = get_member(session, team_id, user_id)
-    manager = is_manager(member, user_id, ctx.settings.admins, slack_admin)
     fraction = ramp_fraction(session, team_id)
     team = _team(session, team_id, member, now, page) if manager else None
     if member is None:
@@ -147,16 +143,8 @@ def _team(session: Session, team_id: str, manager: Member | None, now: datetime,
     return team_section(region.name if region else "All regions", reps, leaders, page)
 
 
-def _export_for_manager(
-    session: Session, ctx: AppContext, team_id: str, user_id: str, period: str, slack_admin: bool
-) -> ExportFile | None:
+def _export(session: Session, ctx: AppContext, team_id: str, user_id: str, period: str) -> ExportFile:
+    """A manager's export covers their region; without one, the whole workspace."""
     member = get_member(session, team_id, user_id)
-    if not is_manager(member, user_id, ctx.settings.admins, slack_admin):
-        return None
     region = member.region if member is not None else None
     return export_csv(session, team_id, period, ctx.clock(), region)
-
-
-def _slack_admin(ctx: AppContext, client: WebClient, user_id: str) -> bool:
-    # Configured admins need no Web API call; everyone else might be a Slack workspace admin.
-    return user_id not in ctx.settings.admins and is_slack_admin(client, user_id)
