@@ -1,51 +1,30 @@
-"""The demo's links to features that ship separately (competitions and prizes, the scheduler).
-
-Each `has_…` says whether that part is installed; the demo leaves a missing part out and
-says so at the end, instead of faking it.
-"""
+"""What the operator and the clock process do in the demo: competitions and prizes, jobs,
+and scheduled or manual job runs, through the same domain and scheduler functions."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
-from importlib.util import find_spec
-from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.demo.world import World
+from bot.domain.competitions import PRESETS, add_competition
+from bot.domain.prizes import add_prize
 from bot.domain.wheel import SeedSource
+from bot.scheduler.jobs import JobRuntime, firing_at, run_firing
+from bot.scheduler.specs import load_job_specs
+from bot.scheduler.timing import missed_firings
 from models import Member
-
-if TYPE_CHECKING:
-    from bot.scheduler.jobs import JobRuntime
 
 # Runs an action at a later simulated instant (the scheduler's one-off retries).
 Deferrer = Callable[[datetime, Callable[[], None]], None]
 
 
-def _installed(module: str) -> bool:
-    try:
-        return find_spec(module) is not None
-    except ModuleNotFoundError:  # the parent package itself is missing
-        return False
-
-
-def has_competitions() -> bool:
-    return _installed("bot.posting.competition_posts") and _installed("bot.domain.prizes")
-
-
-def has_scheduler() -> bool:
-    return _installed("bot.scheduler.jobs")
-
-
 def add_competitions_and_prizes(session_factory: sessionmaker[Session], world: World) -> None:
     """What `pipeday competition add --preset …` and `pipeday prize add …` do."""
-    from bot.domain.competitions import PRESETS, add_competition
-    from bot.domain.prizes import add_prize
-
     with session_factory.begin() as session:
         for plan in world.competitions:
             add_competition(session, world.team_id, PRESETS[plan.preset], actor="demo")
@@ -77,15 +56,9 @@ class ScheduledRun:
 def scheduled_jobs(
     session_factory: sessionmaker[Session], client: WebClient, team_id: str, days: Collection[date],
     first: datetime, last: datetime, defer: Deferrer, seed_source: SeedSource,
-) -> list[ScheduledRun] | None:
+) -> list[ScheduledRun]:
     """Every firing of the workspace's scheduled jobs on the played (local) days, run exactly
-    as the clock process runs them (`run_firing` at the due time), or None without the scheduler."""
-    if not has_scheduler():
-        return None
-    from bot.scheduler.jobs import firing_at, run_firing
-    from bot.scheduler.specs import load_job_specs
-    from bot.scheduler.timing import missed_firings
-
+    as the clock process runs them (`run_firing` at the due time)."""
     runtime = _runtime(session_factory, client, defer, seed_source)
     with session_factory.begin() as session:
         specs = load_job_specs(session, team_id).specs
@@ -103,9 +76,6 @@ def run_job_now(
     at: datetime, defer: Deferrer, seed_source: SeedSource,
 ) -> str:
     """What `pipeday jobs run KIND --region R --at AT` does (a manual run ignores the schedule)."""
-    from bot.scheduler.jobs import firing_at, run_firing
-    from bot.scheduler.specs import load_job_specs
-
     runtime = _runtime(session_factory, client, defer, seed_source)
     with session_factory.begin() as session:
         specs = [s for s in load_job_specs(session, team_id).specs if s.kind == kind and s.region_name == region_name]
@@ -116,8 +86,6 @@ def run_job_now(
 def _runtime(
     session_factory: sessionmaker[Session], client: WebClient, defer: Deferrer, seed_source: SeedSource
 ) -> JobRuntime:
-    from bot.scheduler.jobs import JobRuntime
-
     # The stub has no rate limits, so the clock's paced client (which sleeps) is not needed.
     return JobRuntime(session_factory=session_factory, client=client, defer=defer, worker_id="pipeday-demo",
                       seed_source=seed_source)

@@ -159,10 +159,7 @@ class _Week:
         with self.system.session_factory.begin() as session:
             for region in self.world.regions:
                 add_region(session, self.world.team_id, region.name, region.tz, region.channel_id, actor="demo")
-        if parts.has_competitions():
-            parts.add_competitions_and_prizes(self.system.session_factory, self.world)
-        else:
-            self.report.skipped.append("competitions, live standings, results and the wheel (issue 3 not installed)")
+        parts.add_competitions_and_prizes(self.system.session_factory, self.world)
         admin = Person(self.world.admin_user_id, "Pipeday admin", self.world.regions[0].name, "admin", "ae")
         for person in self.world.people:
             self._command(person, f"join {person.region}")
@@ -178,17 +175,13 @@ class _Week:
         system = self.system
         jobs = parts.scheduled_jobs(system.session_factory, system.client, self.world.team_id, set(days), first, last,
                                     self._defer, system.seed_source)
-        if jobs is None:
-            self.report.skipped.append("scheduled posts and the weekly summary (issue 4 scheduler not installed)")
-            self._add_manual_closes(days)
-        else:
-            for job in jobs:
-                self.timeline.add(job.at, lambda j=job: self._job(j.run, f"{j.kind} in {j.region_name}"))
-            self._add_summaries_for_short_stretches({j.region_name for j in jobs if j.kind == "weekly_summary"}, days)
-            busy: dict[str, list[datetime]] = {}
-            for job in jobs:
-                busy.setdefault(job.region_name, []).append(job.at)
-            commands = clear_of(commands, {p.user_id: p.region for p in self.world.people}, busy)
+        for job in jobs:
+            self.timeline.add(job.at, lambda j=job: self._job(j.run, f"{j.kind} in {j.region_name}"))
+        self._add_summaries_for_short_stretches({j.region_name for j in jobs if j.kind == "weekly_summary"}, days)
+        busy: dict[str, list[datetime]] = {}
+        for job in jobs:
+            busy.setdefault(job.region_name, []).append(job.at)
+        commands = clear_of(commands, {p.user_id: p.region for p in self.world.people}, busy)
         for command in commands:
             self.timeline.add(command.at, lambda c=command: self._planned(c))
         export_at = datetime.combine(days[-1], EXPORT_LOCAL_TIME, tzinfo=ZoneInfo(self.world.regions[0].tz))
@@ -241,19 +234,6 @@ class _Week:
             self.timeline.add(at.astimezone(timezone.utc), lambda r=run, n=region.name: self._job(r, f"summary in {n}"))
         if len(regions_with_summary) < len(self.world.regions):
             self.report.notes.append("the weekly summary (Fri 16:00) was run by hand at the end of the short stretch")
-
-    def _add_manual_closes(self, days: list[date]) -> None:
-        """Without the scheduler, each manager closes their competition day by hand at 17:30."""
-        if not parts.has_competitions():
-            return
-        weekdays = {c.weekday for c in self.world.competitions}
-        for day in days:
-            if day.weekday() not in weekdays:
-                continue
-            for region in self.world.regions:
-                at = datetime.combine(day, time(17, 30), tzinfo=ZoneInfo(region.tz)).astimezone(timezone.utc)
-                manager = self.world.manager_of(region.name)
-                self.timeline.add(at, lambda m=manager: self._command(m, "close"))
 
     def _watch(self, now: datetime) -> None:
         entries, buttons = self.feed.collect(now)
