@@ -71,12 +71,9 @@ def check_slack(client: WebClient) -> list[Finding]:
         return [Finding("slack token", False, f"couldn't reach Slack: {error}", "Check the network or SLACK_API_URL.")]
     found = [Finding("slack token", True, f"bot {response.get('user')} in workspace {response.get('team')} ({response.get('team_id')})")]
     granted = {s.strip() for s in (response.headers.get("x-oauth-scopes") or "").split(",") if s.strip()}
-    for scope, why in REQUIRED_SCOPES.items():
-        if scope not in granted:
-            found.append(Finding("slack scopes", False, f"missing scope {scope} (needed for {why})", REINSTALL))
-    if all(scope in granted for scope in REQUIRED_SCOPES):
-        found.append(Finding("slack scopes", True, "all required scopes granted"))
-    return found
+    missing = [Finding("slack scopes", False, f"missing scope {scope} (needed for {why})", REINSTALL)
+               for scope, why in REQUIRED_SCOPES.items() if scope not in granted]
+    return found + (missing or [Finding("slack scopes", True, "all required scopes granted")])
 
 
 def _token_fix(code: str) -> str:
