@@ -49,15 +49,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def _make_sqlite_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    on_disk = bool(parsed.database) and parsed.database != ":memory:"
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     connect_args.setdefault("check_same_thread", False)
-    if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
-        lock_path = Path(parsed.database).expanduser().with_name(Path(parsed.database).name + ".writer-lock")
-        gate = WriteGate(lock_path, timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
-        connect_args.setdefault("factory", gated_connection_class(gate))
+    if on_disk:
+        path = Path(str(parsed.database)).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not parsed.query.get("uri"):
+            gate = WriteGate(path.with_name(path.name + ".writer-lock"), timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
+            connect_args.setdefault("factory", gated_connection_class(gate))
     engine = create_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine, "connect")
