@@ -125,16 +125,14 @@ def add_regions(database_url: str) -> None:
 
 
 def count_activities(database_url: str) -> int:
-    from sqlalchemy import func, select
-
-    from models import Activity
+    from bench.seed import count_activities as count_in
     from models.db import make_engine
 
     engine = make_engine(database_url)
-    with engine.connect() as connection:
-        total = connection.scalar(select(func.count()).select_from(Activity))
-    engine.dispose()
-    return int(total or 0)
+    try:
+        return count_in(engine)
+    finally:
+        engine.dispose()
 
 
 def slash_commands(text: str, count: int, users: int) -> list[Request]:

@@ -10,7 +10,6 @@ Targets: each GIF <= 1 MB and <= 0.5 s per render on a 2-core machine.
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import sys
 import time
@@ -20,13 +19,6 @@ SIZE_LIMIT_BYTES = 1_000_000
 TIME_LIMIT_SECONDS = 0.5
 LABELS = ("Cowboy boots", "Gift card $50", "Lunch with the CRO", "Extra PTO day", "Company hoodie", "Mystery box")
 ODDS = (0.1, 0.2, 0.15, 0.05, 0.3, 0.2)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile (no interpolation: small N, honest worst-ish case)."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]
 
 
 def run(runs: int) -> tuple[list[float], list[int]]:
@@ -50,6 +42,8 @@ def main() -> int:
     args = parser.parse_args()
     # Make `python bench/wheel_gif.py` work from the repo root without installing.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.harness import percentile
+
     seconds, sizes = run(args.runs)
     mean_s, p95_s = statistics.fmean(seconds), percentile(seconds, 0.95)
     print(f"renders: {args.runs} (480 px, 48 frames, {len(LABELS)} prizes)")
