@@ -17,6 +17,7 @@ from bot.blocks.common import (
     message,
     section,
 )
+from bot.blocks.goals import ramp_announcement, ramp_note
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.goals import progress_bar
 from bot.domain.summary import (
@@ -29,6 +30,7 @@ from bot.domain.summary import (
     WeeklySummary,
     WeekWinner,
 )
+from models import GoalRampChange
 
 MEDALS = ("🥇", "🥈", "🥉")
 STAGE_LABELS = {"outreach": "outreach", "qbm": "QBM", "pov": "POV"}
@@ -219,7 +221,11 @@ class JobGoals:
 
 
 def goals_kickoff_message(
-    region_name: str, week_label: str, by_job: Sequence[JobGoals], fraction: float, ramp_reasons: Sequence[str]
+    region_name: str,
+    week_label: str,
+    by_job: Sequence[JobGoals],
+    fraction: float,
+    ramp_changes: Sequence[GoalRampChange],
 ) -> Message:
     title = f"🎯 This week's goals — {region_name}, week of {week_label}"
     blocks: list[Block] = [header(title)]
@@ -232,10 +238,7 @@ def goals_kickoff_message(
         blocks.append(section(f"*{group.job.upper()}s* ({group.people}): {goals}"))
     if len(blocks) == 1:
         blocks.append(section("Nobody in this region has weekly goals yet."))
-    for reason in ramp_reasons:
-        blocks.append(section(f"📈 {escape(reason)}"))
-    note = "Personal goals may differ — see yours with `/pg goals`."
-    if fraction < 1:
-        note = f"Goals are at {int(round(fraction * 100))}% of the full targets while the team ramps up. " + note
-    blocks.append(context(note))
+    blocks.extend(ramp_announcement(ramp_changes))
+    ramped = ramp_note(fraction)
+    blocks.append(context(" ".join(filter(None, (ramped, "Personal goals may differ — see yours with `/pg goals`.")))))
     return message(title, blocks)

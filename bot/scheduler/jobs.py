@@ -317,10 +317,10 @@ def _post_goals_kickoff(runtime: JobRuntime, firing: Firing, now: datetime) -> P
         # Monday morning is still Sunday in the Americas. Later regions' kickoffs announce it.
         if _week_over_in_every_region(session, region.team_id, monday, now):
             advance_ramp(session, region.team_id, monday, now)
-        reasons = [change.reason for change in ramp_changes_for_week(session, region.team_id, monday)]
+        changes = ramp_changes_for_week(session, region.team_id, monday)
         fraction = ramp_fraction(session, region.team_id)
         by_job = _region_goals_by_job(session, region, fraction)
-    content = goals_kickoff_message(region.name, f"{monday:%a %d %b}", by_job, fraction, reasons)
+    content = goals_kickoff_message(region.name, f"{monday:%a %d %b}", by_job, fraction, changes)
     ts = post_message(runtime.client, channel, content)
     return PostResult(channel, ts)
 
