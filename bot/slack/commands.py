@@ -31,8 +31,15 @@ class CommandRequest:
     client: WebClient
 
     def reply(self, message: dict[str, Any]) -> None:
-        """Answer in the slash command's HTTP response (ephemeral unless the message says otherwise)."""
-        self.ack(**message)
+        """Answer in the slash command's HTTP response (ephemeral unless the message says otherwise).
+
+        Once the ack has gone out (a handler answered, then went on working), Slack no longer
+        reads the HTTP response, so later answers go to the response_url instead.
+        """
+        if self.ack.response is None:
+            self.ack(**message)
+        else:
+            self.respond(**{"response_type": "ephemeral", **message}, replace_original=False)
 
 
 Handler = Callable[[CommandRequest], None]

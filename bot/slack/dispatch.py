@@ -55,9 +55,9 @@ def _pg_listener(ctx: AppContext) -> Any:
         try:
             handler(request)
         except ParseError as error:
-            ack(**error_message(text, error.message, error.usage))
+            request.reply(error_message(text, error.message, error.usage))
         except DomainError as error:
-            ack(**simple_error(error.message, error.hint))
+            request.reply(simple_error(error.message, error.hint))
 
     return handle_pg
 
