@@ -7,7 +7,11 @@ from pathlib import Path
 
 from models.db import normalize_database_url
 
-DEFAULT_DATABASE_URL = f"sqlite:///{Path('pipeday.db').absolute()}"
+DEFAULT_DATABASE_FILE = "pipeday.db"  # in the working directory, resolved when settings are read
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{Path(DEFAULT_DATABASE_FILE).absolute()}"
 MANIFEST_HINT = (
     "Create the Slack app from manifest.yml (https://api.slack.com/apps → Create New App → "
     "From a manifest), install it to your workspace, then set:\n"
@@ -26,7 +30,7 @@ class Settings:
     bot_token: str | None = None
     signing_secret: str | None = None
     app_token: str | None = None
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = field(default_factory=default_database_url)
     slack_api_url: str | None = None
     port: int = 3000
     admins: frozenset[str] = field(default_factory=frozenset)
@@ -43,7 +47,7 @@ class Settings:
             bot_token=env.get("SLACK_BOT_TOKEN") or None,
             signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
             app_token=env.get("SLACK_APP_TOKEN") or None,
-            database_url=normalize_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+            database_url=normalize_database_url(env.get("DATABASE_URL") or default_database_url()),
             slack_api_url=api_url,
             port=int(port_text),
             admins=frozenset(u.strip() for u in env.get("PIPEDAY_ADMINS", "").split(",") if u.strip()),
