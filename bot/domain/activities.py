@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
+from bot.domain.directory import MemberRef
 from bot.domain.errors import Conflict
 from bot.domain.grammar import LogCommand
 from bot.domain.windows import Window, period_window
@@ -18,8 +21,28 @@ UNDO_LIMIT = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
+class LoggedActivity:
+    """A log as stored: what the reply and the live standings need."""
+
+    id: int
+    team_id: str
+    member_id: int
+    region_id: int | None
+    type: str
+    quantity: float
+    amount_cents: int | None
+    note: str | None
+    occurred_at: datetime
+
+    @classmethod
+    def of(cls, row: Activity) -> LoggedActivity:
+        return cls(row.id, row.team_id, row.member_id, row.region_id, row.type, row.quantity,
+                   row.amount_cents, row.note, row.occurred_at)
+
+
+@dataclass(frozen=True)
 class LogResult:
-    activity: Activity
+    activity: LoggedActivity
     duplicate: bool  # the same request was delivered before; nothing new was stored
     today_total: float
     week_total: float
@@ -28,7 +51,7 @@ class LogResult:
 
 def log_activity(
     session: Session,
-    member: Member,
+    member: Member | MemberRef,
     entry: LogCommand,
     *,
     now: datetime,
@@ -36,56 +59,67 @@ def log_activity(
     source: str = "slash",
     logged_by: str | None = None,
 ) -> LogResult:
-    activity = _insert_unless_duplicate(session, member, entry, now, idempotency_key, source, logged_by)
+    who = member if isinstance(member, MemberRef) else MemberRef.of(member)
+    activity = _insert_unless_duplicate(session, who, entry, now, idempotency_key, source, logged_by)
     duplicate = activity is None
     if activity is None:
-        activity = _find_by_key(session, member.team_id, idempotency_key)
+        activity = _find_by_key(session, who.team_id, idempotency_key)
         assert activity is not None, "ON CONFLICT skipped the insert, so the key exists"
-    tz = member_zone(member)
-    today_total, week_total = today_and_week_totals(session, member.id, activity.type, now, tz)
+    today_total, week_total = today_and_week_totals(session, who.id, activity.type, now, who.zone)
     return LogResult(
         activity=activity,
         duplicate=duplicate,
         today_total=today_total,
         week_total=week_total,
-        region_name=member.region.name if member.region else None,
+        region_name=who.region_name,
     )
 
 
 def _insert_unless_duplicate(
     session: Session,
-    member: Member,
+    who: MemberRef,
     entry: LogCommand,
     now: datetime,
     key: str | None,
     source: str,
     logged_by: str | None,
-) -> Activity | None:
+) -> LoggedActivity | None:
     """One INSERT ... ON CONFLICT DO NOTHING RETURNING: None when this key was already logged.
 
-    Replaces select-by-key + SAVEPOINT + INSERT + RELEASE; a concurrent duplicate can no
-    longer fail the transaction, because the database skips it instead of raising.
+    A concurrent duplicate can't fail the transaction: the database skips it instead of raising.
     """
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(Activity)
-        .values(
-            team_id=member.team_id,
-            member_id=member.id,
-            region_id=member.region_id,
-            type=entry.type,
-            quantity=entry.quantity,
-            amount_cents=entry.amount_cents,
-            note=entry.note,
-            occurred_at=now,
-            logged_by=logged_by or member.user_id,
-            source=source,
-            idempotency_key=key,
-        )
-        .on_conflict_do_nothing(index_elements=["team_id", "idempotency_key"])
-        .returning(Activity)
+    values = {
+        "team_id": who.team_id,
+        "member_id": who.id,
+        "region_id": who.region_id,
+        "type": entry.type,
+        "quantity": float(entry.quantity),
+        "amount_cents": entry.amount_cents,
+        "note": entry.note,
+        "occurred_at": now,
+        "logged_by": logged_by or who.user_id,
+        "source": source,
+        "idempotency_key": key,
+    }
+    new_id = session.execute(_insert_statement(session.get_bind().dialect.name), values).scalar_one_or_none()
+    if new_id is None:
+        return None
+    return LoggedActivity(
+        id=new_id, team_id=who.team_id, member_id=who.id, region_id=who.region_id, type=entry.type,
+        quantity=float(entry.quantity), amount_cents=entry.amount_cents, note=entry.note, occurred_at=now,
     )
-    return session.scalars(statement).one_or_none()
+
+
+@cache
+def _insert_statement(dialect_name: str) -> ReturningInsert[tuple[int]]:
+    # Built once: a statement made per call spends more CPU on its cache key than on the insert.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    table = Activity.__table__
+    return (
+        dialect.insert(table)
+        .on_conflict_do_nothing(index_elements=["team_id", "idempotency_key"])
+        .returning(table.c.id)
+    )
 
 
 def today_and_week_totals(
@@ -93,28 +127,39 @@ def today_and_week_totals(
 ) -> tuple[float, float]:
     """Both totals in one pass over the week (today always falls inside this week)."""
     today, week = period_window("today", now, tz), period_window("week", now, tz)
-    in_today = (Activity.occurred_at >= today.start) & (Activity.occurred_at < today.end)
     row = session.execute(
-        select(
-            func.coalesce(func.sum(case((in_today, Activity.quantity), else_=0.0)), 0.0),
-            func.coalesce(func.sum(Activity.quantity), 0.0),
-        ).where(
-            Activity.member_id == member_id,
-            Activity.type == activity_type,
-            Activity.occurred_at >= week.start,
-            Activity.occurred_at < week.end,
-            Activity.deleted_at.is_(None),
-        )
+        _totals_statement(),
+        {
+            "member_id": member_id, "type": activity_type,
+            "today_start": today.start, "today_end": today.end, "week_start": week.start, "week_end": week.end,
+        },
     ).one()
     return float(row[0]), float(row[1])
 
 
-def _find_by_key(session: Session, team_id: str, key: str | None) -> Activity | None:
+@cache
+def _totals_statement() -> Select[tuple[float, float]]:
+    table = Activity.__table__
+    in_today = (table.c.occurred_at >= bindparam("today_start")) & (table.c.occurred_at < bindparam("today_end"))
+    return select(
+        func.coalesce(func.sum(case((in_today, table.c.quantity), else_=0.0)), 0.0),
+        func.coalesce(func.sum(table.c.quantity), 0.0),
+    ).where(
+        table.c.member_id == bindparam("member_id"),
+        table.c.type == bindparam("type"),
+        table.c.occurred_at >= bindparam("week_start"),
+        table.c.occurred_at < bindparam("week_end"),
+        table.c.deleted_at.is_(None),
+    )
+
+
+def _find_by_key(session: Session, team_id: str, key: str | None) -> LoggedActivity | None:
     if key is None:
         return None
-    return session.scalars(
+    found = session.scalars(
         select(Activity).where(Activity.team_id == team_id, Activity.idempotency_key == key)
     ).one_or_none()
+    return None if found is None else LoggedActivity.of(found)
 
 
 def member_zone(member: Member) -> ZoneInfo:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from datetime import date, datetime, time, timezone
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, Executable, select, update
+from sqlalchemy import CursorResult, Executable, Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +29,7 @@ from bot.domain.wheel import SeedSource, commitment, new_seed
 from bot.domain import windows
 from bot.domain.windows import Window
 from bot.scheduler.timing import QuietHoursError, competition_phases, validate_local_time
-from models import Activity, Competition, CompetitionDay, CompetitionWinner, Member, Region
+from models import Competition, CompetitionDay, CompetitionWinner, Member, Region
 from models.competitions import DAY_CLOSED, DAY_OPEN
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -326,9 +327,18 @@ def day_window_of(day: CompetitionDay) -> Window:
     return Window("today", day.window_start, day.window_end, day.local_date, day.local_date)
 
 
-def days_touched_by(session: Session, activity: Activity) -> list[CompetitionDay]:
+class LoggedFacts(Protocol):
+    """What a log must tell about itself to find the competition days it changes."""
+
+    team_id: str
+    region_id: int | None
+    type: str
+    occurred_at: datetime
+
+
+def days_touched_by(session: Session, activity: LoggedFacts) -> list[CompetitionDay]:
     """Open competition days whose standings this log changes (same region, metric and window)."""
-    if activity.region_id is None or activity.deleted_at is not None:
+    if activity.region_id is None or not _may_touch_a_day(session, activity):
         return []
     region = session.get(Region, activity.region_id)
     if region is None:
@@ -344,6 +354,40 @@ def days_touched_by(session: Session, activity: Activity) -> list[CompetitionDay
         if day.status == DAY_OPEN and day_window_of(day).contains(activity.occurred_at):
             touched.append(day)
     return touched
+
+
+def _may_touch_a_day(session: Session, activity: LoggedFacts) -> bool:
+    """Two indexed Core lookups that rule out most logs (no competition of that metric runs on
+    that weekday), so the full ORM check runs only on competition days."""
+    tz = session.execute(_region_zone_statement(), {"region_id": activity.region_id}).scalar_one_or_none()
+    if tz is None:
+        return False
+    weekday = windows.local_date(activity.occurred_at, ZoneInfo(tz)).weekday()
+    candidate = session.execute(
+        _competition_candidate_statement(), {"team_id": activity.team_id, "weekday": weekday, "metric": activity.type}
+    ).first()
+    return candidate is not None
+
+
+@cache
+def _region_zone_statement() -> Select[tuple[str]]:
+    regions = Region.__table__
+    return select(regions.c.tz).where(regions.c.id == bindparam("region_id"))
+
+
+@cache
+def _competition_candidate_statement() -> Select[tuple[int]]:
+    competitions = Competition.__table__
+    return (
+        select(competitions.c.id)
+        .where(
+            competitions.c.team_id == bindparam("team_id"),
+            competitions.c.active.is_(True),
+            competitions.c.weekday == bindparam("weekday"),
+            competitions.c.metric == bindparam("metric"),
+        )
+        .limit(1)
+    )
 
 
 # --- standings and closing ---------------------------------------------------------------

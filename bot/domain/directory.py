@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.domain.errors import Conflict, NotFound, PermissionDenied
@@ -98,6 +99,54 @@ def ensure_member(session: Session, team_id: str, user_id: str, display_name: st
         session.add(member)
         session.flush()
     return member
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    """What logging needs to know about a member: read in one query, no ORM identity map.
+
+    `/pg 1 connect` is the hottest path in the app; building ORM objects for it cost more
+    CPU than the database work itself (bench/README.md).
+    """
+
+    id: int
+    team_id: str
+    user_id: str
+    region_id: int | None
+    region_name: str | None
+    tz: str | None
+
+    @classmethod
+    def of(cls, member: Member) -> MemberRef:
+        region = member.region
+        return cls(member.id, member.team_id, member.user_id, member.region_id,
+                   region.name if region else None, region.tz if region else None)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz or "UTC")
+
+
+def find_member_ref(session: Session, team_id: str, user_id: str) -> MemberRef | None:
+    row = session.execute(_member_ref_statement(), {"team_id": team_id, "user_id": user_id}).one_or_none()
+    return None if row is None else MemberRef(*row)
+
+
+def ensure_member_ref(session: Session, team_id: str, user_id: str, display_name: str) -> MemberRef:
+    """`ensure_member` for the logging path: one Core query when the member exists (nearly always)."""
+    found = find_member_ref(session, team_id, user_id)
+    return found if found is not None else MemberRef.of(ensure_member(session, team_id, user_id, display_name))
+
+
+@cache
+def _member_ref_statement() -> Select[tuple[int, str, str, int | None, str | None, str | None]]:
+    # Built once, so each log skips rebuilding the statement and its cache key.
+    members, regions = Member.__table__, Region.__table__
+    return (
+        select(members.c.id, members.c.team_id, members.c.user_id, members.c.region_id, regions.c.name, regions.c.tz)
+        .select_from(members.outerjoin(regions, regions.c.id == members.c.region_id))
+        .where(members.c.team_id == bindparam("team_id"), members.c.user_id == bindparam("user_id"))
+    )
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from slack_bolt import App
 from bot.blocks.replies import logged_message, me_message, undone_message
 from bot.domain.activities import log_activity, member_totals, member_zone, undo_last
 from bot.domain.calendar_store import member_streak
-from bot.domain.directory import ensure_member, get_member
+from bot.domain.directory import ensure_member, ensure_member_ref, get_member
 from bot.domain.goal_store import member_week, ramp_fraction
 from bot.domain.grammar import LogCommand, MeCommand, UndoCommand
 from bot.domain.windows import period_window
@@ -20,7 +20,7 @@ def register(app: App, ctx: AppContext) -> None:
         entry = request.command
         assert isinstance(entry, LogCommand)
         with ctx.session_factory.begin() as session:
-            member = ensure_member(session, request.team_id, request.user_id, request.user_name)
+            member = ensure_member_ref(session, request.team_id, request.user_id, request.user_name)
             result = log_activity(
                 session,
                 member,
@@ -29,9 +29,10 @@ def register(app: App, ctx: AppContext) -> None:
                 # Slack gives every invocation its own trigger_id; a redelivery reuses it.
                 idempotency_key=f"slash:{request.trigger_id}" if request.trigger_id else None,
             )
+            follow_up = ctx.note_log(session, result)
             reply = logged_message(result)
         request.reply(reply)
-        ctx.after_log(request.team_id, result)
+        follow_up()
 
     @ctx.commands.on(UndoCommand)
     def undo(request: CommandRequest) -> None:

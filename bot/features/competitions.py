@@ -3,8 +3,9 @@ the "Spin the wheel" and "Mark delivered" buttons, and live standings as logs ar
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -51,7 +52,7 @@ from bot.posting.competition_posts import (
     update_announcement,
 )
 from bot.slack.commands import CommandRequest
-from bot.slack.context import AppContext
+from bot.slack.context import AppContext, FollowUp, LogListener
 from bot.slack.permissions import is_manager_user
 from models import Region
 
@@ -186,12 +187,19 @@ def _managed_region(ctx: AppContext, request: CommandRequest, what: str) -> Iter
         yield session, region, require_channel(region)
 
 
-def _refresh_after_log(refresher: LiveStandingsRefresher) -> Callable[[str, LogResult], None]:
-    def refresh(team_id: str, result: LogResult) -> None:
-        try:
-            refresher.on_log(team_id, result)
-        except (SQLAlchemyError, SlackApiError):
-            # The log itself is saved and acknowledged; the next log or the close catches up.
-            logger.exception("live standings refresh failed after a log in %s", team_id)
+def _refresh_after_log(refresher: LiveStandingsRefresher) -> LogListener:
+    def mark_and_refresh(session: Session, result: LogResult) -> FollowUp | None:
+        day_ids = refresher.mark_touched(session, result.activity)
+        if not day_ids:
+            return None
+        return partial(_flush_quietly, refresher, day_ids)
 
-    return refresh
+    return mark_and_refresh
+
+
+def _flush_quietly(refresher: LiveStandingsRefresher, day_ids: list[int]) -> None:
+    try:
+        refresher.flush_all(day_ids)
+    except (SQLAlchemyError, SlackApiError):
+        # The log itself is saved and acknowledged; the next log or the close catches up.
+        logger.exception("live standings refresh failed after a log (days %s)", day_ids)

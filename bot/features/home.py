@@ -32,7 +32,7 @@ from bot.blocks.log_modal import CALLBACK_ID, ModalErrors, log_modal, parse_log_
 from bot.domain.activities import log_activity
 from bot.domain.board_view import BoardRequest, board_for
 from bot.domain.calendar_store import member_streak
-from bot.domain.directory import ensure_member, get_member
+from bot.domain.directory import ensure_member_ref, get_member
 from bot.domain.export import ExportFile, export_csv
 from bot.domain.goal_store import REP_ROLES, member_week, ramp_fraction, team_week
 from bot.domain.grammar import BoardCommand
@@ -66,7 +66,7 @@ def register(app: App, ctx: AppContext) -> None:
             return
         team_id, user = body["team"]["id"], body["user"]
         with ctx.session_factory.begin() as session:
-            member = ensure_member(session, team_id, user["id"], user.get("name") or user["id"])
+            member = ensure_member_ref(session, team_id, user["id"], user.get("name") or user["id"])
             result = log_activity(
                 session,
                 member,
@@ -76,8 +76,9 @@ def register(app: App, ctx: AppContext) -> None:
                 idempotency_key=f"modal:{view['id']}:{view.get('hash', '')}",
                 source="home",
             )
+            follow_up = ctx.note_log(session, result)
         ack()
-        ctx.after_log(team_id, result)
+        follow_up()
         publish_home(ctx, client, team_id, user["id"])
 
     @app.action(re.compile(r"^home_team_page_"))

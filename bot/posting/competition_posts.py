@@ -59,10 +59,10 @@ from bot.blocks.competition import (
     spin_announcement,
     spin_dm,
 )
-from bot.domain.activities import LogResult
 from bot.domain.competitions import (
     DayKey,
     LiveState,
+    LoggedFacts,
     claim_once,
     claim_results_post,
     close_day,
@@ -245,10 +245,14 @@ class LiveStandingsRefresher:
         self._lock = threading.Lock()
         self._deferred: set[int] = set()
 
-    def on_log(self, team_id: str, result: LogResult) -> None:
-        with self._session_factory.begin() as session:
-            day_ids = [day.id for day in days_touched_by(session, result.activity) if day.team_id == team_id]
-            mark_pending(session, day_ids)
+    @staticmethod
+    def mark_touched(session: Session, activity: LoggedFacts) -> list[int]:
+        """Inside the log's transaction: mark the days this log changes as needing an edit."""
+        day_ids = [day.id for day in days_touched_by(session, activity)]
+        mark_pending(session, day_ids)
+        return day_ids
+
+    def flush_all(self, day_ids: list[int]) -> None:
         for day_id in day_ids:
             self.flush(day_id)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,9 @@ from models import utc_now
 if TYPE_CHECKING:
     from bot.domain.activities import LogResult
 
-LogListener = Callable[[str, "LogResult"], None]
+# Called inside the log's own transaction; returns work to do once the log is acknowledged.
+FollowUp = Callable[[], None]
+LogListener = Callable[[Session, "LogResult"], FollowUp | None]
 
 
 @dataclass
@@ -27,11 +30,23 @@ class AppContext:
     clock: Callable[[], datetime] = utc_now
     seed_source: SeedSource = new_seed
     commands: CommandRouter = field(default_factory=CommandRouter)
-    # Called after a log has been acknowledged (e.g. to refresh live standings).
+    # Features that react to a new log (e.g. live standings).
     log_listeners: list[LogListener] = field(default_factory=list)
 
-    def after_log(self, team_id: str, result: LogResult) -> None:
+    def note_log(self, session: Session, result: LogResult) -> FollowUp:
+        """Tell features about a new log within its transaction (so a log and what it marks
+        commit together, with no second transaction per log); run what this returns after
+        the ack."""
         if result.duplicate:
-            return
-        for listener in self.log_listeners:
-            listener(team_id, result)
+            return _nothing_to_do
+        follow_ups = [follow_up for listener in self.log_listeners if (follow_up := listener(session, result))]
+        return partial(_run_all, follow_ups) if follow_ups else _nothing_to_do
+
+
+def _run_all(follow_ups: list[FollowUp]) -> None:
+    for follow_up in follow_ups:
+        follow_up()
+
+
+def _nothing_to_do() -> None:
+    return None

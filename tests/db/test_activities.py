@@ -9,13 +9,21 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.activities import log_activity, undo_last
+from bot.domain.activities import LoggedActivity, log_activity, undo_last
 from bot.domain.boards import build_board
-from bot.domain.directory import add_region, ensure_member, join_region, set_role
+from bot.domain.directory import (
+    MemberRef,
+    add_region,
+    ensure_member,
+    ensure_member_ref,
+    find_member_ref,
+    join_region,
+    set_role,
+)
 from bot.domain.errors import Conflict
 from bot.domain.grammar import LogCommand
 from bot.domain.windows import period_window
-from models import Activity, AuditLog
+from models import Activity, AuditLog, Member
 
 TEAM = "T1"
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)  # Tuesday 10:00 in New York
@@ -72,6 +80,45 @@ def test_concurrent_duplicates_store_one_row(session_factory: sessionmaker[Sessi
     assert sorted(outcomes) == [False] + [True] * 5
     with session_factory.begin() as session:
         assert session.scalar(select(func.count()).select_from(Activity)) == 1
+
+
+def test_member_ref_reads_the_member_and_region_in_one_go(session: Session) -> None:
+    setup_region(session)
+    join_region(session, TEAM, "U1", "Ana", "emea")
+    member = ensure_member(session, TEAM, "U1", "Ana")
+
+    ref = find_member_ref(session, TEAM, "U1")
+
+    assert ref == MemberRef.of(member)
+    assert (ref.region_name, ref.tz, ref.zone) == ("EMEA", "Europe/London", ZoneInfo("Europe/London"))
+    assert find_member_ref(session, TEAM, "U_NOBODY") is None
+    assert find_member_ref(session, "T_OTHER", "U1") is None
+
+
+def test_logging_before_joining_creates_the_member_once_without_a_region(session: Session) -> None:
+    first = ensure_member_ref(session, TEAM, "U2", "Ben")
+    again = ensure_member_ref(session, TEAM, "U2", "Someone else")
+
+    assert first == again
+    assert (first.region_id, first.region_name, first.zone) == (None, None, ZoneInfo("UTC"))
+    assert session.scalar(select(func.count()).select_from(Member)) == 1
+    result = log_activity(session, first, LogCommand(type="call", quantity=2), now=NOW, idempotency_key=None)
+    assert (result.region_name, result.today_total) == (None, 2.0)
+
+
+def test_the_logged_record_is_what_was_stored(session: Session) -> None:
+    setup_region(session)
+    join_region(session, TEAM, "U1", "Ana", "amer")
+    ref = find_member_ref(session, TEAM, "U1")
+    assert ref is not None
+    entry = LogCommand(type="deal", quantity=1, note="Acme — signed", amount_cents=5_000_000)
+
+    logged = log_activity(session, ref, entry, now=NOW, idempotency_key="slash:t9").activity
+
+    stored = session.get(Activity, logged.id)
+    assert stored is not None
+    assert logged == LoggedActivity.of(stored)
+    assert (stored.logged_by, stored.source, stored.idempotency_key) == ("U1", "slash", "slash:t9")
 
 
 def test_undo_removes_only_my_latest_log_within_a_day(session: Session) -> None:

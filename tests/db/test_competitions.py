@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.activities import log_activity
+from bot.domain.activities import LoggedActivity, log_activity
 from bot.domain.board_view import BoardRequest, board_for
 from bot.domain.competitions import (
     PRESETS,
@@ -41,7 +41,7 @@ from bot.posting.competition_posts import (
     post_last_call,
     post_results,
 )
-from models import Activity, Competition, CompetitionDay, CompetitionWinner, Region
+from models import Competition, CompetitionDay, CompetitionWinner, Region
 from tests.support.clock import FakeClock
 from tests.support.slack_stub import Call, SlackStub
 
@@ -67,7 +67,7 @@ def person(session: Session, user_id: str, region_name: str, role: str = "rep") 
         set_role(session, TEAM, "test", user_id, role)
 
 
-def log(session: Session, user_id: str, n: float, kind: str, at: datetime) -> Activity:
+def log(session: Session, user_id: str, n: float, kind: str, at: datetime) -> LoggedActivity:
     member = ensure_member(session, TEAM, user_id, user_id)
     return log_activity(session, member, LogCommand(type=kind, quantity=n), now=at, idempotency_key=None).activity
 
@@ -411,11 +411,9 @@ def _live_setup(session_factory: sessionmaker[Session]) -> None:
 def _log_and_notify(
     session_factory: sessionmaker[Session], refresher: LiveStandingsRefresher, user: str, n: int, at: datetime
 ) -> None:
-    from bot.domain.activities import LogResult
-
-    with session_factory.begin() as session:
-        activity = log(session, user, n, "connect", at)
-    refresher.on_log(TEAM, LogResult(activity, False, 0, 0, "AMER"))
+    with session_factory.begin() as session:  # as the log handler does: mark in the log's transaction
+        day_ids = refresher.mark_touched(session, log(session, user, n, "connect", at))
+    refresher.flush_all(day_ids)
 
 
 def test_live_message_is_posted_once_then_edits_coalesce_and_the_last_state_lands(
