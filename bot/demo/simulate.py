@@ -174,7 +174,7 @@ class _Week:
     def play(self, commands: list[PlannedCommand], days: list[date], first: datetime, last: datetime) -> None:
         system = self.system
         jobs = parts.scheduled_jobs(system.session_factory, system.client, self.world.team_id, set(days), first, last,
-                                    self._defer, system.seed_source)
+                                    self._defer, system.seed_source, system.clock)
         for job in jobs:
             self.timeline.add(job.at, lambda j=job: self._job(j.run, f"{j.kind} in {j.region_name}"))
         self._add_summaries_for_short_stretches({j.region_name for j in jobs if j.kind == "weekly_summary"}, days)
@@ -230,7 +230,7 @@ class _Week:
             at = datetime.combine(days[-1], SHORT_STRETCH_SUMMARY_TIME, tzinfo=ZoneInfo(region.tz))
             run = partial(parts.run_job_now, self.system.session_factory, self.system.client, self.world.team_id,
                           "weekly_summary", region.name, at.astimezone(timezone.utc), self._defer,
-                          self.system.seed_source)
+                          self.system.seed_source, self.system.clock)
             self.timeline.add(at.astimezone(timezone.utc), lambda r=run, n=region.name: self._job(r, f"summary in {n}"))
         if len(regions_with_summary) < len(self.world.regions):
             self.report.notes.append("the weekly summary (Fri 16:00) was run by hand at the end of the short stretch")

@@ -53,7 +53,7 @@ from bot.scheduler import sent_log
 from bot.scheduler.sent_log import Claim, SentKey
 from bot.scheduler.specs import JobSpec
 from bot.scheduler.timing import catch_up, missed_firings, scheduled_local_date
-from models import Member, Region, SentLog
+from models import Member, Region, SentLog, utc_now
 
 logger = logging.getLogger(__name__)
 SessionFactory = sessionmaker[Session]
@@ -86,6 +86,8 @@ class JobRuntime:
     defer: Deferrer = no_deferral
     worker_id: str = field(default_factory=default_worker_id)
     seed_source: SeedSource = new_seed
+    # What time a deferred run runs at (it may run later than planned).
+    clock: Callable[[], datetime] = utc_now
 
 
 @dataclass(frozen=True)
@@ -277,14 +279,19 @@ def _post_standings(runtime: JobRuntime, firing: Firing, now: datetime) -> PostR
         day_id = day_for_key(session, _day_key(firing)).id
     refreshed = refresh_live_standings(runtime.client, runtime.session_factory, day_id, now)
     if refreshed.retry_at is not None:
-        runtime.defer(refreshed.retry_at, _standings_retry(runtime, day_id, refreshed.retry_at))
+        runtime.defer(refreshed.retry_at, _standings_retry(runtime, day_id))
     note = None if refreshed.changed_message else "refresh throttled; deferred"
     return PostResult(firing.spec.channel_id, None, note)
 
 
-def _standings_retry(runtime: JobRuntime, day_id: int, at: datetime) -> Callable[[], None]:
+def _standings_retry(runtime: JobRuntime, day_id: int) -> Callable[[], None]:
+    """A throttled live-standings edit, tried again when due; throttled again (another worker
+    edited in between), it asks for yet another try rather than wait for the next log."""
+
     def retry() -> None:
-        refresh_live_standings(runtime.client, runtime.session_factory, day_id, at)
+        refreshed = refresh_live_standings(runtime.client, runtime.session_factory, day_id, runtime.clock())
+        if refreshed.retry_at is not None:
+            runtime.defer(refreshed.retry_at, _standings_retry(runtime, day_id))
 
     return retry
 
@@ -298,7 +305,7 @@ def _post_results(runtime: JobRuntime, firing: Firing, now: datetime) -> PostRes
     outcome = post_results(runtime.client, runtime.session_factory, _day_key(firing), now, closed_by="scheduler",
                            seed_source=runtime.seed_source)
     if outcome.live_retry_at is not None:
-        runtime.defer(outcome.live_retry_at, _standings_retry(runtime, outcome.day_id, outcome.live_retry_at))
+        runtime.defer(outcome.live_retry_at, _standings_retry(runtime, outcome.day_id))
     return PostResult(firing.spec.channel_id, None, "already closed (e.g. by /pg close)" if outcome.already_closed else None)
 
 

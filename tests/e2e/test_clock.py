@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.job import Job
 from apscheduler.triggers.date import DateTrigger
 from slack_sdk import WebClient
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from bot.domain.goals import RampPolicy
 from bot.domain.grammar import LogCommand
 from bot.domain.ramp_store import configure_ramp
 from bot.domain.wheel import SeedSource, new_seed
+from bot.posting.competition_posts import LiveStandingsRefresher, refresh_live_standings
 from bot.scheduler.clock import RECONCILE_JOB_ID, Clock, make_scheduler, spec_trigger
 from bot.scheduler.jobs import JobRuntime
 from bot.scheduler.specs import JobSpec, update_schedule_settings
@@ -60,7 +62,7 @@ def make_clock(
     seed_source: SeedSource = new_seed,
 ) -> Clock:
     runtime = JobRuntime(session_factory, WebClient(token="xoxb-test", base_url=slack.base_url), worker_id="clock-test",
-                         seed_source=seed_source)
+                         seed_source=seed_source, clock=fake)
     clock = Clock(make_scheduler(blocking=False), runtime, clock=fake, trigger_for=trigger_for)
     runtime.defer = clock.defer
     return clock
@@ -309,6 +311,59 @@ def test_a_competition_day_runs_from_kickoff_to_results_through_the_clock(
         ("kickoff", "standings", "last_call", "results"), "sent"
     )
     assert all(row.subject == f"competition:{competition_id}" for row in rows.values())
+
+
+def test_a_throttled_standings_edit_is_retried_at_the_time_it_runs_until_it_lands(
+    session_factory: sessionmaker[Session], slack: SlackStub
+) -> None:
+    with session_factory.begin() as session:
+        add(session, "AMER", "America/New_York", "C_AMER")
+        competition = add_competition(session, TEAM, CompetitionSpec("Connect Day", 3, "connect"), actor="test")
+        competition.created_at = LONG_AGO
+        join_region(session, TEAM, "U_ANA", "Ana", "AMER")
+    fake = FakeClock(datetime(2026, 11, 26, 17, 44, tzinfo=timezone.utc))
+    clock = make_clock(session_factory, slack, fake)
+    clock.reconcile()
+    web = WebClient(token="xoxb-test", base_url=slack.base_url)
+
+    def log_and_refresh_from_the_web(at: datetime) -> None:
+        """What a log does in the web process: mark the day, then try the (throttled) edit."""
+        with session_factory.begin() as session:
+            member = ensure_member(session, TEAM, "U_ANA", "Ana")
+            logged = log_activity(session, member, LogCommand("connect", 1), now=at, idempotency_key=None).activity
+            day_ids = LiveStandingsRefresher.mark_touched(session, logged)
+        assert len(day_ids) == 1
+        refresh_live_standings(web, session_factory, day_ids[0], at)
+
+    def deferred() -> list[Job]:
+        return [job for job in clock.scheduler.get_jobs() if isinstance(job.trigger, DateTrigger)]
+
+    log_and_refresh_from_the_web(datetime(2026, 11, 26, 17, 44, 50, tzinfo=timezone.utc))  # posts the live message
+    log_and_refresh_from_the_web(datetime(2026, 11, 26, 17, 44, 55, tzinfo=timezone.utc))  # pending: throttled
+    fake.set(datetime(2026, 11, 26, 17, 45, 1, tzinfo=timezone.utc))
+    standings = next(job.id for job in clock.scheduler.get_jobs() if ":standings:" in job.id)
+    assert clock.fire(standings).status == "sent"  # type: ignore[union-attr]
+    [first_retry] = deferred()
+    assert first_retry.trigger.run_date == datetime(2026, 11, 26, 17, 45, 20, tzinfo=timezone.utc)
+
+    # The web process edits at 17:45:20 and a new log is pending again when the retry runs, late.
+    log_and_refresh_from_the_web(datetime(2026, 11, 26, 17, 45, 20, tzinfo=timezone.utc))
+    log_and_refresh_from_the_web(datetime(2026, 11, 26, 17, 45, 22, tzinfo=timezone.utc))
+    edits = len(slack.calls("chat.update"))
+    clock.scheduler.remove_job(first_retry.id)
+    fake.set(datetime(2026, 11, 26, 17, 45, 25, tzinfo=timezone.utc))
+    first_retry.func()
+    [second_retry] = deferred()  # throttled again: it asks for another try instead of giving up
+    assert second_retry.trigger.run_date == datetime(2026, 11, 26, 17, 45, 50, tzinfo=timezone.utc)
+    assert len(slack.calls("chat.update")) == edits
+
+    fake.set(datetime(2026, 11, 26, 17, 45, 51, tzinfo=timezone.utc))
+    second_retry.func()
+    assert len(slack.calls("chat.update")) == edits + 1
+    assert "Ana — 4 connects" in json.dumps(slack.calls("chat.update")[-1].args["blocks"], ensure_ascii=False)
+    with session_factory.begin() as session:
+        day = session.scalars(select(CompetitionDay)).one()
+        assert (day.live_pending, day.live_last_edit_at) == (False, datetime(2026, 11, 26, 17, 45, 51, tzinfo=timezone.utc))
 
 
 def test_goals_kickoff_posts_this_weeks_goals_with_the_ramp(
