@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time
 from typing import Any, Literal, Protocol, cast
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,7 @@ from bot.domain.ranking import RankedStanding, Standing, rank_standings, winners
 from bot.domain.wheel import SeedSource, commitment, new_seed
 from bot.domain import windows
 from bot.domain.windows import Window
-from bot.scheduler.timing import QuietHoursError, competition_phases, validate_local_time
+from bot.scheduler.timing import QuietHoursError, competition_phases, local_to_utc, validate_local_time
 from models import Competition, CompetitionDay, CompetitionWinner, Member, Region
 from models.competitions import DAY_CLOSED, DAY_OPEN
 
@@ -248,9 +248,8 @@ def region_local_date(region: Region, moment: datetime) -> date:
 
 def day_window(competition: Competition, region: Region, local_date: date) -> Window:
     """[start, end) of the competition on `local_date` in the region's zone, as aware UTC."""
-    zone = ZoneInfo(region.tz)
-    start = datetime.combine(local_date, competition.start_local, tzinfo=zone).astimezone(timezone.utc)
-    end = datetime.combine(local_date, competition.end_local, tzinfo=zone).astimezone(timezone.utc)
+    start = local_to_utc(local_date, competition.start_local, region.tz)
+    end = local_to_utc(local_date, competition.end_local, region.tz)
     return Window(period="today", start=start, end=end, first_day=local_date, last_day=local_date)
 
 

@@ -175,24 +175,6 @@ def missed_firings(
     return firings
 
 
-def most_recent_catch_up(
-    schedule: LocalSchedule,
-    last_checked_utc: datetime,
-    now_utc: datetime,
-    grace: timedelta = DEFAULT_CATCH_UP_GRACE,
-) -> tuple[datetime, CatchUpDecision] | None:
-    """After a restart: the latest missed firing and whether to run it, or None if none.
-
-    Only the most recent one is considered; older missed firings are stale by definition
-    (a newer one of the same kind has superseded them).
-    """
-    missed = missed_firings(schedule, last_checked_utc, now_utc)
-    if not missed:
-        return None
-    latest = missed[-1]
-    return latest, catch_up(latest, now_utc, grace)
-
-
 def competition_phases(start: time, end: time) -> dict[str, time]:
     """Wall times of the four competition-day posts for a local window start–end."""
     start_minutes = _minutes_of_day(start)
@@ -211,24 +193,6 @@ def competition_phases(start: time, end: time) -> dict[str, time]:
         "last_call": _time_of_day(last_call_minutes),
         "results": _time_of_day(end_minutes),
     }
-
-
-def competition_schedules(weekday: int, start: time, end: time, tz: str) -> list[LocalSchedule]:
-    """The four weekly schedules of one competition in one region, quiet hours enforced."""
-    schedules = []
-    for kind, at in competition_phases(start, end).items():
-        validate_local_time(at)
-        schedules.append(LocalSchedule(kind=kind, weekday=weekday, at=at, tz=tz))
-    return schedules
-
-
-def local_window_utc(
-    local_date: date, start: time, end: time, tz: str
-) -> tuple[datetime, datetime]:
-    """The competition window on a local date, as aware UTC instants [start, end)."""
-    if _minutes_of_day(end) <= _minutes_of_day(start):
-        raise ValueError("competition window must end after it starts on the same day")
-    return local_to_utc(local_date, start, tz), local_to_utc(local_date, end, tz)
 
 
 def _require_aware(value: datetime, name: str) -> None:

@@ -12,11 +12,8 @@ from bot.scheduler.timing import (
     QuietHoursError,
     catch_up,
     competition_phases,
-    competition_schedules,
     cron_trigger,
-    local_window_utc,
     missed_firings,
-    most_recent_catch_up,
     next_fire_utc,
     scheduled_local_date,
     validate_local_time,
@@ -302,22 +299,6 @@ def test_quiet_hours_window_can_wrap_midnight():
     validate_local_time(time(21, 59), quiet=night)
 
 
-def test_competition_schedules_refuse_a_window_touching_quiet_hours():
-    with pytest.raises(QuietHoursError, match="02:00"):
-        competition_schedules(THU, time(2, 0), time(10, 0), NEW_YORK)
-
-
-def test_competition_schedules_builds_the_four_posts():
-    schedules = competition_schedules(THU, time(8, 0), time(17, 30), NEW_YORK)
-
-    assert [(s.kind, s.weekday, s.at, s.tz) for s in schedules] == [
-        ("kickoff", THU, time(8, 0), NEW_YORK),
-        ("standings", THU, time(12, 45), NEW_YORK),
-        ("last_call", THU, time(16, 30), NEW_YORK),
-        ("results", THU, time(17, 30), NEW_YORK),
-    ]
-
-
 # --- catch-up after a restart ----------------------------------------------------------
 
 
@@ -368,33 +349,6 @@ def test_missed_firings_lists_the_half_open_interval():
     assert missed_firings(results, fire, fire + timedelta(days=6)) == []
 
 
-def test_restarted_clock_catches_up_the_latest_firing_within_grace():
-    results = LocalSchedule("results", THU, time(17, 30), NEW_YORK)
-    down_since = utc(2026, 11, 10)
-    back_at = utc(2026, 11, 19, 23, 0)  # 18:00 New York, half an hour after results
-
-    fire, decision = most_recent_catch_up(results, down_since, back_at)
-
-    assert fire == utc(2026, 11, 19, 22, 30)
-    assert decision.run
-
-
-def test_restarted_clock_skips_a_firing_missed_beyond_grace():
-    results = LocalSchedule("results", THU, time(17, 30), NEW_YORK)
-
-    fire, decision = most_recent_catch_up(results, utc(2026, 11, 10), utc(2026, 11, 20, 9))
-
-    assert fire == utc(2026, 11, 19, 22, 30)
-    assert not decision.run
-    assert decision.reason.startswith("skipped")
-
-
-def test_restarted_clock_with_nothing_missed():
-    results = LocalSchedule("results", THU, time(17, 30), NEW_YORK)
-
-    assert most_recent_catch_up(results, utc(2026, 11, 19, 23), utc(2026, 11, 20, 9)) is None
-
-
 # --- competition phases and windows ----------------------------------------------------
 
 
@@ -423,38 +377,6 @@ def test_short_window_last_call_falls_back_to_start():
 def test_competition_phases_refuse_empty_or_inverted_windows(end):
     with pytest.raises(ValueError, match="end after it starts"):
         competition_phases(time(8, 0), end)
-
-
-DST_DAY_WINDOWS = {
-    "new_york_spring": (NEW_YORK, date(2026, 3, 8), utc(2026, 3, 8, 12), utc(2026, 3, 8, 21, 30)),
-    "new_york_fall": (NEW_YORK, date(2026, 11, 1), utc(2026, 11, 1, 13), utc(2026, 11, 1, 22, 30)),
-    "london_spring": (LONDON, date(2026, 3, 29), utc(2026, 3, 29, 7), utc(2026, 3, 29, 16, 30)),
-    "london_fall": (LONDON, date(2026, 10, 25), utc(2026, 10, 25, 8), utc(2026, 10, 25, 17, 30)),
-    "kolkata": (KOLKATA, date(2026, 3, 8), utc(2026, 3, 8, 2, 30), utc(2026, 3, 8, 12)),
-}
-
-
-@pytest.mark.parametrize("case", DST_DAY_WINDOWS.values(), ids=DST_DAY_WINDOWS.keys())
-def test_local_window_on_dst_days(case):
-    tz, local_date, expected_start, expected_end = case
-
-    start, end = local_window_utc(local_date, time(8, 0), time(17, 30), tz)
-
-    assert (start, end) == (expected_start, expected_end)
-    assert start.tzinfo is UTC and end.tzinfo is UTC
-    assert end - start == timedelta(hours=9, minutes=30)
-
-
-def test_window_spanning_the_transition_measures_real_elapsed_time():
-    # 00:30–04:30 on spring-forward day in New York is only three real hours.
-    start, end = local_window_utc(date(2026, 3, 8), time(0, 30), time(4, 30), NEW_YORK)
-
-    assert end - start == timedelta(hours=3)
-
-
-def test_local_window_refuses_inverted_window():
-    with pytest.raises(ValueError):
-        local_window_utc(date(2026, 3, 8), time(17, 30), time(8, 0), NEW_YORK)
 
 
 # --- schedule validation ---------------------------------------------------------------
