@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from datetime import date, datetime, time
+from functools import cache
 from typing import Any, Literal, Protocol, cast
 from zoneinfo import ZoneInfo
 
