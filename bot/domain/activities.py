@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, case, func, select
@@ -111,7 +112,7 @@ def _insert_unless_duplicate(
 
 
 @cache
-def _insert_statement(dialect_name: str) -> ReturningInsert[tuple[int]]:
+def _insert_statement(dialect_name: str) -> ReturningInsert[Any]:
     # Built once: a statement made per call spends more CPU on its cache key than on the insert.
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     table = Activity.__table__
@@ -138,7 +139,7 @@ def today_and_week_totals(
 
 
 @cache
-def _totals_statement() -> Select[tuple[float, float]]:
+def _totals_statement() -> Select[Any]:
     table = Activity.__table__
     in_today = (table.c.occurred_at >= bindparam("today_start")) & (table.c.occurred_at < bindparam("today_end"))
     return select(

@@ -329,15 +329,19 @@ def day_window_of(day: CompetitionDay) -> Window:
 class LoggedFacts(Protocol):
     """What a log must tell about itself to find the competition days it changes."""
 
-    team_id: str
-    region_id: int | None
-    type: str
-    occurred_at: datetime
+    @property
+    def team_id(self) -> str: ...
+    @property
+    def region_id(self) -> int | None: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
 
 
 def days_touched_by(session: Session, activity: LoggedFacts) -> list[CompetitionDay]:
     """Open competition days whose standings this log changes (same region, metric and window)."""
-    if activity.region_id is None or not _may_touch_a_day(session, activity):
+    if not may_touch_a_day(session, activity):
         return []
     region = session.get(Region, activity.region_id)
     if region is None:
@@ -355,9 +359,11 @@ def days_touched_by(session: Session, activity: LoggedFacts) -> list[Competition
     return touched
 
 
-def _may_touch_a_day(session: Session, activity: LoggedFacts) -> bool:
-    """Two indexed Core lookups that rule out most logs (no competition of that metric runs on
-    that weekday), so the full ORM check runs only on competition days."""
+def may_touch_a_day(session: Session, activity: LoggedFacts) -> bool:
+    """False when no competition of the log's metric runs in the workspace on the log's local
+    weekday: two small Core reads that spare most logs the full check (`days_touched_by`)."""
+    if activity.region_id is None:
+        return False
     tz = session.execute(_region_zone_statement(), {"region_id": activity.region_id}).scalar_one_or_none()
     if tz is None:
         return False
@@ -369,13 +375,13 @@ def _may_touch_a_day(session: Session, activity: LoggedFacts) -> bool:
 
 
 @cache
-def _region_zone_statement() -> Select[tuple[str]]:
+def _region_zone_statement() -> Select[Any]:
     regions = Region.__table__
     return select(regions.c.tz).where(regions.c.id == bindparam("region_id"))
 
 
 @cache
-def _competition_candidate_statement() -> Select[tuple[int]]:
+def _competition_candidate_statement() -> Select[Any]:
     competitions = Competition.__table__
     return (
         select(competitions.c.id)

@@ -5,6 +5,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Select, bindparam, func, select
@@ -139,7 +140,7 @@ def ensure_member_ref(session: Session, team_id: str, user_id: str, display_name
 
 
 @cache
-def _member_ref_statement() -> Select[tuple[int, str, str, int | None, str | None, str | None]]:
+def _member_ref_statement() -> Select[Any]:
     # Built once, so each log skips rebuilding the statement and its cache key.
     members, regions = Member.__table__, Region.__table__
     return (

@@ -28,6 +28,7 @@ from bot.blocks.replies import simple_error
 from bot.domain.activities import LogResult
 from bot.domain.competitions import (
     DayView,
+    LoggedFacts,
     claim_results_post,
     close_day,
     competition_view,
@@ -36,6 +37,7 @@ from bot.domain.competitions import (
     days_to_close,
     last_closed_day,
     list_competitions,
+    may_touch_a_day,
     region_of_member,
     today_view,
 )
@@ -188,18 +190,18 @@ def _managed_region(ctx: AppContext, request: CommandRequest, what: str) -> Iter
 
 
 def _refresh_after_log(refresher: LiveStandingsRefresher) -> LogListener:
-    def mark_and_refresh(session: Session, result: LogResult) -> FollowUp | None:
-        day_ids = refresher.mark_touched(session, result.activity)
-        if not day_ids:
+    def refresh_if_competing(session: Session, result: LogResult) -> FollowUp | None:
+        # In the log's transaction only the cheap check: most logs touch no competition day.
+        if not may_touch_a_day(session, result.activity):
             return None
-        return partial(_flush_quietly, refresher, day_ids)
+        return partial(_refresh_quietly, refresher, result.activity)
 
-    return mark_and_refresh
+    return refresh_if_competing
 
 
-def _flush_quietly(refresher: LiveStandingsRefresher, day_ids: list[int]) -> None:
+def _refresh_quietly(refresher: LiveStandingsRefresher, activity: LoggedFacts) -> None:
     try:
-        refresher.flush_all(day_ids)
+        refresher.on_log(activity)
     except (SQLAlchemyError, SlackApiError):
         # The log itself is saved and acknowledged; the next log or the close catches up.
-        logger.exception("live standings refresh failed after a log (days %s)", day_ids)
+        logger.exception("live standings refresh failed after a log in %s", activity.team_id)

@@ -245,9 +245,18 @@ class LiveStandingsRefresher:
         self._lock = threading.Lock()
         self._deferred: set[int] = set()
 
+    def on_log(self, activity: LoggedFacts) -> None:
+        """After a log is acknowledged: mark the days it changes, then edit their messages.
+
+        Its own transaction, so a failure here never costs the log (which is already saved).
+        """
+        with self._session_factory.begin() as session:
+            day_ids = self.mark_touched(session, activity)
+        self.flush_all(day_ids)
+
     @staticmethod
     def mark_touched(session: Session, activity: LoggedFacts) -> list[int]:
-        """Inside the log's transaction: mark the days this log changes as needing an edit."""
+        """Mark the days this log changes as needing an edit."""
         day_ids = [day.id for day in days_touched_by(session, activity)]
         mark_pending(session, day_ids)
         return day_ids

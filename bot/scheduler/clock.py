@@ -93,6 +93,7 @@ class Clock:
     ) -> None:
         self.scheduler = scheduler
         self.runtime = runtime
+        runtime.clock = clock  # one clock for the jobs and the retries they defer
         self._clock = clock
         self._reconcile_every = reconcile_every
         self._trigger_for = trigger_for

@@ -65,6 +65,7 @@ STALE_CLAIM_AGE = timedelta(minutes=15)
 MAX_ATTEMPTS = 10
 
 Deferrer = Callable[[datetime, Callable[[], None]], None]
+STANDINGS_RETRIES = 3  # deferred tries of one throttled live-standings edit
 
 
 def default_worker_id() -> str:
@@ -284,14 +285,20 @@ def _post_standings(runtime: JobRuntime, firing: Firing, now: datetime) -> PostR
     return PostResult(firing.spec.channel_id, None, note)
 
 
-def _standings_retry(runtime: JobRuntime, day_id: int) -> Callable[[], None]:
-    """A throttled live-standings edit, tried again when due; throttled again (another worker
-    edited in between), it asks for yet another try rather than wait for the next log."""
+def _standings_retry(runtime: JobRuntime, day_id: int, tries_left: int = STANDINGS_RETRIES) -> Callable[[], None]:
+    """A throttled live-standings edit, tried again when due. Throttled again (another worker
+    edited in between) it asks for another try rather than wait for the next log, a few times
+    at most: an edit Slack keeps refusing (message deleted, bot removed) must not retry forever."""
 
     def retry() -> None:
         refreshed = refresh_live_standings(runtime.client, runtime.session_factory, day_id, runtime.clock())
-        if refreshed.retry_at is not None:
-            runtime.defer(refreshed.retry_at, _standings_retry(runtime, day_id))
+        if refreshed.retry_at is None:
+            return
+        if tries_left > 1:
+            runtime.defer(refreshed.retry_at, _standings_retry(runtime, day_id, tries_left - 1))
+        else:
+            logger.warning("live standings for day %s still not current after %d tries; the next log or post "
+                           "will bring them up to date", day_id, STANDINGS_RETRIES)
 
     return retry
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +18,8 @@ from models import utc_now
 if TYPE_CHECKING:
     from bot.domain.activities import LogResult
 
-# Called inside the log's own transaction; returns work to do once the log is acknowledged.
+# Called inside the log's transaction (keep it to cheap reads); returns work to do once the
+# log is acknowledged, which opens its own transaction if it needs one.
 FollowUp = Callable[[], None]
 LogListener = Callable[[Session, "LogResult"], FollowUp | None]
 
@@ -34,9 +35,8 @@ class AppContext:
     log_listeners: list[LogListener] = field(default_factory=list)
 
     def note_log(self, session: Session, result: LogResult) -> FollowUp:
-        """Tell features about a new log within its transaction (so a log and what it marks
-        commit together, with no second transaction per log); run what this returns after
-        the ack."""
+        """Tell features about a new log within its transaction, so that most logs need no
+        second one; run what this returns after the ack."""
         if result.duplicate:
             return _nothing_to_do
         follow_ups = [follow_up for listener in self.log_listeners if (follow_up := listener(session, result))]

@@ -12,6 +12,7 @@ from functools import partial
 import pytest
 from slack_sdk import WebClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.activities import LoggedActivity, log_activity
@@ -20,6 +21,7 @@ from bot.domain.competitions import (
     PRESETS,
     CompetitionSpec,
     DayKey,
+    LoggedFacts,
     add_competition,
     close_day,
     day_standings,
@@ -34,6 +36,7 @@ from bot.domain.errors import Conflict, NotFound
 from bot.domain.grammar import BoardCommand, LogCommand
 from bot.domain.live_standings import LIVE_EDIT_INTERVAL
 from bot.domain.wheel import commitment
+from bot.features.competitions import _refresh_after_log
 from bot.posting.competition_posts import (
     LiveStandingsRefresher,
     NoChannel,
@@ -41,7 +44,7 @@ from bot.posting.competition_posts import (
     post_last_call,
     post_results,
 )
-from models import Competition, CompetitionDay, CompetitionWinner, Region
+from models import Activity, Competition, CompetitionDay, CompetitionWinner, Region
 from tests.support.clock import FakeClock
 from tests.support.slack_stub import Call, SlackStub
 
@@ -411,9 +414,50 @@ def _live_setup(session_factory: sessionmaker[Session]) -> None:
 def _log_and_notify(
     session_factory: sessionmaker[Session], refresher: LiveStandingsRefresher, user: str, n: int, at: datetime
 ) -> None:
-    with session_factory.begin() as session:  # as the log handler does: mark in the log's transaction
-        day_ids = refresher.mark_touched(session, log(session, user, n, "connect", at))
-    refresher.flush_all(day_ids)
+    with session_factory.begin() as session:
+        activity = log(session, user, n, "connect", at)
+    refresher.on_log(activity)  # after the ack, as the log listener does
+
+
+class BrokenRefresher(LiveStandingsRefresher):
+    """The database fails while live standings are being marked."""
+
+    def on_log(self, activity: LoggedFacts) -> None:
+        raise OperationalError("UPDATE competition_days ...", {}, Exception("database is locked"))
+
+
+def test_a_failing_live_refresh_never_costs_the_log(
+    session_factory: sessionmaker[Session], stub: SlackStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    _live_setup(session_factory)
+    listener = _refresh_after_log(BrokenRefresher(make_client(stub), session_factory, FakeClock(THURSDAY_MORNING_NY)))
+
+    with session_factory.begin() as session:  # the log handler's transaction
+        result = log_activity(session, ensure_member(session, TEAM, "U_ANA", "Ana"), LogCommand("connect", 2),
+                              now=THURSDAY_MORNING_NY, idempotency_key="slash:t1")
+        follow_up = listener(session, result)
+    assert follow_up is not None  # Thursday: Connect Day runs, so there is work for after the ack
+    follow_up()
+
+    assert "live standings refresh failed" in caplog.text
+    with session_factory.begin() as session:
+        assert session.scalar(select(func.count()).select_from(Activity)) == 1
+    assert stub.calls("chat.postMessage") == []
+
+
+def test_logs_on_days_without_a_competition_of_their_metric_leave_nothing_for_after_the_ack(
+    session_factory: sessionmaker[Session], stub: SlackStub
+) -> None:
+    _live_setup(session_factory)
+    listener = _refresh_after_log(BrokenRefresher(make_client(stub), session_factory, FakeClock(THURSDAY_MORNING_NY)))
+    wednesday = THURSDAY_MORNING_NY - timedelta(days=1)
+    with session_factory.begin() as session:
+        ana = ensure_member(session, TEAM, "U_ANA", "Ana")
+        on_wednesday = log_activity(session, ana, LogCommand("connect", 1), now=wednesday, idempotency_key=None)
+        a_meeting = log_activity(session, ana, LogCommand("meeting", 1), now=THURSDAY_MORNING_NY, idempotency_key=None)
+
+        assert listener(session, on_wednesday) is None
+        assert listener(session, a_meeting) is None
 
 
 def test_live_message_is_posted_once_then_edits_coalesce_and_the_last_state_lands(

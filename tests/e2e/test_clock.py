@@ -15,8 +15,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from apscheduler.triggers.base import BaseTrigger
 from apscheduler.job import Job
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 from slack_sdk import WebClient
 from sqlalchemy import select
@@ -31,7 +31,7 @@ from bot.domain.ramp_store import configure_ramp
 from bot.domain.wheel import SeedSource, new_seed
 from bot.posting.competition_posts import LiveStandingsRefresher, refresh_live_standings
 from bot.scheduler.clock import RECONCILE_JOB_ID, Clock, make_scheduler, spec_trigger
-from bot.scheduler.jobs import JobRuntime
+from bot.scheduler.jobs import STANDINGS_RETRIES, JobRuntime
 from bot.scheduler.specs import JobSpec, update_schedule_settings
 from bot.scheduler.timing import LocalSchedule
 from models import CompetitionDay, Region, SentLog, Workspace
@@ -313,57 +313,100 @@ def test_a_competition_day_runs_from_kickoff_to_results_through_the_clock(
     assert all(row.subject == f"competition:{competition_id}" for row in rows.values())
 
 
+class LiveDay:
+    """A Connect Day in AMER with its live message, a clock, and the web process's side."""
+
+    def __init__(self, session_factory: sessionmaker[Session], slack: SlackStub) -> None:
+        with session_factory.begin() as session:
+            add(session, "AMER", "America/New_York", "C_AMER")
+            competition = add_competition(session, TEAM, CompetitionSpec("Connect Day", 3, "connect"), actor="test")
+            competition.created_at = LONG_AGO
+            join_region(session, TEAM, "U_ANA", "Ana", "AMER")
+        self.session_factory, self.slack = session_factory, slack
+        self.fake = FakeClock(at(17, 44))
+        self.clock = make_clock(session_factory, slack, self.fake)
+        self.clock.reconcile()
+        self.web = WebClient(token="xoxb-test", base_url=slack.base_url)
+
+    def log_from_the_web(self, when: datetime) -> None:
+        """What a log does in the web process: mark the day, then try the (throttled) edit."""
+        with self.session_factory.begin() as session:
+            member = ensure_member(session, TEAM, "U_ANA", "Ana")
+            logged = log_activity(session, member, LogCommand("connect", 1), now=when, idempotency_key=None).activity
+            day_ids = LiveStandingsRefresher.mark_touched(session, logged)
+        assert len(day_ids) == 1
+        refresh_live_standings(self.web, self.session_factory, day_ids[0], when)
+
+    def fire_standings_throttled(self) -> Job:
+        self.log_from_the_web(at(17, 44, 50))  # posts the live message
+        self.log_from_the_web(at(17, 44, 55))  # pending, throttled until 17:45:20
+        self.fake.set(at(17, 45, 1))
+        standings = next(job.id for job in self.clock.scheduler.get_jobs() if ":standings:" in job.id)
+        assert self.clock.fire(standings).status == "sent"  # type: ignore[union-attr]
+        return self.next_retry()
+
+    def next_retry(self) -> Job:
+        [retry] = self.deferred()
+        self.clock.scheduler.remove_job(retry.id)  # the test runs it, at the time it chooses
+        return retry
+
+    def deferred(self) -> list[Job]:
+        return [job for job in self.clock.scheduler.get_jobs() if isinstance(job.trigger, DateTrigger)]
+
+    def edits(self) -> int:
+        return len(self.slack.calls("chat.update"))
+
+
+def at(hour: int, minute: int, second: int = 0) -> datetime:
+    return datetime(2026, 11, 26, hour, minute, second, tzinfo=timezone.utc)  # Thursday, EST = UTC-5
+
+
 def test_a_throttled_standings_edit_is_retried_at_the_time_it_runs_until_it_lands(
     session_factory: sessionmaker[Session], slack: SlackStub
 ) -> None:
-    with session_factory.begin() as session:
-        add(session, "AMER", "America/New_York", "C_AMER")
-        competition = add_competition(session, TEAM, CompetitionSpec("Connect Day", 3, "connect"), actor="test")
-        competition.created_at = LONG_AGO
-        join_region(session, TEAM, "U_ANA", "Ana", "AMER")
-    fake = FakeClock(datetime(2026, 11, 26, 17, 44, tzinfo=timezone.utc))
-    clock = make_clock(session_factory, slack, fake)
-    clock.reconcile()
-    web = WebClient(token="xoxb-test", base_url=slack.base_url)
-
-    def log_and_refresh_from_the_web(at: datetime) -> None:
-        """What a log does in the web process: mark the day, then try the (throttled) edit."""
-        with session_factory.begin() as session:
-            member = ensure_member(session, TEAM, "U_ANA", "Ana")
-            logged = log_activity(session, member, LogCommand("connect", 1), now=at, idempotency_key=None).activity
-            day_ids = LiveStandingsRefresher.mark_touched(session, logged)
-        assert len(day_ids) == 1
-        refresh_live_standings(web, session_factory, day_ids[0], at)
-
-    def deferred() -> list[Job]:
-        return [job for job in clock.scheduler.get_jobs() if isinstance(job.trigger, DateTrigger)]
-
-    log_and_refresh_from_the_web(datetime(2026, 11, 26, 17, 44, 50, tzinfo=timezone.utc))  # posts the live message
-    log_and_refresh_from_the_web(datetime(2026, 11, 26, 17, 44, 55, tzinfo=timezone.utc))  # pending: throttled
-    fake.set(datetime(2026, 11, 26, 17, 45, 1, tzinfo=timezone.utc))
-    standings = next(job.id for job in clock.scheduler.get_jobs() if ":standings:" in job.id)
-    assert clock.fire(standings).status == "sent"  # type: ignore[union-attr]
-    [first_retry] = deferred()
-    assert first_retry.trigger.run_date == datetime(2026, 11, 26, 17, 45, 20, tzinfo=timezone.utc)
+    day = LiveDay(session_factory, slack)
+    first_retry = day.fire_standings_throttled()
+    assert first_retry.trigger.run_date == at(17, 45, 20)
 
     # The web process edits at 17:45:20 and a new log is pending again when the retry runs, late.
-    log_and_refresh_from_the_web(datetime(2026, 11, 26, 17, 45, 20, tzinfo=timezone.utc))
-    log_and_refresh_from_the_web(datetime(2026, 11, 26, 17, 45, 22, tzinfo=timezone.utc))
-    edits = len(slack.calls("chat.update"))
-    clock.scheduler.remove_job(first_retry.id)
-    fake.set(datetime(2026, 11, 26, 17, 45, 25, tzinfo=timezone.utc))
+    day.log_from_the_web(at(17, 45, 20))
+    day.log_from_the_web(at(17, 45, 22))
+    edits = day.edits()
+    day.fake.set(at(17, 45, 25))
     first_retry.func()
-    [second_retry] = deferred()  # throttled again: it asks for another try instead of giving up
-    assert second_retry.trigger.run_date == datetime(2026, 11, 26, 17, 45, 50, tzinfo=timezone.utc)
-    assert len(slack.calls("chat.update")) == edits
+    second_retry = day.next_retry()  # throttled again: it asks for another try instead of giving up
+    assert second_retry.trigger.run_date == at(17, 45, 50)
+    assert day.edits() == edits
 
-    fake.set(datetime(2026, 11, 26, 17, 45, 51, tzinfo=timezone.utc))
+    day.fake.set(at(17, 45, 51))
     second_retry.func()
-    assert len(slack.calls("chat.update")) == edits + 1
+    assert day.edits() == edits + 1
     assert "Ana — 4 connects" in json.dumps(slack.calls("chat.update")[-1].args["blocks"], ensure_ascii=False)
+    assert day.deferred() == []
     with session_factory.begin() as session:
-        day = session.scalars(select(CompetitionDay)).one()
-        assert (day.live_pending, day.live_last_edit_at) == (False, datetime(2026, 11, 26, 17, 45, 51, tzinfo=timezone.utc))
+        row = session.scalars(select(CompetitionDay)).one()
+        assert (row.live_pending, row.live_last_edit_at) == (False, at(17, 45, 51))
+
+
+def test_a_standings_edit_that_never_gets_its_turn_stops_retrying(
+    session_factory: sessionmaker[Session], slack: SlackStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    day = LiveDay(session_factory, slack)
+    retry = day.fire_standings_throttled()
+    tries = 0
+    for edited_at in (at(17, 45, 20), at(17, 45, 50), at(17, 46, 20)):
+        # Each time, the web process takes the slot just before the retry runs, and more is pending.
+        day.log_from_the_web(edited_at)
+        day.log_from_the_web(edited_at + timedelta(seconds=1))
+        day.fake.set(edited_at + timedelta(seconds=2))
+        retry.func()
+        tries += 1
+        if not day.deferred():
+            break
+        retry = day.next_retry()
+
+    assert tries == STANDINGS_RETRIES
+    assert "still not current after 3 tries" in caplog.text
 
 
 def test_goals_kickoff_posts_this_weeks_goals_with_the_ramp(
