@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.errors import Conflict
+from bot.domain.goal_store import team_members
 from bot.domain.windows import Window, local_midnight_utc, period_window
 from models import Activity, Member, Region
 
@@ -82,10 +83,7 @@ def export_csv(session: Session, team_id: str, period_key: str, now: datetime, r
 
 
 def _members(session: Session, team_id: str, region: Region | None) -> list[Member]:
-    query = select(Member).where(Member.team_id == team_id)
-    if region is not None:
-        query = query.where(Member.region_id == region.id)
-    members = list(session.scalars(query))
+    members = team_members(session, team_id, region.id if region else None, roles=None)
     return sorted(members, key=lambda m: ((m.region.name if m.region else "~"), m.display_name.lower(), m.id))
 
 

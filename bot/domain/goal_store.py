@@ -209,11 +209,7 @@ def ramp_fraction(session: Session, team_id: str) -> float:
 def effective_goals(session: Session, member: Member) -> dict[str, float]:
     """This week's targets for one member: overrides resolved, then scaled by the ramp."""
     full = load_goal_layers(session, member.team_id).full_goals(member)
-    return ramped_goals(full, ramp_fraction(session, member.team_id))
-
-
-def ramped_goals(goals: dict[str, float], fraction: float) -> dict[str, float]:
-    return apply_ramp(goals, fraction) if goals else {}
+    return apply_ramp(full, ramp_fraction(session, member.team_id))
 
 
 # --- weekly progress --------------------------------------------------------
@@ -269,7 +265,7 @@ def team_week(
         window = period_window("week", now, tz)
         totals = totals_by_member(session, team_id, region_key, window)
         for member in group:
-            goals = ramped_goals(layers.full_goals(member), fraction)
+            goals = apply_ramp(layers.full_goals(member), fraction)
             result.append(_member_week(member, goals, totals.get(member.id, {}), window))
     return sorted(result, key=lambda week: (week.member.display_name.lower(), week.member.id))
 

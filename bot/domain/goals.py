@@ -212,8 +212,8 @@ def next_ramp(
     if state.fraction > policy.max_fraction:
         capped = RampState(fraction=policy.max_fraction, streak_weeks=0)
         reason = (
-            f"Weekly goals are now {_percent(policy.max_fraction)} of the full targets "
-            f"(was {_percent(state.fraction)}) because the maximum was lowered."
+            f"Weekly goals are now {percent_text(policy.max_fraction)} of the full targets "
+            f"(was {percent_text(state.fraction)}) because the maximum was lowered."
         )
         return capped, RampChange(state.fraction, policy.max_fraction, reason)
     if team_attainment_last_week is None:
@@ -240,21 +240,22 @@ def _raise_reason(
     policy: RampPolicy, streak: int, last_attainment: float, old: float, new: float
 ) -> str:
     if streak == 1:
-        hit = f"The team hit its goals last week ({_percent(last_attainment)})"
+        hit = f"The team hit its goals last week ({percent_text(last_attainment)})"
     else:
         hit = (
             f"The team hit its goals {streak} weeks in a row "
-            f"(last week {_percent(last_attainment)})"
+            f"(last week {percent_text(last_attainment)})"
         )
     sentence = (
-        f"{hit}, so weekly goals rise from {_percent(old)} to {_percent(new)} of the full targets"
+        f"{hit}, so weekly goals rise from {percent_text(old)} to {percent_text(new)} of the full targets"
     )
     if new >= policy.max_fraction:
         return sentence + " — the top of the ramp."
     return sentence + "."
 
 
-def _percent(fraction: float) -> str:
+def percent_text(fraction: float) -> str:
+    """0.6 -> '60%'."""
     return f"{round(fraction * 100)}%"
 
 

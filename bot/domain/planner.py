@@ -23,13 +23,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.domain.activity_types import FUNNEL_STAGES, OUTREACH_TYPES
+
 StagePair = tuple[str, str]
 Period = Literal["quarter", "month"]
 RateSource = Literal["measured", "default"]
 PaceStatus = Literal["ahead", "on pace", "behind"]
 
 # Funnel stages, top to bottom. "outreach" is calls + emails combined.
-FUNNEL: tuple[str, ...] = ("outreach", "connect", "meeting", "qbm", "opp", "pov", "deal")
+FUNNEL: tuple[str, ...] = FUNNEL_STAGES
 # Adjacent (upper, lower) stage pairs, top to bottom; the keys of DEFAULT_RATES.
 STAGE_PAIRS: tuple[StagePair, ...] = (
     ("outreach", "connect"),
@@ -39,7 +41,6 @@ STAGE_PAIRS: tuple[StagePair, ...] = (
     ("opp", "pov"),
     ("pov", "deal"),
 )
-OUTREACH_TYPES: tuple[str, ...] = ("call", "email")
 
 # Default conversion rates, used until a team has logged enough to measure its
 # own. They are common rules of thumb for B2B outbound, deliberately middle of

@@ -21,11 +21,10 @@ from bot.domain.goal_store import (
     GoalLayers,
     group_by_region,
     load_goal_layers,
-    ramped_goals,
     team_members,
     totals_by_member,
 )
-from bot.domain.goals import RampPolicy, RampState, attainment, next_ramp
+from bot.domain.goals import RampPolicy, RampState, apply_ramp, attainment, next_ramp, percent_text
 from bot.domain.windows import week_start as monday_of, week_window
 from models import GoalRamp, GoalRampChange
 
@@ -57,10 +56,12 @@ def configure_ramp(
     ramp = session.get(GoalRamp, team_id)
     old = ramp.fraction if ramp is not None else 1.0
     if ramp is None:
-        ramp = GoalRamp(team_id=team_id, fraction=policy.start_fraction, streak_weeks=0)
+        start = policy.initial_state()
+        ramp = GoalRamp(team_id=team_id, fraction=start.fraction, streak_weeks=start.streak_weeks)
         session.add(ramp)
     elif restart:
-        ramp.fraction, ramp.streak_weeks = policy.start_fraction, 0
+        start = policy.initial_state()
+        ramp.fraction, ramp.streak_weeks = start.fraction, start.streak_weeks
     else:
         ramp.fraction = min(max(ramp.fraction, policy.start_fraction), policy.max_fraction)
     ramp.start_fraction, ramp.step, ramp.weeks_to_step = policy.start_fraction, policy.step, policy.weeks_to_step
@@ -68,7 +69,7 @@ def configure_ramp(
     ramp.updated_at = now
     session.flush()
     if not math.isclose(old, ramp.fraction):
-        reason = f"Goal ramp set: weekly goals are now {_percent(ramp.fraction)} of the full targets (were {_percent(old)})."
+        reason = f"Goal ramp set: weekly goals are now {percent_text(ramp.fraction)} of the full targets (were {percent_text(old)})."
         _record_change(session, team_id, monday_of(now.date()), old, ramp.fraction, reason, None, actor, now)
     audit(session, team_id, actor, "ramp.set", None, _policy_details(policy))
     return ramp
@@ -83,7 +84,7 @@ def disable_ramp(session: Session, team_id: str, *, actor: str, now: datetime) -
     session.delete(ramp)
     session.flush()
     if not math.isclose(old, 1.0):
-        reason = f"Goal ramp turned off: weekly goals are back to the full targets (were {_percent(old)})."
+        reason = f"Goal ramp turned off: weekly goals are back to the full targets (were {percent_text(old)})."
         _record_change(session, team_id, monday_of(now.date()), old, 1.0, reason, None, actor, now)
     audit(session, team_id, actor, "ramp.off", None, {})
     return True
@@ -109,7 +110,7 @@ def _team_sums(
     for region_id, group in group_by_region(reps).items():
         by_member = totals_by_member(session, team_id, region_id, week_window(monday, member_zone(group[0])))
         for member in group:
-            for activity_type, target in ramped_goals(layers.full_goals(member), fraction).items():
+            for activity_type, target in apply_ramp(layers.full_goals(member), fraction).items():
                 goals[activity_type] += target
                 totals[activity_type] += by_member.get(member.id, {}).get(activity_type, 0.0)
     return dict(goals), dict(totals)
@@ -200,5 +201,3 @@ def _policy_details(policy: RampPolicy) -> dict[str, object]:
     }
 
 
-def _percent(fraction: float) -> str:
-    return f"{round(fraction * 100)}%"

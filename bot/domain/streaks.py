@@ -20,7 +20,6 @@ from datetime import date, timedelta
 
 # Weekday numbers as returned by date.weekday(): Monday is 0, Sunday is 6.
 MON_FRI: frozenset[int] = frozenset({0, 1, 2, 3, 4})
-SUN_THU: frozenset[int] = frozenset({6, 0, 1, 2, 3})
 
 _ONE_DAY = timedelta(days=1)
 
@@ -40,17 +39,6 @@ def previous_working_day(
     candidate = day - _ONE_DAY
     while not is_working_day(candidate, working_days, holidays):
         candidate -= _ONE_DAY
-    return candidate
-
-
-def next_working_day(
-    day: date, working_days: frozenset[int] = MON_FRI, holidays: frozenset[date] = frozenset()
-) -> date:
-    """The first working day strictly after ``day``."""
-    _check_working_days(working_days)
-    candidate = day + _ONE_DAY
-    while not is_working_day(candidate, working_days, holidays):
-        candidate += _ONE_DAY
     return candidate
 
 
@@ -85,27 +73,6 @@ def current_streak(
             count += 1
         day -= _ONE_DAY
     return count
-
-
-def longest_streak(
-    active_dates: Iterable[date],
-    working_days: frozenset[int] = MON_FRI,
-    holidays: frozenset[date] = frozenset(),
-) -> int:
-    """The longest run of consecutive working days with activity, ever."""
-    _check_working_days(working_days)
-    worked = sorted({day for day in active_dates if is_working_day(day, working_days, holidays)})
-    longest = 0
-    run = 0
-    previous: date | None = None
-    for day in worked:
-        continues = (
-            previous is not None and next_working_day(previous, working_days, holidays) == day
-        )
-        run = run + 1 if continues else 1
-        longest = max(longest, run)
-        previous = day
-    return longest
 
 
 def _check_working_days(working_days: frozenset[int]) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.activity_types import ACTIVITY_TYPES, OUTREACH_TYPES
 from bot.domain.goal_store import REP_ROLES, team_week
+from bot.domain.planner import FUNNEL, STAGE_PAIRS, stage_totals_from_activity
 from bot.domain.ranking import RankedStanding, Standing, rank_standings
 from bot.domain.windows import Window, local_midnight_utc, period_window
 from models import Activity, Competition, CompetitionDay, CompetitionWinner, Member, Region, Spin
@@ -31,10 +32,9 @@ TOP_COUNT = 3
 TRAILING_WEEKS = 4
 # The playbook asks leaders to prospect 4–8 hours a week alongside their team.
 LEADER_HOURS_TARGET = (4.0, 8.0)
-FUNNEL_STAGES: tuple[str, ...] = ("outreach", "connect", "meeting", "qbm", "opp", "pov", "deal")
 _TYPES = tuple(ACTIVITY_TYPES)
 # The activity types the funnel counts (accounts, referrals and hours are not stages).
-_FUNNEL_TYPES = (*sorted(OUTREACH_TYPES), *FUNNEL_STAGES[1:])
+_FUNNEL_TYPES = (*sorted(OUTREACH_TYPES), *FUNNEL[1:])
 
 
 @dataclass(frozen=True)
@@ -335,14 +335,13 @@ def _funnel(
 
 def funnel_counts(type_totals: dict[str, float]) -> dict[str, float]:
     """Totals per funnel stage; calls and emails together are outreach."""
-    counts = {stage: type_totals.get(stage, 0.0) for stage in FUNNEL_STAGES if stage != "outreach"}
-    return {"outreach": sum(type_totals.get(t, 0.0) for t in OUTREACH_TYPES), **counts}
+    return {stage: float(total) for stage, total in stage_totals_from_activity(type_totals).items()}
 
 
 def funnel_steps(this_week: dict[str, float], trailing: dict[str, float]) -> list[FunnelStep]:
     return [
         FunnelStep(upper, lower, _rate(this_week, upper, lower), _rate(trailing, upper, lower))
-        for upper, lower in zip(FUNNEL_STAGES, FUNNEL_STAGES[1:])
+        for upper, lower in STAGE_PAIRS
     ]
 
 

@@ -20,7 +20,6 @@ the last frame (the result); that frame is also held for
 
 from __future__ import annotations
 
-import inspect
 import io
 import math
 from collections.abc import Sequence
@@ -398,9 +397,7 @@ def _load_font(px: int) -> Font:
     for path in _DEJAVU_PATHS:
         if path.exists():
             return ImageFont.truetype(str(path), px)
-    if "size" in inspect.signature(ImageFont.load_default).parameters:
-        return ImageFont.load_default(size=px)
-    return ImageFont.load_default()
+    return ImageFont.load_default(size=px)
 
 
 def _frame(

@@ -6,11 +6,8 @@ import pytest
 
 from bot.domain.streaks import (
     MON_FRI,
-    SUN_THU,
     current_streak,
     is_working_day,
-    longest_streak,
-    next_working_day,
     previous_working_day,
 )
 
@@ -25,6 +22,7 @@ def days(*numbers: int) -> list[date]:
 
 
 THANKSGIVING = frozenset({nov(28), nov(29)})
+SUN_THU = frozenset({6, 0, 1, 2, 3})  # weekday numbers, Monday = 0
 
 
 # --- helpers ------------------------------------------------------------------
@@ -37,10 +35,8 @@ def test_is_working_day() -> None:
     assert is_working_day(nov(10), working_days=SUN_THU)  # Sunday
 
 
-def test_previous_and_next_working_day_skip_weekends_and_holidays() -> None:
+def test_previous_working_day_skips_weekends_and_holidays() -> None:
     assert previous_working_day(nov(11)) == nov(8)  # Monday -> Friday
-    assert next_working_day(nov(8)) == nov(11)  # Friday -> Monday
-    assert next_working_day(nov(27), holidays=THANKSGIVING) == date(2024, 12, 2)
     assert previous_working_day(date(2024, 12, 2), holidays=THANKSGIVING) == nov(27)
 
 
@@ -48,7 +44,7 @@ def test_empty_or_invalid_working_days_are_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         current_streak(days(4), nov(4), working_days=frozenset())
     with pytest.raises(ValueError, match="0..6"):
-        longest_streak(days(4), working_days=frozenset({0, 7}))
+        current_streak(days(4), nov(4), working_days=frozenset({0, 7}))
 
 
 # --- current_streak -------------------------------------------------------------
@@ -133,39 +129,3 @@ def test_custom_working_week_sun_to_thu() -> None:
 
 def test_accepts_any_iterable_once() -> None:
     assert current_streak(iter(days(4, 5)), today=nov(5)) == 2
-
-
-# --- longest_streak -------------------------------------------------------------
-
-
-def test_longest_streak_empty() -> None:
-    assert longest_streak([]) == 0
-
-
-def test_longest_streak_picks_the_longest_run_across_a_weekend() -> None:
-    # Run 1: Mon 4 - Tue 5 (2). Gap Wed 6. Run 2: Thu 7 - Wed 13 across the weekend (5).
-    active = days(4, 5, 7, 8, 11, 12, 13, 15)
-    assert longest_streak(active) == 5
-
-
-def test_longest_streak_ignores_weekend_only_activity() -> None:
-    assert longest_streak(days(2, 3, 9, 10)) == 0
-    assert longest_streak(days(8, 9, 10, 11)) == 2
-
-
-def test_longest_streak_skips_holidays() -> None:
-    active = [*days(25, 26, 27), date(2024, 12, 2), date(2024, 12, 3)]
-    assert longest_streak(active, holidays=THANKSGIVING) == 5
-    assert longest_streak(active) == 3
-
-
-def test_longest_streak_custom_working_days() -> None:
-    # Sun-Thu week: Thu 7 -> Sun 10 is consecutive.
-    assert longest_streak(days(6, 7, 10, 11), working_days=SUN_THU) == 4
-    assert longest_streak(days(6, 7, 10, 11), working_days=MON_FRI) == 2
-
-
-def test_longest_is_never_shorter_than_current() -> None:
-    active = days(4, 5, 6, 7, 8, 11)
-    assert longest_streak(active) >= current_streak(active, today=nov(12))
-    assert longest_streak(active) == 6
