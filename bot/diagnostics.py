@@ -39,7 +39,8 @@ def check_configuration(settings: Settings) -> list[Finding]:
     try:
         settings.require_slack(socket_mode=socket_mode)
     except ConfigurationError as error:
-        return [Finding("configuration", False, str(error).split("\n")[0], str(error).split("\n", 1)[-1].strip())]
+        detail, _, fix = str(error).partition("\n")
+        return [Finding("configuration", False, detail, fix.strip() or None)]
     mode = "Socket Mode" if socket_mode else f"HTTP on port {settings.port}"
     return [Finding("configuration", True, f"Slack settings present ({mode})")]
 

@@ -22,6 +22,7 @@ from models.db import DatabaseNotMigrated, ensure_migrated, make_engine, make_se
 class CliState:
     settings: Settings
     _engine: Engine | None = None
+    _session_factory: sessionmaker[Session] | None = None
 
     @property
     def engine(self) -> Engine:
@@ -29,13 +30,15 @@ class CliState:
             self._engine = make_engine(self.settings.database_url)
         return self._engine
 
-    def session_factory(self, *, migrated: bool = True) -> sessionmaker[Session]:
-        if migrated:
+    def session_factory(self) -> sessionmaker[Session]:
+        """Sessions on a database checked (once per command) to be fully migrated."""
+        if self._session_factory is None:
             try:
                 ensure_migrated(self.engine)
             except DatabaseNotMigrated as error:
                 raise click.ClickException(str(error)) from None
-        return make_session_factory(self.engine)
+            self._session_factory = make_session_factory(self.engine)
+        return self._session_factory
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -51,7 +51,6 @@ def register(cli: click.Group) -> None:
 def clock(state: CliState, reconcile_seconds: int) -> None:
     runtime = _runtime(state)
     the_clock = Clock(make_scheduler(blocking=True), runtime, reconcile_every=timedelta(seconds=reconcile_seconds))
-    runtime.defer = the_clock.defer
     click.echo(f"Pipeday clock running; configuration re-read every {reconcile_seconds} s. Ctrl-C to stop.")
     run_blocking(the_clock)
 

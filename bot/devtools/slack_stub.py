@@ -25,6 +25,8 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot.diagnostics import REQUIRED_SCOPES
+
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_MESSAGE_TEXT = 40_000
@@ -364,7 +366,7 @@ class _StubRequestHandler(BaseHTTPRequestHandler):
 # ---------------------------------------------------------------------------
 
 
-DEFAULT_SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read", "files:write")
+DEFAULT_SCOPES = tuple(REQUIRED_SCOPES)  # a token with every scope the app needs
 
 
 class SlackStub:

@@ -93,7 +93,8 @@ class Clock:
     ) -> None:
         self.scheduler = scheduler
         self.runtime = runtime
-        runtime.clock = clock  # one clock for the jobs and the retries they defer
+        # One clock for the jobs and the retries they defer, which this scheduler runs.
+        runtime.clock, runtime.defer = clock, self.defer
         self._clock = clock
         self._reconcile_every = reconcile_every
         self._trigger_for = trigger_for
@@ -197,10 +198,6 @@ class Clock:
     def defer(self, at: datetime, action: Callable[[], None]) -> None:
         """Run `action` once at `at` (live standings throttling asks for this)."""
         self.scheduler.add_job(action, DateTrigger(run_date=at), misfire_grace_time=DEFERRED_MISFIRE_GRACE_SECONDS)
-
-    def specs(self) -> list[JobSpec]:
-        with self._lock:
-            return list(self._specs.values())
 
 
 @contextmanager

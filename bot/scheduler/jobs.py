@@ -355,7 +355,7 @@ def _region_goals_by_job(session: Session, region: Region, fraction: float) -> l
     for job, count in people.items():
         # A stand-in member: never added to the session, it only carries the job and region.
         full = layers.full_goals(Member(team_id=region.team_id, job=job, region_id=region.id))
-        groups.append(JobGoals(job, apply_ramp(full, fraction) if full else {}, count))
+        groups.append(JobGoals(job, apply_ramp(full, fraction), count))
     return groups
 
 

@@ -183,11 +183,9 @@ def abandon(session: Session, row_id: int, reason: str, *, now: datetime, expect
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def rows_with_status(session: Session, status: str, *, since: datetime | None = None) -> list[SentLog]:
-    """Rows in `status` (whose firing was due at or after `since`), oldest first."""
+def rows_with_status(session: Session, status: str) -> list[SentLog]:
+    """Rows in `status`, oldest first."""
     query = select(SentLog).where(SentLog.status == status)
-    if since is not None:
-        query = query.where(SentLog.scheduled_for >= since)
     return list(session.scalars(query.order_by(SentLog.scheduled_for, SentLog.id)))
 
 

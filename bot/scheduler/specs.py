@@ -28,6 +28,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.domain.calendar_store import WEEKDAY_NAMES
+from bot.domain.competitions import runs_in
 from bot.scheduler.timing import (
     DEFAULT_CATCH_UP_GRACE,
     LocalSchedule,
@@ -43,7 +45,6 @@ WEEKLY_DEFAULTS: dict[str, tuple[int, time]] = {
     "weekly_summary": (4, time(16, 0)),  # Friday 16:00 local
     "goals_kickoff": (0, time(9, 0)),  # Monday 09:00 local
 }
-WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SETTINGS_KEY = "schedule"
 MAX_GRACE = timedelta(hours=24)
 
@@ -279,7 +280,7 @@ def _workspace_specs(session: Session, workspace: Workspace, include_disabled: b
             continue
         specs += _weekly_specs(region, settings, problems, include_disabled)
         for competition in competitions:
-            if not competition.region_ids or region.id in competition.region_ids:
+            if runs_in(competition, region):
                 specs += _competition_specs(region, competition, settings, problems, include_disabled)
     return SpecSet(specs, problems)
 

@@ -64,7 +64,6 @@ def make_clock(
     runtime = JobRuntime(session_factory, WebClient(token="xoxb-test", base_url=slack.base_url), worker_id="clock-test",
                          seed_source=seed_source, clock=fake)
     clock = Clock(make_scheduler(blocking=False), runtime, clock=fake, trigger_for=trigger_for)
-    runtime.defer = clock.defer
     return clock
 
 
