@@ -340,8 +340,11 @@ class LoggedFacts(Protocol):
 
 
 def days_touched_by(session: Session, activity: LoggedFacts) -> list[CompetitionDay]:
-    """Open competition days whose standings this log changes (same region, metric and window)."""
-    if not may_touch_a_day(session, activity):
+    """Open competition days whose standings this log changes (same region, metric and window).
+
+    Callers that want to skip most logs cheaply ask `may_touch_a_day` first, in the log's own
+    transaction; this is the full check."""
+    if activity.region_id is None:
         return []
     region = session.get(Region, activity.region_id)
     if region is None:
@@ -405,7 +408,7 @@ def counting_until(day: CompetitionDay) -> datetime:
     return max(min(day.window_end, day.closed_at), day.window_start)
 
 
-def day_standings(session: Session, day: CompetitionDay, now: datetime) -> list[RankedStanding]:
+def day_standings(session: Session, day: CompetitionDay) -> list[RankedStanding]:
     """Live standings; a closed day returns exactly what its results published."""
     if day.final_standings is not None:
         return ranked_from_snapshot(day.final_standings)
@@ -445,7 +448,7 @@ def close_day(
     )
     session.refresh(day)
     if claimed != 1:
-        ranked = day_standings(session, day, now)
+        ranked = day_standings(session, day)
         return CloseResult(day, closed_now=False, standings=ranked, winners=_published_winners(day, ranked))
     ranked = _counted_standings(session, day)
     chosen = winners(ranked, day.winners_count, day.leaders_win)
@@ -620,8 +623,7 @@ def day_view(day: CompetitionDay) -> DayView:
 
 def today_view(competition: Competition, region: Region, now: datetime) -> DayView:
     """Today's window of a competition in a region, before any day row exists (id 0)."""
-    window = day_window(competition, region, region_local_date(region, now))
-    return DayView(0, competition.name, region.name, region.tz, competition.metric, window.first_day,
+    return DayView(0, competition.name, region.name, region.tz, competition.metric, region_local_date(region, now),
                    competition.start_local, competition.end_local)
 
 

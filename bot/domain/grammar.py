@@ -138,12 +138,8 @@ def parse_command(text: str) -> Command:
 
 def _no_arguments(command: Command, rest: list[str], usage_key: str) -> Command:
     if rest:
-        raise ParseError(f"`{words_text(rest)}` isn't needed here.", USAGE[usage_key])
+        raise ParseError(f"`{' '.join(rest)}` isn't needed here.", USAGE[usage_key])
     return command
-
-
-def words_text(words: list[str]) -> str:
-    return " ".join(words)
 
 
 def _parse_join(rest: list[str]) -> JoinCommand:
@@ -175,7 +171,7 @@ def _parse_board(rest: list[str]) -> BoardCommand:
     period: str | None = None
     activity_type: str | None = None
     by_goal = False
-    words = [w for w in rest]
+    words = list(rest)
     if len(words) >= 2 and words[-2].lower() == "by" and words[-1].lower() in ("goal", "goals"):
         by_goal, words = True, words[:-2]
     for word in words:
@@ -197,8 +193,8 @@ def _parse_log(words: list[str]) -> LogCommand:
     if words[0].lower() in ("deal", "win"):
         return _parse_deal(words[1:])
     count_word, type_word, note_words = _split_count_and_type(words)
-    activity_type = _resolve_type(type_word, words)
-    quantity = _parse_quantity(count_word, activity_type, words)
+    activity_type = _resolve_type(type_word)
+    quantity = _parse_quantity(count_word, activity_type)
     return LogCommand(type=activity_type.key, quantity=quantity, note=_note(note_words))
 
 
@@ -221,7 +217,7 @@ def _split_count_and_type(words: list[str]) -> tuple[str | None, str, list[str]]
     return None, first, words[1:]
 
 
-def _resolve_type(word: str, words: list[str]) -> ActivityType:
+def _resolve_type(word: str) -> ActivityType:
     activity_type = lookup_type(word)
     if activity_type is not None:
         return activity_type
@@ -237,7 +233,7 @@ def _resolve_type(word: str, words: list[str]) -> ActivityType:
     raise ParseError(f"I don't know the activity `{word}`. Types: {types}.", USAGE["log"])
 
 
-def _parse_quantity(count_word: str | None, activity_type: ActivityType, words: list[str]) -> float:
+def _parse_quantity(count_word: str | None, activity_type: ActivityType) -> float:
     example = f"/pg 1.5 {activity_type.plural}" if activity_type.allows_halves else f"/pg 3 {activity_type.plural}"
     if count_word is None:
         raise ParseError(f"How many {activity_type.plural}? Put the number first.", example)

@@ -20,7 +20,7 @@ from bot.domain.competitions import get_day, updated_rows
 from bot.domain.directory import audit
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.prizes import as_wheel_prize, lock_wheel_prizes
-from bot.domain.wheel import CommitmentMismatch, NoPrizesError, WheelPrize, draw, odds, verify, wheel_segments
+from bot.domain.wheel import CommitmentMismatch, WheelPrize, draw, odds, verify, wheel_segments
 from models import Competition, CompetitionDay, CompetitionWinner, Member, Region, Spin
 from models.competitions import AWARD_DELIVERED, AWARD_PENDING, DAY_CLOSED
 
@@ -75,10 +75,7 @@ def spin_for(session: Session, day: CompetitionDay, member_id: int, *, spun_by: 
         raise Conflict("There are no prizes left on the wheel.",
                        "Add or restock one: `pipeday prize add NAME` / `pipeday prize restock NAME N`.")
     context = spin_context(day.team_id, day.id, winner.member.user_id)
-    try:
-        index = draw(segments, day.seed, context)
-    except NoPrizesError as error:
-        raise Conflict(str(error)) from None
+    index = draw(segments, day.seed, context)  # not empty: refused above
     prize = prizes[segments[index].prize_id]
     spin = Spin(
         team_id=day.team_id, competition_day_id=day.id, member_id=member_id, prize_id=prize.id,

@@ -144,7 +144,7 @@ def post_last_call(client: WebClient, session_factory: SessionFactory, key: DayK
             return False
         minutes_left = max(1, round((day.window_end - now) / timedelta(minutes=1)))
         day_id = day.id
-        content = last_call_message(day_view(day), day_standings(session, day, now), minutes_left)
+        content = last_call_message(day_view(day), day_standings(session, day), minutes_left)
     _post_or_release(client, session_factory, channel, content, day_id, "last_call_posted_at")
     return True
 
@@ -195,7 +195,7 @@ def refresh_live_standings(
                 return LiveRefresh(False, plan.at)
             posting = False
         channel, ts = str(day.live_channel_id), day.live_ts
-        content = live_standings_message(day_view(day), day_standings(session, day, now), _live_state(day, now), now)
+        content = live_standings_message(day_view(day), day_standings(session, day), _live_state(day, now), now)
     try:
         if posting:
             new_ts = post_message(client, channel, content)
@@ -325,7 +325,7 @@ def post_results(
 
 def results_content(session: Session, day: CompetitionDay, now: datetime) -> Message:
     prizes = {spin.member_id: spin.prize_name for spin in spins_of_day(session, day.id)}
-    rows, winners = day_standings(session, day, now), winner_views(day, prizes)
+    rows, winners = day_standings(session, day), winner_views(day, prizes)
     return results_message(day_view(day), rows, winners, day.commitment or "", day.leaders_win)
 
 

@@ -225,8 +225,7 @@ def test_both_passes_of_the_repeated_hour_count_on_fall_back_day(session: Sessio
     for at in (first_pass, second_pass):
         assert len(days_touched_by(session, log(session, "U_ANA", 1, "connect", at))) == 1
     day = session.scalars(select(CompetitionDay)).one()
-    next_day = datetime(2026, 11, 2, tzinfo=timezone.utc)
-    assert [row.standing.total for row in day_standings(session, day, next_day)] == [2]
+    assert [row.standing.total for row in day_standings(session, day)] == [2]
 
 
 # --- closing ---------------------------------------------------------------------------------
