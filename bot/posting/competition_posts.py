@@ -94,7 +94,7 @@ from bot.domain.spins import (
     spin_for_next_winner,
     spins_of_day,
 )
-from bot.domain.wheel import SeedSource, draw_number, new_seed, odds
+from bot.domain.wheel import SeedSource, landing_jitter, new_seed, odds
 from bot.posting.slack_messages import open_dm, post_message, update_message
 from bot.render.wheel_gif import render_wheel_gif
 from models import CompetitionDay, Region
@@ -382,11 +382,6 @@ def run_spin(
     return result
 
 
-def landing_jitter(seed: str, context: str) -> float:
-    """Where in the winning segment the pointer stops: varied, yet reproducible from the seed."""
-    return (draw_number(seed, context + ":landing") % 1000) / 1000
-
-
 def announce_spin(client: WebClient, session_factory: SessionFactory, spin_id: int, now: datetime) -> None:
     with session_factory.begin() as session:
         spin = get_spin(session, None, spin_id)
@@ -395,7 +390,7 @@ def announce_spin(client: WebClient, session_factory: SessionFactory, spin_id: i
         thread_ts, day_id, user_id = day.results_ts, day.id, spin.member.user_id
         segments = segments_of(spin)
         labels, chances, index = [s.name for s in segments], odds(segments), spin.winner_index
-        jitter = landing_jitter(spin.seed, spin.context)
+        jitter = landing_jitter(segments, spin.seed, spin.context)  # where the verifiable draw fell
         announcement = spin_announcement(user_id, spin.prize_name, spin.id, spin.seed)
         direct = spin_dm(spin.prize_name, day_view(day))
     gif = render_wheel_gif(labels, chances, index, size=WHEEL_SIZE_PX, frames=WHEEL_FRAMES, jitter=jitter)
