@@ -139,8 +139,9 @@ def _team(session: Session, team_id: str, manager: Member | None, now: datetime,
     """A manager's team is their region; without one, the whole workspace."""
     region = manager.region if manager is not None else None
     region_id = region.id if region is not None else None
-    reps = team_week(session, team_id, now, region_id=region_id, roles=REP_ROLES)
-    leaders = team_week(session, team_id, now, region_id=region_id, roles=LEADER_ROLES)
+    everyone = team_week(session, team_id, now, region_id=region_id, roles=(*REP_ROLES, *LEADER_ROLES))
+    reps = [week for week in everyone if week.member.role in REP_ROLES]
+    leaders = [week for week in everyone if week.member.role in LEADER_ROLES]
     return team_section(region.name if region else "All regions", reps, leaders, page)
 
 
