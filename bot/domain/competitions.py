@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.activity_types import ACTIVITY_TYPES, lookup_type
 from bot.domain.boards import standings
-from bot.domain.directory import audit, ensure_workspace, get_member, list_regions, require_region
+from bot.domain.directory import audit, ensure_workspace, list_regions, require_region
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.ranking import RankedStanding, Standing, rank_standings, winners
 from bot.domain.wheel import SeedSource, commitment, new_seed
@@ -532,16 +532,6 @@ def get_day(session: Session, team_id: str, day_id: int) -> CompetitionDay:
     if day is None or day.team_id != team_id:
         raise NotFound("That competition day doesn't exist any more.")
     return day
-
-
-def region_of_member(session: Session, team_id: str, user_id: str, region_name: str | None) -> Region:
-    """The region a manager means: the one named, else their own."""
-    if region_name:
-        return require_region(session, team_id, region_name)
-    member = get_member(session, team_id, user_id)
-    if member is None or member.region is None:
-        raise Conflict("Which region? Name it, e.g. `/pg close AMER`.")
-    return member.region
 
 
 def claim_results_post(session: Session, day: CompetitionDay, now: datetime) -> bool:

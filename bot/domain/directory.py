@@ -81,6 +81,16 @@ def require_region(session: Session, team_id: str, name: str) -> Region:
     return region
 
 
+def named_or_own_region(session: Session, team_id: str, user_id: str, region_name: str | None, verb: str) -> Region:
+    """The region a manager means by `/pg <verb> [region]`: the one named, else their own."""
+    if region_name:
+        return require_region(session, team_id, region_name)
+    member = get_member(session, team_id, user_id)
+    if member is None or member.region is None:
+        raise Conflict(f"Which region? Name it, e.g. `/pg {verb} AMER`.")
+    return member.region
+
+
 def list_regions(session: Session, team_id: str) -> list[Region]:
     return list(session.scalars(select(Region).where(Region.team_id == team_id).order_by(Region.name_key)))
 

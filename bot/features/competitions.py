@@ -38,10 +38,9 @@ from bot.domain.competitions import (
     last_closed_day,
     list_competitions,
     may_touch_a_day,
-    region_of_member,
     today_view,
 )
-from bot.domain.directory import get_member
+from bot.domain.directory import get_member, named_or_own_region
 from bot.domain.errors import Conflict, DomainError, PermissionDenied
 from bot.domain.grammar import OtherCommand, ParseError
 from bot.domain.spins import mark_delivered, require_next_winner, spin_for
@@ -182,10 +181,12 @@ def _managed_region(ctx: AppContext, request: CommandRequest, what: str) -> Iter
     """The opening `/pg close` and `/pg spin` share: at most a region argument, a manager
     (checked before the transaction), and a transaction on the region and its channel."""
     region_name = _no_more_than(request, 1)
+    command = request.command
+    assert isinstance(command, OtherCommand)
     if not is_manager_user(ctx, request.client, request.team_id, request.user_id):
         raise PermissionDenied(f"Only managers can {what}.", "Ask a manager, or an admin to make you one (`/pg role`).")
     with ctx.session_factory.begin() as session:
-        region = region_of_member(session, request.team_id, request.user_id, region_name)
+        region = named_or_own_region(session, request.team_id, request.user_id, region_name, command.verb)
         yield session, region, require_channel(region)
 
 

@@ -13,8 +13,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import context, message, section
 from bot.blocks.replies import simple_error
-from bot.domain.directory import get_member, require_region
-from bot.domain.errors import Conflict, PermissionDenied
+from bot.domain.directory import named_or_own_region
+from bot.domain.errors import PermissionDenied
 from bot.domain.grammar import OtherCommand, ParseError
 from bot.posting.slack_messages import describe_error
 from bot.posting.weekly_summary import post_weekly_summary
@@ -33,13 +33,7 @@ def register(app: App, ctx: AppContext) -> None:
         now = ctx.clock()
         _require_manager(ctx, request)
         with ctx.session_factory.begin() as session:
-            if region_name:
-                region = require_region(session, request.team_id, region_name)
-            else:
-                actor = get_member(session, request.team_id, request.user_id)
-                region = actor.region if actor is not None else None
-            if region is None:
-                raise Conflict("Which region? Name it, e.g. `/pg summary AMER`.")
+            region = named_or_own_region(session, request.team_id, request.user_id, region_name, "summary")
             region_id, label = region.id, region.name
             # Regions without a channel get their summary where it was asked for.
             channel = region.channel_id or request.channel_id
