@@ -72,7 +72,6 @@ def _make_sqlite_engine(url: str, **kwargs: Any) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -92,13 +91,10 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def alembic_config(engine_or_url: Engine | str) -> Config:
+def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if isinstance(engine_or_url, str):
-        config.set_main_option("sqlalchemy.url", normalize_database_url(engine_or_url))
-    else:
-        config.attributes["engine"] = engine_or_url
+    config.attributes["engine"] = engine
     return config
 
 

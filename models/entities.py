@@ -45,8 +45,6 @@ class Region(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
-    members: Mapped[list[Member]] = relationship(back_populates="region")
-
 
 class Member(Base):
     __tablename__ = "members"
@@ -61,7 +59,7 @@ class Member(Base):
     job: Mapped[str] = mapped_column(String(8), default="ae")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
-    region: Mapped[Region | None] = relationship(back_populates="members")
+    region: Mapped[Region | None] = relationship()
 
 
 class Activity(Base):

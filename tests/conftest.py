@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-import models.all_tables  # noqa: F401 - every table on the metadata
+import models  # noqa: F401 - every table on the metadata
 from models.base import Base
 from models.db import make_engine, make_session_factory, upgrade
 

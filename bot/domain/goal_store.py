@@ -30,6 +30,7 @@ from bot.domain.goals import DEFAULT_GOALS, GoalProgress, apply_ramp, attainment
 from bot.domain.ranking import Standing, rank_standings
 from bot.domain.windows import Window, period_window
 from models import Activity, GoalOverride, GoalRamp, Member, Region
+from models.goals import GOAL_SCOPES
 
 # A weekly target above this is a typo (500 is the most one log may hold).
 MAX_GOAL_TARGET = 10_000
@@ -158,7 +159,7 @@ def _find_override(session: Session, team_id: str, scope: GoalScope, activity_ty
 
 
 def list_overrides(session: Session, team_id: str) -> list[GoalOverride]:
-    order = {kind: n for n, kind in enumerate(("team", "job", "region", "member"))}
+    order = {kind: n for n, kind in enumerate(GOAL_SCOPES)}
     rows = session.scalars(select(GoalOverride).where(GoalOverride.team_id == team_id))
     return sorted(rows, key=lambda o: (order.get(o.scope, 9), o.scope_key, o.activity_type))
 

@@ -9,7 +9,6 @@ import hashlib
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -41,13 +40,6 @@ from tests.support.slack_stub import SlackStub
 TEAM = "T0001"
 LONG_AGO = datetime(2026, 1, 1, tzinfo=timezone.utc)
 FRIDAY_1600_NY = datetime(2026, 11, 27, 21, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStub]:
-    with SlackStub(team_id=TEAM) as stub:
-        yield stub
-    assert stub.errors == [], stub.errors
 
 
 def add(session: Session, name: str, tz: str, channel: str | None, created: datetime = LONG_AGO) -> Region:
