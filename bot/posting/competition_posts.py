@@ -223,12 +223,20 @@ def start_daemon_timer(delay_seconds: float, action: Callable[[], None]) -> thre
     return timer
 
 
+DEFERRED_TRIES = 3  # deferred flushes of one day in a row before giving up until the next change
+
+
 class LiveStandingsRefresher:
     """Keeps live standings messages current as logs arrive, within the throttle.
 
     Each log marks its competition days pending and tries an edit; when the throttle
     says wait, one deferred flush per day is scheduled (further logs coalesce into it),
-    so the last state always lands without an edit per log.
+    so the last state always lands without an edit per log. A deferred flush that is told
+    to wait again defers itself, up to DEFERRED_TRIES times in a row: an edit Slack keeps
+    refusing (message deleted, bot removed) must not retry forever.
+
+    The web process runs deferred flushes on timer threads; the clock process passes a
+    `start_timer` that hands them to its scheduler.
     """
 
     def __init__(
@@ -265,24 +273,30 @@ class LiveStandingsRefresher:
         for day_id in day_ids:
             self.flush(day_id)
 
-    def flush(self, day_id: int) -> None:
-        outcome = refresh_live_standings(self._client, self._session_factory, day_id, self._clock())
+    def flush(self, day_id: int, now: datetime | None = None, *, tries_left: int = DEFERRED_TRIES) -> LiveRefresh:
+        """Edit the day's message now if the throttle allows, else defer a flush."""
+        outcome = refresh_live_standings(self._client, self._session_factory, day_id, now or self._clock())
         if outcome.retry_at is not None:
-            self.defer(day_id, outcome.retry_at)
+            self.defer(day_id, outcome.retry_at, tries_left=tries_left)
+        return outcome
 
-    def defer(self, day_id: int, at: datetime) -> None:
+    def defer(self, day_id: int, at: datetime, *, tries_left: int = DEFERRED_TRIES) -> None:
+        if tries_left <= 0:
+            logger.warning("live standings for day %s still not current after %d tries; the next log "
+                           "or scheduled post will bring them up to date", day_id, DEFERRED_TRIES)
+            return
         with self._lock:
             if day_id in self._deferred:
                 return  # a flush is already scheduled; it will show this change too
             self._deferred.add(day_id)
         delay = max(0.0, (at - self._clock()).total_seconds())
-        self._start_timer(delay, partial(self._run_deferred, day_id))
+        self._start_timer(delay, partial(self._run_deferred, day_id, tries_left - 1))
 
-    def _run_deferred(self, day_id: int) -> None:
+    def _run_deferred(self, day_id: int, tries_left: int) -> None:
         with self._lock:
             self._deferred.discard(day_id)
         try:
-            self.flush(day_id)
+            self.flush(day_id, tries_left=tries_left)
         except (SQLAlchemyError, SlackApiError):
             # A timer thread has nobody to report to; the next log or the close retries.
             logger.exception("deferred live standings refresh failed for day %s", day_id)

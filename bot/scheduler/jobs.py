@@ -27,6 +27,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -41,10 +42,10 @@ from bot.domain.ramp_store import advance_ramp, ramp_changes_for_week
 from bot.domain.wheel import SeedSource, new_seed
 from bot.domain.windows import local_midnight_utc, week_start
 from bot.posting.competition_posts import (
+    LiveStandingsRefresher,
     post_kickoff,
     post_last_call,
     post_results,
-    refresh_live_standings,
     require_channel,
 )
 from bot.posting.slack_messages import describe_error, post_message
@@ -65,7 +66,6 @@ STALE_CLAIM_AGE = timedelta(minutes=15)
 MAX_ATTEMPTS = 10
 
 Deferrer = Callable[[datetime, Callable[[], None]], None]
-STANDINGS_RETRIES = 3  # deferred tries of one throttled live-standings edit
 
 
 def default_worker_id() -> str:
@@ -89,6 +89,14 @@ class JobRuntime:
     seed_source: SeedSource = new_seed
     # What time a deferred run runs at (it may run later than planned).
     clock: Callable[[], datetime] = utc_now
+
+    @cached_property
+    def live_standings(self) -> LiveStandingsRefresher:
+        """Live-standings edits as the web process makes them, throttled flushes deferred here."""
+        return LiveStandingsRefresher(self.client, self.session_factory, lambda: self.clock(), self._start_timer)
+
+    def _start_timer(self, delay_seconds: float, action: Callable[[], None]) -> None:
+        self.defer(self.clock() + timedelta(seconds=delay_seconds), action)
 
 
 @dataclass(frozen=True)
@@ -278,29 +286,9 @@ def _post_kickoff(runtime: JobRuntime, firing: Firing, now: datetime) -> PostRes
 def _post_standings(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
     with runtime.session_factory.begin() as session:
         day_id = day_for_key(session, _day_key(firing)).id
-    refreshed = refresh_live_standings(runtime.client, runtime.session_factory, day_id, now)
-    if refreshed.retry_at is not None:
-        runtime.defer(refreshed.retry_at, _standings_retry(runtime, day_id))
+    refreshed = runtime.live_standings.flush(day_id, now)
     note = None if refreshed.changed_message else "refresh throttled; deferred"
     return PostResult(firing.spec.channel_id, None, note)
-
-
-def _standings_retry(runtime: JobRuntime, day_id: int, tries_left: int = STANDINGS_RETRIES) -> Callable[[], None]:
-    """A throttled live-standings edit, tried again when due. Throttled again (another worker
-    edited in between) it asks for another try rather than wait for the next log, a few times
-    at most: an edit Slack keeps refusing (message deleted, bot removed) must not retry forever."""
-
-    def retry() -> None:
-        refreshed = refresh_live_standings(runtime.client, runtime.session_factory, day_id, runtime.clock())
-        if refreshed.retry_at is None:
-            return
-        if tries_left > 1:
-            runtime.defer(refreshed.retry_at, _standings_retry(runtime, day_id, tries_left - 1))
-        else:
-            logger.warning("live standings for day %s still not current after %d tries; the next log or post "
-                           "will bring them up to date", day_id, STANDINGS_RETRIES)
-
-    return retry
 
 
 def _post_last_call(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
@@ -312,7 +300,7 @@ def _post_results(runtime: JobRuntime, firing: Firing, now: datetime) -> PostRes
     outcome = post_results(runtime.client, runtime.session_factory, _day_key(firing), now, closed_by="scheduler",
                            seed_source=runtime.seed_source)
     if outcome.live_retry_at is not None:
-        runtime.defer(outcome.live_retry_at, _standings_retry(runtime, outcome.day_id))
+        runtime.live_standings.defer(outcome.day_id, outcome.live_retry_at)
     return PostResult(firing.spec.channel_id, None, "already closed (e.g. by /pg close)" if outcome.already_closed else None)
 
 

@@ -28,9 +28,9 @@ from bot.domain.goals import RampPolicy
 from bot.domain.grammar import LogCommand
 from bot.domain.ramp_store import configure_ramp
 from bot.domain.wheel import SeedSource, new_seed
-from bot.posting.competition_posts import LiveStandingsRefresher, refresh_live_standings
+from bot.posting.competition_posts import DEFERRED_TRIES, LiveStandingsRefresher, refresh_live_standings
 from bot.scheduler.clock import RECONCILE_JOB_ID, Clock, make_scheduler, spec_trigger
-from bot.scheduler.jobs import STANDINGS_RETRIES, JobRuntime
+from bot.scheduler.jobs import JobRuntime
 from bot.scheduler.specs import JobSpec, update_schedule_settings
 from bot.scheduler.timing import LocalSchedule
 from models import CompetitionDay, Region, SentLog, Workspace
@@ -396,7 +396,7 @@ def test_a_standings_edit_that_never_gets_its_turn_stops_retrying(
             break
         retry = day.next_retry()
 
-    assert tries == STANDINGS_RETRIES
+    assert tries == DEFERRED_TRIES
     assert "still not current after 3 tries" in caplog.text
 
 
