@@ -50,12 +50,10 @@ def actions(*elements: Block, block_id: str | None = None) -> Block:
     return block
 
 
-def message(text: str, blocks: list[Block] | None = None, *, in_channel: bool = False) -> Message:
+def message(text: str, blocks: list[Block] | None = None) -> Message:
     result: Message = {"text": clip(text, 3000)}
     if blocks:
         result["blocks"] = blocks[:50]
-    if in_channel:
-        result["response_type"] = "in_channel"
     return result
 
 

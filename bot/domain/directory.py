@@ -189,12 +189,12 @@ def set_role(session: Session, team_id: str, actor: str, user_id: str, role: str
     return member
 
 
-def is_admin(member: Member | None, user_id: str, configured_admins: Iterable[str], slack_admin: bool = False) -> bool:
-    return slack_admin or user_id in set(configured_admins) or (member is not None and member.role == "admin")
+def is_admin(member: Member | None, user_id: str, configured_admins: Iterable[str]) -> bool:
+    return user_id in set(configured_admins) or (member is not None and member.role == "admin")
 
 
-def is_manager(member: Member | None, user_id: str, configured_admins: Iterable[str], slack_admin: bool = False) -> bool:
-    if is_admin(member, user_id, configured_admins, slack_admin):
+def is_manager(member: Member | None, user_id: str, configured_admins: Iterable[str]) -> bool:
+    if is_admin(member, user_id, configured_admins):
         return True
     return member is not None and member.role == "manager"
 

@@ -313,9 +313,12 @@ class LiveStandingsRefresher:
 @dataclass(frozen=True)
 class ResultsOutcome:
     day_id: int
-    posted: bool
-    already_closed: bool
+    already_closed: bool  # by an earlier close: nothing was posted this time
     live_retry_at: datetime | None = None
+
+    @property
+    def posted(self) -> bool:
+        return not self.already_closed
 
 
 def post_results(
@@ -332,7 +335,7 @@ def post_results(
         require_channel(day.region)
         close_day(session, day, now, closed_by, seed_source=seed_source)
         if not claim_results_post(session, day, now):
-            return ResultsOutcome(day.id, posted=False, already_closed=True)
+            return ResultsOutcome(day.id, already_closed=True)
         day_id = day.id
     return publish_results(client, session_factory, day_id, now)
 
@@ -360,7 +363,7 @@ def publish_results(client: WebClient, session_factory: SessionFactory, day_id: 
         record_results_message(session, day_id, channel, ts)
         mark_pending(session, [day_id])  # the live message shows the final standings
     live = refresh_live_standings(client, session_factory, day_id, now)
-    return ResultsOutcome(day_id, posted=True, already_closed=False, live_retry_at=live.retry_at)
+    return ResultsOutcome(day_id, already_closed=False, live_retry_at=live.retry_at)
 
 
 def _refresh_results_message(client: WebClient, session_factory: SessionFactory, day_id: int, now: datetime) -> None:

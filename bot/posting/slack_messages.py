@@ -2,21 +2,19 @@
 jobs and the App Home."""
 from __future__ import annotations
 
-from typing import Any
-
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import Message
 
 
-def post_message(client: WebClient, channel: str, content: Message, **extra: Any) -> str:
-    """chat.postMessage; returns the message ts. `response_type` is for replies only, so it is dropped."""
-    return str(client.chat_postMessage(channel=channel, **_payload(content), **extra)["ts"])
+def post_message(client: WebClient, channel: str, content: Message) -> str:
+    """chat.postMessage; returns the message ts."""
+    return str(client.chat_postMessage(channel=channel, **content)["ts"])
 
 
 def update_message(client: WebClient, channel: str, ts: str, content: Message) -> None:
-    client.chat_update(channel=channel, ts=ts, **_payload(content))
+    client.chat_update(channel=channel, ts=ts, **content)
 
 
 def open_dm(client: WebClient, user_id: str) -> str:
@@ -30,6 +28,3 @@ def describe_error(error: Exception) -> str:
         return f"Slack answered {error.response.get('error')!r}"
     return f"{type(error).__name__}: {error}"
 
-
-def _payload(content: Message) -> Message:
-    return {key: value for key, value in content.items() if key != "response_type"}
