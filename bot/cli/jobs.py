@@ -14,7 +14,7 @@ from bot.domain.directory import ensure_workspace, find_region
 from bot.scheduler.clock import DEFAULT_RECONCILE_EVERY, Clock, make_scheduler, run_blocking
 from bot.scheduler.jobs import JobRuntime, RunOutcome, firing_at, run_firing
 from bot.scheduler.pacing import ChannelPacer, make_paced_client
-from bot.scheduler.sent_log import latest_rows
+from bot.scheduler.sent_log import Slot, latest_rows
 from bot.scheduler.specs import (
     COMPETITION_KINDS,
     JOB_KINDS,
@@ -87,17 +87,16 @@ def jobs_list(state: CliState, team: str | None, at_text: str | None) -> None:
     click.echo("\n".join(lines))
 
 
-def _job_line(spec: JobSpec, now: datetime, last: dict[tuple[str, int, str, str], SentLog]) -> str:
+def _job_line(spec: JobSpec, now: datetime, last: dict[Slot, SentLog]) -> str:
     zone = spec.schedule.zone
     upcoming = next_fire_utc(spec.schedule, now)
     local = upcoming.astimezone(zone)
-    what = spec.kind if spec.competition_name is None else f"{spec.kind} ({spec.competition_name})"
     schedule = f"{WEEKDAY_NAMES[spec.schedule.weekday].capitalize()} {spec.schedule.at:%H:%M} {spec.schedule.tz}"
-    row = last.get((spec.team_id, spec.region_id, spec.kind, spec.subject))
+    row = last.get(spec.slot)
     previous = f"last: {row.status} {row.local_date.isoformat()}" if row else "last: never"
     state = "" if spec.enabled else "  [off]"
     return (
-        f"{spec.job_id}  {what} in {spec.region_name}  every {schedule}  "
+        f"{spec.job_id}  {spec.describe()}  every {schedule}  "
         f"next: {local:%a %Y-%m-%d %H:%M %Z} = {upcoming:%Y-%m-%d %H:%M} UTC  {previous}{state}"
     )
 

@@ -206,13 +206,13 @@ def _describe_holder(session: Session, key: SentKey) -> str:
 
 def retry_failed(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime) -> list[RunOutcome]:
     """Retry failed posts while within their grace; give up loudly after that."""
-    by_key = {(s.team_id, s.region_id, s.kind, s.subject): s for s in specs}
+    by_slot = {spec.slot: spec for spec in specs}
     with runtime.session_factory.begin() as session:
         # The session factory keeps loaded rows readable after the commit.
         failed = sent_log.rows_with_status(session, "failed")
     outcomes = []
     for row in failed:
-        spec = by_key.get((row.team_id, row.region_id, row.kind, row.subject))
+        spec = by_slot.get(sent_log.slot_of(row))
         give_up = _give_up_reason(spec, now - row.scheduled_for, row.attempts)
         if give_up is not None:
             _abandon(runtime, row, f"{give_up}; last error: {row.last_error}", now)

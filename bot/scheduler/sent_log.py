@@ -209,13 +209,17 @@ def keys_since(session: Session, first_date: date) -> set[SentKey]:
     return {SentKey(team, region, kind, day, subject) for team, region, kind, day, subject in rows}
 
 
-def latest_rows(session: Session, keys_after: date) -> dict[tuple[str, int, str, str], SentLog]:
-    """The most recent row per (team, region, kind, subject) from `keys_after` on, for listings."""
-    latest: dict[tuple[str, int, str, str], SentLog] = {}
+Slot = tuple[str, int, str, str]  # (team, region, kind, subject): one job's rows across days
+
+
+def slot_of(row: SentLog) -> Slot:
+    return (row.team_id, row.region_id, row.kind, row.subject)
+
+
+def latest_rows(session: Session, keys_after: date) -> dict[Slot, SentLog]:
+    """The most recent row per slot from `keys_after` on, for listings."""
     rows = session.scalars(select(SentLog).where(SentLog.local_date >= keys_after).order_by(SentLog.local_date))
-    for row in rows:
-        latest[(row.team_id, row.region_id, row.kind, row.subject)] = row
-    return latest
+    return {slot_of(row): row for row in rows}
 
 
 def _clip(text: str) -> str:
@@ -226,6 +230,7 @@ __all__ = [
     "Claim",
     "RETAKABLE_STATUSES",
     "SentKey",
+    "Slot",
     "abandon",
     "claim",
     "find_row",
@@ -236,5 +241,6 @@ __all__ = [
     "mark_sent",
     "record_skip",
     "rows_with_status",
+    "slot_of",
     "stale_claims",
 ]

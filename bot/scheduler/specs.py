@@ -103,6 +103,11 @@ class JobSpec:
         """What the APScheduler job depends on; a change means the job is replaced."""
         return (self.schedule, self.grace)
 
+    @property
+    def slot(self) -> tuple[str, int, str, str]:
+        """What its sent-log rows share across days (sent_log.slot_of)."""
+        return (self.team_id, self.region_id, self.kind, self.subject)
+
     def describe(self) -> str:
         what = self.kind if self.competition_name is None else f"{self.kind} ({self.competition_name})"
         return f"{what} in {self.region_name}"
