@@ -9,10 +9,11 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.demo.world import Person, World
+from bot.domain.windows import local_time_utc
 
 WORKDAY_START = time(8, 5)
 WORKDAY_END = time(17, 20)
@@ -139,7 +140,7 @@ def _local_moment(day: date, zone: ZoneInfo, rng: random.Random) -> datetime:
 
 
 def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, at, tzinfo=zone).astimezone(timezone.utc)
+    return local_time_utc(day, at, zone)
 
 
 def _spaced(commands: list[PlannedCommand], busy: Sequence[datetime] = ()) -> list[PlannedCommand]:

@@ -14,13 +14,12 @@ from bot.demo.world import World
 from bot.domain.competitions import PRESETS, add_competition
 from bot.domain.prizes import add_prize
 from bot.domain.wheel import SeedSource
-from bot.scheduler.jobs import JobRuntime, firing_at, run_firing
+from bot.scheduler.jobs import Deferrer, JobRuntime, firing_at, run_firing
 from bot.scheduler.specs import load_job_specs
 from bot.scheduler.timing import missed_firings
 from models import Member
 
 # Runs an action at a later simulated instant (the scheduler's one-off retries).
-Deferrer = Callable[[datetime, Callable[[], None]], None]
 
 
 def add_competitions_and_prizes(session_factory: sessionmaker[Session], world: World) -> None:

@@ -13,7 +13,7 @@ import random
 import time as wallclock
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +29,7 @@ from bot.demo.world import DEMO_TEAM_DOMAIN, DEMO_TEAM_NAME, Person, World, buil
 from bot.devtools.slack_requests import HttpResult
 from bot.domain.directory import add_region
 from bot.domain.wheel import SeedSource
+from bot.domain.windows import local_midnight_utc, local_time_utc
 
 FEED_FILE_WIDTH = 100
 SPIN_DELAY = timedelta(minutes=4)
@@ -112,9 +113,9 @@ def run_demo(options: DemoOptions, observer: DemoObserver) -> DemoReport:
 def stretch_bounds(world: World, days: list[date]) -> tuple[datetime, datetime]:
     """From the first local midnight anywhere to the last local midnight anywhere, in UTC."""
     zones = [ZoneInfo(region.tz) for region in world.regions]
-    first = min(datetime.combine(days[0], time(0), tzinfo=zone) for zone in zones)
-    last = max(datetime.combine(days[-1] + timedelta(days=1), time(0), tzinfo=zone) for zone in zones)
-    return first.astimezone(timezone.utc), last.astimezone(timezone.utc)
+    first = min(local_midnight_utc(days[0], zone) for zone in zones)
+    last = max(local_midnight_utc(days[-1] + timedelta(days=1), zone) for zone in zones)
+    return first, last
 
 
 def seeded_wheel_seeds(rng: random.Random) -> SeedSource:
@@ -184,8 +185,8 @@ class _Week:
         commands = clear_of(commands, {p.user_id: p.region for p in self.world.people}, busy)
         for command in commands:
             self.timeline.add(command.at, lambda c=command: self._planned(c))
-        export_at = datetime.combine(days[-1], EXPORT_LOCAL_TIME, tzinfo=ZoneInfo(self.world.regions[0].tz))
-        self.timeline.add(export_at.astimezone(timezone.utc), self._export_from_home)
+        export_at = local_time_utc(days[-1], EXPORT_LOCAL_TIME, ZoneInfo(self.world.regions[0].tz))
+        self.timeline.add(export_at, self._export_from_home)
         while (event := self.timeline.pop()) is not None:
             if event.at > last:
                 break
@@ -227,11 +228,11 @@ class _Week:
         for region in self.world.regions:
             if region.name in regions_with_summary:
                 continue
-            at = datetime.combine(days[-1], SHORT_STRETCH_SUMMARY_TIME, tzinfo=ZoneInfo(region.tz))
+            at = local_time_utc(days[-1], SHORT_STRETCH_SUMMARY_TIME, ZoneInfo(region.tz))
             run = partial(parts.run_job_now, self.system.session_factory, self.system.client, self.world.team_id,
-                          "weekly_summary", region.name, at.astimezone(timezone.utc), self._defer,
+                          "weekly_summary", region.name, at, self._defer,
                           self.system.seed_source, self.system.clock)
-            self.timeline.add(at.astimezone(timezone.utc), lambda r=run, n=region.name: self._job(r, f"summary in {n}"))
+            self.timeline.add(at, lambda r=run, n=region.name: self._job(r, f"summary in {n}"))
         if len(regions_with_summary) < len(self.world.regions):
             self.report.notes.append("the weekly summary (Fri 16:00) was run by hand at the end of the short stretch")
 

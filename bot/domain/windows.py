@@ -22,9 +22,15 @@ class Window:
         return self.start <= moment < self.end
 
 
+def local_time_utc(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """The UTC instant of wall time `at` on `day` in `tz` (fold=0: a time skipped by a DST
+    change lands an hour later on the new wall clock, a repeated one means its first pass)."""
+    return datetime.combine(day, at.replace(tzinfo=None), tzinfo=tz).astimezone(timezone.utc)
+
+
 def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
     """The UTC instant at which `day` begins in `tz`."""
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
+    return local_time_utc(day, time(0), tz)
 
 
 def local_date(moment: datetime, tz: ZoneInfo) -> date:

@@ -35,6 +35,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.domain.windows import local_time_utc
+
 # 01:00–03:00 holds the DST transitions of the zones we serve; 00:00–01:00 is added because
 # APScheduler 3.11 skips that hour for a week after a spring-forward (see module docstring).
 DEFAULT_QUIET_HOURS: tuple[time, time] = (time(0, 0), time(3, 0))
@@ -113,13 +115,9 @@ def validate_local_time(at: time, quiet: tuple[time, time] = DEFAULT_QUIET_HOURS
 
 
 def local_to_utc(local_date: date, at: time, tz: str) -> datetime:
-    """The UTC instant of a wall time on a local date.
-
-    Uses ``fold=0`` like the cron trigger does: a nonexistent time (spring-forward gap)
-    lands one hour later on the new wall clock, a repeated time means its first occurrence.
-    """
-    local = datetime.combine(local_date, at.replace(tzinfo=None), tzinfo=ZoneInfo(tz))
-    return local.astimezone(timezone.utc)
+    """The UTC instant of a wall time on a local date, as the cron trigger fires it
+    (`windows.local_time_utc`: a time skipped by spring-forward lands an hour later)."""
+    return local_time_utc(local_date, at, ZoneInfo(tz))
 
 
 def next_fire_utc(schedule: LocalSchedule, after_utc: datetime) -> datetime:
