@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from functools import cache
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, Executable, Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from bot.domain import windows
 from bot.domain.windows import Window
 from bot.scheduler.timing import QuietHoursError, competition_phases, local_to_utc, validate_local_time
 from models import Competition, CompetitionDay, CompetitionWinner, Member, Region
+from models.claims import updated_rows
 from models.competitions import DAY_CLOSED, DAY_OPEN
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -104,11 +105,6 @@ class WinnerView:
     user_id: str
     total: float
     prize: str | None  # what their spin won, once spun
-
-
-def updated_rows(session: Session, statement: Executable) -> int:
-    """Rows an UPDATE changed: how compare-and-set claims learn whether they won."""
-    return int(cast("CursorResult[Any]", session.execute(statement)).rowcount)
 
 
 # --- parsing --------------------------------------------------------------------------

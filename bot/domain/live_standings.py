@@ -17,8 +17,8 @@ from typing import Literal
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from bot.domain.competitions import updated_rows
 from models import CompetitionDay
+from models.claims import updated_rows
 
 LIVE_EDIT_INTERVAL = timedelta(seconds=30)
 

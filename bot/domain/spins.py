@@ -13,15 +13,15 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.domain.competitions import get_day, updated_rows
+from bot.domain.competitions import get_day
 from bot.domain.directory import audit
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.prizes import as_wheel_prize, lock_wheel_prizes
 from bot.domain.wheel import CommitmentMismatch, WheelPrize, draw, odds, verify, wheel_segments
 from models import Competition, CompetitionDay, CompetitionWinner, Member, Region, Spin
+from models.claims import insert_once, updated_rows
 from models.competitions import AWARD_DELIVERED, AWARD_PENDING, DAY_CLOSED
 
 
@@ -82,11 +82,8 @@ def spin_for(session: Session, day: CompetitionDay, member_id: int, *, spun_by: 
         prize_name=prize.name, seed=day.seed, context=context, segments=[_segment_json(s) for s in segments],
         winner_index=index, spun_by=spun_by, spun_at=now, status=AWARD_PENDING,
     )
-    try:
-        with session.begin_nested():
-            session.add(spin)
-    except IntegrityError:
-        raise AlreadySpun(f"<@{winner.member.user_id}> has spun already.") from None
+    if not insert_once(session, spin):
+        raise AlreadySpun(f"<@{winner.member.user_id}> has spun already.")
     if prize.stock is not None:
         prize.stock -= 1  # never below 0: it was in stock (>= 1) under the row lock
     session.flush()

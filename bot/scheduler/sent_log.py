@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import SentLog
+from models.claims import insert_once, updated_rows
 
 # A manual or automatic retry may take these over; "sent", "claimed" and "abandoned" need
 # --force, because the message may already be in the channel.
@@ -94,7 +94,7 @@ def claim(
         claimed_at=now,
         updated_at=now,
     )
-    if _insert_once(session, row):
+    if insert_once(session, row):
         return Claim(row.id, key, 1)
     existing = find_row(session, key)
     if existing is None:
@@ -105,22 +105,12 @@ def claim(
     return _take_over(session, existing, key, scheduled_for=scheduled_for, now=now, claimed_by=claimed_by)
 
 
-def _insert_once(session: Session, row: SentLog) -> bool:
-    """Insert the row; False when the unique key already exists (someone else claimed it)."""
-    try:
-        # A savepoint, so losing the race keeps the caller's transaction usable.
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return False
-    return True
-
-
 def _take_over(
     session: Session, existing: SentLog, key: SentKey, *, scheduled_for: datetime, now: datetime, claimed_by: str
 ) -> Claim | None:
     observed_status, attempt = existing.status, existing.attempts + 1
-    result = session.execute(
+    changed = updated_rows(
+        session,
         update(SentLog)
         .where(SentLog.id == existing.id, SentLog.status == observed_status, SentLog.attempts == existing.attempts)
         .values(
@@ -133,7 +123,7 @@ def _take_over(
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if changed != 1:
         return None  # another runner changed the row first
     session.expire(existing)
     return Claim(existing.id, key, attempt)
@@ -174,13 +164,14 @@ def record_skip(session: Session, key: SentKey, *, scheduled_for: datetime, reas
 
 def abandon(session: Session, row_id: int, reason: str, *, now: datetime, expected_status: str) -> bool:
     """Give up on a row, if it is still in `expected_status`; True when it was changed."""
-    result = session.execute(
+    changed = updated_rows(
+        session,
         update(SentLog)
         .where(SentLog.id == row_id, SentLog.status == expected_status)
         .values(status="abandoned", last_error=_clip(reason), updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return changed == 1
 
 
 def rows_with_status(session: Session, status: str) -> list[SentLog]:
