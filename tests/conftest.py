@@ -3,28 +3,18 @@ TEST_DATABASE_URL is set (CI sets it and fails if the server is unreachable)."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import models  # noqa: F401 - every table on the metadata
 from models.base import Base
 from models.db import make_engine, make_session_factory, upgrade
+from tests.support.postgres import schema_engine
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-
-
-def _postgres_engine(schema: str) -> Engine:
-    url = os.environ["TEST_DATABASE_URL"]
-    admin = make_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    # Each test run gets its own schema, so concurrent runs and leftovers never collide.
-    return make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -35,15 +25,9 @@ def migrated_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
         yield engine
         engine.dispose()
         return
-    schema = f"pipeday_test_{uuid.uuid4().hex[:10]}"
-    engine = _postgres_engine(schema)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-    cleanup = make_engine(os.environ["TEST_DATABASE_URL"])
-    with cleanup.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    cleanup.dispose()
+    with schema_engine("pipeday_test") as engine:
+        upgrade(engine)
+        yield engine
 
 
 @pytest.fixture

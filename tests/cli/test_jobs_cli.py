@@ -27,12 +27,7 @@ LONG_AGO = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 @pytest.fixture
 def database_url(engine: Engine) -> str:
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        return url.render_as_string(hide_password=False)
-    with engine.connect() as connection:
-        schema = connection.execute(text("SELECT current_schema()")).scalar_one()
-    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    return engine.url.render_as_string(hide_password=False)  # a PostgreSQL test URL names its schema
 
 
 @pytest.fixture

@@ -2,45 +2,34 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from models.db import DatabaseNotMigrated, current_revision, ensure_migrated, head_revision, make_engine, upgrade
+from tests.support.postgres import schema_engine
 
 
-def _fresh_engines(tmp_path) -> list[tuple[Engine, str | None]]:  # type: ignore[no-untyped-def]
-    engines: list[tuple[Engine, str | None]] = [(make_engine(f"sqlite:///{tmp_path / 'fresh.db'}"), None)]
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        schema = f"pipeday_fresh_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(url)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        engines.append((make_engine(url, connect_args={"options": f"-csearch_path={schema}"}), schema))
-    return engines
+def _check_refusal_until_upgraded(engine: Engine) -> None:
+    with pytest.raises(DatabaseNotMigrated, match="pipeday db upgrade"):
+        ensure_migrated(engine)
+    upgrade(engine, "0001")
+    with pytest.raises(DatabaseNotMigrated, match="revision 0001"):
+        ensure_migrated(engine)
+    upgrade(engine)
+    ensure_migrated(engine)
+    assert current_revision(engine) == head_revision()
 
 
 def test_unmigrated_database_is_refused_until_upgrade(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    for engine, schema in _fresh_engines(tmp_path):
-        try:
-            with pytest.raises(DatabaseNotMigrated, match="pipeday db upgrade"):
-                ensure_migrated(engine)
-            upgrade(engine, "0001")
-            with pytest.raises(DatabaseNotMigrated, match="revision 0001"):
-                ensure_migrated(engine)
-            upgrade(engine)
-            ensure_migrated(engine)
-            assert current_revision(engine) == head_revision()
-        finally:
-            engine.dispose()
-            if schema:
-                cleanup = make_engine(os.environ["TEST_DATABASE_URL"])
-                with cleanup.begin() as connection:
-                    connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                cleanup.dispose()
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        _check_refusal_until_upgraded(engine)
+    finally:
+        engine.dispose()
+    if os.environ.get("TEST_DATABASE_URL"):
+        with schema_engine("pipeday_fresh") as engine:
+            _check_refusal_until_upgraded(engine)
 
 
 def test_postgres_urls_are_normalised() -> None:
