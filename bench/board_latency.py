@@ -102,9 +102,8 @@ def time_in_process(database_url: str, text: str, runs: int) -> tuple[list[float
     """`build_board` alone (regions and window resolved beforehand), on a warm connection."""
     from zoneinfo import ZoneInfo
 
-    from bot.domain.board_view import DEFAULT_PERIOD, DEFAULT_TYPE
+    from bot.domain.board_view import BoardRequest, board_defaults, board_scope
     from bot.domain.boards import build_board
-    from bot.domain.directory import get_member, require_region
     from bot.domain.grammar import BoardCommand, parse_command
     from bot.domain.windows import period_window
     from models.db import make_engine, make_session_factory
@@ -115,16 +114,13 @@ def time_in_process(database_url: str, text: str, runs: int) -> tuple[list[float
     seconds: list[float] = []
     rows = 0
     with make_session_factory(engine).begin() as session:
-        member = get_member(session, TEAM_ID, member_user_id(ASKING_MEMBER))
-        assert member is not None and member.region is not None, "seeded members all have a region"
-        # The same scope rules as bot.domain.board_view: "all", a named region, or home.
-        if command.region == "all":
-            regions = None
-        else:
-            regions = [require_region(session, TEAM_ID, command.region) if command.region else member.region]
-        tz_name = regions[0].tz if regions else member.region.tz
-        period, activity_type = command.period or DEFAULT_PERIOD, command.type or DEFAULT_TYPE
-        window = period_window(period, datetime.now(timezone.utc), ZoneInfo(tz_name))
+        now = datetime.now(timezone.utc)
+        # Resolved exactly as `/pg board` resolves it (bot.domain.board_view), then timed alone.
+        scope = board_scope(session, BoardRequest(TEAM_ID, member_user_id(ASKING_MEMBER), command, now))
+        assert scope.member is not None and scope.member.region is not None, "seeded members all have a region"
+        regions, tz_name = scope.regions, scope.tz_name
+        period, activity_type = board_defaults(session, command, scope.tz_region, now)
+        window = period_window(period, now, ZoneInfo(tz_name))
         for _ in range(runs + 1):
             started = time.perf_counter()
             board = build_board(session, TEAM_ID, activity_type, window, regions, tz_name)

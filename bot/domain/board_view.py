@@ -13,7 +13,7 @@ from bot.domain.directory import get_member, require_region
 from bot.domain.goal_store import goal_board
 from bot.domain.grammar import BoardCommand
 from bot.domain.windows import period_window
-from models import Region
+from models import Member, Region
 
 DEFAULT_PERIOD, DEFAULT_TYPE = "week", "connect"
 
@@ -26,22 +26,39 @@ class BoardRequest:
     now: datetime
 
 
+@dataclass(frozen=True)
+class BoardScope:
+    """Whose board it is: the caller, the regions shown (None: all) and the zone it counts in."""
+
+    member: Member | None
+    regions: list[Region] | None
+    tz_region: Region | None
+
+    @property
+    def tz_name(self) -> str:
+        return self.tz_region.tz if self.tz_region else "UTC"
+
+
 def board_for(session: Session, request: BoardRequest) -> tuple[Board, int | None]:
     """The board to show and the caller's member id (to highlight them)."""
+    scope = board_scope(session, request)
+    member_id = scope.member.id if scope.member else None
+    command = request.command
+    if command.by_goal:
+        # Fair ranking: percent of each person's weekly goal rather than raw totals.
+        board = goal_board(session, request.team_id, scope.regions, command.type, command.period, request.now,
+                           scope.tz_name)
+        return board, member_id
+    period, activity_type = board_defaults(session, command, scope.tz_region, request.now)
+    window = period_window(period, request.now, ZoneInfo(scope.tz_name))
+    return build_board(session, request.team_id, activity_type, window, scope.regions, scope.tz_name), member_id
+
+
+def board_scope(session: Session, request: BoardRequest) -> BoardScope:
     member = get_member(session, request.team_id, request.user_id)
     home = member.region if member else None
     regions = _scope(session, request, home)
-    tz_region = regions[0] if regions else home
-    tz_name = tz_region.tz if tz_region else "UTC"
-    if request.command.by_goal:
-        # Fair ranking: percent of each person's weekly goal rather than raw totals.
-        command = request.command
-        board = goal_board(session, request.team_id, regions, command.type, command.period, request.now, tz_name)
-        return board, (member.id if member else None)
-    period, activity_type = _defaults(session, request.command, tz_region, request.now)
-    window = period_window(period, request.now, ZoneInfo(tz_name))
-    board = build_board(session, request.team_id, activity_type, window, regions, tz_name)
-    return board, (member.id if member else None)
+    return BoardScope(member, regions, regions[0] if regions else home)
 
 
 def _scope(session: Session, request: BoardRequest, home: Region | None) -> list[Region] | None:
@@ -55,7 +72,7 @@ def _scope(session: Session, request: BoardRequest, home: Region | None) -> list
     return None  # not in a region yet: show everyone rather than nothing
 
 
-def _defaults(session: Session, command: BoardCommand, region: Region | None, now: datetime) -> tuple[str, str]:
+def board_defaults(session: Session, command: BoardCommand, region: Region | None, now: datetime) -> tuple[str, str]:
     """On a competition day in the board's region: today's metric, today. Else this week's connects."""
     if command.period and command.type:
         return command.period, command.type
