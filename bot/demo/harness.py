@@ -24,7 +24,6 @@ from typing import Any, ParamSpec, TypeVar
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import create_app, make_web_client
@@ -91,12 +90,9 @@ def track_background_work(bolt_app: App) -> IdleTrackingExecutor:
 
 @dataclass
 class DemoSystem:
-    settings: Settings
-    engine: Engine
     session_factory: sessionmaker[Session]
     slack: SlackStub
     clock: FakeClock
-    bolt_app: App
     background: IdleTrackingExecutor
     base_url: str
     requests: SlackRequestFactory
@@ -166,5 +162,5 @@ def running_system(start: datetime, *, team_id: str, team_name: str, team_domain
         requests = SlackRequestFactory(
             signing_secret, response_url_for=slack.response_url, team_id=team_id, team_domain=team_domain
         )
-        yield DemoSystem(settings, engine, session_factory, slack, clock, bolt_app, background, base_url,
+        yield DemoSystem(session_factory, slack, clock, background, base_url,
                          requests, make_web_client(settings), seed_source)
