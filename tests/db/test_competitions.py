@@ -410,6 +410,24 @@ def _live_setup(session_factory: sessionmaker[Session]) -> None:
         person(session, "U_BEN", "AMER")
 
 
+@dataclass
+class LiveRig:
+    """A Connect Day set up, a fake clock, manually run timers and `workers` refreshers."""
+
+    clock: FakeClock
+    timers: ManualTimers
+    workers: list[LiveStandingsRefresher]
+
+
+def _live_rig(session_factory: sessionmaker[Session], stub: SlackStub, workers: int = 1) -> LiveRig:
+    _live_setup(session_factory)
+    clock = FakeClock(THURSDAY_MORNING_NY)
+    timers = ManualTimers(clock)
+    return LiveRig(clock, timers, [
+        LiveStandingsRefresher(make_client(stub), session_factory, clock, start_timer=timers) for _ in range(workers)
+    ])
+
+
 def _log_and_notify(
     session_factory: sessionmaker[Session], refresher: LiveStandingsRefresher, user: str, n: int, at: datetime
 ) -> None:
@@ -462,10 +480,8 @@ def test_logs_on_days_without_a_competition_of_their_metric_leave_nothing_for_af
 def test_live_message_is_posted_once_then_edits_coalesce_and_the_last_state_lands(
     session_factory: sessionmaker[Session], stub: SlackStub
 ) -> None:
-    _live_setup(session_factory)
-    clock = FakeClock(THURSDAY_MORNING_NY)
-    timers = ManualTimers(clock)
-    refresher = LiveStandingsRefresher(make_client(stub), session_factory, clock, start_timer=timers)
+    rig = _live_rig(session_factory, stub)
+    clock, timers, (refresher,) = rig.clock, rig.timers, rig.workers
 
     for second in range(10):  # ten logs in ten seconds
         _log_and_notify(session_factory, refresher, "U_ANA" if second % 2 else "U_BEN", 1, clock())
@@ -488,10 +504,8 @@ def test_live_message_is_posted_once_then_edits_coalesce_and_the_last_state_land
 def test_every_edit_is_at_least_the_interval_apart_under_steady_logging(
     session_factory: sessionmaker[Session], stub: SlackStub
 ) -> None:
-    _live_setup(session_factory)
-    clock = FakeClock(THURSDAY_MORNING_NY)
-    timers = ManualTimers(clock)
-    refresher = LiveStandingsRefresher(make_client(stub), session_factory, clock, start_timer=timers)
+    rig = _live_rig(session_factory, stub)
+    clock, timers, (refresher,) = rig.clock, rig.timers, rig.workers
     edit_times: list[datetime] = []
 
     def note_new_edits(before: int) -> int:
@@ -519,10 +533,8 @@ def test_every_edit_is_at_least_the_interval_apart_under_steady_logging(
 def test_two_workers_share_one_message_and_one_edit_slot(
     session_factory: sessionmaker[Session], stub: SlackStub
 ) -> None:
-    _live_setup(session_factory)
-    clock = FakeClock(THURSDAY_MORNING_NY)
-    timers = ManualTimers(clock)
-    workers = [LiveStandingsRefresher(make_client(stub), session_factory, clock, start_timer=timers) for _ in range(2)]
+    rig = _live_rig(session_factory, stub, workers=2)
+    clock, timers, workers = rig.clock, rig.timers, rig.workers
 
     _log_and_notify(session_factory, workers[0], "U_ANA", 1, clock())
     clock.advance(timedelta(seconds=31))
