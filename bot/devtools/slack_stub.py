@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
@@ -453,6 +454,10 @@ class SlackStub:
     def base_url(self) -> str:
         """Web API base URL; ends with "/" as WebClient(base_url=...) expects."""
         return f"{self.root_url}/api/"
+
+    def client(self) -> WebClient:
+        """A Web API client with a bot token, pointed at this stub."""
+        return WebClient(base_url=self.base_url, token="xoxb-test")
 
     def response_url(self, name: str = "r1") -> str:
         return f"{self.root_url}/response/{name}"

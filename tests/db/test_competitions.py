@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import partial
 
 import pytest
-from slack_sdk import WebClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -388,10 +387,6 @@ def stub() -> Iterator[SlackStub]:
     assert slack.errors == []
 
 
-def make_client(stub: SlackStub) -> WebClient:
-    return WebClient(base_url=stub.base_url, token="xoxb-test")
-
-
 def shown(call: Call) -> str:
     """The blocks a chat.* call sent, as readable text."""
     return json.dumps(call.json_arg("blocks"), ensure_ascii=False)
@@ -424,7 +419,7 @@ def _live_rig(session_factory: sessionmaker[Session], stub: SlackStub, workers: 
     clock = FakeClock(THURSDAY_MORNING_NY)
     timers = ManualTimers(clock)
     return LiveRig(clock, timers, [
-        LiveStandingsRefresher(make_client(stub), session_factory, clock, start_timer=timers) for _ in range(workers)
+        LiveStandingsRefresher(stub.client(), session_factory, clock, start_timer=timers) for _ in range(workers)
     ])
 
 
@@ -447,7 +442,7 @@ def test_a_failing_live_refresh_never_costs_the_log(
     session_factory: sessionmaker[Session], stub: SlackStub, caplog: pytest.LogCaptureFixture
 ) -> None:
     _live_setup(session_factory)
-    listener = _refresh_after_log(BrokenRefresher(make_client(stub), session_factory, FakeClock(THURSDAY_MORNING_NY)))
+    listener = _refresh_after_log(BrokenRefresher(stub.client(), session_factory, FakeClock(THURSDAY_MORNING_NY)))
 
     with session_factory.begin() as session:  # the log handler's transaction
         result = log_activity(session, ensure_member(session, TEAM, "U_ANA", "Ana"), LogCommand("connect", 2),
@@ -466,7 +461,7 @@ def test_logs_on_days_without_a_competition_of_their_metric_leave_nothing_for_af
     session_factory: sessionmaker[Session], stub: SlackStub
 ) -> None:
     _live_setup(session_factory)
-    listener = _refresh_after_log(BrokenRefresher(make_client(stub), session_factory, FakeClock(THURSDAY_MORNING_NY)))
+    listener = _refresh_after_log(BrokenRefresher(stub.client(), session_factory, FakeClock(THURSDAY_MORNING_NY)))
     wednesday = THURSDAY_MORNING_NY - timedelta(days=1)
     with session_factory.begin() as session:
         ana = ensure_member(session, TEAM, "U_ANA", "Ana")
@@ -560,7 +555,7 @@ def test_results_are_posted_once_and_need_a_channel(session_factory: sessionmake
         amer, emea = region(session, "AMER"), region(session, "EMEA")
         key = DayKey(TEAM, amer.id, competition.id, THURSDAY)
         emea_key = DayKey(TEAM, emea.id, competition.id, THURSDAY)
-    client = make_client(stub)
+    client = stub.client()
     end = datetime(2026, 11, 26, 22, 30, tzinfo=timezone.utc)  # 17:30 in New York
 
     assert post_kickoff(client, session_factory, key, THURSDAY_MORNING_NY) is True

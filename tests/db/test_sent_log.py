@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from slack_sdk import WebClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -164,7 +163,7 @@ def slack() -> Iterator[SlackStub]:
 
 @pytest.fixture
 def runtime(session_factory: sessionmaker[Session], slack: SlackStub) -> JobRuntime:
-    return JobRuntime(session_factory, WebClient(token="xoxb-test", base_url=slack.base_url), worker_id="clock-a")
+    return JobRuntime(session_factory, slack.client(), worker_id="clock-a")
 
 
 def summary_spec(session_factory: sessionmaker[Session]) -> JobSpec:

@@ -17,7 +17,6 @@ import pytest
 from apscheduler.job import Job
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
-from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,7 +52,7 @@ def make_clock(
     session_factory: sessionmaker[Session], slack: SlackStub, fake: FakeClock, trigger_for=spec_trigger,  # type: ignore[no-untyped-def]
     seed_source: SeedSource = new_seed,
 ) -> Clock:
-    runtime = JobRuntime(session_factory, WebClient(token="xoxb-test", base_url=slack.base_url), worker_id="clock-test",
+    runtime = JobRuntime(session_factory, slack.client(), worker_id="clock-test",
                          seed_source=seed_source, clock=fake)
     clock = Clock(make_scheduler(blocking=False), runtime, clock=fake, trigger_for=trigger_for)
     return clock
@@ -317,7 +316,7 @@ class LiveDay:
         self.fake = FakeClock(at(17, 44))
         self.clock = make_clock(session_factory, slack, self.fake)
         self.clock.reconcile()
-        self.web = WebClient(token="xoxb-test", base_url=slack.base_url)
+        self.web = slack.client()
 
     def log_from_the_web(self, when: datetime) -> None:
         """What a log does in the web process: mark the day, then try the (throttled) edit."""

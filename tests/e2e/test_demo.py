@@ -162,10 +162,9 @@ def test_the_demo_clock_refuses_naive_times() -> None:
 
 
 def test_stub_records_posted_messages_with_their_ts() -> None:
-    from slack_sdk import WebClient
 
     with SlackStub() as stub:
-        client = WebClient(base_url=stub.base_url, token="xoxb-test")
+        client = stub.client()
         first = client.chat_postMessage(channel="C1", text="one")
         client.chat_postMessage(channel="U2", text="two", thread_ts=first["ts"])
 

@@ -42,7 +42,7 @@ def stub() -> Iterator[SlackStub]:
 
 @pytest.fixture
 def client(stub: SlackStub) -> WebClient:
-    return WebClient(base_url=stub.base_url, token="xoxb-test")
+    return stub.client()
 
 
 @pytest.fixture
@@ -494,7 +494,7 @@ def test_signed_request_send_returns_error_statuses(factory: SlackRequestFactory
 
 
 def build_bolt_app(stub: SlackStub) -> Flask:
-    bolt = App(signing_secret=SECRET, client=WebClient(base_url=stub.base_url, token="xoxb-test"))
+    bolt = App(signing_secret=SECRET, client=stub.client())
 
     @bolt.command("/pg")
     def pg(ack: Any, respond: Any, command: dict[str, Any]) -> None:
