@@ -120,7 +120,7 @@ def loopback_web_command(app_spec: str = REAL_APP_SPEC, procfile: Path = PROCFIL
     """The Procfile's `web:` command, bound to loopback and optionally serving another app.
 
     Only the bind address and the app spec change; workers, threads, timeout and the
-    shell expansion of `$PORT`/`${WEB_CONCURRENCY:-2}` stay exactly as written.
+    shell expansion of `$PORT`/`${WEB_CONCURRENCY:-4}` stay exactly as written.
     """
     command = procfile_web_command(procfile)
     if not command.endswith(REAL_APP_SPEC):
