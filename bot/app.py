@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from datetime import datetime
 
 from slack_bolt import App
@@ -13,6 +14,7 @@ from bot.domain.wheel import SeedSource, new_seed
 from bot.features import activity_log, boards, competitions, goals, help, home, membership, summary
 from bot.settings import Settings
 from bot.slack import dispatch
+from bot.slack.after_ack import AfterAck, after_ack_pool
 from bot.slack.context import AppContext
 from models import utc_now
 
@@ -36,8 +38,13 @@ def create_app(
     seed_source: SeedSource = new_seed,
     client: WebClient | None = None,
     socket_mode: bool = False,
+    after_ack_executor: Executor | None = None,
 ) -> App:
-    """Build the Bolt app. Nothing here talks to Slack: the token is checked on first use."""
+    """Build the Bolt app. Nothing here talks to Slack: the token is checked on first use.
+
+    `after_ack_executor` runs what listeners do after answering (bot.slack.after_ack); the
+    demo passes one it can watch.
+    """
     settings.require_slack(socket_mode=socket_mode)
     app = App(
         # The client carries the token (and our retry handlers and base URL).
@@ -46,9 +53,17 @@ def create_app(
         token_verification_enabled=False,
         # Socket Mode frames come over an authenticated websocket and carry no signature.
         request_verification_enabled=not socket_mode,
+        # Bolt answers as soon as a listener acks and lets it finish on its own small pool;
+        # listeners hand anything that waits on Slack on to ctx.after_ack (bot.slack.after_ack).
         process_before_response=False,
     )
-    ctx = AppContext(settings=settings, session_factory=session_factory, clock=clock, seed_source=seed_source)
+    ctx = AppContext(
+        settings=settings,
+        session_factory=session_factory,
+        clock=clock,
+        seed_source=seed_source,
+        after_ack=AfterAck(after_ack_executor or after_ack_pool()),
+    )
     for feature in FEATURES:
         feature.register(app, ctx)
     return app

@@ -59,8 +59,8 @@ def _make_sqlite_engine(url: str, **kwargs: Any) -> Engine:
         if not parsed.query.get("uri"):
             gate = WriteGate(path.with_name(path.name + ".writer-lock"), timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
             connect_args.setdefault("factory", gated_connection_class(gate))
-    # A connection per thread that may hold one at once (gunicorn's 8, Bolt's 10 listener
-    # threads, timers): with the default 5 (+10 overflow) the pool opened and closed
+    # A connection per thread that may hold one at once (gunicorn's request threads, Bolt's
+    # 5 listener threads, the after-ack pool, timers): with the default 5 (+10 overflow) the pool opened and closed
     # connections, PRAGMAs and all, on every request under load.
     kwargs.setdefault("pool_size", 20)
     engine = create_engine(url, connect_args=connect_args, **kwargs)

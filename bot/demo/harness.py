@@ -33,6 +33,7 @@ from bot.devtools.slack_stub import SlackStub
 from bot.devtools.wsgi_server import serve_wsgi
 from bot.domain.wheel import SeedSource, new_seed
 from bot.settings import Settings
+from bot.slack.after_ack import after_ack_pool
 from bot.web import create_web_app
 from models.db import make_engine, make_session_factory, upgrade
 
@@ -41,31 +42,27 @@ T = TypeVar("T")
 IDLE_TIMEOUT_SECONDS = 30.0
 
 
-class IdleTrackingExecutor(Executor):
-    """Wraps Bolt's listener executor so the demo can wait for work that runs after the ack.
+class BackgroundWork:
+    """Counts the app's work in flight in every thread pool it wraps, so the demo can wait
+    for all of it.
 
-    Bolt answers Slack as soon as a listener acks and finishes the listener in a thread
-    pool (live standings edits, spins, uploads). The simulated clock must not move on
-    while that work still reads it, so the demo waits for the pool to drain.
+    Bolt answers Slack as soon as a listener acks and finishes the listener in its own pool;
+    what a listener does after answering (live standings edits, spins, uploads) runs on the
+    app's after-ack pool. The simulated clock must not move on while any of it still reads it.
     """
 
-    def __init__(self, inner: Executor) -> None:
-        self._inner = inner
+    def __init__(self) -> None:
         self._pending = 0
         self._idle = threading.Condition()
 
-    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+    def wrap(self, inner: Executor) -> Executor:
+        return _TrackedExecutor(inner, self)
+
+    def started(self) -> None:
         with self._idle:
             self._pending += 1
-        try:
-            future = self._inner.submit(fn, *args, **kwargs)
-        except RuntimeError:
-            self._finished(None)
-            raise
-        future.add_done_callback(self._finished)
-        return future
 
-    def _finished(self, _future: Future[Any] | None) -> None:
+    def finished(self, _future: Future[Any] | None = None) -> None:
         with self._idle:
             self._pending -= 1
             self._idle.notify_all()
@@ -75,17 +72,34 @@ class IdleTrackingExecutor(Executor):
             if not self._idle.wait_for(lambda: self._pending == 0, timeout=timeout):
                 raise TimeoutError(f"the app still had {self._pending} task(s) running after {timeout}s")
 
+
+class _TrackedExecutor(Executor):
+    def __init__(self, inner: Executor, work: BackgroundWork) -> None:
+        self._inner = inner
+        self._work = work
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        # Counted before it is queued: a listener that hands work to the after-ack pool is
+        # still running then, so the count never touches zero in between.
+        self._work.started()
+        try:
+            future = self._inner.submit(fn, *args, **kwargs)
+        except RuntimeError:
+            self._work.finished()
+            raise
+        future.add_done_callback(self._work.finished)
+        return future
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
-def track_background_work(bolt_app: App) -> IdleTrackingExecutor:
-    """Route the app's listener (and lazy listener) work through an IdleTrackingExecutor."""
+def track_listener_work(bolt_app: App, background: BackgroundWork) -> None:
+    """Route the app's listener (and lazy listener) work through `background`."""
     runner = bolt_app.listener_runner
-    tracker = IdleTrackingExecutor(runner.listener_executor)
-    runner.listener_executor = tracker
-    runner.lazy_listener_runner.executor = tracker  # type: ignore[attr-defined]
-    return tracker
+    tracked = background.wrap(runner.listener_executor)
+    runner.listener_executor = tracked
+    runner.lazy_listener_runner.executor = tracked  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -93,7 +107,7 @@ class DemoSystem:
     session_factory: sessionmaker[Session]
     slack: SlackStub
     clock: FakeClock
-    background: IdleTrackingExecutor
+    background: BackgroundWork
     base_url: str
     requests: SlackRequestFactory
     client: WebClient  # what scheduled jobs use, like the clock process
@@ -156,8 +170,10 @@ def running_system(start: datetime, *, team_id: str, team_name: str, team_domain
         )
         clock = FakeClock(start)
         session_factory = make_session_factory(engine)
-        bolt_app = create_app(settings, session_factory, clock=clock, seed_source=seed_source)
-        background = track_background_work(bolt_app)
+        background = BackgroundWork()
+        bolt_app = create_app(settings, session_factory, clock=clock, seed_source=seed_source,
+                              after_ack_executor=background.wrap(after_ack_pool()))
+        track_listener_work(bolt_app, background)
         base_url = stack.enter_context(serve_wsgi(create_web_app(bolt_app, engine)))
         requests = SlackRequestFactory(
             signing_secret, response_url_for=slack.response_url, team_id=team_id, team_domain=team_domain

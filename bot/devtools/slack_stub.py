@@ -35,6 +35,7 @@ MAX_MESSAGE_TEXT = 40_000
 MAX_RESPONSE_URL_USES = 5
 # How often serve_forever checks for shutdown; the 0.5 s default slows every test teardown.
 SHUTDOWN_POLL_SECONDS = 0.02
+HOLD_LIMIT_SECONDS = 30.0  # a held call answers by then even if the test never releases it
 FIRST_FAKE_TS_MICROS = 1_700_000_000_000_100
 FAKE_TS_STEP_MICROS = 100
 
@@ -422,6 +423,9 @@ class SlackStub:
     def stop(self) -> None:
         if self._server is None:
             return
+        with self._cond:
+            for released, _limit in self._holds.values():
+                released.set()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -524,6 +528,24 @@ class SlackStub:
         with self._cond:
             self._failures.setdefault(method, []).append(_ForcedFailure(error, status, retry_after, times))
 
+    def hold(self, method: str, limit_s: float = HOLD_LIMIT_SECONDS) -> threading.Event:
+        """Keep every call to `method` waiting, its HTTP request open, until the returned
+        event is set (or `limit_s` passes): a Slack that is slow to answer."""
+        released = threading.Event()
+        with self._cond:
+            self._holds[method] = (released, limit_s)
+        return released
+
+    def wait_for_held(self, method: str, count: int, timeout: float = 5.0) -> None:
+        """Wait until `count` calls to `method` are being held."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._held.get(method, 0) >= count, timeout=timeout):
+                raise AssertionError(f"{self._held.get(method, 0)} call(s) to {method} held; expected {count}")
+
+    def held(self, method: str) -> int:
+        with self._cond:
+            return self._held.get(method, 0)
+
     # -- request handling (called from server threads) ------------------------
 
     def handle_http(self, raw_path: str, body: bytes, headers: dict[str, str]) -> _Answer:
@@ -547,6 +569,7 @@ class SlackStub:
             self._record(Call(method, {"_raw": body}, headers, time.monotonic()))
             return self._reject(method, "invalid_json", f"undecodable body: {error}")
         self._record(Call(method, args, headers, time.monotonic()))
+        self._wait_while_held(method)
         failure = self._take_failure(method)
         if failure is not None:
             extra = {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
@@ -817,6 +840,18 @@ class SlackStub:
                     pending.pop(0)
             return failure
 
+    def _wait_while_held(self, method: str) -> None:
+        with self._cond:
+            hold = self._holds.get(method)
+            if hold is None:
+                return
+            self._held[method] = self._held.get(method, 0) + 1
+            self._cond.notify_all()
+        released, limit_s = hold
+        released.wait(limit_s)
+        with self._cond:
+            self._held[method] -= 1
+
     def _record(self, call: Call) -> None:
         with self._cond:
             self._calls.append(call)
@@ -861,3 +896,5 @@ class SlackStub:
         self._home_views: dict[str, dict[str, Any]] = {}
         self._home_view_ids: dict[str, str] = {}
         self._failures: dict[str, list[_ForcedFailure]] = {}
+        self._holds: dict[str, tuple[threading.Event, float]] = {}
+        self._held: dict[str, int] = {}

@@ -32,7 +32,8 @@ def register(app: App, ctx: AppContext) -> None:
             follow_up = ctx.note_log(session, result)
             reply = logged_message(result)
         request.reply(reply)
-        follow_up()
+        if follow_up is not None:
+            request.later(follow_up)
 
     @ctx.commands.on(UndoCommand)
     def undo(request: CommandRequest) -> None:

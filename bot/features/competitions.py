@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -95,10 +96,8 @@ def register(app: App, ctx: AppContext) -> None:
                     claimed.append(day.id)
             reply = closing_reply(views, channel) if claimed else already_closed_reply(views)
         request.reply(reply)
-        for day_id in claimed:  # after the ack: posting can take a while
-            outcome = publish_results(request.client, ctx.session_factory, day_id, now)
-            if outcome.live_retry_at is not None:
-                refresher.defer(day_id, outcome.live_retry_at)
+        if claimed:  # after the answer: posting can take a while
+            request.later(partial(_publish_all_results, ctx, request.client, refresher, claimed, now))
 
     @commands.on_verb("spin", USAGE["spin"], "(manager) spin the prize wheel for the last finished day's winner")
     def spin(request: CommandRequest) -> None:
@@ -112,47 +111,68 @@ def register(app: App, ctx: AppContext) -> None:
             result = spin_for(session, day, winner.member_id, spun_by=request.user_id, now=now)
             reply = spinning_reply(result.user_id, day.results_channel_id or channel)
         request.reply(reply)
-        announce_spin(request.client, ctx.session_factory, result.spin_id, now)
+        request.later(partial(announce_spin, request.client, ctx.session_factory, result.spin_id, now))
 
     @app.action(SPIN_ACTION)
     def spin_button(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
     ) -> None:
         ack()  # first: rendering and uploading the wheel takes longer than Slack waits
-        team_id, user_id = _actor(body)
-        if not is_manager_user(ctx, client, team_id, user_id):
-            respond(**refusal(NOT_A_MANAGER_SPIN), response_type="ephemeral", replace_original=False)
-            return
-        try:
-            day_id, member_id = _parse_spin_value(action.get("value", ""))
-            run_spin(client, ctx.session_factory, team_id=team_id, day_id=day_id, member_id=member_id,
-                     spun_by=user_id, now=ctx.clock())
-        except DomainError as error:
-            respond(**simple_error(error.message, error.hint), response_type="ephemeral", replace_original=False)
+        ctx.after_ack(partial(_spin_from_button, ctx, client, body, action, respond), body, respond)
 
     @app.action(DELIVERED_ACTION)
     def delivered_button(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
     ) -> None:
         ack()
-        team_id, user_id = _actor(body)
-        if not is_manager_user(ctx, client, team_id, user_id):
-            respond(**refusal(NOT_A_MANAGER_DELIVER), response_type="ephemeral", replace_original=False)
-            return
-        try:
-            spin_id = int(action.get("value", ""))
-            with ctx.session_factory.begin() as session:
-                outcome = mark_delivered(session, team_id, spin_id, actor=user_id, now=ctx.clock())
-                reply = delivered_reply(outcome.spin.prize_name, outcome.spin.member.user_id, outcome.changed)
-        except ValueError:
-            respond(**refusal("That button is out of date."), response_type="ephemeral", replace_original=False)
-            return
-        except DomainError as error:
-            respond(**simple_error(error.message, error.hint), response_type="ephemeral", replace_original=False)
-            return
-        if outcome.changed:
-            update_announcement(client, ctx.session_factory, spin_id)
-        respond(**reply, response_type="ephemeral", replace_original=False)
+        ctx.after_ack(partial(_deliver_from_button, ctx, client, body, action, respond), body, respond)
+
+
+def _publish_all_results(
+    ctx: AppContext, client: WebClient, refresher: LiveStandingsRefresher, day_ids: list[int], now: datetime
+) -> None:
+    for day_id in day_ids:
+        outcome = publish_results(client, ctx.session_factory, day_id, now)
+        if outcome.live_retry_at is not None:
+            refresher.defer(day_id, outcome.live_retry_at)
+
+
+def _spin_from_button(
+    ctx: AppContext, client: WebClient, body: dict[str, Any], action: dict[str, Any], respond: Respond
+) -> None:
+    team_id, user_id = _actor(body)
+    if not is_manager_user(ctx, client, team_id, user_id):
+        respond(**refusal(NOT_A_MANAGER_SPIN), response_type="ephemeral", replace_original=False)
+        return
+    try:
+        day_id, member_id = _parse_spin_value(action.get("value", ""))
+        run_spin(client, ctx.session_factory, team_id=team_id, day_id=day_id, member_id=member_id,
+                 spun_by=user_id, now=ctx.clock())
+    except DomainError as error:
+        respond(**simple_error(error.message, error.hint), response_type="ephemeral", replace_original=False)
+
+
+def _deliver_from_button(
+    ctx: AppContext, client: WebClient, body: dict[str, Any], action: dict[str, Any], respond: Respond
+) -> None:
+    team_id, user_id = _actor(body)
+    if not is_manager_user(ctx, client, team_id, user_id):
+        respond(**refusal(NOT_A_MANAGER_DELIVER), response_type="ephemeral", replace_original=False)
+        return
+    try:
+        spin_id = int(action.get("value", ""))
+        with ctx.session_factory.begin() as session:
+            outcome = mark_delivered(session, team_id, spin_id, actor=user_id, now=ctx.clock())
+            reply = delivered_reply(outcome.spin.prize_name, outcome.spin.member.user_id, outcome.changed)
+    except ValueError:
+        respond(**refusal("That button is out of date."), response_type="ephemeral", replace_original=False)
+        return
+    except DomainError as error:
+        respond(**simple_error(error.message, error.hint), response_type="ephemeral", replace_original=False)
+        return
+    if outcome.changed:
+        update_announcement(client, ctx.session_factory, spin_id)
+    respond(**reply, response_type="ephemeral", replace_original=False)
 
 
 def _no_more_than(request: CommandRequest, count: int) -> str | None:

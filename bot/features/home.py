@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -28,7 +29,13 @@ from bot.blocks.home import (
     standing_summary,
     team_section,
 )
-from bot.blocks.log_modal import CALLBACK_ID, ModalErrors, log_modal, parse_log_input, read_submission
+from bot.blocks.log_modal import (
+    CALLBACK_ID,
+    ModalErrors,
+    log_modal,
+    parse_log_input,
+    read_submission,
+)
 from bot.domain.activities import log_activity
 from bot.domain.board_view import BoardRequest, board_for
 from bot.domain.calendar_store import member_streak
@@ -37,7 +44,7 @@ from bot.domain.export import ExportFile, export_csv
 from bot.domain.goal_store import REP_ROLES, member_week, ramp_fraction, team_week
 from bot.domain.grammar import BoardCommand
 from bot.posting.slack_messages import open_dm
-from bot.slack.context import AppContext
+from bot.slack.context import AppContext, FollowUp
 from bot.slack.permissions import is_manager_user
 from models import Member
 
@@ -50,12 +57,13 @@ def register(app: App, ctx: AppContext) -> None:
     def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        publish_home(ctx, client, body["team_id"], event["user"])
+        ctx.after_ack(partial(publish_home, ctx, client, body["team_id"], event["user"]), body)
 
     @app.action(re.compile(f"^{QUICK_LOG_ACTION_PREFIX}"))
     def open_log_modal(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        client.views_open(trigger_id=body["trigger_id"], view=log_modal(action.get("value")))
+        open_modal = partial(client.views_open, trigger_id=body["trigger_id"], view=log_modal(action.get("value")))
+        ctx.after_ack(open_modal, body)
 
     @app.view(CALLBACK_ID)
     def submit_log(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -78,14 +86,13 @@ def register(app: App, ctx: AppContext) -> None:
             )
             follow_up = ctx.note_log(session, result)
         ack()
-        follow_up()
-        publish_home(ctx, client, team_id, user["id"])
+        ctx.after_ack(partial(_after_modal_log, ctx, client, team_id, user["id"], follow_up), body)
 
     @app.action(re.compile(r"^home_team_page_"))
     def turn_page(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         page = int(action["value"]) if str(action.get("value", "")).isdigit() else 0
-        publish_home(ctx, client, body["team"]["id"], body["user"]["id"], page=page)
+        ctx.after_ack(partial(publish_home, ctx, client, body["team"]["id"], body["user"]["id"], page=page), body)
 
     @app.action(EXPORT_PERIOD_ACTION)
     def choose_export_period(ack: Ack) -> None:
@@ -94,20 +101,31 @@ def register(app: App, ctx: AppContext) -> None:
     @app.action(EXPORT_BUTTON_ACTION)
     def export(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
         period = selected_export_period(body.get("view", {}).get("state", {}))
-        if not is_manager_user(ctx, client, team_id, user_id):
-            client.chat_postMessage(channel=user_id, text=export_refused_text())
-            return
-        with ctx.session_factory.begin() as session:
-            file = _export(session, ctx, team_id, user_id, period)
-        client.files_upload_v2(
-            channel=open_dm(client, user_id),
-            content=file.content,
-            filename=file.filename,
-            title=file.filename,
-            initial_comment=export_comment(file, period),
-        )
+        ctx.after_ack(partial(_send_export, ctx, client, body["team"]["id"], body["user"]["id"], period), body)
+
+
+def _after_modal_log(
+    ctx: AppContext, client: WebClient, team_id: str, user_id: str, follow_up: FollowUp | None
+) -> None:
+    if follow_up is not None:
+        follow_up()
+    publish_home(ctx, client, team_id, user_id)
+
+
+def _send_export(ctx: AppContext, client: WebClient, team_id: str, user_id: str, period: str) -> None:
+    if not is_manager_user(ctx, client, team_id, user_id):
+        client.chat_postMessage(channel=user_id, text=export_refused_text())
+        return
+    with ctx.session_factory.begin() as session:
+        file = _export(session, ctx, team_id, user_id, period)
+    client.files_upload_v2(
+        channel=open_dm(client, user_id),
+        content=file.content,
+        filename=file.filename,
+        title=file.filename,
+        initial_comment=export_comment(file, period),
+    )
 
 
 def publish_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str, *, page: int = 0) -> None:

@@ -7,6 +7,8 @@ On-demand summaries are not recorded in the sent log: Friday's scheduled one sti
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from functools import partial
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
@@ -38,16 +40,22 @@ def register(app: App, ctx: AppContext) -> None:
             # Regions without a channel get their summary where it was asked for.
             channel = region.channel_id or request.channel_id
         request.reply(_working_on_it(label, channel))
-        try:
-            post_weekly_summary(request.client, ctx.session_factory, region_id, now, channel)
-        except SlackApiError as error:
-            logger.warning("/pg summary for %s failed: %s", label, describe_error(error))
-            request.respond(
-                **simple_error(f"I couldn't post the {label} summary: {describe_error(error)}.",
-                               "Is the app in the region's channel? Invite it with /invite @Pipeday."),
-                response_type="ephemeral",
-                replace_original=False,
-            )
+        request.later(partial(_post_summary, ctx, request, region_id, label, now, channel))
+
+
+def _post_summary(
+    ctx: AppContext, request: CommandRequest, region_id: int, label: str, now: datetime, channel: str
+) -> None:
+    try:
+        post_weekly_summary(request.client, ctx.session_factory, region_id, now, channel)
+    except SlackApiError as error:
+        logger.warning("/pg summary for %s failed: %s", label, describe_error(error))
+        request.respond(
+            **simple_error(f"I couldn't post the {label} summary: {describe_error(error)}.",
+                           "Is the app in the region's channel? Invite it with /invite @Pipeday."),
+            response_type="ephemeral",
+            replace_original=False,
+        )
 
 
 def _require_manager(ctx: AppContext, request: CommandRequest) -> None:

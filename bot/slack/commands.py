@@ -29,6 +29,9 @@ class CommandRequest:
     ack: Ack
     respond: Respond
     client: WebClient
+    # Runs work that can wait on Slack (posts, uploads, edits) after the answer, off the
+    # listener's thread (bot.slack.after_ack); a failure there still reaches the user.
+    later: Callable[[Callable[[], object]], object]
 
     def reply(self, message: dict[str, Any]) -> None:
         """Answer in the slash command's HTTP response (ephemeral unless the message says otherwise).

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.wheel import SeedSource, new_seed
 from bot.settings import Settings
+from bot.slack.after_ack import AfterAck, after_ack_pool
 from bot.slack.commands import CommandRouter
 from models import utc_now
 
@@ -33,20 +34,19 @@ class AppContext:
     commands: CommandRouter = field(default_factory=CommandRouter)
     # Features that react to a new log (e.g. live standings).
     log_listeners: list[LogListener] = field(default_factory=list)
+    # Where listeners send what they do after answering (bot.slack.after_ack).
+    after_ack: AfterAck = field(default_factory=lambda: AfterAck(after_ack_pool()))
 
-    def note_log(self, session: Session, result: LogResult) -> FollowUp:
+    def note_log(self, session: Session, result: LogResult) -> FollowUp | None:
         """Tell features about a new log within its transaction, so that most logs need no
-        second one; run what this returns after the ack."""
+        second one. What this returns is to run after the ack; None (most logs) when there
+        is nothing to run, so the log's answer needs no hand-off to another thread."""
         if result.duplicate:
-            return _nothing_to_do
+            return None
         follow_ups = [follow_up for listener in self.log_listeners if (follow_up := listener(session, result))]
-        return partial(_run_all, follow_ups) if follow_ups else _nothing_to_do
+        return partial(_run_all, follow_ups) if follow_ups else None
 
 
 def _run_all(follow_ups: list[FollowUp]) -> None:
     for follow_up in follow_ups:
         follow_up()
-
-
-def _nothing_to_do() -> None:
-    return None

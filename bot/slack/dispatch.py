@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, BoltResponse, Respond
@@ -16,10 +16,8 @@ from bot.domain.errors import DomainError
 from bot.domain.grammar import ParseError, parse_command
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
+from bot.slack.errors import apologise_later, log_unexpected_error
 from models import ProcessedEvent
-
-logger = logging.getLogger(__name__)
-SORRY = "Sorry — something went wrong on our side and nothing was saved. Please try again in a moment."
 
 
 def register(app: App, ctx: AppContext) -> None:
@@ -51,6 +49,7 @@ def _pg_listener(ctx: AppContext) -> Any:
             ack=ack,
             respond=respond,
             client=client,
+            later=partial(ctx.after_ack, body=command, respond=respond),
         )
         try:
             handler(request)
@@ -65,22 +64,13 @@ def _pg_listener(ctx: AppContext) -> Any:
 def _handle_unexpected_error(
     error: Exception, body: dict[str, Any], response: BoltResponse | None, respond: Respond
 ) -> BoltResponse | None:
-    reference = uuid.uuid4().hex[:8]
-    logger.error("unhandled error (ref %s) for %s", reference, _describe(body), exc_info=error)
-    text = f"{SORRY} (ref `{reference}`)"
+    text = log_unexpected_error(error, body)
     if response is not None and body.get("type") != "event_callback":
         # Not acknowledged yet: answer in the HTTP response itself.
         payload = {"response_type": "ephemeral", "text": text}
         return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
-    if body.get("response_url") or body.get("response_urls"):
-        respond(text=text, response_type="ephemeral", replace_original=False)
+    apologise_later(text, body, respond)
     return None
-
-
-def _describe(body: dict[str, Any]) -> str:
-    if "command" in body:
-        return f"command {body.get('command')} {body.get('text', '')[:100]!r}"
-    return str(body.get("type", "request"))
 
 
 def _skip_redelivered_events(ctx: AppContext) -> Any:

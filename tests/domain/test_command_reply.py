@@ -22,6 +22,7 @@ def make_request() -> tuple[CommandRequest, Ack, RecordingRespond]:
     request = CommandRequest(
         command=HelpCommand(), text="help", team_id="T1", user_id="U1", user_name="u1", channel_id="C1",
         trigger_id="t1", ack=ack, respond=respond, client=None,  # type: ignore[arg-type]
+        later=[].append,
     )
     return request, ack, respond
 

@@ -40,6 +40,7 @@ def test_listeners_see_the_logs_session_and_their_follow_ups_wait_for_the_caller
     follow_up = context(marks_and_posts, nothing_to_post).note_log(SESSION, result(duplicate=False))
     assert events == ["marked 7", "checked"]  # inside the transaction: nothing posted yet
 
+    assert follow_up is not None
     follow_up()
     assert events == ["marked 7", "checked", "posted 7"]
 
@@ -50,5 +51,15 @@ def test_a_redelivered_log_tells_no_one() -> None:
     def listener(session: Session, logged: LogResult) -> None:
         heard.append(logged)
 
-    context(listener).note_log(SESSION, result(duplicate=True))()
+    assert context(listener).note_log(SESSION, result(duplicate=True)) is None
     assert heard == []
+
+
+def test_a_log_no_feature_follows_up_leaves_nothing_to_run_after_the_ack() -> None:
+    checked: list[int] = []
+
+    def nothing_to_post(session: Session, logged: LogResult) -> None:
+        checked.append(logged.activity.id)
+
+    assert context(nothing_to_post).note_log(SESSION, result(duplicate=False)) is None
+    assert checked == [7]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.app import create_app
 from bot.domain.wheel import SeedSource, new_seed
 from bot.settings import Settings
+from bot.slack.after_ack import after_ack_pool
 from bot.web import create_web_app
 from tests.support.clock import FakeClock
 from tests.support.slack_requests import HttpResult, SlackRequestFactory
@@ -78,7 +79,11 @@ def live_bot(
         database_url=str(engine.url),
         admins=frozenset({"U_ADMIN"}),
     )
-    web = create_web_app(create_app(settings, session_factory, clock=clock, seed_source=seed_source), engine)
-    with serve_wsgi(web) as base_url:
+    after_ack = after_ack_pool()
+    bolt_app = create_app(settings, session_factory, clock=clock, seed_source=seed_source, after_ack_executor=after_ack)
+    with serve_wsgi(create_web_app(bolt_app, engine)) as base_url:
         factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url, team_id=TEAM_ID)
         yield LiveBot(base_url, slack, factory, session_factory, clock, settings)
+    # What the app does after answering finishes while the stub still answers it, and
+    # before the next test's database.
+    after_ack.shutdown(wait=True)

@@ -1,0 +1,71 @@
+"""A slow Slack never delays an ack: what waits on the Web API runs after the answer, on the
+after-ack pool, off the threads that acknowledge new requests (bot.slack.after_ack).
+
+The stub holds every call to one Web API method open, as a Slack that has stopped answering
+would; requests sent meanwhile must still be answered within Slack's 3 seconds.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.domain.directory import add_region
+from bot.slack.after_ack import AFTER_ACK_THREADS
+from tests.e2e.conftest import LiveBot
+
+SLACK_WAITS_S = 3.0  # Slack shows the user an error if the ack takes longer
+# More than Bolt's 5 listener threads, and more than the after-ack pool's threads.
+STUCK_REQUESTS = AFTER_ACK_THREADS + 4
+
+
+@pytest.fixture
+def bot(live_bot: LiveBot) -> LiveBot:
+    with live_bot.session_factory.begin() as session:
+        add_region(session, "T0001", "AMER", "America/New_York", "C_AMER", actor="test")
+    live_bot.clock.set(datetime(2026, 11, 27, 21, 0, tzinfo=timezone.utc))  # Friday 16:00 in New York
+    live_bot.pg_reply("join AMER", user_id="U_ANA", user_name="ana")
+    return live_bot
+
+
+def log_one_connect(bot: LiveBot) -> str:
+    answer = bot.requests.slash_command("1 connect", user_id="U_ANA", user_name="ana").send(
+        bot.base_url, timeout=SLACK_WAITS_S
+    )
+    assert answer.status_code == 200
+    return str(answer.json()["text"])
+
+
+def test_app_home_publishes_stuck_on_slack_do_not_hold_up_a_log(bot: LiveBot) -> None:
+    released = bot.slack.hold("views.publish")
+    try:
+        for n in range(STUCK_REQUESTS):
+            event = {"type": "app_home_opened", "user": f"U_HOME{n}", "channel": f"D_HOME{n}", "tab": "home",
+                     "event_ts": f"{bot.requests.now():.6f}"}
+            assert bot.requests.event_callback(event).send(bot.base_url, timeout=SLACK_WAITS_S).status_code == 200
+        bot.slack.wait_for_held("views.publish", AFTER_ACK_THREADS)
+
+        assert "Logged 1 connect" in log_one_connect(bot)
+        assert bot.slack.held("views.publish") == AFTER_ACK_THREADS  # all still stuck when the log was answered
+    finally:
+        released.set()
+    published = bot.slack.wait_for("views.publish", STUCK_REQUESTS, timeout=10)
+    assert {call.args["user_id"] for call in published} == {f"U_HOME{n}" for n in range(STUCK_REQUESTS)}
+
+
+def test_summaries_stuck_posting_do_not_hold_up_their_own_acks_or_a_log(bot: LiveBot) -> None:
+    released = bot.slack.hold("chat.postMessage")
+    try:
+        for _ in range(STUCK_REQUESTS):
+            answer = bot.requests.slash_command("summary AMER", user_id="U_ADMIN").send(
+                bot.base_url, timeout=SLACK_WAITS_S
+            )
+            assert "Posting this week's AMER summary" in answer.json()["text"]
+        bot.slack.wait_for_held("chat.postMessage", AFTER_ACK_THREADS)
+
+        assert "Logged 1 connect" in log_one_connect(bot)
+        assert bot.slack.held("chat.postMessage") == AFTER_ACK_THREADS
+    finally:
+        released.set()
+    posted = bot.slack.wait_for("chat.postMessage", STUCK_REQUESTS, timeout=20)
+    assert all(call.args["channel"] == "C_AMER" for call in posted)
