@@ -140,39 +140,55 @@ def _publish_all_results(
 def _spin_from_button(
     ctx: AppContext, client: WebClient, body: dict[str, Any], action: dict[str, Any], respond: Respond
 ) -> None:
-    team_id, user_id = _actor(body)
-    if not is_manager_user(ctx, client, team_id, user_id):
-        respond(**refusal(NOT_A_MANAGER_SPIN), response_type="ephemeral", replace_original=False)
+    actor = _manager_or_refuse(ctx, client, body, respond, NOT_A_MANAGER_SPIN)
+    if actor is None:
         return
+    team_id, user_id = actor
     try:
         day_id, member_id = _parse_spin_value(action.get("value", ""))
         run_spin(client, ctx.session_factory, team_id=team_id, day_id=day_id, member_id=member_id,
                  spun_by=user_id, now=ctx.clock())
     except DomainError as error:
-        respond(**simple_error(error.message, error.hint), response_type="ephemeral", replace_original=False)
+        _whisper(respond, simple_error(error.message, error.hint))
 
 
 def _deliver_from_button(
     ctx: AppContext, client: WebClient, body: dict[str, Any], action: dict[str, Any], respond: Respond
 ) -> None:
-    team_id, user_id = _actor(body)
-    if not is_manager_user(ctx, client, team_id, user_id):
-        respond(**refusal(NOT_A_MANAGER_DELIVER), response_type="ephemeral", replace_original=False)
+    actor = _manager_or_refuse(ctx, client, body, respond, NOT_A_MANAGER_DELIVER)
+    if actor is None:
         return
+    team_id, user_id = actor
     try:
         spin_id = int(action.get("value", ""))
         with ctx.session_factory.begin() as session:
             outcome = mark_delivered(session, team_id, spin_id, actor=user_id, now=ctx.clock())
             reply = delivered_reply(outcome.spin.prize_name, outcome.spin.member.user_id, outcome.changed)
     except ValueError:
-        respond(**refusal("That button is out of date."), response_type="ephemeral", replace_original=False)
+        _whisper(respond, refusal("That button is out of date."))
         return
     except DomainError as error:
-        respond(**simple_error(error.message, error.hint), response_type="ephemeral", replace_original=False)
+        _whisper(respond, simple_error(error.message, error.hint))
         return
     if outcome.changed:
         update_announcement(client, ctx.session_factory, spin_id)
-    respond(**reply, response_type="ephemeral", replace_original=False)
+    _whisper(respond, reply)
+
+
+def _manager_or_refuse(
+    ctx: AppContext, client: WebClient, body: dict[str, Any], respond: Respond, refusal_text: str
+) -> tuple[str, str] | None:
+    """The (team, user) who pressed a managers-only button, or None once they have been told no."""
+    team_id, user_id = _actor(body)
+    if is_manager_user(ctx, client, team_id, user_id):
+        return team_id, user_id
+    _whisper(respond, refusal(refusal_text))
+    return None
+
+
+def _whisper(respond: Respond, message: dict[str, Any]) -> None:
+    """Answer only the person who pressed the button, under the message it was on."""
+    respond(**message, response_type="ephemeral", replace_original=False)
 
 
 def _no_more_than(request: CommandRequest, count: int) -> str | None:
