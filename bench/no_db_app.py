@@ -50,8 +50,8 @@ def _constant_log(_session: Session, member: MemberRef, entry: Any, **_kwargs: A
     return LogResult(stored, duplicate=False, today_total=1.0, week_total=1.0, region_name=member.region_name)
 
 
-def _tell_no_one(_ctx: AppContext, _session: Session, _result: LogResult) -> Callable[[], None]:
-    return lambda: None
+def _tell_no_one(_ctx: AppContext, _session: Session, _result: LogResult) -> Callable[[], None] | None:
+    return None  # nothing to run after the ack, as for a log that touches no competition
 
 
 def create_wsgi_app() -> Flask:
