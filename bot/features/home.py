@@ -44,12 +44,14 @@ from bot.domain.export import ExportFile, export_csv
 from bot.domain.goal_store import REP_ROLES, member_week, ramp_fraction, team_week
 from bot.domain.grammar import BoardCommand
 from bot.posting.slack_messages import open_dm
+from bot.slack.clients import one_quick_try
 from bot.slack.context import AppContext, FollowUp
 from bot.slack.permissions import is_manager_user
 from models import Member
 
 logger = logging.getLogger(__name__)
 LEADER_ROLES = ("leader",)
+TRIGGER_CALL_TIMEOUT_S = 2.0
 
 
 def register(app: App, ctx: AppContext) -> None:
@@ -62,8 +64,11 @@ def register(app: App, ctx: AppContext) -> None:
     @app.action(re.compile(f"^{QUICK_LOG_ACTION_PREFIX}"))
     def open_log_modal(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        open_modal = partial(client.views_open, trigger_id=body["trigger_id"], view=log_modal(action.get("value")))
-        ctx.after_ack(open_modal, body)
+        # Not after the ack: the trigger_id expires 3 s after the click, so the modal opens
+        # now, in one quick try, rather than wait behind slower work on the after-ack pool.
+        one_quick_try(client, TRIGGER_CALL_TIMEOUT_S).views_open(
+            trigger_id=body["trigger_id"], view=log_modal(action.get("value"))
+        )
 
     @app.view(CALLBACK_ID)
     def submit_log(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:

@@ -15,7 +15,9 @@ from typing import Any
 
 from slack_bolt import Respond
 
-from bot.slack.errors import apologise_later, log_unexpected_error
+from bot.blocks.replies import simple_error
+from bot.domain.errors import DomainError
+from bot.slack.errors import answer_later, apologise_later, log_unexpected_error
 
 # Enough for a burst of live-standings edits, App Home publishes and a spin at once; more
 # waits its turn in the pool's queue without holding up any ack.
@@ -31,7 +33,8 @@ def after_ack_pool() -> ThreadPoolExecutor:
 class AfterAck:
     """`after_ack(work, body, respond)`: run `work` on the after-ack pool. A failure there is
     handled as the global error handler would: logged with its traceback, and the user told
-    through the request's response_url when it has one."""
+    through the request's response_url when it has one (a DomainError gets its own message,
+    as it would before the ack)."""
 
     def __init__(self, executor: Executor) -> None:
         self._executor = executor
@@ -43,5 +46,8 @@ class AfterAck:
 def _run_reporting_errors(work: Work, body: dict[str, Any], respond: Respond | None) -> None:
     try:
         work()
+    except DomainError as error:
+        # What the /pg listener answers before the ack, e.g. a region that lost its channel.
+        answer_later(simple_error(error.message, error.hint), body, respond)
     except Exception as error:  # noqa: BLE001 - Bolt's error handler no longer sees this thread
         apologise_later(log_unexpected_error(error, body), body, respond)

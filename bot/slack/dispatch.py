@@ -16,7 +16,7 @@ from bot.domain.errors import DomainError
 from bot.domain.grammar import ParseError, parse_command
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
-from bot.slack.errors import apologise_later, log_unexpected_error
+from bot.slack.errors import apologise_later, log_unexpected_error, sorry
 from models import ProcessedEvent
 
 
@@ -64,12 +64,12 @@ def _pg_listener(ctx: AppContext) -> Any:
 def _handle_unexpected_error(
     error: Exception, body: dict[str, Any], response: BoltResponse | None, respond: Respond
 ) -> BoltResponse | None:
-    text = log_unexpected_error(error, body)
+    reference = log_unexpected_error(error, body)
     if response is not None and body.get("type") != "event_callback":
         # Not acknowledged yet: answer in the HTTP response itself.
-        payload = {"response_type": "ephemeral", "text": text}
+        payload = {"response_type": "ephemeral", "text": sorry(reference)}
         return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
-    apologise_later(text, body, respond)
+    apologise_later(reference, body, respond)
     return None
 
 

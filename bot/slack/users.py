@@ -6,6 +6,8 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.slack.clients import one_quick_try
+
 logger = logging.getLogger(__name__)
 
 # Permission checks wait for this lookup before they answer, and Slack stops waiting for an
@@ -15,9 +17,8 @@ LOOKUP_TIMEOUT_S = 1.5
 
 def is_slack_admin(client: WebClient, user_id: str) -> bool:
     """Workspace admins and owners are Pipeday admins too."""
-    quick = WebClient(token=client.token, base_url=client.base_url, timeout=LOOKUP_TIMEOUT_S, retry_handlers=[])
     try:
-        user = quick.users_info(user=user_id)["user"]
+        user = one_quick_try(client, LOOKUP_TIMEOUT_S).users_info(user=user_id)["user"]
     except SlackApiError as error:
         # Without users:read (or when rate limited) we cannot tell; deny rather than guess.
         logger.warning("users.info failed for %s: %s", user_id, error.response.get("error"))

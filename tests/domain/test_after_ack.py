@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.domain.errors import Conflict
 from bot.slack.after_ack import AfterAck
 
 COMMAND_BODY = {"command": "/pg", "text": "close", "response_url": "https://hooks.slack.test/r1"}
@@ -51,7 +52,39 @@ def test_a_failure_is_logged_with_its_traceback_and_the_user_told_with_the_refer
     assert len(respond.calls) == 1
     answer = respond.calls[0]
     assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
-    assert answer["text"].startswith("Sorry — something went wrong") and f"ref `{reference}`" in answer["text"]
+    # The request went through before this failed: no "nothing was saved", no "try again".
+    assert answer["text"].startswith("Sorry — that went through") and f"ref `{reference}`" in answer["text"]
+    assert "nothing was saved" not in answer["text"] and "try again" not in answer["text"].lower()
+
+
+def test_an_expected_refusal_gets_the_same_answer_it_would_get_before_the_ack(
+    after_ack: AfterAck, caplog: pytest.LogCaptureFixture
+) -> None:
+    respond = RecordingRespond()
+
+    def refuses() -> None:
+        raise Conflict("AMER has no announcement channel.", "Set one with `pipeday region set`.")
+
+    with caplog.at_level(logging.ERROR):
+        after_ack(refuses, COMMAND_BODY, respond).result(timeout=5)  # type: ignore[arg-type]
+    assert [r for r in caplog.records if "unhandled error" in r.getMessage()] == []
+    (answer,) = respond.calls
+    assert "AMER has no announcement channel." in str(answer) and "pipeday region set" in str(answer)
+    assert answer["response_type"] == "ephemeral"
+
+
+def test_a_response_url_that_fails_too_is_logged_not_lost(after_ack: AfterAck, caplog: pytest.LogCaptureFixture) -> None:
+    def respond_fails(**_message: Any) -> None:
+        raise OSError("response_url unreachable")
+
+    def fails() -> None:
+        raise RuntimeError("posting the results broke")
+
+    with caplog.at_level(logging.ERROR):
+        after_ack(fails, COMMAND_BODY, respond_fails).result(timeout=5)  # type: ignore[arg-type]
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("unhandled error" in m for m in messages)
+    assert any("could not answer command /pg 'close'" in m for m in messages)
 
 
 def test_an_event_has_no_one_to_answer_so_the_failure_is_only_logged(

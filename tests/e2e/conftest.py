@@ -85,5 +85,6 @@ def live_bot(
         factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url, team_id=TEAM_ID)
         yield LiveBot(base_url, slack, factory, session_factory, clock, settings)
     # What the app does after answering finishes while the stub still answers it, and
-    # before the next test's database.
+    # before the next test's database: listeners first, since they hand work to after_ack.
+    bolt_app.listener_runner.listener_executor.shutdown(wait=True)
     after_ack.shutdown(wait=True)

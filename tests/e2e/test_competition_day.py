@@ -175,6 +175,26 @@ def test_connect_day_from_first_log_to_delivered_prize(connect_day: LiveBot) -> 
 INJECTED_SEED = "5eed" * 16
 
 
+def test_results_that_fail_to_post_after_the_close_get_an_apology_with_a_reference(
+    connect_day: LiveBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = connect_day
+    bot.pg_reply("5 connects", user_id="U_ANA")
+    bot.slack.wait_for("chat.postMessage")  # the live standings
+    bot.slack.fail("chat.postMessage", error="fatal_error", status=200, retry_after=None)
+    request = bot.requests.slash_command("close", user_id="U_MGR")
+    reply = request.send(bot.base_url).json()
+    assert "Closed Connect Day in AMER" in reply["text"]  # the ack: the day is closed
+
+    (apology,) = answers(bot, request)  # after the ack, through the response_url
+    text = str(apology.args["text"])
+    assert text.startswith("Sorry — that went through") and "nothing was saved" not in text
+    reference = text.split("ref `")[1].split("`")[0]
+    wait_until(lambda: any(f"ref {reference}" in r.getMessage() and r.exc_info for r in caplog.records))
+    with bot.session_factory.begin() as session:  # the close itself went through
+        assert session.scalars(select(CompetitionDay.status)).one() == "closed"
+
+
 @pytest.mark.parametrize("seed_source", [lambda: INJECTED_SEED], ids=["injected"])
 def test_pg_close_commits_to_a_seed_from_the_injected_source(connect_day: LiveBot) -> None:
     bot = connect_day

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from bot.blocks.home import QUICK_LOG_ACTION_PREFIX
 from bot.domain.directory import add_region
 from bot.slack.after_ack import AFTER_ACK_THREADS
 from tests.e2e.conftest import LiveBot
@@ -51,6 +52,26 @@ def test_app_home_publishes_stuck_on_slack_do_not_hold_up_a_log(bot: LiveBot) ->
         released.set()
     published = bot.slack.wait_for("views.publish", STUCK_REQUESTS, timeout=10)
     assert {call.args["user_id"] for call in published} == {f"U_HOME{n}" for n in range(STUCK_REQUESTS)}
+
+
+def test_the_quick_log_modal_opens_while_the_after_ack_pool_is_stuck(bot: LiveBot) -> None:
+    # views.open must use the click's trigger_id within 3 s, so it can't queue behind slow work.
+    released = bot.slack.hold("views.publish")
+    try:
+        for n in range(STUCK_REQUESTS):
+            event = {"type": "app_home_opened", "user": f"U_HOME{n}", "channel": f"D_HOME{n}", "tab": "home",
+                     "event_ts": f"{bot.requests.now():.6f}"}
+            assert bot.requests.event_callback(event).send(bot.base_url, timeout=SLACK_WAITS_S).status_code == 200
+        bot.slack.wait_for_held("views.publish", AFTER_ACK_THREADS)
+
+        home = {"id": "V_HOME", "type": "home", "hash": "h1", "state": {"values": {}}}
+        click = bot.requests.block_action(f"{QUICK_LOG_ACTION_PREFIX}call", "call", user_id="U_ANA", view=home)
+        assert click.send(bot.base_url, timeout=SLACK_WAITS_S).status_code == 200
+        (opened,) = bot.slack.wait_for("views.open", timeout=SLACK_WAITS_S)
+        assert opened.json_arg("view")["type"] == "modal"
+        assert bot.slack.held("views.publish") == AFTER_ACK_THREADS
+    finally:
+        released.set()
 
 
 def test_summaries_stuck_posting_do_not_hold_up_their_own_acks_or_a_log(bot: LiveBot) -> None:
