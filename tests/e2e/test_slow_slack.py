@@ -6,6 +6,7 @@ would; requests sent meanwhile must still be answered within Slack's 3 seconds.
 """
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
 
 import pytest
@@ -37,15 +38,21 @@ def log_one_connect(bot: LiveBot) -> str:
     return str(answer.json()["text"])
 
 
-def test_app_home_publishes_stuck_on_slack_do_not_hold_up_a_log(bot: LiveBot) -> None:
+def stick_home_publishes(bot: LiveBot) -> threading.Event:
+    """Users open the App Home while views.publish hangs, until the after-ack pool is full of
+    them; set the returned event to let Slack answer."""
     released = bot.slack.hold("views.publish")
-    try:
-        for n in range(STUCK_REQUESTS):
-            event = {"type": "app_home_opened", "user": f"U_HOME{n}", "channel": f"D_HOME{n}", "tab": "home",
-                     "event_ts": f"{bot.requests.now():.6f}"}
-            assert bot.requests.event_callback(event).send(bot.base_url, timeout=SLACK_WAITS_S).status_code == 200
-        bot.slack.wait_for_held("views.publish", AFTER_ACK_THREADS)
+    for n in range(STUCK_REQUESTS):
+        event = {"type": "app_home_opened", "user": f"U_HOME{n}", "channel": f"D_HOME{n}", "tab": "home",
+                 "event_ts": f"{bot.requests.now():.6f}"}
+        assert bot.requests.event_callback(event).send(bot.base_url, timeout=SLACK_WAITS_S).status_code == 200
+    bot.slack.wait_for_held("views.publish", AFTER_ACK_THREADS)
+    return released
 
+
+def test_app_home_publishes_stuck_on_slack_do_not_hold_up_a_log(bot: LiveBot) -> None:
+    released = stick_home_publishes(bot)
+    try:
         assert "Logged 1 connect" in log_one_connect(bot)
         assert bot.slack.held("views.publish") == AFTER_ACK_THREADS  # all still stuck when the log was answered
     finally:
@@ -56,14 +63,8 @@ def test_app_home_publishes_stuck_on_slack_do_not_hold_up_a_log(bot: LiveBot) ->
 
 def test_the_quick_log_modal_opens_while_the_after_ack_pool_is_stuck(bot: LiveBot) -> None:
     # views.open must use the click's trigger_id within 3 s, so it can't queue behind slow work.
-    released = bot.slack.hold("views.publish")
+    released = stick_home_publishes(bot)
     try:
-        for n in range(STUCK_REQUESTS):
-            event = {"type": "app_home_opened", "user": f"U_HOME{n}", "channel": f"D_HOME{n}", "tab": "home",
-                     "event_ts": f"{bot.requests.now():.6f}"}
-            assert bot.requests.event_callback(event).send(bot.base_url, timeout=SLACK_WAITS_S).status_code == 200
-        bot.slack.wait_for_held("views.publish", AFTER_ACK_THREADS)
-
         home = {"id": "V_HOME", "type": "home", "hash": "h1", "state": {"values": {}}}
         click = bot.requests.block_action(f"{QUICK_LOG_ACTION_PREFIX}call", "call", user_id="U_ANA", view=home)
         assert click.send(bot.base_url, timeout=SLACK_WAITS_S).status_code == 200
