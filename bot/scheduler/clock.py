@@ -95,12 +95,10 @@ class Clock:
         self.runtime = runtime
         # One clock for the jobs and the retries they defer, which this scheduler runs.
         runtime.clock, runtime.defer = clock, self.defer
-        self._clock = clock
         self._reconcile_every = reconcile_every
         self._trigger_for = trigger_for
         self._lock = threading.Lock()
         self._specs: dict[str, JobSpec] = {}
-        self._fingerprints: dict[str, tuple[object, ...]] = {}
         self._reported_problems: set[SpecProblem] = set()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -122,7 +120,7 @@ class Clock:
     # -- reconcile -----------------------------------------------------------------------------
 
     def reconcile(self) -> ReconcileReport:
-        now = self._clock()
+        now = self.runtime.clock()
         with self.runtime.session_factory.begin() as session:
             spec_set = load_job_specs(session)
         self._report_problems(spec_set.problems)
@@ -136,11 +134,11 @@ class Clock:
         wanted = {spec.job_id: spec for spec in specs}
         added, replaced = [], []
         with self._lock:
-            old_fingerprints = dict(self._fingerprints)
-            self._specs = wanted  # fire() reads the latest channel, names, grace
+            old, self._specs = self._specs, wanted  # fire() reads the latest channel, names, grace
         for job_id, spec in wanted.items():
-            fingerprint = spec.trigger_fingerprint
-            if old_fingerprints.get(job_id) == fingerprint and self.scheduler.get_job(job_id) is not None:
+            before = old.get(job_id)
+            unchanged = before is not None and before.trigger_fingerprint == spec.trigger_fingerprint
+            if unchanged and self.scheduler.get_job(job_id) is not None:
                 continue
             self.scheduler.add_job(
                 self.fire,
@@ -154,12 +152,10 @@ class Clock:
                 coalesce=True,
                 max_instances=1,
             )
-            (replaced if job_id in old_fingerprints else added).append(job_id)
+            (replaced if job_id in old else added).append(job_id)
         removed = [job.id for job in self.scheduler.get_jobs() if self._is_spec_job(job.id) and job.id not in wanted]
         for job_id in removed:
             self.scheduler.remove_job(job_id)
-        with self._lock:
-            self._fingerprints = {job_id: spec.trigger_fingerprint for job_id, spec in wanted.items()}
         return added, replaced, removed
 
     @staticmethod
@@ -188,7 +184,7 @@ class Clock:
         if spec is None:
             logger.info("job %s fired but is no longer configured", job_id)
             return None
-        now = self._clock()
+        now = self.runtime.clock()
         firing = latest_firing(spec, now)
         if firing is None:
             logger.warning("job %s fired at %s with no firing due", job_id, now.isoformat())
