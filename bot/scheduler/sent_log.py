@@ -11,7 +11,6 @@ transaction before posting (see bot.scheduler.jobs).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -45,7 +44,6 @@ class SentKey:
 @dataclass(frozen=True)
 class Claim:
     row_id: int
-    key: SentKey
     attempt: int
 
 
@@ -72,41 +70,42 @@ def claim(
     scheduled_for: datetime,
     now: datetime,
     claimed_by: str,
-    retake: Iterable[str] = RETAKABLE_STATUSES,
     force: bool = False,
 ) -> Claim | None:
     """Own the post named by `key`, or None when someone else has (or had) it.
 
     A new key is inserted as "claimed". An existing row is taken over only when its
-    status is in `retake` (or always with `force`), atomically, so of several runners
+    status is retakable (or always with `force`), atomically, so of several runners
     racing for the same row at most one gets it.
     """
-    row = SentLog(
+    row = _new_row(key, scheduled_for, now, claimed_by, status="claimed", attempts=1)
+    if insert_once(session, row):
+        return Claim(row.id, 1)
+    existing = find_row(session, key)
+    if existing is None:
+        return None  # deleted between our insert and our read (region removed): nothing to post
+    if not (force or existing.status in RETAKABLE_STATUSES):
+        return None
+    return _take_over(session, existing, scheduled_for=scheduled_for, now=now, claimed_by=claimed_by)
+
+
+def _new_row(key: SentKey, scheduled_for: datetime, now: datetime, claimed_by: str, **values: object) -> SentLog:
+    return SentLog(
         team_id=key.team_id,
         region_id=key.region_id,
         kind=key.kind,
         subject=key.subject,
         local_date=key.local_date,
         scheduled_for=scheduled_for,
-        status="claimed",
-        attempts=1,
         claimed_by=claimed_by,
         claimed_at=now,
         updated_at=now,
+        **values,
     )
-    if insert_once(session, row):
-        return Claim(row.id, key, 1)
-    existing = find_row(session, key)
-    if existing is None:
-        return None  # deleted between our insert and our read (region removed): nothing to post
-    allowed = force or existing.status in set(retake)
-    if not allowed:
-        return None
-    return _take_over(session, existing, key, scheduled_for=scheduled_for, now=now, claimed_by=claimed_by)
 
 
 def _take_over(
-    session: Session, existing: SentLog, key: SentKey, *, scheduled_for: datetime, now: datetime, claimed_by: str
+    session: Session, existing: SentLog, *, scheduled_for: datetime, now: datetime, claimed_by: str
 ) -> Claim | None:
     observed_status, attempt = existing.status, existing.attempts + 1
     changed = updated_rows(
@@ -126,7 +125,7 @@ def _take_over(
     if changed != 1:
         return None  # another runner changed the row first
     session.expire(existing)
-    return Claim(existing.id, key, attempt)
+    return Claim(existing.id, attempt)
 
 
 def mark_sent(session: Session, claim_: Claim, *, channel_id: str | None, message_ts: str | None, now: datetime,
@@ -155,11 +154,8 @@ def record_skip(session: Session, key: SentKey, *, scheduled_for: datetime, reas
     The row keeps a restarted clock from logging the same skip again, shows up in
     `pipeday jobs list`, and can still be taken over by `pipeday jobs run`.
     """
-    claimed = claim(session, key, scheduled_for=scheduled_for, now=now, claimed_by=claimed_by, retake=())
-    if claimed is None:
-        return False
-    _finish(session, claimed, "skipped", now, last_error=_clip(reason), attempts=0)
-    return True
+    skipped = _new_row(key, scheduled_for, now, claimed_by, status="skipped", attempts=0, last_error=_clip(reason))
+    return insert_once(session, skipped)
 
 
 def abandon(session: Session, row_id: int, reason: str, *, now: datetime, expected_status: str) -> bool:
