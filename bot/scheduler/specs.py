@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.calendar_store import WEEKDAY_NAMES
 from bot.domain.competitions import runs_in
+from bot.domain.directory import list_regions
 from bot.scheduler.timing import (
     DEFAULT_CATCH_UP_GRACE,
     LocalSchedule,
@@ -270,7 +271,7 @@ def _workspace_specs(session: Session, workspace: Workspace, include_disabled: b
         settings = workspace_schedule(workspace)
     except ScheduleSettingsError as error:
         return SpecSet([], [SpecProblem(team_id, f"schedule settings ignored: {error}")])
-    regions = list(session.scalars(select(Region).where(Region.team_id == team_id).order_by(Region.name_key)))
+    regions = list_regions(session, team_id)
     competitions = list(
         session.scalars(
             select(Competition).where(Competition.team_id == team_id, Competition.active.is_(True)).order_by(Competition.id)
