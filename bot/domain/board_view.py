@@ -39,8 +39,9 @@ class BoardScope:
         return self.tz_region.tz if self.tz_region else "UTC"
 
 
-def board_for(session: Session, request: BoardRequest) -> tuple[Board, int | None]:
-    """The board to show and the caller's member id (to highlight them)."""
+def board_for(session: Session, request: BoardRequest, *, everyone: bool = False) -> tuple[Board, int | None]:
+    """The board to show and the caller's member id (to highlight them); `everyone` keeps
+    every row rather than the shown ones (see build_board)."""
     scope = board_scope(session, request)
     member_id = scope.member.id if scope.member else None
     command = request.command
@@ -51,7 +52,9 @@ def board_for(session: Session, request: BoardRequest) -> tuple[Board, int | Non
         return board, member_id
     period, activity_type = board_defaults(session, command, scope.tz_region, request.now)
     window = period_window(period, request.now, ZoneInfo(scope.tz_name))
-    return build_board(session, request.team_id, activity_type, window, scope.regions, scope.tz_name), member_id
+    board = build_board(session, request.team_id, activity_type, window, scope.regions, scope.tz_name,
+                        everyone=everyone)
+    return board, member_id
 
 
 def board_scope(session: Session, request: BoardRequest) -> BoardScope:

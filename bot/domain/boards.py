@@ -160,11 +160,19 @@ def build_board(
     window: Window,
     regions: Sequence[Region] | None,
     tz_name: str,
+    *,
+    everyone: bool = False,
 ) -> Board:
+    """The board's first ROWS_SHOWN people (and one more), or with `everyone` all of them:
+    the App Home finds the viewer's own rank wherever they stand."""
     region_ids = None if regions is None else [r.id for r in regions]
     scope = "All regions" if regions is None else ", ".join(r.name for r in regions)
-    # One row past the cut tells whether the last shown rank is shared.
-    top, people = top_standings(session, team_id, activity_type, window, region_ids, ROWS_SHOWN + 1)
+    people: int | None
+    if everyone:
+        top, people = standings(session, team_id, activity_type, window, region_ids), None
+    else:
+        # One row past the cut tells whether the last shown rank is shared.
+        top, people = top_standings(session, team_id, activity_type, window, region_ids, ROWS_SHOWN + 1)
     return Board(
         title_scope=scope,
         activity_type=activity_type,
