@@ -48,6 +48,7 @@ class LogResult:
     today_total: float
     week_total: float
     region_name: str | None
+    region_tz: str | None = None  # the logging member's region's zone, read with the member
 
 
 def log_activity(
@@ -73,6 +74,7 @@ def log_activity(
         today_total=today_total,
         week_total=week_total,
         region_name=who.region_name,
+        region_tz=who.tz,
     )
 
 

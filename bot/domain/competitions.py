@@ -358,25 +358,17 @@ def days_touched_by(session: Session, activity: LoggedFacts) -> list[Competition
     return touched
 
 
-def may_touch_a_day(session: Session, activity: LoggedFacts) -> bool:
+def may_touch_a_day(session: Session, activity: LoggedFacts, tz: str | None) -> bool:
     """False when no competition of the log's metric runs in the workspace on the log's local
-    weekday: two small Core reads that spare most logs the full check (`days_touched_by`)."""
-    if activity.region_id is None:
-        return False
-    tz = session.execute(_region_zone_statement(), {"region_id": activity.region_id}).scalar_one_or_none()
-    if tz is None:
+    weekday (`tz`: the log's region's zone): one small Core read that spares most logs the
+    full check (`days_touched_by`)."""
+    if activity.region_id is None or tz is None:
         return False
     weekday = windows.local_date(activity.occurred_at, ZoneInfo(tz)).weekday()
     candidate = session.execute(
         _competition_candidate_statement(), {"team_id": activity.team_id, "weekday": weekday, "metric": activity.type}
     ).first()
     return candidate is not None
-
-
-@cache
-def _region_zone_statement() -> Select[Any]:
-    regions = Region.__table__
-    return select(regions.c.tz).where(regions.c.id == bindparam("region_id"))
 
 
 @cache

@@ -229,7 +229,7 @@ def _managed_region(ctx: AppContext, request: CommandRequest, what: str) -> Iter
 def _refresh_after_log(refresher: LiveStandingsRefresher) -> LogListener:
     def refresh_if_competing(session: Session, result: LogResult) -> FollowUp | None:
         # In the log's transaction only the cheap check: most logs touch no competition day.
-        if not may_touch_a_day(session, result.activity):
+        if not may_touch_a_day(session, result.activity, result.region_tz):
             return None
         return partial(_refresh_quietly, refresher, result.activity)
 
