@@ -17,7 +17,6 @@ from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.activity_types import ACTIVITY_TYPES, lookup_type
@@ -30,7 +29,7 @@ from bot.domain import windows
 from bot.domain.windows import Window
 from bot.scheduler.timing import QuietHoursError, competition_phases, local_to_utc, validate_local_time
 from models import Competition, CompetitionDay, CompetitionWinner, Member, Region
-from models.claims import updated_rows
+from models.claims import insert_once, updated_rows
 from models.competitions import DAY_CLOSED, DAY_OPEN
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -288,15 +287,12 @@ def ensure_day(session: Session, competition: Competition, region: Region, local
         status=DAY_OPEN,
         live_pending=False,
     )
-    try:
-        with session.begin_nested():
-            session.add(day)
-    except IntegrityError:
-        winner = _find_day(session, competition.id, region.id, local_date)
-        if winner is None:
-            raise
-        return winner
-    return day
+    if insert_once(session, day):
+        return day
+    winner = _find_day(session, competition.id, region.id, local_date)
+    if winner is None:  # the row that beat ours went again (its competition removed meanwhile)
+        raise Conflict(f"{competition.name} in {region.name} changed just now. Please try again.")
+    return winner
 
 
 def day_for_key(session: Session, key: DayKey) -> CompetitionDay:
