@@ -42,7 +42,7 @@ from bot.domain.competitions import (
     today_view,
 )
 from bot.domain.directory import get_member, named_or_own_region
-from bot.domain.errors import Conflict, DomainError, PermissionDenied
+from bot.domain.errors import Conflict, DomainError
 from bot.domain.grammar import OtherCommand, ParseError
 from bot.domain.spins import mark_delivered, require_next_winner, spin_for
 from bot.posting.competition_posts import (
@@ -55,7 +55,7 @@ from bot.posting.competition_posts import (
 )
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext, FollowUp, LogListener
-from bot.slack.permissions import is_manager_user
+from bot.slack.permissions import is_manager_user, require_manager_user
 from models import Region
 
 logger = logging.getLogger(__name__)
@@ -219,8 +219,7 @@ def _managed_region(ctx: AppContext, request: CommandRequest, what: str) -> Iter
     region_name = _no_more_than(request, 1)
     command = request.command
     assert isinstance(command, OtherCommand)
-    if not is_manager_user(ctx, request.client, request.team_id, request.user_id):
-        raise PermissionDenied(f"Only managers can {what}.", "Ask a manager, or an admin to make you one (`/pg role`).")
+    require_manager_user(ctx, request, what, "Ask a manager, or an admin to make you one (`/pg role`).")
     with ctx.session_factory.begin() as session:
         region = named_or_own_region(session, request.team_id, request.user_id, region_name, command.verb)
         yield session, region, require_channel(region)

@@ -11,7 +11,6 @@ from bot.blocks.plan import plan_message
 from bot.domain.activity_types import lookup_type
 from bot.domain.calendar_store import member_streak
 from bot.domain.directory import ensure_member, get_member, require_region
-from bot.domain.errors import PermissionDenied
 from bot.domain.goal_store import (
     GoalScope,
     clear_goal,
@@ -28,7 +27,7 @@ from bot.domain.plan_store import MAX_PLAN_DEALS, plan_for
 from bot.domain.planner import Period
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
-from bot.slack.permissions import is_manager_user
+from bot.slack.permissions import require_manager_user
 from models import Region
 
 GOALS_USAGE = "/pg goals [@user]"
@@ -82,8 +81,7 @@ def _show_goals(ctx: AppContext, request: CommandRequest, user_id: str) -> None:
 
 
 def _set_goals(ctx: AppContext, request: CommandRequest, command: GoalSetCommand) -> None:
-    if not is_manager_user(ctx, request.client, request.team_id, request.user_id):
-        raise PermissionDenied("Only managers can set goals.", "Ask a Pipeday admin to make you a manager.")
+    require_manager_user(ctx, request, "set goals", "Ask a Pipeday admin to make you a manager.")
     now = ctx.clock()
     with ctx.session_factory.begin() as session:
         actor = get_member(session, request.team_id, request.user_id)

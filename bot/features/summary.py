@@ -16,13 +16,12 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.common import context, message, section
 from bot.blocks.replies import simple_error
 from bot.domain.directory import named_or_own_region
-from bot.domain.errors import PermissionDenied
 from bot.domain.grammar import OtherCommand, ParseError
 from bot.posting.slack_messages import describe_error
 from bot.posting.weekly_summary import post_weekly_summary
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
-from bot.slack.permissions import is_manager_user
+from bot.slack.permissions import require_manager_user
 
 logger = logging.getLogger(__name__)
 USAGE = "/pg summary [region]"
@@ -33,7 +32,7 @@ def register(app: App, ctx: AppContext) -> None:
     def summary(request: CommandRequest) -> None:
         region_name = _region_argument(request)
         now = ctx.clock()
-        _require_manager(ctx, request)
+        require_manager_user(ctx, request, "post the weekly summary", "Ask a manager, or an admin to make you one.")
         with ctx.session_factory.begin() as session:
             region = named_or_own_region(session, request.team_id, request.user_id, region_name, "summary")
             region_id, label = region.id, region.name
@@ -56,11 +55,6 @@ def _post_summary(
             response_type="ephemeral",
             replace_original=False,
         )
-
-
-def _require_manager(ctx: AppContext, request: CommandRequest) -> None:
-    if not is_manager_user(ctx, request.client, request.team_id, request.user_id):
-        raise PermissionDenied("Only managers can post the weekly summary.", "Ask a manager, or an admin to make you one.")
 
 
 def _region_argument(request: CommandRequest) -> str | None:
