@@ -25,7 +25,6 @@ from bot.blocks.competition import (
     refusal,
     spinning_reply,
 )
-from bot.blocks.replies import simple_error
 from bot.domain.activities import LogResult
 from bot.domain.competitions import (
     DayView,
@@ -144,12 +143,11 @@ def _spin_from_button(
     if actor is None:
         return
     team_id, user_id = actor
-    try:
-        day_id, member_id = _parse_spin_value(action.get("value", ""))
-        run_spin(client, ctx.session_factory, team_id=team_id, day_id=day_id, member_id=member_id,
-                 spun_by=user_id, now=ctx.clock())
-    except DomainError as error:
-        _whisper(respond, simple_error(error.message, error.hint))
+    # A DomainError (an out-of-date button, no prize left) is answered by ctx.after_ack;
+    # the delivery below does likewise.
+    day_id, member_id = _parse_spin_value(action.get("value", ""))
+    run_spin(client, ctx.session_factory, team_id=team_id, day_id=day_id, member_id=member_id,
+             spun_by=user_id, now=ctx.clock())
 
 
 def _deliver_from_button(
@@ -166,9 +164,6 @@ def _deliver_from_button(
             reply = delivered_reply(outcome.spin.prize_name, outcome.spin.member.user_id, outcome.changed)
     except ValueError:
         _whisper(respond, refusal("That button is out of date."))
-        return
-    except DomainError as error:
-        _whisper(respond, simple_error(error.message, error.hint))
         return
     if outcome.changed:
         update_announcement(client, ctx.session_factory, spin_id)
