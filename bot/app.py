@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime
 
 from slack_bolt import App
@@ -19,6 +19,12 @@ from bot.slack.context import AppContext
 from models import utc_now
 
 FEATURES = (dispatch, help, activity_log, boards, membership, home, competitions, goals, summary)
+# Bolt's own default: listeners only answer (see bot.slack.after_ack), so a few threads do.
+LISTENER_THREADS = 5
+
+
+def listener_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener")
 
 
 def make_web_client(settings: Settings) -> WebClient:
@@ -38,12 +44,14 @@ def create_app(
     seed_source: SeedSource = new_seed,
     client: WebClient | None = None,
     socket_mode: bool = False,
+    listener_executor: Executor | None = None,
     after_ack_executor: Executor | None = None,
 ) -> App:
     """Build the Bolt app. Nothing here talks to Slack: the token is checked on first use.
 
-    `after_ack_executor` runs what listeners do after answering (bot.slack.after_ack); the
-    demo passes one it can watch.
+    `listener_executor` runs Bolt's listeners (`listener_pool()` when None) and
+    `after_ack_executor` what they do after answering (bot.slack.after_ack); the demo and the
+    tests pass pools they can watch or drain.
     """
     settings.require_slack(socket_mode=socket_mode)
     app = App(
@@ -56,6 +64,7 @@ def create_app(
         # Bolt answers as soon as a listener acks and lets it finish on its own small pool;
         # listeners hand anything that waits on Slack on to ctx.after_ack (bot.slack.after_ack).
         process_before_response=False,
+        listener_executor=listener_executor or listener_pool(),
     )
     ctx = AppContext(
         settings=settings,

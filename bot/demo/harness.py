@@ -22,11 +22,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import create_app, make_web_client
+from bot.app import create_app, listener_pool, make_web_client
 from bot.devtools.clock import FakeClock
 from bot.devtools.slack_requests import HttpResult, SlackRequestFactory
 from bot.devtools.slack_stub import SlackStub
@@ -92,14 +91,6 @@ class _TrackedExecutor(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
-
-
-def track_listener_work(bolt_app: App, background: BackgroundWork) -> None:
-    """Route the app's listener (and lazy listener) work through `background`."""
-    runner = bolt_app.listener_runner
-    tracked = background.wrap(runner.listener_executor)
-    runner.listener_executor = tracked
-    runner.lazy_listener_runner.executor = tracked  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -171,9 +162,14 @@ def running_system(start: datetime, *, team_id: str, team_name: str, team_domain
         clock = FakeClock(start)
         session_factory = make_session_factory(engine)
         background = BackgroundWork()
+        listeners, after_ack = listener_pool(), after_ack_pool()
+        # ExitStack unwinds in reverse: the listeners drain first (they hand work to after_ack),
+        # then after_ack, both while the stub still answers.
+        for pool in (after_ack, listeners):
+            stack.callback(pool.shutdown, wait=True)
         bolt_app = create_app(settings, session_factory, clock=clock, seed_source=seed_source,
-                              after_ack_executor=background.wrap(after_ack_pool()))
-        track_listener_work(bolt_app, background)
+                              listener_executor=background.wrap(listeners),
+                              after_ack_executor=background.wrap(after_ack))
         base_url = stack.enter_context(serve_wsgi(create_web_app(bolt_app, engine)))
         requests = SlackRequestFactory(
             signing_secret, response_url_for=slack.response_url, team_id=team_id, team_domain=team_domain

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import create_app
+from bot.app import create_app, listener_pool
 from bot.domain.wheel import SeedSource, new_seed
 from bot.settings import Settings
 from bot.slack.after_ack import after_ack_pool
@@ -79,12 +79,13 @@ def live_bot(
         database_url=str(engine.url),
         admins=frozenset({"U_ADMIN"}),
     )
-    after_ack = after_ack_pool()
-    bolt_app = create_app(settings, session_factory, clock=clock, seed_source=seed_source, after_ack_executor=after_ack)
+    listeners, after_ack = listener_pool(), after_ack_pool()
+    bolt_app = create_app(settings, session_factory, clock=clock, seed_source=seed_source,
+                          listener_executor=listeners, after_ack_executor=after_ack)
     with serve_wsgi(create_web_app(bolt_app, engine)) as base_url:
         factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url, team_id=TEAM_ID)
         yield LiveBot(base_url, slack, factory, session_factory, clock, settings)
     # What the app does after answering finishes while the stub still answers it, and
     # before the next test's database: listeners first, since they hand work to after_ack.
-    bolt_app.listener_runner.listener_executor.shutdown(wait=True)
+    listeners.shutdown(wait=True)
     after_ack.shutdown(wait=True)
