@@ -126,7 +126,7 @@ def time_in_process(database_url: str, text: str, runs: int) -> tuple[list[float
             board = build_board(session, TEAM_ID, activity_type, window, regions, tz_name)
             seconds.append(time.perf_counter() - started)
             # With top-N boards `rows` holds only the shown people; `people` counts them all.
-            rows = getattr(board, "people", None) or len(board.rows)
+            rows = board.people or len(board.rows)
     engine.dispose()
     return seconds[1:], rows  # the first run warms the statement cache
 

@@ -109,22 +109,24 @@ def migrate(database_url: str) -> None:
 # -- servers -----------------------------------------------------------------------
 
 
-def procfile_web_command(procfile: Path = PROCFILE) -> str:
-    for line in procfile.read_text().splitlines():
+def procfile_web_command() -> str:
+    for line in PROCFILE.read_text().splitlines():
         if line.startswith("web:"):
             return line.removeprefix("web:").strip()
-    raise SystemExit(f"{procfile} has no web: line")
+    raise SystemExit(f"{PROCFILE} has no web: line")
 
 
-def loopback_web_command(app_spec: str = REAL_APP_SPEC, procfile: Path = PROCFILE) -> str:
+def loopback_web_command(app_spec: str = REAL_APP_SPEC) -> str:
     """The Procfile's `web:` command, bound to loopback and optionally serving another app.
 
     Only the bind address and the app spec change; workers, threads, timeout and the
     shell expansion of `$PORT`/`${WEB_CONCURRENCY:-4}` stay exactly as written.
     """
-    command = procfile_web_command(procfile)
+    command = procfile_web_command()
     if not command.endswith(REAL_APP_SPEC):
         raise SystemExit(f"Procfile web: line no longer ends with {REAL_APP_SPEC}: {command}")
+    if "--bind 0.0.0.0:" not in command:  # else the servers would listen beyond loopback
+        raise SystemExit(f"Procfile web: line no longer binds 0.0.0.0: {command}")
     command = command.replace("--bind 0.0.0.0:", f"--bind {LOOPBACK}:")
     return command[: -len(REAL_APP_SPEC)] + app_spec
 
@@ -148,7 +150,6 @@ def server_environment(
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         PYTHONPATH=str(REPO_ROOT),
     )
-    env.pop("SLACK_APP_TOKEN", None)
     env.update(extra or {})
     return env
 
@@ -159,10 +160,6 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the gunicorn master and its live workers, from /proc."""

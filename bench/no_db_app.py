@@ -60,9 +60,9 @@ def create_wsgi_app() -> Flask:
         raise SystemExit(f"BENCH_KEEP must be one of {', '.join(LEVELS)}, not {keep!r}")
     # Patched before the app is built, in this benchmark server's process only. A renamed
     # function would leave the database work in place and the experiment meaningless.
-    for name in ("ensure_member_ref", "log_activity"):
-        if not callable(getattr(activity_log, name, None)):
-            raise SystemExit(f"bot.features.activity_log.{name} is gone: update bench/no_db_app.py")
+    for owner, name in ((activity_log, "ensure_member_ref"), (activity_log, "log_activity"), (AppContext, "note_log")):
+        if not callable(getattr(owner, name, None)):
+            raise SystemExit(f"{owner.__module__}.{getattr(owner, '__qualname__', '')} has no {name}: update bench/no_db_app.py")
     setattr(AppContext, "note_log", _tell_no_one)
     if keep in ("none", "transaction"):
         setattr(activity_log, "ensure_member_ref", _constant_member if keep == "none" else _constant_member_in_transaction)

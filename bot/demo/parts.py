@@ -19,8 +19,6 @@ from bot.scheduler.specs import load_job_specs
 from bot.scheduler.timing import missed_firings
 from models import Member
 
-# Runs an action at a later simulated instant (the scheduler's one-off retries).
-
 
 def add_competitions_and_prizes(session_factory: sessionmaker[Session], world: World) -> None:
     """What `pipeday competition add --preset …` and `pipeday prize add …` do."""

@@ -424,7 +424,7 @@ class SlackStub:
         if self._server is None:
             return
         with self._cond:
-            for released, _limit in self._holds.values():
+            for released in self._holds.values():
                 released.set()
         self._server.shutdown()
         self._server.server_close()
@@ -528,12 +528,12 @@ class SlackStub:
         with self._cond:
             self._failures.setdefault(method, []).append(_ForcedFailure(error, status, retry_after, times))
 
-    def hold(self, method: str, limit_s: float = HOLD_LIMIT_SECONDS) -> threading.Event:
+    def hold(self, method: str) -> threading.Event:
         """Keep every call to `method` waiting, its HTTP request open, until the returned
-        event is set (or `limit_s` passes): a Slack that is slow to answer."""
+        event is set (or HOLD_LIMIT_SECONDS pass): a Slack that is slow to answer."""
         released = threading.Event()
         with self._cond:
-            self._holds[method] = (released, limit_s)
+            self._holds[method] = released
         return released
 
     def wait_for_held(self, method: str, count: int, timeout: float = 5.0) -> None:
@@ -847,8 +847,7 @@ class SlackStub:
                 return
             self._held[method] = self._held.get(method, 0) + 1
             self._cond.notify_all()
-        released, limit_s = hold
-        released.wait(limit_s)
+        hold.wait(HOLD_LIMIT_SECONDS)
         with self._cond:
             self._held[method] -= 1
 
@@ -896,5 +895,5 @@ class SlackStub:
         self._home_views: dict[str, dict[str, Any]] = {}
         self._home_view_ids: dict[str, str] = {}
         self._failures: dict[str, list[_ForcedFailure]] = {}
-        self._holds: dict[str, tuple[threading.Event, float]] = {}
+        self._holds: dict[str, threading.Event] = {}
         self._held: dict[str, int] = {}

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from bot.devtools.wsgi_server import SHUTDOWN_POLL_SECONDS, serve_wsgi  # noqa: F401
+from bot.devtools.wsgi_server import serve_wsgi  # noqa: F401
