@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -260,15 +260,28 @@ def team_week(
     members = team_members(session, team_id, region_id, roles)
     layers = load_goal_layers(session, team_id)
     fraction = ramp_fraction(session, team_id)
-    result: list[MemberWeek] = []
-    for region_key, group in group_by_region(members).items():
-        tz = member_zone(group[0])
-        window = period_window("week", now, tz)
-        totals = totals_by_member(session, team_id, region_key, window)
+    weeks = weeks_of(session, team_id, members, layers, fraction, lambda tz: period_window("week", now, tz))
+    return sorted(weeks, key=lambda week: (week.member.display_name.lower(), week.member.id))
+
+
+def weeks_of(
+    session: Session,
+    team_id: str,
+    members: Iterable[Member],
+    layers: GoalLayers,
+    fraction: float,
+    window_of: Callable[[ZoneInfo], Window],
+) -> list[MemberWeek]:
+    """Goals and totals of `members` for the week `window_of` gives in each one's region's
+    zone: one totals query per region."""
+    weeks: list[MemberWeek] = []
+    for region_key, group in _group_by_region(members).items():
+        window = window_of(member_zone(group[0]))
+        totals = _totals_by_member(session, team_id, region_key, window)
         for member in group:
             goals = apply_ramp(layers.full_goals(member), fraction)
-            result.append(_member_week(member, goals, totals.get(member.id, {}), window))
-    return sorted(result, key=lambda week: (week.member.display_name.lower(), week.member.id))
+            weeks.append(_member_week(member, goals, totals.get(member.id, {}), window))
+    return weeks
 
 
 def team_members(session: Session, team_id: str, region_id: int | None, roles: Sequence[str] | None) -> list[Member]:
@@ -280,14 +293,14 @@ def team_members(session: Session, team_id: str, region_id: int | None, roles: S
     return list(session.scalars(query.order_by(Member.id)))
 
 
-def group_by_region(members: Iterable[Member]) -> dict[int | None, list[Member]]:
+def _group_by_region(members: Iterable[Member]) -> dict[int | None, list[Member]]:
     groups: dict[int | None, list[Member]] = defaultdict(list)
     for member in members:
         groups[member.region_id].append(member)
     return groups
 
 
-def totals_by_member(
+def _totals_by_member(
     session: Session, team_id: str, region_id: int | None, window: Window
 ) -> dict[int, dict[str, float]]:
     """Totals per member and type for the members *currently* in `region_id` (None: in no region)."""

@@ -14,17 +14,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.domain.activities import member_zone
 from bot.domain.directory import audit, ensure_workspace
-from bot.domain.goal_store import (
-    REP_ROLES,
-    GoalLayers,
-    group_by_region,
-    load_goal_layers,
-    team_members,
-    totals_by_member,
-)
-from bot.domain.goals import RampPolicy, RampState, apply_ramp, attainment, next_ramp, percent_text
+from bot.domain.goal_store import REP_ROLES, GoalLayers, load_goal_layers, team_members, weeks_of
+from bot.domain.goals import RampPolicy, RampState, attainment, next_ramp, percent_text
 from bot.domain.windows import week_start as monday_of, week_window
 from models import GoalRamp, GoalRampChange
 
@@ -107,12 +99,10 @@ def _team_sums(
     goals: dict[str, float] = defaultdict(float)
     totals: dict[str, float] = defaultdict(float)
     reps = [m for m in team_members(session, team_id, None, REP_ROLES) if m.region_id is not None]
-    for region_id, group in group_by_region(reps).items():
-        by_member = totals_by_member(session, team_id, region_id, week_window(monday, member_zone(group[0])))
-        for member in group:
-            for activity_type, target in apply_ramp(layers.full_goals(member), fraction).items():
-                goals[activity_type] += target
-                totals[activity_type] += by_member.get(member.id, {}).get(activity_type, 0.0)
+    for week in weeks_of(session, team_id, reps, layers, fraction, lambda tz: week_window(monday, tz)):
+        for activity_type, target in week.goals.items():
+            goals[activity_type] += target
+            totals[activity_type] += week.totals.get(activity_type, 0.0)
     return dict(goals), dict(totals)
 
 
