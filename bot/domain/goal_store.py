@@ -232,10 +232,16 @@ class MemberWeek:
         return sum(1 for item in self.progress if item.met)
 
 
-def member_week(session: Session, member: Member, now: datetime) -> MemberWeek:
-    """This week's goals and progress for one member, in their region's time zone."""
+def member_week(
+    session: Session, member: Member, now: datetime, *, layers: GoalLayers | None = None, fraction: float | None = None
+) -> MemberWeek:
+    """This week's goals and progress for one member, in their region's time zone.
+
+    `layers` and `fraction`, when the caller has them already, save reading them again."""
     window = period_window("week", now, member_zone(member))
-    goals = effective_goals(session, member)
+    layers = load_goal_layers(session, member.team_id) if layers is None else layers
+    fraction = ramp_fraction(session, member.team_id) if fraction is None else fraction
+    goals = apply_ramp(layers.full_goals(member), fraction)
     totals = member_totals(session, member.id, window)
     return _member_week(member, goals, totals, window)
 
@@ -251,6 +257,8 @@ def team_week(
     *,
     region_id: int | None = None,
     roles: Sequence[str] | None = None,
+    layers: GoalLayers | None = None,
+    fraction: float | None = None,
 ) -> list[MemberWeek]:
     """This week's goals and progress for every member (of one region, with one of `roles`), by name.
 
@@ -258,8 +266,8 @@ def team_week(
     handful of queries.
     """
     members = team_members(session, team_id, region_id, roles)
-    layers = load_goal_layers(session, team_id)
-    fraction = ramp_fraction(session, team_id)
+    layers = load_goal_layers(session, team_id) if layers is None else layers
+    fraction = ramp_fraction(session, team_id) if fraction is None else fraction
     weeks = weeks_of(session, team_id, members, layers, fraction, lambda tz: period_window("week", now, tz))
     return sorted(weeks, key=lambda week: (week.member.display_name.lower(), week.member.id))
 

@@ -51,10 +51,10 @@ def register(app: App, ctx: AppContext) -> None:
             if member is None:
                 reply = me_message(request.user_name, None, {}, {})
             else:
-                goals = member_week(session, member, now)  # carries this week's totals too
+                fraction = ramp_fraction(session, request.team_id)
+                goals = member_week(session, member, now, fraction=fraction)  # carries this week's totals too
                 today = member_totals(session, member.id, period_window("today", now, member_zone(member)))
                 region = member.region.name if member.region else None
                 streak = member_streak(session, member, now)
-                fraction = ramp_fraction(session, request.team_id)
                 reply = me_message(member.display_name, region, goals.totals, today, goals, streak, fraction)
         request.reply(reply)

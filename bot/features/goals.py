@@ -74,9 +74,10 @@ def _show_goals(ctx: AppContext, request: CommandRequest, user_id: str) -> None:
         if member is None:
             reply = no_member_message(user_id)
         else:
-            week = member_week(session, member, now)
+            fraction = ramp_fraction(session, request.team_id)
+            week = member_week(session, member, now, fraction=fraction)
             streak = member_streak(session, member, now)
-            reply = goals_message(week, streak, ramp_fraction(session, request.team_id), is_self=user_id == request.user_id)
+            reply = goals_message(week, streak, fraction, is_self=user_id == request.user_id)
     request.reply(reply)
 
 

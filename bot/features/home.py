@@ -41,7 +41,7 @@ from bot.domain.board_view import BoardRequest, board_for
 from bot.domain.calendar_store import member_streak
 from bot.domain.directory import ensure_member_ref, get_member
 from bot.domain.export import ExportFile, export_csv
-from bot.domain.goal_store import REP_ROLES, member_week, ramp_fraction, team_week
+from bot.domain.goal_store import REP_ROLES, GoalLayers, load_goal_layers, member_week, ramp_fraction, team_week
 from bot.domain.grammar import BoardCommand
 from bot.posting.slack_messages import open_dm
 from bot.slack.clients import one_quick_try
@@ -142,15 +142,16 @@ def publish_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str,
 
 def home_data(session: Session, team_id: str, user_id: str, now: datetime, *, manager: bool, page: int) -> HomeData:
     member = get_member(session, team_id, user_id)
-    fraction = ramp_fraction(session, team_id)
-    team = _team(session, team_id, member, now, page) if manager else None
+    # Read once for the viewer's week and the manager's team table.
+    layers, fraction = load_goal_layers(session, team_id), ramp_fraction(session, team_id)
+    team = _team(session, team_id, member, now, page, layers, fraction) if manager else None
     if member is None:
         return HomeData("there", None, None, None, fraction, None, team)
     board, me = board_for(session, BoardRequest(team_id, user_id, BoardCommand(), now), everyone=True)
     return HomeData(
         name=member.display_name,
         region=member.region.name if member.region else None,
-        week=member_week(session, member, now),
+        week=member_week(session, member, now, layers=layers, fraction=fraction),
         streak=member_streak(session, member, now),
         ramp_fraction=fraction,
         standing=standing_summary(board, me),
@@ -158,11 +159,14 @@ def home_data(session: Session, team_id: str, user_id: str, now: datetime, *, ma
     )
 
 
-def _team(session: Session, team_id: str, manager: Member | None, now: datetime, page: int) -> TeamSection:
+def _team(
+    session: Session, team_id: str, manager: Member | None, now: datetime, page: int, layers: GoalLayers, fraction: float
+) -> TeamSection:
     """A manager's team is their region; without one, the whole workspace."""
     region = manager.region if manager is not None else None
     region_id = region.id if region is not None else None
-    everyone = team_week(session, team_id, now, region_id=region_id, roles=(*REP_ROLES, *LEADER_ROLES))
+    everyone = team_week(session, team_id, now, region_id=region_id, roles=(*REP_ROLES, *LEADER_ROLES),
+                         layers=layers, fraction=fraction)
     reps = [week for week in everyone if week.member.role in REP_ROLES]
     leaders = [week for week in everyone if week.member.role in LEADER_ROLES]
     return team_section(region.name if region else "All regions", reps, leaders, page)
