@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.activity_types import ACTIVITY_TYPES, OUTREACH_TYPES
 from bot.domain.goal_store import REP_ROLES, team_week
+from bot.domain.plan_store import activity_totals
 from bot.domain.planner import FUNNEL, STAGE_PAIRS, stage_totals_from_activity
 from bot.domain.ranking import RankedStanding, Standing, rank_standings
 from bot.domain.windows import Window, local_midnight_utc, period_window
@@ -195,15 +196,13 @@ class _Total:
     reached_at: datetime
 
 
-def _in_region_and_window(
-    region: Region, start: datetime, end: datetime, types: tuple[str, ...] = _TYPES
-) -> tuple[object, ...]:
+def _in_region_and_window(region: Region, start: datetime, end: datetime) -> tuple[object, ...]:
     # Listing every type lets the (team, region, type, occurred_at) index seek each type's
     # date range instead of walking all of the region's history.
     return (
         Activity.team_id == region.team_id,
         Activity.region_id == region.id,
-        Activity.type.in_(types),
+        Activity.type.in_(_TYPES),
         Activity.occurred_at >= start,
         Activity.occurred_at < end,
         Activity.deleted_at.is_(None),
@@ -323,22 +322,17 @@ def _funnel(
 ) -> Funnel:
     this_week_types = {t: sum(item.total for item in by.values()) for t, by in per_member.items()}
     trailing_start = local_midnight_utc(week.first_day - timedelta(weeks=TRAILING_WEEKS), zone)
-    rows = session.execute(
-        select(Activity.type, func.sum(Activity.quantity))
-        .where(*_in_region_and_window(region, trailing_start, week.start, _FUNNEL_TYPES))
-        .group_by(Activity.type)
-    )
-    trailing_types = {activity_type: float(total) for activity_type, total in rows}
-    this_week, trailing = funnel_counts(this_week_types), funnel_counts(trailing_types)
-    return Funnel(this_week, trailing, funnel_steps(this_week, trailing))
+    trailing_types = activity_totals(session, region.team_id, trailing_start, week.start, region.id, _FUNNEL_TYPES)
+    this_week, trailing = _funnel_counts(this_week_types), _funnel_counts(trailing_types)
+    return Funnel(this_week, trailing, _funnel_steps(this_week, trailing))
 
 
-def funnel_counts(type_totals: dict[str, float]) -> dict[str, float]:
+def _funnel_counts(type_totals: dict[str, float]) -> dict[str, float]:
     """Totals per funnel stage; calls and emails together are outreach."""
     return {stage: float(total) for stage, total in stage_totals_from_activity(type_totals).items()}
 
 
-def funnel_steps(this_week: dict[str, float], trailing: dict[str, float]) -> list[FunnelStep]:
+def _funnel_steps(this_week: dict[str, float], trailing: dict[str, float]) -> list[FunnelStep]:
     return [
         FunnelStep(upper, lower, _rate(this_week, upper, lower), _rate(trailing, upper, lower))
         for upper, lower in STAGE_PAIRS
