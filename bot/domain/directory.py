@@ -95,6 +95,14 @@ def list_regions(session: Session, team_id: str) -> list[Region]:
     return list(session.scalars(select(Region).where(Region.team_id == team_id).order_by(Region.name_key)))
 
 
+def require_region_id(session: Session, region_id: int) -> Region:
+    """The region a scheduled job names by id (it may have been removed since)."""
+    region = session.get(Region, region_id)
+    if region is None:
+        raise LookupError(f"region {region_id} no longer exists")
+    return region
+
+
 def get_member(session: Session, team_id: str, user_id: str) -> Member | None:
     # The region comes along in the same query: every caller shows or uses it.
     return session.scalars(

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.summary import chart_title, day_labels, weekly_summary_message
 from bot.domain.activity_types import ACTIVITY_TYPES
+from bot.domain.directory import require_region_id
 from bot.domain.summary import WeeklySummary, weekly_summary
 from bot.posting.competition_posts import require_channel
 from bot.posting.slack_messages import describe_error, post_message
 from bot.render.summary_chart import render_week_chart
-from models import Region
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +60,3 @@ def summary_chart_png(summary: WeeklySummary) -> bytes:
     series = {ACTIVITY_TYPES[t].plural: values for t, values in summary.daily.series.items()}
     return render_week_chart(summary.region_name, day_labels(summary), series, title=chart_title(summary))
 
-
-def require_region_id(session: Session, region_id: int) -> Region:
-    region = session.get(Region, region_id)
-    if region is None:
-        raise LookupError(f"region {region_id} no longer exists")
-    return region

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.summary import JobGoals, goals_kickoff_message
 from bot.domain.competitions import DayKey, day_for_key
+from bot.domain.directory import require_region_id
 from bot.domain.goal_store import REP_ROLES, load_goal_layers, ramp_fraction
 from bot.domain.goals import DEFAULT_GOALS, apply_ramp
 from bot.domain.ramp_store import advance_ramp, ramp_changes_for_week
@@ -49,7 +50,7 @@ from bot.posting.competition_posts import (
     require_channel,
 )
 from bot.posting.slack_messages import describe_error, post_message
-from bot.posting.weekly_summary import post_weekly_summary, require_region_id
+from bot.posting.weekly_summary import post_weekly_summary
 from bot.scheduler import sent_log
 from bot.scheduler.sent_log import Claim, SentKey
 from bot.scheduler.specs import JobSpec
