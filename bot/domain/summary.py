@@ -41,7 +41,6 @@ _FUNNEL_TYPES = (*sorted(OUTREACH_TYPES), *FUNNEL[1:])
 @dataclass(frozen=True)
 class RepAttainment:
     member_id: int
-    user_id: str
     name: str
     attainment: float | None  # mean of per-goal fractions capped at 1; None = no goals
     goals_met: int
@@ -61,7 +60,6 @@ class WeekWinner:
     metric: str
     local_date: date
     place: int
-    member_id: int
     user_id: str
     name: str
     total: float
@@ -71,7 +69,6 @@ class WeekWinner:
 @dataclass(frozen=True)
 class LeaderHours:
     member_id: int
-    user_id: str
     name: str
     hours: float
 
@@ -97,7 +94,6 @@ class Funnel:
 
 @dataclass(frozen=True)
 class Shoutout:
-    member_id: int
     user_id: str
     name: str
     count: float
@@ -113,8 +109,6 @@ class DailyTotals:
 
 @dataclass(frozen=True)
 class WeeklySummary:
-    team_id: str
-    region_id: int
     region_name: str
     tz: str
     channel_id: str | None
@@ -150,8 +144,6 @@ def weekly_summary(session: Session, region: Region, now: datetime) -> WeeklySum
     members = _members_by_id(session, region, {m for by in per_member.values() for m in by})
     tops = _metric_tops(per_member, members)
     return WeeklySummary(
-        team_id=region.team_id,
-        region_id=region.id,
         region_name=region.name,
         tz=region.tz,
         channel_id=region.channel_id,
@@ -176,7 +168,6 @@ def rep_attainment(session: Session, region: Region, now: datetime) -> list[RepA
     reps = [
         RepAttainment(
             member_id=week.member.id,
-            user_id=week.member.user_id,
             name=week.member.display_name,
             attainment=week.attainment,
             goals_met=week.goals_met,
@@ -299,7 +290,7 @@ def _leader_hours(
     """Every leader who is in the region or logged hours in it, most hours first (zero included)."""
     hours = per_member.get("hour", {})
     leaders = [
-        LeaderHours(member_id, info.user_id, info.name, hours[member_id].total if member_id in hours else 0.0)
+        LeaderHours(member_id, info.name, hours[member_id].total if member_id in hours else 0.0)
         for member_id, info in members.items()
         if info.role == "leader" and (info.region_id == region.id or member_id in hours)
     ]
@@ -311,7 +302,7 @@ def _most_opportunities(tops: list[MetricTop], members: dict[int, _MemberInfo]) 
     if opps is None or not opps.top:
         return None
     best = opps.top[0].standing
-    return Shoutout(best.member_id, members[best.member_id].user_id, best.name, best.total)
+    return Shoutout(members[best.member_id].user_id, best.name, best.total)
 
 
 # --- funnel --------------------------------------------------------------------------------
@@ -358,7 +349,7 @@ def _biggest_deal(session: Session, region: Region, week: Window, members: dict[
         return None
     member_id, quantity, amount_cents, note = row
     info = members[member_id]
-    return Shoutout(member_id, info.user_id, info.name, float(quantity), amount_cents, note)
+    return Shoutout(info.user_id, info.name, float(quantity), amount_cents, note)
 
 
 def week_winners(session: Session, region: Region, week: Window) -> list[WeekWinner]:
@@ -369,7 +360,6 @@ def week_winners(session: Session, region: Region, week: Window) -> list[WeekWin
             CompetitionDay.metric,
             CompetitionDay.local_date,
             CompetitionWinner.place,
-            CompetitionWinner.member_id,
             Member.user_id,
             Member.display_name,
             CompetitionWinner.total,
