@@ -7,7 +7,7 @@ from bot.blocks.common import Block, Message, context, escape, format_quantity, 
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.calendar_store import StreakSummary
 from bot.domain.goal_store import MemberWeek
-from bot.domain.goals import GoalProgress, progress_bar
+from bot.domain.goals import GoalProgress, percent_text, progress_bar
 from models import GoalRampChange
 
 GOAL_BAR_WIDTH = 10
@@ -42,7 +42,7 @@ def ramp_note(fraction: float) -> str | None:
     """Say when goals are ramped, so a rep knows why their targets are lower than the playbook's."""
     if abs(fraction - 1.0) < 1e-9:
         return None
-    return f"Goals are at {round(fraction * 100)}% of the full targets while the team ramps up."
+    return f"Goals are at {percent_text(fraction)} of the full targets while the team ramps up."
 
 
 def goal_blocks(week: MemberWeek, streak: StreakSummary | None, ramp_fraction: float) -> list[Block]:
@@ -64,7 +64,7 @@ def goals_message(
     """`/pg goals [@user]`."""
     whose = "Your" if is_self else f"{escape(week.member.display_name)}'s"
     summary = f"{whose} weekly goals: {week.goals_met} of {len(week.progress)} met"
-    overall = f" · {round((week.attainment or 0) * 100)}% overall" if week.attainment is not None else ""
+    overall = f" · {percent_text(week.attainment)} overall" if week.attainment is not None else ""
     blocks = [section(f"🎯 *{summary}*{overall}"), *goal_blocks(week, streak, ramp_fraction)]
     return message(summary, blocks)
 

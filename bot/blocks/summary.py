@@ -19,7 +19,7 @@ from bot.blocks.common import (
 )
 from bot.blocks.goals import ramp_announcement, ramp_note
 from bot.domain.activity_types import ACTIVITY_TYPES
-from bot.domain.goals import progress_bar
+from bot.domain.goals import floor_percent, progress_bar
 from bot.domain.summary import (
     LEADER_HOURS_TARGET,
     Funnel,
@@ -207,7 +207,7 @@ def _shoutouts_text(biggest_deal: Shoutout | None, most_opportunities: Shoutout 
 
 
 def _percent(fraction: float) -> str:
-    return f"{int(fraction * 100 + 1e-9)}%"
+    return f"{floor_percent(fraction)}%"
 
 
 # --- weekly goals kickoff ----------------------------------------------------------------------

@@ -10,7 +10,6 @@ sets the goal the team grows into, and the ramp decides how much of it applies t
 """
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,15 @@ from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.boards import Board
 from bot.domain.directory import JOBS, audit, ensure_workspace
 from bot.domain.errors import Conflict
-from bot.domain.goals import DEFAULT_GOALS, GoalProgress, apply_ramp, attainment, progress, resolve_goals
+from bot.domain.goals import (
+    DEFAULT_GOALS,
+    GoalProgress,
+    apply_ramp,
+    attainment,
+    floor_percent,
+    progress,
+    resolve_goals,
+)
 from bot.domain.ranking import Standing, rank_standings
 from bot.domain.windows import Window, period_window
 from models import Activity, GoalOverride, GoalRamp, Member, Region
@@ -369,11 +376,11 @@ def goal_board(
 
 def _goal_percent(week: MemberWeek, activity_type: str | None) -> float:
     if activity_type is None:
-        return float(math.floor(round((week.attainment or 0.0) * 100, 9)))
+        return float(floor_percent(week.attainment or 0.0))
     target = week.goals.get(activity_type)
     if not target:
         return 0.0
-    return float(math.floor(round(week.totals.get(activity_type, 0.0) / target * 100, 9)))
+    return float(floor_percent(week.totals.get(activity_type, 0.0) / target))
 
 
 def _last_log_times(session: Session, team_id: str, weeks: list[MemberWeek]) -> dict[int, datetime]:

@@ -185,8 +185,12 @@ def progress_bar(fraction: float, width: int = 10) -> str:
     if fraction < 0:
         raise ValueError(f"fraction must not be negative, got {fraction}")
     filled = math.floor(round(min(fraction, 1.0) * width, _FLOAT_DIGITS))
-    percent = math.floor(round(fraction * 100, _FLOAT_DIGITS))
-    return "▓" * filled + "░" * (width - filled) + f" {percent}%"
+    return "▓" * filled + "░" * (width - filled) + f" {floor_percent(fraction)}%"
+
+
+def floor_percent(fraction: float) -> int:
+    """Whole percent, rounded down (99.9% is not yet 100%), float noise aside."""
+    return math.floor(round(fraction * 100, _FLOAT_DIGITS))
 
 
 def next_ramp(
