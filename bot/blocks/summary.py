@@ -17,6 +17,7 @@ from bot.blocks.common import (
     message,
     section,
 )
+from bot.blocks.board import MEDALS
 from bot.blocks.goals import ramp_announcement, ramp_note
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.goals import floor_percent, progress_bar
@@ -32,7 +33,6 @@ from bot.domain.summary import (
 )
 from models import GoalRampChange
 
-MEDALS = ("🥇", "🥈", "🥉")
 STAGE_LABELS = {"outreach": "outreach", "qbm": "QBM", "pov": "POV"}
 # Slack allows 50 blocks; the fixed sections take about a dozen.
 MAX_ATTAINMENT_SECTIONS = 20
@@ -129,7 +129,7 @@ def _tops_text(tops: Sequence[MetricTop]) -> str:
     for top in tops:
         kind = ACTIVITY_TYPES[top.activity_type]
         podium = " · ".join(
-            f"{MEDALS[min(row.rank, 3) - 1]} {escape(row.standing.name)}{' 👑' if row.standing.is_leader else ''} "
+            f"{MEDALS[min(row.rank, 3)]} {escape(row.standing.name)}{' 👑' if row.standing.is_leader else ''} "
             f"{format_quantity(row.standing.total)}"
             for row in top.top
         )
@@ -146,7 +146,7 @@ def _winners_text(winners: Sequence[WeekWinner]) -> str:
         unit = kind.label(winner.total) if kind else winner.metric
         prize = f"won *{escape(winner.prize)}*" if winner.prize else "prize not spun yet"
         lines.append(
-            f"{escape(winner.competition)} ({winner.local_date:%a %d %b}): {MEDALS[min(winner.place, 3) - 1]} "
+            f"{escape(winner.competition)} ({winner.local_date:%a %d %b}): {MEDALS[min(winner.place, 3)]} "
             f"<@{winner.user_id}> — {format_quantity(winner.total)} {unit}, {prize}"
         )
     return "\n".join(lines)
