@@ -28,7 +28,7 @@ from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.boards import Board
 from bot.domain.calendar_store import StreakSummary
 from bot.domain.export import EXPORT_PERIODS, ExportFile
-from bot.domain.goal_store import MemberWeek
+from bot.domain.goal_store import MemberWeek, by_attainment
 from bot.domain.goals import progress_bar
 
 MAX_VIEW_BLOCKS = 100
@@ -111,9 +111,8 @@ def team_section(
     """Reps by attainment (best first, people without goals last), leaders by hours."""
     rows = [
         TeamRow(week.member.display_name, week.attainment, week.goals_met, len(week.progress))
-        for week in reps
+        for week in by_attainment(reps)
     ]
-    rows.sort(key=lambda row: (row.attainment is None, -(row.attainment or 0.0), row.name.lower()))
     hours = [LeaderHours(week.member.display_name, week.totals.get("hour", 0.0)) for week in leaders]
     hours.sort(key=lambda item: (-item.hours, item.name.lower()))
     return TeamSection(scope, rows, page, hours)

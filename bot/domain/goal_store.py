@@ -299,6 +299,12 @@ def weeks_of(
     return weeks
 
 
+def by_attainment(weeks: Iterable[MemberWeek]) -> list[MemberWeek]:
+    """Best attainment first, people without goals last; ties keep their order (team_week's:
+    by name)."""
+    return sorted(weeks, key=lambda week: (week.attainment is None, -(week.attainment or 0.0)))
+
+
 def team_members(session: Session, team_id: str, region_id: int | None, roles: Sequence[str] | None) -> list[Member]:
     query = select(Member).where(Member.team_id == team_id)
     if region_id is not None:

@@ -21,7 +21,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.activity_types import ACTIVITY_TYPES, OUTREACH_TYPES
-from bot.domain.goal_store import REP_ROLES, team_week
+from bot.domain.goal_store import REP_ROLES, by_attainment, team_week
 from bot.domain.plan_store import activity_totals
 from bot.domain.planner import FUNNEL, STAGE_PAIRS, stage_totals_from_activity
 from bot.domain.ranking import RankedStanding, Standing, rank_standings
@@ -165,7 +165,7 @@ def weekly_summary(session: Session, region: Region, now: datetime) -> WeeklySum
 def rep_attainment(session: Session, region: Region, now: datetime) -> list[RepAttainment]:
     """Each rep's attainment this week, best first; reps without goals last."""
     weeks = team_week(session, region.team_id, now, region_id=region.id, roles=REP_ROLES)
-    reps = [
+    return [
         RepAttainment(
             member_id=week.member.id,
             name=week.member.display_name,
@@ -173,9 +173,8 @@ def rep_attainment(session: Session, region: Region, now: datetime) -> list[RepA
             goals_met=week.goals_met,
             goals_total=len(week.progress),
         )
-        for week in weeks
+        for week in by_attainment(weeks)
     ]
-    return sorted(reps, key=lambda r: (r.attainment is None, -(r.attainment or 0.0), r.name.lower(), r.member_id))
 
 
 # --- per member and type ------------------------------------------------------------------
