@@ -359,23 +359,15 @@ def drive(
         with lock:
             return next(next_index, None) if time.monotonic() < deadline else None
 
-    def worker() -> None:
-        client = KeepAliveClient(port)
-        try:
-            while (index := take()) is not None:
-                started = time.perf_counter()
-                failure = _send(client, path, requests[index], check)
-                with lock:
-                    result.add(time.perf_counter() - started, failure)
-        finally:
-            client.close()
+    def worker(client: KeepAliveClient) -> None:
+        while (index := take()) is not None:
+            sent = time.perf_counter()
+            failure = _send(client, path, requests[index], check)
+            with lock:
+                result.add(time.perf_counter() - sent, failure)
 
-    threads = [threading.Thread(target=worker, name=f"load-{n}", daemon=True) for n in range(concurrency)]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _on_clients(port, concurrency, "load", worker)
     result.elapsed_s = time.perf_counter() - started
     return result
 
@@ -401,29 +393,38 @@ def drive_at_rate(
     next_index = iter(range(count))
     started = time.perf_counter()
 
-    def worker() -> None:
+    def worker(client: KeepAliveClient) -> None:
+        while True:
+            with lock:
+                index = next(next_index, None)
+            if index is None:
+                return
+            due = started + index / rate_per_s
+            time.sleep(max(0.0, due - time.perf_counter()))
+            failure = _send(client, path, requests[index], check)
+            with lock:
+                result.add(time.perf_counter() - due, failure)
+
+    _on_clients(port, max_in_flight, "rate", worker)
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def _on_clients(port: int, count: int, name: str, work: Callable[[KeepAliveClient], None]) -> None:
+    """Run `work` on `count` threads, each with a keep-alive connection of its own; wait for all."""
+
+    def run() -> None:
         client = KeepAliveClient(port)
         try:
-            while True:
-                with lock:
-                    index = next(next_index, None)
-                if index is None:
-                    return
-                due = started + index / rate_per_s
-                time.sleep(max(0.0, due - time.perf_counter()))
-                failure = _send(client, path, requests[index], check)
-                with lock:
-                    result.add(time.perf_counter() - due, failure)
+            work(client)
         finally:
             client.close()
 
-    threads = [threading.Thread(target=worker, name=f"rate-{n}", daemon=True) for n in range(max_in_flight)]
+    threads = [threading.Thread(target=run, name=f"{name}-{n}", daemon=True) for n in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    result.elapsed_s = time.perf_counter() - started
-    return result
 
 
 def _send(client: KeepAliveClient, path: str, request: Request, check: Check) -> str | None:
