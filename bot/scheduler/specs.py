@@ -284,37 +284,38 @@ def _workspace_specs(session: Session, workspace: Workspace, include_disabled: b
             fix = f"pipeday region set {region.name} --channel C…"
             problems.append(SpecProblem(team_id, f"region {region.name} has no channel: nothing is scheduled there ({fix})"))
             continue
-        specs += _weekly_specs(region, settings, problems, include_disabled)
+        specs += _specs(region, _weekly_slots(region, settings), settings, problems, include_disabled)
         for competition in competitions:
             if runs_in(competition, region):
-                specs += _competition_specs(region, competition, settings, problems, include_disabled)
+                slots = _competition_slots(region, competition, settings, problems)
+                specs += _specs(region, slots, settings, problems, include_disabled)
     return SpecSet(specs, problems)
 
 
-def _weekly_specs(
-    region: Region, settings: ScheduleSettings, problems: list[SpecProblem], include_disabled: bool
-) -> list[JobSpec]:
-    specs = []
+@dataclass(frozen=True)
+class _Slot:
+    """When one kind of post goes out, before the settings say whether it is enabled."""
+
+    kind: str
+    weekday: int
+    at: time
+    active_since: datetime
+    competition: Competition | None = None
+
+
+def _weekly_slots(region: Region, settings: ScheduleSettings) -> list[_Slot]:
+    slots = []
     for kind in WEEKLY_KINDS:
         setting = settings.kind(kind)
-        if not setting.enabled and not include_disabled:
-            continue
         default_day, default_at = WEEKLY_DEFAULTS[kind]
         weekday = default_day if setting.weekday is None else setting.weekday
-        at = setting.at or default_at
-        spec = _spec(region, kind, weekday, at, settings.grace, region.created_at, problems, setting.enabled)
-        if spec is not None:
-            specs.append(spec)
-    return specs
+        slots.append(_Slot(kind, weekday, setting.at or default_at, region.created_at))
+    return slots
 
 
-def _competition_specs(
-    region: Region,
-    competition: Competition,
-    settings: ScheduleSettings,
-    problems: list[SpecProblem],
-    include_disabled: bool,
-) -> list[JobSpec]:
+def _competition_slots(
+    region: Region, competition: Competition, settings: ScheduleSettings, problems: list[SpecProblem]
+) -> list[_Slot]:
     try:
         phases = competition_phases(competition.start_local, competition.end_local)
     except ValueError as error:
@@ -322,12 +323,20 @@ def _competition_specs(
         return []
     phases.update(settings.competition_times.get(competition.id, {}))
     active_since = max(region.created_at, competition.created_at)
+    return [_Slot(kind, competition.weekday, at, active_since, competition) for kind, at in phases.items()]
+
+
+def _specs(
+    region: Region, slots: list[_Slot], settings: ScheduleSettings, problems: list[SpecProblem], include_disabled: bool
+) -> list[JobSpec]:
+    # Disabled kinds are left out before _spec, so they report no quiet-hours problems.
     specs = []
-    for kind, at in phases.items():
-        enabled = settings.kind(kind).enabled
+    for slot in slots:
+        enabled = settings.kind(slot.kind).enabled
         if not enabled and not include_disabled:
             continue
-        spec = _spec(region, kind, competition.weekday, at, settings.grace, active_since, problems, enabled, competition)
+        spec = _spec(region, slot.kind, slot.weekday, slot.at, settings.grace, slot.active_since, problems, enabled,
+                     slot.competition)
         if spec is not None:
             specs.append(spec)
     return specs
