@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.ranking import RankedStanding, Standing, rank_standings
@@ -102,8 +102,7 @@ def top_standings(
         .join(Member, Member.id == top.c.member_id)
         .order_by(top.c.total.desc(), top.c.reached_at, top.c.member_id)
     ).all()
-    people = int(rows[0].people) if rows else 0
-    return [_standing(r.member_id, r.total, r.reached_at, r.display_name, r.role) for r in rows], people
+    return _counted(rows)
 
 
 def _top_standings_per_member(
@@ -145,6 +144,11 @@ def _top_standings_per_member(
         .limit(limit)
     )
     rows = session.execute(on_board).all()
+    return _counted(rows)
+
+
+def _counted(rows: Sequence[Row[Any]]) -> tuple[list[Standing], int]:
+    """Standings from rows that also carry `people`, the count of everyone on the board."""
     people = int(rows[0].people) if rows else 0
     return [_standing(r.member_id, r.total, r.reached_at, r.display_name, r.role) for r in rows], people
 
