@@ -32,9 +32,11 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 from bench.seed import SeedPlan, seed  # noqa: E402
 from bot.blocks.summary import weekly_summary_message  # noqa: E402
 from bot.domain.competitions import CompetitionSpec, add_competition, find_competition  # noqa: E402
+from bot.domain.directory import list_regions  # noqa: E402
+from bot.domain.prizes import add_prize  # noqa: E402
 from bot.domain.summary import WeeklySummary, weekly_summary  # noqa: E402
 from bot.posting.weekly_summary import summary_chart_png  # noqa: E402
-from models import Activity, CompetitionDay, CompetitionWinner, Member, Prize, Region, Spin  # noqa: E402
+from models import Activity, CompetitionDay, CompetitionWinner, Member, Region, Spin  # noqa: E402
 from models.db import make_engine, make_session_factory, upgrade  # noqa: E402
 
 DEFAULT_DATABASE_URL = "sqlite:////tmp/pipeday-bench-summary.db"
@@ -70,10 +72,9 @@ def add_week_winners(session_factory: sessionmaker[Session], team_id: str, now: 
         if find_competition(session, team_id, "Connect Day") is not None:
             return
         competition = add_competition(session, team_id, CompetitionSpec("Connect Day", 3, "connect"), actor="bench")
-        prize = Prize(team_id=team_id, name="Cowboy boots", name_key="cowboy boots", weight=1.0)
-        session.add(prize)
+        prize = add_prize(session, team_id, "Cowboy boots", actor="bench")
         session.flush()
-        for region in session.scalars(select(Region).where(Region.team_id == team_id)):
+        for region in list_regions(session, team_id):
             thursday = _this_weeks_thursday(now, ZoneInfo(region.tz))
             winner = session.scalars(select(Member.id).where(Member.region_id == region.id).limit(1)).first()
             if winner is None:
