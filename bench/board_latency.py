@@ -34,7 +34,6 @@ from bench.harness import (  # noqa: E402 - needs the path above when run as a s
     REAL_APP_SPEC,
     SIGNING_SECRET,
     Answer,
-    Request,
     RunResult,
     drive,
     gunicorn_server,
@@ -43,10 +42,10 @@ from bench.harness import (  # noqa: E402 - needs the path above when run as a s
     migrate,
     percentile,
     scratch_directory,
-    signed_requests,
     throwaway_database,
 )
 from bench.seed import SeedPlan, member_user_id, seed  # noqa: E402
+from bot.devtools.slack_requests import SignedRequest  # noqa: E402
 from bot.devtools.slack_stub import SlackStub  # noqa: E402
 
 TEAM_ID = "T0001"
@@ -131,11 +130,11 @@ def time_in_process(database_url: str, text: str, runs: int) -> tuple[list[float
     return seconds[1:], rows  # the first run warms the statement cache
 
 
-def board_requests(text: str, count: int) -> list[Request]:
+def board_requests(text: str, count: int) -> list[SignedRequest]:
     from bot.devtools.slack_requests import SlackRequestFactory
 
     factory = SlackRequestFactory(SIGNING_SECRET, team_id=TEAM_ID)
-    return signed_requests(lambda n: factory.slash_command(text, user_id=member_user_id(ASKING_MEMBER)), count)
+    return [factory.slash_command(text, user_id=member_user_id(ASKING_MEMBER)) for _ in range(count)]
 
 
 def measure(database_url: str, workdir: Path, requests: int, max_seconds: float, runs: int) -> list[VariantResult]:

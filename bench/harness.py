@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.devtools.slack_requests import SignedRequest
 from bot.devtools.slack_stub import SlackStub
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -268,12 +269,6 @@ def scratch_directory(keep: bool = False) -> Iterator[Path]:
 
 
 @dataclass(frozen=True)
-class Request:
-    body: bytes
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True)
 class Answer:
     status: int
     body: bytes
@@ -317,7 +312,7 @@ class KeepAliveClient:
         self.timeout_s = timeout_s
         self.connection = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout_s)
 
-    def post(self, path: str, request: Request) -> Answer:
+    def post(self, path: str, request: SignedRequest) -> Answer:
         try:
             return self._post_once(path, request)
         except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
@@ -325,7 +320,7 @@ class KeepAliveClient:
             self.reconnect()
             return self._post_once(path, request)
 
-    def _post_once(self, path: str, request: Request) -> Answer:
+    def _post_once(self, path: str, request: SignedRequest) -> Answer:
         self.connection.request("POST", path, body=request.body, headers=request.headers)
         response = self.connection.getresponse()
         answer = Answer(response.status, response.read())
@@ -343,7 +338,7 @@ class KeepAliveClient:
 
 def drive(
     port: int,
-    requests: Sequence[Request],
+    requests: Sequence[SignedRequest],
     concurrency: int,
     max_seconds: float,
     check: Check,
@@ -374,7 +369,7 @@ def drive(
 
 def drive_at_rate(
     port: int,
-    requests: Sequence[Request],
+    requests: Sequence[SignedRequest],
     rate_per_s: float,
     max_seconds: float,
     check: Check,
@@ -427,7 +422,7 @@ def _on_clients(port: int, count: int, name: str, work: Callable[[KeepAliveClien
         thread.join()
 
 
-def _send(client: KeepAliveClient, path: str, request: Request, check: Check) -> str | None:
+def _send(client: KeepAliveClient, path: str, request: SignedRequest, check: Check) -> str | None:
     """POST one request: None if `check` accepts the answer, else what went wrong.
 
     A connection error is an outcome to record, not a crash; the connection is reopened."""
@@ -442,11 +437,3 @@ def _send(client: KeepAliveClient, path: str, request: Request, check: Check) ->
 def describe(answer: Answer) -> str:
     return f"HTTP {answer.status}: {answer.body[:300]!r}"
 
-
-def signed_requests(build: Callable[[int], object], count: int) -> list[Request]:
-    """Turn SignedRequest objects (bot.devtools.slack_requests) into plain Requests, built up front."""
-    built = []
-    for n in range(count):
-        signed = build(n)
-        built.append(Request(body=signed.body, headers=dict(signed.headers)))  # type: ignore[attr-defined]
-    return built

@@ -33,7 +33,6 @@ from bench.harness import (  # noqa: E402 - needs the path above when run as a s
     REAL_APP_SPEC,
     SIGNING_SECRET,
     Answer,
-    Request,
     RunResult,
     Server,
     drive,
@@ -43,10 +42,10 @@ from bench.harness import (  # noqa: E402 - needs the path above when run as a s
     loopback_web_command,
     migrate,
     scratch_directory,
-    signed_requests,
     throwaway_database,
     web_api_calls,
 )
+from bot.devtools.slack_requests import SignedRequest  # noqa: E402
 from bot.devtools.slack_stub import SlackStub  # noqa: E402
 
 TEAM_ID = "T0001"
@@ -135,21 +134,19 @@ def count_activities(database_url: str) -> int:
         engine.dispose()
 
 
-def slash_commands(text: str, count: int, users: int) -> list[Request]:
+def slash_commands(text: str, count: int, users: int) -> list[SignedRequest]:
     from bot.devtools.slack_requests import SlackRequestFactory
 
     factory = SlackRequestFactory(SIGNING_SECRET, team_id=TEAM_ID)
     # Signed now, sent within seconds: well inside Slack's 5-minute timestamp window.
-    return signed_requests(lambda n: factory.slash_command(text, user_id=user_id(n % users)), count)
+    return [factory.slash_command(text, user_id=user_id(n % users)) for n in range(count)]
 
 
 def join_users(server: Server, users: int) -> None:
     from bot.devtools.slack_requests import SlackRequestFactory
 
     factory = SlackRequestFactory(SIGNING_SECRET, team_id=TEAM_ID)
-    joins = signed_requests(
-        lambda n: factory.slash_command(f"join {REGIONS[n % len(REGIONS)][0]}", user_id=user_id(n)), users
-    )
+    joins = [factory.slash_command(f"join {REGIONS[n % len(REGIONS)][0]}", user_id=user_id(n)) for n in range(users)]
     joined = drive(server.port, joins, concurrency=1, max_seconds=60, check=is_joined)
     if joined.errors:
         raise SystemExit(f"joining members failed: {joined.first_error}")

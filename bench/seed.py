@@ -105,7 +105,7 @@ def member_user_id(n: int) -> str:
 def ensure_directory(engine: Engine, plan: SeedPlan, rng: random.Random) -> list[SeededMember]:
     """Workspace, regions and members: created if missing, reused if present."""
     from bot.domain.directory import ensure_workspace
-    from models import Member, Region
+    from models import Member
     from models.db import make_session_factory
 
     with make_session_factory(engine).begin() as session:
