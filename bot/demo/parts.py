@@ -50,14 +50,22 @@ class ScheduledRun:
     run: Callable[[], str]  # returns the outcome status: sent, duplicate, skipped or failed
 
 
+def job_runtime(
+    session_factory: sessionmaker[Session], client: WebClient, defer: Deferrer, seed_source: SeedSource,
+    clock: Callable[[], datetime],
+) -> JobRuntime:
+    """What the clock process runs jobs with; one for the demo's scheduled and manual runs."""
+    # The stub has no rate limits, so the clock's paced client (which sleeps) is not needed.
+    return JobRuntime(session_factory=session_factory, client=client, defer=defer, worker_id="pipeday-demo",
+                      seed_source=seed_source, clock=clock)
+
+
 def scheduled_jobs(
-    session_factory: sessionmaker[Session], client: WebClient, team_id: str, days: Collection[date],
-    first: datetime, last: datetime, defer: Deferrer, seed_source: SeedSource, clock: Callable[[], datetime],
+    runtime: JobRuntime, team_id: str, days: Collection[date], first: datetime, last: datetime
 ) -> list[ScheduledRun]:
     """Every firing of the workspace's scheduled jobs on the played (local) days, run exactly
     as the clock process runs them (`run_firing` at the due time)."""
-    runtime = _runtime(session_factory, client, defer, seed_source, clock)
-    with session_factory.begin() as session:
+    with runtime.session_factory.begin() as session:
         specs = load_job_specs(session, team_id).specs
     return [
         ScheduledRun(at, spec.kind, spec.region_name,
@@ -68,22 +76,10 @@ def scheduled_jobs(
     ]
 
 
-def run_job_now(
-    session_factory: sessionmaker[Session], client: WebClient, team_id: str, kind: str, region_name: str,
-    at: datetime, defer: Deferrer, seed_source: SeedSource, clock: Callable[[], datetime],
-) -> str:
+def run_job_now(runtime: JobRuntime, team_id: str, kind: str, region_name: str, at: datetime) -> str:
     """What `pipeday jobs run KIND --region R --at AT` does (a manual run ignores the schedule)."""
-    runtime = _runtime(session_factory, client, defer, seed_source, clock)
-    with session_factory.begin() as session:
+    with runtime.session_factory.begin() as session:
         specs = [s for s in load_job_specs(session, team_id).specs if s.kind == kind and s.region_name == region_name]
     statuses = [run_firing(runtime, firing_at(spec, at), now=at, manual=True).status for spec in specs]
     return "failed" if "failed" in statuses else ", ".join(statuses) or "skipped"
 
-
-def _runtime(
-    session_factory: sessionmaker[Session], client: WebClient, defer: Deferrer, seed_source: SeedSource,
-    clock: Callable[[], datetime],
-) -> JobRuntime:
-    # The stub has no rate limits, so the clock's paced client (which sleeps) is not needed.
-    return JobRuntime(session_factory=session_factory, client=client, defer=defer, worker_id="pipeday-demo",
-                      seed_source=seed_source, clock=clock)

@@ -30,6 +30,7 @@ from bot.devtools.slack_requests import HttpResult
 from bot.domain.directory import add_region
 from bot.domain.wheel import SeedSource
 from bot.domain.windows import local_midnight_utc, local_time_utc
+from bot.scheduler.jobs import JobRuntime
 
 FEED_FILE_WIDTH = 100
 SPIN_DELAY = timedelta(minutes=4)
@@ -174,11 +175,12 @@ class _Week:
 
     def play(self, commands: list[PlannedCommand], days: list[date], first: datetime, last: datetime) -> None:
         system = self.system
-        jobs = parts.scheduled_jobs(system.session_factory, system.client, self.world.team_id, set(days), first, last,
-                                    self._defer, system.seed_source, system.clock)
+        runtime = parts.job_runtime(system.session_factory, system.client, self._defer, system.seed_source, system.clock)
+        jobs = parts.scheduled_jobs(runtime, self.world.team_id, set(days), first, last)
         for job in jobs:
             self.timeline.add(job.at, lambda j=job: self._job(j.run, f"{j.kind} in {j.region_name}"))
-        self._add_summaries_for_short_stretches({j.region_name for j in jobs if j.kind == "weekly_summary"}, days)
+        self._add_summaries_for_short_stretches(runtime, {j.region_name for j in jobs if j.kind == "weekly_summary"},
+                                                days)
         busy: dict[str, list[datetime]] = {}
         for job in jobs:
             busy.setdefault(job.region_name, []).append(job.at)
@@ -222,16 +224,16 @@ class _Week:
         """The scheduler's one-off retries (a throttled standings edit) run at their simulated time."""
         self.timeline.add(at, action)
 
-    def _add_summaries_for_short_stretches(self, regions_with_summary: set[str], days: list[date]) -> None:
+    def _add_summaries_for_short_stretches(
+        self, runtime: JobRuntime, regions_with_summary: set[str], days: list[date]
+    ) -> None:
         """A stretch that ends before Friday 16:00 still ends with each region's weekly summary,
         run by hand as `pipeday jobs run weekly_summary --region R --at …` would."""
         for region in self.world.regions:
             if region.name in regions_with_summary:
                 continue
             at = local_time_utc(days[-1], SHORT_STRETCH_SUMMARY_TIME, ZoneInfo(region.tz))
-            run = partial(parts.run_job_now, self.system.session_factory, self.system.client, self.world.team_id,
-                          "weekly_summary", region.name, at, self._defer,
-                          self.system.seed_source, self.system.clock)
+            run = partial(parts.run_job_now, runtime, self.world.team_id, "weekly_summary", region.name, at)
             self.timeline.add(at, lambda r=run, n=region.name: self._job(r, f"summary in {n}"))
         if len(regions_with_summary) < len(self.world.regions):
             self.report.notes.append("the weekly summary (Fri 16:00) was run by hand at the end of the short stretch")
