@@ -28,7 +28,7 @@ from bot.demo.terminal import FeedEntry, RenderOptions, render_feed_entry
 from bot.demo.world import DEMO_TEAM_DOMAIN, DEMO_TEAM_NAME, Person, World, build_world, played_days
 from bot.devtools.slack_requests import HttpResult
 from bot.domain.directory import add_region
-from bot.domain.wheel import SeedSource
+from bot.domain.wheel import SEED_BYTES, SeedSource
 from bot.domain.windows import local_midnight_utc, local_time_utc
 from bot.scheduler.jobs import JobRuntime
 
@@ -39,7 +39,6 @@ SPIN_DELAY = timedelta(minutes=4)
 EXPORT_LOCAL_TIME = time(18, 0)
 SHORT_STRETCH_SUMMARY_TIME = time(17, 45)
 DELIVERY_DELAY = timedelta(hours=16)
-WHEEL_SEED_BYTES = 32  # as many as new_seed draws
 
 
 @dataclass(frozen=True)
@@ -128,7 +127,7 @@ def seeded_wheel_seeds(rng: random.Random) -> SeedSource:
     """
 
     def next_seed() -> str:
-        return rng.randbytes(WHEEL_SEED_BYTES).hex()
+        return rng.randbytes(SEED_BYTES).hex()  # as many as new_seed draws
 
     return next_seed
 

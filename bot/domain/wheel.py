@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-_SEED_BYTES = 32
+SEED_BYTES = 32
 _HMAC_BITS = 256
 
 
@@ -73,7 +73,7 @@ def odds(segments: Sequence[WheelPrize]) -> list[float]:
 
 def new_seed() -> str:
     """A fresh secret seed: 32 random bytes as 64 hex characters."""
-    return secrets.token_hex(_SEED_BYTES)
+    return secrets.token_hex(SEED_BYTES)
 
 
 # Where closing a day gets its secret seed: `new_seed` in production; the demo injects a
