@@ -39,10 +39,13 @@ class BoardScope:
         return self.tz_region.tz if self.tz_region else "UTC"
 
 
-def board_for(session: Session, request: BoardRequest, *, everyone: bool = False) -> tuple[Board, int | None]:
+def board_for(
+    session: Session, request: BoardRequest, *, everyone: bool = False, member: Member | None = None
+) -> tuple[Board, int | None]:
     """The board to show and the caller's member id (to highlight them); `everyone` keeps
-    every row rather than the shown ones (see build_board)."""
-    scope = board_scope(session, request)
+    every row rather than the shown ones (see build_board); `member`, the caller when the
+    caller has loaded them already."""
+    scope = board_scope(session, request, member)
     member_id = scope.member.id if scope.member else None
     command = request.command
     if command.by_goal:
@@ -57,8 +60,8 @@ def board_for(session: Session, request: BoardRequest, *, everyone: bool = False
     return board, member_id
 
 
-def board_scope(session: Session, request: BoardRequest) -> BoardScope:
-    member = get_member(session, request.team_id, request.user_id)
+def board_scope(session: Session, request: BoardRequest, member: Member | None = None) -> BoardScope:
+    member = member or get_member(session, request.team_id, request.user_id)
     home = member.region if member else None
     regions = _scope(session, request, home)
     return BoardScope(member, regions, regions[0] if regions else home)

@@ -147,7 +147,7 @@ def home_data(session: Session, team_id: str, user_id: str, now: datetime, *, ma
     team = _team(session, team_id, member, now, page, layers, fraction) if manager else None
     if member is None:
         return HomeData("there", None, None, None, fraction, None, team)
-    board, me = board_for(session, BoardRequest(team_id, user_id, BoardCommand(), now), everyone=True)
+    board, me = board_for(session, BoardRequest(team_id, user_id, BoardCommand(), now), everyone=True, member=member)
     return HomeData(
         name=member.display_name,
         region=member.region.name if member.region else None,
