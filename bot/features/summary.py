@@ -49,12 +49,8 @@ def _post_summary(
         post_weekly_summary(request.client, ctx.session_factory, region_id, now, channel)
     except SlackApiError as error:
         logger.warning("/pg summary for %s failed: %s", label, describe_error(error))
-        request.respond(
-            **simple_error(f"I couldn't post the {label} summary: {describe_error(error)}.",
-                           "Is the app in the region's channel? Invite it with /invite @Pipeday."),
-            response_type="ephemeral",
-            replace_original=False,
-        )
+        request.reply(simple_error(f"I couldn't post the {label} summary: {describe_error(error)}.",
+                                   "Is the app in the region's channel? Invite it with /invite @Pipeday."))
 
 
 def _region_argument(request: CommandRequest) -> str | None:
