@@ -54,6 +54,7 @@ from bot.posting.competition_posts import (
 )
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext, FollowUp, LogListener
+from bot.slack.errors import answer_later
 from bot.slack.permissions import is_manager_user, require_manager_user
 from models import Region
 
@@ -163,11 +164,11 @@ def _deliver_from_button(
             outcome = mark_delivered(session, team_id, spin_id, actor=user_id, now=ctx.clock())
             reply = delivered_reply(outcome.spin.prize_name, outcome.spin.member.user_id, outcome.changed)
     except ValueError:
-        _whisper(respond, refusal("That button is out of date."))
+        answer_later(refusal("That button is out of date."), body, respond)
         return
     if outcome.changed:
         update_announcement(client, ctx.session_factory, spin_id)
-    _whisper(respond, reply)
+    answer_later(reply, body, respond)
 
 
 def _manager_or_refuse(
@@ -177,13 +178,8 @@ def _manager_or_refuse(
     team_id, user_id = _actor(body)
     if is_manager_user(ctx, client, team_id, user_id):
         return team_id, user_id
-    _whisper(respond, refusal(refusal_text))
+    answer_later(refusal(refusal_text), body, respond)
     return None
-
-
-def _whisper(respond: Respond, message: dict[str, Any]) -> None:
-    """Answer only the person who pressed the button, under the message it was on."""
-    respond(**message, response_type="ephemeral", replace_original=False)
 
 
 def _no_more_than(request: CommandRequest, count: int) -> str | None:
