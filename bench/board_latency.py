@@ -25,12 +25,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import (  # noqa: E402 - needs the path above when run as a script
+from bench.harness import (
     REAL_APP_SPEC,
     SIGNING_SECRET,
     Answer,
@@ -44,9 +44,9 @@ from bench.harness import (  # noqa: E402 - needs the path above when run as a s
     scratch_directory,
     throwaway_database,
 )
-from bench.seed import SeedPlan, member_user_id, seed  # noqa: E402
-from bot.devtools.slack_requests import SignedRequest  # noqa: E402
-from bot.devtools.slack_stub import SlackStub  # noqa: E402
+from bench.seed import SeedPlan, member_user_id, seed
+from bot.devtools.slack_requests import SignedRequest
+from bot.devtools.slack_stub import SlackStub
 
 TEAM_ID = "T0001"
 TARGET_P95_S = 0.050
@@ -91,7 +91,7 @@ def seeded_database(args: argparse.Namespace, workdir: Path) -> Iterator[str]:
         migrate(url)
         engine = make_engine(url)
         plan = SeedPlan(team_id=TEAM_ID, activities=args.activities)
-        report = seed(engine, plan, now=datetime.now(timezone.utc), log=lambda line: print(f"  seed: {line}", flush=True))
+        report = seed(engine, plan, now=datetime.now(UTC), log=lambda line: print(f"  seed: {line}", flush=True))
         engine.dispose()
         print(f"seeded {report.activities} activities in {report.seconds:.0f} s")
         yield url
@@ -113,7 +113,7 @@ def time_in_process(database_url: str, text: str, runs: int) -> tuple[list[float
     seconds: list[float] = []
     rows = 0
     with make_session_factory(engine).begin() as session:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         # Resolved exactly as `/pg board` resolves it (bot.domain.board_view), then timed alone.
         scope = board_scope(session, BoardRequest(TEAM_ID, member_user_id(ASKING_MEMBER), command, now))
         assert scope.member is not None and scope.member.region is not None, "seeded members all have a region"
@@ -139,7 +139,10 @@ def board_requests(text: str, count: int) -> list[SignedRequest]:
 
 def measure(database_url: str, workdir: Path, requests: int, max_seconds: float, runs: int) -> list[VariantResult]:
     results = []
-    with SlackStub(team_id=TEAM_ID) as web_api, gunicorn_server("real", REAL_APP_SPEC, database_url, workdir, web_api.base_url) as real:
+    with (
+        SlackStub(team_id=TEAM_ID) as web_api,
+        gunicorn_server("real", REAL_APP_SPEC, database_url, workdir, web_api.base_url) as real,
+    ):
         for _, text in VARIANTS:
             warm = drive(real.port, board_requests(text, 10), 2, 60, is_board)
             if warm.errors:
@@ -153,7 +156,9 @@ def measure(database_url: str, workdir: Path, requests: int, max_seconds: float,
 
 
 def print_header() -> None:
-    print(f"{'variant':<40} {'n':>4} {'err':>3} {'p50':>6} {'p95':>6} {'p99':>6}   {'build_board p50/p95':>19} {'people':>6}")
+    print(
+        f"{'variant':<40} {'n':>4} {'err':>3} {'p50':>6} {'p95':>6} {'p99':>6}   {'build_board p50/p95':>19} {'people':>6}"
+    )
 
 
 def print_result(result: VariantResult) -> None:

@@ -228,7 +228,9 @@ def _wait_until_healthy(server: Server) -> None:
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise SystemExit(f"{server.name} server exited early; see {server.log_path}:\n{server.log_path.read_text()[-3000:]}")
+            raise SystemExit(
+                f"{server.name} server exited early; see {server.log_path}:\n{server.log_path.read_text()[-3000:]}"
+            )
         try:
             connection = http.client.HTTPConnection(LOOPBACK, server.port, timeout=2)
             connection.request("GET", "/healthz")
@@ -436,4 +438,3 @@ def _send(client: KeepAliveClient, path: str, request: SignedRequest, check: Che
 
 def describe(answer: Answer) -> str:
     return f"HTTP {answer.status}: {answer.body[:300]!r}"
-

@@ -28,7 +28,7 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import (  # noqa: E402 - needs the path above when run as a script
+from bench.harness import (
     BARE_APP_SPEC,
     REAL_APP_SPEC,
     SIGNING_SECRET,
@@ -45,8 +45,8 @@ from bench.harness import (  # noqa: E402 - needs the path above when run as a s
     throwaway_database,
     web_api_calls,
 )
-from bot.devtools.slack_requests import SignedRequest  # noqa: E402
-from bot.devtools.slack_stub import SlackStub  # noqa: E402
+from bot.devtools.slack_requests import SignedRequest
+from bot.devtools.slack_stub import SlackStub
 
 TEAM_ID = "T0001"
 REGIONS = (("AMER", "America/New_York"), ("EMEA", "Europe/London"), ("APAC", "Asia/Singapore"))
@@ -152,7 +152,9 @@ def join_users(server: Server, users: int) -> None:
         raise SystemExit(f"joining members failed: {joined.first_error}")
 
 
-def measure(servers: dict[str, Server], levels: list[int], per_run: int, max_seconds: float, users: int) -> list[Comparison]:
+def measure(
+    servers: dict[str, Server], levels: list[int], per_run: int, max_seconds: float, users: int
+) -> list[Comparison]:
     comparisons = []
     for concurrency in levels:
         runs = {}
@@ -179,7 +181,9 @@ def measure_rates(
             run = drive_at_rate(servers[name].port, requests, rate, max_seconds, check)
             runs[name] = Measured(run, servers[name].cpu_seconds() - server_cpu, time.process_time() - client_cpu)
             print_run(int(rate), name, runs[name])
-        print(f"     real/bare p99 at {rate:g}/s: {runs['real'].run.p(0.99) / runs['bare'].run.p(0.99):.2f}x", flush=True)
+        print(
+            f"     real/bare p99 at {rate:g}/s: {runs['real'].run.p(0.99) / runs['bare'].run.p(0.99):.2f}x", flush=True
+        )
         results.append((rate, runs))
     return results
 
@@ -232,18 +236,27 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", help="PostgreSQL server to benchmark on (default: a SQLite file)")
     parser.add_argument("--concurrency", default="1,4,16", help="comma-separated levels (default 1,4,16)")
     parser.add_argument(
-        "--rates", default="25,50,100",
+        "--rates",
+        default="25,50,100",
         help="open-loop arrival rates in requests/s, run after the concurrency levels ('' to skip; default 25,50,100)",
     )
     parser.add_argument("--requests", type=int, default=2000, help="requests per app per level (default 2000)")
-    parser.add_argument("--max-seconds", type=float, default=10.0, help="time cap per app per level and per rate (default 10)")
+    parser.add_argument(
+        "--max-seconds", type=float, default=10.0, help="time cap per app per level and per rate (default 10)"
+    )
     parser.add_argument("--users", type=int, default=60, help="members sending the commands (default 60)")
     parser.add_argument(
-        "--env", action="append", default=[], metavar="NAME=VALUE",
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="extra environment for both servers, e.g. WEB_CONCURRENCY=1 (repeatable)",
     )
     parser.add_argument(
-        "--real-app", default=REAL_APP_SPEC, metavar="SPEC", type=shell_quoted,
+        "--real-app",
+        default=REAL_APP_SPEC,
+        metavar="SPEC",
+        type=shell_quoted,
         help="gunicorn app spec to measure instead of the real app, e.g. 'bench.no_db_app:create_wsgi_app()'",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (server logs, SQLite file)")
@@ -288,7 +301,7 @@ def run_benchmark(args: argparse.Namespace, workdir: Path, database_url: str, ex
 
 
 def parse_list(text: str, kind: Callable[[str], T]) -> list[T]:
-    """"1,4,16" -> [1, 4, 16]; "" -> []."""
+    """ "1,4,16" -> [1, 4, 16]; "" -> []."""
     return [kind(item) for item in text.split(",") if item.strip()]
 
 

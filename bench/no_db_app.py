@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
@@ -45,8 +45,17 @@ def _constant_member_in_transaction(session: Session, *_args: Any) -> MemberRef:
 
 
 def _constant_log(_session: Session, member: MemberRef, entry: Any, **_kwargs: Any) -> LogResult:
-    stored = LoggedActivity(1, member.team_id, member.id, member.region_id, entry.type, float(entry.quantity),
-                            entry.amount_cents, entry.note, datetime.now(timezone.utc))
+    stored = LoggedActivity(
+        1,
+        member.team_id,
+        member.id,
+        member.region_id,
+        entry.type,
+        float(entry.quantity),
+        entry.amount_cents,
+        entry.note,
+        datetime.now(UTC),
+    )
     return LogResult(stored, duplicate=False, today_total=1.0, week_total=1.0, region_name=member.region_name)
 
 
@@ -62,10 +71,12 @@ def create_wsgi_app() -> Flask:
     # function would leave the database work in place and the experiment meaningless.
     for owner, name in ((activity_log, "ensure_member_ref"), (activity_log, "log_activity"), (AppContext, "note_log")):
         if not callable(getattr(owner, name, None)):
-            raise SystemExit(f"{owner.__module__}.{getattr(owner, '__qualname__', '')} has no {name}: update bench/no_db_app.py")
-    setattr(AppContext, "note_log", _tell_no_one)
+            raise SystemExit(
+                f"{owner.__module__}.{getattr(owner, '__qualname__', '')} has no {name}: update bench/no_db_app.py"
+            )
+    AppContext.note_log = _tell_no_one
     if keep in ("none", "transaction"):
-        setattr(activity_log, "ensure_member_ref", _constant_member if keep == "none" else _constant_member_in_transaction)
+        activity_log.ensure_member_ref = _constant_member if keep == "none" else _constant_member_in_transaction
     if keep != "log":
-        setattr(activity_log, "log_activity", _constant_log)
+        activity_log.log_activity = _constant_log
     return create_real_wsgi_app()

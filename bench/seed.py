@@ -21,14 +21,14 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, delete, func, insert, select, text  # noqa: E402
+from sqlalchemy import Engine, delete, func, insert, select, text
 
 REGIONS: tuple[tuple[str, str], ...] = (
     ("AMER-East", "America/New_York"),
@@ -62,8 +62,18 @@ DELETED_SHARE, NOTE_SHARE = 0.01, 0.05
 BATCH_ROWS = 20_000
 SQLITE_LOAD_CACHE_KB = 512_000
 COLUMNS = (
-    "team_id", "member_id", "region_id", "type", "quantity", "amount_cents", "note",
-    "occurred_at", "logged_by", "source", "idempotency_key", "deleted_at",
+    "team_id",
+    "member_id",
+    "region_id",
+    "type",
+    "quantity",
+    "amount_cents",
+    "note",
+    "occurred_at",
+    "logged_by",
+    "source",
+    "idempotency_key",
+    "deleted_at",
 )
 
 
@@ -111,9 +121,7 @@ def ensure_directory(engine: Engine, plan: SeedPlan, rng: random.Random) -> list
     with make_session_factory(engine).begin() as session:
         ensure_workspace(session, plan.team_id)
         regions = _ensure_regions(session, plan.team_id)
-        existing = {
-            m.user_id: m for m in session.scalars(select(Member).where(Member.team_id == plan.team_id))
-        }
+        existing = {m.user_id: m for m in session.scalars(select(Member).where(Member.team_id == plan.team_id))}
         for n in range(plan.members):
             user_id = member_user_id(n)
             if user_id not in existing:
@@ -188,7 +196,7 @@ def _occurred_at(
     key = (tz.key, day)
     midnight = midnights.get(key)
     if midnight is None:
-        midnight = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(timezone.utc)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
         midnights[key] = midnight
     moment = midnight + timedelta(seconds=rng.uniform(*BUSINESS_HOURS))
     if moment > now:
@@ -205,13 +213,25 @@ def _row(
     deleted = occurred + timedelta(minutes=rng.randrange(1, 60)) if rng.random() < DELETED_SHARE else None
     # Same shape and length as `slash:<trigger_id>` keys: the unique index costs what it costs in production.
     key = f"slash:{index}.{int(occurred.timestamp())}.{rng.getrandbits(128):032x}"
-    return (team_id, member.member_id, member.region_id, kind, float(quantity), amount, note,
-            occurred, member.user_id, "slash", key, deleted)
+    return (
+        team_id,
+        member.member_id,
+        member.region_id,
+        kind,
+        float(quantity),
+        amount,
+        note,
+        occurred,
+        member.user_id,
+        "slash",
+        key,
+        deleted,
+    )
 
 
 def batches(rows: list[tuple[Any, ...]], size: int = BATCH_ROWS) -> Iterator[list[tuple[Any, ...]]]:
     for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+        yield rows[start : start + size]
 
 
 def insert_activities(engine: Engine, rows: list[tuple[Any, ...]]) -> None:
@@ -243,7 +263,9 @@ def _secondary_indexes(engine: Engine) -> dict[str, str]:
         )
     else:
         # Indexes SQLite makes for UNIQUE/PRIMARY KEY constraints have no SQL of their own.
-        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'activities' AND sql IS NOT NULL"
+        query = (
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'activities' AND sql IS NOT NULL"
+        )
     with engine.connect() as connection:
         return {name: definition for name, definition in connection.execute(text(query))}
 
@@ -280,10 +302,12 @@ def _copy_into_postgres(engine: Engine, rows: list[tuple[Any, ...]]) -> None:
     """COPY FROM STDIN through psycopg: the fastest way into PostgreSQL."""
     raw = engine.raw_connection()
     try:
-        with raw.cursor() as cursor:
-            with cursor.copy(f"COPY activities ({', '.join(COLUMNS)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for row in rows:
-                    copy.write_row(row)
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY activities ({', '.join(COLUMNS)}) FROM STDIN") as copy,  # type: ignore[attr-defined]
+        ):
+            for row in rows:
+                copy.write_row(row)
         raw.commit()
     finally:
         raw.close()
@@ -317,7 +341,9 @@ def seed(engine: Engine, plan: SeedPlan, now: datetime, force: bool = False, log
     started = time.perf_counter()
     existing = count_activities(engine)
     if existing and not force:
-        raise SystemExit(f"The database already holds {existing} activities; pass --force to replace team {plan.team_id}'s.")
+        raise SystemExit(
+            f"The database already holds {existing} activities; pass --force to replace team {plan.team_id}'s."
+        )
     if existing:
         log(f"removed {clear_activities(engine, plan.team_id)} existing activities of {plan.team_id}")
     rng = random.Random(plan.random_seed)
@@ -333,8 +359,8 @@ def seed(engine: Engine, plan: SeedPlan, now: datetime, force: bool = False, log
         activities=len(rows),
         members=len(members),
         regions=len(REGIONS),
-        first=rows[0][7].replace(tzinfo=timezone.utc),
-        last=rows[-1][7].replace(tzinfo=timezone.utc),
+        first=rows[0][7].replace(tzinfo=UTC),
+        last=rows[-1][7].replace(tzinfo=UTC),
         seconds=time.perf_counter() - started,
     )
 
@@ -360,7 +386,7 @@ def main() -> int:
     except DatabaseNotMigrated as error:
         raise SystemExit(str(error)) from None
     plan = SeedPlan(team_id=args.team, activities=args.activities, members=args.members, weeks=args.weeks)
-    report = seed(engine, plan, now=datetime.now(timezone.utc), force=args.force)
+    report = seed(engine, plan, now=datetime.now(UTC), force=args.force)
     engine.dispose()
     print(
         f"seeded {report.activities} activities, {report.members} members, {report.regions} regions "

@@ -13,6 +13,7 @@ The database is migrated if needed and seeded once with bench/seed.py's workspac
 end on the Friday below); later runs reuse it. Each region also gets a closed Connect Day
 with a winner and a spin this week, so the winners query has something to find.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,28 +21,28 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, func, select  # noqa: E402
-from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from bench.seed import SeedPlan, seed  # noqa: E402
-from bot.blocks.summary import weekly_summary_message  # noqa: E402
-from bot.domain.competitions import CompetitionSpec, add_competition, find_competition  # noqa: E402
-from bot.domain.directory import list_regions  # noqa: E402
-from bot.domain.prizes import add_prize  # noqa: E402
-from bot.domain.summary import WeeklySummary, weekly_summary  # noqa: E402
-from bot.posting.weekly_summary import summary_chart_png  # noqa: E402
-from models import Activity, CompetitionDay, CompetitionWinner, Member, Region, Spin  # noqa: E402
-from models.db import make_engine, make_session_factory, upgrade  # noqa: E402
+from bench.seed import SeedPlan, seed
+from bot.blocks.summary import weekly_summary_message
+from bot.domain.competitions import CompetitionSpec, add_competition, find_competition
+from bot.domain.directory import list_regions
+from bot.domain.prizes import add_prize
+from bot.domain.summary import WeeklySummary, weekly_summary
+from bot.posting.weekly_summary import summary_chart_png
+from models import Activity, CompetitionDay, CompetitionWinner, Member, Region, Spin
+from models.db import make_engine, make_session_factory, upgrade
 
 DEFAULT_DATABASE_URL = "sqlite:////tmp/pipeday-bench-summary.db"
 # Friday 27 Nov 2026, 21:00 UTC: 16:00 in New York, the end of the seeded 13 weeks.
-SEED_NOW = datetime(2026, 11, 27, 21, 0, tzinfo=timezone.utc)
+SEED_NOW = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)
 BUDGET_SECONDS = 2.0
 TEAM = "T0001"
 
@@ -80,18 +81,36 @@ def add_week_winners(session_factory: sessionmaker[Session], team_id: str, now: 
             if winner is None:
                 continue
             day = CompetitionDay(
-                team_id=team_id, competition_id=competition.id, region_id=region.id, local_date=thursday,
-                metric="connect", window_start=now - timedelta(days=1), window_end=now - timedelta(hours=16),
-                winners_count=1, leaders_win=False, status="closed", live_pending=False,
+                team_id=team_id,
+                competition_id=competition.id,
+                region_id=region.id,
+                local_date=thursday,
+                metric="connect",
+                window_start=now - timedelta(days=1),
+                window_end=now - timedelta(hours=16),
+                winners_count=1,
+                leaders_win=False,
+                status="closed",
+                live_pending=False,
             )
             session.add(day)
             session.flush()
             session.add(CompetitionWinner(competition_day_id=day.id, member_id=winner, place=1, total=12))
-            session.add(Spin(
-                team_id=team_id, competition_day_id=day.id, member_id=winner, prize_id=prize.id,
-                prize_name=prize.name, seed="00" * 32, context="bench", segments=[], winner_index=0,
-                spun_by="bench", spun_at=now,
-            ))
+            session.add(
+                Spin(
+                    team_id=team_id,
+                    competition_day_id=day.id,
+                    member_id=winner,
+                    prize_id=prize.id,
+                    prize_name=prize.name,
+                    seed="00" * 32,
+                    context="bench",
+                    segments=[],
+                    winner_index=0,
+                    spun_by="bench",
+                    spun_at=now,
+                )
+            )
 
 
 def _this_weeks_thursday(now: datetime, zone: ZoneInfo) -> date:
@@ -99,7 +118,9 @@ def _this_weeks_thursday(now: datetime, zone: ZoneInfo) -> date:
     return today - timedelta(days=today.weekday()) + timedelta(days=3)
 
 
-def time_one_run(session_factory: sessionmaker[Session], team_id: str, now: datetime) -> tuple[RunTiming, list[WeeklySummary]]:
+def time_one_run(
+    session_factory: sessionmaker[Session], team_id: str, now: datetime
+) -> tuple[RunTiming, list[WeeklySummary]]:
     with session_factory.begin() as session:
         regions = list(session.scalars(select(Region).where(Region.team_id == team_id).order_by(Region.name_key)))
         started = time.perf_counter()
@@ -147,8 +168,10 @@ def main() -> int:
     figures = statistics.median(run.figures for run in runs)
     everything = statistics.median(run.figures + run.messages + run.charts for run in runs)
     verdict = "within" if figures <= BUDGET_SECONDS else "OVER"
-    print(f"median: all 10 summaries' figures in {figures:.3f} s ({verdict} the {BUDGET_SECONDS:.0f} s budget); "
-          f"with messages and charts {everything:.3f} s")
+    print(
+        f"median: all 10 summaries' figures in {figures:.3f} s ({verdict} the {BUDGET_SECONDS:.0f} s budget); "
+        f"with messages and charts {everything:.3f} s"
+    )
     engine.dispose()
     return 0 if figures <= BUDGET_SECONDS else 1
 

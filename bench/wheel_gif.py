@@ -48,7 +48,9 @@ def main() -> int:
     mean_s, p95_s = statistics.fmean(seconds), percentile(seconds, 0.95)
     print(f"renders: {args.runs} (480 px, 48 frames, {len(LABELS)} prizes)")
     print(f"time: mean {mean_s * 1000:.0f} ms, p95 {p95_s * 1000:.0f} ms (limit {TIME_LIMIT_SECONDS * 1000:.0f} ms)")
-    print(f"size: mean {statistics.fmean(sizes) / 1000:.0f} kB, max {max(sizes) / 1000:.0f} kB (limit {SIZE_LIMIT_BYTES / 1000:.0f} kB)")
+    print(
+        f"size: mean {statistics.fmean(sizes) / 1000:.0f} kB, max {max(sizes) / 1000:.0f} kB (limit {SIZE_LIMIT_BYTES / 1000:.0f} kB)"
+    )
     within = p95_s <= TIME_LIMIT_SECONDS and max(sizes) <= SIZE_LIMIT_BYTES
     print("OK" if within else "OVER TARGET")
     return 0 if within else 1

@@ -1,4 +1,5 @@
 """The Bolt app factory: one `register(app, ctx)` per feature."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -2,6 +2,7 @@
 
 Each check returns Findings and never raises, so one broken thing never hides the rest.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,13 +51,25 @@ def check_database(engine: Engine) -> list[Finding]:
     try:
         current = current_revision(engine)
     except SQLAlchemyError as error:
-        return [Finding("database", False, f"{url} is unreachable: {error.__class__.__name__}: {error.args[0] if error.args else error}",
-                        "Check DATABASE_URL, that the server is running and that the credentials are right.")]
+        return [
+            Finding(
+                "database",
+                False,
+                f"{url} is unreachable: {error.__class__.__name__}: {error.args[0] if error.args else error}",
+                "Check DATABASE_URL, that the server is running and that the credentials are right.",
+            )
+        ]
     found = [Finding("database", True, f"{url} answers")]
     head = head_revision()
     if current != head:
-        found.append(Finding("migrations", False, f"schema at {current or 'nothing'}, this version needs {head}",
-                             "Run `pipeday db upgrade`."))
+        found.append(
+            Finding(
+                "migrations",
+                False,
+                f"schema at {current or 'nothing'}, this version needs {head}",
+                "Run `pipeday db upgrade`.",
+            )
+        )
     else:
         found.append(Finding("migrations", True, f"schema up to date ({head})"))
     return found
@@ -70,10 +83,19 @@ def check_slack(client: WebClient) -> list[Finding]:
         return [Finding("slack token", False, f"auth.test failed: {code}", _token_fix(code))]
     except OSError as error:
         return [Finding("slack token", False, f"couldn't reach Slack: {error}", "Check the network or SLACK_API_URL.")]
-    found = [Finding("slack token", True, f"bot {response.get('user')} in workspace {response.get('team')} ({response.get('team_id')})")]
+    found = [
+        Finding(
+            "slack token",
+            True,
+            f"bot {response.get('user')} in workspace {response.get('team')} ({response.get('team_id')})",
+        )
+    ]
     granted = {s.strip() for s in (response.headers.get("x-oauth-scopes") or "").split(",") if s.strip()}
-    missing = [Finding("slack scopes", False, f"missing scope {scope} (needed for {why})", REINSTALL)
-               for scope, why in REQUIRED_SCOPES.items() if scope not in granted]
+    missing = [
+        Finding("slack scopes", False, f"missing scope {scope} (needed for {why})", REINSTALL)
+        for scope, why in REQUIRED_SCOPES.items()
+        if scope not in granted
+    ]
     return found + (missing or [Finding("slack scopes", True, "all required scopes granted")])
 
 

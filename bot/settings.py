@@ -1,4 +1,5 @@
 """Configuration from the environment (see PRODUCT.md, "Operating contract")."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -12,6 +13,8 @@ DEFAULT_DATABASE_FILE = "pipeday.db"  # in the working directory, resolved when 
 
 def default_database_url() -> str:
     return f"sqlite:///{Path(DEFAULT_DATABASE_FILE).absolute()}"
+
+
 MANIFEST_HINT = (
     "Create the Slack app from manifest.yml (https://api.slack.com/apps → Create New App → "
     "From a manifest), install it to your workspace, then set:\n"

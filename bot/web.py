@@ -1,4 +1,5 @@
 """The WSGI app gunicorn serves: `POST /slack/events` and `GET /healthz`."""
+
 from __future__ import annotations
 
 import logging

@@ -1,9 +1,10 @@
 """Pipeday's database layer: typed SQLAlchemy models, engine setup and migrations."""
+
 from models.base import Base, UTCDateTime, utc_now
-from models.entities import Activity, AuditLog, Member, ProcessedEvent, Region, Workspace
 from models.competitions import Competition, CompetitionDay, CompetitionWinner, Prize, Spin
-from models.scheduling import SentLog
+from models.entities import Activity, AuditLog, Member, ProcessedEvent, Region, Workspace
 from models.goals import GoalOverride, GoalRamp, GoalRampChange, Holiday
+from models.scheduling import SentLog
 
 __all__ = [
     "Activity",

@@ -1,4 +1,5 @@
 """Compare-and-set writes: how concurrent workers learn which one of them won."""
+
 from __future__ import annotations
 
 from typing import Any, cast

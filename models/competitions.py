@@ -5,6 +5,7 @@ one day per (competition, region, local date), one spin per winner per day
 (`uq_spins_competition_day_id_member_id`), and stock never below zero
 (`ck_prizes_stock_not_negative`).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time

@@ -3,6 +3,7 @@
 SQLite is the embedded default (WAL, busy timeout, foreign keys on); PostgreSQL is the
 production database. The app never creates tables itself: `pipeday db upgrade` does.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,9 +31,9 @@ class DatabaseNotMigrated(RuntimeError):
 def normalize_database_url(url: str) -> str:
     """Accept Heroku-style `postgres://` and plain `postgresql://` URLs; use psycopg 3."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
@@ -117,8 +118,7 @@ def ensure_migrated(engine: Engine) -> None:
     if current != head:
         state = "has no Pipeday tables" if current is None else f"is at revision {current}"
         raise DatabaseNotMigrated(
-            f"The database {state}, but this version needs {head}. "
-            "Run `pipeday db upgrade` to apply the migrations."
+            f"The database {state}, but this version needs {head}. Run `pipeday db upgrade` to apply the migrations."
         )
 
 

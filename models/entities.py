@@ -2,6 +2,7 @@
 
 Every row carries the Slack `team_id` so one database can serve several workspaces.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -71,13 +72,22 @@ class Activity(Base):
         # Live rows only (the boards' own filter), so a board never reads the table.
         Index(
             "ix_activities_board",
-            "team_id", "region_id", "type", "occurred_at", "member_id", "quantity",
+            "team_id",
+            "region_id",
+            "type",
+            "occurred_at",
+            "member_id",
+            "quantity",
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
         Index(
             "ix_activities_all_regions",
-            "team_id", "type", "occurred_at", "member_id", "quantity",
+            "team_id",
+            "type",
+            "occurred_at",
+            "member_id",
+            "quantity",
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
@@ -85,7 +95,10 @@ class Activity(Base):
         # One member's live total of one type: log replies, and all-region boards on SQLite.
         Index(
             "ix_activities_member_type",
-            "member_id", "type", "occurred_at", "quantity",
+            "member_id",
+            "type",
+            "occurred_at",
+            "quantity",
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),

@@ -3,6 +3,7 @@
 Full weekly targets come from the job defaults in `bot.domain.goals`; rows here only hold
 what an operator or manager changed. Working days live in `Workspace.settings["working_days"]`.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -10,6 +10,7 @@ those the key is exactly (team, region, kind, local date).
 Per-workspace schedule settings (times of the weekly summary and goals kickoff, catch-up
 grace) live in `Workspace.settings["schedule"]`; see bot/scheduler/specs.py.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -10,6 +10,7 @@ moment it is released) and then an flock() on `<database>.writer-lock`, which th
 gunicorn workers share (polled every <= 2 ms). By the time BEGIN IMMEDIATE runs, nobody
 else in Pipeday holds SQLite's lock; other programs still meet the busy timeout.
 """
+
 from __future__ import annotations
 
 import fcntl

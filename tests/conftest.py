@@ -1,5 +1,6 @@
 """Shared fixtures: every database test runs on SQLite, and on PostgreSQL when
 TEST_DATABASE_URL is set (CI sets it and fails if the server is unreachable)."""
+
 from __future__ import annotations
 
 import os

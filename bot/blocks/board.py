@@ -1,4 +1,5 @@
 """Leaderboard messages."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -77,7 +78,9 @@ def goal_board_message(board: Board, highlight_member_id: int | None = None) -> 
 
 def _footer(board: Board) -> dict[str, object]:
     window = board.window
-    days = window.first_day.isoformat() if window.first_day == window.last_day else (
-        f"{window.first_day:%a %d %b} – {window.last_day:%a %d %b}"
+    days = (
+        window.first_day.isoformat()
+        if window.first_day == window.last_day
+        else (f"{window.first_day:%a %d %b} – {window.last_day:%a %d %b}")
     )
     return context(f"{days} · {board.tz_name} · ties share a rank; the earlier finisher is listed first · 👑 leader")

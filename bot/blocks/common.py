@@ -1,4 +1,5 @@
 """Small pure helpers for Block Kit messages. Every message carries a fallback `text`."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Messages for prospecting days: /pg days, kickoff, live standings, last call, results, spins."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -43,14 +44,19 @@ def _window_text(view: DayView) -> str:
 
 def days_message(competitions: Sequence[CompetitionView], today: Sequence[DayView], region: str | None) -> Message:
     if not competitions:
-        body = ("No prospecting days yet. An operator adds the classics with "
-                "`pipeday competition add --preset connect-day`.")
+        body = (
+            "No prospecting days yet. An operator adds the classics with "
+            "`pipeday competition add --preset connect-day`."
+        )
         return message("No prospecting days yet", [header("🗓️ Prospecting days"), section(body)])
     lines = [_competition_line(c) for c in competitions]
     blocks: list[Block] = [header("🗓️ Prospecting days"), section("\n".join(lines))]
     if today:
-        now_lines = [f"*Today in {escape(d.region)}:* {escape(d.competition)} — most {_unit(d.metric)} "
-                     f"{d.start:%H:%M}–{d.end:%H:%M} {d.tz}. Check `/pg board`." for d in today]
+        now_lines = [
+            f"*Today in {escape(d.region)}:* {escape(d.competition)} — most {_unit(d.metric)} "
+            f"{d.start:%H:%M}–{d.end:%H:%M} {d.tz}. Check `/pg board`."
+            for d in today
+        ]
         blocks.append(section("\n".join(now_lines)))
     where = f"Your region: {escape(region)}" if region else "Join a region to compete: `/pg join <region>`"
     blocks.append(context(f"{where} · leaders rank with 👑 · winners spin the prize wheel"))
@@ -61,8 +67,10 @@ def _competition_line(c: CompetitionView) -> str:
     regions = ", ".join(c.regions) if c.regions else "all regions"
     winners = "top rep wins" if c.winners == 1 else f"top {c.winners} win"
     leaders = " (leaders can win)" if c.leaders_win else ""
-    return (f"{_emoji(c.metric)} *{escape(c.name)}* — every {c.weekday}, most {_unit(c.metric)} "
-            f"{c.start:%H:%M}–{c.end:%H:%M} local · {escape(regions)} · {winners}{leaders}")
+    return (
+        f"{_emoji(c.metric)} *{escape(c.name)}* — every {c.weekday}, most {_unit(c.metric)} "
+        f"{c.start:%H:%M}–{c.end:%H:%M} local · {escape(regions)} · {winners}{leaders}"
+    )
 
 
 # --- channel posts ---------------------------------------------------------------------
@@ -70,11 +78,15 @@ def _competition_line(c: CompetitionView) -> str:
 
 def kickoff_message(view: DayView) -> Message:
     unit = _unit(view.metric)
-    text = (f"🏁 {view.competition} starts now in {view.region}: "
-            f"most {unit} by {view.end:%H:%M} wins a spin of the prize wheel!")
-    body = (f"🏁 *{escape(view.competition)}* starts now in *{escape(view.region)}*!\n"
-            f"Most {unit} by {view.end:%H:%M} wins a spin of the prize wheel. "
-            f"Log as you go: `/pg 1 {ACTIVITY_TYPES[view.metric].singular}`")
+    text = (
+        f"🏁 {view.competition} starts now in {view.region}: "
+        f"most {unit} by {view.end:%H:%M} wins a spin of the prize wheel!"
+    )
+    body = (
+        f"🏁 *{escape(view.competition)}* starts now in *{escape(view.region)}*!\n"
+        f"Most {unit} by {view.end:%H:%M} wins a spin of the prize wheel. "
+        f"Log as you go: `/pg 1 {ACTIVITY_TYPES[view.metric].singular}`"
+    )
     return message(text, [section(body), context(_window_text(view))])
 
 
@@ -91,11 +103,14 @@ def live_standings_message(view: DayView, rows: Sequence[RankedStanding], state:
         fallback = f"{title}: no {unit} yet"
     local = as_of.astimezone(ZoneInfo(view.tz))
     note = "results are posted when the day closes" if state != "final" else "see the results below"
-    return message(fallback, [
-        header(title),
-        section(body),
-        context(f"{_window_text(view)} · updated {local:%H:%M} · {note} · 👑 leader"),
-    ])
+    return message(
+        fallback,
+        [
+            header(title),
+            section(body),
+            context(f"{_window_text(view)} · updated {local:%H:%M} · {note} · 👑 leader"),
+        ],
+    )
 
 
 def last_call_message(view: DayView, rows: Sequence[RankedStanding], minutes_left: int) -> Message:
@@ -120,19 +135,33 @@ def results_message(
     unit = _unit(view.metric)
     title = f"🏆 {view.competition} results — {view.region}"
     blocks: list[Block] = [header(title)]
-    blocks.append(section("\n".join(board_lines(list(rows), ACTIVITY_TYPES[view.metric].label)) if rows else f"Nobody logged {unit} today."))
+    blocks.append(
+        section(
+            "\n".join(board_lines(list(rows), ACTIVITY_TYPES[view.metric].label))
+            if rows
+            else f"Nobody logged {unit} today."
+        )
+    )
     if winners:
         blocks.append(section("\n".join(_winner_line(w, unit, len(winners)) for w in winners)))
     else:
         blocks.append(section("No eligible winner today, so the wheel rests."))
     leaders = "leaders can win" if leaders_win else "leaders rank with 👑; the top eligible rep wins"
-    blocks.append(context(f"🔒 Wheel commitment: `{commitment}` — the SHA-256 of a secret seed, revealed after "
-                          f"the spin so anyone can check the draw · {leaders} · {_window_text(view)}"))
+    blocks.append(
+        context(
+            f"🔒 Wheel commitment: `{commitment}` — the SHA-256 of a secret seed, revealed after "
+            f"the spin so anyone can check the draw · {leaders} · {_window_text(view)}"
+        )
+    )
     for winner in winners:
         if winner.prize is None:
             label = "🎡 Spin the wheel" if len(winners) == 1 else f"🎡 Spin for place {winner.place}"
-            blocks.append(actions(button(label, SPIN_ACTION, f"{view.day_id}:{winner.member_id}", style="primary"),
-                                  block_id=f"spin_{winner.member_id}"))
+            blocks.append(
+                actions(
+                    button(label, SPIN_ACTION, f"{view.day_id}:{winner.member_id}", style="primary"),
+                    block_id=f"spin_{winner.member_id}",
+                )
+            )
     if any(w.prize is None for w in winners):
         blocks.append(context("Managers spin the wheel for the winner."))
     names = ", ".join(f"<@{w.user_id}>" for w in winners) or "nobody"
@@ -145,9 +174,7 @@ def _winner_line(winner: WinnerView, unit: str, count: int) -> str:
     return f"{place}: <@{winner.user_id}> with {format_quantity(winner.total)} {unit}{prize}"
 
 
-def spin_announcement(
-    user_id: str, prize: str, spin_id: int, seed: str, delivered_by: str | None = None
-) -> Message:
+def spin_announcement(user_id: str, prize: str, spin_id: int, seed: str, delivered_by: str | None = None) -> Message:
     text = f"🎉 <@{user_id}> won {prize}!"
     blocks: list[Block] = [
         section(f"🎉 <@{user_id}> won *{escape(prize)}*!"),
@@ -163,8 +190,10 @@ def spin_announcement(
 
 def spin_dm(prize: str, view: DayView) -> Message:
     text = f"🎉 You won {prize} in {view.competition}!"
-    body = (f"🎉 You won *{escape(prize)}* in *{escape(view.competition)}* "
-            f"({escape(view.region)}, {view.local_date:%a %d %b}). Your manager will get it to you.")
+    body = (
+        f"🎉 You won *{escape(prize)}* in *{escape(view.competition)}* "
+        f"({escape(view.region)}, {view.local_date:%a %d %b}). Your manager will get it to you."
+    )
     return message(text, [section(body)])
 
 
@@ -179,10 +208,13 @@ def closing_reply(views: Sequence[DayView], channel_id: str) -> Message:
 
 def already_closed_reply(views: Sequence[DayView]) -> Message:
     names = ", ".join(f"{v.competition} in {v.region}" for v in views)
-    return message(f"{names} is already closed", [
-        section(f"✅ {escape(names)} is already closed; the results were posted. Nothing new was posted."),
-        context("To spin the wheel: `/pg spin` or the button on the results."),
-    ])
+    return message(
+        f"{names} is already closed",
+        [
+            section(f"✅ {escape(names)} is already closed; the results were posted. Nothing new was posted."),
+            context("To spin the wheel: `/pg spin` or the button on the results."),
+        ],
+    )
 
 
 def spinning_reply(user_id: str, channel_id: str) -> Message:

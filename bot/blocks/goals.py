@@ -1,4 +1,5 @@
 """Goal progress, streaks and goal changes as Block Kit (shared by `/pg goals`, `/pg me` and App Home)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -47,10 +48,7 @@ def ramp_note(fraction: float) -> str | None:
 
 def goal_blocks(week: MemberWeek, streak: StreakSummary | None, ramp_fraction: float) -> list[Block]:
     """Progress bars toward the weekly goals, the streak and the ramp note."""
-    if week.progress:
-        body = "\n".join(goal_lines(week.progress))
-    else:
-        body = "No weekly goals are set for you."
+    body = "\n".join(goal_lines(week.progress)) if week.progress else "No weekly goals are set for you."
     blocks = [section(f"*Weekly goals* ({week.window.first_day:%a %d %b} – {week.window.last_day:%a %d %b})\n{body}")]
     notes = [note for note in (streak_line(streak) if streak else None, ramp_note(ramp_fraction)) if note]
     if notes:
@@ -58,9 +56,7 @@ def goal_blocks(week: MemberWeek, streak: StreakSummary | None, ramp_fraction: f
     return blocks
 
 
-def goals_message(
-    week: MemberWeek, streak: StreakSummary | None, ramp_fraction: float, *, is_self: bool
-) -> Message:
+def goals_message(week: MemberWeek, streak: StreakSummary | None, ramp_fraction: float, *, is_self: bool) -> Message:
     """`/pg goals [@user]`."""
     whose = "Your" if is_self else f"{escape(week.member.display_name)}'s"
     summary = f"{whose} weekly goals: {week.goals_met} of {len(week.progress)} met"
@@ -73,7 +69,9 @@ def goal_set_message(scope: str, activity_type: str, target: float | None, ramp_
     """Confirmation of `/pg goals set`; `target` None means the override was removed."""
     kind = ACTIVITY_TYPES[activity_type]
     if target is None:
-        text = f"↩️ Removed the {kind.plural} goal override for {escape(scope)}: the next level (or the default) applies."
+        text = (
+            f"↩️ Removed the {kind.plural} goal override for {escape(scope)}: the next level (or the default) applies."
+        )
     elif target == 0:
         text = f"✅ No weekly {kind.plural} goal for {escape(scope)} any more."
     else:

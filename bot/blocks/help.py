@@ -1,4 +1,5 @@
 """`/pg help`."""
+
 from __future__ import annotations
 
 from bot.blocks.common import Message, context, header, message, section
@@ -24,6 +25,8 @@ def help_message(extra_commands: list[tuple[str, str]] | None = None) -> Message
             header("Pipeday — log outreach in two seconds"),
             section("\n".join(lines)),
             section(f"*Activity types*\n{types}"),
-            context("Counts are whole numbers from 1 to 500; hours go from 0.5 to 24 in halves. Only you see these replies."),
+            context(
+                "Counts are whole numbers from 1 to 500; hours go from 0.5 to 24 in halves. Only you see these replies."
+            ),
         ],
     )

@@ -4,6 +4,7 @@ for managers also the team table (paginated), leaders' prospecting hours and the
 Pure: takes plain data, returns a `views.publish` view. Slack allows 100 blocks per view;
 the team table shows TEAM_PAGE_SIZE people per page in one section, so a view stays near 20.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -105,9 +106,7 @@ def standing_summary(board: Board, member_id: int | None) -> StandingSummary:
     )
 
 
-def team_section(
-    scope: str, reps: Sequence[MemberWeek], leaders: Sequence[MemberWeek], page: int
-) -> TeamSection:
+def team_section(scope: str, reps: Sequence[MemberWeek], leaders: Sequence[MemberWeek], page: int) -> TeamSection:
     """Reps by attainment (best first, people without goals last), leaders by hours."""
     rows = [
         TeamRow(week.member.display_name, week.attainment, week.goals_met, len(week.progress))
@@ -133,7 +132,9 @@ def home_view(data: HomeData) -> dict[str, Any]:
 
 
 def _greeting(data: HomeData) -> str:
-    where = f"Region: *{escape(data.region)}*" if data.region else "No region yet — `/pg join <region>` to get on a board"
+    where = (
+        f"Region: *{escape(data.region)}*" if data.region else "No region yet — `/pg join <region>` to get on a board"
+    )
     return f"Hi *{escape(clip(data.name, MAX_NAME_LENGTH))}* · {where}"
 
 
@@ -165,7 +166,9 @@ def team_blocks(team: TeamSection) -> list[Block]:
     if shown:
         first = page * TEAM_PAGE_SIZE + 1
         blocks.append(section("\n".join(team_row_line(n, row) for n, row in enumerate(shown, start=first))))
-        blocks.append(context(f"{len(team.rows)} reps · page {page + 1} of {team.pages} · attainment of this week's goals"))
+        blocks.append(
+            context(f"{len(team.rows)} reps · page {page + 1} of {team.pages} · attainment of this week's goals")
+        )
     else:
         blocks.append(section("No reps in this team yet."))
     if team.pages > 1:
@@ -194,7 +197,10 @@ def _pager(page: int, pages: int) -> Block:
 def leaders_text(leaders: Sequence[LeaderHours]) -> str:
     if not leaders:
         return "👑 *Leaders' prospecting hours this week:* no leaders in this team."
-    shown = [f"{escape(clip(item.name, MAX_NAME_LENGTH))} {format_quantity(item.hours)}h" for item in leaders[:MAX_LEADERS_SHOWN]]
+    shown = [
+        f"{escape(clip(item.name, MAX_NAME_LENGTH))} {format_quantity(item.hours)}h"
+        for item in leaders[:MAX_LEADERS_SHOWN]
+    ]
     more = f" · …and {len(leaders) - MAX_LEADERS_SHOWN} more" if len(leaders) > MAX_LEADERS_SHOWN else ""
     return "👑 *Leaders' prospecting hours this week:* " + " · ".join(shown) + more
 

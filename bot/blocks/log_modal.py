@@ -3,6 +3,7 @@
 Validation reuses the `/pg` grammar, so a count refused by `/pg` is refused here with the
 same words, shown inline under the field (`response_action: errors`).
 """
+
 from __future__ import annotations
 
 import re

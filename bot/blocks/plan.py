@@ -1,4 +1,5 @@
 """`/pg plan <deals> [quarter|month]`: the funnel needed, per period and per week, against your pace."""
+
 from __future__ import annotations
 
 from bot.blocks.common import Block, Message, context, escape, format_quantity, header, message, section

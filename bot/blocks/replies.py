@@ -1,4 +1,5 @@
 """Replies to logging, undo, join, role and `/pg me`."""
+
 from __future__ import annotations
 
 from bot.blocks.common import Message, context, escape, format_money, format_quantity, message, section
@@ -15,13 +16,19 @@ def logged_message(result: LogResult) -> Message:
     kind = ACTIVITY_TYPES[activity.type]
     amount = f" worth {format_money(activity.amount_cents)}" if activity.amount_cents else ""
     what = f"{format_quantity(activity.quantity)} {kind.label(activity.quantity)}{amount}"
-    headline = f"{kind.emoji} Logged {what}." if not result.duplicate else f"{kind.emoji} Already logged {what} — counted once."
+    headline = (
+        f"{kind.emoji} Logged {what}."
+        if not result.duplicate
+        else f"{kind.emoji} Already logged {what} — counted once."
+    )
     totals = f"Today: *{format_quantity(result.today_total)}* · This week: *{format_quantity(result.week_total)}* {kind.plural}"
     lines = [headline, totals]
     if activity.note:
         lines.append(f"> {escape(activity.note)}")
-    hint = "Wrong? `/pg undo` removes it." if result.region_name else (
-        "You're not in a region yet, so this won't show on a board: `/pg join <region>`."
+    hint = (
+        "Wrong? `/pg undo` removes it."
+        if result.region_name
+        else ("You're not in a region yet, so this won't show on a board: `/pg join <region>`.")
     )
     fallback = f"Already logged {what} — counted once" if result.duplicate else f"Logged {what}"
     return message(fallback, [section("\n".join(lines)), context(hint)])
@@ -30,12 +37,16 @@ def logged_message(result: LogResult) -> Message:
 def undone_message(activity: Activity) -> Message:
     kind = ACTIVITY_TYPES[activity.type]
     what = f"{format_quantity(activity.quantity)} {kind.label(activity.quantity)}"
-    return message(f"Removed {what}", [section(f"↩️ Removed your last log: {what} ({activity.occurred_at:%a %H:%M} UTC).")])
+    return message(
+        f"Removed {what}", [section(f"↩️ Removed your last log: {what} ({activity.occurred_at:%a %H:%M} UTC).")]
+    )
 
 
 def joined_message(region_name: str, previous: str | None) -> Message:
     if previous and previous.lower() != region_name.lower():
-        text = f"Moved you from {escape(previous)} to *{escape(region_name)}*. Your past logs stay where they were logged."
+        text = (
+            f"Moved you from {escape(previous)} to *{escape(region_name)}*. Your past logs stay where they were logged."
+        )
     else:
         text = f"You're in *{escape(region_name)}*. Log with `/pg 3 connects` and check `/pg board`."
     return message(f"You're in {region_name}", [section(f"👋 {text}")])
@@ -67,8 +78,10 @@ def me_message(
         rows = []
         for key, kind in ACTIVITY_TYPES.items():
             if key in week:
-                rows.append(f"{kind.emoji} {kind.plural}: *{format_quantity(week[key])}* this week"
-                            f" ({format_quantity(today.get(key, 0))} today)")
+                rows.append(
+                    f"{kind.emoji} {kind.plural}: *{format_quantity(week[key])}* this week"
+                    f" ({format_quantity(today.get(key, 0))} today)"
+                )
         body = "\n".join(rows)
     where = f"Region: {escape(region)}" if region else "No region yet — `/pg join <region>`"
     blocks = [section(f"*Your numbers, {escape(name)}*\n{body}")]

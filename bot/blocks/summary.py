@@ -1,9 +1,11 @@
 """The weekly summary message (the chart is uploaded next to it) and the goals kickoff."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.blocks.board import MEDALS
 from bot.blocks.common import (
     MAX_SECTION_TEXT,
     Block,
@@ -17,7 +19,6 @@ from bot.blocks.common import (
     message,
     section,
 )
-from bot.blocks.board import MEDALS
 from bot.blocks.goals import ramp_announcement, ramp_note
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.goals import floor_percent, progress_bar
@@ -70,8 +71,11 @@ def weekly_summary_message(summary: WeeklySummary) -> Message:
 
 def _fallback(summary: WeeklySummary) -> str:
     totals = summary.region_totals
-    bits = [f"{format_quantity(totals[t])} {ACTIVITY_TYPES[t].label(totals[t])}" for t in ("connect", "meeting", "opp")
-            if t in totals]
+    bits = [
+        f"{format_quantity(totals[t])} {ACTIVITY_TYPES[t].label(totals[t])}"
+        for t in ("connect", "meeting", "opp")
+        if t in totals
+    ]
     return f"{summary_title(summary)}: " + (", ".join(bits) if bits else "a quiet week")
 
 
@@ -92,7 +96,7 @@ def _attainment_blocks(reps: Sequence[RepAttainment]) -> list[Block]:
     chunks = _chunks([f"{title} — {summary_line}", *lines], _SECTION_BUDGET)
     if len(chunks) > MAX_ATTAINMENT_SECTIONS:
         shown = chunks[: MAX_ATTAINMENT_SECTIONS - 1]
-        hidden = sum(chunk.count("\n") + 1 for chunk in chunks[MAX_ATTAINMENT_SECTIONS - 1:])
+        hidden = sum(chunk.count("\n") + 1 for chunk in chunks[MAX_ATTAINMENT_SECTIONS - 1 :])
         chunks = [*shown, f"_…and {hidden} more reps_"]
     return [section(chunk) for chunk in chunks]
 
@@ -171,7 +175,9 @@ def _funnel_text(funnel: Funnel) -> str:
     lines = ["*🔁 Funnel conversion* — this week vs the previous four"]
     for step in funnel.steps:
         label = f"{_stage(step.upper)} → {_stage(step.lower)}"
-        lines.append(f"{label}: {_rate(step.this_week)} (4 wk: {_rate(step.trailing)}){_trend(step.this_week, step.trailing)}")
+        lines.append(
+            f"{label}: {_rate(step.this_week)} (4 wk: {_rate(step.trailing)}){_trend(step.this_week, step.trailing)}"
+        )
     return "\n".join(lines)
 
 
@@ -232,9 +238,13 @@ def goals_kickoff_message(
     for group in by_job:
         if not group.people:
             continue
-        goals = " · ".join(
-            f"{ACTIVITY_TYPES[t].emoji} {format_quantity(v)} {ACTIVITY_TYPES[t].label(v)}" for t, v in group.goals.items()
-        ) or "no goals set"
+        goals = (
+            " · ".join(
+                f"{ACTIVITY_TYPES[t].emoji} {format_quantity(v)} {ACTIVITY_TYPES[t].label(v)}"
+                for t, v in group.goals.items()
+            )
+            or "no goals set"
+        )
         blocks.append(section(f"*{group.job.upper()}s* ({group.people}): {goals}"))
     if len(blocks) == 1:
         blocks.append(section("Nobody in this region has weekly goals yet."))

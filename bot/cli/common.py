@@ -1,4 +1,5 @@
 """Shared plumbing for CLI commands: settings, the database and the workspace to act on."""
+
 from __future__ import annotations
 
 import os

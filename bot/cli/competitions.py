@@ -5,6 +5,7 @@ The two classics are one command each:
     pipeday competition add --preset booking-day     # Booking Day: Wednesdays, meetings
 or both at once: `pipeday competition add-classics`. Any option given overrides the preset.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -28,7 +29,6 @@ from bot.domain.competitions import (
     weekday_name,
 )
 
-
 regions_option = click.option("--regions", help="Comma-separated region names (default: every region).")
 
 
@@ -43,7 +43,7 @@ def competition() -> None:
 
 @competition.command(
     "add",
-    help="Add a prospecting day, e.g. `pipeday competition add \"Call Blitz\" --weekday fri --metric call`, "
+    help='Add a prospecting day, e.g. `pipeday competition add "Call Blitz" --weekday fri --metric call`, '
     "or a classic: `pipeday competition add --preset connect-day`.",
 )
 @click.argument("name", required=False)
@@ -54,8 +54,11 @@ def competition() -> None:
 @click.option("--start", help="Local start time, HH:MM (default 08:00).")
 @click.option("--end", help="Local end time, HH:MM (default 17:30).")
 @click.option("--winners", type=click.IntRange(1, 10), help="Winners per region (default 1).")
-@click.option("--leaders-win/--leaders-rank-only", default=None,
-              help="Whether leaders may win prizes (default: they rank with a crown, the top rep wins).")
+@click.option(
+    "--leaders-win/--leaders-rank-only",
+    default=None,
+    help="Whether leaders may win prizes (default: they rank with a crown, the top rep wins).",
+)
 @team_option
 @pass_state
 def competition_add(state: CliState, team: str | None, **options: Any) -> None:
@@ -108,8 +111,10 @@ def _region_names(regions: str) -> tuple[str, ...]:
 
 def _describe(spec: CompetitionSpec) -> str:
     regions = ", ".join(spec.regions) or "every region"
-    return (f"{spec.name}: {weekday_name(spec.weekday)}s, most {ACTIVITY_TYPES[spec.metric].plural} "
-            f"{spec.start:%H:%M}–{spec.end:%H:%M} local, {regions}")
+    return (
+        f"{spec.name}: {weekday_name(spec.weekday)}s, most {ACTIVITY_TYPES[spec.metric].plural} "
+        f"{spec.start:%H:%M}–{spec.end:%H:%M} local, {regions}"
+    )
 
 
 @competition.command("add-classics", help="Add Connect Day (Thursday, connects) and Booking Day (Wednesday, meetings).")

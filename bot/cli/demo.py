@@ -1,4 +1,5 @@
 """`pipeday demo`: a whole prospecting week in the terminal, with no Slack and no network."""
+
 from __future__ import annotations
 
 import logging
@@ -24,16 +25,29 @@ def register(cli: click.Group) -> None:
     cli.add_command(demo)
 
 
-@click.command(help=(
-    "Play a prospecting week in about 30 seconds: three regions, twenty people, Booking Day and "
-    "Connect Day, results, a wheel spin and the weekly summary — against a throwaway database and "
-    "a fake Slack on 127.0.0.1. Shows the channel feed and saves the wheel GIF, charts and CSV."
-))
+@click.command(
+    help=(
+        "Play a prospecting week in about 30 seconds: three regions, twenty people, Booking Day and "
+        "Connect Day, results, a wheel spin and the weekly summary — against a throwaway database and "
+        "a fake Slack on 127.0.0.1. Shows the channel feed and saves the wheel GIF, charts and CSV."
+    )
+)
 @click.option("--seed", type=int, default=2025, show_default=True, help="Same seed, same week (activity and spins).")
-@click.option("--days", type=click.IntRange(1, 7), default=7, show_default=True,
-              help="Play a shorter stretch (it still includes Booking Day and Connect Day when it can).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("pipeday-demo"),
-              show_default=True, help="Folder for the artifacts.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 7),
+    default=7,
+    show_default=True,
+    help="Play a shorter stretch (it still includes Booking Day and Connect Day when it can).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("pipeday-demo"),
+    show_default=True,
+    help="Folder for the artifacts.",
+)
 @click.pass_context
 def demo(ctx: click.Context, seed: int, days: int, out_dir: Path) -> None:
     # The demo never reads the environment's Slack or database settings: it brings its own.
@@ -43,8 +57,9 @@ def demo(ctx: click.Context, seed: int, days: int, out_dir: Path) -> None:
     width = min(shutil.get_terminal_size((80, 24)).columns, MAX_WIDTH)
     names = build_world(random.Random(seed)).names()
     # click.echo drops the styling by itself when the output is not a terminal.
-    observer = TerminalObserver(RenderOptions(width=width, style=Style(enabled=True), names=names),
-                                on_terminal=sys.stdout.isatty())
+    observer = TerminalObserver(
+        RenderOptions(width=width, style=Style(enabled=True), names=names), on_terminal=sys.stdout.isatty()
+    )
     click.echo(click.style("Pipeday demo", bold=True) + f" — seed {seed}, {days} day(s), no Slack needed\n")
     try:
         report = run_demo(DemoOptions(seed=seed, days=days, out_dir=out_dir), observer)
@@ -67,7 +82,11 @@ class TerminalObserver:
         self._first = first
         total = max(1, int((last - first).total_seconds() // 60))
         self._bar = click.progressbar(
-            length=total, label="Playing the week", show_eta=False, show_percent=True, width=24,
+            length=total,
+            label="Playing the week",
+            show_eta=False,
+            show_percent=True,
+            width=24,
             item_show_func=lambda now: now.strftime("%a %d %b %H:%M UTC") if now else None,
         )
         self._bar.__enter__()
@@ -94,8 +113,10 @@ class TerminalObserver:
 
 def print_summary(report: DemoReport) -> None:
     click.echo("")
-    click.echo(click.style("Done", bold=True) + f" in {report.seconds:.1f} s: {report.commands} slash commands, "
-               f"{report.clicks} button presses, {report.jobs} scheduled jobs, {report.posts} channel posts.")
+    click.echo(
+        click.style("Done", bold=True) + f" in {report.seconds:.1f} s: {report.commands} slash commands, "
+        f"{report.clicks} button presses, {report.jobs} scheduled jobs, {report.posts} channel posts."
+    )
     for problem in report.slack_errors:
         click.echo(click.style(f"  Slack would have rejected: {problem}", fg="red"))
     for failure in report.job_failures:

@@ -1,4 +1,5 @@
 """`pipeday region …` and `pipeday role …`."""
+
 from __future__ import annotations
 
 import click

@@ -1,4 +1,5 @@
 """`pipeday doctor`."""
+
 from __future__ import annotations
 
 import click

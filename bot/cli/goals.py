@@ -1,12 +1,13 @@
 """`pipeday goals …`, `pipeday ramp …`, `pipeday holiday …` and `pipeday workdays …`.
 
-    pipeday goals set calls 30 --region AMER        # full weekly target for one region
-    pipeday goals set emails 0 --member U123        # no email goal for one person
-    pipeday goals list
-    pipeday ramp set --start 0.6 --step 0.1 --weeks 2 [--max 1.0]
-    pipeday holiday add 2026-12-25 Christmas
-    pipeday workdays set sun-thu
+pipeday goals set calls 30 --region AMER        # full weekly target for one region
+pipeday goals set emails 0 --member U123        # no email goal for one person
+pipeday goals list
+pipeday ramp set --start 0.6 --step 0.1 --weeks 2 [--max 1.0]
+pipeday holiday add 2026-12-25 Christmas
+pipeday workdays set sun-thu
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -61,13 +62,17 @@ def goal_errors() -> Iterator[None]:
 
 
 def scope_options(command: click.decorators.FC) -> click.decorators.FC:
-    command = click.option("--job", type=click.Choice(JOBS, case_sensitive=False), help="Everyone with this job.")(command)
+    command = click.option("--job", type=click.Choice(JOBS, case_sensitive=False), help="Everyone with this job.")(
+        command
+    )
     command = click.option("--region", "region_name", help="Everyone in this region.")(command)
     command = click.option("--member", "members", multiple=True, help="A Slack user id (repeatable).")(command)
     return command
 
 
-def _scopes(session: Session, team_id: str, members: tuple[str, ...], region_name: str | None, job: str | None) -> list[GoalScope]:
+def _scopes(
+    session: Session, team_id: str, members: tuple[str, ...], region_name: str | None, job: str | None
+) -> list[GoalScope]:
     given = sum(1 for chosen in (members, region_name, job) if chosen)
     if given > 1:
         raise click.UsageError("Choose one of --member, --region or --job (or none, for everyone).")
@@ -99,7 +104,13 @@ def goals() -> None:
 @team_option
 @pass_state
 def goals_set(
-    state: CliState, activity: str, target: str, members: tuple[str, ...], region_name: str | None, job: str | None, team: str | None
+    state: CliState,
+    activity: str,
+    target: str,
+    members: tuple[str, ...],
+    region_name: str | None,
+    job: str | None,
+    team: str | None,
 ) -> None:
     kind = _activity(activity)
     with team_session(state, team) as (session, team_id), goal_errors():
@@ -121,7 +132,9 @@ def goals_clear(
     with team_session(state, team) as (session, team_id), goal_errors():
         for scope in _scopes(session, team_id, members, region_name, job):
             removed = clear_goal(session, team_id, scope, kind, actor=ACTOR)
-            click.echo(f"{'Removed' if removed else 'No'} {ACTIVITY_TYPES[kind].plural} override for {scope.describe()}.")
+            click.echo(
+                f"{'Removed' if removed else 'No'} {ACTIVITY_TYPES[kind].plural} override for {scope.describe()}."
+            )
 
 
 @goals.command("list", help="Job defaults, every override and the ramp.")
@@ -130,15 +143,21 @@ def goals_clear(
 def goals_list(state: CliState, team: str | None) -> None:
     with team_session(state, team) as (session, team_id):
         for job, defaults in DEFAULT_GOALS.items():
-            click.echo(f"default {job:<4} " + ", ".join(f"{ACTIVITY_TYPES[k].plural} {v:g}" for k, v in defaults.items()))
+            click.echo(
+                f"default {job:<4} " + ", ".join(f"{ACTIVITY_TYPES[k].plural} {v:g}" for k, v in defaults.items())
+            )
         overrides = list_overrides(session, team_id)
         if not overrides:
             click.echo("No overrides.")
         for override in overrides:
-            click.echo(f"{_override_scope(override.scope, override.scope_key, session):<24} "
-                       f"{ACTIVITY_TYPES[override.activity_type].plural:<10} {override.target:g}")
+            click.echo(
+                f"{_override_scope(override.scope, override.scope_key, session):<24} "
+                f"{ACTIVITY_TYPES[override.activity_type].plural:<10} {override.target:g}"
+            )
         current = get_ramp(session, team_id)
-        click.echo(f"Ramp: goals at {current.fraction:.0%} of full targets." if current else "Ramp: off (full targets).")
+        click.echo(
+            f"Ramp: goals at {current.fraction:.0%} of full targets." if current else "Ramp: off (full targets)."
+        )
 
 
 def _override_scope(kind: str, key: str, session: Session) -> str:
@@ -166,10 +185,19 @@ def ramp() -> None:
 @team_option
 @pass_state
 def ramp_set(
-    state: CliState, start: float, step: float, weeks: int, maximum: float, threshold: float, restart: bool, team: str | None
+    state: CliState,
+    start: float,
+    step: float,
+    weeks: int,
+    maximum: float,
+    threshold: float,
+    restart: bool,
+    team: str | None,
 ) -> None:
     with team_session(state, team) as (session, team_id), goal_errors():
-        policy = RampPolicy(start_fraction=start, step=step, weeks_to_step=weeks, team_hit_threshold=threshold, max_fraction=maximum)
+        policy = RampPolicy(
+            start_fraction=start, step=step, weeks_to_step=weeks, team_hit_threshold=threshold, max_fraction=maximum
+        )
         saved = configure_ramp(session, team_id, policy, actor=ACTOR, now=utc_now(), restart=restart)
         click.echo(
             f"Ramp on for {team_id}: goals now at {saved.fraction:.0%}; +{step:.0%} after {weeks} hit "

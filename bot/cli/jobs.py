@@ -1,8 +1,9 @@
 """`pipeday clock` and `pipeday jobs list|run|schedule` for operators."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import click
@@ -139,7 +140,7 @@ def parse_at(text: str, zone: ZoneInfo) -> datetime:
         raise click.BadParameter(f"{text!r} isn't an ISO time such as 2026-11-27T16:00", param_hint="--at") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def choose_specs(
@@ -164,13 +165,15 @@ def _nothing_to_run(kind: str, region: str, channel: str | None, at: datetime, t
         return f"Region {region} has no channel, so nothing is posted there (pipeday region set {region} --channel C…)."
     if kind in COMPETITION_KINDS:
         local = at.astimezone(ZoneInfo(tz))
-        return f"No competition (with that name) runs in {region} on {local:%A %Y-%m-%d}; pick --at on a competition day."
+        return (
+            f"No competition (with that name) runs in {region} on {local:%A %Y-%m-%d}; pick --at on a competition day."
+        )
     return f"No {kind} job for {region}."
 
 
 def _report(outcomes: Sequence[RunOutcome], specs: Sequence[JobSpec]) -> None:
     refused = []
-    for outcome, spec in zip(outcomes, specs):
+    for outcome, spec in zip(outcomes, specs, strict=False):
         line = f"{spec.describe()} for {outcome.local_date.isoformat()}: {outcome.status} — {outcome.detail}"
         if outcome.status == "sent":
             click.echo(line)
@@ -215,11 +218,18 @@ def jobs_schedule(
 
 
 def _schedule_kind(
-    session: Session, workspace: Workspace, kind: str, day: str | None, at_text: str | None, enabled: bool | None,
+    session: Session,
+    workspace: Workspace,
+    kind: str,
+    day: str | None,
+    at_text: str | None,
+    enabled: bool | None,
     grace_minutes: int | None,
 ) -> None:
     if kind in COMPETITION_KINDS and (day or at_text):
-        raise click.UsageError("Competition posts follow their competition's window; add --competition NAME to move one.")
+        raise click.UsageError(
+            "Competition posts follow their competition's window; add --competition NAME to move one."
+        )
     change: dict[str, object] = {}
     values: dict[str, object] = {}
     if day is not None:
@@ -238,13 +248,20 @@ def _schedule_kind(
 
 
 def _schedule_competition(
-    session: Session, workspace: Workspace, team_id: str, kind: str, name: str, day: str | None, at_text: str | None,
+    session: Session,
+    workspace: Workspace,
+    team_id: str,
+    kind: str,
+    name: str,
+    day: str | None,
+    at_text: str | None,
     enabled: bool | None,
 ) -> None:
     if kind in WEEKLY_KINDS or day or enabled is not None or not at_text:
-        raise click.UsageError("With --competition, give a competition post (kickoff, standings, last_call, results) and --at.")
+        raise click.UsageError(
+            "With --competition, give a competition post (kickoff, standings, last_call, results) and --at."
+        )
     competition = find_competition(session, team_id, name)
     if competition is None:
         raise click.ClickException(f"There's no competition called {name}.")
     update_schedule_settings(session, workspace, {kind: at_text}, competition_id=competition.id)
-

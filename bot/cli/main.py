@@ -1,4 +1,5 @@
 """`pipeday` — the operator's command line."""
+
 from __future__ import annotations
 
 import logging
@@ -37,7 +38,9 @@ def db_upgrade(state: CliState) -> None:
 @pass_state
 def db_status(state: CliState) -> None:
     current, head = current_revision(state.engine), head_revision()
-    click.echo(f"current: {current or 'none'}  head: {head}  {'up to date' if current == head else 'run `pipeday db upgrade`'}")
+    click.echo(
+        f"current: {current or 'none'}  head: {head}  {'up to date' if current == head else 'run `pipeday db upgrade`'}"
+    )
 
 
 for module in (serve, directory, doctor, competitions, prizes, goals, demo, jobs):

@@ -1,4 +1,5 @@
 """`pipeday prize …` (the wheel's prizes and awards) and `pipeday spin verify`."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -23,7 +24,7 @@ def prize() -> None:
     pass
 
 
-@prize.command("add", help="Add a prize, e.g. `pipeday prize add \"Cowboy boots\" --weight 1 --stock 3`.")
+@prize.command("add", help='Add a prize, e.g. `pipeday prize add "Cowboy boots" --weight 1 --stock 3`.')
 @click.argument("name")
 @click.option("--weight", type=float, default=1.0, show_default=True, help="Relative odds (2 = twice as likely as 1).")
 @click.option("--stock", type=click.IntRange(min=0), help="How many there are (leave out for unlimited).")
@@ -42,7 +43,7 @@ def prize_list(state: CliState, team: str | None) -> None:
     with team_session(state, team) as (session, team_id):
         prizes = list_prizes(session, team_id)
         if not prizes:
-            click.echo("No prizes yet. Add one: pipeday prize add \"Cowboy boots\" --stock 3")
+            click.echo('No prizes yet. Add one: pipeday prize add "Cowboy boots" --stock 3')
             return
         chances = {slot.prize.prize_id: slot.chance for slot in current_wheel(session, team_id)}
         for item in prizes:
@@ -60,7 +61,7 @@ def prize_remove(state: CliState, name: str, team: str | None) -> None:
         click.echo(f"Removed {removed.name} from the wheel.")
 
 
-@prize.command("restock", help="Add N units to a prize's stock, e.g. `pipeday prize restock \"Cowboy boots\" 5`.")
+@prize.command("restock", help='Add N units to a prize\'s stock, e.g. `pipeday prize restock "Cowboy boots" 5`.')
 @click.argument("name")
 @click.argument("quantity", type=int)
 @team_option
@@ -135,8 +136,10 @@ def verification_report(result: SpinVerification) -> list[str]:
     for index, (segment, chance) in enumerate(zip(result.segments, result.chances, strict=True)):
         low = cumulative / total
         cumulative += Fraction(str(segment.weight))
-        lines.append(f"   {index}  {segment.name:<28} weight {segment.weight:<8g} {chance:6.1%}  "
-                     f"[{float(low):.6f}, {float(cumulative / total):.6f})")
+        lines.append(
+            f"   {index}  {segment.name:<28} weight {segment.weight:<8g} {chance:6.1%}  "
+            f"[{float(low):.6f}, {float(cumulative / total):.6f})"
+        )
     if result.recomputed_index is not None:
         drawn = result.segments[result.recomputed_index].name
         lines.append(f"4. the point falls in segment {result.recomputed_index}: {drawn}")

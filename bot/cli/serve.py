@@ -1,4 +1,5 @@
 """`pipeday serve`: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on $PORT."""
+
 from __future__ import annotations
 
 import click

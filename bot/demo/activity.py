@@ -4,6 +4,7 @@ Pure: a world, the dates to play and a seeded `random.Random` give the same comm
 time. SDRs dial and email, AEs book and qualify meetings, leaders log hours and join in on
 competition days; Connect Day brings more connects and Booking Day more meetings.
 """
+
 from __future__ import annotations
 
 import random
@@ -25,23 +26,65 @@ MIN_GAP_IN_REGION = timedelta(seconds=40)
 
 WEIGHTS: dict[str, dict[str, float]] = {
     "sdr": {"call": 30, "email": 24, "connect": 16, "meeting": 8, "account": 10, "referral": 4, "qbm": 2},
-    "ae": {"call": 14, "email": 18, "connect": 14, "meeting": 14, "qbm": 9, "opp": 5, "account": 8,
-           "referral": 6, "pov": 3},
+    "ae": {
+        "call": 14,
+        "email": 18,
+        "connect": 14,
+        "meeting": 14,
+        "qbm": 9,
+        "opp": 5,
+        "account": 8,
+        "referral": 6,
+        "pov": 3,
+    },
     "leader": {"hour": 40, "connect": 30, "call": 18, "meeting": 12},
 }
 QUANTITIES: dict[str, tuple[int, int]] = {
-    "call": (3, 15), "email": (5, 25), "account": (2, 8), "connect": (1, 4), "meeting": (1, 2),
-    "referral": (1, 2), "qbm": (1, 1), "opp": (1, 1), "pov": (1, 1),
+    "call": (3, 15),
+    "email": (5, 25),
+    "account": (2, 8),
+    "connect": (1, 4),
+    "meeting": (1, 2),
+    "referral": (1, 2),
+    "qbm": (1, 1),
+    "opp": (1, 1),
+    "pov": (1, 1),
 }
 WORDS = {
-    "call": ("calls", "dials"), "email": ("emails",), "account": ("accounts",), "connect": ("connects", "convos"),
-    "meeting": ("meetings", "mtgs", "booked"), "referral": ("intros", "referrals"), "qbm": ("qbm",),
-    "opp": ("opp",), "pov": ("pov",),
+    "call": ("calls", "dials"),
+    "email": ("emails",),
+    "account": ("accounts",),
+    "connect": ("connects", "convos"),
+    "meeting": ("meetings", "mtgs", "booked"),
+    "referral": ("intros", "referrals"),
+    "qbm": ("qbm",),
+    "opp": ("opp",),
+    "pov": ("pov",),
 }
-SINGULAR = {"connects": "connect", "convos": "convo", "meetings": "meeting", "mtgs": "mtg", "intros": "intro",
-            "referrals": "referral", "calls": "call", "dials": "dial", "emails": "email", "accounts": "account"}
-NOTES = ("Acme Corp", "Globex", "Initech follow-up", "Umbrella — CFO", "Hooli", "Stark Industries",
-         "Wayne Enterprises", "Soylent — warm intro", "Vandelay Industries", "Cyberdyne")
+SINGULAR = {
+    "connects": "connect",
+    "convos": "convo",
+    "meetings": "meeting",
+    "mtgs": "mtg",
+    "intros": "intro",
+    "referrals": "referral",
+    "calls": "call",
+    "dials": "dial",
+    "emails": "email",
+    "accounts": "account",
+}
+NOTES = (
+    "Acme Corp",
+    "Globex",
+    "Initech follow-up",
+    "Umbrella — CFO",
+    "Hooli",
+    "Stark Industries",
+    "Wayne Enterprises",
+    "Soylent — warm intro",
+    "Vandelay Industries",
+    "Cyberdyne",
+)
 DEAL_AMOUNTS = ("$18k", "$42k", "$65k", "$120k", "$1.2M")
 
 
@@ -74,7 +117,9 @@ def plan_activity(world: World, days: Sequence[date], rng: random.Random) -> lis
     return sorted(commands)
 
 
-def _person_day(person: Person, day: date, zone: ZoneInfo, metric: str | None, rng: random.Random) -> list[PlannedCommand]:
+def _person_day(
+    person: Person, day: date, zone: ZoneInfo, metric: str | None, rng: random.Random
+) -> list[PlannedCommand]:
     if day.weekday() >= 5:
         return []  # prospecting is a weekday sport, even in a demo
     expected = LOGS_PER_DAY * person.energy * (COMPETITION_DAY_BOOST if metric else 1.0)
@@ -107,7 +152,9 @@ def _log_text(person: Person, metric: str | None, rng: random.Random) -> str:
     return f"{quantity} {word}{note}"
 
 
-def _spotlight_commands(world: World, region: str, day: date, zone: ZoneInfo, rng: random.Random) -> list[PlannedCommand]:
+def _spotlight_commands(
+    world: World, region: str, day: date, zone: ZoneInfo, rng: random.Random
+) -> list[PlannedCommand]:
     """A couple of commands per region and weekday whose replies the terminal shows."""
     if day.weekday() >= 5:
         return []
@@ -156,15 +203,14 @@ def _spaced(commands: list[PlannedCommand], busy: Sequence[datetime] = ()) -> li
     return spaced
 
 
-def clear_of(commands: Sequence[PlannedCommand], region_of: Mapping[str, str],
-             busy: Mapping[str, Sequence[datetime]]) -> list[PlannedCommand]:
+def clear_of(
+    commands: Sequence[PlannedCommand], region_of: Mapping[str, str], busy: Mapping[str, Sequence[datetime]]
+) -> list[PlannedCommand]:
     """Keep each region's commands MIN_GAP_IN_REGION apart and clear of its scheduled posts,
     so no live standings edit is ever throttled into a (real-time) deferred retry."""
     by_region: dict[str, list[PlannedCommand]] = {}
     for command in sorted(commands):
         by_region.setdefault(region_of[command.user_id], []).append(command)
     return sorted(
-        moved
-        for region, planned in by_region.items()
-        for moved in _spaced(planned, sorted(busy.get(region, ())))
+        moved for region, planned in by_region.items() for moved in _spaced(planned, sorted(busy.get(region, ())))
     )

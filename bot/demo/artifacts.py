@@ -1,5 +1,6 @@
 """What the demo leaves behind in its output folder: the files the bot shared, a CSV export
 and the channel feed as plain text."""
+
 from __future__ import annotations
 
 import re

@@ -5,6 +5,7 @@ after nearly every log on a competition day) are coalesced: the latest version i
 the message has been quiet for `EDIT_SETTLE`, at most once per `EDIT_MIN_GAP`, at least once
 per `EDIT_MAX_GAP` while edits keep coming, before the next post in that channel, and at the end.
 """
+
 from __future__ import annotations
 
 import json
@@ -113,22 +114,30 @@ class FeedCollector:
         for index, item in enumerate(files):
             file_id = str(item.get("id"))
             self.file_times[file_id] = now
-            entries.append(FeedEntry(
-                place.label,
-                now.astimezone(place.zone),
-                "file",
-                text=call.args.get("initial_comment") if index == 0 else None,
-                filename=names.get(file_id, file_id),
-                size_bytes=len(uploads.get(file_id, b"")),
-                title=item.get("title"),
-                in_thread=bool(call.args.get("thread_ts")),
-            ))
+            entries.append(
+                FeedEntry(
+                    place.label,
+                    now.astimezone(place.zone),
+                    "file",
+                    text=call.args.get("initial_comment") if index == 0 else None,
+                    filename=names.get(file_id, file_id),
+                    size_bytes=len(uploads.get(file_id, b"")),
+                    title=item.get("title"),
+                    in_thread=bool(call.args.get("thread_ts")),
+                )
+            )
         return entries
 
     def _buttons_in(self, channel: str, ts: str, args: Mapping[str, Any]) -> list[PostedButton]:
         blocks = blocks_of(args)
-        message = {"type": "message", "user": self.bot_user_id, "bot_id": "B_BOT",
-                   "text": args.get("text", ""), "blocks": blocks, "ts": ts}
+        message = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": "B_BOT",
+            "text": args.get("text", ""),
+            "blocks": blocks,
+            "ts": ts,
+        }
         return [
             PostedButton(channel, message, button.block_id, button.action_id, button.value, button.label)
             for button in find_buttons(blocks)
@@ -176,8 +185,12 @@ class Button:
 def find_buttons(blocks: list[dict[str, Any]]) -> list[Button]:
     """Buttons in actions blocks, in order."""
     return [
-        Button(str(block.get("block_id", "")), str(element.get("action_id")), str(element.get("value", "")),
-               str(element.get("text", {}).get("text", "")))
+        Button(
+            str(block.get("block_id", "")),
+            str(element.get("action_id")),
+            str(element.get("value", "")),
+            str(element.get("text", {}).get("text", "")),
+        )
         for block in blocks
         if block.get("type") == "actions"
         for element in block.get("elements", [])

@@ -9,6 +9,7 @@
 The app's clock is a `FakeClock` (bot.devtools.clock) the demo moves forward; request
 signatures use the real time, because Bolt refuses requests signed more than five minutes ago.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -111,27 +112,51 @@ class DemoSystem:
         )
         return self._send(signed.send(self.base_url))
 
-    def click(self, action_id: str, value: str, *, user_id: str, user_name: str, channel_id: str,
-              channel_name: str, message: dict[str, Any], block_id: str) -> HttpResult:
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user_id: str,
+        user_name: str,
+        channel_id: str,
+        channel_name: str,
+        message: dict[str, Any],
+        block_id: str,
+    ) -> HttpResult:
         """Press a button in a channel message, as a block_actions request."""
         signed = self.requests.block_action(
-            action_id, value, user_id=user_id, user_name=user_name, channel_id=channel_id,
-            channel_name=channel_name, message_ts=str(message["ts"]), message=message, block_id=block_id,
+            action_id,
+            value,
+            user_id=user_id,
+            user_name=user_name,
+            channel_id=channel_id,
+            channel_name=channel_name,
+            message_ts=str(message["ts"]),
+            message=message,
+            block_id=block_id,
         )
         return self._send(signed.send(self.base_url))
 
     def open_home(self, user_id: str) -> dict[str, Any] | None:
         """Open the App Home tab (an `app_home_opened` event); the view the bot published."""
-        event = {"type": "app_home_opened", "user": user_id, "channel": f"D{user_id}", "tab": "home",
-                 "event_ts": f"{self.requests.now():.6f}"}
+        event = {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": f"D{user_id}",
+            "tab": "home",
+            "event_ts": f"{self.requests.now():.6f}",
+        }
         self._send(self.requests.event_callback(event).send(self.base_url))
         return self.slack.home_view(user_id)
 
-    def click_in_home(self, action_id: str, value: str, *, user_id: str, user_name: str, view: dict[str, Any],
-                      block_id: str) -> HttpResult:
+    def click_in_home(
+        self, action_id: str, value: str, *, user_id: str, user_name: str, view: dict[str, Any], block_id: str
+    ) -> HttpResult:
         """Press a button in the App Home view."""
-        signed = self.requests.block_action(action_id, value, user_id=user_id, user_name=user_name,
-                                            view=view, block_id=block_id)
+        signed = self.requests.block_action(
+            action_id, value, user_id=user_id, user_name=user_name, view=view, block_id=block_id
+        )
         return self._send(signed.send(self.base_url))
 
     def _send(self, result: HttpResult) -> HttpResult:
@@ -142,8 +167,15 @@ class DemoSystem:
 
 
 @contextmanager
-def running_system(start: datetime, *, team_id: str, team_name: str, team_domain: str,
-                   admins: frozenset[str], seed_source: SeedSource = new_seed) -> Iterator[DemoSystem]:
+def running_system(
+    start: datetime,
+    *,
+    team_id: str,
+    team_name: str,
+    team_domain: str,
+    admins: frozenset[str],
+    seed_source: SeedSource = new_seed,
+) -> Iterator[DemoSystem]:
     """Start everything; stop it and delete the database on exit."""
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pipeday-demo-")))
@@ -167,12 +199,18 @@ def running_system(start: datetime, *, team_id: str, team_name: str, team_domain
         # then after_ack, both while the stub still answers.
         for pool in (after_ack, listeners):
             stack.callback(pool.shutdown, wait=True)
-        bolt_app = create_app(settings, session_factory, clock=clock, seed_source=seed_source,
-                              listener_executor=background.wrap(listeners),
-                              after_ack_executor=background.wrap(after_ack))
+        bolt_app = create_app(
+            settings,
+            session_factory,
+            clock=clock,
+            seed_source=seed_source,
+            listener_executor=background.wrap(listeners),
+            after_ack_executor=background.wrap(after_ack),
+        )
         base_url = stack.enter_context(serve_wsgi(create_web_app(bolt_app, engine)))
         requests = SlackRequestFactory(
             signing_secret, response_url_for=slack.response_url, team_id=team_id, team_domain=team_domain
         )
-        yield DemoSystem(session_factory, slack, clock, background, base_url,
-                         requests, make_web_client(settings), seed_source)
+        yield DemoSystem(
+            session_factory, slack, clock, background, base_url, requests, make_web_client(settings), seed_source
+        )

@@ -1,10 +1,12 @@
 """What the operator and the clock process do in the demo: competitions and prizes, jobs,
 and scheduled or manual job runs, through the same domain and scheduler functions."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
 from slack_sdk import WebClient
 from sqlalchemy import update
@@ -14,7 +16,7 @@ from bot.demo.world import World
 from bot.domain.competitions import PRESETS, add_competition
 from bot.domain.prizes import add_prize
 from bot.domain.wheel import SeedSource
-from bot.scheduler.jobs import Deferrer, JobRuntime, firing_at, run_firing
+from bot.scheduler.jobs import Deferrer, Firing, JobRuntime, firing_at, run_firing
 from bot.scheduler.specs import load_job_specs
 from bot.scheduler.timing import missed_firings
 from models import Member
@@ -51,13 +53,22 @@ class ScheduledRun:
 
 
 def job_runtime(
-    session_factory: sessionmaker[Session], client: WebClient, defer: Deferrer, seed_source: SeedSource,
+    session_factory: sessionmaker[Session],
+    client: WebClient,
+    defer: Deferrer,
+    seed_source: SeedSource,
     clock: Callable[[], datetime],
 ) -> JobRuntime:
     """What the clock process runs jobs with; one for the demo's scheduled and manual runs."""
     # The stub has no rate limits, so the clock's paced client (which sleeps) is not needed.
-    return JobRuntime(session_factory=session_factory, client=client, defer=defer, worker_id="pipeday-demo",
-                      seed_source=seed_source, clock=clock)
+    return JobRuntime(
+        session_factory=session_factory,
+        client=client,
+        defer=defer,
+        worker_id="pipeday-demo",
+        seed_source=seed_source,
+        clock=clock,
+    )
 
 
 def scheduled_jobs(
@@ -68,12 +79,15 @@ def scheduled_jobs(
     with runtime.session_factory.begin() as session:
         specs = load_job_specs(session, team_id).specs
     return [
-        ScheduledRun(at, spec.kind, spec.region_name,
-                     lambda firing=firing_at(spec, at), now=at: run_firing(runtime, firing, now=now).status)
+        ScheduledRun(at, spec.kind, spec.region_name, partial(_run_status, runtime, firing_at(spec, at), at))
         for spec in specs
         for at in missed_firings(spec.schedule, first, last)
         if at.astimezone(spec.schedule.zone).date() in days
     ]
+
+
+def _run_status(runtime: JobRuntime, firing: Firing, now: datetime) -> str:
+    return run_firing(runtime, firing, now=now).status
 
 
 def run_job_now(runtime: JobRuntime, team_id: str, kind: str, region_name: str, at: datetime) -> str:
@@ -82,4 +96,3 @@ def run_job_now(runtime: JobRuntime, team_id: str, kind: str, region_name: str, 
         specs = [s for s in load_job_specs(session, team_id).specs if s.kind == kind and s.region_name == region_name]
     statuses = [run_firing(runtime, firing_at(spec, at), now=at, manual=True).status for spec in specs]
     return "failed" if "failed" in statuses else ", ".join(statuses) or "skipped"
-

@@ -5,6 +5,7 @@ presses are signed HTTP requests to the app on loopback; scheduled posts are the
 scheduler's own job runner called with the simulated time. The terminal only watches what
 reached the (stub) Slack API.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -98,9 +99,14 @@ def run_demo(options: DemoOptions, observer: DemoObserver) -> DemoReport:
     commands = plan_activity(world, days, random.Random(options.seed + 1))
     first, last = stretch_bounds(world, days)
     report = DemoReport(out_dir=options.out_dir)
-    with running_system(first - timedelta(hours=1), team_id=world.team_id, team_name=DEMO_TEAM_NAME,
-                        team_domain=DEMO_TEAM_DOMAIN, admins=frozenset({world.admin_user_id}),
-                        seed_source=seeded_wheel_seeds(random.Random(options.seed + 2))) as system:
+    with running_system(
+        first - timedelta(hours=1),
+        team_id=world.team_id,
+        team_name=DEMO_TEAM_NAME,
+        team_domain=DEMO_TEAM_DOMAIN,
+        admins=frozenset({world.admin_user_id}),
+        seed_source=seeded_wheel_seeds(random.Random(options.seed + 2)),
+    ) as system:
         week = _Week(system, world, observer, report, ArtifactWriter(options.out_dir, world))
         week.set_up()
         observer.started(first, last)
@@ -133,8 +139,9 @@ def seeded_wheel_seeds(rng: random.Random) -> SeedSource:
 
 
 class _Week:
-    def __init__(self, system: DemoSystem, world: World, observer: DemoObserver, report: DemoReport,
-                 artifacts: ArtifactWriter) -> None:
+    def __init__(
+        self, system: DemoSystem, world: World, observer: DemoObserver, report: DemoReport, artifacts: ArtifactWriter
+    ) -> None:
         self.system = system
         self.world = world
         self.observer = observer
@@ -144,8 +151,9 @@ class _Week:
         self.shown: list[FeedEntry] = []
         self.people = {p.user_id: p for p in world.people}
         self.pressed: set[tuple[str, str, str]] = set()
-        self.feed = FeedCollector(system.slack, _places(world), ZoneInfo(world.regions[0].tz),
-                                  bot_user_id=system.slack.bot_user_id)
+        self.feed = FeedCollector(
+            system.slack, _places(world), ZoneInfo(world.regions[0].tz), bot_user_id=system.slack.bot_user_id
+        )
 
     def _show(self, entries: list[FeedEntry]) -> None:
         self.shown += entries
@@ -174,12 +182,15 @@ class _Week:
 
     def play(self, commands: list[PlannedCommand], days: list[date], first: datetime, last: datetime) -> None:
         system = self.system
-        runtime = parts.job_runtime(system.session_factory, system.client, self._defer, system.seed_source, system.clock)
+        runtime = parts.job_runtime(
+            system.session_factory, system.client, self._defer, system.seed_source, system.clock
+        )
         jobs = parts.scheduled_jobs(runtime, self.world.team_id, set(days), first, last)
         for job in jobs:
             self.timeline.add(job.at, lambda j=job: self._job(j.run, f"{j.kind} in {j.region_name}"))
-        self._add_summaries_for_short_stretches(runtime, {j.region_name for j in jobs if j.kind == "weekly_summary"},
-                                                days)
+        self._add_summaries_for_short_stretches(
+            runtime, {j.region_name for j in jobs if j.kind == "weekly_summary"}, days
+        )
         busy: dict[str, list[datetime]] = {}
         for job in jobs:
             busy.setdefault(job.region_name, []).append(job.at)
@@ -205,8 +216,17 @@ class _Week:
             region = self.world.region(person.region)
             zone = ZoneInfo(region.tz)
             body = result.json() if result.body else {}
-            self._show([FeedEntry(f"{person.name} › /pg {command.text}", command.at.astimezone(zone),
-                                          "ephemeral", text=body.get("text"), blocks=body.get("blocks"))])
+            self._show(
+                [
+                    FeedEntry(
+                        f"{person.name} › /pg {command.text}",
+                        command.at.astimezone(zone),
+                        "ephemeral",
+                        text=body.get("text"),
+                        blocks=body.get("blocks"),
+                    )
+                ]
+            )
 
     def _command(self, person: Person, text: str) -> HttpResult:
         region = self.world.region(person.region)
@@ -262,9 +282,16 @@ class _Week:
 
     def _press(self, manager: Person, button: PostedButton) -> None:
         region = self.world.region(manager.region)
-        self.system.click(button.action_id, button.value, user_id=manager.user_id, user_name=manager.name,
-                          channel_id=button.channel_id, channel_name=region.channel_name,
-                          message=button.message, block_id=button.block_id)
+        self.system.click(
+            button.action_id,
+            button.value,
+            user_id=manager.user_id,
+            user_name=manager.name,
+            channel_id=button.channel_id,
+            channel_name=region.channel_name,
+            message=button.message,
+            block_id=button.block_id,
+        )
         self.report.clicks += 1
 
     def _export_from_home(self) -> None:
@@ -275,8 +302,14 @@ class _Week:
         if view is None or button is None:
             self.report.skipped.append("CSV export (App Home showed no Export button)")
             return
-        self.system.click_in_home(button.action_id, button.value, user_id=admin, user_name="Pipeday admin",
-                                  view=view, block_id=button.block_id)
+        self.system.click_in_home(
+            button.action_id,
+            button.value,
+            user_id=admin,
+            user_name="Pipeday admin",
+            view=view,
+            block_id=button.block_id,
+        )
         self.report.clicks += 1
 
     # -- finishing ---------------------------------------------------------------------------
@@ -288,9 +321,7 @@ class _Week:
             self._show(remaining)
         self.artifacts.write_shared_files(self.system.slack.shared_files(), self.feed.file_times)
         options = RenderOptions(width=FEED_FILE_WIDTH, names=self.world.names())
-        self.artifacts.write_feed(
-            line for entry in self.shown for line in [*render_feed_entry(entry, options), ""]
-        )
+        self.artifacts.write_feed(line for entry in self.shown for line in [*render_feed_entry(entry, options), ""])
         self.report.artifacts = self.artifacts.written
         self.report.slack_errors = self.system.slack.errors
 

@@ -7,6 +7,7 @@ context is dimmed, buttons look like `[ Spin the wheel ]` and shared files like
 `<url|label>`, `&lt;`) is turned into styled text; with `Style(enabled=False)` the output
 is plain, which is what tests and non-terminal output use.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,13 +26,39 @@ DEFAULT_WIDTH = 78
 MIN_WIDTH = 20
 BULLET_GUTTER = "│ "
 EMOJI_CODES = {
-    "warning": "⚠️", "trophy": "🏆", "tada": "🎉", "crown": "👑", "fire": "🔥", "rocket": "🚀",
-    "white_check_mark": "✅", "x": "❌", "clock1": "🕐", "alarm_clock": "⏰", "bell": "🔔",
-    "first_place_medal": "🥇", "second_place_medal": "🥈", "third_place_medal": "🥉",
-    "sports_medal": "🏅", "chart_with_upwards_trend": "📈", "bar_chart": "📊", "gift": "🎁",
-    "moneybag": "💰", "muscle": "💪", "wave": "👋", "calendar": "📅", "dart": "🎯",
-    "telephone_receiver": "📞", "email": "✉️", "star": "⭐", "sparkles": "✨", "mega": "📣",
-    "loudspeaker": "📢", "hourglass": "⌛", "stopwatch": "⏱️", "ferris_wheel": "🎡", "zap": "⚡",
+    "warning": "⚠️",
+    "trophy": "🏆",
+    "tada": "🎉",
+    "crown": "👑",
+    "fire": "🔥",
+    "rocket": "🚀",
+    "white_check_mark": "✅",
+    "x": "❌",
+    "clock1": "🕐",
+    "alarm_clock": "⏰",
+    "bell": "🔔",
+    "first_place_medal": "🥇",
+    "second_place_medal": "🥈",
+    "third_place_medal": "🥉",
+    "sports_medal": "🏅",
+    "chart_with_upwards_trend": "📈",
+    "bar_chart": "📊",
+    "gift": "🎁",
+    "moneybag": "💰",
+    "muscle": "💪",
+    "wave": "👋",
+    "calendar": "📅",
+    "dart": "🎯",
+    "telephone_receiver": "📞",
+    "email": "✉️",
+    "star": "⭐",
+    "sparkles": "✨",
+    "mega": "📣",
+    "loudspeaker": "📢",
+    "hourglass": "⌛",
+    "stopwatch": "⏱️",
+    "ferris_wheel": "🎡",
+    "zap": "⚡",
 }
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Slack's special tokens: <@U123>, <@U123|name>, <#C123|name>, <!here>, <url|label>, <url>.
@@ -189,7 +216,7 @@ def _split_long_word(word: Word, width: int) -> list[Word]:
             else:
                 current.append((char, marks))
             used += size
-    return pieces + [tuple(current)] if current else pieces
+    return [*pieces, tuple(current)] if current else pieces
 
 
 # ---------------------------------------------------------------------------
@@ -334,7 +361,7 @@ def _render_actions(block: Block, options: RenderOptions) -> list[str]:
             lines.append(current)
             candidate = label
         current = candidate
-    return lines + [current] if current else lines
+    return [*lines, current] if current else lines
 
 
 def _render_image(block: Block, options: RenderOptions) -> list[str]:

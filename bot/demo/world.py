@@ -3,6 +3,7 @@
 Everything here is plain data. `build_world(rng)` only draws each person's temperament
 (how busy they are, what they lean towards), so one seed always gives the same week.
 """
+
 from __future__ import annotations
 
 import random

@@ -1,5 +1,6 @@
 """A clock to set and advance instead of sleeping: `pipeday demo` moves the app's `now` through
 its simulated week with it, and tests (via `tests/support/clock.py`) do the same."""
+
 from __future__ import annotations
 
 import threading

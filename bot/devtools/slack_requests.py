@@ -27,7 +27,7 @@ JSON_CONTENT_TYPE = "application/json"
 
 def slack_signature(signing_secret: str, timestamp: int | str, body: bytes) -> str:
     """`v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{raw body}` keyed by the signing secret."""
-    base = f"v0:{timestamp}:".encode("utf-8") + body
+    base = f"v0:{timestamp}:".encode() + body
     return "v0=" + hmac.new(signing_secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
 
 

@@ -290,7 +290,7 @@ def _last_values(parsed: dict[str, list[str]]) -> dict[str, Any]:
 
 def _multipart_fields(body: bytes, content_type: str) -> dict[str, Any]:
     """Text parts as str, file parts as bytes."""
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("utf-8")
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
     fields: dict[str, Any] = {}
     for part in message.iter_parts():
@@ -341,13 +341,13 @@ class _StubHTTPServer(ThreadingHTTPServer):
 class _StubRequestHandler(BaseHTTPRequestHandler):
     server: _StubHTTPServer
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+    def do_POST(self) -> None:
         self._dispatch()
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         self._dispatch()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence per-request logging; the calls are recorded instead."""
 
     def _dispatch(self) -> None:
@@ -708,7 +708,7 @@ class SlackStub:
         files = json.loads(args["files"]) if isinstance(args["files"], str) else args["files"]
         shared = [self._share_file(f, args) for f in files]
         if any(s is None for s in shared):
-            missing = [f.get("id") for f, s in zip(files, shared) if s is None]
+            missing = [f.get("id") for f, s in zip(files, shared, strict=False) if s is None]
             with self._cond:
                 self._errors.append(f"files.completeUploadExternal: file_not_found: never uploaded {missing}")
             return {"ok": False, "error": "file_not_found"}

@@ -1,4 +1,5 @@
 """Logging activity and undoing it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,8 +38,17 @@ class LoggedActivity:
 
     @classmethod
     def of(cls, row: Activity) -> LoggedActivity:
-        return cls(row.id, row.team_id, row.member_id, row.region_id, row.type, row.quantity,
-                   row.amount_cents, row.note, row.occurred_at)
+        return cls(
+            row.id,
+            row.team_id,
+            row.member_id,
+            row.region_id,
+            row.type,
+            row.quantity,
+            row.amount_cents,
+            row.note,
+            row.occurred_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -108,8 +118,15 @@ def _insert_unless_duplicate(
     if new_id is None:
         return None
     return LoggedActivity(
-        id=new_id, team_id=who.team_id, member_id=who.id, region_id=who.region_id, type=entry.type,
-        quantity=float(entry.quantity), amount_cents=entry.amount_cents, note=entry.note, occurred_at=now,
+        id=new_id,
+        team_id=who.team_id,
+        member_id=who.id,
+        region_id=who.region_id,
+        type=entry.type,
+        quantity=float(entry.quantity),
+        amount_cents=entry.amount_cents,
+        note=entry.note,
+        occurred_at=now,
     )
 
 
@@ -133,8 +150,12 @@ def today_and_week_totals(
     row = session.execute(
         _totals_statement(),
         {
-            "member_id": member_id, "type": activity_type,
-            "today_start": today.start, "today_end": today.end, "week_start": week.start, "week_end": week.end,
+            "member_id": member_id,
+            "type": activity_type,
+            "today_start": today.start,
+            "today_end": today.end,
+            "week_start": week.start,
+            "week_end": week.end,
         },
     ).one()
     return float(row[0]), float(row[1])

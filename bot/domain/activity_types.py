@@ -1,4 +1,5 @@
 """The built-in activity types, their aliases and their place in the funnel."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,29 +23,48 @@ class ActivityType:
 ACTIVITY_TYPES: dict[str, ActivityType] = {
     t.key: t
     for t in (
-        ActivityType("account", "account", "accounts", "🎯", ("accounts", "acct", "accts"),
-                     "target account researched / added to a sequence"),
+        ActivityType(
+            "account",
+            "account",
+            "accounts",
+            "🎯",
+            ("accounts", "acct", "accts"),
+            "target account researched / added to a sequence",
+        ),
         ActivityType("email", "email", "emails", "✉️", ("emails",), "outbound email, new or follow-up"),
         ActivityType("call", "call", "calls", "📞", ("calls", "dial", "dials"), "outbound call attempt"),
-        ActivityType("referral", "referral", "referrals", "🤝", ("referrals", "intro", "intros"),
-                     "referral or intro call"),
-        ActivityType("connect", "connect", "connects", "🔌", ("connects", "conversation", "conversations",
-                     "convo", "convos"), "live conversation with a prospect"),
-        ActivityType("meeting", "meeting", "meetings", "📅", ("meetings", "mtg", "mtgs", "booked", "booking",
-                     "bookings"), "discovery meeting booked"),
+        ActivityType(
+            "referral", "referral", "referrals", "🤝", ("referrals", "intro", "intros"), "referral or intro call"
+        ),
+        ActivityType(
+            "connect",
+            "connect",
+            "connects",
+            "🔌",
+            ("connects", "conversation", "conversations", "convo", "convos"),
+            "live conversation with a prospect",
+        ),
+        ActivityType(
+            "meeting",
+            "meeting",
+            "meetings",
+            "📅",
+            ("meetings", "mtg", "mtgs", "booked", "booking", "bookings"),
+            "discovery meeting booked",
+        ),
         ActivityType("qbm", "QBM", "QBMs", "💡", ("qbms",), "qualified business meeting (pain + champion)"),
-        ActivityType("opp", "opp", "opps", "🌱", ("opps", "opportunity", "opportunities"),
-                     "winnable opportunity created"),
+        ActivityType(
+            "opp", "opp", "opps", "🌱", ("opps", "opportunity", "opportunities"), "winnable opportunity created"
+        ),
         ActivityType("pov", "POV", "POVs", "🧪", ("povs",), "proof of value committed"),
         ActivityType("deal", "deal", "deals", "🏆", ("deals", "win", "wins"), "closed-won deal"),
-        ActivityType("hour", "hour", "hours", "⏱️", ("hours", "h", "hr", "hrs"), "prospecting hours",
-                     allows_halves=True),
+        ActivityType(
+            "hour", "hour", "hours", "⏱️", ("hours", "h", "hr", "hrs"), "prospecting hours", allows_halves=True
+        ),
     )
 }
 
-_BY_WORD: dict[str, str] = {
-    word: t.key for t in ACTIVITY_TYPES.values() for word in (t.key, *t.aliases)
-}
+_BY_WORD: dict[str, str] = {word: t.key for t in ACTIVITY_TYPES.values() for word in (t.key, *t.aliases)}
 
 # Funnel order for conversion rates; calls and emails together are "outreach".
 FUNNEL_STAGES: tuple[str, ...] = ("outreach", "connect", "meeting", "qbm", "opp", "pov", "deal")

@@ -1,4 +1,5 @@
 """Which board to show for a `/pg board` request, filling in the defaults."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,13 +51,15 @@ def board_for(
     command = request.command
     if command.by_goal:
         # Fair ranking: percent of each person's weekly goal rather than raw totals.
-        board = goal_board(session, request.team_id, scope.regions, command.type, command.period, request.now,
-                           scope.tz_name)
+        board = goal_board(
+            session, request.team_id, scope.regions, command.type, command.period, request.now, scope.tz_name
+        )
         return board, member_id
     period, activity_type = board_defaults(session, command, scope.tz_region, request.now)
     window = period_window(period, request.now, ZoneInfo(scope.tz_name))
-    board = build_board(session, request.team_id, activity_type, window, scope.regions, scope.tz_name,
-                        everyone=everyone)
+    board = build_board(
+        session, request.team_id, activity_type, window, scope.regions, scope.tz_name, everyone=everyone
+    )
     return board, member_id
 
 

@@ -1,4 +1,5 @@
 """Leaderboards: who has done the most of one activity type in a window."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -154,7 +155,9 @@ def _counted(rows: Sequence[Row[Any]]) -> tuple[list[Standing], int]:
 
 
 def _standing(member_id: int, total: float, reached_at: datetime, name: str, role: str) -> Standing:
-    return Standing(member_id=member_id, name=name, total=float(total), reached_at=reached_at, is_leader=role == "leader")
+    return Standing(
+        member_id=member_id, name=name, total=float(total), reached_at=reached_at, is_leader=role == "leader"
+    )
 
 
 def build_board(

@@ -4,6 +4,7 @@ The streak rule itself lives in the pure module `bot.domain.streaks`; this modul
 workspace's calendar (working weekdays and holidays), stores changes to it, and counts a
 member's current streak from their activity dates in their region's time zone.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,7 +47,9 @@ def parse_weekdays(text: str) -> frozenset[int]:
     for part in text.lower().replace(" ", "").split(","):
         first, _, last = part.partition("-")
         if first not in WEEKDAY_NAMES or (last and last not in WEEKDAY_NAMES):
-            raise Conflict(f"`{part}` isn't a weekday or a range of them.", "For example: mon-fri, sun-thu or mon,wed,fri")
+            raise Conflict(
+                f"`{part}` isn't a weekday or a range of them.", "For example: mon-fri, sun-thu or mon,wed,fri"
+            )
         start, end = WEEKDAY_NAMES.index(first), WEEKDAY_NAMES.index(last or first)
         span = (end - start) % 7
         days.update((start + offset) % 7 for offset in range(span + 1))

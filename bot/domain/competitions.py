@@ -6,6 +6,7 @@ competition's metric logged in that region between the local start and end times
 are as long as the people there live them). Closing a day freezes its standings,
 picks the winners and commits to the wheel seed by publishing its SHA-256.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,13 +20,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from bot.domain import windows
 from bot.domain.activity_types import ACTIVITY_TYPES, lookup_type
 from bot.domain.boards import standings
 from bot.domain.directory import audit, ensure_workspace, list_regions, require_region
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.ranking import RankedStanding, Standing, rank_standings, winners
 from bot.domain.wheel import SeedSource, commitment, new_seed
-from bot.domain import windows
 from bot.domain.windows import Window
 from bot.scheduler.timing import QuietHoursError, competition_phases, local_to_utc, validate_local_time
 from models import Competition, CompetitionDay, CompetitionWinner, Member, Region
@@ -146,8 +147,10 @@ def add_competition(session: Session, team_id: str, spec: CompetitionSpec, actor
     region_ids = [require_region(session, team_id, name).id for name in spec.regions]
     existing = find_competition(session, team_id, spec.name, include_inactive=True)
     if existing is not None and existing.active:
-        raise Conflict(f"There's already a competition called {existing.name}.",
-                       f"Remove it first: pipeday competition remove \"{existing.name}\"")
+        raise Conflict(
+            f"There's already a competition called {existing.name}.",
+            f'Remove it first: pipeday competition remove "{existing.name}"',
+        )
     competition = existing or Competition(team_id=team_id, name_key=spec.name.lower())
     competition.name = spec.name
     competition.weekday = spec.weekday
@@ -160,8 +163,14 @@ def add_competition(session: Session, team_id: str, spec: CompetitionSpec, actor
     competition.active = True
     session.add(competition)
     session.flush()
-    audit(session, team_id, actor, "competition.add", spec.name,
-          {"weekday": spec.weekday, "metric": spec.metric, "regions": list(spec.regions)})
+    audit(
+        session,
+        team_id,
+        actor,
+        "competition.add",
+        spec.name,
+        {"weekday": spec.weekday, "metric": spec.metric, "regions": list(spec.regions)},
+    )
     return competition
 
 
@@ -173,8 +182,10 @@ def _validate_spec(spec: CompetitionSpec) -> None:
     if spec.metric not in ACTIVITY_TYPES:
         raise Conflict(f"`{spec.metric}` isn't an activity type.")
     if spec.end <= spec.start:
-        raise Conflict(f"The day must end after it starts ({spec.start:%H:%M}–{spec.end:%H:%M}).",
-                       "Windows stay within one local day, e.g. --start 08:00 --end 17:30.")
+        raise Conflict(
+            f"The day must end after it starts ({spec.start:%H:%M}–{spec.end:%H:%M}).",
+            "Windows stay within one local day, e.g. --start 08:00 --end 17:30.",
+        )
     if not 1 <= spec.winners <= MAX_WINNERS:
         raise Conflict(f"Winners per region go from 1 to {MAX_WINNERS}.")
     _refuse_quiet_hours(spec)
@@ -186,8 +197,9 @@ def _refuse_quiet_hours(spec: CompetitionSpec) -> None:
         try:
             validate_local_time(at)
         except QuietHoursError as error:
-            raise Conflict(f"The {phase.replace('_', ' ')} post at {at:%H:%M} would fall in quiet hours.",
-                           str(error)) from None
+            raise Conflict(
+                f"The {phase.replace('_', ' ')} post at {at:%H:%M} would fall in quiet hours.", str(error)
+            ) from None
 
 
 def find_competition(session: Session, team_id: str, name: str, include_inactive: bool = False) -> Competition | None:
@@ -198,11 +210,13 @@ def find_competition(session: Session, team_id: str, name: str, include_inactive
 
 
 def list_competitions(session: Session, team_id: str) -> list[Competition]:
-    return list(session.scalars(
-        select(Competition)
-        .where(Competition.team_id == team_id, Competition.active.is_(True))
-        .order_by(Competition.weekday, Competition.start_local, Competition.name_key)
-    ))
+    return list(
+        session.scalars(
+            select(Competition)
+            .where(Competition.team_id == team_id, Competition.active.is_(True))
+            .order_by(Competition.weekday, Competition.start_local, Competition.name_key)
+        )
+    )
 
 
 def remove_competition(session: Session, team_id: str, name: str, actor: str) -> bool:
@@ -428,7 +442,7 @@ def close_day(
         update(CompetitionDay)
         .where(CompetitionDay.id == day.id, CompetitionDay.status == DAY_OPEN)
         .values(status=DAY_CLOSED, closed_at=now, closed_by=closed_by)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     session.refresh(day)
     if claimed != 1:
@@ -440,12 +454,20 @@ def close_day(
     day.seed = seed_source()
     day.commitment = commitment(day.seed)
     for place, row in enumerate(chosen, start=1):
-        session.add(CompetitionWinner(
-            competition_day_id=day.id, member_id=row.standing.member_id, place=place, total=row.standing.total
-        ))
+        session.add(
+            CompetitionWinner(
+                competition_day_id=day.id, member_id=row.standing.member_id, place=place, total=row.standing.total
+            )
+        )
     session.flush()
-    audit(session, day.team_id, closed_by, "competition_day.close", f"{day.id}",
-          {"winners": [row.standing.member_id for row in chosen], "commitment": day.commitment})
+    audit(
+        session,
+        day.team_id,
+        closed_by,
+        "competition_day.close",
+        f"{day.id}",
+        {"winners": [row.standing.member_id for row in chosen], "commitment": day.commitment},
+    )
     return CloseResult(day, closed_now=True, standings=ranked, winners=chosen)
 
 
@@ -523,10 +545,11 @@ def claim_results_post(session: Session, day: CompetitionDay, now: datetime) -> 
     claimed = updated_rows(
         session,
         update(CompetitionDay)
-        .where(CompetitionDay.id == day.id, CompetitionDay.status == DAY_CLOSED,
-               CompetitionDay.results_posted_at.is_(None))
+        .where(
+            CompetitionDay.id == day.id, CompetitionDay.status == DAY_CLOSED, CompetitionDay.results_posted_at.is_(None)
+        )
         .values(results_posted_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     session.refresh(day)
     return claimed == 1
@@ -535,15 +558,19 @@ def claim_results_post(session: Session, day: CompetitionDay, now: datetime) -> 
 def release_results_post(session: Session, day_id: int) -> None:
     """Posting failed: let the next close (or the scheduler's retry) post the results."""
     session.execute(
-        update(CompetitionDay).where(CompetitionDay.id == day_id, CompetitionDay.results_ts.is_(None))
-        .values(results_posted_at=None).execution_options(synchronize_session=False)
+        update(CompetitionDay)
+        .where(CompetitionDay.id == day_id, CompetitionDay.results_ts.is_(None))
+        .values(results_posted_at=None)
+        .execution_options(synchronize_session=False)
     )
 
 
 def record_results_message(session: Session, day_id: int, channel_id: str, ts: str) -> None:
     session.execute(
-        update(CompetitionDay).where(CompetitionDay.id == day_id)
-        .values(results_channel_id=channel_id, results_ts=ts).execution_options(synchronize_session=False)
+        update(CompetitionDay)
+        .where(CompetitionDay.id == day_id)
+        .values(results_channel_id=channel_id, results_ts=ts)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -552,16 +579,20 @@ def claim_once(session: Session, day: CompetitionDay, column: str, now: datetime
     attribute = getattr(CompetitionDay, column)
     claimed = updated_rows(
         session,
-        update(CompetitionDay).where(CompetitionDay.id == day.id, attribute.is_(None))
-        .values({column: now}).execution_options(synchronize_session=False)
+        update(CompetitionDay)
+        .where(CompetitionDay.id == day.id, attribute.is_(None))
+        .values({column: now})
+        .execution_options(synchronize_session=False),
     )
     return claimed == 1
 
 
 def release_claim(session: Session, day_id: int, column: str) -> None:
     session.execute(
-        update(CompetitionDay).where(CompetitionDay.id == day_id)
-        .values({column: None}).execution_options(synchronize_session=False)
+        update(CompetitionDay)
+        .where(CompetitionDay.id == day_id)
+        .values({column: None})
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -597,8 +628,16 @@ def day_view(day: CompetitionDay) -> DayView:
 
 def today_view(competition: Competition, region: Region, now: datetime) -> DayView:
     """Today's window of a competition in a region, before any day row exists (id 0)."""
-    return DayView(0, competition.name, region.name, region.tz, competition.metric, region_local_date(region, now),
-                   competition.start_local, competition.end_local)
+    return DayView(
+        0,
+        competition.name,
+        region.name,
+        region.tz,
+        competition.metric,
+        region_local_date(region, now),
+        competition.start_local,
+        competition.end_local,
+    )
 
 
 def winner_views(day: CompetitionDay, prizes_by_member: dict[int, str]) -> list[WinnerView]:

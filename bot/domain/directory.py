@@ -1,4 +1,5 @@
 """Workspaces, regions, members and roles."""
+
 from __future__ import annotations
 
 import re
@@ -138,8 +139,14 @@ class MemberRef:
     @classmethod
     def of(cls, member: Member) -> MemberRef:
         region = member.region
-        return cls(member.id, member.team_id, member.user_id, member.region_id,
-                   region.name if region else None, region.tz if region else None)
+        return cls(
+            member.id,
+            member.team_id,
+            member.user_id,
+            member.region_id,
+            region.name if region else None,
+            region.tz if region else None,
+        )
 
     @property
     def zone(self) -> ZoneInfo:
@@ -212,7 +219,9 @@ def require_admin(allowed: bool, what: str) -> None:
         raise PermissionDenied(f"Only admins can {what}.", "Ask a Pipeday admin (see `pipeday role set`).")
 
 
-def audit(session: Session, team_id: str, actor: str, action: str, target: str | None, details: dict[str, object]) -> None:
+def audit(
+    session: Session, team_id: str, actor: str, action: str, target: str | None, details: dict[str, object]
+) -> None:
     session.add(AuditLog(team_id=team_id, actor=actor, action=action, target=target, details=details))
 
 
@@ -222,4 +231,3 @@ def workspace_ids(session: Session) -> list[str]:
 
 def region_member_count(session: Session, region_id: int) -> int:
     return session.scalar(select(func.count()).select_from(Member).where(Member.region_id == region_id)) or 0
-

@@ -1,4 +1,5 @@
 """Errors the domain raises for the user to read (the listeners show them ephemerally)."""
+
 from __future__ import annotations
 
 

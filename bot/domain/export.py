@@ -3,6 +3,7 @@
 Members are the ones currently in the team (a region, or the whole workspace); a member who
 logged nothing still gets a row of zeros, because "who did nothing" is what managers look for.
 """
+
 from __future__ import annotations
 
 import csv
@@ -60,13 +61,23 @@ def export_rows(session: Session, team_id: str, window: Window, region: Region |
     """Header plus one row per member in the team, ordered by region then name."""
     members = _members(session, team_id, region)
     totals, amounts = _totals(session, team_id, window, region)
-    header = ["region", "user_id", "name", "role", "job", *(t.plural for t in ACTIVITY_TYPES.values()), "deal_amount_usd"]
+    header = [
+        "region",
+        "user_id",
+        "name",
+        "role",
+        "job",
+        *(t.plural for t in ACTIVITY_TYPES.values()),
+        "deal_amount_usd",
+    ]
     rows = [header]
     for member in members:
         counts = [_number(totals[member.id].get(key, 0.0)) for key in ACTIVITY_TYPES]
         amount = f"{amounts.get(member.id, 0) / 100:.2f}"
         region_name = member.region.name if member.region else ""
-        rows.append([_cell(region_name), member.user_id, _cell(member.display_name), member.role, member.job, *counts, amount])
+        rows.append(
+            [_cell(region_name), member.user_id, _cell(member.display_name), member.role, member.job, *counts, amount]
+        )
     return rows
 
 

@@ -8,6 +8,7 @@ Override precedence, most specific first: member › region › job › team (ev
 Overrides hold *full* targets; the workspace's ramp fraction scales every target, so a manager
 sets the goal the team grows into, and the ramp decides how much of it applies this week.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -371,7 +372,9 @@ def goal_board(
     weeks = [week for rid in scopes for week in team_week(session, team_id, now, region_id=rid)]
     last_logs = _last_log_times(session, team_id, weeks)
     standings = [
-        Standing(week.member.id, week.member.display_name, percent, last_logs[week.member.id], week.member.role == "leader")
+        Standing(
+            week.member.id, week.member.display_name, percent, last_logs[week.member.id], week.member.role == "leader"
+        )
         for week in weeks
         if (percent := _goal_percent(week, activity_type)) > 0 and week.member.id in last_logs
     ]

@@ -84,8 +84,7 @@ class RampPolicy:
             raise ValueError(f"max_fraction must be positive, got {self.max_fraction}")
         if not 0 < self.start_fraction <= self.max_fraction:
             raise ValueError(
-                f"start_fraction must be in (0, max_fraction={self.max_fraction}], "
-                f"got {self.start_fraction}"
+                f"start_fraction must be in (0, max_fraction={self.max_fraction}], got {self.start_fraction}"
             )
         if self.step <= 0:
             raise ValueError(f"step must be positive, got {self.step}")
@@ -156,9 +155,7 @@ def progress(goals: Mapping[str, float], totals: Mapping[str, float]) -> list[Go
         if target <= 0:
             raise ValueError(f"goal for {activity!r} must be positive, got {target}")
         done = totals.get(activity, 0)
-        result.append(
-            GoalProgress(activity_type=activity, target=target, done=done, fraction=done / target)
-        )
+        result.append(GoalProgress(activity_type=activity, target=target, done=done, fraction=done / target))
     return result
 
 
@@ -240,19 +237,12 @@ def next_ramp(
     )
 
 
-def _raise_reason(
-    policy: RampPolicy, streak: int, last_attainment: float, old: float, new: float
-) -> str:
+def _raise_reason(policy: RampPolicy, streak: int, last_attainment: float, old: float, new: float) -> str:
     if streak == 1:
         hit = f"The team hit its goals last week ({percent_text(last_attainment)})"
     else:
-        hit = (
-            f"The team hit its goals {streak} weeks in a row "
-            f"(last week {percent_text(last_attainment)})"
-        )
-    sentence = (
-        f"{hit}, so weekly goals rise from {percent_text(old)} to {percent_text(new)} of the full targets"
-    )
+        hit = f"The team hit its goals {streak} weeks in a row (last week {percent_text(last_attainment)})"
+    sentence = f"{hit}, so weekly goals rise from {percent_text(old)} to {percent_text(new)} of the full targets"
     if new >= policy.max_fraction:
         return sentence + " — the top of the ramp."
     return sentence + "."

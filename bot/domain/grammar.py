@@ -3,6 +3,7 @@
 Pure: knows nothing of Slack or the database. Every refusal quotes the input and shows
 the closest correct usage, and nothing is stored for input that does not parse.
 """
+
 from __future__ import annotations
 
 import difflib

@@ -8,6 +8,7 @@ next (deferred) edit.
 `plan_refresh` is the pure decision. The claim functions make it hold across web
 workers with compare-and-set updates on the day row.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,8 +46,10 @@ def mark_pending(session: Session, day_ids: list[int]) -> None:
     """Something changed the standings of these days; their live messages need an edit."""
     if day_ids:
         session.execute(
-            update(CompetitionDay).where(CompetitionDay.id.in_(day_ids))
-            .values(live_pending=True).execution_options(synchronize_session=False)
+            update(CompetitionDay)
+            .where(CompetitionDay.id.in_(day_ids))
+            .values(live_pending=True)
+            .execution_options(synchronize_session=False)
         )
 
 
@@ -62,13 +65,16 @@ def claim_live_edit(
         return plan
     observed = CompetitionDay.live_last_edit_at
     unchanged = observed.is_(None) if day.live_last_edit_at is None else observed == day.live_last_edit_at
-    taken = updated_rows(
-        session,
-        update(CompetitionDay)
-        .where(CompetitionDay.id == day.id, CompetitionDay.live_pending.is_(True), unchanged)
-        .values(live_last_edit_at=now, live_pending=False)
-        .execution_options(synchronize_session=False)
-    ) == 1
+    taken = (
+        updated_rows(
+            session,
+            update(CompetitionDay)
+            .where(CompetitionDay.id == day.id, CompetitionDay.live_pending.is_(True), unchanged)
+            .values(live_last_edit_at=now, live_pending=False)
+            .execution_options(synchronize_session=False),
+        )
+        == 1
+    )
     session.refresh(day)
     if taken:
         return plan
@@ -78,21 +84,26 @@ def claim_live_edit(
 
 def claim_live_post(session: Session, day: CompetitionDay, channel_id: str, now: datetime) -> bool:
     """True for the one caller that posts the day's live message (the others edit it later)."""
-    taken = updated_rows(
-        session,
-        update(CompetitionDay)
-        .where(CompetitionDay.id == day.id, CompetitionDay.live_channel_id.is_(None))
-        .values(live_channel_id=channel_id, live_pending=False, live_last_edit_at=now)
-        .execution_options(synchronize_session=False)
-    ) == 1
+    taken = (
+        updated_rows(
+            session,
+            update(CompetitionDay)
+            .where(CompetitionDay.id == day.id, CompetitionDay.live_channel_id.is_(None))
+            .values(live_channel_id=channel_id, live_pending=False, live_last_edit_at=now)
+            .execution_options(synchronize_session=False),
+        )
+        == 1
+    )
     session.refresh(day)
     return taken
 
 
 def record_live_post(session: Session, day_id: int, ts: str) -> None:
     session.execute(
-        update(CompetitionDay).where(CompetitionDay.id == day_id)
-        .values(live_ts=ts).execution_options(synchronize_session=False)
+        update(CompetitionDay)
+        .where(CompetitionDay.id == day_id)
+        .values(live_ts=ts)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -102,6 +113,8 @@ def release_live_claim(session: Session, day_id: int, *, posted: bool) -> None:
     if not posted:
         values["live_channel_id"] = None
     session.execute(
-        update(CompetitionDay).where(CompetitionDay.id == day_id)
-        .values(values).execution_options(synchronize_session=False)
+        update(CompetitionDay)
+        .where(CompetitionDay.id == day_id)
+        .values(values)
+        .execution_options(synchronize_session=False)
     )

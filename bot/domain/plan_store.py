@@ -5,6 +5,7 @@ measures every stage of the funnel (its reps convert the way *they* convert); ot
 whole workspace's, and any stage still short of data falls back to the documented default
 (the plan says which).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -156,9 +156,7 @@ def stage_totals_from_activity(totals: Mapping[str, float]) -> dict[str, float]:
     return {"outreach": outreach, **stages}
 
 
-def measured_rates(
-    stage_totals: Mapping[str, float], min_sample: int = 20
-) -> dict[StagePair, RateEstimate]:
+def measured_rates(stage_totals: Mapping[str, float], min_sample: int = 20) -> dict[StagePair, RateEstimate]:
     """Conversion rates measured from activity totals over one window.
 
     ``stage_totals`` maps activity types (or "outreach") to counts over the same
@@ -175,9 +173,7 @@ def measured_rates(
     if min_sample < 1:
         raise ValueError(f"min_sample must be at least 1, got {min_sample}")
     totals = stage_totals_from_activity(stage_totals)
-    return {
-        pair: _estimate(pair, totals[pair[0]], totals[pair[1]], min_sample) for pair in STAGE_PAIRS
-    }
+    return {pair: _estimate(pair, totals[pair[0]], totals[pair[1]], min_sample) for pair in STAGE_PAIRS}
 
 
 def _estimate(pair: StagePair, upper: float, lower: float, min_sample: int) -> RateEstimate:

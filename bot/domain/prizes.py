@@ -1,4 +1,5 @@
 """Prizes on the wheel: name, weight (relative odds), stock (None = unlimited), active flag."""
+
 from __future__ import annotations
 
 import math
@@ -26,8 +27,10 @@ def add_prize(
     ensure_workspace(session, team_id)
     prize = find_prize(session, team_id, name, include_inactive=True)
     if prize is not None and prize.active:
-        raise Conflict(f"There's already a prize called {prize.name}.",
-                       f"Change its stock with: pipeday prize restock \"{prize.name}\" N")
+        raise Conflict(
+            f"There's already a prize called {prize.name}.",
+            f'Change its stock with: pipeday prize restock "{prize.name}" N',
+        )
     prize = prize or Prize(team_id=team_id, name_key=name.lower())
     prize.name, prize.weight, prize.stock, prize.active = name, float(weight), stock, True
     session.add(prize)
@@ -40,8 +43,10 @@ def _validate(name: str, weight: float, stock: int | None) -> None:
     if not name or len(name) > MAX_NAME_LENGTH:
         raise Conflict(f"A prize name needs 1 to {MAX_NAME_LENGTH} characters.")
     if not math.isfinite(weight) or not 0 < weight <= MAX_WEIGHT:
-        raise Conflict(f"The weight must be a number above 0 and at most {MAX_WEIGHT:,.0f}.",
-                       "Weights are relative odds: 2 is twice as likely as 1.")
+        raise Conflict(
+            f"The weight must be a number above 0 and at most {MAX_WEIGHT:,.0f}.",
+            "Weights are relative odds: 2 is twice as likely as 1.",
+        )
     if stock is not None and not 0 <= stock <= MAX_STOCK:
         raise Conflict(f"Stock goes from 0 to {MAX_STOCK:,}; leave it out for unlimited.")
 
@@ -62,9 +67,9 @@ def require_prize(session: Session, team_id: str, name: str) -> Prize:
 
 
 def list_prizes(session: Session, team_id: str) -> list[Prize]:
-    return list(session.scalars(
-        select(Prize).where(Prize.team_id == team_id, Prize.active.is_(True)).order_by(Prize.id)
-    ))
+    return list(
+        session.scalars(select(Prize).where(Prize.team_id == team_id, Prize.active.is_(True)).order_by(Prize.id))
+    )
 
 
 def remove_prize(session: Session, team_id: str, name: str, actor: str) -> Prize:
@@ -100,12 +105,11 @@ def lock_wheel_prizes(session: Session, team_id: str) -> list[Prize]:
     so stock is read after the previous spin's decrement and no deadlock is possible.
     SQLite ignores FOR UPDATE; there BEGIN IMMEDIATE already serialises writers.
     """
-    return list(session.scalars(
-        select(Prize)
-        .where(Prize.team_id == team_id, Prize.active.is_(True))
-        .order_by(Prize.id)
-        .with_for_update()
-    ))
+    return list(
+        session.scalars(
+            select(Prize).where(Prize.team_id == team_id, Prize.active.is_(True)).order_by(Prize.id).with_for_update()
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ The ramp scales every full target by one workspace-wide fraction (read by
 `bot.domain.goals` (`next_ramp`); this module judges the team's week, stores the new fraction
 and records every change so the weekly goals message can announce it.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session
 from bot.domain.directory import audit, ensure_workspace
 from bot.domain.goal_store import REP_ROLES, GoalLayers, load_goal_layers, team_members, weeks_of
 from bot.domain.goals import RampPolicy, RampState, attainment, next_ramp, percent_text
-from bot.domain.windows import week_start as monday_of, week_window
+from bot.domain.windows import week_start as monday_of
+from bot.domain.windows import week_window
 from models import GoalRamp, GoalRampChange
 
 
@@ -129,7 +131,15 @@ def advance_ramp(session: Session, team_id: str, week_start: date, now: datetime
     if change is None:
         return None
     return _record_change(
-        session, team_id, week_start, change.old_fraction, change.new_fraction, change.reason, team_hit, "scheduler", now
+        session,
+        team_id,
+        week_start,
+        change.old_fraction,
+        change.new_fraction,
+        change.reason,
+        team_hit,
+        "scheduler",
+        now,
     )
 
 
@@ -189,5 +199,3 @@ def _policy_details(policy: RampPolicy) -> dict[str, object]:
         "threshold": policy.team_hit_threshold,
         "max": policy.max_fraction,
     }
-
-

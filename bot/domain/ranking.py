@@ -3,6 +3,7 @@
 "Reached first" is the moment a person's running total reached its final value, which —
 because every log is positive — is the time of their last counted log in the window.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,10 +34,8 @@ def rank_standings(standings: list[Standing]) -> list[RankedStanding]:
     ranked: list[RankedStanding] = []
     for position, standing in enumerate(ordered, start=1):
         previous = ranked[-1] if ranked else None
-        if previous is not None and previous.standing.total == standing.total:
-            rank = previous.rank
-        else:
-            rank = position  # competition ranking: 1, 2, 2, 4
+        tied = previous is not None and previous.standing.total == standing.total
+        rank = previous.rank if tied and previous else position  # competition ranking: 1, 2, 2, 4
         ranked.append(RankedStanding(rank, totals_count[standing.total] > 1, standing))
     return ranked
 

@@ -6,6 +6,7 @@ row lock and can never go below zero (check constraint). A spin's outcome is
 `draw(segments, seed, context)` from bot.domain.wheel; the spin row keeps the seed,
 context and the segments that were on the wheel so anyone can recompute it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,12 +52,16 @@ def next_unspun_winner(session: Session, day: CompetitionDay) -> CompetitionWinn
 
 def require_next_winner(session: Session, day: CompetitionDay) -> CompetitionWinner:
     if not day.winners:
-        raise Conflict(f"{day.competition.name} on {day.local_date:%a %d %b} in {day.region.name} "
-                       "had no winner to spin for.")
+        raise Conflict(
+            f"{day.competition.name} on {day.local_date:%a %d %b} in {day.region.name} had no winner to spin for."
+        )
     winner = next_unspun_winner(session, day)
     if winner is None:
-        raise AlreadySpun(f"Every winner of {day.competition.name} on {day.local_date:%a %d %b} in "
-                          f"{day.region.name} has spun already.", "`pipeday prize awards` lists what they won.")
+        raise AlreadySpun(
+            f"Every winner of {day.competition.name} on {day.local_date:%a %d %b} in "
+            f"{day.region.name} has spun already.",
+            "`pipeday prize awards` lists what they won.",
+        )
     return winner
 
 
@@ -72,15 +77,26 @@ def spin_for(session: Session, day: CompetitionDay, member_id: int, *, spun_by: 
     _refuse_if_spun(session, day, winner)
     segments = wheel_segments(as_wheel_prize(p) for p in prizes.values())
     if not segments:
-        raise Conflict("There are no prizes left on the wheel.",
-                       "Add or restock one: `pipeday prize add NAME` / `pipeday prize restock NAME N`.")
+        raise Conflict(
+            "There are no prizes left on the wheel.",
+            "Add or restock one: `pipeday prize add NAME` / `pipeday prize restock NAME N`.",
+        )
     context = spin_context(day.team_id, day.id, winner.member.user_id)
     index = draw(segments, day.seed, context)  # not empty: refused above
     prize = prizes[segments[index].prize_id]
     spin = Spin(
-        team_id=day.team_id, competition_day_id=day.id, member_id=member_id, prize_id=prize.id,
-        prize_name=prize.name, seed=day.seed, context=context, segments=[_segment_json(s) for s in segments],
-        winner_index=index, spun_by=spun_by, spun_at=now, status=AWARD_PENDING,
+        team_id=day.team_id,
+        competition_day_id=day.id,
+        member_id=member_id,
+        prize_id=prize.id,
+        prize_name=prize.name,
+        seed=day.seed,
+        context=context,
+        segments=[_segment_json(s) for s in segments],
+        winner_index=index,
+        spun_by=spun_by,
+        spun_at=now,
+        status=AWARD_PENDING,
     )
     if not insert_once(session, spin):
         raise AlreadySpun(f"<@{winner.member.user_id}> has spun already.")
@@ -126,8 +142,10 @@ def spins_of_day(session: Session, day_id: int) -> list[Spin]:
 
 def record_announcement(session: Session, spin_id: int, channel_id: str, ts: str) -> None:
     session.execute(
-        update(Spin).where(Spin.id == spin_id)
-        .values(announcement_channel_id=channel_id, announcement_ts=ts).execution_options(synchronize_session=False)
+        update(Spin)
+        .where(Spin.id == spin_id)
+        .values(announcement_channel_id=channel_id, announcement_ts=ts)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -139,12 +157,16 @@ class DeliveryResult:
 
 def mark_delivered(session: Session, team_id: str, spin_id: int, *, actor: str, now: datetime) -> DeliveryResult:
     spin = get_spin(session, team_id, spin_id)
-    changed = updated_rows(
-        session,
-        update(Spin).where(Spin.id == spin.id, Spin.status == AWARD_PENDING)
-        .values(status=AWARD_DELIVERED, delivered_by=actor, delivered_at=now)
-        .execution_options(synchronize_session=False)
-    ) == 1
+    changed = (
+        updated_rows(
+            session,
+            update(Spin)
+            .where(Spin.id == spin.id, Spin.status == AWARD_PENDING)
+            .values(status=AWARD_DELIVERED, delivered_by=actor, delivered_at=now)
+            .execution_options(synchronize_session=False),
+        )
+        == 1
+    )
     session.refresh(spin)
     if changed:
         audit(session, team_id, actor, "award.delivered", str(spin.id), {"prize": spin.prize_name})
@@ -179,8 +201,19 @@ def list_awards(session: Session, team_id: str, status: str | None = None) -> li
     if status is not None:
         query = query.where(Spin.status == status)
     return [
-        AwardRow(spin.id, local_date, competition, region, user_id, name, spin.prize_name, spin.status,
-                 spin.spun_at, spin.delivered_by, spin.delivered_at)
+        AwardRow(
+            spin.id,
+            local_date,
+            competition,
+            region,
+            user_id,
+            name,
+            spin.prize_name,
+            spin.status,
+            spin.spun_at,
+            spin.delivered_by,
+            spin.delivered_at,
+        )
         for spin, local_date, competition, region, user_id, name in session.execute(query)
     ]
 
@@ -220,7 +253,14 @@ def verify_spin(session: Session, spin_id: int, team_id: str | None = None) -> S
     elif recomputed is not None and segments[recomputed].name != spin.prize_name:
         problem = "the recorded prize name does not match the drawn segment"
     return SpinVerification(
-        spin_id=spin.id, commitment=published, seed=spin.seed, context=spin.context, segments=segments,
-        chances=odds(segments), recorded_index=spin.winner_index, recorded_prize=spin.prize_name,
-        recomputed_index=recomputed, problem=problem,
+        spin_id=spin.id,
+        commitment=published,
+        seed=spin.seed,
+        context=spin.context,
+        segments=segments,
+        chances=odds(segments),
+        recorded_index=spin.winner_index,
+        recorded_prize=spin.prize_name,
+        recomputed_index=recomputed,
+        problem=problem,
     )

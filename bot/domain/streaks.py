@@ -24,9 +24,7 @@ MON_FRI: frozenset[int] = frozenset({0, 1, 2, 3, 4})
 _ONE_DAY = timedelta(days=1)
 
 
-def is_working_day(
-    day: date, working_days: frozenset[int] = MON_FRI, holidays: frozenset[date] = frozenset()
-) -> bool:
+def is_working_day(day: date, working_days: frozenset[int] = MON_FRI, holidays: frozenset[date] = frozenset()) -> bool:
     """True when ``day`` falls on a working weekday and is not a holiday."""
     return day.weekday() in working_days and day not in holidays
 

@@ -10,6 +10,7 @@ boards, so a rep who moves mid-week does not drag their numbers along. Goal atta
 is the exception: it is each rep's own week against their own goals, exactly as
 `/pg goals` shows it (bot.domain.goal_store.team_week).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -252,13 +253,14 @@ def _week_logs(session: Session, region: Region, week: Window, zone: ZoneInfo) -
 def _members_by_id(session: Session, region: Region, also: set[int]) -> dict[int, _MemberInfo]:
     """The region's members, plus anyone else in `also` (people who logged here, then moved)."""
     columns = (Member.id, Member.user_id, Member.display_name, Member.role, Member.region_id)
-    rows = list(session.execute(select(*columns).where(Member.team_id == region.team_id, Member.region_id == region.id)))
+    rows = list(
+        session.execute(select(*columns).where(Member.team_id == region.team_id, Member.region_id == region.id))
+    )
     missing = also - {row[0] for row in rows}
     if missing:
         rows += session.execute(select(*columns).where(Member.id.in_(sorted(missing))))
     return {
-        member_id: _MemberInfo(user_id, name, role, region_id)
-        for member_id, user_id, name, role, region_id in rows
+        member_id: _MemberInfo(user_id, name, role, region_id) for member_id, user_id, name, role, region_id in rows
     }
 
 

@@ -3,10 +3,11 @@
 Windows are half-open [start, end) in aware UTC, computed from local midnights so a
 DST week is 167 or 169 hours long, exactly as the people in that region live it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -25,7 +26,7 @@ class Window:
 def local_time_utc(day: date, at: time, tz: ZoneInfo) -> datetime:
     """The UTC instant of wall time `at` on `day` in `tz` (fold=0: a time skipped by a DST
     change lands an hour later on the new wall clock, a repeated one means its first pass)."""
-    return datetime.combine(day, at.replace(tzinfo=None), tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(day, at.replace(tzinfo=None), tzinfo=tz).astimezone(UTC)
 
 
 def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:

@@ -1,4 +1,5 @@
 """Logging activity: `/pg 3 connects`, `/pg deal $50k`, `/pg undo`, `/pg me`."""
+
 from __future__ import annotations
 
 from slack_bolt import App

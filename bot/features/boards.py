@@ -1,4 +1,5 @@
 """`/pg board [region|all] [today|week|month|quarter] [type]`."""
+
 from __future__ import annotations
 
 from slack_bolt import App

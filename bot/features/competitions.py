@@ -1,5 +1,6 @@
 """Prospecting days in Slack: `/pg days`, `/pg close [region]`, `/pg spin [region]`,
 the "Spin the wheel" and "Mark delivered" buttons, and live standings as logs arrive."""
+
 from __future__ import annotations
 
 import logging
@@ -60,9 +61,7 @@ from models import Region
 
 logger = logging.getLogger(__name__)
 USAGE = {"days": "/pg days", "close": "/pg close [region]", "spin": "/pg spin [region]"}
-NOT_A_MANAGER_SPIN = (
-    "Only managers can spin the wheel — if you won, sit tight: your manager will spin it for you. 🎡"
-)
+NOT_A_MANAGER_SPIN = "Only managers can spin the wheel — if you won, sit tight: your manager will spin it for you. 🎡"
 NOT_A_MANAGER_DELIVER = "Only managers can mark a prize delivered."
 
 
@@ -105,8 +104,10 @@ def register(app: App, ctx: AppContext) -> None:
         with _managed_region(ctx, request, "spin the wheel") as (session, region, channel):
             day = last_closed_day(session, region)
             if day is None:
-                raise Conflict(f"No competition day has finished in {region.name} yet.",
-                               "A manager closes today's with `/pg close`.")
+                raise Conflict(
+                    f"No competition day has finished in {region.name} yet.",
+                    "A manager closes today's with `/pg close`.",
+                )
             winner = require_next_winner(session, day)
             result = spin_for(session, day, winner.member_id, spun_by=request.user_id, now=now)
             reply = spinning_reply(result.user_id, day.results_channel_id or channel)
@@ -147,8 +148,15 @@ def _spin_from_button(
     # A DomainError (an out-of-date button, no prize left) is answered by ctx.after_ack;
     # the delivery below does likewise.
     day_id, member_id = _parse_spin_value(action.get("value", ""))
-    run_spin(client, ctx.session_factory, team_id=team_id, day_id=day_id, member_id=member_id,
-             spun_by=user_id, now=ctx.clock())
+    run_spin(
+        client,
+        ctx.session_factory,
+        team_id=team_id,
+        day_id=day_id,
+        member_id=member_id,
+        spun_by=user_id,
+        now=ctx.clock(),
+    )
 
 
 def _deliver_from_button(

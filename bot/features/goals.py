@@ -1,4 +1,5 @@
 """`/pg goals [@user]`, `/pg goals set <type> <n> [@user…|<region>|all]` (managers) and `/pg plan`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -86,7 +87,9 @@ def _set_goals(ctx: AppContext, request: CommandRequest, command: GoalSetCommand
     now = ctx.clock()
     with ctx.session_factory.begin() as session:
         actor = get_member(session, request.team_id, request.user_id)
-        target = None if command.target_text in CLEAR_WORDS else parse_target(command.activity_type, command.target_text)
+        target = (
+            None if command.target_text in CLEAR_WORDS else parse_target(command.activity_type, command.target_text)
+        )
         scopes = _scopes(session, request, command, actor.region if actor else None)
         for scope in scopes:
             if target is None:
@@ -98,9 +101,7 @@ def _set_goals(ctx: AppContext, request: CommandRequest, command: GoalSetCommand
     request.reply(reply)
 
 
-def _scopes(
-    session: Session, request: CommandRequest, command: GoalSetCommand, home: Region | None
-) -> list[GoalScope]:
+def _scopes(session: Session, request: CommandRequest, command: GoalSetCommand, home: Region | None) -> list[GoalScope]:
     """Mentioned people, else the named region (or everyone), else the manager's own region."""
     if command.user_ids:
         return [member_scope(ensure_member(session, request.team_id, uid, uid)) for uid in command.user_ids]
@@ -134,7 +135,7 @@ def parse_goal_set(args: list[str]) -> GoalSetCommand:
     mentioned = [(word, parse_user_mention(word)) for word in scope_words]
     users = tuple(user_id for _, user_id in mentioned if user_id is not None)
     others = [word for word, user_id in mentioned if user_id is None]
-    if users and others or len(others) > 1:
+    if (users and others) or len(others) > 1:
         raise ParseError("Give people (@mentions), one region, or `all` — not a mix.", SET_USAGE)
     region = others[0] if others else None
     if region is not None and region.lower() == "all":

@@ -1,4 +1,5 @@
 """`/pg help`."""
+
 from __future__ import annotations
 
 from slack_bolt import App

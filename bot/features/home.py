@@ -4,6 +4,7 @@ the team table, leaders' hours and the CSV export for managers.
 Web API calls (users.info via bot.slack.permissions, views.*, files.*) happen outside the
 database transaction, so SQLite's write lock is never held across a network round trip.
 """
+
 from __future__ import annotations
 
 import logging
@@ -160,13 +161,20 @@ def home_data(session: Session, team_id: str, user_id: str, now: datetime, *, ma
 
 
 def _team(
-    session: Session, team_id: str, manager: Member | None, now: datetime, page: int, layers: GoalLayers, fraction: float
+    session: Session,
+    team_id: str,
+    manager: Member | None,
+    now: datetime,
+    page: int,
+    layers: GoalLayers,
+    fraction: float,
 ) -> TeamSection:
     """A manager's team is their region; without one, the whole workspace."""
     region = manager.region if manager is not None else None
     region_id = region.id if region is not None else None
-    everyone = team_week(session, team_id, now, region_id=region_id, roles=(*REP_ROLES, *LEADER_ROLES),
-                         layers=layers, fraction=fraction)
+    everyone = team_week(
+        session, team_id, now, region_id=region_id, roles=(*REP_ROLES, *LEADER_ROLES), layers=layers, fraction=fraction
+    )
     reps = [week for week in everyone if week.member.role in REP_ROLES]
     leaders = [week for week in everyone if week.member.role in LEADER_ROLES]
     return team_section(region.name if region else "All regions", reps, leaders, page)

@@ -1,4 +1,5 @@
 """`/pg join <region>` and `/pg role @user <role>`."""
+
 from __future__ import annotations
 
 from slack_bolt import App

@@ -4,6 +4,7 @@ The slash command is acknowledged first; the figures, the chart and the posts co
 the ack, since together they can take longer than the three seconds Slack waits.
 On-demand summaries are not recorded in the sent log: Friday's scheduled one still runs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,8 +50,12 @@ def _post_summary(
         post_weekly_summary(request.client, ctx.session_factory, region_id, now, channel)
     except SlackApiError as error:
         logger.warning("/pg summary for %s failed: %s", label, describe_error(error))
-        request.reply(simple_error(f"I couldn't post the {label} summary: {describe_error(error)}.",
-                                   "Is the app in the region's channel? Invite it with /invite @Pipeday."))
+        request.reply(
+            simple_error(
+                f"I couldn't post the {label} summary: {describe_error(error)}.",
+                "Is the app in the region's channel? Invite it with /invite @Pipeday.",
+            )
+        )
 
 
 def _region_argument(request: CommandRequest) -> str | None:

@@ -35,6 +35,7 @@ Public API (the scheduler calls these; `now` is aware UTC):
 Region channels come from `Region.channel_id`; a region without one raises `NoChannel`.
 `DayKey(team_id, region_id, competition_id, local_date)` is in bot.domain.competitions.
 """
+
 from __future__ import annotations
 
 import logging
@@ -204,8 +205,12 @@ def refresh_live_standings(
         else:
             update_message(client, channel, str(ts), content)
     except SlackApiError as error:
-        logger.warning("live standings for day %s not %s: %s", day_id, "posted" if posting else "edited",
-                       error.response.get("error"))
+        logger.warning(
+            "live standings for day %s not %s: %s",
+            day_id,
+            "posted" if posting else "edited",
+            error.response.get("error"),
+        )
         with session_factory.begin() as session:
             release_live_claim(session, day_id, posted=not posting)
         return LiveRefresh(False, later)
@@ -282,8 +287,12 @@ class LiveStandingsRefresher:
 
     def defer(self, day_id: int, at: datetime, *, tries_left: int = DEFERRED_TRIES) -> None:
         if tries_left <= 0:
-            logger.warning("live standings for day %s still not current after %d tries; the next log "
-                           "or scheduled post will bring them up to date", day_id, DEFERRED_TRIES)
+            logger.warning(
+                "live standings for day %s still not current after %d tries; the next log "
+                "or scheduled post will bring them up to date",
+                day_id,
+                DEFERRED_TRIES,
+            )
             return
         with self._lock:
             if day_id in self._deferred:
@@ -413,9 +422,13 @@ def announce_spin(client: WebClient, session_factory: SessionFactory, spin_id: i
     gif = render_wheel_gif(labels, chances, index, size=WHEEL_SIZE_PX, frames=WHEEL_FRAMES, jitter=jitter)
     upload: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
     client.files_upload_v2(
-        channel=channel, content=gif, filename="wheel.gif", title="Prize wheel",
+        channel=channel,
+        content=gif,
+        filename="wheel.gif",
+        title="Prize wheel",
         alt_txt=f"The prize wheel spinning and stopping on {labels[index]}",
-        initial_comment=f"🎡 Spinning the wheel for <@{user_id}>…", **upload,
+        initial_comment=f"🎡 Spinning the wheel for <@{user_id}>…",
+        **upload,
     )
     ts = post_message(client, channel, announcement)
     with session_factory.begin() as session:

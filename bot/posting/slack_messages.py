@@ -1,5 +1,6 @@
 """The Web API calls channel posts are made of, shared by the posting code, the scheduler's
 jobs and the App Home."""
+
 from __future__ import annotations
 
 from slack_sdk import WebClient
@@ -27,4 +28,3 @@ def describe_error(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return f"Slack answered {error.response.get('error')!r}"
     return f"{type(error).__name__}: {error}"
-

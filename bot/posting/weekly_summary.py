@@ -1,4 +1,5 @@
 """The weekly summary post, shared by the scheduler's Friday job and `/pg summary`."""
+
 from __future__ import annotations
 
 import logging
@@ -27,7 +28,10 @@ class SummaryPost:
 
 
 def post_weekly_summary(
-    client: WebClient, session_factory: sessionmaker[Session], region_id: int, now: datetime,
+    client: WebClient,
+    session_factory: sessionmaker[Session],
+    region_id: int,
+    now: datetime,
     channel_id: str | None = None,
 ) -> SummaryPost:
     """Post the region's weekly summary, then its chart in the thread.
@@ -49,9 +53,10 @@ def post_weekly_summary(
             title=chart_title(summary),
             alt_txt=f"Daily activity totals for {summary.region_name}, week of {summary.window.first_day:%d %b}",
         )
-    except Exception as error:  # noqa: BLE001 - the summary is out; a failed chart must not make it re-post
-        logger.warning("weekly summary chart for %s not uploaded: %s", summary.region_name, describe_error(error),
-                       exc_info=error)
+    except Exception as error:
+        logger.warning(
+            "weekly summary chart for %s not uploaded: %s", summary.region_name, describe_error(error), exc_info=error
+        )
         return SummaryPost(channel, ts, describe_error(error))
     return SummaryPost(channel, ts)
 
@@ -59,4 +64,3 @@ def post_weekly_summary(
 def summary_chart_png(summary: WeeklySummary) -> bytes:
     series = {ACTIVITY_TYPES[t].plural: values for t, values in summary.daily.series.items()}
     return render_week_chart(summary.region_name, day_labels(summary), series, title=chart_title(summary))
-

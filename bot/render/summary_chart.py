@@ -47,7 +47,7 @@ _PREFERRED_FONT_FILE = "DejaVuSans.ttf"
 # Replacements for punctuation the fallback face cannot draw.
 _ASCII_PUNCTUATION = {"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "..."}
 # A private-use code point no font draws: its mask is the face's "missing glyph" box.
-_NO_GLYPH_PROBE = "\U000F0000"
+_NO_GLYPH_PROBE = "\U000f0000"
 _MARGIN = 16
 _SWATCH = 12
 _LEGEND_GAP = 18
@@ -151,17 +151,13 @@ def drawable_text(text: str, font: Font) -> str:
     return "".join(drawable)
 
 
-def _validate(
-    days: Sequence[str], series: Mapping[str, Sequence[float]], width: int, height: int
-) -> None:
+def _validate(days: Sequence[str], series: Mapping[str, Sequence[float]], width: int, height: int) -> None:
     if not days:
         raise ValueError("a week chart needs at least one day")
     if width < 200 or height < 150:
         raise ValueError(f"chart must be at least 200x150 pixels, got {width}x{height}")
     if len(series) > len(SERIES_COLOURS):
-        raise ValueError(
-            f"at most {len(SERIES_COLOURS)} series can be told apart, got {len(series)}"
-        )
+        raise ValueError(f"at most {len(SERIES_COLOURS)} series can be told apart, got {len(series)}")
     for name, values in series.items():
         if len(values) != len(days):
             raise ValueError(f"series {name!r} has {len(values)} values for {len(days)} days")
@@ -217,9 +213,7 @@ def _draw_legend(
         if x > _MARGIN and x + entry_width > width - _MARGIN:
             x, y = _MARGIN, y + line_height
         swatch_top = y + (line_height - 6 - _SWATCH) // 2
-        draw.rectangle(
-            (x, swatch_top, x + _SWATCH - 1, swatch_top + _SWATCH - 1), fill=SERIES_COLOURS[index]
-        )
+        draw.rectangle((x, swatch_top, x + _SWATCH - 1, swatch_top + _SWATCH - 1), fill=SERIES_COLOURS[index])
         draw.text((x + _SWATCH + 6, y), label, font=font, fill=TEXT)
         x += entry_width + _LEGEND_GAP
     return y + line_height if series else top

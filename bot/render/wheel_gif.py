@@ -21,6 +21,7 @@ the last frame (the result); that frame is also held for
 from __future__ import annotations
 
 import io
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -142,9 +143,7 @@ def pointer_segment(odds: Sequence[float], rotation_degrees: float) -> int:
     return len(bounds) - 1  # wheel_angle rounded up to 360.0
 
 
-def final_rotation(
-    odds: Sequence[float], winner_index: int, *, turns: float = 4.0, jitter: float = 0.5
-) -> float:
+def final_rotation(odds: Sequence[float], winner_index: int, *, turns: float = 4.0, jitter: float = 0.5) -> float:
     """Total clockwise rotation at which the pointer sits inside the winner's segment.
 
     ``jitter`` in [0, 1) picks the spot across the segment (0.5 = middle),
@@ -228,7 +227,7 @@ def render_wheel_gif(
 
 def _steps(rotations: Sequence[float]) -> list[float]:
     """Degrees each frame turns before the next one (0 for the last frame)."""
-    return [after - before for before, after in zip(rotations, rotations[1:])] + [0.0]
+    return [after - before for before, after in itertools.pairwise(rotations)] + [0.0]
 
 
 def _quantized(image: Image.Image, palette: Sequence[RGB]) -> Image.Image:
@@ -379,9 +378,7 @@ def fit_label(text: str, font: Font, max_px: float) -> str:
 def _text_sprite(text: str, font: Font, stroke: int) -> Image.Image:
     left, top, right, bottom = font.getbbox(text, stroke_width=stroke)
     sprite = Image.new("RGBA", (right - left, bottom - top), (0, 0, 0, 0))
-    ImageDraw.Draw(sprite).text(
-        (-left, -top), text, font=font, fill=_TEXT, stroke_width=stroke, stroke_fill=_INK
-    )
+    ImageDraw.Draw(sprite).text((-left, -top), text, font=font, fill=_TEXT, stroke_width=stroke, stroke_fill=_INK)
     return sprite
 
 
@@ -400,9 +397,7 @@ def _load_font(px: int) -> Font:
     return ImageFont.load_default(size=px)
 
 
-def _frame(
-    wheel: Image.Image, layout: WheelLayout, turn_back: float, palette: Sequence[RGB]
-) -> Image.Image:
+def _frame(wheel: Image.Image, layout: WheelLayout, turn_back: float, palette: Sequence[RGB]) -> Image.Image:
     """The final-orientation ``wheel`` turned back (counter-clockwise) by ``turn_back`` degrees."""
     frame = wheel.rotate(turn_back, resample=Image.Resampling.NEAREST, fillcolor=palette.index(_BACKGROUND))
     _draw_pointer(ImageDraw.Draw(frame), layout, palette)

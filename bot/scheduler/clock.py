@@ -11,6 +11,7 @@ missed while the clock was down (within the grace period; otherwise it logs the 
 
 Two clocks running by mistake both fire, but the sent-log claim lets only one post.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -63,7 +64,7 @@ def make_scheduler(*, blocking: bool) -> BaseScheduler:
     """A scheduler in UTC (each trigger carries its region's zone) with a small thread pool."""
     scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
     return scheduler_class(
-        timezone=timezone.utc,
+        timezone=UTC,
         executors={"default": ThreadPoolExecutor(EXECUTOR_THREADS)},
         # One run at a time per job; a backlog of the same job collapses into one run.
         job_defaults={"coalesce": True, "max_instances": 1},

@@ -19,6 +19,7 @@ code (bot.posting.competition_posts, which has its own per-day claims as well);
 weekly_summary posts with bot.posting.weekly_summary (shared with /pg summary);
 goals_kickoff is built here.
 """
+
 from __future__ import annotations
 
 import logging
@@ -166,9 +167,11 @@ def _post_claimed(runtime: JobRuntime, firing: Firing, claimed: Claim, now: date
     spec = firing.spec
     try:
         result = POSTERS[spec.kind](runtime, firing, now)
-    except Exception as error:  # noqa: BLE001 - whatever broke, the row must say so, for the retry
+    except Exception as error:
         detail = describe_error(error)
-        logger.exception("%s on %s failed (attempt %d): %s", spec.describe(), firing.local_date, claimed.attempt, detail)
+        logger.exception(
+            "%s on %s failed (attempt %d): %s", spec.describe(), firing.local_date, claimed.attempt, detail
+        )
         with runtime.session_factory.begin() as session:
             sent_log.mark_failed(session, claimed, detail, now=now)
         return RunOutcome(spec.job_id, firing.local_date, "failed", detail)
@@ -184,7 +187,12 @@ def _skip(runtime: JobRuntime, firing: Firing, now: datetime, reason: str) -> Ru
     spec = firing.spec
     with runtime.session_factory.begin() as session:
         recorded = sent_log.record_skip(
-            session, firing.key, scheduled_for=firing.scheduled_for, reason=reason, now=now, claimed_by=runtime.worker_id
+            session,
+            firing.key,
+            scheduled_for=firing.scheduled_for,
+            reason=reason,
+            now=now,
+            claimed_by=runtime.worker_id,
         )
     if recorded:
         logger.warning("%s on %s: %s", spec.describe(), firing.local_date, reason)
@@ -298,11 +306,19 @@ def _post_last_call(runtime: JobRuntime, firing: Firing, now: datetime) -> PostR
 
 
 def _post_results(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
-    outcome = post_results(runtime.client, runtime.session_factory, _day_key(firing), now, closed_by="scheduler",
-                           seed_source=runtime.seed_source)
+    outcome = post_results(
+        runtime.client,
+        runtime.session_factory,
+        _day_key(firing),
+        now,
+        closed_by="scheduler",
+        seed_source=runtime.seed_source,
+    )
     if outcome.live_retry_at is not None:
         runtime.live_standings.defer(outcome.day_id, outcome.live_retry_at)
-    return PostResult(firing.spec.channel_id, None, "already closed (e.g. by /pg close)" if outcome.already_closed else None)
+    return PostResult(
+        firing.spec.channel_id, None, "already closed (e.g. by /pg close)" if outcome.already_closed else None
+    )
 
 
 def _post_weekly_summary(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:

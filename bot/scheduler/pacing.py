@@ -8,6 +8,7 @@ being told off. Slots are handed out under a lock and slept on outside it, so co
 job threads posting to the same channel queue up one second apart, while different
 channels never wait for each other.
 """
+
 from __future__ import annotations
 
 import threading
@@ -95,8 +96,8 @@ class PacedWebClient(WebClient):
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
         if api_method in PACED_METHODS:
-            channel = channel_of(kwargs.get("json")) or channel_of(kwargs.get("params")) or channel_of(
-                kwargs.get("data")
+            channel = (
+                channel_of(kwargs.get("json")) or channel_of(kwargs.get("params")) or channel_of(kwargs.get("data"))
             )
             if channel:
                 self.pacer.wait_turn(channel)

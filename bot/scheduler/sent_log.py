@@ -9,6 +9,7 @@ violation and skips. A failed post is retaken by flipping its row from "failed" 
 Each function takes the caller's session; callers commit the claim in its own
 transaction before posting (see bot.scheduler.jobs).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -120,7 +121,7 @@ def _take_over(
             claimed_at=now,
             updated_at=now,
         )
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     if changed != 1:
         return None  # another runner changed the row first
@@ -128,10 +129,25 @@ def _take_over(
     return Claim(existing.id, attempt)
 
 
-def mark_sent(session: Session, claim_: Claim, *, channel_id: str | None, message_ts: str | None, now: datetime,
-              note: str | None = None) -> None:
-    _finish(session, claim_, "sent", now, channel_id=channel_id, message_ts=message_ts, sent_at=now,
-            last_error=_clip(note) if note else None)
+def mark_sent(
+    session: Session,
+    claim_: Claim,
+    *,
+    channel_id: str | None,
+    message_ts: str | None,
+    now: datetime,
+    note: str | None = None,
+) -> None:
+    _finish(
+        session,
+        claim_,
+        "sent",
+        now,
+        channel_id=channel_id,
+        message_ts=message_ts,
+        sent_at=now,
+        last_error=_clip(note) if note else None,
+    )
 
 
 def mark_failed(session: Session, claim_: Claim, error: str, *, now: datetime) -> None:
@@ -147,8 +163,9 @@ def _finish(session: Session, claim_: Claim, status: str, now: datetime, **value
     )
 
 
-def record_skip(session: Session, key: SentKey, *, scheduled_for: datetime, reason: str, now: datetime,
-                claimed_by: str) -> bool:
+def record_skip(
+    session: Session, key: SentKey, *, scheduled_for: datetime, reason: str, now: datetime, claimed_by: str
+) -> bool:
     """Remember that a firing was skipped (too late to catch up). False if the key already had a row.
 
     The row keeps a restarted clock from logging the same skip again, shows up in
@@ -165,7 +182,7 @@ def abandon(session: Session, row_id: int, reason: str, *, now: datetime, expect
         update(SentLog)
         .where(SentLog.id == row_id, SentLog.status == expected_status)
         .values(status="abandoned", last_error=_clip(reason), updated_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     return changed == 1
 
@@ -179,9 +196,7 @@ def rows_with_status(session: Session, status: str) -> list[SentLog]:
 def stale_claims(session: Session, *, claimed_before: datetime) -> list[SentLog]:
     return list(
         session.scalars(
-            select(SentLog)
-            .where(SentLog.status == "claimed", SentLog.claimed_at < claimed_before)
-            .order_by(SentLog.id)
+            select(SentLog).where(SentLog.status == "claimed", SentLog.claimed_at < claimed_before).order_by(SentLog.id)
         )
     )
 
@@ -214,8 +229,8 @@ def _clip(text: str) -> str:
 
 
 __all__ = [
-    "Claim",
     "RETAKABLE_STATUSES",
+    "Claim",
     "SentKey",
     "Slot",
     "abandon",

@@ -18,6 +18,7 @@ Competition phases default to the competition's own window (kickoff at the start
 standings at midday, last call an hour before the end, results at the end; see
 bot.scheduler.timing.competition_phases). Every time must lie outside the quiet hours.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -146,7 +147,11 @@ def parse_schedule_settings(raw: Mapping[str, Any] | None) -> ScheduleSettings:
 def _parse_grace(value: Any) -> timedelta:
     if value is None:
         return DEFAULT_CATCH_UP_GRACE
-    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value * 60 <= MAX_GRACE.total_seconds():
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not 0 <= value * 60 <= MAX_GRACE.total_seconds()
+    ):
         raise ScheduleSettingsError(f"grace_minutes must be a number of minutes from 0 to 1440, got {value!r}")
     return timedelta(minutes=value)
 
@@ -177,7 +182,7 @@ def _parse_weekday(kind: str, value: Any) -> int | None:
 
 
 def parse_wall_time(value: Any, where: str) -> time | None:
-    """"16:00" → time(16, 0); None stays None."""
+    """ "16:00" → time(16, 0); None stays None."""
     if value is None:
         return None
     try:
@@ -201,7 +206,9 @@ def _parse_phase_times(value: Any) -> dict[str, time]:
     times = {}
     for kind, text in value.items():
         if kind not in COMPETITION_KINDS:
-            raise ScheduleSettingsError(f"competition phase must be one of {', '.join(COMPETITION_KINDS)}, got {kind!r}")
+            raise ScheduleSettingsError(
+                f"competition phase must be one of {', '.join(COMPETITION_KINDS)}, got {kind!r}"
+            )
         parsed = parse_wall_time(text, f"schedule.competitions.{kind}")
         if parsed is not None:
             times[kind] = parsed
@@ -274,7 +281,9 @@ def _workspace_specs(session: Session, workspace: Workspace, include_disabled: b
     regions = list_regions(session, team_id)
     competitions = list(
         session.scalars(
-            select(Competition).where(Competition.team_id == team_id, Competition.active.is_(True)).order_by(Competition.id)
+            select(Competition)
+            .where(Competition.team_id == team_id, Competition.active.is_(True))
+            .order_by(Competition.id)
         )
     )
     specs: list[JobSpec] = []
@@ -282,7 +291,9 @@ def _workspace_specs(session: Session, workspace: Workspace, include_disabled: b
     for region in regions:
         if not region.channel_id:
             fix = f"pipeday region set {region.name} --channel C…"
-            problems.append(SpecProblem(team_id, f"region {region.name} has no channel: nothing is scheduled there ({fix})"))
+            problems.append(
+                SpecProblem(team_id, f"region {region.name} has no channel: nothing is scheduled there ({fix})")
+            )
             continue
         specs += _specs(region, _weekly_slots(region, settings), settings, problems, include_disabled)
         for competition in competitions:
@@ -335,8 +346,17 @@ def _specs(
         enabled = settings.kind(slot.kind).enabled
         if not enabled and not include_disabled:
             continue
-        spec = _spec(region, slot.kind, slot.weekday, slot.at, settings.grace, slot.active_since, problems, enabled,
-                     slot.competition)
+        spec = _spec(
+            region,
+            slot.kind,
+            slot.weekday,
+            slot.at,
+            settings.grace,
+            slot.active_since,
+            problems,
+            enabled,
+            slot.competition,
+        )
         if spec is not None:
             specs.append(spec)
     return specs

@@ -30,7 +30,7 @@ never skips.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -101,10 +101,7 @@ def validate_local_time(at: time, quiet: tuple[time, time] = DEFAULT_QUIET_HOURS
     """
     quiet_start, quiet_end = quiet
     wall = at.replace(tzinfo=None)
-    if quiet_start <= quiet_end:
-        inside = quiet_start <= wall < quiet_end
-    else:
-        inside = wall >= quiet_start or wall < quiet_end
+    inside = quiet_start <= wall < quiet_end if quiet_start <= quiet_end else wall >= quiet_start or wall < quiet_end
     if inside:
         raise QuietHoursError(
             f"{wall.strftime('%H:%M')} is inside the quiet hours "
@@ -160,9 +157,7 @@ def catch_up(
     )
 
 
-def missed_firings(
-    schedule: LocalSchedule, last_checked_utc: datetime, now_utc: datetime
-) -> list[datetime]:
+def missed_firings(schedule: LocalSchedule, last_checked_utc: datetime, now_utc: datetime) -> list[datetime]:
     """Firings in (last_checked_utc, now_utc], oldest first."""
     _require_aware(now_utc, "now_utc")
     firings: list[datetime] = []

@@ -7,6 +7,7 @@ the ack: with five of it in flight in one worker, every new request there would 
 its ack past Slack's 3 seconds. So listeners hand it to a pool of its own here, and a
 listener thread is free again as soon as it has answered.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

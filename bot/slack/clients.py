@@ -1,4 +1,5 @@
 """Web API clients for calls that must finish inside one of Slack's 3-second windows."""
+
 from __future__ import annotations
 
 from slack_sdk import WebClient

@@ -3,6 +3,7 @@
 Features register a handler per command class (or per delegated verb); the one `/pg`
 listener parses, finds the handler and turns expected errors into a friendly reply.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,5 +1,6 @@
 """What every feature module needs: settings, the session factory, a clock, the wheel's seed
 source, and hooks."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

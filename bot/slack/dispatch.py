@@ -1,4 +1,5 @@
 """The one `/pg` listener, the global error handler and Events API de-duplication."""
+
 from __future__ import annotations
 
 import json

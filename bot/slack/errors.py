@@ -1,5 +1,6 @@
 """What the global error handler does with a failure nobody expected: log the traceback
 under a short reference and give the user a short answer that quotes it."""
+
 from __future__ import annotations
 
 import logging
@@ -42,7 +43,7 @@ def answer_later(message: dict[str, Any], body: dict[str, Any], respond: Respond
         return
     try:
         respond(**message, response_type="ephemeral", replace_original=False)
-    except Exception:  # noqa: BLE001 - the response_url is gone; the log keeps the story
+    except Exception:
         logger.exception("could not answer %s through its response_url", _describe(body))
 
 

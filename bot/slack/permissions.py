@@ -4,6 +4,7 @@ workspace admins and owners.
 The database is asked first, in its own short transaction; Slack (users.info) only when the
 database says no, and outside the transaction, so SQLite's write lock never waits on the network.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable

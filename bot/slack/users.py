@@ -1,4 +1,5 @@
 """Facts about Slack users that only the Web API knows."""
+
 from __future__ import annotations
 
 import logging

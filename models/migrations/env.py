@@ -1,4 +1,5 @@
 """Alembic environment: runs on the engine that models.db.upgrade hands in (config.attributes)."""
+
 from __future__ import annotations
 
 from alembic import context

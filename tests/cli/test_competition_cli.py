@@ -1,9 +1,10 @@
 """`pipeday competition …`, `pipeday prize …` and `pipeday spin verify` on a real database."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from models import Region, Spin
 from models.db import make_engine, make_session_factory
 
 TEAM = "T1"
-THURSDAY_10AM_NY = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)
+THURSDAY_10AM_NY = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -66,9 +67,25 @@ def test_the_classics_are_one_command_each(database: str) -> None:
 
 
 def test_custom_competition_with_every_option(database: str) -> None:
-    code, output = invoke(database, "competition", "add", "Call Blitz", "--weekday", "fri", "--metric", "dials",
-                          "--regions", "AMER,emea", "--start", "9:00", "--end", "12:30", "--winners", "3",
-                          "--leaders-win")
+    code, output = invoke(
+        database,
+        "competition",
+        "add",
+        "Call Blitz",
+        "--weekday",
+        "fri",
+        "--metric",
+        "dials",
+        "--regions",
+        "AMER,emea",
+        "--start",
+        "9:00",
+        "--end",
+        "12:30",
+        "--winners",
+        "3",
+        "--leaders-win",
+    )
     assert code == 0, output
     with transaction(database) as session:
         blitz = find_competition(session, TEAM, "call blitz")

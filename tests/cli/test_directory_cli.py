@@ -1,4 +1,5 @@
 """`pipeday region …` and `pipeday role set` act on the bot token's own workspace."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -68,7 +69,9 @@ def test_serve_without_tokens_explains_what_to_set(tmp_path: Path) -> None:
 def test_region_set_changes_channel_and_zone(tmp_path: Path) -> None:
     invoke(tmp_path, "db", "upgrade")
     invoke(tmp_path, "region", "add", "APAC", "--tz", "Asia/Singapore", "--team", "T1")
-    code, output = invoke(tmp_path, "region", "set", "apac", "--channel", "C_APAC", "--tz", "Asia/Kolkata", "--team", "T1")
+    code, output = invoke(
+        tmp_path, "region", "set", "apac", "--channel", "C_APAC", "--tz", "Asia/Kolkata", "--team", "T1"
+    )
     assert code == 0, output
     code, output = invoke(tmp_path, "region", "list", "--team", "T1")
     assert "Asia/Kolkata" in output and "C_APAC" in output

@@ -1,4 +1,5 @@
 """`pipeday doctor` against a stub Web API: it names each problem and how to fix it."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """`pipeday goals|ramp|holiday|workdays …` against a real SQLite file."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +19,8 @@ def test_goals_overrides_and_listing(tmp_path: Path) -> None:
     invoke(tmp_path, "db", "upgrade")
     invoke(tmp_path, "region", "add", "AMER", "--tz", "America/New_York", "--team", "T1")
     assert invoke(tmp_path, "goals", "set", "calls", "30", "--region", "amer", "--team", "T1") == (
-        0, "calls: 30 a week for region AMER in T1.\n"
+        0,
+        "calls: 30 a week for region AMER in T1.\n",
     )
     code, output = invoke(tmp_path, "goals", "set", "email", "0", "--member", "U1", "--member", "U2")
     assert code == 0 and output.count("emails: 0 a week") == 2
@@ -29,7 +31,10 @@ def test_goals_overrides_and_listing(tmp_path: Path) -> None:
     assert "default ae   accounts 10, meetings 5, referrals 5, emails 100, calls 20" in output
     assert "region AMER" in output and "member U1" in output and "job sdr" in output
     assert "Ramp: off" in output
-    assert invoke(tmp_path, "goals", "clear", "calls", "--region", "AMER")[1] == "Removed calls override for region AMER.\n"
+    assert (
+        invoke(tmp_path, "goals", "clear", "calls", "--region", "AMER")[1]
+        == "Removed calls override for region AMER.\n"
+    )
 
 
 def test_goals_refuse_bad_input(tmp_path: Path) -> None:

@@ -3,14 +3,15 @@
 Runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL: the CLI gets a DATABASE_URL
 pointing at the test database (and, on PostgreSQL, at the test's own schema).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli.main import cli
@@ -22,7 +23,7 @@ from models import SentLog
 from tests.support.slack_stub import SlackStub
 
 TEAM = "T1"
-LONG_AGO = datetime(2026, 1, 1, tzinfo=timezone.utc)
+LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -68,8 +69,9 @@ def test_list_shows_every_job_with_next_run_in_local_time_and_utc(
     def line(fragment: str) -> str:
         return next(candidate for candidate in lines if fragment in candidate)
 
-    assert "every Fri 16:00 America/New_York  next: Fri 2026-11-27 16:00 EST = 2026-11-27 21:00 UTC  last: never" in line(
-        "weekly_summary in AMER"
+    assert (
+        "every Fri 16:00 America/New_York  next: Fri 2026-11-27 16:00 EST = 2026-11-27 21:00 UTC  last: never"
+        in line("weekly_summary in AMER")
     )
     assert "every Mon 09:00 Asia/Kolkata  next: Mon 2026-11-30 09:00 IST = 2026-11-30 03:30 UTC" in line(
         "goals_kickoff in INDIA"
@@ -96,12 +98,15 @@ def test_run_posts_once_per_local_day_unless_forced(
     code, output = invoke(database_url, slack, "jobs", "run", "weekly_summary", "--region", "AMER", "--at", at)
     assert code == 1 and "already sent" in output and "--force" in output
     # Later the same local day (and still Friday in New York at 04:30 UTC Saturday): refused too.
-    code, output = invoke(database_url, slack, "jobs", "run", "weekly_summary", "--region", "AMER", "--at",
-                          "2026-11-28T04:30:00+00:00")
+    code, output = invoke(
+        database_url, slack, "jobs", "run", "weekly_summary", "--region", "AMER", "--at", "2026-11-28T04:30:00+00:00"
+    )
     assert code == 1 and "already sent" in output
     assert len(slack.calls("chat.postMessage")) == 1
 
-    code, output = invoke(database_url, slack, "jobs", "run", "weekly_summary", "--region", "AMER", "--at", at, "--force")
+    code, output = invoke(
+        database_url, slack, "jobs", "run", "weekly_summary", "--region", "AMER", "--at", at, "--force"
+    )
     assert code == 0, output
     assert len(slack.calls("chat.postMessage")) == 2
     with session_factory.begin() as session:
@@ -113,13 +118,15 @@ def test_run_a_competition_post_for_that_days_competition(
     database_url: str, amer: int, slack: SlackStub, session_factory: sessionmaker[Session]
 ) -> None:
     with session_factory.begin() as session:
-        add_competition(session, TEAM, CompetitionSpec("Connect Day", 3, "connect", start=time(8), end=time(17, 30)),
-                        actor="test")
+        add_competition(
+            session, TEAM, CompetitionSpec("Connect Day", 3, "connect", start=time(8), end=time(17, 30)), actor="test"
+        )
         join_region(session, TEAM, "U_ANA", "Ana", "AMER")
         ana = get_member(session, TEAM, "U_ANA")
         assert ana is not None
-        log_activity(session, ana, LogCommand("connect", 7), now=datetime(2026, 11, 26, 15, tzinfo=timezone.utc),
-                     idempotency_key=None)
+        log_activity(
+            session, ana, LogCommand("connect", 7), now=datetime(2026, 11, 26, 15, tzinfo=UTC), idempotency_key=None
+        )
     code, output = invoke(database_url, slack, "jobs", "run", "kickoff", "--region", "AMER", "--at", "2026-11-24T08:00")
     assert code == 1 and "No competition" in output and "Tuesday 2026-11-24" in output
 
@@ -142,8 +149,9 @@ def test_run_refuses_unknown_regions_and_needs_a_token(database_url: str, amer: 
 def test_schedule_moves_a_weekly_job_and_refuses_quiet_hours(
     database_url: str, amer: int, session_factory: sessionmaker[Session]
 ) -> None:
-    code, output = invoke(database_url, None, "jobs", "schedule", "weekly_summary", "--day", "thu", "--at", "15:00",
-                          "--team", TEAM)
+    code, output = invoke(
+        database_url, None, "jobs", "schedule", "weekly_summary", "--day", "thu", "--at", "15:00", "--team", TEAM
+    )
     assert code == 0, output
     code, output = invoke(database_url, None, "jobs", "list", "--at", "2026-11-24T15:00:00+00:00")
     assert "weekly_summary in AMER  every Thu 15:00 America/New_York  next: Thu 2026-11-26 15:00 EST" in output
@@ -161,13 +169,25 @@ def test_schedule_moves_one_competitions_post(
 ) -> None:
     with session_factory.begin() as session:
         add_competition(session, TEAM, CompetitionSpec("Booking Day", 2, "meeting"), actor="test")
-    code, output = invoke(database_url, None, "jobs", "schedule", "last_call", "--competition", "booking day",
-                          "--at", "16:00", "--team", TEAM)
+    code, output = invoke(
+        database_url,
+        None,
+        "jobs",
+        "schedule",
+        "last_call",
+        "--competition",
+        "booking day",
+        "--at",
+        "16:00",
+        "--team",
+        TEAM,
+    )
     assert code == 0, output
     code, output = invoke(database_url, None, "jobs", "list", "--at", "2026-11-24T15:00:00+00:00")
     assert "last_call (Booking Day) in AMER  every Wed 16:00" in output
-    code, output = invoke(database_url, None, "jobs", "schedule", "results", "--competition", "Nope", "--at", "17:00",
-                          "--team", TEAM)
+    code, output = invoke(
+        database_url, None, "jobs", "schedule", "results", "--competition", "Nope", "--at", "17:00", "--team", TEAM
+    )
     assert code == 1 and "no competition called Nope" in output
 
 

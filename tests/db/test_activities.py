@@ -1,8 +1,9 @@
 """Logging, de-duplication, undo and leaderboards against a real database."""
+
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,7 +27,7 @@ from bot.domain.windows import period_window
 from models import Activity, AuditLog, Member
 
 TEAM = "T1"
-NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)  # Tuesday 10:00 in New York
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # Tuesday 10:00 in New York
 NEW_YORK = ZoneInfo("America/New_York")
 
 
@@ -35,7 +36,9 @@ def setup_region(session: Session) -> None:
     add_region(session, TEAM, "EMEA", "Europe/London", "C_EMEA", actor="test")
 
 
-def log(session: Session, user: str, n: float, kind: str = "connect", at: datetime = NOW, key: str | None = None) -> None:
+def log(
+    session: Session, user: str, n: float, kind: str = "connect", at: datetime = NOW, key: str | None = None
+) -> None:
     member = ensure_member(session, TEAM, user, user)
     log_activity(session, member, LogCommand(type=kind, quantity=n), now=at, idempotency_key=key)
 
@@ -69,7 +72,9 @@ def test_concurrent_duplicates_store_one_row(session_factory: sessionmaker[Sessi
         barrier.wait()
         with session_factory.begin() as session:
             member = ensure_member(session, TEAM, "U1", "Ana")
-            result = log_activity(session, member, LogCommand(type="call", quantity=1), now=NOW, idempotency_key="slash:same")
+            result = log_activity(
+                session, member, LogCommand(type="call", quantity=1), now=NOW, idempotency_key="slash:same"
+            )
             outcomes.append(result.duplicate)
 
     threads = [threading.Thread(target=deliver) for _ in range(6)]

@@ -1,12 +1,14 @@
 """Prospecting days against a real database: configuration, region-local windows (midnight,
 DST), closing, board defaults, and the throttled live standings message."""
+
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 
 import pytest
@@ -50,7 +52,7 @@ from tests.support.slack_stub import Call, SlackStub
 TEAM = "T1"
 THURSDAY = date(2026, 11, 26)
 # 10:00 in New York (EST, UTC-5) on Thursday 26 Nov 2026: inside Connect Day's window.
-THURSDAY_MORNING_NY = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)
+THURSDAY_MORNING_NY = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
 
 def setup_regions(session: Session) -> None:
@@ -108,8 +110,10 @@ def test_presets_are_the_two_classics(session: Session) -> None:
     add_competition(session, TEAM, PRESETS["connect-day"], actor="test")
     add_competition(session, TEAM, PRESETS["booking-day"], actor="test")
 
-    listed = [(c.name, c.weekday, c.metric, c.start_local, c.end_local, c.winners_per_region, c.leaders_win)
-              for c in list_competitions(session, TEAM)]
+    listed = [
+        (c.name, c.weekday, c.metric, c.start_local, c.end_local, c.winners_per_region, c.leaders_win)
+        for c in list_competitions(session, TEAM)
+    ]
     assert listed == [
         ("Booking Day", 2, "meeting", time(8), time(17, 30), 1, False),
         ("Connect Day", 3, "connect", time(8), time(17, 30), 1, False),
@@ -153,21 +157,25 @@ def test_window_is_local_time_in_the_regions_zone(session: Session) -> None:
     new_york = day_window(competition, region(session, "AMER"), THURSDAY)
     tokyo = day_window(competition, region(session, "APAC"), THURSDAY)
 
-    assert (new_york.start, new_york.end) == (datetime(2026, 11, 26, 13, 0, tzinfo=timezone.utc),
-                                              datetime(2026, 11, 26, 22, 30, tzinfo=timezone.utc))
+    assert (new_york.start, new_york.end) == (
+        datetime(2026, 11, 26, 13, 0, tzinfo=UTC),
+        datetime(2026, 11, 26, 22, 30, tzinfo=UTC),
+    )
     # Thursday 08:00 in Tokyo is still Wednesday in UTC.
-    assert (tokyo.start, tokyo.end) == (datetime(2026, 11, 25, 23, 0, tzinfo=timezone.utc),
-                                        datetime(2026, 11, 26, 8, 30, tzinfo=timezone.utc))
+    assert (tokyo.start, tokyo.end) == (
+        datetime(2026, 11, 25, 23, 0, tzinfo=UTC),
+        datetime(2026, 11, 26, 8, 30, tzinfo=UTC),
+    )
 
 
 @pytest.mark.parametrize(
     ("at", "counts"),
     [
-        (datetime(2026, 11, 25, 22, 59, 59, tzinfo=timezone.utc), False),  # Thu 07:59:59 in Tokyo
-        (datetime(2026, 11, 25, 23, 0, tzinfo=timezone.utc), True),  # Thu 08:00 in Tokyo, Wed in UTC
-        (datetime(2026, 11, 26, 8, 29, 59, tzinfo=timezone.utc), True),
-        (datetime(2026, 11, 26, 8, 30, tzinfo=timezone.utc), False),  # end is exclusive
-        (datetime(2026, 11, 26, 20, 0, tzinfo=timezone.utc), False),  # Fri 05:00 in Tokyo
+        (datetime(2026, 11, 25, 22, 59, 59, tzinfo=UTC), False),  # Thu 07:59:59 in Tokyo
+        (datetime(2026, 11, 25, 23, 0, tzinfo=UTC), True),  # Thu 08:00 in Tokyo, Wed in UTC
+        (datetime(2026, 11, 26, 8, 29, 59, tzinfo=UTC), True),
+        (datetime(2026, 11, 26, 8, 30, tzinfo=UTC), False),  # end is exclusive
+        (datetime(2026, 11, 26, 20, 0, tzinfo=UTC), False),  # Fri 05:00 in Tokyo
     ],
 )
 def test_log_counts_by_the_regions_local_window_across_utc_midnight(
@@ -198,11 +206,11 @@ def test_other_regions_metrics_and_unscoped_regions_do_not_count(session: Sessio
     ("local_date", "start_utc", "hours"),
     [
         # Fall back: 01:00 EDT is 05:00 UTC; 04:00 EST is 09:00 UTC — the day has a 4-hour window.
-        (date(2026, 11, 1), datetime(2026, 11, 1, 5, 0, tzinfo=timezone.utc), 4),
+        (date(2026, 11, 1), datetime(2026, 11, 1, 5, 0, tzinfo=UTC), 4),
         # Spring forward: 01:00 EST is 06:00 UTC; 04:00 EDT is 08:00 UTC — only 2 hours.
-        (date(2026, 3, 8), datetime(2026, 3, 8, 6, 0, tzinfo=timezone.utc), 2),
+        (date(2026, 3, 8), datetime(2026, 3, 8, 6, 0, tzinfo=UTC), 2),
         # An ordinary Sunday: 3 hours.
-        (date(2026, 11, 8), datetime(2026, 11, 8, 6, 0, tzinfo=timezone.utc), 3),
+        (date(2026, 11, 8), datetime(2026, 11, 8, 6, 0, tzinfo=UTC), 3),
     ],
 )
 def test_dst_days_are_as_long_as_the_region_lives_them(
@@ -219,8 +227,8 @@ def test_both_passes_of_the_repeated_hour_count_on_fall_back_day(session: Sessio
     setup_regions(session)
     night_owls(session)
     person(session, "U_ANA", "AMER")
-    first_pass = datetime(2026, 11, 1, 5, 30, tzinfo=timezone.utc)  # 01:30 EDT
-    second_pass = datetime(2026, 11, 1, 6, 30, tzinfo=timezone.utc)  # 01:30 EST, an hour later
+    first_pass = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
+    second_pass = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST, an hour later
     for at in (first_pass, second_pass):
         assert len(days_touched_by(session, log(session, "U_ANA", 1, "connect", at))) == 1
     day = session.scalars(select(CompetitionDay)).one()
@@ -246,7 +254,10 @@ def test_close_picks_top_eligible_rep_and_commits_to_the_seed(session: Session) 
 
     assert result.closed_now
     assert [(r.standing.name, r.standing.total, r.standing.is_leader) for r in result.standings] == [
-        ("u_cro", 9, True), ("u_ben", 7, False), ("u_ana", 5, False)]
+        ("u_cro", 9, True),
+        ("u_ben", 7, False),
+        ("u_ana", 5, False),
+    ]
     assert [w.standing.name for w in result.winners] == ["u_ben"]
     assert [(w.place, w.member.user_id, w.total) for w in day.winners] == [(1, "U_BEN", 7)]
     assert day.status == "closed" and day.seed and day.commitment == commitment(day.seed)
@@ -291,7 +302,7 @@ def test_closing_before_the_start_is_refused(session: Session) -> None:
     setup_regions(session)
     day = day_of(session, connect_day(session), "AMER", THURSDAY)
     with pytest.raises(Conflict, match="hasn't started"):
-        close_day(session, day, datetime(2026, 11, 26, 12, 59, tzinfo=timezone.utc), closed_by="U_MGR")
+        close_day(session, day, datetime(2026, 11, 26, 12, 59, tzinfo=UTC), closed_by="U_MGR")
     assert day.status == "open"
 
 
@@ -325,7 +336,7 @@ def run_threads(actions: list[Callable[[], None]]) -> None:
     def guarded(action: Callable[[], None]) -> None:
         try:
             action()
-        except BaseException as error:  # re-raised below, in the test's thread
+        except BaseException as error:  # noqa: BLE001 - re-raised below, in the test's thread
             errors.append(error)
 
     threads = [threading.Thread(target=guarded, args=(a,)) for a in actions]
@@ -350,8 +361,9 @@ def test_board_defaults_to_todays_metric_on_a_competition_day(session: Session) 
     other_day, _ = board_for(session, BoardRequest(TEAM, "U_ANA", BoardCommand(), THURSDAY_MORNING_NY))
     asked, _ = board_for(session, BoardRequest(TEAM, "U_ANA", BoardCommand(type="call"), wednesday))
     # Wednesday 20:00 in Tokyo is still Wednesday 06:00 in New York: Tokyo's own date decides.
-    tokyo_thursday, _ = board_for(session, BoardRequest(TEAM, "U_ANA", BoardCommand(region="APAC"),
-                                                        datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)))
+    tokyo_thursday, _ = board_for(
+        session, BoardRequest(TEAM, "U_ANA", BoardCommand(region="APAC"), datetime(2026, 11, 25, 15, 0, tzinfo=UTC))
+    )
 
     assert (on_the_day.activity_type, on_the_day.window.period) == ("meeting", "today")
     assert (other_day.activity_type, other_day.window.period) == ("connect", "week")
@@ -418,9 +430,11 @@ def _live_rig(session_factory: sessionmaker[Session], stub: SlackStub, workers: 
     _live_setup(session_factory)
     clock = FakeClock(THURSDAY_MORNING_NY)
     timers = ManualTimers(clock)
-    return LiveRig(clock, timers, [
-        LiveStandingsRefresher(stub.client(), session_factory, clock, start_timer=timers) for _ in range(workers)
-    ])
+    return LiveRig(
+        clock,
+        timers,
+        [LiveStandingsRefresher(stub.client(), session_factory, clock, start_timer=timers) for _ in range(workers)],
+    )
 
 
 def _log_and_notify(
@@ -445,8 +459,13 @@ def test_a_failing_live_refresh_never_costs_the_log(
     listener = _refresh_after_log(BrokenRefresher(stub.client(), session_factory, FakeClock(THURSDAY_MORNING_NY)))
 
     with session_factory.begin() as session:  # the log handler's transaction
-        result = log_activity(session, ensure_member(session, TEAM, "U_ANA", "Ana"), LogCommand("connect", 2),
-                              now=THURSDAY_MORNING_NY, idempotency_key="slash:t1")
+        result = log_activity(
+            session,
+            ensure_member(session, TEAM, "U_ANA", "Ana"),
+            LogCommand("connect", 2),
+            now=THURSDAY_MORNING_NY,
+            idempotency_key="slash:t1",
+        )
         follow_up = listener(session, result)
     assert follow_up is not None  # Thursday: Connect Day runs, so there is work for after the ack
     follow_up()
@@ -519,7 +538,7 @@ def test_every_edit_is_at_least_the_interval_apart_under_steady_logging(
     timers.run_due()
     note_new_edits(count)
 
-    gaps = [b - a for a, b in zip(edit_times, edit_times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(edit_times)]
     assert gaps and min(gaps) >= LIVE_EDIT_INTERVAL
     assert "u_ana — 40 connects" in shown(stub.calls("chat.update")[-1])
     assert len(edit_times) <= 1 + 160 // 30 + 1
@@ -556,7 +575,7 @@ def test_results_are_posted_once_and_need_a_channel(session_factory: sessionmake
         key = DayKey(TEAM, amer.id, competition.id, THURSDAY)
         emea_key = DayKey(TEAM, emea.id, competition.id, THURSDAY)
     client = stub.client()
-    end = datetime(2026, 11, 26, 22, 30, tzinfo=timezone.utc)  # 17:30 in New York
+    end = datetime(2026, 11, 26, 22, 30, tzinfo=UTC)  # 17:30 in New York
 
     assert post_kickoff(client, session_factory, key, THURSDAY_MORNING_NY) is True
     assert post_kickoff(client, session_factory, key, THURSDAY_MORNING_NY) is False

@@ -1,9 +1,10 @@
 """The manager's CSV export: one row per member, local-time periods, zeros for the idle, safe cells."""
+
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,11 +19,11 @@ from models import Member
 
 TEAM = "T1"
 NEW_YORK = ZoneInfo("America/New_York")
-NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)  # Tuesday in New York
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # Tuesday in New York
 
 
 def local(day: date, hour: int = 10, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), NEW_YORK).astimezone(timezone.utc)
+    return datetime.combine(day, time(hour, minute), NEW_YORK).astimezone(UTC)
 
 
 def join(session: Session, user_id: str, name: str, region: str) -> Member:
@@ -43,7 +44,7 @@ def test_last_week_for_a_region_in_its_own_time_zone(session: Session) -> None:
     add_region(session, TEAM, "EMEA", "Europe/London", None, actor="test")
     ana = join(session, "U_ANA", "Ana", "AMER")
     join(session, "U_IDLE", "Idle Ivan", "AMER")
-    hacker = join(session, "U_X", "=HYPERLINK(\"http://evil\")", "AMER")
+    hacker = join(session, "U_X", '=HYPERLINK("http://evil")', "AMER")
     eve = join(session, "U_EVE", "Eve", "EMEA")
     log(session, ana, LogCommand("call", 12), local(date(2026, 11, 16), 9))  # Monday of last week
     log(session, ana, LogCommand("connect", 3), local(date(2026, 11, 22), 23, 30))  # Sunday night: still last week
@@ -64,9 +65,13 @@ def test_last_week_for_a_region_in_its_own_time_zone(session: Session) -> None:
     ana_row = rows[1]
     assert (ana_row["calls"], ana_row["connects"], ana_row["deals"], ana_row["hours"]) == ("12", "3", "1", "1.5")
     assert ana_row["deal_amount_usd"] == "50000.00" and ana_row["region"] == "AMER"
-    assert rows[0]["name"] == "'=HYPERLINK(\"http://evil\")"  # a spreadsheet won't run it
+    assert rows[0]["name"] == '\'=HYPERLINK("http://evil")'  # a spreadsheet won't run it
     assert rows[0]["emails"] == "4"
-    assert all(value in ("0", "0.00") for key, value in rows[2].items() if key not in ("region", "user_id", "name", "role", "job"))
+    assert all(
+        value in ("0", "0.00")
+        for key, value in rows[2].items()
+        if key not in ("region", "user_id", "name", "role", "job")
+    )
     assert list(rows[0])[:5] == ["region", "user_id", "name", "role", "job"]
 
 
@@ -97,7 +102,7 @@ def test_export_periods(period: str, first: date, last: date) -> None:
 
 
 def test_last_quarter_in_january_is_the_previous_year() -> None:
-    window = export_window("last_quarter", datetime(2027, 1, 2, 12, tzinfo=timezone.utc), NEW_YORK)
+    window = export_window("last_quarter", datetime(2027, 1, 2, 12, tzinfo=UTC), NEW_YORK)
     assert (window.first_day, window.last_day) == (date(2026, 10, 1), date(2026, 12, 31))
     with pytest.raises(Conflict):
         export_window("yesterday", NOW, NEW_YORK)

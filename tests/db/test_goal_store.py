@@ -1,7 +1,8 @@
 """Goals against a real database: overrides, the weekly ramp, streaks in a region's time zone, goal boards."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,12 +32,12 @@ from models import Activity, GoalOverride, GoalRamp, Member, Region
 
 TEAM = "T1"
 NEW_YORK = ZoneInfo("America/New_York")
-NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)  # Tuesday 10:00 in New York
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # Tuesday 10:00 in New York
 
 
 def local(day: date, hour: int = 10, minute: int = 0) -> datetime:
     """A wall-clock moment in New York, as the aware UTC instant the database stores."""
-    return datetime.combine(day, time(hour, minute), NEW_YORK).astimezone(timezone.utc)
+    return datetime.combine(day, time(hour, minute), NEW_YORK).astimezone(UTC)
 
 
 def amer(session: Session) -> Region:
@@ -100,7 +101,9 @@ def test_targets_accept_whole_numbers_and_half_hours(kind: str, text: str, expec
     assert parse_target(kind, text) == expected
 
 
-@pytest.mark.parametrize(("kind", "text"), [("call", "2.5"), ("call", "-1"), ("call", "10001"), ("hour", "1.25"), ("call", "lots")])
+@pytest.mark.parametrize(
+    ("kind", "text"), [("call", "2.5"), ("call", "-1"), ("call", "10001"), ("hour", "1.25"), ("call", "lots")]
+)
 def test_targets_refuse_fractions_negatives_typos(kind: str, text: str) -> None:
     with pytest.raises(Conflict):
         parse_target(kind, text)
@@ -168,7 +171,11 @@ def test_ramp_rises_after_two_hit_weeks_resets_on_a_miss_and_stops_at_the_max(se
     assert session.get(GoalRamp, TEAM).fraction == pytest.approx(0.8)
 
     history = [(c.old_fraction, c.new_fraction, c.actor) for c in reversed(ramp_history(session, TEAM))]
-    assert history == [(1.0, 0.6, "test"), (0.6, pytest.approx(0.7), "scheduler"), (pytest.approx(0.7), 0.8, "scheduler")]
+    assert history == [
+        (1.0, 0.6, "test"),
+        (0.6, pytest.approx(0.7), "scheduler"),
+        (pytest.approx(0.7), 0.8, "scheduler"),
+    ]
     (raise_1,) = ramp_changes_for_week(session, TEAM, date(2026, 11, 9))
     assert "60% to 70%" in raise_1.reason and raise_1.team_attainment == pytest.approx(1.0)
     assert "top of the ramp" in ramp_changes_for_week(session, TEAM, date(2026, 11, 30))[0].reason
@@ -194,7 +201,9 @@ def test_reconfiguring_keeps_the_teams_place_within_new_bounds_and_off_restores_
     assert disable_ramp(session, TEAM, actor="test", now=NOW) is True
     assert effective_goals(session, ana)["call"] == 20
     assert [(c.old_fraction, c.new_fraction) for c in reversed(ramp_history(session, TEAM))] == [
-        (1.0, 0.6), (0.6, 0.75), (0.75, 1.0)
+        (1.0, 0.6),
+        (0.6, 0.75),
+        (0.75, 1.0),
     ]
 
 
@@ -262,8 +271,14 @@ def test_weekday_specs() -> None:
 
 def _activity(member: Member, at: datetime) -> Activity:
     return Activity(
-        team_id=TEAM, member_id=member.id, region_id=member.region_id, type="call", quantity=1,
-        occurred_at=at, logged_by=member.user_id, source="test",
+        team_id=TEAM,
+        member_id=member.id,
+        region_id=member.region_id,
+        type="call",
+        quantity=1,
+        occurred_at=at,
+        logged_by=member.user_id,
+        source="test",
     )
 
 

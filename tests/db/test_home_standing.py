@@ -1,8 +1,9 @@
 """The App Home's standing line counts everyone and finds the viewer wherever they rank,
 not only among the 25 people a board message shows."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -13,7 +14,7 @@ from bot.domain.grammar import LogCommand
 from bot.features.home import home_data
 
 TEAM = "T1"
-NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)  # Tuesday 10:00 in New York
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # Tuesday 10:00 in New York
 PEOPLE = ROWS_SHOWN + 15
 
 
@@ -22,8 +23,13 @@ def test_the_last_of_forty_sees_their_rank_and_the_whole_count(session: Session)
     for n in range(PEOPLE):  # U00 logs the most connects, U39 the fewest
         user = f"U{n:02d}"
         join_region(session, TEAM, user, user, "AMER")
-        log_activity(session, ensure_member(session, TEAM, user, user), LogCommand(type="connect", quantity=PEOPLE - n),
-                     now=NOW, idempotency_key=None)
+        log_activity(
+            session,
+            ensure_member(session, TEAM, user, user),
+            LogCommand(type="connect", quantity=PEOPLE - n),
+            now=NOW,
+            idempotency_key=None,
+        )
 
     last = home_data(session, TEAM, f"U{PEOPLE - 1:02d}", NOW, manager=False, page=0)
     assert last.standing is not None

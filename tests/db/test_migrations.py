@@ -1,4 +1,5 @@
 """The app refuses an un-migrated database and names the command that fixes it."""
+
 from __future__ import annotations
 
 import os

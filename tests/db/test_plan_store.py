@@ -1,7 +1,8 @@
 """`/pg plan` arithmetic through the database: trailing-90-day rates, region vs workspace, defaults, pace."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -11,7 +12,7 @@ from bot.domain.planner import DEFAULT_RATES, STAGE_PAIRS, plan
 from models import Activity, Member
 
 TEAM = "T1"
-NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 
 def setup(session: Session) -> tuple[Member, Member]:
@@ -26,8 +27,14 @@ def add(session: Session, member: Member, totals: dict[str, float], at: datetime
     for kind, quantity in totals.items():
         session.add(
             Activity(
-                team_id=TEAM, member_id=member.id, region_id=member.region_id, type=kind, quantity=quantity,
-                occurred_at=at, logged_by=member.user_id, source="test",
+                team_id=TEAM,
+                member_id=member.id,
+                region_id=member.region_id,
+                type=kind,
+                quantity=quantity,
+                occurred_at=at,
+                logged_by=member.user_id,
+                source="test",
             )
         )
     session.flush()
@@ -35,16 +42,24 @@ def add(session: Session, member: Member, totals: dict[str, float], at: datetime
 
 def test_workspace_rates_with_defaults_for_stages_short_of_data(session: Session) -> None:
     ana, eve = setup(session)
-    add(session, ana, {"call": 600, "email": 400, "connect": 100, "meeting": 25, "qbm": 20, "opp": 10, "pov": 4},
-        NOW - timedelta(days=10))
+    add(
+        session,
+        ana,
+        {"call": 600, "email": 400, "connect": 100, "meeting": 25, "qbm": 20, "opp": 10, "pov": 4},
+        NOW - timedelta(days=10),
+    )
     add(session, ana, {"connect": 5000, "opp": 500}, NOW - timedelta(days=91))  # outside the trailing 90 days
 
     result = plan_for(session, TEAM, eve, 2, "quarter", NOW)  # EMEA has no data of its own
 
     assert result.rates_from == "the workspace"
     measured = {pair: round(e.rate, 3) for pair, e in result.plan.rates.items() if e.source == "measured"}
-    assert measured == {("outreach", "connect"): 0.1, ("connect", "meeting"): 0.25, ("meeting", "qbm"): 0.8,
-                        ("qbm", "opp"): 0.5}
+    assert measured == {
+        ("outreach", "connect"): 0.1,
+        ("connect", "meeting"): 0.25,
+        ("meeting", "qbm"): 0.8,
+        ("qbm", "opp"): 0.5,
+    }
     assert result.plan.fallbacks == (("opp", "pov"), ("pov", "deal"))
     assert "only 10 opp logged (need 20)" in result.plan.rates[("opp", "pov")].note
     # deals 2 → POVs ⌈2/0.4⌉=5 → opps ⌈5/0.5⌉=10 → QBMs 20 → meetings ⌈20/0.8⌉=25 → connects 100 → outreach 1000

@@ -2,13 +2,14 @@
 
 Runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL (see tests/conftest.py).
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -31,13 +32,15 @@ from models import Region, SentLog
 from tests.support.slack_stub import SlackStub
 
 TEAM = "T1"
-LONG_AGO = datetime(2026, 1, 1, tzinfo=timezone.utc)
+LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 # Friday 27 Nov 2026, 16:00 in New York (EST, UTC-5): the weekly summary's default firing.
-FRIDAY_1600_NY = datetime(2026, 11, 27, 21, 0, tzinfo=timezone.utc)
+FRIDAY_1600_NY = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)
 FRIDAY = date(2026, 11, 27)
 
 
-def make_region(session: Session, name: str = "AMER", tz: str = "America/New_York", channel: str | None = "C_AMER") -> Region:
+def make_region(
+    session: Session, name: str = "AMER", tz: str = "America/New_York", channel: str | None = "C_AMER"
+) -> Region:
     region = add_region(session, TEAM, name, tz, channel, actor="test")
     region.created_at = LONG_AGO  # exists well before every firing the tests look at
     session.flush()
@@ -53,10 +56,17 @@ def key_for(region: int, kind: str = "weekly_summary", day: date = FRIDAY) -> Se
     return SentKey(TEAM, region, kind, day)
 
 
-def claim_in_own_transaction(session_factory: sessionmaker[Session], key: SentKey, **kwargs: object) -> sent_log.Claim | None:
+def claim_in_own_transaction(
+    session_factory: sessionmaker[Session], key: SentKey, **kwargs: object
+) -> sent_log.Claim | None:
     with session_factory.begin() as session:
         return sent_log.claim(
-            session, key, scheduled_for=FRIDAY_1600_NY, now=FRIDAY_1600_NY, claimed_by="test", **kwargs  # type: ignore[arg-type]
+            session,
+            key,
+            scheduled_for=FRIDAY_1600_NY,
+            now=FRIDAY_1600_NY,
+            claimed_by="test",
+            **kwargs,  # type: ignore[arg-type]
         )
 
 
@@ -142,11 +152,13 @@ def test_a_sent_post_needs_force_to_be_taken_again(session_factory: sessionmaker
 def test_a_skip_is_recorded_once_and_can_be_taken_over(session_factory: sessionmaker[Session]) -> None:
     key = key_for(region_id(session_factory))
     with session_factory.begin() as session:
-        assert sent_log.record_skip(session, key, scheduled_for=FRIDAY_1600_NY, reason="too late", now=FRIDAY_1600_NY,
-                                    claimed_by="clock-a")
+        assert sent_log.record_skip(
+            session, key, scheduled_for=FRIDAY_1600_NY, reason="too late", now=FRIDAY_1600_NY, claimed_by="clock-a"
+        )
     with session_factory.begin() as session:
-        assert not sent_log.record_skip(session, key, scheduled_for=FRIDAY_1600_NY, reason="too late",
-                                        now=FRIDAY_1600_NY, claimed_by="clock-b")
+        assert not sent_log.record_skip(
+            session, key, scheduled_for=FRIDAY_1600_NY, reason="too late", now=FRIDAY_1600_NY, claimed_by="clock-b"
+        )
     row = status_of(session_factory, key)
     assert row is not None and (row.status, row.last_error) == ("skipped", "too late")
     assert claim_in_own_transaction(session_factory, key) is not None  # e.g. `pipeday jobs run`

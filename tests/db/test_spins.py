@@ -1,5 +1,6 @@
 """Spinning the wheel against a real database: the draw, stock and renormalisation, one spin
 per winner (also under concurrency, on both databases), fulfilment and verification."""
+
 from __future__ import annotations
 
 import threading
@@ -73,8 +74,7 @@ def test_spin_awards_the_drawn_prize_and_uses_up_stock(session: Session) -> None
     result = spin_for(session, day, winner_id(day), spun_by="U_MGR", now=SPUN_AT)
 
     context = spin_context(TEAM, day.id, "U_REP0")
-    segments = [WheelPrize(boots.id, "Cowboy boots", 1.0, None),
-                WheelPrize(boots.id + 1, "Team lunch", 3.0, None)]
+    segments = [WheelPrize(boots.id, "Cowboy boots", 1.0, None), WheelPrize(boots.id + 1, "Team lunch", 3.0, None)]
     expected = segments[draw(segments, day.seed or "", context)].name
     assert (result.prize_name, result.user_id) == (expected, "U_REP0")
     spin = session.get(Spin, result.spin_id)
@@ -238,7 +238,8 @@ def test_delivery_is_marked_once_and_listed(session: Session) -> None:
     add_prize(session, TEAM, "Boots", actor="test")
     spin_id = spin_for(session, day, winner_id(day), spun_by="U_MGR", now=SPUN_AT).spin_id
     assert [(a.spin_id, a.prize, a.status, a.user_id, a.region) for a in list_awards(session, TEAM)] == [
-        (spin_id, "Boots", "pending", "U_REP0", "AMER")]
+        (spin_id, "Boots", "pending", "U_REP0", "AMER")
+    ]
 
     first = mark_delivered(session, TEAM, spin_id, actor="U_MGR", now=SPUN_AT + timedelta(days=2))
     again = mark_delivered(session, TEAM, spin_id, actor="U_MGR2", now=SPUN_AT + timedelta(days=3))
@@ -254,7 +255,9 @@ def test_delivery_is_marked_once_and_listed(session: Session) -> None:
 def test_wheel_segments_match_what_the_domain_draws_from(session: Session) -> None:
     """The DB layer feeds wheel_segments exactly the active prizes, in id order."""
     setup_regions(session)
-    made = [add_prize(session, TEAM, name, weight=w, stock=s, actor="test")
-            for name, w, s in (("A", 1, None), ("B", 2, 0), ("C", 3, 1))]
+    made = [
+        add_prize(session, TEAM, name, weight=w, stock=s, actor="test")
+        for name, w, s in (("A", 1, None), ("B", 2, 0), ("C", 3, 1))
+    ]
     expected = wheel_segments([WheelPrize(p.id, p.name, p.weight, p.stock) for p in made])
     assert [slot.prize for slot in current_wheel(session, TEAM)] == expected

@@ -1,4 +1,5 @@
 """SQLite writers queue on the write gate, within a process and across gunicorn workers."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -13,7 +14,9 @@ from models.db import make_engine
 from models.sqlite_gate import WriteGate
 
 
-def _hold_gate(lock_path: str, holding: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event) -> None:
+def _hold_gate(
+    lock_path: str, holding: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event
+) -> None:
     gate = WriteGate(Path(lock_path), timeout_s=5)
     gate.acquire()
     holding.set()

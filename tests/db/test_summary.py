@@ -4,9 +4,10 @@ The week is Mon 23 – Sun 29 Nov 2026 in New York (EST, UTC-5); the summary is 
 Friday 27 Nov at 16:00 local. The trailing four weeks start on Mon 26 Oct, which is
 still EDT (UTC-4): the funnel's look-back crosses the fall-back transition of 1 Nov.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,11 +26,11 @@ from tests.support.slack_stub import validate_message_payload
 
 TEAM = "T1"
 NEW_YORK = ZoneInfo("America/New_York")
-NOW = datetime(2026, 11, 27, 21, 0, tzinfo=timezone.utc)  # Friday 16:00 EST
+NOW = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)  # Friday 16:00 EST
 
 
 def ny(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=NEW_YORK).astimezone(timezone.utc)
+    return datetime(2026, month, day, hour, minute, tzinfo=NEW_YORK).astimezone(UTC)
 
 
 def member(session: Session, user_id: str, name: str, region: str, role: str = "rep", job: str = "ae") -> Member:
@@ -40,8 +41,16 @@ def member(session: Session, user_id: str, name: str, region: str, role: str = "
     return person
 
 
-def log(session: Session, who: Member, kind: str, quantity: float, at: datetime, *, cents: int | None = None,
-        note: str | None = None) -> None:
+def log(
+    session: Session,
+    who: Member,
+    kind: str,
+    quantity: float,
+    at: datetime,
+    *,
+    cents: int | None = None,
+    note: str | None = None,
+) -> None:
     log_activity(session, who, LogCommand(kind, quantity, note, cents), now=at, idempotency_key=None)
 
 
@@ -98,13 +107,28 @@ def amer(session: Session) -> Region:
     return region
 
 
-def add_winner(session: Session, region: Region, winner: Member, local: date, total: float, prize: str | None,
-               status: str = "closed") -> None:
+def add_winner(
+    session: Session,
+    region: Region,
+    winner: Member,
+    local: date,
+    total: float,
+    prize: str | None,
+    status: str = "closed",
+) -> None:
     competition = add_competition(session, TEAM, CompetitionSpec(f"Connect Day {local}", 3, "connect"), actor="test")
     day = CompetitionDay(
-        team_id=TEAM, competition_id=competition.id, region_id=region.id, local_date=local, metric="connect",
-        window_start=ny(local.day, 8, month=local.month), window_end=ny(local.day, 17, 30, month=local.month),
-        winners_count=1, leaders_win=False, status=status, live_pending=False,
+        team_id=TEAM,
+        competition_id=competition.id,
+        region_id=region.id,
+        local_date=local,
+        metric="connect",
+        window_start=ny(local.day, 8, month=local.month),
+        window_end=ny(local.day, 17, 30, month=local.month),
+        winners_count=1,
+        leaders_win=False,
+        status=status,
+        live_pending=False,
     )
     session.add(day)
     session.flush()
@@ -113,17 +137,28 @@ def add_winner(session: Session, region: Region, winner: Member, local: date, to
         stock = Prize(team_id=TEAM, name=prize, name_key=prize.lower(), weight=1.0)
         session.add(stock)
         session.flush()
-        session.add(Spin(
-            team_id=TEAM, competition_day_id=day.id, member_id=winner.id, prize_id=stock.id, prize_name=prize,
-            seed="00" * 32, context="test", segments=[], winner_index=0, spun_by="U_MGR", spun_at=ny(26, 18),
-        ))
+        session.add(
+            Spin(
+                team_id=TEAM,
+                competition_day_id=day.id,
+                member_id=winner.id,
+                prize_id=stock.id,
+                prize_name=prize,
+                seed="00" * 32,
+                context="test",
+                segments=[],
+                winner_index=0,
+                spun_by="U_MGR",
+                spun_at=ny(26, 18),
+            )
+        )
     session.flush()
 
 
 def test_window_is_the_local_week(session: Session, amer: Region) -> None:
     summary = weekly_summary(session, amer, NOW)
     assert (summary.window.first_day, summary.window.last_day) == (date(2026, 11, 23), date(2026, 11, 29))
-    assert summary.window.start == datetime(2026, 11, 23, 5, 0, tzinfo=timezone.utc)
+    assert summary.window.start == datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
     assert (summary.region_name, summary.channel_id, summary.tz) == ("AMER", "C_AMER", "America/New_York")
 
 
@@ -157,7 +192,10 @@ def test_top_three_per_metric(session: Session, amer: Region) -> None:
 
 def test_leaders_prospecting_hours(session: Session, amer: Region) -> None:
     leaders = weekly_summary(session, amer, NOW).leaders
-    assert [(l.name, l.hours, l.on_target) for l in leaders] == [("Lea", 5.5, True), ("Leo", 0.0, False)]
+    assert [(leader.name, leader.hours, leader.on_target) for leader in leaders] == [
+        ("Lea", 5.5, True),
+        ("Leo", 0.0, False),
+    ]
 
 
 def test_funnel_this_week_against_the_trailing_four_weeks(session: Session, amer: Region) -> None:
@@ -240,4 +278,3 @@ def test_two_hundred_reps_fit_in_one_message(session: Session, amer: Region) -> 
     assert validate_message_payload(content) == []
     text = "\n".join(block["text"]["text"] for block in content["blocks"] if block["type"] == "section")
     assert "Representative number 199" in text and "Representative number 000" in text
-

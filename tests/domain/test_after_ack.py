@@ -1,4 +1,5 @@
 """Work after the ack runs on its own pool, and a failure there still reaches the log and the user."""
+
 from __future__ import annotations
 
 import logging
@@ -73,7 +74,9 @@ def test_an_expected_refusal_gets_the_same_answer_it_would_get_before_the_ack(
     assert answer["response_type"] == "ephemeral"
 
 
-def test_a_response_url_that_fails_too_is_logged_not_lost(after_ack: AfterAck, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_response_url_that_fails_too_is_logged_not_lost(
+    after_ack: AfterAck, caplog: pytest.LogCaptureFixture
+) -> None:
     def respond_fails(**_message: Any) -> None:
         raise OSError("response_url unreachable")
 

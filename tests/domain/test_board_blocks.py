@@ -1,13 +1,14 @@
 """Leaderboard lines: medals, shared ranks, leaders' crowns and singular/plural units."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bot.blocks.board import board_lines
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.ranking import Standing, rank_standings
 
-AT = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
 
 def test_lines_use_singular_for_one_and_mark_leaders_and_ties() -> None:

@@ -1,4 +1,5 @@
 """A command's answer goes in the HTTP ack, or to the response_url once the ack has gone out."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,16 @@ class RecordingRespond:
 def make_request() -> tuple[CommandRequest, Ack, RecordingRespond]:
     ack, respond = Ack(), RecordingRespond()
     request = CommandRequest(
-        command=HelpCommand(), text="help", team_id="T1", user_id="U1", user_name="u1", channel_id="C1",
-        trigger_id="t1", ack=ack, respond=respond, client=None,  # type: ignore[arg-type]
+        command=HelpCommand(),
+        text="help",
+        team_id="T1",
+        user_id="U1",
+        user_name="u1",
+        channel_id="C1",
+        trigger_id="t1",
+        ack=ack,
+        respond=respond,
+        client=None,  # type: ignore[arg-type]
         later=[].append,
     )
     return request, ack, respond

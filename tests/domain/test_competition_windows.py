@@ -1,14 +1,15 @@
 """A competition day's window in its region's zone, as UTC instants, across DST changes."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
 from bot.domain.competitions import day_window
 from models import Competition, Region
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def utc(*parts: int) -> datetime:

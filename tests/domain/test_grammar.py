@@ -1,4 +1,5 @@
 """The /pg grammar: every type and alias, both word orders, notes, amounts, and refusals."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,9 +1,10 @@
 """App Home, the quick-log modal and the goal/plan replies as pure Block Kit, validated like Slack would."""
+
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -50,7 +51,7 @@ from bot.domain.windows import period_window
 from models import GoalRampChange, Member
 from tests.support.slack_stub import validate_message_payload, validate_view
 
-NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 WEEK = period_window("week", NOW, ZoneInfo("America/New_York"))
 AE_GOALS = {"account": 10, "meeting": 5, "referral": 5, "email": 100, "call": 20}
 
@@ -89,7 +90,13 @@ def test_a_reps_home_shows_goals_streak_standing_and_quick_log_buttons() -> None
     assert "4-day streak" in text and "keep it going" in text
     assert "#3* of 12" in text
     assert "60% of the full targets" in text
-    assert action_ids(view) == ["home_log_connect", "home_log_call", "home_log_email", "home_log_meeting", "home_log_other"]
+    assert action_ids(view) == [
+        "home_log_connect",
+        "home_log_call",
+        "home_log_email",
+        "home_log_meeting",
+        "home_log_other",
+    ]
     assert "Your team" not in text and "home_export_csv" not in text
 
 
@@ -111,7 +118,9 @@ def big_team(page: int) -> HomeData:
 def test_a_managers_home_for_300_reps_stays_within_slacks_limits_and_paginates() -> None:
     first = home_view(big_team(0))
     assert validate_view(first) == [] and len(first["blocks"]) <= 100
-    table = next(b["text"]["text"] for b in first["blocks"] if b["type"] == "section" and b["text"]["text"].startswith("1. "))
+    table = next(
+        b["text"]["text"] for b in first["blocks"] if b["type"] == "section" and b["text"]["text"].startswith("1. ")
+    )
     lines = table.split("\n")
     assert len(lines) == TEAM_PAGE_SIZE
     percents = [int(re.search(r"(\d+)%", line).group(1)) for line in lines]  # type: ignore[union-attr]
@@ -159,8 +168,13 @@ def test_modal_input_parses_like_pg() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "count", "pg_text"),
-    [("call", "0", "0 calls"), ("call", "501", "501 calls"), ("call", "1.5", "1.5 calls"), ("hour", "30", "30 hours"),
-     ("connect", "-2", "-2 connects")],
+    [
+        ("call", "0", "0 calls"),
+        ("call", "501", "501 calls"),
+        ("call", "1.5", "1.5 calls"),
+        ("hour", "30", "30 hours"),
+        ("connect", "-2", "-2 connects"),
+    ],
 )
 def test_modal_refuses_counts_with_the_same_words_as_pg(kind: str, count: str, pg_text: str) -> None:
     with pytest.raises(ParseError) as pg_error:

@@ -1,12 +1,14 @@
 """The live standings throttle: at most one edit per 30 s per message, the last state always lands."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import itertools
+from datetime import UTC, datetime, timedelta
 
 from bot.domain.live_standings import LIVE_EDIT_INTERVAL, RefreshPlan, plan_refresh
 from tests.support.clock import FakeClock
 
-T0 = datetime(2026, 11, 26, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 
 
 def test_first_change_edits_at_once() -> None:
@@ -84,7 +86,7 @@ def test_steady_logging_never_edits_faster_than_the_interval() -> None:
     message.advance(60)
 
     times = [when for when, _ in message.shown]
-    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert min(gaps) >= LIVE_EDIT_INTERVAL
     assert message.shown[-1][1] == 300  # the final state is what people see
     assert len(message.shown) <= 1 + (210 // 30) + 1

@@ -1,7 +1,8 @@
 """Features hear about a new log inside its transaction and act on it after the ack."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,7 +11,7 @@ from bot.domain.activities import LoggedActivity, LogResult
 from bot.settings import Settings
 from bot.slack.context import AppContext, FollowUp
 
-AT = datetime(2026, 11, 26, 15, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 26, 15, tzinfo=UTC)
 SESSION: Any = object()  # listeners get the caller's session; here only its identity matters
 
 

@@ -1,4 +1,5 @@
 """Bulk posting is paced to at most one message per second per channel, without real sleeps."""
+
 from __future__ import annotations
 
 import threading

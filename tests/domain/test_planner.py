@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from bot.domain.planner import (
@@ -36,7 +38,7 @@ def per_week(result: Plan) -> dict[str, int]:
 
 def test_default_rates_cover_every_adjacent_pair_and_are_probabilities() -> None:
     assert set(DEFAULT_RATES) == set(STAGE_PAIRS)
-    assert tuple(zip(FUNNEL, FUNNEL[1:], strict=False)) == STAGE_PAIRS
+    assert tuple(itertools.pairwise(FUNNEL)) == STAGE_PAIRS
     assert STAGE_PAIRS[0] == ("outreach", "connect")
     assert STAGE_PAIRS[-1] == ("pov", "deal")
     assert all(0 < rate <= 1 for rate in DEFAULT_RATES.values())
@@ -198,12 +200,8 @@ def test_rate_above_one_falls_back_and_says_so() -> None:
 
 
 def test_min_sample_boundary_is_inclusive() -> None:
-    assert measured_rates({"connect": 20, "meeting": 5})[("connect", "meeting")].source == (
-        "measured"
-    )
-    assert measured_rates({"connect": 19, "meeting": 5})[("connect", "meeting")].source == (
-        "default"
-    )
+    assert measured_rates({"connect": 20, "meeting": 5})[("connect", "meeting")].source == ("measured")
+    assert measured_rates({"connect": 19, "meeting": 5})[("connect", "meeting")].source == ("default")
 
 
 def test_empty_totals_fall_back_everywhere() -> None:

@@ -1,11 +1,12 @@
 """Ranking: totals descending, shared ranks for ties, earlier finisher first, leaders 👑."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bot.domain.ranking import Standing, rank_standings, winners
 
-T0 = datetime(2026, 11, 26, 13, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
 
 
 def standing(member_id: int, total: float, minutes: int, leader: bool = False) -> Standing:

@@ -43,7 +43,7 @@ def test_previous_working_day_skips_weekends_and_holidays() -> None:
 def test_empty_or_invalid_working_days_are_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         current_streak(days(4), nov(4), working_days=frozenset())
-    with pytest.raises(ValueError, match="0..6"):
+    with pytest.raises(ValueError, match=r"0\.\.6"):
         current_streak(days(4), nov(4), working_days=frozenset({0, 7}))
 
 

@@ -17,7 +17,7 @@ from bot.render.summary_chart import (
 )
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri"]
-FULL_WEEK = WEEKDAYS + ["Sat", "Sun"]
+FULL_WEEK = [*WEEKDAYS, "Sat", "Sun"]
 SIX_TYPES = ["call", "email", "connect", "meeting", "qbm", "opp"]
 
 
@@ -96,8 +96,17 @@ def test_no_series_at_all_renders_without_any_series_colour():
 @pytest.mark.parametrize("count", [1, 6, 11])
 def test_every_series_gets_a_legend_entry_and_its_own_colour(count):
     names = [
-        "account", "email", "call", "referral", "connect", "meeting",
-        "qbm", "opp", "pov", "deal", "hour",
+        "account",
+        "email",
+        "call",
+        "referral",
+        "connect",
+        "meeting",
+        "qbm",
+        "opp",
+        "pov",
+        "deal",
+        "hour",
     ]
     series = {name: [index + 1] * 7 for index, name in enumerate(names[:count])}
 

@@ -1,4 +1,5 @@
 """Block Kit → terminal text for `pipeday demo`."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,9 @@ ANSI = Style(enabled=True)
 
 
 def test_header_is_bold_and_context_dimmed() -> None:
-    lines = render_blocks([header("Connect Day — AMER"), context("Thu 05 Jun · America/New_York")], RenderOptions(style=ANSI))
+    lines = render_blocks(
+        [header("Connect Day — AMER"), context("Thu 05 Jun · America/New_York")], RenderOptions(style=ANSI)
+    )
 
     assert lines == [f"{BOLD}Connect Day — AMER{RESET}", f"{DIM}Thu 05 Jun · America/New_York{RESET}"]
 
@@ -89,7 +92,10 @@ def test_mrkdwn_marks_links_mentions_and_entities() -> None:
     )
 
     assert [(s.text, sorted(s.marks)) for s in segments if s.marks] == [
-        ("Top", ["bold"]), ("rep", ["italic"]), ("old", ["strike"]), ("code", ["code"]),
+        ("Top", ["bold"]),
+        ("rep", ["italic"]),
+        ("old", ["strike"]),
+        ("code", ["code"]),
     ]
     assert "".join(s.text for s in segments) == "Top rep old code @Maya Patel #pg-amer site @here a <b> & 🏆"
 
@@ -121,8 +127,14 @@ def test_button_rows_wrap_when_too_wide() -> None:
 
 def test_section_accessory_fields_divider_and_image() -> None:
     blocks = [
-        {**section("Pick one"), "accessory": {"type": "static_select", "action_id": "p",
-                                              "placeholder": {"type": "plain_text", "text": "Prize"}}},
+        {
+            **section("Pick one"),
+            "accessory": {
+                "type": "static_select",
+                "action_id": "p",
+                "placeholder": {"type": "plain_text", "text": "Prize"},
+            },
+        },
         {"type": "section", "fields": [{"type": "mrkdwn", "text": "*Connects*\n12"}]},
         divider(),
         {"type": "image", "image_url": "https://x/chart.png", "alt_text": "weekly chart"},
@@ -130,7 +142,13 @@ def test_section_accessory_fields_divider_and_image() -> None:
     ]
 
     assert render_blocks(blocks, RenderOptions(width=30)) == [
-        "Pick one", "[ Prize ▾ ]", "Connects", "12", "─" * 30, "🖼 weekly chart", "[mystery block]",
+        "Pick one",
+        "[ Prize ▾ ]",
+        "Connects",
+        "12",
+        "─" * 30,
+        "🖼 weekly chart",
+        "[mystery block]",
     ]
 
 
@@ -150,11 +168,17 @@ def test_file_sizes_read_like_slack() -> None:
 def test_feed_entry_has_channel_heading_and_gutter() -> None:
     at = datetime(2025, 6, 5, 17, 30, tzinfo=ZoneInfo("America/New_York"))
     post = FeedEntry("#pg-amer", at, "post", text="Results", blocks=[header("Connect Day results")])
-    upload = FeedEntry("#pg-amer", at, "file", text="Spinning…", filename="wheel.gif", size_bytes=123_000, in_thread=True)
+    upload = FeedEntry(
+        "#pg-amer", at, "file", text="Spinning…", filename="wheel.gif", size_bytes=123_000, in_thread=True
+    )
     export = FeedEntry("DM Marcus Reed", at, "file", filename="week.csv", size_bytes=1_400)
 
     assert render_feed_entry(post, RenderOptions(style=PLAIN)) == ["#pg-amer  Thu 17:30 EDT", "│ Connect Day results"]
-    assert render_feed_entry(upload) == ["#pg-amer  Thu 17:30 EDT  ↳ in thread", "│ Spinning…", "│ 📎 wheel.gif (123 kB)"]
+    assert render_feed_entry(upload) == [
+        "#pg-amer  Thu 17:30 EDT  ↳ in thread",
+        "│ Spinning…",
+        "│ 📎 wheel.gif (123 kB)",
+    ]
     assert render_feed_entry(export) == ["DM Marcus Reed  Thu 17:30 EDT", "│ 📎 week.csv (1 kB)"]
 
 

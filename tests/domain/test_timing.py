@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
@@ -19,7 +19,7 @@ from bot.scheduler.timing import (
     validate_local_time,
 )
 
-UTC = timezone.utc
+UTC = UTC
 NEW_YORK = "America/New_York"
 LONDON = "Europe/London"
 KOLKATA = "Asia/Kolkata"
@@ -67,8 +67,12 @@ DST_WEEKS = {
         utc(2026, 3, 1, 0),
         utc(2026, 3, 13, 0),
         [
-            utc(2026, 3, 1, 13), utc(2026, 3, 2, 13), utc(2026, 3, 5, 13),  # EST, UTC-5
-            utc(2026, 3, 8, 12), utc(2026, 3, 9, 12), utc(2026, 3, 12, 12),  # EDT, UTC-4
+            utc(2026, 3, 1, 13),
+            utc(2026, 3, 2, 13),
+            utc(2026, 3, 5, 13),  # EST, UTC-5
+            utc(2026, 3, 8, 12),
+            utc(2026, 3, 9, 12),
+            utc(2026, 3, 12, 12),  # EDT, UTC-4
         ],
     ),
     "new_york_fall_back": (
@@ -76,8 +80,12 @@ DST_WEEKS = {
         utc(2026, 10, 25, 0),
         utc(2026, 11, 6, 0),
         [
-            utc(2026, 10, 25, 12), utc(2026, 10, 26, 12), utc(2026, 10, 29, 12),  # EDT
-            utc(2026, 11, 1, 13), utc(2026, 11, 2, 13), utc(2026, 11, 5, 13),  # EST
+            utc(2026, 10, 25, 12),
+            utc(2026, 10, 26, 12),
+            utc(2026, 10, 29, 12),  # EDT
+            utc(2026, 11, 1, 13),
+            utc(2026, 11, 2, 13),
+            utc(2026, 11, 5, 13),  # EST
         ],
     ),
     "london_spring_forward": (
@@ -85,8 +93,12 @@ DST_WEEKS = {
         utc(2026, 3, 22, 0),
         utc(2026, 4, 3, 0),
         [
-            utc(2026, 3, 22, 8), utc(2026, 3, 23, 8), utc(2026, 3, 26, 8),  # GMT
-            utc(2026, 3, 29, 7), utc(2026, 3, 30, 7), utc(2026, 4, 2, 7),  # BST, UTC+1
+            utc(2026, 3, 22, 8),
+            utc(2026, 3, 23, 8),
+            utc(2026, 3, 26, 8),  # GMT
+            utc(2026, 3, 29, 7),
+            utc(2026, 3, 30, 7),
+            utc(2026, 4, 2, 7),  # BST, UTC+1
         ],
     ),
     "london_fall_back": (
@@ -94,8 +106,12 @@ DST_WEEKS = {
         utc(2026, 10, 18, 0),
         utc(2026, 10, 30, 0),
         [
-            utc(2026, 10, 18, 7), utc(2026, 10, 19, 7), utc(2026, 10, 22, 7),  # BST
-            utc(2026, 10, 25, 8), utc(2026, 10, 26, 8), utc(2026, 10, 29, 8),  # GMT
+            utc(2026, 10, 18, 7),
+            utc(2026, 10, 19, 7),
+            utc(2026, 10, 22, 7),  # BST
+            utc(2026, 10, 25, 8),
+            utc(2026, 10, 26, 8),
+            utc(2026, 10, 29, 8),  # GMT
         ],
     ),
 }
@@ -111,12 +127,8 @@ def test_weekly_firings_follow_the_wall_clock_across_dst(case):
 
 @pytest.mark.parametrize("case", DST_WEEKS.values(), ids=DST_WEEKS.keys())
 def test_cron_trigger_fires_at_the_same_instants_across_dst(case):
-    tz, start, end, expected = case
-    from_trigger = sorted(
-        fire
-        for s in sun_mon_thu(time(8, 0), tz)
-        for fire in trigger_firings(s, start, 2)
-    )
+    tz, start, _end, expected = case
+    from_trigger = sorted(fire for s in sun_mon_thu(time(8, 0), tz) for fire in trigger_firings(s, start, 2))
 
     assert from_trigger == expected
 
@@ -160,9 +172,7 @@ def test_kolkata_firing_just_after_utc_midnight_belongs_to_the_local_day():
         (utc(2026, 6, 18), utc(2026, 6, 18, 5, 30), utc(2026, 6, 19, 0, 30)),
     ],
 )
-def test_thursday_results_in_auckland_and_los_angeles_share_the_local_date(
-    after, auckland_fire, los_angeles_fire
-):
+def test_thursday_results_in_auckland_and_los_angeles_share_the_local_date(after, auckland_fire, los_angeles_fire):
     auckland = LocalSchedule("results", THU, time(17, 30), "Pacific/Auckland")
     los_angeles = LocalSchedule("results", THU, time(17, 30), "America/Los_Angeles")
 
@@ -175,6 +185,7 @@ def test_thursday_results_in_auckland_and_los_angeles_share_the_local_date(
 
 
 # --- the pure arithmetic agrees with APScheduler for a whole year ----------------------
+
 
 def every_half_hour_outside_quiet_hours() -> list[time]:
     return [time(hour, minute) for hour in range(3, 24) for minute in (0, 30)]

@@ -1,4 +1,5 @@
 import io
+import itertools
 
 import pytest
 from PIL import Image, ImageFont
@@ -94,11 +95,11 @@ def test_pointer_segment_reads_the_wheel_angle_at_the_top() -> None:
 
 def test_spin_decelerates_and_ends_on_the_final_rotation() -> None:
     rotations = spin_rotations(1500.0, 48)
-    steps = [b - a for a, b in zip(rotations, rotations[1:])]
+    steps = [b - a for a, b in itertools.pairwise(rotations)]
 
     assert rotations[0] == 0
     assert rotations[-1] == pytest.approx(1500.0)
-    assert all(later < earlier for earlier, later in zip(steps, steps[1:]))
+    assert all(later < earlier for earlier, later in itertools.pairwise(steps))
     assert steps[-1] > 0.5  # still a visible move, so the GIF writer keeps every frame
 
 
@@ -113,9 +114,7 @@ def test_spin_decelerates_and_ends_on_the_final_rotation() -> None:
         ([1.0] * 12, 11, 0.7),
     ],
 )
-def test_final_frame_shows_the_winner_colour_under_the_pointer(
-    odds: list[float], winner: int, jitter: float
-) -> None:
+def test_final_frame_shows_the_winner_colour_under_the_pointer(odds: list[float], winner: int, jitter: float) -> None:
     labels = [f"Prize {i}" for i in range(len(odds))]
 
     data = render_wheel_gif(labels, odds, winner, jitter=jitter)
@@ -177,7 +176,7 @@ def test_rendering_is_deterministic() -> None:
 def test_neighbouring_segments_never_share_a_colour() -> None:
     for count in range(2, 40):
         colours = segment_colours(count)
-        neighbours = zip(colours, colours[1:] + colours[:1])
+        neighbours = zip(colours, colours[1:] + colours[:1], strict=False)
 
         assert all(a != b for a, b in neighbours), count
 

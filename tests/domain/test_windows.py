@@ -1,7 +1,8 @@
 """Reporting windows in a region's own zone, across week edges and DST."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +12,7 @@ from bot.domain.windows import period_window
 NEW_YORK = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
 KOLKATA = ZoneInfo("Asia/Kolkata")
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_today_is_the_local_day_not_the_utc_day() -> None:
@@ -72,7 +73,11 @@ def test_month(moment: datetime, first: date, last: date) -> None:
 
 @pytest.mark.parametrize(
     ("month", "first", "last"),
-    [(1, date(2026, 1, 1), date(2026, 3, 31)), (6, date(2026, 4, 1), date(2026, 6, 30)), (12, date(2026, 10, 1), date(2026, 12, 31))],
+    [
+        (1, date(2026, 1, 1), date(2026, 3, 31)),
+        (6, date(2026, 4, 1), date(2026, 6, 30)),
+        (12, date(2026, 10, 1), date(2026, 12, 31)),
+    ],
 )
 def test_quarter(month: int, first: date, last: date) -> None:
     window = period_window("quarter", datetime(2026, month, 15, 12, tzinfo=UTC), LONDON)

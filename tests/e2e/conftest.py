@@ -1,9 +1,10 @@
 """End-to-end fixtures: the real WSGI app on loopback, talking to a stub Slack Web API."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from tests.support.wsgi_server import serve_wsgi
 SIGNING_SECRET = "test-signing-secret"
 TEAM_ID = "T0001"
 # A Tuesday morning in New York, so "today" and "this week" are unambiguous.
-DEFAULT_NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+DEFAULT_NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -80,8 +81,14 @@ def live_bot(
         admins=frozenset({"U_ADMIN"}),
     )
     listeners, after_ack = listener_pool(), after_ack_pool()
-    bolt_app = create_app(settings, session_factory, clock=clock, seed_source=seed_source,
-                          listener_executor=listeners, after_ack_executor=after_ack)
+    bolt_app = create_app(
+        settings,
+        session_factory,
+        clock=clock,
+        seed_source=seed_source,
+        listener_executor=listeners,
+        after_ack_executor=after_ack,
+    )
     with serve_wsgi(create_web_app(bolt_app, engine)) as base_url:
         factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url, team_id=TEAM_ID)
         yield LiveBot(base_url, slack, factory, session_factory, clock, settings)

@@ -3,13 +3,14 @@
 Only `test_a_real_scheduler_fires_a_job_one_second_from_now` waits on real time (about a
 second); everything else drives the clock's methods with an injected `now`.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import subprocess
 import sys
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -37,8 +38,8 @@ from tests.support.clock import FakeClock
 from tests.support.slack_stub import SlackStub
 
 TEAM = "T0001"
-LONG_AGO = datetime(2026, 1, 1, tzinfo=timezone.utc)
-FRIDAY_1600_NY = datetime(2026, 11, 27, 21, 0, tzinfo=timezone.utc)
+LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
+FRIDAY_1600_NY = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)
 
 
 def add(session: Session, name: str, tz: str, channel: str | None, created: datetime = LONG_AGO) -> Region:
@@ -49,11 +50,13 @@ def add(session: Session, name: str, tz: str, channel: str | None, created: date
 
 
 def make_clock(
-    session_factory: sessionmaker[Session], slack: SlackStub, fake: FakeClock, trigger_for=spec_trigger,  # type: ignore[no-untyped-def]
+    session_factory: sessionmaker[Session],
+    slack: SlackStub,
+    fake: FakeClock,
+    trigger_for=spec_trigger,  # type: ignore[no-untyped-def]
     seed_source: SeedSource = new_seed,
 ) -> Clock:
-    runtime = JobRuntime(session_factory, slack.client(), worker_id="clock-test",
-                         seed_source=seed_source, clock=fake)
+    runtime = JobRuntime(session_factory, slack.client(), worker_id="clock-test", seed_source=seed_source, clock=fake)
     clock = Clock(make_scheduler(blocking=False), runtime, clock=fake, trigger_for=trigger_for)
     return clock
 
@@ -65,7 +68,7 @@ def test_a_real_scheduler_fires_a_job_one_second_from_now(
         # Created an hour before this Friday's 16:00: nothing from earlier weeks to catch up.
         add(session, "AMER", "America/New_York", "C_AMER", created=FRIDAY_1600_NY - timedelta(hours=1))
     fake = FakeClock(FRIDAY_1600_NY - timedelta(seconds=5))
-    fire_at = datetime.now(timezone.utc) + timedelta(seconds=1)
+    fire_at = datetime.now(UTC) + timedelta(seconds=1)
 
     def one_second_from_now(spec: JobSpec) -> BaseTrigger:
         # The summary fires on the real clock a second from now; the rest keep their cron.
@@ -80,13 +83,16 @@ def test_a_real_scheduler_fires_a_job_one_second_from_now(
         slack.wait_for("files.completeUploadExternal", timeout=5)
     finally:
         clock.scheduler.shutdown(wait=True)
-    assert datetime.now(timezone.utc) >= fire_at
+    assert datetime.now(UTC) >= fire_at
     assert posted[0].args["channel"] == "C_AMER"
     assert "Weekly summary — AMER" in posted[0].args["text"]
     with session_factory.begin() as session:
         row = session.scalars(select(SentLog)).one()
         assert (row.kind, row.status, row.local_date.isoformat(), row.claimed_by) == (
-            "weekly_summary", "sent", "2026-11-27", "clock-test"
+            "weekly_summary",
+            "sent",
+            "2026-11-27",
+            "clock-test",
         )
     assert len(slack.calls("chat.postMessage")) == 1
 
@@ -98,8 +104,9 @@ def test_jobs_are_built_per_region_competition_and_kind_with_stable_ids(
         amer = add(session, "AMER", "America/New_York", "C_AMER")
         emea = add(session, "EMEA", "Europe/London", "C_EMEA")
         add(session, "APAC", "Asia/Kolkata", None)  # no channel: nothing to post there
-        competition = add_competition(session, TEAM, CompetitionSpec("Connect Day", 3, "connect", regions=("AMER",)),
-                                      actor="test")
+        competition = add_competition(
+            session, TEAM, CompetitionSpec("Connect Day", 3, "connect", regions=("AMER",)), actor="test"
+        )
         ids = (amer.id, emea.id, competition.id)
     clock = make_clock(session_factory, slack, FakeClock(FRIDAY_1600_NY - timedelta(hours=3)))
     report = clock.reconcile()
@@ -109,7 +116,10 @@ def test_jobs_are_built_per_region_competition_and_kind_with_stable_ids(
         f"pipeday:{TEAM}:{amer_id}:goals_kickoff",
         f"pipeday:{TEAM}:{emea_id}:weekly_summary",
         f"pipeday:{TEAM}:{emea_id}:goals_kickoff",
-        *(f"pipeday:{TEAM}:{amer_id}:{kind}:c{competition_id}" for kind in ("kickoff", "standings", "last_call", "results")),
+        *(
+            f"pipeday:{TEAM}:{amer_id}:{kind}:c{competition_id}"
+            for kind in ("kickoff", "standings", "last_call", "results")
+        ),
     }
     assert set(report.added) == expected
     assert {job.id for job in clock.scheduler.get_jobs()} == expected
@@ -144,7 +154,10 @@ def test_configuration_changes_are_picked_up_without_a_restart(
             tokyo_id = add(session, "JAPAN", "Asia/Tokyo", "C_JP").id
         report = clock.reconcile()
         assert report.replaced == [summary_id]
-        assert set(report.added) == {f"pipeday:{TEAM}:{tokyo_id}:weekly_summary", f"pipeday:{TEAM}:{tokyo_id}:goals_kickoff"}
+        assert set(report.added) == {
+            f"pipeday:{TEAM}:{tokyo_id}:weekly_summary",
+            f"pipeday:{TEAM}:{tokyo_id}:goals_kickoff",
+        }
         moved = clock.scheduler.get_job(summary_id).next_run_time.astimezone(ZoneInfo("America/New_York"))
         assert moved.strftime("%a %H:%M") == "Thu 15:30"
         tokyo = clock.scheduler.get_job(f"pipeday:{TEAM}:{tokyo_id}:weekly_summary").next_run_time
@@ -179,8 +192,10 @@ def test_a_bad_time_is_reported_and_the_rest_still_scheduled(
         competition.start_local = time(2, 30)
         owls = competition.id
     report = make_clock(session_factory, slack, FakeClock(FRIDAY_1600_NY)).reconcile()
-    assert any("kickoff of Night Owls in AMER not scheduled" in p.message and "quiet hours" in p.message
-               for p in report.problems)
+    assert any(
+        "kickoff of Night Owls in AMER not scheduled" in p.message and "quiet hours" in p.message
+        for p in report.problems
+    )
     assert f"pipeday:{TEAM}:{amer_id}:weekly_summary" in report.added
     # Its other posts (standings 05:45, last call 08:00, results 09:00) are fine and scheduled.
     assert {f"pipeday:{TEAM}:{amer_id}:{kind}:c{owls}" for kind in ("standings", "last_call", "results")} <= set(
@@ -226,12 +241,12 @@ def test_clock_triggers_keep_local_wall_time_across_dst(
     weekday, at = kind_weekday_at
     spec = JobSpec(TEAM, 1, "R", "C1", LocalSchedule("weekly_summary", weekday, at, tz), timedelta(hours=1), LONG_AGO)
     trigger = spec_trigger(spec)
-    start = datetime.strptime(expected_utc[0], "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc) - timedelta(days=1)
+    start = datetime.strptime(expected_utc[0], "%Y-%m-%d %H:%M").replace(tzinfo=UTC) - timedelta(days=1)
     fired, previous = [], None
     now = start
     for _ in expected_utc:
         fire = trigger.get_next_fire_time(previous, now)
-        fired.append(fire.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"))
+        fired.append(fire.astimezone(UTC).strftime("%Y-%m-%d %H:%M"))
         assert fire.astimezone(ZoneInfo(tz)).time() == at  # always the same wall-clock time
         previous, now = fire, fire + timedelta(seconds=1)
     assert fired == expected_utc
@@ -243,12 +258,20 @@ def test_web_workers_never_load_a_scheduler() -> None:
         "import sys, bot.app, bot.web; "
         "print(sorted(m for m in sys.modules if m.startswith('apscheduler.schedulers') or m == 'bot.scheduler.clock'))"
     )
-    result = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True,
-                            env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+    )
     assert result.stdout.strip() == "[]"
 
 
-def test_a_workspace_without_regions_schedules_nothing(session_factory: sessionmaker[Session], slack: SlackStub) -> None:
+def test_a_workspace_without_regions_schedules_nothing(
+    session_factory: sessionmaker[Session], slack: SlackStub
+) -> None:
     with session_factory.begin() as session:
         ensure_workspace(session, TEAM)
     report = make_clock(session_factory, slack, FakeClock(FRIDAY_1600_NY)).reconcile()
@@ -266,7 +289,7 @@ def test_a_competition_day_runs_from_kickoff_to_results_through_the_clock(
         ana = join_region(session, TEAM, "U_ANA", "Ana", "AMER")
         assert ana.region.id == amer_id
     # Thursday 26 Nov 2026 in New York (EST): 08:00 kickoff, 12:45 standings, 16:30 last call, 17:30 results.
-    fake = FakeClock(datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc))
+    fake = FakeClock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
     seed = "c10c" * 16
     clock = make_clock(session_factory, slack, fake, seed_source=lambda: seed)
     clock.reconcile()
@@ -278,22 +301,25 @@ def test_a_competition_day_runs_from_kickoff_to_results_through_the_clock(
         assert outcome is not None
         return outcome.status
 
-    assert fire("kickoff", datetime(2026, 11, 26, 13, 0, 2, tzinfo=timezone.utc)) == "sent"
+    assert fire("kickoff", datetime(2026, 11, 26, 13, 0, 2, tzinfo=UTC)) == "sent"
     with session_factory.begin() as session:
         member = ensure_member(session, TEAM, "U_ANA", "Ana")
-        log_activity(session, member, LogCommand("connect", 6), now=datetime(2026, 11, 26, 15, tzinfo=timezone.utc),
-                     idempotency_key=None)
-    assert fire("standings", datetime(2026, 11, 26, 17, 45, 1, tzinfo=timezone.utc)) == "sent"
-    assert fire("last_call", datetime(2026, 11, 26, 21, 30, 1, tzinfo=timezone.utc)) == "sent"
-    assert fire("results", datetime(2026, 11, 26, 22, 30, 1, tzinfo=timezone.utc)) == "sent"
-    assert fire("results", datetime(2026, 11, 26, 22, 31, tzinfo=timezone.utc)) == "duplicate"
+        log_activity(
+            session, member, LogCommand("connect", 6), now=datetime(2026, 11, 26, 15, tzinfo=UTC), idempotency_key=None
+        )
+    assert fire("standings", datetime(2026, 11, 26, 17, 45, 1, tzinfo=UTC)) == "sent"
+    assert fire("last_call", datetime(2026, 11, 26, 21, 30, 1, tzinfo=UTC)) == "sent"
+    assert fire("results", datetime(2026, 11, 26, 22, 30, 1, tzinfo=UTC)) == "sent"
+    assert fire("results", datetime(2026, 11, 26, 22, 31, tzinfo=UTC)) == "duplicate"
 
     texts = [call.args.get("text", "") for call in slack.calls("chat.postMessage")]
     assert any("Connect Day starts now in AMER" in text for text in texts), texts
     assert any("Last call" in text for text in texts), texts
     assert all(call.args["channel"] == "C_AMER" for call in slack.calls("chat.postMessage"))
     with session_factory.begin() as session:
-        rows = {row.kind: row for row in session.scalars(select(SentLog).where(SentLog.local_date == date(2026, 11, 26)))}
+        rows = {
+            row.kind: row for row in session.scalars(select(SentLog).where(SentLog.local_date == date(2026, 11, 26)))
+        }
         day = session.scalars(select(CompetitionDay)).one()
         assert day.status == "closed" and day.results_ts is not None and day.closed_by == "scheduler"
         assert day.commitment == hashlib.sha256(seed.encode("utf-8")).hexdigest()  # the runtime's seed source
@@ -348,7 +374,7 @@ class LiveDay:
 
 
 def at(hour: int, minute: int, second: int = 0) -> datetime:
-    return datetime(2026, 11, 26, hour, minute, second, tzinfo=timezone.utc)  # Thursday, EST = UTC-5
+    return datetime(2026, 11, 26, hour, minute, second, tzinfo=UTC)  # Thursday, EST = UTC-5
 
 
 def test_a_throttled_standings_edit_is_retried_at_the_time_it_runs_until_it_lands(
@@ -408,13 +434,19 @@ def test_goals_kickoff_posts_this_weeks_goals_with_the_ramp(
         sdr = join_region(session, TEAM, "U_BEN", "Ben", "AMER")
         ensure_member(session, TEAM, "U_BEN", "Ben").job = "sdr"
         assert sdr.region.id == amer_id
-        configure_ramp(session, TEAM, RampPolicy(start_fraction=0.5, step=0.1, weeks_to_step=1, team_hit_threshold=0.01),
-                       actor="test", now=datetime(2026, 11, 10, tzinfo=timezone.utc))
+        configure_ramp(
+            session,
+            TEAM,
+            RampPolicy(start_fraction=0.5, step=0.1, weeks_to_step=1, team_hit_threshold=0.01),
+            actor="test",
+            now=datetime(2026, 11, 10, tzinfo=UTC),
+        )
         ana = ensure_member(session, TEAM, "U_ANA", "Ana")
         # Last week (16–22 Nov) Ana logged enough for the team to clear the 1% threshold.
-        log_activity(session, ana, LogCommand("call", 20), now=datetime(2026, 11, 17, 15, tzinfo=timezone.utc),
-                     idempotency_key=None)
-    monday_0900 = datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc)  # 09:00 EST
+        log_activity(
+            session, ana, LogCommand("call", 20), now=datetime(2026, 11, 17, 15, tzinfo=UTC), idempotency_key=None
+        )
+    monday_0900 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # 09:00 EST
     fake = FakeClock(monday_0900 - timedelta(minutes=1))
     clock = make_clock(session_factory, slack, fake)
     clock.reconcile()
@@ -437,13 +469,19 @@ def test_the_ramp_waits_until_the_judged_week_is_over_in_every_region(
         sgp_id = add(session, "APAC", "Asia/Singapore", "C_APAC").id
         la_id = add(session, "WEST", "America/Los_Angeles", "C_WEST").id
         join_region(session, TEAM, "U_ANA", "Ana", "WEST")
-        configure_ramp(session, TEAM, RampPolicy(start_fraction=0.5, step=0.1, weeks_to_step=1, team_hit_threshold=0.01),
-                       actor="test", now=datetime(2026, 11, 10, tzinfo=timezone.utc))
+        configure_ramp(
+            session,
+            TEAM,
+            RampPolicy(start_fraction=0.5, step=0.1, weeks_to_step=1, team_hit_threshold=0.01),
+            actor="test",
+            now=datetime(2026, 11, 10, tzinfo=UTC),
+        )
         ana = ensure_member(session, TEAM, "U_ANA", "Ana")
-        log_activity(session, ana, LogCommand("call", 20), now=datetime(2026, 11, 17, 18, tzinfo=timezone.utc),
-                     idempotency_key=None)
+        log_activity(
+            session, ana, LogCommand("call", 20), now=datetime(2026, 11, 17, 18, tzinfo=UTC), idempotency_key=None
+        )
     # Monday 09:00 in Singapore is Sunday 17:00 in Los Angeles: the week isn't over there yet.
-    singapore_0900 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
+    singapore_0900 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
     fake = FakeClock(singapore_0900 - timedelta(minutes=1))
     clock = make_clock(session_factory, slack, fake)
     clock.reconcile()
@@ -451,7 +489,7 @@ def test_the_ramp_waits_until_the_judged_week_is_over_in_every_region(
     assert clock.fire(f"pipeday:{TEAM}:{sgp_id}:goals_kickoff").status == "sent"  # type: ignore[union-attr]
     apac = json.dumps(slack.calls("chat.postMessage")[-1].json_arg("blocks"), ensure_ascii=False)
     assert "from 50% to 60%" not in apac
-    los_angeles_0900 = datetime(2026, 11, 23, 17, 0, tzinfo=timezone.utc)
+    los_angeles_0900 = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
     fake.set(los_angeles_0900 + timedelta(seconds=3))
     assert clock.fire(f"pipeday:{TEAM}:{la_id}:goals_kickoff").status == "sent"  # type: ignore[union-attr]
     west = json.dumps(slack.calls("chat.postMessage")[-1].json_arg("blocks"), ensure_ascii=False)

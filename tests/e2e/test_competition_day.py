@@ -1,13 +1,14 @@
 """A prospecting day over real HTTP: logs move the live standings, a manager closes the day,
 the wheel spins (GIF into the results thread, announcement, DM) and the prize is delivered.
 Permission checks on every path: slash commands, buttons and forged button payloads."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from tests.support.slack_requests import SignedRequest
 from tests.support.slack_stub import Call
 
 # Thursday 26 Nov 2026, 10:00 in New York: Connect Day is on.
-THURSDAY_10AM = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)
+THURSDAY_10AM = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
 
 def text_of(payload: Any) -> str:
@@ -34,8 +35,13 @@ def blocks_of(call: Call) -> list[dict[str, Any]]:
 
 
 def buttons(call: Call, action_id: str) -> list[dict[str, Any]]:
-    return [element for block in blocks_of(call) if block["type"] == "actions"
-            for element in block["elements"] if element.get("action_id") == action_id]
+    return [
+        element
+        for block in blocks_of(call)
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element.get("action_id") == action_id
+    ]
 
 
 def posts_to(bot: LiveBot, channel: str) -> list[Call]:
@@ -123,8 +129,9 @@ def test_connect_day_from_first_log_to_delivered_prize(connect_day: LiveBot) -> 
     assert commitment and commitment in text_of(blocks_of(results))
     assert "<@U_BEN>" in results.args["text"]
 
-    click = bot.requests.block_action("spin_wheel", spin_button["value"], user_id="U_MGR",
-                                      channel_id="C_AMER", message_ts=results_ts)
+    click = bot.requests.block_action(
+        "spin_wheel", spin_button["value"], user_id="U_MGR", channel_id="C_AMER", message_ts=results_ts
+    )
     answered = click.send(bot.base_url)
     answered_at = time.monotonic()
     assert answered.status_code == 200
@@ -153,16 +160,16 @@ def test_connect_day_from_first_log_to_delivered_prize(connect_day: LiveBot) -> 
         spin_id = spin.id
 
     # A second click (another admin, or a double click) changes nothing.
-    again = bot.requests.block_action("spin_wheel", spin_button["value"], user_id="U_ADMIN", channel_id="C_AMER",
-                                      message_ts=results_ts)
+    again = bot.requests.block_action(
+        "spin_wheel", spin_button["value"], user_id="U_ADMIN", channel_id="C_AMER", message_ts=results_ts
+    )
     again.send(bot.base_url)
     (refused,) = answers(bot, again)
     assert "already spun" in refused.args["text"]
     assert spin_count(bot) == 1 and len(bot.slack.shared_files()) == 1
 
     (deliver_button,) = buttons(announcement, "mark_delivered")
-    deliver = bot.requests.block_action("mark_delivered", deliver_button["value"], user_id="U_MGR",
-                                        channel_id="C_AMER")
+    deliver = bot.requests.block_action("mark_delivered", deliver_button["value"], user_id="U_MGR", channel_id="C_AMER")
     deliver.send(bot.base_url)
     (confirmed,) = answers(bot, deliver)
     assert "as delivered" in confirmed.args["text"]
@@ -236,8 +243,9 @@ def test_reps_are_refused_on_every_path_and_nothing_changes(connect_day: LiveBot
     click = bot.requests.block_action("spin_wheel", spin_button["value"], user_id="U_BEN", channel_id="C_AMER")
     assert click.send(bot.base_url).status_code == 200
     # …and a rep forges a payload that names the day and the winner directly.
-    forged = bot.requests.block_action("spin_wheel", spin_button["value"], user_id="U_ANA",
-                                       channel_id="C_OTHER", block_id="spin_forged")
+    forged = bot.requests.block_action(
+        "spin_wheel", spin_button["value"], user_id="U_ANA", channel_id="C_OTHER", block_id="spin_forged"
+    )
     assert forged.send(bot.base_url).status_code == 200
 
     for request in (click, forged):

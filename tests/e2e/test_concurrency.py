@@ -1,4 +1,5 @@
 """Many reps logging at once over HTTP: every log lands exactly once, totals add up."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,9 @@ def test_eight_threads_times_fifty_logs(live_bot: LiveBot) -> None:
         for i in range(LOGS_PER_THREAD):
             # Every rep alternates 1 and 2 connects: 25×1 + 25×2 = 75 each.
             count = 1 + i % 2
-            response = live_bot.requests.slash_command(f"{count} connects", user_id=f"U_REP{rep}").send(live_bot.base_url)
+            response = live_bot.requests.slash_command(f"{count} connects", user_id=f"U_REP{rep}").send(
+                live_bot.base_url
+            )
             statuses.append(response.status_code)
             assert "Logged" in response.json()["text"], response.text
         return statuses

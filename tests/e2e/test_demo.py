@@ -1,10 +1,12 @@
 """`pipeday demo` end to end: a short stretch through the real app, and what it leaves behind."""
+
 from __future__ import annotations
 
 import csv
+import itertools
 import random
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -132,13 +134,13 @@ def test_activity_is_seeded_and_spaced_within_a_region() -> None:
     regions = {p.user_id: p.region for p in world.people}
     for region in ("AMER", "EMEA", "APAC"):
         times = [c.at for c in first if regions[c.user_id] == region and not c.text.startswith("deal")]
-        assert all(b - a >= MIN_GAP_IN_REGION for a, b in zip(times, times[1:]))
+        assert all(b - a >= MIN_GAP_IN_REGION for a, b in itertools.pairwise(times))
     zones = {p.user_id: ZoneInfo(world.region(p.region).tz) for p in world.people}
     assert all(c.at.astimezone(zones[c.user_id]).weekday() < 5 for c in first)  # nobody logs at weekends
 
 
 def test_commands_keep_clear_of_scheduled_posts_in_their_region() -> None:
-    job = datetime(2025, 6, 4, 4, 45, tzinfo=timezone.utc)
+    job = datetime(2025, 6, 4, 4, 45, tzinfo=UTC)
     commands = [
         PlannedCommand(job, "U1", "3 connects"),
         PlannedCommand(job + timedelta(seconds=10), "U2", "1 connect"),
@@ -148,15 +150,17 @@ def test_commands_keep_clear_of_scheduled_posts_in_their_region() -> None:
     moved = clear_of(commands, {"U1": "APAC", "U2": "APAC", "U3": "EMEA"}, {"APAC": [job]})
 
     assert [(c.user_id, c.at - job) for c in moved] == [
-        ("U3", timedelta(seconds=5)), ("U1", MIN_GAP_IN_REGION), ("U2", 2 * MIN_GAP_IN_REGION),
+        ("U3", timedelta(seconds=5)),
+        ("U1", MIN_GAP_IN_REGION),
+        ("U2", 2 * MIN_GAP_IN_REGION),
     ]
 
 
 def test_the_demo_clock_refuses_naive_times() -> None:
-    clock = FakeClock(datetime(2025, 6, 2, tzinfo=timezone.utc))
-    clock.set(datetime(2025, 6, 3, tzinfo=timezone.utc))
+    clock = FakeClock(datetime(2025, 6, 2, tzinfo=UTC))
+    clock.set(datetime(2025, 6, 3, tzinfo=UTC))
 
-    assert clock() == datetime(2025, 6, 3, tzinfo=timezone.utc)
+    assert clock() == datetime(2025, 6, 3, tzinfo=UTC)
     with pytest.raises(ValueError):
         clock.set(datetime(2025, 6, 3))
 

@@ -1,4 +1,5 @@
 """An unexpected failure is logged with its traceback and the user gets a short, useful answer."""
+
 from __future__ import annotations
 
 import logging
@@ -41,7 +42,6 @@ def test_healthz_is_503_when_the_database_is_unreachable() -> None:
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
     settings = Settings(bot_token="xoxb-t", signing_secret="s3cret")
     web = create_web_app(create_app(settings, make_session_factory(engine)), engine)
-    with serve_wsgi(web) as base_url:
-        with pytest.raises(urllib.error.HTTPError) as caught:
-            urllib.request.urlopen(base_url + "/healthz", timeout=10)
+    with serve_wsgi(web) as base_url, pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(base_url + "/healthz", timeout=10)
     assert caught.value.code == 503

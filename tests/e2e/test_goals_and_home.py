@@ -1,4 +1,5 @@
 """Goals, the planner and App Home over real HTTP: signed Slack requests in, validated Block Kit out."""
+
 from __future__ import annotations
 
 import csv
@@ -12,7 +13,15 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.blocks.home import EXPORT_BLOCK, EXPORT_BUTTON_ACTION, EXPORT_PERIOD_ACTION, PAGE_NEXT_ACTION
-from bot.blocks.log_modal import CALLBACK_ID, COUNT_ACTION, COUNT_BLOCK, NOTE_ACTION, NOTE_BLOCK, TYPE_ACTION, TYPE_BLOCK
+from bot.blocks.log_modal import (
+    CALLBACK_ID,
+    COUNT_ACTION,
+    COUNT_BLOCK,
+    NOTE_ACTION,
+    NOTE_BLOCK,
+    TYPE_ACTION,
+    TYPE_BLOCK,
+)
 from bot.domain.directory import add_region, join_region, set_role
 from models import Activity, Member
 from tests.e2e.conftest import TEAM_ID, LiveBot
@@ -179,18 +188,56 @@ def big_team(amer: LiveBot) -> LiveBot:
         set_role(session, TEAM_ID, "test", "U_MGR", "manager")
         join_region(session, TEAM_ID, "U_MGR", "mona", "AMER")
         region_id = session.scalars(select(Member.region_id).where(Member.user_id == "U_MGR")).one()
-        reps = [Member(team_id=TEAM_ID, user_id=f"U_R{n:03d}", display_name=f"rep {n:03d}", region_id=region_id,
-                       role="rep", job="ae") for n in range(300)]
-        leaders = [Member(team_id=TEAM_ID, user_id=f"U_L{n}", display_name=f"lead {n}", region_id=region_id,
-                          role="leader", job="ae") for n in range(2)]
+        reps = [
+            Member(
+                team_id=TEAM_ID,
+                user_id=f"U_R{n:03d}",
+                display_name=f"rep {n:03d}",
+                region_id=region_id,
+                role="rep",
+                job="ae",
+            )
+            for n in range(300)
+        ]
+        leaders = [
+            Member(
+                team_id=TEAM_ID,
+                user_id=f"U_L{n}",
+                display_name=f"lead {n}",
+                region_id=region_id,
+                role="leader",
+                job="ae",
+            )
+            for n in range(2)
+        ]
         session.add_all(reps + leaders)
         session.flush()
         for n, member in enumerate(reps[:40] + leaders):
             kind, quantity = ("hour", 3.5) if member.role == "leader" else ("call", float(n % 20 + 1))
-            session.add(Activity(team_id=TEAM_ID, member_id=member.id, region_id=region_id, type=kind,
-                                 quantity=quantity, occurred_at=now - timedelta(hours=1), logged_by="test", source="test"))
-            session.add(Activity(team_id=TEAM_ID, member_id=member.id, region_id=region_id, type="email",
-                                 quantity=2, occurred_at=now - timedelta(days=7), logged_by="test", source="test"))
+            session.add(
+                Activity(
+                    team_id=TEAM_ID,
+                    member_id=member.id,
+                    region_id=region_id,
+                    type=kind,
+                    quantity=quantity,
+                    occurred_at=now - timedelta(hours=1),
+                    logged_by="test",
+                    source="test",
+                )
+            )
+            session.add(
+                Activity(
+                    team_id=TEAM_ID,
+                    member_id=member.id,
+                    region_id=region_id,
+                    type="email",
+                    quantity=2,
+                    occurred_at=now - timedelta(days=7),
+                    logged_by="test",
+                    source="test",
+                )
+            )
     return bot
 
 
@@ -215,8 +262,16 @@ def test_manager_home_for_300_reps_is_valid_and_paginates(big_team: LiveBot) -> 
 
 def test_export_dms_the_manager_a_csv_of_the_chosen_period(big_team: LiveBot) -> None:
     bot = big_team
-    state = {"values": {EXPORT_BLOCK: {EXPORT_PERIOD_ACTION: {
-        "type": "static_select", "selected_option": {"text": {"type": "plain_text", "text": "Last week"}, "value": "last_week"}}}}}
+    state = {
+        "values": {
+            EXPORT_BLOCK: {
+                EXPORT_PERIOD_ACTION: {
+                    "type": "static_select",
+                    "selected_option": {"text": {"type": "plain_text", "text": "Last week"}, "value": "last_week"},
+                }
+            }
+        }
+    }
     click(bot, EXPORT_PERIOD_ACTION, "last_week", "U_MGR")  # picking the period alone does nothing
     click(bot, EXPORT_BUTTON_ACTION, "export", "U_MGR", view={**HOME_VIEW, "state": state})
     bot.slack.wait_for("files.completeUploadExternal")

@@ -1,4 +1,5 @@
 """`/pg` over real HTTP: signed requests in, validated Block Kit out, the database in between."""
+
 from __future__ import annotations
 
 import json
@@ -140,9 +141,7 @@ def test_bad_signatures_are_rejected_and_store_nothing(live_bot: LiveBot, proble
     if problem == "stale":
         request = factory.slash_command("3 connects", timestamp=int(time.time()) - 60 * 10)
     elif problem == "tampered":
-        request = factory.slash_command("3 connects").with_body(
-            factory.slash_command("300 connects").body
-        )
+        request = factory.slash_command("3 connects").with_body(factory.slash_command("300 connects").body)
     else:
         request = factory.slash_command("3 connects")
         request = type(request)(request.body, {**request.headers, "X-Slack-Signature": "v0=" + "0" * 64})

@@ -4,10 +4,11 @@ after-ack pool, off the threads that acknowledge new requests (bot.slack.after_a
 The stub holds every call to one Web API method open, as a Slack that has stopped answering
 would; requests sent meanwhile must still be answered within Slack's 3 seconds.
 """
+
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -25,7 +26,7 @@ STUCK_REQUESTS = AFTER_ACK_THREADS + 4
 def bot(live_bot: LiveBot) -> LiveBot:
     with live_bot.session_factory.begin() as session:
         add_region(session, "T0001", "AMER", "America/New_York", "C_AMER", actor="test")
-    live_bot.clock.set(datetime(2026, 11, 27, 21, 0, tzinfo=timezone.utc))  # Friday 16:00 in New York
+    live_bot.clock.set(datetime(2026, 11, 27, 21, 0, tzinfo=UTC))  # Friday 16:00 in New York
     live_bot.pg_reply("join AMER", user_id="U_ANA", user_name="ana")
     return live_bot
 
@@ -43,8 +44,13 @@ def stick_home_publishes(bot: LiveBot) -> threading.Event:
     them; set the returned event to let Slack answer."""
     released = bot.slack.hold("views.publish")
     for n in range(STUCK_REQUESTS):
-        event = {"type": "app_home_opened", "user": f"U_HOME{n}", "channel": f"D_HOME{n}", "tab": "home",
-                 "event_ts": f"{bot.requests.now():.6f}"}
+        event = {
+            "type": "app_home_opened",
+            "user": f"U_HOME{n}",
+            "channel": f"D_HOME{n}",
+            "tab": "home",
+            "event_ts": f"{bot.requests.now():.6f}",
+        }
         assert bot.requests.event_callback(event).send(bot.base_url, timeout=SLACK_WAITS_S).status_code == 200
     bot.slack.wait_for_held("views.publish", AFTER_ACK_THREADS)
     return released

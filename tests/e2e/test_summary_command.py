@@ -1,7 +1,8 @@
 """`/pg summary [region]` over real HTTP: ack first, then the summary and its chart in the channel."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,7 +15,7 @@ def bot(live_bot: LiveBot) -> LiveBot:
     with live_bot.session_factory.begin() as session:
         add_region(session, "T0001", "AMER", "America/New_York", "C_AMER", actor="test")
         add_region(session, "T0001", "APAC", "Asia/Kolkata", None, actor="test")
-    live_bot.clock.set(datetime(2026, 11, 27, 21, 0, tzinfo=timezone.utc))  # Friday 16:00 in New York
+    live_bot.clock.set(datetime(2026, 11, 27, 21, 0, tzinfo=UTC))  # Friday 16:00 in New York
     live_bot.pg_reply("join AMER", user_id="U_ANA", user_name="ana")
     live_bot.pg_reply("4 connects", user_id="U_ANA", user_name="ana")
     live_bot.pg_reply("2 opps", user_id="U_ANA", user_name="ana")

@@ -1,4 +1,5 @@
 """The app's Slack client retries rate limits instead of losing the post."""
+
 from __future__ import annotations
 
 from bot.app import make_web_client

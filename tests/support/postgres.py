@@ -1,4 +1,5 @@
 """A PostgreSQL schema of its own for a test run, on the server TEST_DATABASE_URL names."""
+
 from __future__ import annotations
 
 import os

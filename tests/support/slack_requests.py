@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.devtools.slack_requests import *  # noqa: F401,F403
+from bot.devtools.slack_requests import *  # noqa: F403
 from bot.devtools.slack_requests import (  # noqa: F401 - names tests import explicitly
     FORM_CONTENT_TYPE,
     JSON_CONTENT_TYPE,

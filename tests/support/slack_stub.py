@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.devtools.slack_stub import *  # noqa: F401,F403
+from bot.devtools.slack_stub import *  # noqa: F403
 from bot.devtools.slack_stub import (  # noqa: F401 - names tests import explicitly
     DEFAULT_SCOPES,
     MAX_MESSAGE_BLOCKS,

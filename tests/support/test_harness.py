@@ -193,9 +193,13 @@ def test_upload_url_accepts_a_multipart_file_part(stub: SlackStub, client: WebCl
     upload_url = client.files_getUploadURLExternal(filename="chart.png", length=4)["upload_url"]
     boundary = "XyZ"
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="chart.png"\r\n'
-        "Content-Type: image/png\r\n\r\n"
-    ).encode() + b"\x89PNG" + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="chart.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + b"\x89PNG"
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
     with urllib.request.urlopen(urllib.request.Request(upload_url, data=body, headers=headers)) as answer:
@@ -297,9 +301,7 @@ def test_validate_message_payload_for_ack_bodies() -> None:
 # ---------------------------------------------------------------------------
 
 
-def test_forced_rate_limit_is_retried_by_the_sdk_handler(
-    stub: SlackStub, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_forced_rate_limit_is_retried_by_the_sdk_handler(stub: SlackStub, monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
     # The handler sleeps Retry-After (+ jitter); record the wait instead of spending it.
     monkeypatch.setattr(builtin_handlers, "time", types.SimpleNamespace(sleep=slept.append))
@@ -426,8 +428,19 @@ def test_slash_command_has_every_field_slack_sends(stub: SlackStub, factory: Sla
     form = signed.form()
 
     assert set(form) == {
-        "token", "team_id", "team_domain", "channel_id", "channel_name", "user_id", "user_name",
-        "command", "text", "api_app_id", "is_enterprise_install", "response_url", "trigger_id",
+        "token",
+        "team_id",
+        "team_domain",
+        "channel_id",
+        "channel_name",
+        "user_id",
+        "user_name",
+        "command",
+        "text",
+        "api_app_id",
+        "is_enterprise_install",
+        "response_url",
+        "trigger_id",
     }
     assert (form["text"], form["user_name"], form["command"]) == ("3 connects", "ae7", "/pg")
     assert form["response_url"] == signed.response_url
@@ -442,7 +455,10 @@ def test_block_action_payload_from_a_message_and_from_a_view(factory: SlackReque
     assert from_message["type"] == "block_actions"
     assert from_message["user"] == {"id": "U_MGR", "username": "mgr", "name": "mgr", "team_id": "T0001"}
     assert from_message["container"] == {
-        "type": "message", "message_ts": "1.2", "channel_id": "C_GENERAL", "is_ephemeral": False,
+        "type": "message",
+        "message_ts": "1.2",
+        "channel_id": "C_GENERAL",
+        "is_ephemeral": False,
     }
     assert from_message["actions"][0]["value"] == "day-1"
     assert from_message["response_url"]
@@ -471,9 +487,8 @@ def test_serve_wsgi_serves_flask_and_closes_the_port() -> None:
     flask_app = Flask("trivial")
     flask_app.add_url_rule("/healthz", "healthz", lambda: "ok")
 
-    with serve_wsgi(flask_app) as base_url:
-        with urllib.request.urlopen(f"{base_url}/healthz") as answer:
-            assert (answer.status, answer.read()) == (200, b"ok")
+    with serve_wsgi(flask_app) as base_url, urllib.request.urlopen(f"{base_url}/healthz") as answer:
+        assert (answer.status, answer.read()) == (200, b"ok")
 
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"{base_url}/healthz", timeout=2)

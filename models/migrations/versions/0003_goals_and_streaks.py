@@ -3,6 +3,7 @@
 Revision ID: 0003
 Revises: 0002
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -36,9 +37,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["region_id"], ["regions.id"], name=op.f("fk_goal_overrides_region_id_regions"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["team_id"], ["workspaces.team_id"], name=op.f("fk_goal_overrides_team_id_workspaces")
-        ),
+        sa.ForeignKeyConstraint(["team_id"], ["workspaces.team_id"], name=op.f("fk_goal_overrides_team_id_workspaces")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_goal_overrides")),
         sa.UniqueConstraint(
             "team_id", "scope_key", "activity_type", name=op.f("uq_goal_overrides_team_id_scope_key_activity_type")

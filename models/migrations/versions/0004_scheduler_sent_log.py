@@ -3,6 +3,7 @@
 Revision ID: 0004
 Revises: 0003
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -40,7 +41,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sent_log")),
         sa.UniqueConstraint(
-            "team_id", "region_id", "kind", "subject", "local_date",
+            "team_id",
+            "region_id",
+            "kind",
+            "subject",
+            "local_date",
             name=op.f("uq_sent_log_team_id_region_id_kind_subject_local_date"),
         ),
     )

@@ -7,6 +7,7 @@ answer the whole query from the index.
 Revision ID: 0005
 Revises: 0004
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
