@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 from flask import Flask, Response, jsonify, request
 from slack_bolt import App
@@ -11,18 +12,30 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import Engine
 
 from bot.app import create_app
-from bot.settings import Settings
+from bot.settings import ConfigurationError, Settings
+from bot.slack.verification import MAX_BODY_BYTES, verify_request
 from models.db import ensure_migrated, make_engine, make_session_factory, ping
 
 logger = logging.getLogger(__name__)
 
 
-def create_web_app(bolt_app: App, engine: Engine) -> Flask:
+def create_web_app(bolt_app: App, engine: Engine, *, signing_secret: str) -> Flask:
+    if not signing_secret:
+        raise ConfigurationError("SLACK_SIGNING_SECRET is empty: no request could be verified.")
     web = Flask("pipeday")
+    # Flask answers 413 to anything larger, before the route reads it.
+    web.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     handler = SlackRequestHandler(bolt_app)
 
     @web.post("/slack/events")
     def slack_events() -> Response:
+        # Verified on the raw bytes before Bolt parses anything (bot/slack/verification.py).
+        refusal = verify_request(
+            request.get_data(), request.headers, signing_secret, time.time(), request.content_type or ""
+        )
+        if refusal is not None:
+            logger.warning("refused a request to /slack/events (%s): %s", refusal.status, refusal.reason)
+            return Response(status=refusal.status)
         return handler.handle(request)
 
     @web.get("/healthz")
@@ -42,4 +55,6 @@ def create_wsgi_app() -> Flask:
     settings.require_slack()
     engine = make_engine(settings.database_url)
     ensure_migrated(engine)
-    return create_web_app(create_app(settings, make_session_factory(engine)), engine)
+    return create_web_app(
+        create_app(settings, make_session_factory(engine)), engine, signing_secret=settings.signing_secret or ""
+    )

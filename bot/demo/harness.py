@@ -207,7 +207,7 @@ def running_system(
             listener_executor=background.wrap(listeners),
             after_ack_executor=background.wrap(after_ack),
         )
-        base_url = stack.enter_context(serve_wsgi(create_web_app(bolt_app, engine)))
+        base_url = stack.enter_context(serve_wsgi(create_web_app(bolt_app, engine, signing_secret=signing_secret)))
         requests = SlackRequestFactory(
             signing_secret, response_url_for=slack.response_url, team_id=team_id, team_domain=team_domain
         )

@@ -89,7 +89,7 @@ def live_bot(
         listener_executor=listeners,
         after_ack_executor=after_ack,
     )
-    with serve_wsgi(create_web_app(bolt_app, engine)) as base_url:
+    with serve_wsgi(create_web_app(bolt_app, engine, signing_secret=SIGNING_SECRET)) as base_url:
         factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url, team_id=TEAM_ID)
         yield LiveBot(base_url, slack, factory, session_factory, clock, settings)
     # What the app does after answering finishes while the stub still answers it, and

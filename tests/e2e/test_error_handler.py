@@ -22,7 +22,7 @@ def test_database_failure_gets_a_short_apology_and_a_logged_traceback(
     # A database with no tables: every query fails the way a broken production database would.
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     settings = Settings(bot_token="xoxb-t", signing_secret="s3cret", slack_api_url="http://127.0.0.1:9/api/")
-    web = create_web_app(create_app(settings, make_session_factory(engine)), engine)
+    web = create_web_app(create_app(settings, make_session_factory(engine)), engine, signing_secret="s3cret")
     with SlackStub() as slack, serve_wsgi(web) as base_url, caplog.at_level(logging.ERROR):
         request = SlackRequestFactory("s3cret", response_url_for=slack.response_url).slash_command("3 connects")
         response = request.send(base_url)
@@ -41,7 +41,7 @@ def test_healthz_is_503_when_the_database_is_unreachable() -> None:
 
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
     settings = Settings(bot_token="xoxb-t", signing_secret="s3cret")
-    web = create_web_app(create_app(settings, make_session_factory(engine)), engine)
+    web = create_web_app(create_app(settings, make_session_factory(engine)), engine, signing_secret="s3cret")
     with serve_wsgi(web) as base_url, pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(base_url + "/healthz", timeout=10)
     assert caught.value.code == 503
