@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from bot.app import create_app
 from bot.settings import ConfigurationError, Settings
-from bot.slack.verification import MAX_BODY_BYTES, verify_request
+from bot.slack.verification import MAX_BODY_BYTES, SignedBody, verify_request
 from models.db import ensure_migrated, make_engine, make_session_factory, ping
 
 logger = logging.getLogger(__name__)
@@ -30,9 +30,13 @@ def create_web_app(bolt_app: App, engine: Engine, *, signing_secret: str) -> Fla
     @web.post("/slack/events")
     def slack_events() -> Response:
         # Verified on the raw bytes before Bolt parses anything (bot/slack/verification.py).
-        refusal = verify_request(
-            request.get_data(), request.headers, signing_secret, time.time(), request.content_type or ""
+        signed = SignedBody(
+            body=request.get_data(),
+            timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
+            signature=request.headers.get("X-Slack-Signature", ""),
+            content_type=request.content_type or "",
         )
+        refusal = verify_request(signed, signing_secret, time.time())
         if refusal is not None:
             logger.warning("refused a request to /slack/events (%s): %s", refusal.status, refusal.reason)
             return Response(status=refusal.status)

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -37,17 +36,24 @@ class Refusal:
     reason: str
 
 
-def verify_request(
-    body: bytes, headers: Mapping[str, str], signing_secret: str, now: float, content_type: str
-) -> Refusal | None:
-    """None when `body` is signed by Slack, fresh, and shaped as Slack sends it; else why not."""
-    return check_signature(body, headers, signing_secret, now) or check_body(body, content_type)
+@dataclass(frozen=True)
+class SignedBody:
+    """What a request to /slack/events carries that verification looks at."""
+
+    body: bytes
+    timestamp: str  # X-Slack-Request-Timestamp
+    signature: str  # X-Slack-Signature
+    content_type: str
 
 
-def check_signature(body: bytes, headers: Mapping[str, str], signing_secret: str, now: float) -> Refusal | None:
+def verify_request(request: SignedBody, signing_secret: str, now: float) -> Refusal | None:
+    """None when the body is signed by Slack, fresh, and shaped as Slack sends it; else why not."""
+    return check_signature(request, signing_secret, now) or check_body(request.body, request.content_type)
+
+
+def check_signature(request: SignedBody, signing_secret: str, now: float) -> Refusal | None:
     """Slack's v0 scheme, on the raw bytes: HMAC-SHA256 of `v0:{timestamp}:{body}`."""
-    timestamp = headers.get("X-Slack-Request-Timestamp", "")
-    signature = headers.get("X-Slack-Signature", "")
+    body, timestamp, signature = request.body, request.timestamp, request.signature
     if not _TIMESTAMP.fullmatch(timestamp):
         return Refusal(401, "missing or malformed X-Slack-Request-Timestamp")
     if abs(now - int(timestamp)) > MAX_CLOCK_SKEW_S:
