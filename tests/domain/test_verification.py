@@ -13,7 +13,9 @@ BODY = b"command=%2Fpg&text=3+connects"
 
 
 def signed(body: bytes = BODY, timestamp: str = str(NOW), signature: str | None = None) -> SignedBody:
-    return SignedBody(body, timestamp, signature or slack_signature(SECRET, timestamp, body), FORM)
+    return SignedBody(
+        body, timestamp, slack_signature(SECRET, timestamp, body) if signature is None else signature, FORM
+    )
 
 
 def test_a_fresh_correct_signature_passes() -> None:
