@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.db import normalize_database_url
+from models.db import DatabaseTimeouts, normalize_database_url
 
 DEFAULT_DATABASE_FILE = "pipeday.db"  # in the working directory, resolved when settings are read
 
@@ -37,6 +37,8 @@ class Settings:
     slack_api_url: str | None = None
     port: int = 3000
     admins: frozenset[str] = field(default_factory=frozenset)
+    # DATABASE_CONNECT_TIMEOUT / DATABASE_STATEMENT_TIMEOUT, in seconds (PostgreSQL).
+    database_timeouts: DatabaseTimeouts = field(default_factory=DatabaseTimeouts)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -46,6 +48,11 @@ class Settings:
         api_url = env.get("SLACK_API_URL") or None
         if api_url and not api_url.endswith("/"):
             api_url += "/"  # WebClient joins method names onto the base URL
+        defaults = DatabaseTimeouts()
+        timeouts = DatabaseTimeouts(
+            connect_s=_seconds(env, "DATABASE_CONNECT_TIMEOUT", defaults.connect_s),
+            statement_s=_seconds(env, "DATABASE_STATEMENT_TIMEOUT", defaults.statement_s),
+        )
         return cls(
             bot_token=env.get("SLACK_BOT_TOKEN") or None,
             signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
@@ -54,6 +61,7 @@ class Settings:
             slack_api_url=api_url,
             port=int(port_text),
             admins=frozenset(u.strip() for u in env.get("PIPEDAY_ADMINS", "").split(",") if u.strip()),
+            database_timeouts=timeouts,
         )
 
     def require_slack(self, socket_mode: bool = False) -> None:
@@ -73,3 +81,16 @@ class Settings:
         else:
             required.append(("SLACK_SIGNING_SECRET", self.signing_secret))
         return required
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 3600:  # also refuses nan and inf
+        raise ConfigurationError(f"{name} must be a number of seconds between 0 and 3600, got {text!r}.")
+    return value

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
 from bot.cli import competitions, demo, directory, doctor, goals, jobs, prizes, serve
 from bot.cli.common import CliState, load_settings, pass_state
-from models.db import current_revision, head_revision, upgrade
+from models.db import (
+    DatabaseNewerThanCode,
+    MigrationError,
+    current_revision,
+    downgrade,
+    head_revision,
+    is_known_revision,
+    newer_database_message,
+    upgrade,
+)
 
 
 @click.group(help="Pipeday: prospecting competitions in Slack. Configuration comes from the environment.")
@@ -25,22 +36,47 @@ def db() -> None:
     pass
 
 
-@db.command("upgrade", help="Apply every pending migration.")
+@db.command("upgrade", help="Apply every pending migration (concurrent runs wait for each other).")
 @pass_state
 def db_upgrade(state: CliState) -> None:
-    before = current_revision(state.engine)
-    upgrade(state.engine)
-    after = current_revision(state.engine)
-    click.echo(f"Database at {after} (was {before or 'empty'}).")
+    with _migration_errors():
+        result = upgrade(state.engine)
+    if result.before == result.after:
+        click.echo(f"Database already at head ({result.after}).")
+    else:
+        click.echo(f"Database upgraded to {result.after} (was {result.before or 'empty'}).")
+
+
+@db.command("downgrade", help="Undo migrations down to REV (a revision id, or `base` for an empty database).")
+@click.argument("rev")
+@pass_state
+def db_downgrade(state: CliState, rev: str) -> None:
+    with _migration_errors():
+        result = downgrade(state.engine, rev)
+    if result.before == result.after:
+        click.echo(f"Database already at {result.after or 'base'}.")
+    else:
+        click.echo(f"Database downgraded to {result.after or 'base (no Pipeday tables)'} (was {result.before}).")
 
 
 @db.command("status", help="Show the schema revision and whether migrations are pending.")
 @pass_state
 def db_status(state: CliState) -> None:
     current, head = current_revision(state.engine), head_revision()
-    click.echo(
-        f"current: {current or 'none'}  head: {head}  {'up to date' if current == head else 'run `pipeday db upgrade`'}"
-    )
+    if current is not None and not is_known_revision(current):
+        advice = newer_database_message(current)
+    else:
+        advice = "up to date" if current == head else "run `pipeday db upgrade`"
+    click.echo(f"current: {current or 'none'}  head: {head}  {advice}")
+
+
+@contextmanager
+def _migration_errors() -> Iterator[None]:
+    """A refusal (a newer database, an unknown revision) is one line, not a traceback."""
+    try:
+        yield
+    except (DatabaseNewerThanCode, MigrationError) as error:
+        raise click.ClickException(str(error)) from None
 
 
 for module in (serve, directory, doctor, competitions, prizes, goals, demo, jobs):

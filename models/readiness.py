@@ -1,0 +1,82 @@
+"""Waiting for the database at boot instead of refusing to start.
+
+A web worker that exits because the database is down (or not migrated yet) is restarted
+and exits again: a crash loop that says nothing useful. DatabaseReadiness checks in the
+background instead, with backoff, says in the log what is wrong, and flips to ready the
+moment the database answers at the expected revision.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from models.availability import one_line
+from models.db import DatabaseNotMigrated, ensure_migrated
+
+logger = logging.getLogger(__name__)
+
+# Seconds between checks: quick at first (a database that is just starting), then every 30 s.
+READINESS_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+class DatabaseReadiness:
+    """Is the database reachable and migrated yet? Checked in the background until it is."""
+
+    def __init__(self, engine: Engine, retry_delays: Sequence[float] = READINESS_RETRY_DELAYS) -> None:
+        self.engine = engine
+        self.target = engine.url.render_as_string(hide_password=True)
+        self._retry_delays = retry_delays
+        self._ready = threading.Event()
+        self._stopped = threading.Event()
+        self.problem: str | None = "the database has not been checked yet"
+        self._thread: threading.Thread | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def start(self) -> DatabaseReadiness:
+        self._thread = threading.Thread(target=self._keep_checking, name="database-readiness", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def wait(self, timeout_s: float) -> bool:
+        return self._ready.wait(timeout_s)
+
+    def _keep_checking(self) -> None:
+        attempt = 0
+        while not self._stopped.is_set():
+            if self.check_once():
+                return
+            delay = self._retry_delays[min(attempt, len(self._retry_delays) - 1)]
+            attempt += 1
+            logger.error("Pipeday can't serve Slack yet: %s (checking again in %g s)", self.problem, delay)
+            self._stopped.wait(delay)
+
+    def check_once(self) -> bool:
+        try:
+            ensure_migrated(self.engine)
+        except SQLAlchemyError as error:
+            self.problem = f"can't reach the database at {self.target}: {one_line(error)}"
+            return False
+        except DatabaseNotMigrated as error:  # says what to run
+            self.problem = str(error)
+            return False
+        except Exception as error:  # anything else: keep it in the log and keep trying, never die silently
+            logger.exception("checking the database failed unexpectedly")
+            self.problem = f"checking the database failed: {one_line(error)}"
+            return False
+        self.problem = None
+        self._ready.set()
+        logger.info("the database at %s is reachable and migrated; serving Slack", self.target)
+        return True
