@@ -28,7 +28,7 @@ class CliState:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
+            self._engine = make_engine(self.settings.database_url, self.settings.database_timeouts)
         return self._engine
 
     def session_factory(self) -> sessionmaker[Session]:
