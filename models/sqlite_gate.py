@@ -32,7 +32,7 @@ class WriteGate:
         self._in_process = threading.Lock()
         self._fd: int | None = None
         self._fd_pid = 0
-        self._close_fd: weakref.finalize | None = None
+        self._close_fd: weakref.finalize[[int], WriteGate] | None = None
 
     def acquire(self) -> None:
         deadline = time.monotonic() + self.timeout_s

@@ -28,9 +28,11 @@ def serve(state: CliState) -> None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         click.echo("Pipeday connected over Socket Mode. Ctrl-C to stop.")
-        SocketModeHandler(bolt_app, settings.app_token).start()
+        SocketModeHandler(bolt_app, settings.app_token).start()  # type: ignore[no-untyped-call]
         return
     from bot.web import create_web_app
 
     click.echo(f"Pipeday listening on http://0.0.0.0:{settings.port}/slack/events (use gunicorn in production).")
-    create_web_app(bolt_app, state.engine, signing_secret=settings.signing_secret or "").run(host="0.0.0.0", port=settings.port, threaded=True)
+    create_web_app(bolt_app, state.engine, signing_secret=settings.signing_secret or "").run(
+        host="0.0.0.0", port=settings.port, threaded=True
+    )

@@ -187,7 +187,7 @@ class _Week:
         )
         jobs = parts.scheduled_jobs(runtime, self.world.team_id, set(days), first, last)
         for job in jobs:
-            self.timeline.add(job.at, lambda j=job: self._job(j.run, f"{j.kind} in {j.region_name}"))
+            self.timeline.add(job.at, partial(self._job, job.run, f"{job.kind} in {job.region_name}"))
         self._add_summaries_for_short_stretches(
             runtime, {j.region_name for j in jobs if j.kind == "weekly_summary"}, days
         )
@@ -196,7 +196,7 @@ class _Week:
             busy.setdefault(job.region_name, []).append(job.at)
         commands = clear_of(commands, {p.user_id: p.region for p in self.world.people}, busy)
         for command in commands:
-            self.timeline.add(command.at, lambda c=command: self._planned(c))
+            self.timeline.add(command.at, partial(self._planned, command))
         export_at = local_time_utc(days[-1], EXPORT_LOCAL_TIME, ZoneInfo(self.world.regions[0].tz))
         self.timeline.add(export_at, self._export_from_home)
         while (event := self.timeline.pop()) is not None:
@@ -253,7 +253,7 @@ class _Week:
                 continue
             at = local_time_utc(days[-1], SHORT_STRETCH_SUMMARY_TIME, ZoneInfo(region.tz))
             run = partial(parts.run_job_now, runtime, self.world.team_id, "weekly_summary", region.name, at)
-            self.timeline.add(at, lambda r=run, n=region.name: self._job(r, f"summary in {n}"))
+            self.timeline.add(at, partial(self._job, run, f"summary in {region.name}"))
         if len(regions_with_summary) < len(self.world.regions):
             self.report.notes.append("the weekly summary (Fri 16:00) was run by hand at the end of the short stretch")
 

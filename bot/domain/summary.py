@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.activity_types import ACTIVITY_TYPES, OUTREACH_TYPES
@@ -187,7 +187,7 @@ class _Total:
     reached_at: datetime
 
 
-def _in_region_and_window(region: Region, start: datetime, end: datetime) -> tuple[object, ...]:
+def _in_region_and_window(region: Region, start: datetime, end: datetime) -> tuple[ColumnElement[bool], ...]:
     # Listing every type lets the (team, region, type, occurred_at) index seek each type's
     # date range instead of walking all of the region's history.
     return (

@@ -377,7 +377,7 @@ def fit_label(text: str, font: Font, max_px: float) -> str:
 
 def _text_sprite(text: str, font: Font, stroke: int) -> Image.Image:
     left, top, right, bottom = font.getbbox(text, stroke_width=stroke)
-    sprite = Image.new("RGBA", (right - left, bottom - top), (0, 0, 0, 0))
+    sprite = Image.new("RGBA", (int(right - left), int(bottom - top)), (0, 0, 0, 0))
     ImageDraw.Draw(sprite).text((-left, -top), text, font=font, fill=_TEXT, stroke_width=stroke, stroke_fill=_INK)
     return sprite
 

@@ -94,7 +94,7 @@ class PacedWebClient(WebClient):
         super().__init__(**kwargs)
         self.pacer = pacer
 
-    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         if api_method in PACED_METHODS:
             channel = (
                 channel_of(kwargs.get("json")) or channel_of(kwargs.get("params")) or channel_of(kwargs.get("data"))
