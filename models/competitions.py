@@ -18,6 +18,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Time,
@@ -146,7 +147,11 @@ class Spin(Base):
     """One winner's spin of the wheel, the prize it awarded and its delivery."""
 
     __tablename__ = "spins"
-    __table_args__ = (UniqueConstraint("competition_day_id", "member_id"),)
+    __table_args__ = (
+        UniqueConstraint("competition_day_id", "member_id"),
+        # The clock and `pipeday jobs list` look for spins not yet announced.
+        Index("ix_spins_announced_at", "announced_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32), index=True)
@@ -162,8 +167,18 @@ class Spin(Base):
     winner_index: Mapped[int] = mapped_column(Integer)
     spun_by: Mapped[str] = mapped_column(String(32))
     spun_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Announcing happens after the spin is committed, one step at a time (wheel GIF, channel
+    # announcement, the winner's DM, the results message updated); each step is recorded as it
+    # lands, so a retry does only what is missing and never draws again.
+    wheel_posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     announcement_channel_id: Mapped[str | None] = mapped_column(String(32))
     announcement_ts: Mapped[str | None] = mapped_column(String(32))
+    dm_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # every step done
+    # A lease: who announces now; a claim older than the lease belongs to a dead process.
+    announce_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    announce_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    announce_error: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16), default=AWARD_PENDING)
     delivered_by: Mapped[str | None] = mapped_column(String(32))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -20,12 +20,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utc_now
 
-# claimed: someone owns the post and is sending it now
+# claimed: someone owns the post and is sending it now; a lease: a claim older than
+#          bot.scheduler.jobs.CLAIM_LEASE is a dead process's, taken over once Slack shows
+#          the post never went out (message metadata carries the key)
 # sent: posted (message_ts set)
 # failed: the post raised; the clock retries it on its next tick
 # skipped: the clock was down for longer than the catch-up grace; never posted
-# abandoned: given up (retries exhausted, or a claim left behind by a crashed process,
-#            which is not retried because the message may already be in the channel)
+# abandoned: given up (retries exhausted, too late, or a dead process's claim when Slack
+#            could not say whether its post went out); `pipeday jobs list` shows these
 SENT_LOG_STATUSES = ("claimed", "sent", "failed", "skipped", "abandoned")
 
 

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -54,6 +55,7 @@ REQUIRED_ARGS: dict[str, tuple[str, ...]] = {
     "reactions.add": ("channel", "timestamp", "name"),
     "files.getUploadURLExternal": ("filename", "length"),
     "files.completeUploadExternal": ("files",),
+    "conversations.history": ("channel",),
 }
 # Block types whose `text` must be a text object; the SDK quietly accepts a bare string
 # there, but the real API answers invalid_blocks.
@@ -396,12 +398,16 @@ class SlackStub:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.users: dict[str, dict[str, Any]] = {}
+        # When set, message ts follow this clock (a test's fake clock), so `oldest`/`latest`
+        # in conversations.history mean what they mean in Slack; else ts count up from 2023.
+        self.ts_clock: Callable[[], datetime] | None = None
         self._requested_port = port
         self._cond = threading.Condition()
         self._server: _StubHTTPServer | None = None
         self._thread: threading.Thread | None = None
         # Counters survive reset() so ts and ids stay unique for the stub's whole life.
         self._ts_counter = 0
+        self._last_ts_micros = 0
         self._id_counter = 0
         self._clear_records()
 
@@ -618,6 +624,7 @@ class SlackStub:
             "chat.delete": self._chat_delete,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
@@ -674,6 +681,23 @@ class SlackStub:
         ts = str(args.get("message_ts", ""))
         link = f"https://{self.team_domain}.slack.com/archives/{args.get('channel')}/p{ts.replace('.', '')}"
         return {"ok": True, "channel": args.get("channel"), "permalink": link}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Posted messages of a channel, newest first, between `oldest` and `latest`; message
+        metadata only with include_all_metadata, as Slack does. One page (up to `limit`)."""
+        channel = str(args["channel"])
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        limit = int(args.get("limit") or 100)
+        found = [m for m in reversed(self.posted_messages(channel)) if oldest < float(m.ts) < latest]
+        messages = []
+        for posted in found[:limit]:
+            message = self._message(posted.args, posted.ts)
+            metadata = posted.args.get("metadata")
+            if with_metadata and metadata:
+                message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+            messages.append(message)
+        return {"ok": True, "messages": messages, "has_more": len(found) > limit, "response_metadata": {}}
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         users = _as_user_list(args["users"])
@@ -821,6 +845,10 @@ class SlackStub:
         with self._cond:
             micros = FIRST_FAKE_TS_MICROS + self._ts_counter * FAKE_TS_STEP_MICROS
             self._ts_counter += 1
+            if self.ts_clock is not None:
+                # Still unique and increasing when the clock stands still.
+                micros = max(int(self.ts_clock().timestamp() * 1_000_000), self._last_ts_micros + FAKE_TS_STEP_MICROS)
+            self._last_ts_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _next_id(self, prefix: str) -> str:

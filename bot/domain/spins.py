@@ -10,10 +10,10 @@ context and the segments that were on the wheel so anyone can recompute it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.competitions import get_day
@@ -140,12 +140,77 @@ def spins_of_day(session: Session, day_id: int) -> list[Spin]:
     return list(session.scalars(select(Spin).where(Spin.competition_day_id == day_id).order_by(Spin.id)))
 
 
+# --- announcing: recorded step by step, so a retry does only what is missing ---------------
+
+MAX_ANNOUNCE_ERROR = 500
+
+
+def spin_of_winner(session: Session, day_id: int, member_id: int) -> Spin | None:
+    return session.scalars(
+        select(Spin).where(Spin.competition_day_id == day_id, Spin.member_id == member_id)
+    ).one_or_none()
+
+
+def first_unannounced_spin(session: Session, day_id: int) -> Spin | None:
+    return session.scalars(
+        select(Spin).where(Spin.competition_day_id == day_id, Spin.announced_at.is_(None)).order_by(Spin.id).limit(1)
+    ).first()
+
+
+def claim_announcement(session: Session, spin_id: int, *, now: datetime, lease: timedelta) -> bool:
+    """Become the one announcer of a spin not yet announced; True for exactly one caller.
+
+    A claim older than `lease` belongs to a process that died mid-announcement and is
+    taken over (its finished steps are recorded, so only the rest is done again)."""
+    return (
+        updated_rows(
+            session,
+            update(Spin)
+            .where(
+                Spin.id == spin_id,
+                Spin.announced_at.is_(None),
+                or_(Spin.announce_claimed_at.is_(None), Spin.announce_claimed_at < now - lease),
+            )
+            .values(announce_claimed_at=now, announce_attempts=Spin.announce_attempts + 1)
+            .execution_options(synchronize_session=False),
+        )
+        == 1
+    )
+
+
+def record_wheel_posted(session: Session, spin_id: int, now: datetime) -> None:
+    _set_spin(session, spin_id, wheel_posted_at=now)
+
+
 def record_announcement(session: Session, spin_id: int, channel_id: str, ts: str) -> None:
+    _set_spin(session, spin_id, announcement_channel_id=channel_id, announcement_ts=ts)
+
+
+def record_dm_sent(session: Session, spin_id: int, now: datetime) -> None:
+    _set_spin(session, spin_id, dm_sent_at=now)
+
+
+def finish_announcement(session: Session, spin_id: int, now: datetime) -> None:
+    _set_spin(session, spin_id, announced_at=now, announce_claimed_at=None, announce_error=None)
+
+
+def release_announcement(session: Session, spin_id: int, error: str) -> None:
+    """Announcing failed: free the claim for the next try and say why, for `pipeday jobs list`."""
+    clipped = error if len(error) <= MAX_ANNOUNCE_ERROR else error[: MAX_ANNOUNCE_ERROR - 1] + "…"
+    _set_spin(session, spin_id, announce_claimed_at=None, announce_error=clipped)
+
+
+def unannounced_spins(session: Session, *, spun_after: datetime | None = None) -> list[Spin]:
+    """Spins whose announcement has not (completely) gone out, oldest first."""
+    query = select(Spin).where(Spin.announced_at.is_(None))
+    if spun_after is not None:
+        query = query.where(Spin.spun_at > spun_after)
+    return list(session.scalars(query.order_by(Spin.spun_at, Spin.id)))
+
+
+def _set_spin(session: Session, spin_id: int, **values: object) -> None:
     session.execute(
-        update(Spin)
-        .where(Spin.id == spin_id)
-        .values(announcement_channel_id=channel_id, announcement_ts=ts)
-        .execution_options(synchronize_session=False)
+        update(Spin).where(Spin.id == spin_id).values(**values).execution_options(synchronize_session=False)
     )
 
 

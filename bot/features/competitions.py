@@ -44,15 +44,16 @@ from bot.domain.competitions import (
 from bot.domain.directory import get_member, named_or_own_region
 from bot.domain.errors import Conflict, DomainError
 from bot.domain.grammar import OtherCommand, ParseError
-from bot.domain.spins import mark_delivered, require_next_winner, spin_for
-from bot.posting.competition_posts import (
-    LiveStandingsRefresher,
-    announce_spin,
-    publish_results,
-    require_channel,
-    run_spin,
-    update_announcement,
+from bot.domain.spins import (
+    first_unannounced_spin,
+    mark_delivered,
+    next_unspun_winner,
+    require_next_winner,
+    spin_for,
 )
+from bot.posting.competition_posts import LiveStandingsRefresher, require_channel
+from bot.posting.retrying import publish_results_retrying
+from bot.posting.spin_announcements import announce_spin, run_spin, update_announcement
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext, FollowUp, LogListener
 from bot.slack.errors import answer_later
@@ -96,7 +97,8 @@ def register(app: App, ctx: AppContext) -> None:
             reply = closing_reply(views, channel) if claimed else already_closed_reply(views)
         request.reply(reply)
         if claimed:  # after the answer: posting can take a while
-            request.later(partial(_publish_all_results, ctx, request.client, refresher, claimed, now))
+            closer = f"/pg close by {request.user_id}"
+            request.later(partial(_publish_all_results, ctx, request.client, refresher, claimed, now, closer))
 
     @commands.on_verb("spin", USAGE["spin"], "(manager) spin the prize wheel for the last finished day's winner")
     def spin(request: CommandRequest) -> None:
@@ -108,11 +110,17 @@ def register(app: App, ctx: AppContext) -> None:
                     f"No competition day has finished in {region.name} yet.",
                     "A manager closes today's with `/pg close`.",
                 )
-            winner = require_next_winner(session, day)
-            result = spin_for(session, day, winner.member_id, spun_by=request.user_id, now=now)
-            reply = spinning_reply(result.user_id, day.results_channel_id or channel)
+            # Every winner spun, but one spin never (fully) went out: announce that one.
+            pending = first_unannounced_spin(session, day.id) if next_unspun_winner(session, day) is None else None
+            if pending is not None:
+                spin_id, winner_user_id = pending.id, pending.member.user_id
+            else:
+                winner = require_next_winner(session, day)
+                result = spin_for(session, day, winner.member_id, spun_by=request.user_id, now=now)
+                spin_id, winner_user_id = result.spin_id, result.user_id
+            reply = spinning_reply(winner_user_id, day.results_channel_id or channel)
         request.reply(reply)
-        request.later(partial(announce_spin, request.client, ctx.session_factory, result.spin_id, now))
+        request.later(partial(announce_spin, request.client, ctx.session_factory, spin_id, now))
 
     @app.action(SPIN_ACTION)
     def spin_button(
@@ -130,11 +138,17 @@ def register(app: App, ctx: AppContext) -> None:
 
 
 def _publish_all_results(
-    ctx: AppContext, client: WebClient, refresher: LiveStandingsRefresher, day_ids: list[int], now: datetime
+    ctx: AppContext,
+    client: WebClient,
+    refresher: LiveStandingsRefresher,
+    day_ids: list[int],
+    now: datetime,
+    closer: str,
 ) -> None:
     for day_id in day_ids:
-        outcome = publish_results(client, ctx.session_factory, day_id, now)
-        if outcome.live_retry_at is not None:
+        # Retried on transient failures; one that still fails is left to the clock (sent log).
+        outcome = publish_results_retrying(client, ctx.session_factory, day_id, now, posted_by=closer)
+        if outcome is not None and outcome.live_retry_at is not None:
             refresher.defer(day_id, outcome.live_retry_at)
 
 

@@ -23,14 +23,10 @@ Public API (the scheduler calls these; `now` is aware UTC):
         `already_closed=True` means nothing was posted.
     publish_results(client, session_factory, day_id: int, now) -> ResultsOutcome
         Post results for a day closed (and claimed) by the caller's own transaction.
-    run_spin(client, session_factory, *, team_id, day_id, spun_by, now, member_id=None) -> SpinResult
-        Spin for a winner (the next unspun one by default), then `announce_spin`.
-    announce_spin(client, session_factory, spin_id: int, now) -> None
-        Wheel GIF into the results thread (files_upload_v2), the channel announcement
-        with a "Mark delivered" button, the winner's DM, and the results message
-        updated to show the prize.
-    update_announcement(client, session_factory, spin_id: int) -> None
-        Re-render the announcement after delivery.
+    refresh_results_message(client, session_factory, day_id, now) -> None
+        Edit the results message to show the prizes won so far.
+
+Spinning and announcing spins: bot.posting.spin_announcements.
 
 Region channels come from `Region.channel_id`; a region without one raises `NoChannel`.
 `DayKey(team_id, region_id, competition_id, local_date)` is in bot.domain.competitions.
@@ -44,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -57,8 +53,6 @@ from bot.blocks.competition import (
     last_call_message,
     live_standings_message,
     results_message,
-    spin_announcement,
-    spin_dm,
 )
 from bot.domain.competitions import (
     DayKey,
@@ -71,7 +65,6 @@ from bot.domain.competitions import (
     day_standings,
     day_view,
     days_touched_by,
-    get_day,
     record_results_message,
     release_claim,
     release_results_post,
@@ -87,23 +80,16 @@ from bot.domain.live_standings import (
     release_live_claim,
 )
 from bot.domain.spins import (
-    SpinResult,
-    get_spin,
-    record_announcement,
-    segments_of,
-    spin_for,
-    spin_for_next_winner,
     spins_of_day,
 )
-from bot.domain.wheel import SeedSource, landing_jitter, new_seed, odds
-from bot.posting.slack_messages import open_dm, post_message, update_message
-from bot.render.wheel_gif import render_wheel_gif
+from bot.domain.wheel import SeedSource, new_seed
+from bot.posting.slack_messages import SLACK_FAILURES, post_key, post_message, update_message
 from models import CompetitionDay, Region
 from models.competitions import DAY_CLOSED, DAY_OPEN
 
 logger = logging.getLogger(__name__)
 SessionFactory = sessionmaker[Session]
-WHEEL_SIZE_PX, WHEEL_FRAMES = 480, 48
+WHEEL_SIZE_PX, WHEEL_FRAMES = 480, 48  # the spin's wheel GIF (bot.posting.spin_announcements)
 
 
 class NoChannel(DomainError):
@@ -130,7 +116,8 @@ def post_kickoff(client: WebClient, session_factory: SessionFactory, key: DayKey
         if day.status != DAY_OPEN or not claim_once(session, day, "kickoff_posted_at", now):
             return False
         day_id, content = day.id, kickoff_message(day_view(day))
-    _post_or_release(client, session_factory, channel, content, day_id, "kickoff_posted_at")
+        key_text = day_post_key(day, "kickoff")
+    _post_or_release(client, session_factory, channel, content, day_id, "kickoff_posted_at", key_text)
     with session_factory.begin() as session:
         mark_pending(session, [day_id])
     refresh_live_standings(client, session_factory, day_id, now)
@@ -146,16 +133,28 @@ def post_last_call(client: WebClient, session_factory: SessionFactory, key: DayK
         minutes_left = max(1, round((day.window_end - now) / timedelta(minutes=1)))
         day_id = day.id
         content = last_call_message(day_view(day), day_standings(session, day), minutes_left)
-    _post_or_release(client, session_factory, channel, content, day_id, "last_call_posted_at")
+        key_text = day_post_key(day, "last_call")
+    _post_or_release(client, session_factory, channel, content, day_id, "last_call_posted_at", key_text)
     return True
 
 
+def day_post_key(day: CompetitionDay, kind: str) -> str:
+    """The day's post of `kind` by the key its scheduled job has in the sent log."""
+    return post_key(day.team_id, day.region_id, kind, f"competition:{day.competition_id}", day.local_date)
+
+
 def _post_or_release(
-    client: WebClient, session_factory: SessionFactory, channel: str, content: Message, day_id: int, column: str
+    client: WebClient,
+    session_factory: SessionFactory,
+    channel: str,
+    content: Message,
+    day_id: int,
+    column: str,
+    key_text: str,
 ) -> None:
     try:
-        post_message(client, channel, content)
-    except SlackApiError:
+        post_message(client, channel, content, post_key=key_text)
+    except SLACK_FAILURES:
         # Let a retry post it: the claim only means "posted" once Slack took it.
         with session_factory.begin() as session:
             release_claim(session, day_id, column)
@@ -362,9 +361,10 @@ def publish_results(client: WebClient, session_factory: SessionFactory, day_id: 
         assert day is not None and day.status == DAY_CLOSED
         channel = require_channel(day.region)
         content = results_content(session, day, now)
+        key_text = day_post_key(day, "results")
     try:
-        ts = post_message(client, channel, content)
-    except SlackApiError:
+        ts = post_message(client, channel, content, post_key=key_text)
+    except SLACK_FAILURES:
         with session_factory.begin() as session:
             release_results_post(session, day_id)
         raise
@@ -375,73 +375,12 @@ def publish_results(client: WebClient, session_factory: SessionFactory, day_id: 
     return ResultsOutcome(day_id, already_closed=False, live_retry_at=live.retry_at)
 
 
-def _refresh_results_message(client: WebClient, session_factory: SessionFactory, day_id: int, now: datetime) -> None:
+def refresh_results_message(client: WebClient, session_factory: SessionFactory, day_id: int, now: datetime) -> None:
+    """Edit the results message to show the prizes won so far (an edit: safe to repeat)."""
     with session_factory.begin() as session:
         day = session.get(CompetitionDay, day_id)
         if day is None or not day.results_ts or not day.results_channel_id:
             return
         channel, ts = day.results_channel_id, day.results_ts
         content = results_content(session, day, now)
-    update_message(client, channel, ts, content)
-
-
-# --- spins -----------------------------------------------------------------------------------
-
-
-def run_spin(
-    client: WebClient,
-    session_factory: SessionFactory,
-    *,
-    team_id: str,
-    day_id: int,
-    spun_by: str,
-    now: datetime,
-    member_id: int | None = None,
-) -> SpinResult:
-    with session_factory.begin() as session:
-        if member_id is None:
-            result = spin_for_next_winner(session, team_id, day_id, spun_by=spun_by, now=now)
-        else:
-            day = get_day(session, team_id, day_id)
-            result = spin_for(session, day, member_id, spun_by=spun_by, now=now)
-    announce_spin(client, session_factory, result.spin_id, now)
-    return result
-
-
-def announce_spin(client: WebClient, session_factory: SessionFactory, spin_id: int, now: datetime) -> None:
-    with session_factory.begin() as session:
-        spin = get_spin(session, None, spin_id)
-        day = spin.day
-        channel = day.results_channel_id or require_channel(day.region)
-        thread_ts, day_id, user_id = day.results_ts, day.id, spin.member.user_id
-        segments = segments_of(spin)
-        labels, chances, index = [s.name for s in segments], odds(segments), spin.winner_index
-        jitter = landing_jitter(segments, spin.seed, spin.context)  # where the verifiable draw fell
-        announcement = spin_announcement(user_id, spin.prize_name, spin.id, spin.seed)
-        direct = spin_dm(spin.prize_name, day_view(day))
-    gif = render_wheel_gif(labels, chances, index, size=WHEEL_SIZE_PX, frames=WHEEL_FRAMES, jitter=jitter)
-    upload: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
-    client.files_upload_v2(
-        channel=channel,
-        content=gif,
-        filename="wheel.gif",
-        title="Prize wheel",
-        alt_txt=f"The prize wheel spinning and stopping on {labels[index]}",
-        initial_comment=f"🎡 Spinning the wheel for <@{user_id}>…",
-        **upload,
-    )
-    ts = post_message(client, channel, announcement)
-    with session_factory.begin() as session:
-        record_announcement(session, spin_id, channel, ts)
-    post_message(client, open_dm(client, user_id), direct)
-    _refresh_results_message(client, session_factory, day_id, now)
-
-
-def update_announcement(client: WebClient, session_factory: SessionFactory, spin_id: int) -> None:
-    with session_factory.begin() as session:
-        spin = get_spin(session, None, spin_id)
-        if not spin.announcement_ts or not spin.announcement_channel_id:
-            return
-        channel, ts = spin.announcement_channel_id, spin.announcement_ts
-        content = spin_announcement(spin.member.user_id, spin.prize_name, spin.id, spin.seed, spin.delivered_by)
     update_message(client, channel, ts, content)

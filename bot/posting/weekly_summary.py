@@ -33,17 +33,20 @@ def post_weekly_summary(
     region_id: int,
     now: datetime,
     channel_id: str | None = None,
+    *,
+    post_key: str | None = None,
 ) -> SummaryPost:
     """Post the region's weekly summary, then its chart in the thread.
 
     Once the summary is posted, a failed chart upload (whatever the cause) is reported and
     logged but not raised: for the scheduler, failing would re-post the summary on the retry.
+    `post_key` (the scheduler's) tags the message so a crashed clock's successor can find it.
     """
     with session_factory.begin() as session:
         region = require_region_id(session, region_id)
         channel = channel_id or require_channel(region)
         summary = weekly_summary(session, region, now)
-    ts = post_message(client, channel, weekly_summary_message(summary))
+    ts = post_message(client, channel, weekly_summary_message(summary), post_key=post_key)
     try:
         client.files_upload_v2(
             channel=channel,

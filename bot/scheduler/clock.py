@@ -6,8 +6,9 @@ The clock turns the database's configuration into APScheduler jobs — one `Cron
 per (region × competition × kind) in the region's own `ZoneInfo`, with a stable job id
 and `replace_existing=True` — and every `reconcile_every` it re-reads the configuration,
 so a new region, competition or schedule takes effect without a restart. The same tick
-retries failed posts, marks claims abandoned by a dead process, and catches up firings
-missed while the clock was down (within the grace period; otherwise it logs the skip).
+takes over claims a dead process left (posting unless Slack already has the post), retries
+failed posts, catches up firings missed while the clock was down (within the grace period;
+otherwise it logs the skip) and finishes spin announcements that failed.
 
 Two clocks running by mistake both fire, but the sent-log claim lets only one post.
 """
@@ -31,14 +32,15 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.posting.spin_announcements import announce_pending_spins
 from bot.scheduler.jobs import (
     JobRuntime,
     RunOutcome,
-    abandon_stale_claims,
     catch_up_missed,
     latest_firing,
     retry_failed,
     run_firing,
+    take_over_stale_claims,
 )
 from bot.scheduler.specs import JobSpec, SpecProblem, load_job_specs
 from bot.scheduler.timing import cron_trigger
@@ -133,7 +135,8 @@ class Clock:
 
     def _sync_jobs(self, specs: Sequence[JobSpec]) -> tuple[list[str], list[str], list[str]]:
         wanted = {spec.job_id: spec for spec in specs}
-        added, replaced = [], []
+        added: list[str] = []
+        replaced: list[str] = []
         with self._lock:
             old, self._specs = self._specs, wanted  # fire() reads the latest channel, names, grace
         for job_id, spec in wanted.items():
@@ -171,9 +174,10 @@ class Clock:
         self._reported_problems = current
 
     def _maintain(self, specs: Sequence[JobSpec], now: datetime) -> list[RunOutcome]:
-        abandon_stale_claims(self.runtime, now)
-        outcomes = retry_failed(self.runtime, specs, now)
+        outcomes = take_over_stale_claims(self.runtime, specs, now)
+        outcomes += retry_failed(self.runtime, specs, now)
         outcomes += catch_up_missed(self.runtime, specs, now)
+        announce_pending_spins(self.runtime.client, self.runtime.session_factory, now)
         return outcomes
 
     # -- firing ---------------------------------------------------------------------------------

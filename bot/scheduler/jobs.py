@@ -10,9 +10,12 @@ Every firing of every kind goes through `run_firing`:
    tick retries (`retry_failed`) until the grace period runs out — then it is marked
    "abandoned" with an error log line. Nothing is silently lost, nothing sent twice.
 
-A claim left "claimed" by a process that died mid-post is never retried automatically
-(the message may be in the channel already); `abandon_stale_claims` marks it and logs it
-so an operator can decide with `pipeday jobs run … --force`.
+A claim is a lease. One left "claimed" longer than CLAIM_LEASE belongs to a process that
+died mid-post; `take_over_stale_claims` takes it over and asks Slack first whether the post
+went out (every post carries its key in its message metadata; conversations.history reads
+it back): if it did, the row is marked sent; if not, it is posted now. A crashed clock
+delays a post instead of losing it. Only when Slack cannot tell (no history scope, the bot
+not in the channel) is the claim abandoned for an operator (`pipeday jobs run … --force`).
 
 Job kinds: kickoff, standings, last_call and results delegate to the competition posting
 code (bot.posting.competition_posts, which has its own per-day claims as well);
@@ -40,6 +43,7 @@ from bot.domain.competitions import DayKey, day_for_key
 from bot.domain.directory import require_region_id
 from bot.domain.goal_store import REP_ROLES, load_goal_layers, ramp_fraction
 from bot.domain.goals import DEFAULT_GOALS, apply_ramp
+from bot.domain.post_claims import release_stale_day_claim
 from bot.domain.ramp_store import advance_ramp, ramp_changes_for_week
 from bot.domain.wheel import SeedSource, new_seed
 from bot.domain.windows import local_midnight_utc, week_start
@@ -50,11 +54,18 @@ from bot.posting.competition_posts import (
     post_results,
     require_channel,
 )
-from bot.posting.slack_messages import describe_error, post_message
+from bot.posting.slack_messages import (
+    SLACK_FAILURES,
+    FoundPost,
+    describe_error,
+    find_posted,
+    is_transient,
+    post_message,
+)
 from bot.posting.weekly_summary import post_weekly_summary
 from bot.scheduler import sent_log
 from bot.scheduler.sent_log import Claim, SentKey
-from bot.scheduler.specs import JobSpec
+from bot.scheduler.specs import COMPETITION_KINDS, JobSpec
 from bot.scheduler.timing import catch_up, missed_firings, scheduled_local_date
 from models import Member, Region, SentLog, utc_now
 
@@ -63,8 +74,10 @@ SessionFactory = sessionmaker[Session]
 
 # A weekly job always has a firing in the last eight days.
 CATCH_UP_LOOKBACK = timedelta(days=8)
-# A claim this old belongs to a process that died while posting.
-STALE_CLAIM_AGE = timedelta(minutes=15)
+# A claim this old belongs to a process that died while posting: it is taken over.
+CLAIM_LEASE = timedelta(minutes=15)
+# Slack's clock and ours may differ a little: look this much further back for the post.
+HISTORY_MARGIN = timedelta(minutes=5)
 MAX_ATTEMPTS = 10
 
 Deferrer = Callable[[datetime, Callable[[], None]], None]
@@ -240,17 +253,78 @@ def _give_up_reason(spec: JobSpec | None, lateness: timedelta, attempts: int) ->
     return None
 
 
-def abandon_stale_claims(runtime: JobRuntime, now: datetime) -> int:
-    """Claims whose process died mid-post: marked abandoned (not retried: the post may be out)."""
+def take_over_stale_claims(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime) -> list[RunOutcome]:
+    """Claims whose process died mid-post: taken over, and posted unless Slack has the post."""
+    by_slot = {spec.slot: spec for spec in specs}
     with runtime.session_factory.begin() as session:
-        stale = sent_log.stale_claims(session, claimed_before=now - STALE_CLAIM_AGE)
+        stale = sent_log.stale_claims(session, claimed_before=now - CLAIM_LEASE)
+    outcomes = []
     for row in stale:
-        reason = (
-            f"claimed by {row.claimed_by} but never confirmed; not retried in case it was posted "
-            "(check the channel, then `pipeday jobs run … --force` if it is missing)"
+        spec = by_slot.get(sent_log.slot_of(row))
+        # The lease is what made it late: the grace counts from when it could first be retaken.
+        give_up = _give_up_reason(spec, now - row.scheduled_for - CLAIM_LEASE, row.attempts)
+        if give_up is not None or spec is None:
+            reason = f"claimed by {row.claimed_by} but never confirmed; {give_up}"
+            _abandon(
+                runtime, row, f"{reason}; check the channel, then `pipeday jobs run … --force` if it is missing", now
+            )
+            continue
+        outcomes.append(_take_over(runtime, Firing(spec, row.scheduled_for, row.local_date), row, now))
+    return outcomes
+
+
+def _take_over(runtime: JobRuntime, firing: Firing, stale: SentLog, now: datetime) -> RunOutcome:
+    spec = firing.spec
+    with runtime.session_factory.begin() as session:
+        claimed = sent_log.take_over_stale(session, stale, now=now, claimed_by=runtime.worker_id)
+    if claimed is None:
+        return RunOutcome(spec.job_id, firing.local_date, "duplicate", "taken over by another runner")
+    try:
+        found = _posted_already(runtime, firing, stale)
+    except SLACK_FAILURES as error:
+        return _cannot_tell(runtime, firing, stale, claimed, error, now)
+    if found is not None:
+        with runtime.session_factory.begin() as session:
+            note = f"posted by {stale.claimed_by} before it stopped; found in Slack"
+            sent_log.mark_sent(session, claimed, channel_id=found.channel, message_ts=found.ts, now=now, note=note)
+        logger.info("%s on %s: %s", spec.describe(), firing.local_date, note)
+        return RunOutcome(spec.job_id, firing.local_date, "sent", note)
+    logger.warning(
+        "%s on %s: %s stopped before posting it; posting it now", spec.describe(), firing.local_date, stale.claimed_by
+    )
+    if spec.kind in COMPETITION_KINDS:
+        with runtime.session_factory.begin() as session:
+            release_stale_day_claim(session, _day_key(firing), spec.kind, claimed_before=now - CLAIM_LEASE)
+    return _post_claimed(runtime, firing, claimed, now)
+
+
+def _posted_already(runtime: JobRuntime, firing: Firing, stale: SentLog) -> FoundPost | None:
+    """Slack's record of the post: the ts the claim stored, or a message carrying its key."""
+    if stale.message_ts and stale.channel_id:
+        return FoundPost(stale.channel_id, stale.message_ts)
+    channel = firing.spec.channel_id
+    if channel is None:
+        return None
+    return find_posted(runtime.client, channel, firing.key.token, stale.claimed_at - HISTORY_MARGIN)
+
+
+def _cannot_tell(
+    runtime: JobRuntime, firing: Firing, stale: SentLog, claimed: Claim, error: Exception, now: datetime
+) -> RunOutcome:
+    spec, detail = firing.spec, describe_error(error)
+    if is_transient(error):
+        # Keep the claim: it is retaken (and Slack asked again) when this lease runs out.
+        logger.warning(
+            "%s on %s: could not ask Slack whether it went out: %s", spec.describe(), firing.local_date, detail
         )
-        _abandon(runtime, row, reason, now)
-    return len(stale)
+        return RunOutcome(spec.job_id, firing.local_date, "failed", detail)
+    reason = (
+        f"claimed by {stale.claimed_by} but never confirmed, and Slack could not say whether it went out "
+        f"({detail}; the app needs channels:history and to be in the channel); check the channel, "
+        "then `pipeday jobs run … --force` if it is missing"
+    )
+    _abandon(runtime, stale, reason, now)
+    return RunOutcome(spec.job_id, firing.local_date, "failed", reason)
 
 
 def _abandon(runtime: JobRuntime, row: SentLog, reason: str, now: datetime) -> None:
@@ -322,7 +396,9 @@ def _post_results(runtime: JobRuntime, firing: Firing, now: datetime) -> PostRes
 
 
 def _post_weekly_summary(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
-    posted = post_weekly_summary(runtime.client, runtime.session_factory, firing.spec.region_id, now)
+    posted = post_weekly_summary(
+        runtime.client, runtime.session_factory, firing.spec.region_id, now, post_key=firing.key.token
+    )
     note = f"chart not uploaded: {posted.chart_error}" if posted.chart_error else None
     return PostResult(posted.channel_id, posted.message_ts, note)
 
@@ -340,7 +416,7 @@ def _post_goals_kickoff(runtime: JobRuntime, firing: Firing, now: datetime) -> P
         fraction = ramp_fraction(session, region.team_id)
         by_job = _region_goals_by_job(session, region, fraction)
     content = goals_kickoff_message(region.name, f"{monday:%a %d %b}", by_job, fraction, changes)
-    ts = post_message(runtime.client, channel, content)
+    ts = post_message(runtime.client, channel, content, post_key=firing.key.token)
     return PostResult(channel, ts)
 
 

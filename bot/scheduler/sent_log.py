@@ -4,7 +4,9 @@ The claim is an INSERT into a table with a unique key, committed *before* anythi
 posted. Of two runners (two clock processes by mistake, a clock and `pipeday jobs run`,
 a restart racing the old process) exactly one inserts the row; the other sees the unique
 violation and skips. A failed post is retaken by flipping its row from "failed" back to
-"claimed" with a compare-and-set UPDATE, so two retriers cannot both win either.
+"claimed" with a compare-and-set UPDATE, so two retriers cannot both win either. A claim is
+a lease: one older than the lease belongs to a process that died mid-post, and is taken
+over the same way (bot.scheduler.jobs checks Slack first, so nothing is posted twice).
 
 Each function takes the caller's session; callers commit the claim in its own
 transaction before posting (see bot.scheduler.jobs).
@@ -18,6 +20,7 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.posting.slack_messages import post_key
 from models import SentLog
 from models.claims import insert_once, updated_rows
 
@@ -36,6 +39,11 @@ class SentKey:
     kind: str
     local_date: date
     subject: str = ""  # "competition:<id>" for competition posts, "" otherwise
+
+    @property
+    def token(self) -> str:
+        """The key as text: what the post carries in its Slack metadata."""
+        return post_key(self.team_id, self.region_id, self.kind, self.subject, self.local_date)
 
     def describe(self) -> str:
         what = f"{self.kind} ({self.subject})" if self.subject else self.kind
@@ -129,6 +137,25 @@ def _take_over(
     return Claim(existing.id, attempt)
 
 
+def take_over_stale(session: Session, stale: SentLog, *, now: datetime, claimed_by: str) -> Claim | None:
+    """Take over a claim whose lease ran out (its process died mid-post), if it is still the
+    claim that was read as stale: of several clocks doing this at once, one gets it."""
+    attempt = stale.attempts + 1
+    changed = updated_rows(
+        session,
+        update(SentLog)
+        .where(
+            SentLog.id == stale.id,
+            SentLog.status == "claimed",
+            SentLog.attempts == stale.attempts,
+            SentLog.claimed_at == stale.claimed_at,
+        )
+        .values(attempts=attempt, claimed_by=claimed_by, claimed_at=now, updated_at=now)
+        .execution_options(synchronize_session=False),
+    )
+    return Claim(stale.id, attempt) if changed == 1 else None
+
+
 def mark_sent(
     session: Session,
     claim_: Claim,
@@ -173,6 +200,28 @@ def record_skip(
     """
     skipped = _new_row(key, scheduled_for, now, claimed_by, status="skipped", attempts=0, last_error=_clip(reason))
     return insert_once(session, skipped)
+
+
+def record_failure(
+    session: Session, key: SentKey, *, scheduled_for: datetime, error: str, now: datetime, claimed_by: str
+) -> bool:
+    """A post made outside the clock (e.g. results after `/pg close`) failed: leave a "failed"
+    row, so the clock retries it and `pipeday jobs list` shows it. False when the key's row
+    is held or sent already (its owner reports its own outcome)."""
+    failed = _new_row(key, scheduled_for, now, claimed_by, status="failed", attempts=1, last_error=_clip(error))
+    if insert_once(session, failed):
+        return True
+    existing = find_row(session, key)
+    if existing is None or existing.status not in RETAKABLE_STATUSES:
+        return False
+    changed = updated_rows(
+        session,
+        update(SentLog)
+        .where(SentLog.id == existing.id, SentLog.status == existing.status)
+        .values(status="failed", scheduled_for=scheduled_for, last_error=_clip(error), updated_at=now)
+        .execution_options(synchronize_session=False),
+    )
+    return changed == 1
 
 
 def abandon(session: Session, row_id: int, reason: str, *, now: datetime, expected_status: str) -> bool:
@@ -241,8 +290,10 @@ __all__ = [
     "latest_rows",
     "mark_failed",
     "mark_sent",
+    "record_failure",
     "record_skip",
     "rows_with_status",
     "slot_of",
     "stale_claims",
+    "take_over_stale",
 ]

@@ -19,7 +19,6 @@ from bot.domain.directory import add_region
 from bot.scheduler import sent_log
 from bot.scheduler.jobs import (
     JobRuntime,
-    abandon_stale_claims,
     catch_up_missed,
     firing_at,
     latest_firing,
@@ -304,21 +303,6 @@ def test_a_post_still_failing_after_the_grace_is_abandoned_loudly(
     assert row is not None and row.status == "abandoned" and "channel_not_found" in (row.last_error or "")
     assert any("abandoned" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
     assert len(slack.calls("chat.postMessage")) == 2
-
-
-def test_a_claim_left_by_a_dead_process_is_abandoned_not_resent(
-    session_factory: sessionmaker[Session], runtime: JobRuntime, slack: SlackStub
-) -> None:
-    spec = summary_spec(session_factory)
-    key = key_for(spec.region_id)
-    assert claim_in_own_transaction(session_factory, key) is not None  # ...and then the process died
-    assert abandon_stale_claims(runtime, FRIDAY_1600_NY + timedelta(minutes=5)) == 0
-    assert abandon_stale_claims(runtime, FRIDAY_1600_NY + timedelta(minutes=16)) == 1
-    row = status_of(session_factory, key)
-    assert row is not None and row.status == "abandoned" and "--force" in (row.last_error or "")
-    assert retry_failed(runtime, [spec], FRIDAY_1600_NY + timedelta(minutes=17)) == []
-    assert catch_up_missed(runtime, [spec], FRIDAY_1600_NY + timedelta(minutes=17)) == []
-    assert slack.calls("chat.postMessage") == []
 
 
 def test_manual_run_ignores_the_grace_but_not_an_earlier_send(

@@ -1,0 +1,278 @@
+"""Spinning the wheel and announcing the spin: the GIF, the channel post, the DM, the results.
+
+A spin is committed (the prize awarded, stock taken) before Slack hears of it; announcing it
+is four steps, each recorded on the spin row as it lands (bot.domain.spins). An announcer
+claims the spin first (a lease, so a dead process's claim is taken over), does only the
+steps still missing, retries transient failures a few times with backoff, and when it gives
+up frees the claim and records why. What is left is finished by the Spin button (pressed
+again), `pipeday spin announce SPIN_ID` or the clock's next tick. Never a second draw: none
+of these spins again, they announce the spin that was drawn.
+
+Public API (`now` is aware UTC):
+
+    run_spin(client, session_factory, *, team_id, day_id, spun_by, now, member_id=None) -> SpinResult
+        Spin for a winner (the next unspun one by default), then announce it. A winner whose
+        spin was drawn but never (fully) announced gets that spin announced instead.
+    announce_spin(client, session_factory, spin_id, now, retry=None) -> AnnounceOutcome
+        Announce what is missing of a spin; raises AnnouncementFailed when it gives up.
+    announce_pending_spins(client, session_factory, now) -> list[AnnounceOutcome]
+        The clock's sweep: spins left unannounced by a failure or a dead process.
+    update_announcement(client, session_factory, spin_id) -> None
+        Re-render the announcement after delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.blocks.competition import spin_announcement, spin_dm
+from bot.domain.competitions import day_view, get_day
+from bot.domain.errors import Conflict, DomainError
+from bot.domain.spins import (
+    AlreadySpun,
+    SpinResult,
+    claim_announcement,
+    finish_announcement,
+    get_spin,
+    record_announcement,
+    record_dm_sent,
+    record_wheel_posted,
+    release_announcement,
+    segments_of,
+    spin_for,
+    spin_for_next_winner,
+    spin_of_winner,
+    unannounced_spins,
+)
+from bot.domain.wheel import WheelPrize, landing_jitter, odds
+from bot.posting import retrying
+from bot.posting.competition_posts import WHEEL_FRAMES, WHEEL_SIZE_PX, refresh_results_message, require_channel
+from bot.posting.retrying import NO_RETRY, RetryPolicy
+from bot.posting.slack_messages import (
+    SLACK_FAILURES,
+    describe_error,
+    is_transient,
+    open_dm,
+    post_message,
+    update_message,
+)
+from bot.render.wheel_gif import render_wheel_gif
+from models import Spin
+
+logger = logging.getLogger(__name__)
+SessionFactory = sessionmaker[Session]
+
+# Longer than any announcement with its retries takes; a claim this old is a dead process's.
+ANNOUNCE_LEASE = timedelta(minutes=5)
+# The clock leaves a fresh spin to the announcer that drew it, and old ones to a human.
+SWEEP_AFTER = timedelta(minutes=2)
+SWEEP_WITHIN = timedelta(days=2)
+MAX_SWEEP_ATTEMPTS = 10
+
+
+class AnnouncementFailed(Conflict):
+    """The spin is saved but Slack did not take (all of) its announcement."""
+
+
+@dataclass(frozen=True)
+class AnnounceOutcome:
+    spin_id: int
+    status: Literal["announced", "already", "busy"]
+
+
+# --- spinning --------------------------------------------------------------------------------
+
+
+def run_spin(
+    client: WebClient,
+    session_factory: SessionFactory,
+    *,
+    team_id: str,
+    day_id: int,
+    spun_by: str,
+    now: datetime,
+    member_id: int | None = None,
+    retry: RetryPolicy | None = None,
+) -> SpinResult:
+    with session_factory.begin() as session:
+        if member_id is None:
+            result = spin_for_next_winner(session, team_id, day_id, spun_by=spun_by, now=now)
+        else:
+            day = get_day(session, team_id, day_id)
+            earlier = spin_of_winner(session, day.id, member_id)
+            if earlier is not None and earlier.announced_at is None:
+                # Drawn but never (fully) announced: finish that, never draw again.
+                result = result_of(earlier)
+                logger.info("spin %s re-announced by %s", earlier.id, spun_by)
+            else:
+                result = spin_for(session, day, member_id, spun_by=spun_by, now=now)
+    announce_spin(client, session_factory, result.spin_id, now, retry)
+    return result
+
+
+def result_of(spin: Spin) -> SpinResult:
+    return SpinResult(
+        spin.id, spin.competition_day_id, spin.member.user_id, spin.prize_name, segments_of(spin), spin.winner_index
+    )
+
+
+# --- announcing ------------------------------------------------------------------------------
+
+
+def announce_spin(
+    client: WebClient,
+    session_factory: SessionFactory,
+    spin_id: int,
+    now: datetime,
+    retry: RetryPolicy | None = None,
+) -> AnnounceOutcome:
+    """Announce whatever of the spin has not gone out yet, retrying transient failures."""
+    policy = retry or retrying.DEFAULT_RETRY
+    with session_factory.begin() as session:
+        spin = get_spin(session, None, spin_id)
+        if spin.announced_at is not None:
+            return AnnounceOutcome(spin_id, "already")
+        if not claim_announcement(session, spin_id, now=now, lease=ANNOUNCE_LEASE):
+            user_id, prize = spin.member.user_id, spin.prize_name
+            raise AlreadySpun(
+                f"<@{user_id}> already spun and won {prize}; the announcement is on its way.",
+                f"If it hasn't appeared in a few minutes: `pipeday spin announce {spin_id}`.",
+            )
+    waits = policy.waits()
+    for attempt, wait in enumerate(waits, start=1):
+        if attempt > 1:
+            policy.sleep(wait)
+        try:
+            _announce_missing_steps(client, session_factory, spin_id, now)
+        except SLACK_FAILURES as error:
+            detail = describe_error(error)
+            logger.warning("announcing spin %s failed (try %d of %d): %s", spin_id, attempt, len(waits), detail)
+            if attempt == len(waits) or not is_transient(error):
+                _give_up(session_factory, spin_id, detail)
+                raise AnnouncementFailed(
+                    f"The spin is saved, but Slack didn't take its announcement ({detail}).",
+                    f"Press the Spin button again, or run `pipeday spin announce {spin_id}`; "
+                    "the clock also retries it within a few minutes.",
+                ) from error
+            continue
+        return AnnounceOutcome(spin_id, "announced")
+    raise AssertionError("unreachable: the last try returns or raises")
+
+
+def _give_up(session_factory: SessionFactory, spin_id: int, detail: str) -> None:
+    with session_factory.begin() as session:
+        release_announcement(session, spin_id, detail)
+    logger.error(
+        "spin %s is awarded but not announced: %s; `pipeday spin announce %s` finishes it", spin_id, detail, spin_id
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What an announcement needs, read in one short transaction."""
+
+    channel: str
+    thread_ts: str | None
+    day_id: int
+    user_id: str
+    segments: list[WheelPrize]
+    winner_index: int
+    jitter: float
+    announcement: dict[str, Any]
+    direct: dict[str, Any]
+    wheel_posted: bool
+    announced_in_channel: bool
+    dm_sent: bool
+
+
+def _plan(session: Session, spin_id: int) -> _Plan:
+    spin = get_spin(session, None, spin_id)
+    day = spin.day
+    segments = segments_of(spin)
+    return _Plan(
+        channel=day.results_channel_id or require_channel(day.region),
+        thread_ts=day.results_ts,
+        day_id=day.id,
+        user_id=spin.member.user_id,
+        segments=segments,
+        winner_index=spin.winner_index,
+        jitter=landing_jitter(segments, spin.seed, spin.context),  # where the verifiable draw fell
+        announcement=spin_announcement(spin.member.user_id, spin.prize_name, spin.id, spin.seed),
+        direct=spin_dm(spin.prize_name, day_view(day)),
+        wheel_posted=spin.wheel_posted_at is not None,
+        announced_in_channel=spin.announcement_ts is not None,
+        dm_sent=spin.dm_sent_at is not None,
+    )
+
+
+def _announce_missing_steps(client: WebClient, session_factory: SessionFactory, spin_id: int, now: datetime) -> None:
+    with session_factory.begin() as session:
+        plan = _plan(session, spin_id)
+    if not plan.wheel_posted:
+        _upload_wheel(client, plan)
+        with session_factory.begin() as session:
+            record_wheel_posted(session, spin_id, now)
+    if not plan.announced_in_channel:
+        ts = post_message(client, plan.channel, plan.announcement)
+        with session_factory.begin() as session:
+            record_announcement(session, spin_id, plan.channel, ts)
+    if not plan.dm_sent:
+        post_message(client, open_dm(client, plan.user_id), plan.direct)
+        with session_factory.begin() as session:
+            record_dm_sent(session, spin_id, now)
+    refresh_results_message(client, session_factory, plan.day_id, now)  # an edit: safe to repeat
+    with session_factory.begin() as session:
+        finish_announcement(session, spin_id, now)
+
+
+def _upload_wheel(client: WebClient, plan: _Plan) -> None:
+    labels, chances, index = [s.name for s in plan.segments], odds(plan.segments), plan.winner_index
+    gif = render_wheel_gif(labels, chances, index, size=WHEEL_SIZE_PX, frames=WHEEL_FRAMES, jitter=plan.jitter)
+    upload: dict[str, Any] = {"thread_ts": plan.thread_ts} if plan.thread_ts else {}
+    client.files_upload_v2(
+        channel=plan.channel,
+        content=gif,
+        filename="wheel.gif",
+        title="Prize wheel",
+        alt_txt=f"The prize wheel spinning and stopping on {labels[index]}",
+        initial_comment=f"🎡 Spinning the wheel for <@{plan.user_id}>…",
+        **upload,
+    )
+
+
+def announce_pending_spins(client: WebClient, session_factory: SessionFactory, now: datetime) -> list[AnnounceOutcome]:
+    """The clock's sweep: announce spins a failure or a dead process left unannounced.
+
+    Leaves spins younger than SWEEP_AFTER to the announcer that drew them, and spins older
+    than SWEEP_WITHIN or tried MAX_SWEEP_ATTEMPTS times to `pipeday spin announce`."""
+    with session_factory.begin() as session:
+        pending = [
+            (spin.id, spin.spun_at)
+            for spin in unannounced_spins(session, spun_after=now - SWEEP_WITHIN)
+            if spin.announce_attempts < MAX_SWEEP_ATTEMPTS
+        ]
+    outcomes = []
+    for spin_id, spun_at in pending:
+        if now - spun_at < SWEEP_AFTER:
+            continue
+        try:
+            outcomes.append(announce_spin(client, session_factory, spin_id, now, NO_RETRY))
+        except DomainError as refused:  # in progress elsewhere, or failed again (already logged)
+            logger.info("spin %s not announced on this tick: %s", spin_id, refused.message)
+    return outcomes
+
+
+def update_announcement(client: WebClient, session_factory: SessionFactory, spin_id: int) -> None:
+    with session_factory.begin() as session:
+        spin = get_spin(session, None, spin_id)
+        if not spin.announcement_ts or not spin.announcement_channel_id:
+            return
+        channel, ts = spin.announcement_channel_id, spin.announcement_ts
+        content = spin_announcement(spin.member.user_id, spin.prize_name, spin.id, spin.seed, spin.delivered_by)
+    update_message(client, channel, ts, content)
