@@ -53,10 +53,10 @@ def board_message(board: Board, highlight_member_id: int | None = None) -> Messa
     title = f"{activity.emoji} {period}'s {activity.plural} — {board.title_scope}"
     if not board.rows:
         body = f"No {activity.plural} logged yet. Be the first: `/pg 1 {activity.singular}`"
-        return message(f"{title}: nothing yet", [header(title), section(body), _footer(board)])
+        return message(escape(f"{title}: nothing yet"), [header(title), section(body), _footer(board)])
     lines = board_lines(board.rows, activity.label, highlight_member_id, board.people)
     top = board.rows[0].standing
-    fallback = f"{title}: {top.name} leads with {format_quantity(top.total)}"
+    fallback = escape(f"{title}: {top.name} leads with {format_quantity(top.total)}")
     return message(fallback, [header(title), section("\n".join(lines)), _footer(board)])
 
 
@@ -68,10 +68,10 @@ def goal_board_message(board: Board, highlight_member_id: int | None = None) -> 
     unit = f"% of weekly {what}"
     if not board.rows:
         body = "Nobody has made progress toward their weekly goals yet. `/pg goals` shows yours."
-        return message(f"{title}: nothing yet", [header(title), section(body), _footer(board)])
+        return message(escape(f"{title}: nothing yet"), [header(title), section(body), _footer(board)])
     lines = board_lines(board.rows, lambda _total: unit, highlight_member_id, board.people)
     top = board.rows[0].standing
-    fallback = f"{title}: {top.name} leads with {format_quantity(top.total)}%"
+    fallback = escape(f"{title}: {top.name} leads with {format_quantity(top.total)}%")
     note = context("Everyone is measured against their own goal, so new and senior reps compete evenly.")
     return message(fallback, [header(title), section("\n".join(lines)), note, _footer(board)])
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.text_input import unsafe_character
+
 Block = dict[str, Any]
 Message = dict[str, Any]
 
@@ -52,6 +54,8 @@ def actions(*elements: Block, block_id: str | None = None) -> Block:
 
 
 def message(text: str, blocks: list[Block] | None = None) -> Message:
+    """`text` is the fallback for notifications and old clients: Slack reads it as mrkdwn
+    too, so whatever a person typed in it must go through `escape` like the blocks."""
     result: Message = {"text": clip(text, 3000)}
     if blocks:
         result["blocks"] = blocks[:50]
@@ -60,14 +64,16 @@ def message(text: str, blocks: list[Block] | None = None) -> Message:
 
 def quote_input(text: str) -> str:
     """Show the user's own input back to them, safely and briefly."""
-    return "`/pg " + escape(clip(text, MAX_QUOTED_INPUT).replace("`", "'")) + "`"
+    shown = "".join("\ufffd" if unsafe_character(c) else c for c in clip(text, MAX_QUOTED_INPUT))
+    return "`/pg " + escape(shown.replace("`", "'")) + "`"
 
 
 def error_message(input_text: str, problem: str, usage: str | None) -> Message:
     lines = [f":warning: {escape(problem)}", f"You typed {quote_input(input_text)}"]
     if usage:
         lines.append(f"Try `{escape(usage)}`  ·  `/pg help` for everything")
-    return message(f"{problem} — nothing was saved.", [section("\n".join(lines)), context("Nothing was saved.")])
+    fallback = f"{escape(problem)} — nothing was saved."
+    return message(fallback, [section("\n".join(lines)), context("Nothing was saved.")])
 
 
 def clip(text: str, limit: int) -> str:
@@ -77,12 +83,3 @@ def clip(text: str, limit: int) -> str:
 
 def format_quantity(value: float) -> str:
     return f"{value:g}" if value != int(value) else f"{int(value):,}"
-
-
-def format_money(cents: int) -> str:
-    dollars = cents / 100
-    if dollars >= 1_000_000:
-        return f"${dollars / 1_000_000:.3g}M"
-    if dollars >= 10_000:
-        return f"${dollars / 1_000:.3g}k"
-    return f"${dollars:,.0f}"

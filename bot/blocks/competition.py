@@ -87,7 +87,7 @@ def kickoff_message(view: DayView) -> Message:
         f"Most {unit} by {view.end:%H:%M} wins a spin of the prize wheel. "
         f"Log as you go: `/pg 1 {ACTIVITY_TYPES[view.metric].singular}`"
     )
-    return message(text, [section(body), context(_window_text(view))])
+    return message(escape(text), [section(body), context(_window_text(view))])
 
 
 def live_standings_message(view: DayView, rows: Sequence[RankedStanding], state: LiveState, as_of: datetime) -> Message:
@@ -97,10 +97,10 @@ def live_standings_message(view: DayView, rows: Sequence[RankedStanding], state:
     if rows:
         body = "\n".join(board_lines(list(rows), ACTIVITY_TYPES[view.metric].label))
         top = rows[0].standing
-        fallback = f"{title}: {top.name} leads with {format_quantity(top.total)} {unit}"
+        fallback = escape(f"{title}: {top.name} leads with {format_quantity(top.total)} {unit}")
     else:
         body = f"No {unit} yet. Be the first: `/pg 1 {ACTIVITY_TYPES[view.metric].singular}`"
-        fallback = f"{title}: no {unit} yet"
+        fallback = escape(f"{title}: no {unit} yet")
     local = as_of.astimezone(ZoneInfo(view.tz))
     note = "results are posted when the day closes" if state != "final" else "see the results below"
     return message(
@@ -122,7 +122,7 @@ def last_call_message(view: DayView, rows: Sequence[RankedStanding], minutes_lef
         lead = f"Nobody has logged {unit} yet — it's anyone's wheel."
     text = f"⏰ Last call: {minutes_left} minutes left in {view.competition} ({view.region})."
     body = f"⏰ *Last call:* {minutes_left} minutes left in *{escape(view.competition)}*. {lead}"
-    return message(text, [section(body)])
+    return message(escape(text), [section(body)])
 
 
 def results_message(
@@ -165,7 +165,7 @@ def results_message(
     if any(w.prize is None for w in winners):
         blocks.append(context("Managers spin the wheel for the winner."))
     names = ", ".join(f"<@{w.user_id}>" for w in winners) or "nobody"
-    return message(f"{title}: {names} won", blocks)
+    return message(f"{escape(title)}: {names} won", blocks)
 
 
 def _winner_line(winner: WinnerView, unit: str, count: int) -> str:
@@ -175,7 +175,7 @@ def _winner_line(winner: WinnerView, unit: str, count: int) -> str:
 
 
 def spin_announcement(user_id: str, prize: str, spin_id: int, seed: str, delivered_by: str | None = None) -> Message:
-    text = f"🎉 <@{user_id}> won {prize}!"
+    text = f"🎉 <@{user_id}> won {escape(prize)}!"
     blocks: list[Block] = [
         section(f"🎉 <@{user_id}> won *{escape(prize)}*!"),
         context(f"Seed revealed: `{seed}` · anyone can recompute the draw: `pipeday spin verify {spin_id}`"),
@@ -189,7 +189,7 @@ def spin_announcement(user_id: str, prize: str, spin_id: int, seed: str, deliver
 
 
 def spin_dm(prize: str, view: DayView) -> Message:
-    text = f"🎉 You won {prize} in {view.competition}!"
+    text = escape(f"🎉 You won {prize} in {view.competition}!")
     body = (
         f"🎉 You won *{escape(prize)}* in *{escape(view.competition)}* "
         f"({escape(view.region)}, {view.local_date:%a %d %b}). Your manager will get it to you."
@@ -203,13 +203,13 @@ def spin_dm(prize: str, view: DayView) -> Message:
 def closing_reply(views: Sequence[DayView], channel_id: str) -> Message:
     names = ", ".join(f"{v.competition} in {v.region}" for v in views)
     body = f"🏁 Closed {escape(names)}. Results are on their way to <#{channel_id}>."
-    return message(f"Closed {names}", [section(body)])
+    return message(escape(f"Closed {names}"), [section(body)])
 
 
 def already_closed_reply(views: Sequence[DayView]) -> Message:
     names = ", ".join(f"{v.competition} in {v.region}" for v in views)
     return message(
-        f"{names} is already closed",
+        escape(f"{names} is already closed"),
         [
             section(f"✅ {escape(names)} is already closed; the results were posted. Nothing new was posted."),
             context("To spin the wheel: `/pg spin` or the button on the results."),
@@ -222,12 +222,13 @@ def spinning_reply(user_id: str, channel_id: str) -> Message:
 
 
 def delivered_reply(prize: str, user_id: str, changed: bool) -> Message:
+    # The mention stays live; only the prize name is someone's text.
     if changed:
-        text = f"Marked {prize} for <@{user_id}> as delivered."
+        text = f"Marked {escape(prize)} for <@{user_id}> as delivered."
     else:
-        text = f"{prize} for <@{user_id}> was already marked delivered."
-    return message(text, [section(f"📦 {escape(text)}")])
+        text = f"{escape(prize)} for <@{user_id}> was already marked delivered."
+    return message(text, [section(f"📦 {text}")])
 
 
 def refusal(text: str) -> Message:
-    return message(text, [section(f"🙏 {escape(text)}")])
+    return message(escape(text), [section(f"🙏 {escape(text)}")])

@@ -217,17 +217,18 @@ def export_block() -> Block:
     return actions(select, button("Export CSV", EXPORT_BUTTON_ACTION, "export"), block_id=EXPORT_BLOCK)
 
 
-def selected_export_period(view_state: dict[str, Any]) -> str:
+def selected_export_period(view_state: object) -> str:
     """The period picked next to the Export button (the default when it was never touched)."""
-    chosen = view_state.get("values", {}).get(EXPORT_BLOCK, {}).get(EXPORT_PERIOD_ACTION, {}).get("selected_option")
-    value = (chosen or {}).get("value")
-    return value if value in EXPORT_PERIODS else DEFAULT_EXPORT_PERIOD
+    value: object = view_state
+    for key in ("values", EXPORT_BLOCK, EXPORT_PERIOD_ACTION, "selected_option", "value"):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, str) and value in EXPORT_PERIODS else DEFAULT_EXPORT_PERIOD
 
 
 def export_comment(file: ExportFile, period_key: str) -> str:
     label = EXPORT_PERIODS.get(period_key, period_key)
     span = f"{file.window.first_day:%a %d %b %Y} – {file.window.last_day:%a %d %b %Y}"
-    who = "all regions" if file.scope == "all" else file.scope
+    who = "all regions" if file.scope == "all" else escape(file.scope)
     return f"Pipeday export for {who}: {label.lower()} ({span}), {file.rows} people."
 
 

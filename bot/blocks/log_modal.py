@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.grammar import MAX_NOTE_LENGTH, LogCommand, ParseError, parse_command
+from bot.domain.text_input import UnsafeText, require_plain_text
 
 CALLBACK_ID = "pipeday_log_modal"
 TYPE_BLOCK, TYPE_ACTION = "log_type", "log_type_select"
@@ -83,12 +84,26 @@ def log_modal(selected_type: str | None = None) -> dict[str, Any]:
     }
 
 
-def read_submission(state_values: dict[str, Any]) -> LogInput:
-    """Pull the three fields out of `view.state.values`."""
-    selected = state_values.get(TYPE_BLOCK, {}).get(TYPE_ACTION, {}).get("selected_option") or {}
-    count = state_values.get(COUNT_BLOCK, {}).get(COUNT_ACTION, {}).get("value") or ""
-    note = state_values.get(NOTE_BLOCK, {}).get(NOTE_ACTION, {}).get("value") or ""
-    return LogInput(activity_type=selected.get("value"), count=count.strip(), note=note.strip())
+def read_submission(state_values: object) -> LogInput:
+    """Pull the three fields out of `view.state.values`; anything that isn't the shape Slack
+    sends (only a forged request has one) reads as an empty field, which is then refused."""
+    selected = _field(state_values, TYPE_BLOCK, TYPE_ACTION, "selected_option")
+    kind = _field(selected, "value") if isinstance(selected, dict) else None
+    count = _field(state_values, COUNT_BLOCK, COUNT_ACTION, "value")
+    note = _field(state_values, NOTE_BLOCK, NOTE_ACTION, "value")
+    return LogInput(
+        activity_type=kind if isinstance(kind, str) else None,
+        count=count.strip() if isinstance(count, str) else "",
+        note=note.strip() if isinstance(note, str) else "",
+    )
+
+
+def _field(values: object, *path: str) -> object:
+    for key in path:
+        if not isinstance(values, dict):
+            return None
+        values = values.get(key)
+    return values
 
 
 def parse_log_input(entry: LogInput) -> LogCommand:
@@ -98,8 +113,14 @@ def parse_log_input(entry: LogInput) -> LogCommand:
         errors[TYPE_BLOCK] = "Pick an activity type."
     if not _NUMBER.fullmatch(entry.count):
         errors[COUNT_BLOCK] = "Enter just a number, like 3 (hours may be halves, like 1.5)."
-    if len(entry.note) > MAX_NOTE_LENGTH:
-        errors[NOTE_BLOCK] = f"Notes are limited to {MAX_NOTE_LENGTH} characters; yours has {len(entry.note):,}."
+    note = entry.note
+    try:
+        # Line breaks fold to spaces, as they do in `/pg`; other control characters are refused.
+        note = require_plain_text(entry.note, "Notes")
+    except UnsafeText as error:
+        errors[NOTE_BLOCK] = error.message
+    if len(note) > MAX_NOTE_LENGTH:
+        errors[NOTE_BLOCK] = f"Notes are limited to {MAX_NOTE_LENGTH} characters; yours has {len(note):,}."
     if errors:
         raise ModalErrors(errors)
     try:
@@ -108,7 +129,7 @@ def parse_log_input(entry: LogInput) -> LogCommand:
     except ParseError as error:
         raise ModalErrors({COUNT_BLOCK: error.message.replace("`", "")}) from None
     assert isinstance(command, LogCommand)
-    return replace(command, note=entry.note or None)
+    return replace(command, note=note or None)
 
 
 def _option(key: str) -> dict[str, Any]:

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from bot.blocks.common import Message, context, escape, format_money, format_quantity, message, section
+from bot.blocks.common import Message, context, escape, format_quantity, message, section
 from bot.blocks.goals import goal_blocks
 from bot.domain.activities import LogResult
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.calendar_store import StreakSummary
 from bot.domain.goal_store import MemberWeek
+from bot.domain.money import format_amount
 from models import Activity
 
 
 def logged_message(result: LogResult) -> Message:
     activity = result.activity
     kind = ACTIVITY_TYPES[activity.type]
-    amount = f" worth {format_money(activity.amount_cents)}" if activity.amount_cents else ""
+    amount = f" worth {format_amount(activity.amount_cents)}" if activity.amount_cents else ""
     what = f"{format_quantity(activity.quantity)} {kind.label(activity.quantity)}{amount}"
     headline = (
         f"{kind.emoji} Logged {what}."
@@ -49,7 +50,7 @@ def joined_message(region_name: str, previous: str | None) -> Message:
         )
     else:
         text = f"You're in *{escape(region_name)}*. Log with `/pg 3 connects` and check `/pg board`."
-    return message(f"You're in {region_name}", [section(f"👋 {text}")])
+    return message(f"You're in {escape(region_name)}", [section(f"👋 {text}")])
 
 
 def role_message(user_id: str, role: str) -> Message:
@@ -60,7 +61,7 @@ def simple_error(problem: str, hint: str | None = None) -> Message:
     blocks = [section(f":warning: {escape(problem)}")]
     if hint:
         blocks.append(context(escape(hint)))
-    return message(problem, blocks)
+    return message(escape(problem), blocks)
 
 
 def me_message(
@@ -87,4 +88,4 @@ def me_message(
     blocks = [section(f"*Your numbers, {escape(name)}*\n{body}")]
     if goals is not None:
         blocks += goal_blocks(goals, streak, ramp_fraction)
-    return message(f"Your numbers, {name}", [*blocks, context(where)])
+    return message(f"Your numbers, {escape(name)}", [*blocks, context(where)])

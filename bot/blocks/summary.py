@@ -13,7 +13,6 @@ from bot.blocks.common import (
     context,
     divider,
     escape,
-    format_money,
     format_quantity,
     header,
     message,
@@ -22,6 +21,7 @@ from bot.blocks.common import (
 from bot.blocks.goals import ramp_announcement, ramp_note
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.goals import floor_percent, progress_bar
+from bot.domain.money import format_amount
 from bot.domain.summary import (
     LEADER_HOURS_TARGET,
     Funnel,
@@ -76,7 +76,7 @@ def _fallback(summary: WeeklySummary) -> str:
         for t in ("connect", "meeting", "opp")
         if t in totals
     ]
-    return f"{summary_title(summary)}: " + (", ".join(bits) if bits else "a quiet week")
+    return f"{escape(summary_title(summary))}: " + (", ".join(bits) if bits else "a quiet week")
 
 
 # --- goal attainment ------------------------------------------------------------------------
@@ -198,7 +198,7 @@ def _trend(this_week: float | None, trailing: float | None) -> str:
 def _shoutouts_text(biggest_deal: Shoutout | None, most_opportunities: Shoutout | None) -> str:
     lines = ["*🎉 Shout-outs*"]
     if biggest_deal is not None:
-        amount = format_money(biggest_deal.amount_cents) if biggest_deal.amount_cents else "a closed deal"
+        amount = format_amount(biggest_deal.amount_cents) if biggest_deal.amount_cents else "a closed deal"
         note = f" — _{escape(biggest_deal.note)}_" if biggest_deal.note else ""
         lines.append(f"Biggest deal: <@{biggest_deal.user_id}> with {amount}{note} 🏆")
     if most_opportunities is not None:
@@ -251,4 +251,4 @@ def goals_kickoff_message(
     blocks.extend(ramp_announcement(ramp_changes))
     ramped = ramp_note(fraction)
     blocks.append(context(" ".join(filter(None, (ramped, "Personal goals may differ — see yours with `/pg goals`.")))))
-    return message(title, blocks)
+    return message(escape(title), blocks)

@@ -42,6 +42,7 @@ from bot.domain.goal_store import (
 )
 from bot.domain.goals import DEFAULT_GOALS, RampPolicy
 from bot.domain.ramp_store import configure_ramp, disable_ramp, get_ramp, ramp_history
+from bot.domain.text_input import require_plain_text
 from models import Member, Region, utc_now
 
 ACTOR = "cli"
@@ -244,8 +245,9 @@ def holiday() -> None:
 def holiday_add(state: CliState, day: datetime, name: tuple[str, ...], team: str | None) -> None:
     the_day = day.date()
     with team_session(state, team) as (session, team_id):
-        add_holiday(session, team_id, the_day, " ".join(name)[:100] or None, actor=ACTOR)
-        click.echo(f"Holiday {the_day:%a %d %b %Y}{' (' + ' '.join(name) + ')' if name else ''} added for {team_id}.")
+        label = require_plain_text(" ".join(name), "Holiday names")[:100]
+        add_holiday(session, team_id, the_day, label or None, actor=ACTOR)
+        click.echo(f"Holiday {the_day:%a %d %b %Y}{f' ({label})' if label else ''} added for {team_id}.")
 
 
 @holiday.command("remove", help="Remove a holiday.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -16,10 +17,28 @@ from sqlalchemy.sql.dml import ReturningInsert
 from bot.domain.directory import MemberRef
 from bot.domain.errors import Conflict
 from bot.domain.grammar import LogCommand
+from bot.domain.text_input import require_plain_text, unsafe_character
 from bot.domain.windows import Window, period_window
 from models import Activity, Member
 
 UNDO_LIMIT = timedelta(hours=24)
+MAX_KEY_LENGTH = 128  # activities.idempotency_key
+
+
+def request_key(source: str, user_id: str, token: str) -> str:
+    """The idempotency key of one request: a redelivery carries the same `token` (a slash
+    command's trigger_id, a modal's view id and hash) from the same person.
+
+    The user is part of the key because the token alone is only as unique as the sender
+    makes it: another person's request carrying the same trigger_id is a new log, not a
+    redelivery of the first. A token too long for the column, or with characters it can't
+    hold, is stored as its SHA-256.
+    """
+    key = f"{source}:{user_id}:{token}"
+    if len(key) <= MAX_KEY_LENGTH and unsafe_character(key) is None:
+        return key
+    digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{source}:{user_id}:sha256:{digest}"[:MAX_KEY_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -101,6 +120,8 @@ def _insert_unless_duplicate(
 
     A concurrent duplicate can't fail the transaction: the database skips it instead of raising.
     """
+    # The grammar and the modal already refuse these; this keeps any other caller honest.
+    note = (require_plain_text(entry.note, "Notes") or None) if entry.note else None
     values = {
         "team_id": who.team_id,
         "member_id": who.id,
@@ -108,7 +129,7 @@ def _insert_unless_duplicate(
         "type": entry.type,
         "quantity": float(entry.quantity),
         "amount_cents": entry.amount_cents,
-        "note": entry.note,
+        "note": note,
         "occurred_at": now,
         "logged_by": logged_by or who.user_id,
         "source": source,
@@ -125,7 +146,7 @@ def _insert_unless_duplicate(
         type=entry.type,
         quantity=float(entry.quantity),
         amount_cents=entry.amount_cents,
-        note=entry.note,
+        note=note,
         occurred_at=now,
     )
 
@@ -135,11 +156,12 @@ def _insert_statement(dialect_name: str) -> ReturningInsert[Any]:
     # Built once: a statement made per call spends more CPU on its cache key than on the insert.
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     table = Activity.__table__
-    return (
+    statement: ReturningInsert[Any] = (
         dialect.insert(table)
         .on_conflict_do_nothing(index_elements=["team_id", "idempotency_key"])
         .returning(table.c.id)
     )
+    return statement
 
 
 def today_and_week_totals(

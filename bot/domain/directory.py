@@ -13,11 +13,13 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.domain.errors import Conflict, NotFound, PermissionDenied
+from bot.domain.text_input import clean_name, require_plain_text
 from models import AuditLog, Member, Region, Workspace
 
 ROLES = ("rep", "leader", "manager", "admin")
 JOBS = ("ae", "sdr")
 _REGION_NAME = re.compile(r"^[A-Za-z0-9][\w-]{0,31}$")
+MAX_DISPLAY_NAME = 200  # members.display_name
 
 
 def ensure_workspace(session: Session, team_id: str) -> Workspace:
@@ -69,6 +71,8 @@ def update_region(
 
 
 def find_region(session: Session, team_id: str, name: str) -> Region | None:
+    # No region name holds a control character; PostgreSQL would refuse the query outright.
+    require_plain_text(name, "Region names")
     return session.scalars(
         select(Region).where(Region.team_id == team_id, Region.name_key == name.lower())
     ).one_or_none()
@@ -112,10 +116,12 @@ def get_member(session: Session, team_id: str, user_id: str) -> Member | None:
 
 
 def ensure_member(session: Session, team_id: str, user_id: str, display_name: str) -> Member:
+    require_plain_text(user_id, "User ids")  # the CLI takes them as typed
     member = get_member(session, team_id, user_id)
     if member is None:
         ensure_workspace(session, team_id)
-        member = Member(team_id=team_id, user_id=user_id, display_name=display_name or user_id, role="rep", job="ae")
+        name = clean_name(display_name, user_id, MAX_DISPLAY_NAME)
+        member = Member(team_id=team_id, user_id=user_id, display_name=name, role="rep", job="ae")
         session.add(member)
         session.flush()
     return member
@@ -188,7 +194,7 @@ def join_region(session: Session, team_id: str, user_id: str, display_name: str,
     member.region_id = region.id
     member.region = region
     if display_name:
-        member.display_name = display_name
+        member.display_name = clean_name(display_name, member.display_name, MAX_DISPLAY_NAME)
     session.flush()
     return JoinResult(region=region, previous_region=previous)
 

@@ -21,10 +21,11 @@ from bot.domain.activity_types import (
     all_type_words,
     lookup_type,
 )
+from bot.domain.money import AmountOutOfRange, amount_cents
+from bot.domain.text_input import UnsafeText, require_plain_text
 
 MAX_NOTE_LENGTH = 500
 MAX_INPUT_LENGTH = 1_000
-MAX_DEAL_CENTS = 10_000_000_000 * 100  # $10B: anything bigger is a typo
 PERIODS = ("today", "week", "month", "quarter")
 ROLES = ("rep", "leader", "manager")
 
@@ -104,11 +105,16 @@ DELEGATED_VERBS = frozenset({"goals", "plan", "close", "spin", "days", "summary"
 _NUMBER_WITH_UNIT = re.compile(r"^(-?\d+(?:[.,]\d+)?)([a-z]+)$")
 _NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>$")
-_AMOUNT = re.compile(r"^\$?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)([kmb])?$", re.IGNORECASE)
+_AMOUNT = re.compile(r"^\$?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)([kmb])?$", re.IGNORECASE)
 
 
 def parse_command(text: str) -> Command:
     text = (text or "").strip()
+    try:
+        # Refused before anything else, so no verb (delegated ones included) sees them.
+        require_plain_text(text, "Commands")
+    except UnsafeText as error:
+        raise ParseError(error.message, USAGE["log"]) from None
     if len(text) > MAX_INPUT_LENGTH:
         raise ParseError(
             f"That's {len(text):,} characters — too long for a log. Keep notes under {MAX_NOTE_LENGTH}.",
@@ -274,10 +280,10 @@ def parse_amount(word: str) -> int:
         raise ParseError(f"`{word}` isn't an amount I can read.", USAGE["deal"])
     number = Decimal(match.group(1).replace(",", ""))
     multiplier = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}.get((match.group(2) or "").lower(), 1)
-    cents = int(number * multiplier * 100)
-    if cents <= 0 or cents > MAX_DEAL_CENTS:
-        raise ParseError(f"`{word}` is out of range for a deal amount.", USAGE["deal"])
-    return cents
+    try:
+        return amount_cents(number * multiplier)
+    except AmountOutOfRange as error:
+        raise ParseError(f"`{word}`: {error}", USAGE["deal"]) from None
 
 
 def _note(words: list[str]) -> str | None:

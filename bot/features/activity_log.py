@@ -5,11 +5,12 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.blocks.replies import logged_message, me_message, undone_message
-from bot.domain.activities import log_activity, member_totals, member_zone, undo_last
+from bot.domain.activities import log_activity, member_totals, member_zone, request_key, undo_last
 from bot.domain.calendar_store import member_streak
-from bot.domain.directory import ensure_member, ensure_member_ref, get_member
+from bot.domain.directory import MAX_DISPLAY_NAME, ensure_member, ensure_member_ref, get_member
 from bot.domain.goal_store import member_week, ramp_fraction
 from bot.domain.grammar import LogCommand, MeCommand, UndoCommand
+from bot.domain.text_input import clean_name
 from bot.domain.windows import period_window
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
@@ -28,7 +29,9 @@ def register(app: App, ctx: AppContext) -> None:
                 entry,
                 now=ctx.clock(),
                 # Slack gives every invocation its own trigger_id; a redelivery reuses it.
-                idempotency_key=f"slash:{request.trigger_id}" if request.trigger_id else None,
+                idempotency_key=request_key("slash", request.user_id, request.trigger_id)
+                if request.trigger_id
+                else None,
             )
             follow_up = ctx.note_log(session, result)
             reply = logged_message(result)
@@ -50,7 +53,7 @@ def register(app: App, ctx: AppContext) -> None:
         with ctx.session_factory.begin() as session:
             member = get_member(session, request.team_id, request.user_id)
             if member is None:
-                reply = me_message(request.user_name, None, {}, {})
+                reply = me_message(clean_name(request.user_name, request.user_id, MAX_DISPLAY_NAME), None, {}, {})
             else:
                 fraction = ramp_fraction(session, request.team_id)
                 goals = member_week(session, member, now, fraction=fraction)  # carries this week's totals too

@@ -37,13 +37,14 @@ from bot.blocks.log_modal import (
     parse_log_input,
     read_submission,
 )
-from bot.domain.activities import log_activity
+from bot.domain.activities import log_activity, request_key
 from bot.domain.board_view import BoardRequest, board_for
 from bot.domain.calendar_store import member_streak
 from bot.domain.directory import ensure_member_ref, get_member
 from bot.domain.export import ExportFile, export_csv
 from bot.domain.goal_store import REP_ROLES, GoalLayers, load_goal_layers, member_week, ramp_fraction, team_week
 from bot.domain.grammar import BoardCommand
+from bot.domain.text_input import parse_page_number
 from bot.posting.slack_messages import open_dm
 from bot.slack.clients import one_quick_try
 from bot.slack.context import AppContext, FollowUp
@@ -74,7 +75,7 @@ def register(app: App, ctx: AppContext) -> None:
     @app.view(CALLBACK_ID)
     def submit_log(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         try:
-            entry = parse_log_input(read_submission(view["state"]["values"]))
+            entry = parse_log_input(read_submission(view.get("state", {}).get("values")))
         except ModalErrors as error:
             ack(response_action="errors", errors=error.errors)
             return
@@ -87,7 +88,7 @@ def register(app: App, ctx: AppContext) -> None:
                 entry,
                 now=ctx.clock(),
                 # A re-sent submission carries the same view id and hash: it counts once.
-                idempotency_key=f"modal:{view['id']}:{view.get('hash', '')}",
+                idempotency_key=request_key("modal", user["id"], f"{view['id']}:{view.get('hash', '')}"),
                 source="home",
             )
             follow_up = ctx.note_log(session, result)
@@ -97,7 +98,8 @@ def register(app: App, ctx: AppContext) -> None:
     @app.action(re.compile(r"^home_team_page_"))
     def turn_page(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        page = int(action["value"]) if str(action.get("value", "")).isdigit() else 0
+        # A value that isn't a page number (only a forged request sends one) shows the first page.
+        page = parse_page_number(action.get("value")) or 0
         ctx.after_ack(partial(publish_home, ctx, client, body["team"]["id"], body["user"]["id"], page=page), body)
 
     @app.action(EXPORT_PERIOD_ACTION)
@@ -107,7 +109,8 @@ def register(app: App, ctx: AppContext) -> None:
     @app.action(EXPORT_BUTTON_ACTION)
     def export(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        period = selected_export_period(body.get("view", {}).get("state", {}))
+        view = body.get("view")
+        period = selected_export_period(view.get("state") if isinstance(view, dict) else None)
         ctx.after_ack(partial(_send_export, ctx, client, body["team"]["id"], body["user"]["id"], period), body)
 
 

@@ -65,7 +65,7 @@ def test_board_options_and_unknown_region(regions: LiveBot) -> None:
 
 def test_deal_amount_and_hours(regions: LiveBot) -> None:
     bot = regions
-    assert "worth $50k" in bot.pg_reply("deal $50k Acme")["text"]
+    assert "worth $50K" in bot.pg_reply("deal $50k Acme")["text"]
     assert "1.5 hours" in bot.pg_reply("1.5h")["text"]
     with bot.session_factory.begin() as session:
         amounts = set(session.scalars(select(Activity.amount_cents)))

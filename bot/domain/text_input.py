@@ -1,0 +1,84 @@
+"""Free text that people and Slack hand us: notes, names, and the values buttons send back.
+
+One set of rules for every way text comes in (the `/pg` grammar, the quick-log modal, the
+CLI, Slack's own display names), so SQLite and PostgreSQL store the same thing:
+
+* Whitespace of any kind (tab, newline, carriage return, the Unicode separators) folds
+  to one space: a note is one line wherever it is shown.
+* Any other control character (NUL, escape, backspace, C1 controls) is refused with a
+  message naming it. PostgreSQL can't store NUL at all and SQLite would keep it silently;
+  neither is what the person meant.
+* Lone surrogates (only reachable through a forged JSON `\\ud800`) are refused too: they
+  can't be encoded as UTF-8, so no database could store them.
+
+Names that come from Slack are cleaned rather than refused, since the person can't fix
+them from the command they typed: the control characters are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot.domain.errors import DomainError
+
+# Category Cc is the C0 and C1 controls plus DEL; Cs the surrogates.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})
+_PAGE_NUMBER = re.compile(r"[0-9]{1,6}")
+
+
+class UnsafeText(DomainError):
+    """Text with a character no field can store; nothing was saved."""
+
+
+def unsafe_character(text: str) -> str | None:
+    """The first character that is neither whitespace nor printable text, or None."""
+    for character in text:
+        if unicodedata.category(character) in _REFUSED_CATEGORIES and not character.isspace():
+            return character
+    return None
+
+
+def describe_character(character: str) -> str:
+    """`U+0000 (NUL)`: how a refusal names a character it can't show."""
+    code = ord(character)
+    name = unicodedata.name(character, "") or _CONTROL_NAMES.get(code, "a control character")
+    return f"U+{code:04X} ({name})"
+
+
+def require_plain_text(text: str, what: str) -> str:
+    """`text` with every run of whitespace folded to one space and the ends trimmed;
+    UnsafeText (naming `what`, e.g. "Notes") for any other control character."""
+    found = unsafe_character(text)
+    if found is not None:
+        raise UnsafeText(
+            f"{what} can't contain control characters, and this has {describe_character(found)}.",
+            "Type it again as plain text (tabs and line breaks are fine: they become spaces).",
+        )
+    return " ".join(text.split())
+
+
+def clean_name(name: str | None, fallback: str, max_length: int) -> str:
+    """A display name from Slack, made storable: control characters dropped, whitespace
+    folded, at most `max_length` characters; `fallback` (the user id) when nothing is left."""
+    kept = "".join(c for c in (name or "") if c.isspace() or unicodedata.category(c) not in _REFUSED_CATEGORIES)
+    folded = " ".join(kept.split())[:max_length].strip()
+    return folded or fallback
+
+
+def parse_page_number(value: object) -> int | None:
+    """A page number a button sent back: plain ASCII digits only (`str.isdigit()` also
+    accepts `²`, which `int()` then refuses), or None when it isn't one."""
+    if not isinstance(value, str) or not _PAGE_NUMBER.fullmatch(value):
+        return None
+    return int(value)
+
+
+# unicodedata has no names for control characters; these are the ones people meet.
+_CONTROL_NAMES = {
+    0x00: "NUL",
+    0x07: "BEL",
+    0x08: "backspace",
+    0x1B: "escape",
+    0x7F: "DEL",
+}

@@ -1,0 +1,67 @@
+"""Free text from people and from Slack: whitespace folds, other control characters are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain.grammar import JoinCommand, LogCommand, ParseError, parse_command
+from bot.domain.text_input import (
+    UnsafeText,
+    clean_name,
+    parse_page_number,
+    require_plain_text,
+    unsafe_character,
+)
+
+CONTROL_CHARACTERS = ["\x00", "\x01", "\x07", "\x08", "\x1b", "\x7f", "\x9b", "\ud800"]
+
+
+@pytest.mark.parametrize("character", CONTROL_CHARACTERS)
+def test_control_characters_in_a_note_are_refused_with_their_code(character: str) -> None:
+    with pytest.raises(ParseError) as refused:
+        parse_command(f"3 connects a{character}b")
+    assert f"U+{ord(character):04X}" in refused.value.message
+    assert "control characters" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "text", ["join AM\x00ER", "board AM\x00ER", "goals set calls 5 \x00", "deal $5k a\x1bb", "spin \x00"]
+)
+def test_every_verb_refuses_control_characters_before_it_parses(text: str) -> None:
+    with pytest.raises(ParseError, match="U\\+00"):
+        parse_command(text)
+
+
+def test_nul_is_named() -> None:
+    with pytest.raises(UnsafeText, match=r"U\+0000 \(NUL\)"):
+        require_plain_text("a\x00b", "Notes")
+
+
+def test_tabs_and_line_breaks_in_a_note_fold_to_one_space() -> None:
+    assert parse_command("3 connects Acme\tCFO\r\n  called\x0bback\x85ok") == LogCommand(
+        type="connect", quantity=3.0, note="Acme CFO called back ok"
+    )
+    assert require_plain_text("  two\n\nlines\t ", "Notes") == "two lines"
+
+
+def test_printable_unicode_is_kept() -> None:
+    assert parse_command("3 connects Zürich 😀 — “ok”") == LogCommand("connect", 3.0, "Zürich 😀 — “ok”")
+    assert parse_command("join Zürich") == JoinCommand("Zürich")
+    assert unsafe_character("Zürich 😀 \u200b") is None
+
+
+def test_names_from_slack_are_cleaned_not_refused() -> None:
+    assert clean_name("ana\x00\x1b bell\n", "U1", 200) == "ana bell"
+    assert clean_name("\x00\x07", "U1", 200) == "U1"
+    assert clean_name(None, "U1", 200) == "U1"
+    assert clean_name("x" * 300, "U1", 200) == "x" * 200
+
+
+@pytest.mark.parametrize(("value", "page"), [("0", 0), ("3", 3), ("12", 12)])
+def test_page_numbers_are_ascii_digits(value: str, page: int) -> None:
+    assert parse_page_number(value) == page
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "-1", "1.0", "", " 1", "9" * 5000, None, 3, ["1"]])
+def test_anything_else_is_not_a_page_number(value: object) -> None:
+    assert parse_page_number(value) is None
