@@ -7,13 +7,18 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import click
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cli.common import CliState, pass_state, team_option, team_session
 from bot.domain.competitions import find_competition
 from bot.domain.directory import ensure_workspace, find_region
+from bot.domain.schedule_times import QuietHoursError
+from bot.domain.spins import unannounced_spins
+from bot.posting.spin_announcements import ANNOUNCE_LEASE
+from bot.scheduler import sent_log
 from bot.scheduler.clock import DEFAULT_RECONCILE_EVERY, Clock, make_scheduler, run_blocking
-from bot.scheduler.jobs import JobRuntime, RunOutcome, firing_at, run_firing
+from bot.scheduler.jobs import CLAIM_LEASE, JobRuntime, RunOutcome, firing_at, run_firing
 from bot.scheduler.pacing import ChannelPacer, make_paced_client
 from bot.scheduler.sent_log import Slot, latest_rows
 from bot.scheduler.specs import (
@@ -26,8 +31,8 @@ from bot.scheduler.specs import (
     load_job_specs,
     update_schedule_settings,
 )
-from bot.scheduler.timing import QuietHoursError, next_fire_utc
-from models import SentLog, Workspace, utc_now
+from bot.scheduler.timing import next_fire_utc
+from models import Region, SentLog, Spin, Workspace, utc_now
 
 KIND_CHOICE = click.Choice(JOB_KINDS, case_sensitive=False)
 
@@ -71,7 +76,11 @@ def jobs() -> None:
     pass
 
 
-@jobs.command("list", help="Every scheduled job with its next run in local time and UTC.")
+@jobs.command(
+    "list",
+    help="Every scheduled job with its next run in local time and UTC, then every post that did not go out "
+    "(failed, given up, stuck, or a spin not announced) with what happens next or what to run.",
+)
 @click.option("--team", help="Only this Slack team id.")
 @click.option("--at", "at_text", help="List the runs after this ISO time (with an offset; default now).")
 @pass_state
@@ -83,9 +92,60 @@ def jobs_list(state: CliState, team: str | None, at_text: str | None) -> None:
         lines = [_job_line(spec, now, last) for spec in spec_set.specs]
         for problem in spec_set.problems:
             lines.append(f"! {problem.team_id}: {problem.message}")
+        attention = needs_attention(session, team, now)
     if not spec_set.specs:
         lines.insert(0, "No scheduled jobs: add a region with a channel (pipeday region add … --channel C…).")
+    if attention:
+        lines += ["", f"Posts that did not go out ({len(attention)}):", *attention]
     click.echo("\n".join(lines))
+
+
+ATTENTION_LOOKBACK = timedelta(days=14)
+# What happens next to a sent-log row in each status that means "not posted (yet)".
+NEXT_STEP = {
+    "failed": "the clock retries it on its next tick",
+    "skipped": "never posted (the clock was down past the grace period)",
+    "abandoned": "given up",
+}
+
+
+def needs_attention(session: Session, team: str | None, now: datetime) -> list[str]:
+    """Every post that failed, was given up or is stuck, and what will happen to it or what to run."""
+    regions = {region.id: region for region in session.scalars(select(Region))}
+    lines = []
+    for row in sent_log.unsent_rows(session, keys_after=(now - ATTENTION_LOOKBACK).date()):
+        if team is not None and row.team_id != team:
+            continue
+        if row.status == "claimed" and now - row.claimed_at < CLAIM_LEASE:
+            continue  # being posted right now
+        lines.append(_unsent_line(row, regions.get(row.region_id)))
+    for spin in unannounced_spins(session):
+        if team is None or spin.team_id == team:
+            lines.append(_unannounced_line(spin, now))
+    return lines
+
+
+def _unsent_line(row: SentLog, region: Region | None) -> str:
+    where = region.name if region else f"region {row.region_id}"
+    what = f"{row.kind}{f' ({row.subject})' if row.subject else ''} in {where} for {row.local_date.isoformat()}"
+    if row.status == "claimed":
+        step = f"held by {row.claimed_by} since {row.claimed_at:%Y-%m-%d %H:%M} UTC; the clock takes it over"
+    else:
+        step = NEXT_STEP.get(row.status, row.status)
+    line = f"! {row.status}: {what}, {row.attempts} attempt(s): {row.last_error or 'no error recorded'} — {step}"
+    if row.status in ("skipped", "abandoned") and region is not None:
+        local = row.scheduled_for.astimezone(ZoneInfo(region.tz))
+        line += f"; to post it: pipeday jobs run {row.kind} --region {region.name} --at {local:%Y-%m-%dT%H:%M} --force"
+    return line
+
+
+def _unannounced_line(spin: Spin, now: datetime) -> str:
+    busy = spin.announce_claimed_at is not None and now - spin.announce_claimed_at < ANNOUNCE_LEASE
+    state = "being announced now" if busy else (spin.announce_error or "not announced yet")
+    return (
+        f"! spin #{spin.id}: {spin.member.user_id} won {spin.prize_name} on {spin.spun_at:%Y-%m-%d %H:%M} UTC, "
+        f"announcement incomplete ({state}) — pipeday spin announce {spin.id} (or the Spin button)"
+    )
 
 
 def _job_line(spec: JobSpec, now: datetime, last: dict[Slot, SentLog]) -> str:

@@ -242,6 +242,15 @@ def rows_with_status(session: Session, status: str) -> list[SentLog]:
     return list(session.scalars(query.order_by(SentLog.scheduled_for, SentLog.id)))
 
 
+UNSENT_STATUSES = ("claimed", "failed", "skipped", "abandoned")
+
+
+def unsent_rows(session: Session, *, keys_after: date) -> list[SentLog]:
+    """Rows from `keys_after` on whose post has not (yet) gone out, oldest first."""
+    query = select(SentLog).where(SentLog.status.in_(UNSENT_STATUSES), SentLog.local_date >= keys_after)
+    return list(session.scalars(query.order_by(SentLog.scheduled_for, SentLog.id)))
+
+
 def stale_claims(session: Session, *, claimed_before: datetime) -> list[SentLog]:
     return list(
         session.scalars(
@@ -296,4 +305,5 @@ __all__ = [
     "slot_of",
     "stale_claims",
     "take_over_stale",
+    "unsent_rows",
 ]
