@@ -1,4 +1,4 @@
-"""`pipeday prize …` (the wheel's prizes and awards) and `pipeday spin verify`."""
+"""`pipeday prize …` (the wheel's prizes and awards), `pipeday spin verify` and `pipeday spin announce`."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from fractions import Fraction
 
 import click
 
+from bot.app import make_web_client
 from bot.cli.common import CliState, domain_errors, pass_state, team_option, team_session
 from bot.domain.prizes import add_prize, current_wheel, list_prizes, remove_prize, restock_prize
 from bot.domain.spins import SpinVerification, list_awards, mark_delivered, verify_spin
 from bot.domain.wheel import draw_number
+from bot.posting.retrying import NO_RETRY
+from bot.posting.spin_announcements import announce_spin
 from models import utc_now
 from models.competitions import AWARD_DELIVERED, AWARD_PENDING
 
@@ -115,6 +118,25 @@ def spin_verify(state: CliState, spin_id: int) -> None:
         click.echo(line)
     if not result.ok:
         raise click.ClickException(f"spin #{spin_id} does NOT verify: {result.problem}")
+
+
+@spin.command(
+    "announce",
+    help="Finish a spin's announcement (wheel GIF, channel post, DM, results message) that Slack did not take. "
+    "Posts only what is missing; never spins again.",
+)
+@click.argument("spin_id", type=int)
+@pass_state
+def spin_announce(state: CliState, spin_id: int) -> None:
+    if not state.settings.bot_token:
+        raise click.ClickException("SLACK_BOT_TOKEN is not set: announcing a spin posts to Slack.")
+    client, session_factory = make_web_client(state.settings), state.session_factory()
+    with domain_errors():
+        outcome = announce_spin(client, session_factory, spin_id, utc_now(), NO_RETRY)
+    if outcome.status == "already":
+        click.echo(f"Spin #{spin_id} was announced already; nothing was posted.")
+    else:
+        click.echo(f"Announced spin #{spin_id}.")
 
 
 def verification_report(result: SpinVerification) -> list[str]:

@@ -151,10 +151,12 @@ def spin_of_winner(session: Session, day_id: int, member_id: int) -> Spin | None
     ).one_or_none()
 
 
-def first_unannounced_spin(session: Session, day_id: int) -> Spin | None:
-    return session.scalars(
-        select(Spin).where(Spin.competition_day_id == day_id, Spin.announced_at.is_(None)).order_by(Spin.id).limit(1)
-    ).first()
+def first_unannounced_spin(session: Session, day_id: int, *, claimed_before: datetime) -> Spin | None:
+    """The day's first spin not (fully) announced that nobody is announcing: unclaimed, or
+    claimed before `claimed_before` (a lease that ran out)."""
+    idle = or_(Spin.announce_claimed_at.is_(None), Spin.announce_claimed_at < claimed_before)
+    query = select(Spin).where(Spin.competition_day_id == day_id, Spin.announced_at.is_(None), idle)
+    return session.scalars(query.order_by(Spin.id).limit(1)).first()
 
 
 def claim_announcement(session: Session, spin_id: int, *, now: datetime, lease: timedelta) -> bool:

@@ -53,7 +53,7 @@ from bot.domain.spins import (
 )
 from bot.posting.competition_posts import LiveStandingsRefresher, require_channel
 from bot.posting.retrying import publish_results_retrying
-from bot.posting.spin_announcements import announce_spin, run_spin, update_announcement
+from bot.posting.spin_announcements import ANNOUNCE_LEASE, announce_spin, run_spin, update_announcement
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext, FollowUp, LogListener
 from bot.slack.errors import answer_later
@@ -111,7 +111,11 @@ def register(app: App, ctx: AppContext) -> None:
                     "A manager closes today's with `/pg close`.",
                 )
             # Every winner spun, but one spin never (fully) went out: announce that one.
-            pending = first_unannounced_spin(session, day.id) if next_unspun_winner(session, day) is None else None
+            pending = (
+                first_unannounced_spin(session, day.id, claimed_before=now - ANNOUNCE_LEASE)
+                if next_unspun_winner(session, day) is None
+                else None
+            )
             if pending is not None:
                 spin_id, winner_user_id = pending.id, pending.member.user_id
             else:

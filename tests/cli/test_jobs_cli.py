@@ -7,7 +7,7 @@ pointing at the test database (and, on PostgreSQL, at the test's own schema).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +19,8 @@ from bot.domain.activities import log_activity
 from bot.domain.competitions import CompetitionSpec, add_competition
 from bot.domain.directory import add_region, get_member, join_region
 from bot.domain.grammar import LogCommand
+from bot.scheduler.jobs import JobRuntime, firing_at, retry_failed, run_firing
+from bot.scheduler.specs import load_job_specs
 from models import SentLog
 from tests.support.slack_stub import SlackStub
 
@@ -194,3 +196,46 @@ def test_schedule_moves_one_competitions_post(
 def test_clock_needs_a_token(database_url: str) -> None:
     code, output = invoke(database_url, None, "clock")
     assert code == 1 and "SLACK_BOT_TOKEN" in output
+
+
+def test_a_failed_weekly_summary_is_listed_with_its_error_until_the_clock_retries_it(
+    database_url: str, amer: int, slack: SlackStub, session_factory: sessionmaker[Session]
+) -> None:
+    friday_1600 = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)
+    runtime = JobRuntime(session_factory, slack.client(), worker_id="clock-test")
+    with session_factory.begin() as session:
+        summary = next(s for s in load_job_specs(session, TEAM).specs if s.kind == "weekly_summary")
+    slack.fail("chat.postMessage", error="internal_error", status=500, retry_after=None, times=1)
+    assert run_firing(runtime, firing_at(summary, friday_1600), now=friday_1600).status == "failed"
+
+    code, output = invoke(database_url, None, "jobs", "list", "--at", "2026-11-27T21:05:00+00:00")
+    assert code == 0, output
+    assert "Posts that did not go out (1):" in output
+    assert (
+        "! failed: weekly_summary in AMER for 2026-11-27, 1 attempt(s): Slack answered 'internal_error' "
+        "— the clock retries it on its next tick"
+    ) in output
+
+    later = friday_1600 + timedelta(minutes=1)
+    assert [o.status for o in retry_failed(runtime, [summary], later)] == ["sent"]
+    code, output = invoke(database_url, None, "jobs", "list", "--at", "2026-11-27T21:05:00+00:00")
+    assert "Posts that did not go out" not in output
+    assert [m.channel for m in slack.posted_messages()] == ["C_AMER"]
+
+
+def test_an_abandoned_post_is_listed_with_the_command_that_sends_it(
+    database_url: str, amer: int, slack: SlackStub, session_factory: sessionmaker[Session]
+) -> None:
+    friday_1600 = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)
+    runtime = JobRuntime(session_factory, slack.client(), worker_id="clock-test")
+    with session_factory.begin() as session:
+        summary = next(s for s in load_job_specs(session, TEAM).specs if s.kind == "weekly_summary")
+    slack.fail("chat.postMessage", error="internal_error", status=500, retry_after=None, times=None)
+    run_firing(runtime, firing_at(summary, friday_1600), now=friday_1600)
+    retry_failed(runtime, [summary], friday_1600 + timedelta(hours=2))  # past the grace: given up
+
+    code, output = invoke(database_url, None, "jobs", "list", "--at", "2026-11-27T23:05:00+00:00")
+
+    assert code == 0, output
+    assert "! abandoned: weekly_summary in AMER for 2026-11-27" in output and "internal_error" in output
+    assert "pipeday jobs run weekly_summary --region AMER --at 2026-11-27T16:00 --force" in output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
 
@@ -19,6 +20,7 @@ from bot.domain.errors import Conflict, NotFound
 from bot.domain.prizes import add_prize, current_wheel, remove_prize, restock_prize
 from bot.domain.spins import (
     AlreadySpun,
+    claim_announcement,
     list_awards,
     mark_delivered,
     spin_context,
@@ -27,6 +29,13 @@ from bot.domain.spins import (
     verify_spin,
 )
 from bot.domain.wheel import WheelPrize, draw, wheel_segments
+from bot.posting.retrying import NO_RETRY, RetryPolicy
+from bot.posting.spin_announcements import (
+    ANNOUNCE_LEASE,
+    AnnouncementFailed,
+    announce_pending_spins,
+    announce_spin,
+)
 from models import CompetitionDay, Prize, Spin
 from tests.db.test_competitions import (
     TEAM,
@@ -39,6 +48,7 @@ from tests.db.test_competitions import (
     run_threads,
     setup_regions,
 )
+from tests.support.slack_stub import SlackStub
 
 CLOSING = THURSDAY_MORNING_NY + timedelta(hours=2)
 SPUN_AT = CLOSING + timedelta(minutes=5)
@@ -261,3 +271,90 @@ def test_wheel_segments_match_what_the_domain_draws_from(session: Session) -> No
     ]
     expected = wheel_segments([WheelPrize(p.id, p.name, p.weight, p.stock) for p in made])
     assert [slot.prize for slot in current_wheel(session, TEAM)] == expected
+
+
+# --- announcing: recorded step by step, retried, never drawn again ----------------------------
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStub]:
+    with SlackStub(team_id=TEAM) as stub:
+        yield stub
+    assert stub.errors == [], stub.errors
+
+
+def drawn(session_factory: sessionmaker[Session]) -> int:
+    with session_factory.begin() as session:
+        day = closed_day(session)
+        add_prize(session, TEAM, "Cowboy boots", weight=1, stock=2, actor="test")
+        return spin_for(session, day, winner_id(day), spun_by="U_MGR", now=SPUN_AT).spin_id
+
+
+def spin_row(session_factory: sessionmaker[Session], spin_id: int) -> Spin:
+    with session_factory.begin() as session:
+        spin = session.get(Spin, spin_id)
+        assert spin is not None
+        return spin
+
+
+def test_a_transient_failure_is_retried_with_backoff_and_done_steps_are_not_repeated(
+    session_factory: sessionmaker[Session], slack: SlackStub
+) -> None:
+    spin_id = drawn(session_factory)
+    waits: list[float] = []
+    slack.fail("chat.postMessage", error="internal_error", status=500, retry_after=None, times=2)
+
+    outcome = announce_spin(slack.client(), session_factory, spin_id, SPUN_AT, RetryPolicy(sleep=waits.append))
+
+    assert outcome.status == "announced" and waits == [2.0, 10.0]
+    assert len(slack.shared_files()) == 1  # the wheel went out on the first try, and only then
+    assert [m.args["text"] for m in slack.posted_messages("C_AMER")] == ["🎉 <@U_REP0> won Cowboy boots!"]
+    assert len(slack.posted_messages("DU_REP0")) == 1
+    spin = spin_row(session_factory, spin_id)
+    assert spin.announced_at == SPUN_AT and spin.announce_claimed_at is None and spin.announce_attempts == 1
+    again = announce_spin(slack.client(), session_factory, spin_id, SPUN_AT, NO_RETRY)
+    assert again.status == "already" and len(slack.posted_messages()) == 2
+
+
+def test_a_permanent_error_is_not_retried_and_is_recorded(
+    session_factory: sessionmaker[Session], slack: SlackStub
+) -> None:
+    spin_id = drawn(session_factory)
+    waits: list[float] = []
+    slack.fail("chat.postMessage", error="channel_not_found", status=200, retry_after=None, times=None)
+
+    with pytest.raises(AnnouncementFailed, match="channel_not_found"):
+        announce_spin(slack.client(), session_factory, spin_id, SPUN_AT, RetryPolicy(sleep=waits.append))
+
+    assert waits == []
+    spin = spin_row(session_factory, spin_id)
+    assert spin.announced_at is None and spin.announce_claimed_at is None
+    assert spin.wheel_posted_at is not None and "channel_not_found" in (spin.announce_error or "")
+    with session_factory.begin() as session:
+        assert session.scalar(select(func.count()).select_from(Spin)) == 1
+
+
+def test_one_announcer_at_a_time_until_its_lease_runs_out(session_factory: sessionmaker[Session]) -> None:
+    spin_id = drawn(session_factory)
+    with session_factory.begin() as session:
+        assert claim_announcement(session, spin_id, now=SPUN_AT, lease=ANNOUNCE_LEASE)
+    with session_factory.begin() as session:
+        assert not claim_announcement(session, spin_id, now=SPUN_AT + timedelta(minutes=1), lease=ANNOUNCE_LEASE)
+    later = SPUN_AT + ANNOUNCE_LEASE + timedelta(seconds=1)  # its announcer died
+    with session_factory.begin() as session:
+        assert claim_announcement(session, spin_id, now=later, lease=ANNOUNCE_LEASE)
+    assert spin_row(session_factory, spin_id).announce_attempts == 2
+
+
+def test_the_clocks_sweep_finishes_a_left_over_spin_but_leaves_a_fresh_one_alone(
+    session_factory: sessionmaker[Session], slack: SlackStub
+) -> None:
+    spin_id = drawn(session_factory)
+
+    assert announce_pending_spins(slack.client(), session_factory, SPUN_AT + timedelta(seconds=30)) == []
+    assert slack.calls("chat.postMessage") == []
+    swept = announce_pending_spins(slack.client(), session_factory, SPUN_AT + timedelta(minutes=3))
+
+    assert [(o.spin_id, o.status) for o in swept] == [(spin_id, "announced")]
+    assert len(slack.posted_messages("C_AMER")) == 1
+    assert announce_pending_spins(slack.client(), session_factory, SPUN_AT + timedelta(minutes=4)) == []

@@ -17,7 +17,9 @@ from sqlalchemy import func, select
 from bot.domain.competitions import PRESETS, add_competition
 from bot.domain.directory import add_region, join_region, set_role
 from bot.domain.prizes import add_prize
-from models import CompetitionDay, Prize, Spin
+from bot.posting import retrying
+from bot.posting.retrying import RetryPolicy
+from models import CompetitionDay, Prize, SentLog, Spin
 from tests.e2e.conftest import TEAM_ID, LiveBot
 from tests.support.slack_requests import SignedRequest
 from tests.support.slack_stub import Call
@@ -183,12 +185,14 @@ INJECTED_SEED = "5eed" * 16
 
 
 def test_results_that_fail_to_post_after_the_close_get_an_apology_with_a_reference(
-    connect_day: LiveBot, caplog: pytest.LogCaptureFixture
+    connect_day: LiveBot, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bot = connect_day
+    waits: list[float] = []
+    monkeypatch.setattr(retrying, "DEFAULT_RETRY", RetryPolicy(sleep=waits.append))  # recorded, not slept
     bot.pg_reply("5 connects", user_id="U_ANA")
     bot.slack.wait_for("chat.postMessage")  # the live standings
-    bot.slack.fail("chat.postMessage", error="fatal_error", status=200, retry_after=None)
+    bot.slack.fail("chat.postMessage", error="fatal_error", status=200, retry_after=None, times=None)
     request = bot.requests.slash_command("close", user_id="U_MGR")
     reply = request.send(bot.base_url).json()
     assert "Closed Connect Day in AMER" in reply["text"]  # the ack: the day is closed
@@ -200,6 +204,11 @@ def test_results_that_fail_to_post_after_the_close_get_an_apology_with_a_referen
     wait_until(lambda: any(f"ref {reference}" in r.getMessage() and r.exc_info for r in caplog.records))
     with bot.session_factory.begin() as session:  # the close itself went through
         assert session.scalars(select(CompetitionDay.status)).one() == "closed"
+        # Tried again after the ack, then left where the clock retries it and `jobs list` shows it.
+        assert waits == [2.0, 10.0, 30.0]
+        row = session.scalars(select(SentLog)).one()
+        assert (row.kind, row.status, row.claimed_by) == ("results", "failed", "/pg close by U_MGR")
+        assert "fatal_error" in (row.last_error or "")
 
 
 @pytest.mark.parametrize("seed_source", [lambda: INJECTED_SEED], ids=["injected"])
