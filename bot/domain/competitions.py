@@ -26,9 +26,9 @@ from bot.domain.boards import standings
 from bot.domain.directory import audit, ensure_workspace, list_regions, require_region
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.ranking import RankedStanding, Standing, rank_standings, winners
+from bot.domain.schedule_times import QuietHoursError, competition_phases, local_to_utc, validate_local_time
 from bot.domain.wheel import SeedSource, commitment, new_seed
 from bot.domain.windows import Window
-from bot.scheduler.timing import QuietHoursError, competition_phases, local_to_utc, validate_local_time
 from models import Competition, CompetitionDay, CompetitionWinner, Member, Region
 from models.claims import insert_once, updated_rows
 from models.competitions import DAY_CLOSED, DAY_OPEN

@@ -15,8 +15,9 @@ Schedule settings live in `Workspace.settings["schedule"]`, all optional:
     }
 
 Competition phases default to the competition's own window (kickoff at the start,
-standings at midday, last call an hour before the end, results at the end; see
-bot.scheduler.timing.competition_phases). Every time must lie outside the quiet hours.
+standings at midday, last call a quarter of the window before the end and at most an hour,
+results at the end; see bot.domain.schedule_times.competition_phases). Every time must lie
+outside the quiet hours, and a last call must fall after the kickoff and before the results.
 """
 
 from __future__ import annotations
@@ -32,12 +33,8 @@ from sqlalchemy.orm import Session
 from bot.domain.calendar_store import WEEKDAY_NAMES
 from bot.domain.competitions import runs_in
 from bot.domain.directory import list_regions
-from bot.scheduler.timing import (
-    DEFAULT_CATCH_UP_GRACE,
-    LocalSchedule,
-    competition_phases,
-    validate_local_time,
-)
+from bot.domain.schedule_times import competition_phases, validate_local_time
+from bot.scheduler.timing import DEFAULT_CATCH_UP_GRACE, LocalSchedule
 from models import Competition, Region, Workspace
 
 COMPETITION_KINDS: tuple[str, ...] = ("kickoff", "standings", "last_call", "results")
@@ -333,6 +330,16 @@ def _competition_slots(
         problems.append(SpecProblem(region.team_id, f"competition {competition.name}: {error}"))
         return []
     phases.update(settings.competition_times.get(competition.id, {}))
+    last_call = phases.get("last_call")
+    if last_call is not None and not phases["kickoff"] < last_call < phases["results"]:
+        del phases["last_call"]
+        problems.append(
+            SpecProblem(
+                region.team_id,
+                f"last_call of {competition.name} in {region.name} not scheduled: {last_call:%H:%M} is not "
+                f"after the kickoff ({phases['kickoff']:%H:%M}) and before the results ({phases['results']:%H:%M})",
+            )
+        )
     active_since = max(region.created_at, competition.created_at)
     return [_Slot(kind, competition.weekday, at, active_since, competition) for kind, at in phases.items()]
 

@@ -35,19 +35,12 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.domain.windows import local_time_utc
+from bot.domain.schedule_times import local_to_utc
 
-# 01:00–03:00 holds the DST transitions of the zones we serve; 00:00–01:00 is added because
-# APScheduler 3.11 skips that hour for a week after a spring-forward (see module docstring).
-DEFAULT_QUIET_HOURS: tuple[time, time] = (time(0, 0), time(3, 0))
 DEFAULT_CATCH_UP_GRACE = timedelta(hours=1)
 # A weekly schedule fires every 7 local days; looking three weeks ahead always finds
 # the next firing, even when "after" sits right on this week's firing.
 _WEEKS_TO_SEARCH = 3
-
-
-class QuietHoursError(ValueError):
-    """A job was configured to fire inside the quiet hours (where DST transitions live)."""
 
 
 @dataclass(frozen=True)
@@ -92,29 +85,6 @@ def cron_trigger(schedule: LocalSchedule) -> CronTrigger:
         second=0,
         timezone=schedule.zone,
     )
-
-
-def validate_local_time(at: time, quiet: tuple[time, time] = DEFAULT_QUIET_HOURS) -> None:
-    """Refuse wall times inside the half-open quiet window [quiet[0], quiet[1]).
-
-    A window whose start is after its end wraps midnight (e.g. 23:00–06:00).
-    """
-    quiet_start, quiet_end = quiet
-    wall = at.replace(tzinfo=None)
-    inside = quiet_start <= wall < quiet_end if quiet_start <= quiet_end else wall >= quiet_start or wall < quiet_end
-    if inside:
-        raise QuietHoursError(
-            f"{wall.strftime('%H:%M')} is inside the quiet hours "
-            f"{quiet_start.strftime('%H:%M')}–{quiet_end.strftime('%H:%M')} local time, "
-            "when daylight-saving changes can skip or repeat the hour; "
-            "pick a time outside that window"
-        )
-
-
-def local_to_utc(local_date: date, at: time, tz: str) -> datetime:
-    """The UTC instant of a wall time on a local date, as the cron trigger fires it
-    (`windows.local_time_utc`: a time skipped by spring-forward lands an hour later)."""
-    return local_time_utc(local_date, at, ZoneInfo(tz))
 
 
 def next_fire_utc(schedule: LocalSchedule, after_utc: datetime) -> datetime:
@@ -168,26 +138,6 @@ def missed_firings(schedule: LocalSchedule, last_checked_utc: datetime, now_utc:
     return firings
 
 
-def competition_phases(start: time, end: time) -> dict[str, time]:
-    """Wall times of the four competition-day posts for a local window start–end."""
-    start_minutes = _minutes_of_day(start)
-    end_minutes = _minutes_of_day(end)
-    if end_minutes <= start_minutes:
-        raise ValueError(
-            f"competition window must end after it starts on the same day, "
-            f"got {start.strftime('%H:%M')}–{end.strftime('%H:%M')}"
-        )
-    # Half minutes round up so 08:00–17:31 gives 12:46 rather than a banker's-rounded value.
-    midday_minutes = (start_minutes + end_minutes + 1) // 2
-    last_call_minutes = max(start_minutes, end_minutes - 60)
-    return {
-        "kickoff": _time_of_day(start_minutes),
-        "standings": _time_of_day(midday_minutes),
-        "last_call": _time_of_day(last_call_minutes),
-        "results": _time_of_day(end_minutes),
-    }
-
-
 def _require_aware(value: datetime, name: str) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
@@ -195,11 +145,3 @@ def _require_aware(value: datetime, name: str) -> None:
 
 def _minutes(delta: timedelta) -> int:
     return int(delta.total_seconds() // 60)
-
-
-def _minutes_of_day(at: time) -> int:
-    return at.hour * 60 + at.minute
-
-
-def _time_of_day(minutes: int) -> time:
-    return time(minutes // 60, minutes % 60)

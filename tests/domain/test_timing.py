@@ -7,16 +7,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
 
+from bot.domain.schedule_times import QuietHoursError, competition_phases, validate_local_time
 from bot.scheduler.timing import (
     LocalSchedule,
-    QuietHoursError,
     catch_up,
-    competition_phases,
     cron_trigger,
     missed_firings,
     next_fire_utc,
     scheduled_local_date,
-    validate_local_time,
 )
 
 UTC = UTC
@@ -374,14 +372,6 @@ def test_competition_phases_default_window():
 
 def test_competition_phases_round_half_minutes_up():
     assert competition_phases(time(8, 0), time(17, 31))["standings"] == time(12, 46)
-
-
-def test_short_window_last_call_falls_back_to_start():
-    phases = competition_phases(time(9, 0), time(9, 40))
-
-    assert phases["last_call"] == time(9, 0)
-    assert phases["standings"] == time(9, 20)
-    assert competition_phases(time(9, 0), time(10, 0))["last_call"] == time(9, 0)
 
 
 @pytest.mark.parametrize("end", [time(8, 0), time(7, 0)])
