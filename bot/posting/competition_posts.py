@@ -79,6 +79,7 @@ from bot.domain.live_standings import (
     record_live_post,
     release_live_claim,
 )
+from bot.domain.schedule_times import last_call_due
 from bot.domain.spins import (
     spins_of_day,
 )
@@ -128,6 +129,8 @@ def post_last_call(client: WebClient, session_factory: SessionFactory, key: DayK
     with session_factory.begin() as session:
         day = day_for_key(session, key)
         channel = require_channel(day.region)
+        if not last_call_due(day.window_start, day.window_end, now):
+            return False  # with or before the kickoff (a DST change can do that), or after the end
         if day.status != DAY_OPEN or not claim_once(session, day, "last_call_posted_at", now):
             return False
         minutes_left = max(1, round((day.window_end - now) / timedelta(minutes=1)))

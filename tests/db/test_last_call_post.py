@@ -1,0 +1,58 @@
+"""A last call goes out only inside its day: never with (or before) the kickoff, which a DST
+change can otherwise cause for a wall-clock last call (domain/schedule_times)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.competitions import CompetitionSpec, DayKey, add_competition
+from bot.domain.directory import add_region
+from bot.domain.schedule_times import local_to_utc
+from bot.posting.competition_posts import post_last_call
+from tests.support.slack_stub import SlackStub
+
+TEAM = "T1"
+
+
+@pytest.fixture
+def stub() -> Iterator[SlackStub]:
+    with SlackStub(team_id=TEAM) as slack:
+        yield slack
+    assert slack.errors == []
+
+
+def day_key(session: Session, tz: str, weekday: int, start: time, end: time, local_date: date) -> DayKey:
+    region = add_region(session, TEAM, "R1", tz, "C_R1", actor="test")
+    competition = add_competition(session, TEAM, CompetitionSpec("Sprint", weekday, "call", start, end), actor="test")
+    return DayKey(TEAM, region.id, competition.id, local_date)
+
+
+def test_a_thirty_minute_day_calls_after_its_kickoff_not_with_it(
+    session_factory: sessionmaker[Session], stub: SlackStub
+) -> None:
+    with session_factory.begin() as session:
+        key = day_key(session, "America/New_York", 3, time(9, 0), time(9, 30), date(2026, 11, 26))
+    kickoff = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)  # 09:00 in New York
+    assert post_last_call(stub.client(), session_factory, key, kickoff) is False
+    assert stub.calls("chat.postMessage") == []
+    assert post_last_call(stub.client(), session_factory, key, kickoff + timedelta(minutes=23)) is True
+    (call,) = stub.calls("chat.postMessage")
+    assert call.args["text"].startswith("⏰ Last call: 7 minutes left")
+
+
+def test_a_spring_forward_that_puts_the_last_call_before_the_kickoff_skips_it(
+    session_factory: sessionmaker[Session], stub: SlackStub
+) -> None:
+    # Pacific/Easter springs from 22:00 to 23:00 on Saturday 5 September 2026: the 22:40
+    # kickoff fires at 04:40 UTC, the 23:03 wall-clock last call at 04:03 UTC, before it.
+    saturday = date(2026, 9, 5)
+    with session_factory.begin() as session:
+        key = day_key(session, "Pacific/Easter", 5, time(22, 40), time(23, 10), saturday)
+    wall_clock_call = local_to_utc(saturday, time(23, 3), "Pacific/Easter")
+    assert wall_clock_call < local_to_utc(saturday, time(22, 40), "Pacific/Easter")
+    assert post_last_call(stub.client(), session_factory, key, wall_clock_call) is False
+    assert stub.calls("chat.postMessage") == []
