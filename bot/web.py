@@ -1,8 +1,10 @@
 """The WSGI app gunicorn serves: `POST /slack/events` and `GET /healthz`.
 
 The app boots whatever the database does: until it is reachable and migrated (checked in
-the background, models/readiness.py) /healthz answers 503 and Slack gets a quick "not yet"
-(see _SlackUntilReady), so an orchestrator sees an unhealthy app, not a crash loop.
+the background, models/readiness.py) /healthz answers 503 and every request that needs the
+database gets the global error handler's short apology at once (its sessions refuse to open),
+while those that don't (`/pg help`) are answered as usual. An orchestrator sees an unhealthy
+app, not a crash loop.
 """
 
 from __future__ import annotations
@@ -10,9 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
 
-from flask import Flask, Request, Response, jsonify, request
+from flask import Flask, Response, jsonify, request
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import Engine, text
@@ -22,37 +23,12 @@ from bot.app import create_app
 from bot.settings import ConfigurationError, Settings
 from bot.slack.verification import MAX_BODY_BYTES, SignedBody, verify_request
 from models.availability import Health, SharedProbe, one_line
-from models.db import make_engine, make_session_factory
-from models.readiness import READINESS_RETRY_DELAYS, DatabaseReadiness
+from models.db import make_engine
+from models.readiness import DatabaseReadiness
 
 logger = logging.getLogger(__name__)
 # /healthz answers by then whatever the database does (orchestrators' probes often time out at 2 s).
 HEALTH_DEADLINE_S = 1.5
-NOT_READY_TEXT = "Pipeday can't reach its database yet, so nothing was done. Please try again in a minute."
-
-
-class _SlackUntilReady:
-    """Hands verified requests to Bolt once the database is reachable and migrated; until then
-    answers at once, without running a listener against a database that isn't there (or has an
-    older schema).
-
-    A slash command gets a 200 with a short ephemeral note: the user reads why, instead of
-    Slack's generic "failed with the error" line. Everything else (events, buttons, modals)
-    gets a 503: Slack redelivers Events API requests that fail, so an event sent during boot
-    isn't lost, and a 200 would tell Slack a click or submission was handled.
-    """
-
-    def __init__(self, handler: SlackRequestHandler, readiness: DatabaseReadiness | None) -> None:
-        self._handler = handler
-        self._readiness = readiness
-
-    def handle(self, req: Request) -> Response:
-        if self._readiness is None or self._readiness.ready:
-            return self._handler.handle(req)
-        logger.warning("answered Slack without running anything: %s", self._readiness.problem)
-        if req.form.get("command"):
-            return jsonify(response_type="ephemeral", text=NOT_READY_TEXT)
-        return Response(status=503, headers={"Retry-After": "30"})
 
 
 def _database_health(engine: Engine, readiness: DatabaseReadiness | None) -> Health:
@@ -75,7 +51,7 @@ def create_web_app(
     web = Flask("pipeday")
     # Flask answers 413 to anything larger, before the route reads it.
     web.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    handler = _SlackUntilReady(SlackRequestHandler(bolt_app), readiness)
+    handler = SlackRequestHandler(bolt_app)
     # One check at a time on its own thread, answered by the deadline: probes against a
     # database that never answers can't pile up, nor hold request threads.
     probe = SharedProbe(lambda: _database_health(engine, readiness), HEALTH_DEADLINE_S)
@@ -107,7 +83,7 @@ def create_web_app(
     return web
 
 
-def create_wsgi_app(retry_delays: Sequence[float] = READINESS_RETRY_DELAYS) -> Flask:
+def create_wsgi_app() -> Flask:
     """Entry point for gunicorn (`bot.web:create_wsgi_app()`): configuration from the environment.
 
     An unreachable or un-migrated database doesn't stop the worker: it serves 503s and keeps
@@ -117,11 +93,11 @@ def create_wsgi_app(retry_delays: Sequence[float] = READINESS_RETRY_DELAYS) -> F
     settings = Settings.from_env(os.environ)
     settings.require_slack()
     engine = make_engine(settings.database_url, settings.database_timeouts)
-    readiness = DatabaseReadiness(engine, retry_delays).start()
+    readiness = DatabaseReadiness(engine).start()
     # A healthy database is ready before the first request; a missing one delays boot this long at most.
     readiness.wait(settings.database_timeouts.connect_s + 1)
     web = create_web_app(
-        create_app(settings, make_session_factory(engine)),
+        create_app(settings, readiness.session_factory()),
         engine,
         signing_secret=settings.signing_secret or "",
         readiness=readiness,

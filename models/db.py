@@ -83,11 +83,16 @@ def make_engine(url: str, timeouts: DatabaseTimeouts | None = None, **kwargs: An
     # Waiting the default 30 s for a pooled connection would outlast Slack's 3 s many times over.
     kwargs.setdefault("pool_timeout", timeouts.connect_s)
     engine = create_engine(url, **kwargs)
-    breaker = ConnectBreaker(engine.url.render_as_string(hide_password=True))
+    dbapi = engine.dialect.loaded_dbapi
+    breaker = ConnectBreaker(engine.url.render_as_string(hide_password=True), dbapi.Error, dbapi.OperationalError)
 
     @event.listens_for(engine, "do_connect")
     def _connect_through_breaker(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
-        return breaker.connect(lambda: dialect.connect(*cargs, **cparams), dialect.loaded_dbapi.OperationalError)
+        return breaker.connect(lambda: dialect.connect(*cargs, **cparams))
+
+    @event.listens_for(engine, "engine_disposed")
+    def _forget_failures(_engine: Engine) -> None:
+        breaker.reset()
 
     return engine
 

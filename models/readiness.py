@@ -3,7 +3,9 @@
 A web worker that exits because the database is down (or not migrated yet) is restarted
 and exits again: a crash loop that says nothing useful. DatabaseReadiness checks in the
 background instead, with backoff, says in the log what is wrong, and flips to ready the
-moment the database answers at the expected revision.
+moment the database answers at the expected revision. Until then its sessions refuse to
+open, so requests that need the database fail at once (and are apologised for) while the
+others are served.
 """
 
 from __future__ import annotations
@@ -11,17 +13,25 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from models.availability import one_line
 from models.db import DatabaseNotMigrated, ensure_migrated
 
 logger = logging.getLogger(__name__)
 
-# Seconds between checks: quick at first (a database that is just starting), then every 30 s.
-READINESS_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+class DatabaseNotReady(RuntimeError):
+    """A session was asked for before the database was found reachable and migrated."""
+
+
+# Seconds between checks: quick at first (a database that is just starting), then every 5 s
+# (a check against a database known to be down fails at once: models/availability.py).
+READINESS_RETRY_DELAYS = (0.5, 1.0, 2.0, 3.0, 5.0)
 
 
 class DatabaseReadiness:
@@ -39,6 +49,14 @@ class DatabaseReadiness:
     @property
     def ready(self) -> bool:
         return self._ready.is_set()
+
+    def session_factory(self) -> sessionmaker[Session]:
+        """Sessions that refuse to open (DatabaseNotReady, at once) until the database is ready:
+        nothing runs against a database that isn't there or has an older schema, and what
+        needs no database is not held up."""
+        factory = _ReadySessionMaker(bind=self.engine, expire_on_commit=False)
+        factory.readiness = self
+        return factory
 
     def start(self) -> DatabaseReadiness:
         self._thread = threading.Thread(target=self._keep_checking, name="database-readiness", daemon=True)
@@ -80,3 +98,12 @@ class DatabaseReadiness:
         self._ready.set()
         logger.info("the database at %s is reachable and migrated; serving Slack", self.target)
         return True
+
+
+class _ReadySessionMaker(sessionmaker[Session]):
+    readiness: DatabaseReadiness
+
+    def __call__(self, **local_kw: Any) -> Session:
+        if not self.readiness.ready:
+            raise DatabaseNotReady(f"the database isn't ready: {self.readiness.problem}")
+        return super().__call__(**local_kw)
