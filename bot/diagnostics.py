@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import ConfigurationError, Settings
-from models.db import current_revision, head_revision
+from models.db import current_revision, head_revision, is_known_revision
 
 # Keep in step with manifest.yml's oauth_config.scopes.bot.
 REQUIRED_SCOPES: dict[str, str] = {
@@ -61,7 +61,16 @@ def check_database(engine: Engine) -> list[Finding]:
         ]
     found = [Finding("database", True, f"{url} answers")]
     head = head_revision()
-    if current != head:
+    if current is not None and not is_known_revision(current):
+        found.append(
+            Finding(
+                "migrations",
+                False,
+                f"schema at {current}, which a newer Pipeday wrote (this version goes up to {head})",
+                f"Run the newer version of Pipeday, or run `pipeday db downgrade {head}` with that newer version first.",
+            )
+        )
+    elif current != head:
         found.append(
             Finding(
                 "migrations",

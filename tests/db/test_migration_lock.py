@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, text
 
 from bot.cli.main import cli
+from bot.diagnostics import check_database
 from models.db import (
     DatabaseNewerThanCode,
     current_revision,
@@ -101,3 +102,11 @@ def test_a_database_from_a_newer_pipeday_is_called_that_by_the_cli(
     assert _is_the_truth_about_a_newer_database(result.output), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)  # a message, not a traceback
     assert current_revision(engine) == FROM_THE_FUTURE  # nothing was touched
+
+
+def test_doctor_says_the_database_is_newer(empty_database: tuple[str, Engine]) -> None:
+    _, engine = empty_database
+    _pretend_a_newer_pipeday_migrated(engine)
+    [migrations] = [finding for finding in check_database(engine) if finding.check == "migrations"]
+    assert not migrations.ok and "newer Pipeday" in migrations.detail
+    assert migrations.fix is not None and f"pipeday db downgrade {head_revision()}" in migrations.fix
