@@ -108,7 +108,8 @@ def parse_target(activity_type: str, text: str) -> float:
     except InvalidOperation:
         raise Conflict(f"`{text}` isn't a number.", f"For example: {kind.plural} 20") from None
     step = Decimal("0.5") if kind.allows_halves else Decimal(1)
-    if not value.is_finite() or value % step != 0 or not 0 <= value <= MAX_GOAL_TARGET:
+    # The range first: `%` on 1e999999 raises instead of answering.
+    if not value.is_finite() or not 0 <= value <= MAX_GOAL_TARGET or value % step != 0:
         unit = "in halves" if kind.allows_halves else "whole numbers"
         raise Conflict(
             f"Weekly {kind.plural} goals go from 0 to {MAX_GOAL_TARGET:,}, {unit}; `{text}` isn't one.",

@@ -24,7 +24,9 @@ from bot.domain.errors import DomainError
 
 # Category Cc is the C0 and C1 controls plus DEL; Cs the surrogates.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})
-_PAGE_NUMBER = re.compile(r"[0-9]{1,6}")
+_ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
+MAX_PAGE = 100_000
+MAX_RECORD_ID = 2**31 - 1  # an INTEGER primary key on PostgreSQL
 
 
 class UnsafeText(DomainError):
@@ -66,12 +68,27 @@ def clean_name(name: str | None, fallback: str, max_length: int) -> str:
     return folded or fallback
 
 
-def parse_page_number(value: object) -> int | None:
-    """A page number a button sent back: plain ASCII digits only (`str.isdigit()` also
-    accepts `²`, which `int()` then refuses), or None when it isn't one."""
-    if not isinstance(value, str) or not _PAGE_NUMBER.fullmatch(value):
+def whole_number(value: object, maximum: int) -> int | None:
+    """A whole number from 0 to `maximum` written in plain ASCII digits, or None.
+
+    `str.isdigit()` is no test: it accepts `²` and `٣`, which `int()` then refuses or reads,
+    and 5,000 nines, which `int()` refuses too. Buttons, modals and typed counts use this.
+    """
+    if not isinstance(value, str) or not _ASCII_DIGITS.fullmatch(value):
         return None
-    return int(value)
+    number = int(value)
+    return number if number <= maximum else None
+
+
+def parse_page_number(value: object) -> int | None:
+    """A page number a button sent back, or None when it isn't one."""
+    return whole_number(value, MAX_PAGE)
+
+
+def parse_record_id(value: object) -> int | None:
+    """A database id a button sent back (a spin, a day), or None when it can't be one."""
+    number = whole_number(value, MAX_RECORD_ID)
+    return number if number else None
 
 
 # unicodedata has no names for control characters; these are the ones people meet.

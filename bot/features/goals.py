@@ -26,6 +26,7 @@ from bot.domain.goal_store import (
 from bot.domain.grammar import OtherCommand, ParseError, parse_user_mention
 from bot.domain.plan_store import MAX_PLAN_DEALS, plan_for
 from bot.domain.planner import Period
+from bot.domain.text_input import whole_number
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
 from bot.slack.permissions import require_manager_user
@@ -146,11 +147,12 @@ def parse_goal_set(args: list[str]) -> GoalSetCommand:
 def parse_plan(args: list[str]) -> tuple[int, Period]:
     if not args or len(args) > 2:
         raise ParseError("How many deals should the plan reach?", PLAN_USAGE)
-    if not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_PLAN_DEALS:
+    deals = whole_number(args[0], MAX_PLAN_DEALS)
+    if not deals:
         raise ParseError(f"Deals are a whole number from 1 to {MAX_PLAN_DEALS:,}; `{args[0]}` isn't one.", PLAN_USAGE)
     word = args[1].lower() if len(args) == 2 else "quarter"
     if word == "quarter":
-        return int(args[0]), "quarter"
+        return deals, "quarter"
     if word == "month":
-        return int(args[0]), "month"
+        return deals, "month"
     raise ParseError(f"Plans are per quarter or per month, not `{args[1]}`.", PLAN_USAGE)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from bot.domain.errors import Conflict
+from bot.domain.goal_store import parse_target
 from bot.domain.grammar import JoinCommand, LogCommand, ParseError, parse_command
 from bot.domain.text_input import (
     UnsafeText,
     clean_name,
     parse_page_number,
+    parse_record_id,
     require_plain_text,
     unsafe_character,
+    whole_number,
 )
 
 CONTROL_CHARACTERS = ["\x00", "\x01", "\x07", "\x08", "\x1b", "\x7f", "\x9b", "\ud800"]
@@ -65,3 +69,19 @@ def test_page_numbers_are_ascii_digits(value: str, page: int) -> None:
 @pytest.mark.parametrize("value", ["²", "٣", "-1", "1.0", "", " 1", "9" * 5000, None, 3, ["1"]])
 def test_anything_else_is_not_a_page_number(value: object) -> None:
     assert parse_page_number(value) is None
+
+
+def test_whole_numbers_and_record_ids() -> None:
+    assert whole_number("42", 100) == 42
+    assert whole_number("101", 100) is None
+    assert whole_number("٣", 100) is None
+    assert parse_record_id("7") == 7
+    assert parse_record_id("0") is None
+    assert parse_record_id(str(2**31)) is None  # past PostgreSQL's INTEGER
+    assert parse_record_id("²") is None
+
+
+@pytest.mark.parametrize("typed", ["1e999999", "-1", "²", "nan"])
+def test_goal_targets_that_are_no_number_in_range_are_refused(typed: str) -> None:
+    with pytest.raises(Conflict):
+        parse_target("call", typed)

@@ -139,3 +139,9 @@ def test_a_forged_home_page_value_shows_the_first_page(
     view = published.json_arg("view")
     assert validate_view(view) == [] and "Your prospecting week" in text_of(view)
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize("deals", ["²", "²0"])
+def test_a_plan_for_an_unreadable_number_of_deals_is_refused_politely(amer: LiveBot, deals: str) -> None:
+    reply = amer.pg_reply(f"plan {deals}")
+    assert "Deals are a whole number" in text_of(reply) and "nothing was saved" in reply["text"]
