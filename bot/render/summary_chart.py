@@ -170,16 +170,16 @@ def _has_activity(series: Mapping[str, Sequence[float]]) -> bool:
     return any(value > 0 for values in series.values() for value in values)
 
 
-def _draw_title(draw: ImageDraw.ImageDraw, title: str, width: int, font, caption_font) -> int:
+def _draw_title(draw: ImageDraw.ImageDraw, title: str, width: int, font: Font, caption_font: Font) -> int:
     caption = "daily totals"
     caption_x = width - _MARGIN - _text_width(draw, caption, caption_font)
     title = _fit_width(draw, drawable_text(title, font), font, caption_x - _MARGIN - 12)
     draw.text((_MARGIN, _MARGIN), title, font=font, fill=TEXT)
     draw.text((caption_x, _MARGIN + 4), caption, font=caption_font, fill=MUTED_TEXT)
-    return draw.textbbox((_MARGIN, _MARGIN), title, font=font)[3]
+    return int(draw.textbbox((_MARGIN, _MARGIN), title, font=font)[3])
 
 
-def _fit_width(draw: ImageDraw.ImageDraw, text: str, font, max_width: int) -> str:
+def _fit_width(draw: ImageDraw.ImageDraw, text: str, font: Font, max_width: int) -> str:
     """`text`, cut short with "..." so it fits in `max_width` pixels."""
     if _text_width(draw, text, font) <= max_width:
         return text
@@ -197,7 +197,7 @@ def _draw_legend(
     series: Mapping[str, Sequence[float]],
     width: int,
     top: int,
-    font,
+    font: Font,
 ) -> int:
     """Swatch + "name (week total)" entries, wrapping onto new rows; returns the bottom y."""
     line_height = max(_SWATCH, _text_height(draw, "Ag", font)) + 6
@@ -225,7 +225,7 @@ def _plot_box(
     width: int,
     height: int,
     top: int,
-    font,
+    font: Font,
 ) -> _Box:
     y_label_width = _text_width(draw, _format_number(_axis_top(series)), font)
     x_label_height = _text_height(draw, "Ag", font)
@@ -246,11 +246,11 @@ def _axis_top(series: Mapping[str, Sequence[float]]) -> float:
         step = multiple * magnitude
         if step * _Y_TICKS >= largest:
             # Whole-number ticks for counts: never a step below 1.
-            return max(step, 1.0) * _Y_TICKS
+            return float(max(step, 1.0) * _Y_TICKS)
     raise AssertionError("10 × magnitude always covers the largest value")
 
 
-def _draw_y_axis(draw: ImageDraw.ImageDraw, plot: _Box, top_value: float, font) -> None:
+def _draw_y_axis(draw: ImageDraw.ImageDraw, plot: _Box, top_value: float, font: Font) -> None:
     for tick in range(_Y_TICKS + 1):
         value = top_value * tick / _Y_TICKS
         y = _value_to_y(plot, value, top_value)
@@ -291,7 +291,7 @@ def _draw_bars(
             draw.rectangle((left, top, right, plot.bottom - 1), fill=SERIES_COLOURS[series_index])
 
 
-def _draw_x_axis(draw: ImageDraw.ImageDraw, plot: _Box, days: Sequence[str], font) -> None:
+def _draw_x_axis(draw: ImageDraw.ImageDraw, plot: _Box, days: Sequence[str], font: Font) -> None:
     slot_width = plot.width / len(days)
     for index, day in enumerate(days):
         day = drawable_text(day, font)
@@ -300,7 +300,7 @@ def _draw_x_axis(draw: ImageDraw.ImageDraw, plot: _Box, days: Sequence[str], fon
         draw.text((left, plot.bottom + 6), day, font=font, fill=TEXT)
 
 
-def _draw_centred(draw: ImageDraw.ImageDraw, box: _Box, text: str, font, fill: Colour) -> None:
+def _draw_centred(draw: ImageDraw.ImageDraw, box: _Box, text: str, font: Font, fill: Colour) -> None:
     x = box.left + (box.width - _text_width(draw, text, font)) / 2
     y = box.top + (box.height - _text_height(draw, text, font)) / 2
     draw.text((x, y), text, font=font, fill=fill)
@@ -315,11 +315,11 @@ def _format_number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def _text_width(draw: ImageDraw.ImageDraw, text: str, font) -> int:
+def _text_width(draw: ImageDraw.ImageDraw, text: str, font: Font) -> int:
     left, _, right, _ = draw.textbbox((0, 0), text, font=font)
-    return right - left
+    return int(right - left)
 
 
-def _text_height(draw: ImageDraw.ImageDraw, text: str, font) -> int:
+def _text_height(draw: ImageDraw.ImageDraw, text: str, font: Font) -> int:
     _, top, _, bottom = draw.textbbox((0, 0), text, font=font)
-    return bottom - top
+    return int(bottom - top)
