@@ -94,8 +94,8 @@ def create_wsgi_app() -> Flask:
     settings.require_slack()
     engine = make_engine(settings.database_url, settings.database_timeouts)
     readiness = DatabaseReadiness(engine).start()
-    # A healthy database is ready before the first request; a missing one delays boot this long at most.
-    readiness.wait(settings.database_timeouts.connect_s + 1)
+    # A healthy database is ready before the first request; one that doesn't answer delays boot this long at most.
+    readiness.wait_for_first_check(settings.database_timeouts.connect_s + 1)
     web = create_web_app(
         create_app(settings, readiness.session_factory()),
         engine,

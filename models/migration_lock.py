@@ -42,10 +42,11 @@ def _advisory_lock(connection: Connection) -> Iterator[None]:
     try:
         yield
     finally:
-        connection.rollback()  # whatever failed, unlock outside its aborted transaction
-        connection.execute(text("SELECT pg_advisory_unlock(:namespace, hashtext(current_schema()))"), _key())
-        connection.execute(text("RESET statement_timeout"))  # back to the connection's configured default
-        connection.commit()
+        if not connection.invalidated:  # a lost connection has let go of the lock with the session
+            connection.rollback()  # whatever failed, unlock outside its aborted transaction
+            connection.execute(text("SELECT pg_advisory_unlock(:namespace, hashtext(current_schema()))"), _key())
+            connection.execute(text("RESET statement_timeout"))  # back to the connection's configured default
+            connection.commit()
 
 
 def _key() -> dict[str, int]:

@@ -42,6 +42,7 @@ class DatabaseReadiness:
         self.target = engine.url.render_as_string(hide_password=True)
         self._retry_delays = retry_delays
         self._ready = threading.Event()
+        self._checked = threading.Event()
         self._stopped = threading.Event()
         self.problem: str | None = "the database has not been checked yet"
         self._thread: threading.Thread | None = None
@@ -68,13 +69,17 @@ class DatabaseReadiness:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def wait(self, timeout_s: float) -> bool:
-        return self._ready.wait(timeout_s)
+    def wait_for_first_check(self, timeout_s: float) -> bool:
+        """Wait (at most `timeout_s`) for the first check's verdict; True when the database is ready."""
+        self._checked.wait(timeout_s)
+        return self.ready
 
     def _keep_checking(self) -> None:
         attempt = 0
         while not self._stopped.is_set():
-            if self.check_once():
+            ready = self.check_once()
+            self._checked.set()
+            if ready:
                 return
             delay = self._retry_delays[min(attempt, len(self._retry_delays) - 1)]
             attempt += 1

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from bot.cli import competitions, demo, directory, doctor, goals, jobs, prizes, serve
 from bot.cli.common import CliState, load_settings, pass_state
+from models.availability import one_line
 from models.db import (
     DatabaseNewerThanCode,
     MigrationError,
@@ -72,11 +74,13 @@ def db_status(state: CliState) -> None:
 
 @contextmanager
 def _migration_errors() -> Iterator[None]:
-    """A refusal (a newer database, an unknown revision) is one line, not a traceback."""
+    """A refusal (a newer database, an unknown revision, no database) is one line, not a traceback."""
     try:
         yield
     except (DatabaseNewerThanCode, MigrationError) as error:
         raise click.ClickException(str(error)) from None
+    except OperationalError as error:
+        raise click.ClickException(f"Can't reach the database: {one_line(error)}") from None
 
 
 for module in (serve, directory, doctor, competitions, prizes, goals, demo, jobs):

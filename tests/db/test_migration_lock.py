@@ -110,3 +110,9 @@ def test_doctor_says_the_database_is_newer(empty_database: tuple[str, Engine]) -
     [migrations] = [finding for finding in check_database(engine) if finding.check == "migrations"]
     assert not migrations.ok and "newer Pipeday" in migrations.detail
     assert migrations.fix is not None and f"pipeday db downgrade {head_revision()}" in migrations.fix
+
+
+def test_db_upgrade_without_a_database_says_so_in_one_line() -> None:
+    result = CliRunner().invoke(cli, ["db", "upgrade"], env={"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    assert result.exit_code == 1 and "Can't reach the database" in result.output, result.output
+    assert isinstance(result.exception, SystemExit)
