@@ -226,4 +226,3 @@ def test_a_claim_too_late_to_post_is_abandoned_not_posted(
     row = row_of(session_factory, key)
     assert row.status == "abandoned" and "grace" in (row.last_error or "")
     assert slack.calls("chat.postMessage") == []
-
