@@ -111,7 +111,7 @@ class ConnectBreaker:
                 return
             self._failure = None
             stop.set()
-        logger.warning("database at %s: %s", self.target, why)
+        logger.info("database at %s: %s", self.target, why)
 
 
 @dataclass(frozen=True)
