@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cli.common import CliState, pass_state, team_option, team_session
+from bot.domain.calendar_store import WEEKDAY_NAMES
 from bot.domain.competitions import find_competition
 from bot.domain.directory import ensure_workspace, find_region
 from bot.domain.schedule_times import QuietHoursError
@@ -24,7 +25,6 @@ from bot.scheduler.sent_log import Slot, latest_rows
 from bot.scheduler.specs import (
     COMPETITION_KINDS,
     JOB_KINDS,
-    WEEKDAY_NAMES,
     WEEKLY_KINDS,
     JobSpec,
     ScheduleSettingsError,
