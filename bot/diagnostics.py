@@ -23,6 +23,8 @@ REQUIRED_SCOPES: dict[str, str] = {
     "im:write": "DMing prize winners and CSV exports",
     "users:read": "display names and recognising workspace admins",
     "files:write": "uploading the wheel GIF, weekly chart and CSV exports",
+    "channels:history": "checking whether a post a crashed clock was sending went out, before sending it again",
+    "groups:history": "the same check in private region channels",
 }
 REINSTALL = "Add it under OAuth & Permissions → Scopes (or re-create the app from manifest.yml) and reinstall the app."
 
