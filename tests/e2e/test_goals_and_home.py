@@ -52,9 +52,8 @@ def amer(live_bot: LiveBot) -> LiveBot:
 def open_home(bot: LiveBot, user_id: str, publishes: int = 1) -> dict[str, Any]:
     event = {"type": "app_home_opened", "user": user_id, "channel": "D1", "tab": "home", "event_ts": "1.2"}
     assert bot.requests.event_callback(event).send(bot.base_url).status_code == 200
-    bot.slack.wait_for("views.publish", count=publishes)
-    view = bot.slack.home_view(user_id)
-    assert view is not None
+    # The call itself, not the stub's latest home: the stub records the call before it stores the view.
+    view = bot.slack.wait_for("views.publish", count=publishes)[-1].json_arg("view")
     assert validate_view(view) == [], validate_view(view)
     return view
 
@@ -175,8 +174,8 @@ def test_modal_submission_logs_once_and_refreshes_home(amer: LiveBot) -> None:
     assert submission.send(bot.base_url).status_code == 200  # Slack re-sent it: same view id and hash
     (logged,) = activities(bot)
     assert (logged.type, logged.quantity, logged.note, logged.source) == ("hour", 1.5, "call block", "home")
-    bot.slack.wait_for("views.publish")
-    assert "1-day streak" in text_of(bot.slack.home_view("U_REP1"))
+    (published,) = bot.slack.wait_for("views.publish")
+    assert "1-day streak" in text_of(published.json_arg("view"))
 
 
 @pytest.fixture
@@ -254,8 +253,7 @@ def test_manager_home_for_300_reps_is_valid_and_paginates(big_team: LiveBot) -> 
     assert elapsed < 5, f"publishing a 300-person home took {elapsed:.2f}s"
 
     click(bot, PAGE_NEXT_ACTION, "1", "U_MGR")
-    bot.slack.wait_for("views.publish", count=2)
-    page_two = bot.slack.home_view("U_MGR")
+    page_two = bot.slack.wait_for("views.publish", count=2)[-1].json_arg("view")
     assert validate_view(page_two) == [] and "page 2 of 16" in text_of(page_two)
     assert "21. " in text_of(page_two)
 
