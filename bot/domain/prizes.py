@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.directory import audit, ensure_workspace
 from bot.domain.errors import Conflict, NotFound
+from bot.domain.text_input import require_plain_text
 from bot.domain.wheel import WheelPrize, odds, wheel_segments
 from models import Prize
 
@@ -22,7 +23,7 @@ def add_prize(
     session: Session, team_id: str, name: str, *, weight: float = 1.0, stock: int | None = None, actor: str
 ) -> Prize:
     """Add a prize, or bring back a removed one of the same name with these settings."""
-    name = " ".join(name.split())
+    name = require_plain_text(name, "Prize names")
     _validate(name, weight, stock)
     ensure_workspace(session, team_id)
     prize = find_prize(session, team_id, name, include_inactive=True)

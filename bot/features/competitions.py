@@ -51,6 +51,7 @@ from bot.domain.spins import (
     require_next_winner,
     spin_for,
 )
+from bot.domain.text_input import parse_record_id
 from bot.posting.competition_posts import LiveStandingsRefresher, require_channel
 from bot.posting.retrying import publish_results_retrying
 from bot.posting.spin_announcements import ANNOUNCE_LEASE, announce_spin, run_spin, update_announcement
@@ -165,7 +166,7 @@ def _spin_from_button(
     team_id, user_id = actor
     # A DomainError (an out-of-date button, no prize left) is answered by ctx.after_ack;
     # the delivery below does likewise.
-    day_id, member_id = _parse_spin_value(action.get("value", ""))
+    day_id, member_id = _parse_spin_value(action.get("value"))
     run_spin(
         client,
         ctx.session_factory,
@@ -184,14 +185,13 @@ def _deliver_from_button(
     if actor is None:
         return
     team_id, user_id = actor
-    try:
-        spin_id = int(action.get("value", ""))
-        with ctx.session_factory.begin() as session:
-            outcome = mark_delivered(session, team_id, spin_id, actor=user_id, now=ctx.clock())
-            reply = delivered_reply(outcome.spin.prize_name, outcome.spin.member.user_id, outcome.changed)
-    except ValueError:
+    spin_id = parse_record_id(action.get("value"))
+    if spin_id is None:
         answer_later(refusal("That button is out of date."), body, respond)
         return
+    with ctx.session_factory.begin() as session:
+        outcome = mark_delivered(session, team_id, spin_id, actor=user_id, now=ctx.clock())
+        reply = delivered_reply(outcome.spin.prize_name, outcome.spin.member.user_id, outcome.changed)
     if outcome.changed:
         update_announcement(client, ctx.session_factory, spin_id)
     answer_later(reply, body, respond)
@@ -222,11 +222,13 @@ def _actor(body: dict[str, Any]) -> tuple[str, str]:
     return str(team), str(user.get("id", ""))
 
 
-def _parse_spin_value(value: str) -> tuple[int, int]:
-    day_text, _, member_text = value.partition(":")
-    if not (day_text.isdigit() and member_text.isdigit()):
+def _parse_spin_value(value: object) -> tuple[int, int]:
+    """`day_id:member_id`, as the results message's Spin button carries it."""
+    day_text, _, member_text = value.partition(":") if isinstance(value, str) else ("", "", "")
+    day_id, member_id = parse_record_id(day_text), parse_record_id(member_text)
+    if day_id is None or member_id is None:
         raise DomainError("That button is out of date.")
-    return int(day_text), int(member_text)
+    return day_id, member_id
 
 
 @contextmanager

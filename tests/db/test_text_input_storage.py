@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from bot.domain.activities import log_activity, request_key
 from bot.domain.directory import add_region, ensure_member, ensure_member_ref, join_region, update_region
 from bot.domain.grammar import LogCommand
+from bot.domain.prizes import add_prize
 from bot.domain.text_input import UnsafeText
-from models import Activity, Member
+from models import Activity, Member, Prize
 
 TEAM = "T1"
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -86,3 +87,10 @@ def test_the_same_token_from_two_people_is_two_logs(session: Session) -> None:
     )
     assert not first.duplicate and not second.duplicate
     assert second.activity.member_id == ben.id and second.activity.quantity == 2
+
+
+def test_a_prize_name_with_a_control_character_is_refused_on_every_database(session: Session) -> None:
+    with pytest.raises(UnsafeText, match="Prize names"):
+        add_prize(session, TEAM, "Cowboy\x00boots", actor="test")
+    assert count(session, Prize) == 0
+    assert add_prize(session, TEAM, "Cowboy\tboots", actor="test").name == "Cowboy boots"

@@ -303,3 +303,30 @@ def test_close_on_a_day_without_competition_and_bad_arguments(connect_day: LiveB
     assert "/pg close [region]" in text_of(bot.pg_reply("close AMER EMEA", user_id="U_MGR"))
     assert "No competition day has finished in AMER" in text_of(bot.pg_reply("spin", user_id="U_MGR"))
     assert "`/pg close [region]`" in text_of(bot.pg_reply("help", user_id="U_MGR"))
+
+
+@pytest.mark.parametrize(
+    ("action_id", "value"),
+    [
+        ("spin_wheel", "²:1"),  # str.isdigit() says yes, int() raises
+        ("spin_wheel", "1:99999999999"),  # past PostgreSQL's integer
+        ("spin_wheel", "1"),
+        ("mark_delivered", "²"),
+        ("mark_delivered", "99999999999"),
+        ("mark_delivered", "-1"),
+    ],
+)
+def test_forged_button_values_get_a_polite_answer_and_change_nothing(
+    connect_day: LiveBot, action_id: str, value: str
+) -> None:
+    bot = connect_day
+    play_the_day(bot)
+    close_day(bot)
+
+    forged = bot.requests.block_action(action_id, value, user_id="U_MGR", channel_id="C_AMER")
+    assert forged.send(bot.base_url).status_code == 200
+
+    (answer,) = answers(bot, forged)
+    assert answer.args["text"].startswith("That button is out of date"), answer.args["text"]
+    assert spin_count(bot) == 0
+    assert bot.slack.calls("files.getUploadURLExternal") == []
