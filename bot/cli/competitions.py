@@ -61,7 +61,7 @@ def competition() -> None:
 )
 @team_option
 @pass_state
-def competition_add(state: CliState, team: str | None, **options: Any) -> None:
+def competition_add(state: CliState, /, team: str | None, **options: Any) -> None:
     with domain_errors():
         spec = _spec_from_options(**options)
     with team_session(state, team) as (session, team_id):

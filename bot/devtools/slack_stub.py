@@ -232,7 +232,7 @@ def _bare_text_problems(node: Any) -> list[str]:
 
 
 def _duplicate_block_id_problems(blocks: list[Any]) -> list[str]:
-    ids = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("block_id")]
+    ids = [str(b["block_id"]) for b in blocks if isinstance(b, dict) and b.get("block_id")]
     duplicates = sorted(block_id for block_id, n in Counter(ids).items() if n > 1)
     return [f"block_id {block_id!r} is used more than once" for block_id in duplicates]
 
@@ -243,7 +243,9 @@ def _modal_structure_problems(view: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     if not view.get("title"):
         problems.append("a modal needs a title")
-    blocks = view.get("blocks") if isinstance(view.get("blocks"), list) else []
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list):
+        blocks = []
     has_input = any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
     if has_input and not view.get("submit"):
         problems.append("a modal with input blocks needs a submit button")
@@ -299,8 +301,9 @@ def _multipart_fields(body: bytes, content_type: str) -> dict[str, Any]:
         name = part.get_param("name", header="content-disposition")
         if not name:
             continue
-        payload = part.get_payload(decode=True) or b""
-        fields[str(name)] = payload if part.get_filename() else payload.decode("utf-8")
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        fields[str(name)] = content if part.get_filename() else content.decode("utf-8")
     return fields
 
 

@@ -34,7 +34,9 @@ ROWS_SHOWN = 25  # a board message lists this many people; the rest are counted
 LONG_PERIODS = frozenset({"month", "quarter"})
 
 
-def _totals(team_id: str, activity_type: str, window: Window, region_ids: Sequence[int] | None) -> Select[int, float, datetime]:
+def _totals(
+    team_id: str, activity_type: str, window: Window, region_ids: Sequence[int] | None
+) -> Select[int, float, datetime]:
     """Per-member total and last counted log in [window.start, window.end)."""
     totals = (
         select(
