@@ -93,7 +93,8 @@ def register(app: App, ctx: AppContext) -> None:
             )
             follow_up = ctx.note_log(session, result)
         ack()
-        ctx.after_ack(partial(_after_modal_log, ctx, client, team_id, user["id"], follow_up), body)
+        if not result.duplicate:  # a re-sent submission changed nothing, so the Home is still right
+            ctx.after_ack(partial(_after_modal_log, ctx, client, team_id, user["id"], follow_up), body)
 
     @app.action(re.compile(r"^home_team_page_"))
     def turn_page(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
