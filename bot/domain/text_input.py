@@ -25,6 +25,8 @@ from bot.domain.errors import DomainError
 # Category Cc is the C0 and C1 controls plus DEL; Cs the surrogates.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})
 _ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
+# Slack user ids: `U…` in a workspace, `W…` in an Enterprise Grid org; upper-case letters and digits.
+_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 MAX_PAGE = 100_000
 MAX_RECORD_ID = 2**31 - 1  # an INTEGER primary key on PostgreSQL
 
@@ -89,6 +91,11 @@ def parse_record_id(value: object) -> int | None:
     """A database id a button sent back (a spin, a day), or None when it can't be one."""
     number = whole_number(value, MAX_RECORD_ID)
     return number if number else None
+
+
+def is_slack_user_id(value: str) -> bool:
+    """True for a Slack user id (`U0123ABCD`, `W0123ABCD`), False for a name like `alice` or `@alice`."""
+    return _SLACK_USER_ID.fullmatch(value) is not None
 
 
 # unicodedata has no names for control characters; these are the ones people meet.
