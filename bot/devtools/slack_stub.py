@@ -404,6 +404,9 @@ class SlackStub:
         # When set, message ts follow this clock (a test's fake clock), so `oldest`/`latest`
         # in conversations.history mean what they mean in Slack; else ts count up from 2023.
         self.ts_clock: Callable[[], datetime] | None = None
+        # What apps.connections.open answers with: a fresh WebSocket URL from a Socket Mode
+        # stand-in (tests/support/socket_mode_stub.py), or None when nobody set one up.
+        self.socket_mode_url: Callable[[], str] | None = None
         self._requested_port = port
         self._cond = threading.Condition()
         self._server: _StubHTTPServer | None = None
@@ -592,6 +595,8 @@ class SlackStub:
     def _check_request(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> _Answer | None:
         if not _bearer_token(headers) and not args.get("token"):
             return self._reject(method, "not_authed", "called without a token")
+        if method == "apps.connections.open" and not (_bearer_token(headers) or "").startswith("xapp-"):
+            return self._reject(method, "not_allowed_token_type", "needs an app-level token (xapp-…)")
         missing = [name for name in REQUIRED_ARGS.get(method, ()) if args.get(name) in (None, "")]
         if method == "views.update" and not (args.get("view_id") or args.get("external_id")):
             missing.append("view_id|external_id")
@@ -621,6 +626,7 @@ class SlackStub:
     def _answer_method(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         answerers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -652,6 +658,15 @@ class SlackStub:
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Socket Mode's WebSocket URL (_check_request refuses tokens that aren't app-level).
+        A revoked app token is `fail("apps.connections.open", "invalid_auth", status=200)`."""
+        if self.socket_mode_url is None:
+            with self._cond:
+                self._errors.append("apps.connections.open: no Socket Mode stand-in (set socket_mode_url)")
+            return {"ok": False, "error": "internal_error"}
+        return {"ok": True, "url": self.socket_mode_url()}
 
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel_for(str(args["channel"]))
