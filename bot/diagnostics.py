@@ -25,6 +25,9 @@ REQUIRED_SCOPES: dict[str, str] = {
     "files:write": "uploading the wheel GIF, weekly chart and CSV exports",
     "channels:history": "checking whether a post a crashed clock was sending went out, before sending it again",
     "groups:history": "the same check in private region channels",
+    "channels:read": "checking a region's channel (`pipeday region add/set --channel`)",
+    "groups:read": "the same check for a private region channel",
+    "channels:join": "joining a public region channel before uploading the wheel GIF or chart there",
 }
 REINSTALL = "Add it under OAuth & Permissions → Scopes (or re-create the app from manifest.yml) and reinstall the app."
 

@@ -14,7 +14,6 @@ from bot.cli.common import CliState, pass_state, team_option, team_session
 from bot.domain.calendar_store import WEEKDAY_NAMES
 from bot.domain.competitions import find_competition
 from bot.domain.directory import ensure_workspace, find_region
-from bot.domain.schedule_times import QuietHoursError
 from bot.domain.spins import unannounced_spins
 from bot.posting.spin_announcements import ANNOUNCE_LEASE
 from bot.scheduler import sent_log
@@ -248,7 +247,7 @@ def _report(outcomes: Sequence[RunOutcome], specs: Sequence[JobSpec]) -> None:
 @jobs.command("schedule", help="Change when a job runs (per workspace, or per competition for competition posts).")
 @click.argument("kind", type=KIND_CHOICE)
 @click.option("--day", help="Weekday for weekly kinds: mon … sun.")
-@click.option("--at", "at_text", help="Local time, e.g. 16:00 (outside 00:00–03:00).")
+@click.option("--at", "at_text", help="Local time, e.g. 16:00.")
 @click.option("--on/--off", "enabled", default=None, help="Switch this kind of post on or off.")
 @click.option("--competition", "competition_name", help="Set this competition's time for a competition post.")
 @click.option("--grace-minutes", type=click.IntRange(0, 1440), help="Catch-up grace for every job of the workspace.")
@@ -272,7 +271,7 @@ def jobs_schedule(
                 _schedule_competition(session, workspace, team_id, kind, competition_name, day, at_text, enabled)
             else:
                 _schedule_kind(session, workspace, kind, day, at_text, enabled, grace_minutes)
-        except (ScheduleSettingsError, QuietHoursError) as error:
+        except ScheduleSettingsError as error:
             raise click.ClickException(str(error)) from None
     click.echo("Saved. The clock picks it up within a minute; `pipeday jobs list` shows the next runs.")
 

@@ -1,53 +1,66 @@
-"""When a competition day's posts go out, as wall times in the region's zone, and which wall
-times the scheduler refuses. Pure time maths: the domain validates competitions with it and
-the scheduler (bot.scheduler) builds its triggers from it.
+"""When a competition day's posts go out, as wall times in the region's zone, and the UTC
+instant of a wall time on a given local date. Pure time maths: the domain computes competition
+windows with it and the scheduler (bot.scheduler) builds its triggers from it.
+
+Every wall time of the day can be scheduled, 00:00 included (an all-day competition). On the
+two days a year a daylight-saving change touches it, `local_to_utc` decides what happens:
+
+* a wall time that does not exist (skipped by spring-forward: 02:30 in New York on
+  2026-03-08, 00:00 in Santiago on 2026-09-06) means the first moment after the gap, the
+  instant the clocks jump (03:00 EDT; 01:00 -03);
+* a wall time that happens twice (fall-back: 01:30 in New York on 2026-11-01, 00:00 in
+  Havana on 2026-11-01) means its first pass, so the post goes out once.
 
 Last call: a quarter of the window before the end, at most an hour before it. So an 08:00–17:30
 day calls at 16:30, a 30-minute window at 09:23 (7 minutes left), always after the kickoff
-and the midday standings; a window under four minutes has no last call at all. As a wall
-time it can still land before the kickoff in UTC on the one day a DST change falls inside
-the window (22:40–23:10 in Pacific/Easter on a spring-forward Saturday starts, in UTC,
-after it ends): `last_call_utc` and `last_call_due` answer for the actual day.
+and the midday standings; a window under four minutes has no last call at all. Since a
+skipped wall time goes out when the clocks jump, a later wall time is never earlier in real
+time; on the one day a spring-forward gap swallows both (22:10–22:50 in Pacific/Easter on
+5 September 2026) the last call would fall with the kickoff, so that day has none:
+`last_call_utc` and `last_call_due` answer for the actual day.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.windows import local_time_utc
-
-# 01:00–03:00 holds the DST transitions of the zones we serve; 00:00–01:00 is added because
-# APScheduler 3.11 skips that hour for a week after a spring-forward (bot/scheduler/timing.py).
-DEFAULT_QUIET_HOURS: tuple[time, time] = (time(0, 0), time(3, 0))
 LAST_CALL_MAX_LEAD_MINUTES = 60
-
-
-class QuietHoursError(ValueError):
-    """A job was configured to fire inside the quiet hours (where DST transitions live)."""
-
-
-def validate_local_time(at: time, quiet: tuple[time, time] = DEFAULT_QUIET_HOURS) -> None:
-    """Refuse wall times inside the half-open quiet window [quiet[0], quiet[1]).
-
-    A window whose start is after its end wraps midnight (e.g. 23:00–06:00).
-    """
-    quiet_start, quiet_end = quiet
-    wall = at.replace(tzinfo=None)
-    inside = quiet_start <= wall < quiet_end if quiet_start <= quiet_end else wall >= quiet_start or wall < quiet_end
-    if inside:
-        raise QuietHoursError(
-            f"{wall.strftime('%H:%M')} is inside the quiet hours "
-            f"{quiet_start.strftime('%H:%M')}–{quiet_end.strftime('%H:%M')} local time, "
-            "when daylight-saving changes can skip or repeat the hour; "
-            "pick a time outside that window"
-        )
+# Offset changes in the tz database fall on whole seconds.
+_TRANSITION_RESOLUTION = timedelta(seconds=1)
 
 
 def local_to_utc(local_date: date, at: time, tz: str) -> datetime:
-    """The UTC instant of a wall time on a local date, as the cron trigger fires it
-    (`windows.local_time_utc`: a time skipped by spring-forward lands an hour later)."""
-    return local_time_utc(local_date, at, ZoneInfo(tz))
+    """The UTC instant of wall time `at` on `local_date` in `tz`: its first pass when a
+    fall-back repeats it, the first moment after the gap when spring-forward skips it."""
+    zone = ZoneInfo(tz)
+    wall = datetime.combine(local_date, at.replace(tzinfo=None))
+    first_pass = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if _wall_time(first_pass, zone) == wall:
+        return first_pass
+    # `wall` is in a gap. fold=0 reads it with the offset from before the jump, which puts it
+    # past the jump; fold=1 with the offset from after, which puts it before the jump.
+    before_jump = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    return _end_of_gap(before_jump, first_pass, zone, wall)
+
+
+def _end_of_gap(before: datetime, after: datetime, zone: ZoneInfo, wall: datetime) -> datetime:
+    """The first instant whose wall time is at or past `wall`, given one before it (`before`)
+    and one at or past it (`after`): the moment the clocks jump over `wall`."""
+    while after - before > _TRANSITION_RESOLUTION:
+        middle = before + (after - before) // 2
+        middle -= timedelta(microseconds=middle.microsecond)
+        if middle <= before:
+            middle = before + _TRANSITION_RESOLUTION
+        if _wall_time(middle, zone) >= wall:
+            after = middle
+        else:
+            before = middle
+    return after
+
+
+def _wall_time(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.astimezone(zone).replace(tzinfo=None)
 
 
 def competition_phases(start: time, end: time) -> dict[str, time]:

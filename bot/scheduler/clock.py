@@ -2,7 +2,7 @@
 
 Web workers never import this module's scheduler; only `pipeday clock` starts one.
 
-The clock turns the database's configuration into APScheduler jobs — one `CronTrigger`
+The clock turns the database's configuration into APScheduler jobs — one `WallClockTrigger`
 per (region × competition × kind) in the region's own `ZoneInfo`, with a stable job id
 and `replace_existing=True` — and every `reconcile_every` it re-reads the configuration,
 so a new region, competition or schedule takes effect without a restart. The same tick
@@ -43,7 +43,7 @@ from bot.scheduler.jobs import (
     take_over_stale_claims,
 )
 from bot.scheduler.specs import JobSpec, SpecProblem, load_job_specs
-from bot.scheduler.timing import cron_trigger
+from bot.scheduler.timing import weekly_trigger
 from models import utc_now
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ TriggerFactory = Callable[[JobSpec], BaseTrigger]
 
 
 def spec_trigger(spec: JobSpec) -> BaseTrigger:
-    return cron_trigger(spec.schedule)
+    return weekly_trigger(spec.schedule)
 
 
 def make_scheduler(*, blocking: bool) -> BaseScheduler:

@@ -16,8 +16,9 @@ Schedule settings live in `Workspace.settings["schedule"]`, all optional:
 
 Competition phases default to the competition's own window (kickoff at the start,
 standings at midday, last call a quarter of the window before the end and at most an hour,
-results at the end; see bot.domain.schedule_times.competition_phases). Every time must lie
-outside the quiet hours, and a last call must fall after the kickoff and before the results.
+results at the end; see bot.domain.schedule_times.competition_phases). Any wall time can be
+scheduled (a daylight-saving change is handled by the trigger: bot.scheduler.timing); a last
+call must fall after the kickoff and before the results.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlalchemy.orm import Session
 from bot.domain.calendar_store import WEEKDAY_NAMES
 from bot.domain.competitions import runs_in
 from bot.domain.directory import list_regions
-from bot.domain.schedule_times import competition_phases, validate_local_time
+from bot.domain.schedule_times import competition_phases
 from bot.scheduler.timing import DEFAULT_CATCH_UP_GRACE, LocalSchedule
 from models import Competition, Region, Workspace
 
@@ -221,7 +222,7 @@ def update_schedule_settings(
 ) -> ScheduleSettings:
     """Merge `change` into the workspace's schedule (for one kind, or one competition's phases).
 
-    The result is validated (quiet hours included) before it is stored.
+    The result is validated before it is stored.
     """
     settings = dict(workspace.settings or {})
     schedule = {key: value for key, value in (settings.get(SETTINGS_KEY) or {}).items()}
@@ -233,18 +234,10 @@ def update_schedule_settings(
         competitions[str(competition_id)] = {**competitions.get(str(competition_id), {}), **change}
         schedule["competitions"] = competitions
     parsed = parse_schedule_settings(schedule)
-    _check_quiet_hours(parsed)
     # JSON columns don't track in-place edits: assign a new dict.
     workspace.settings = {**settings, SETTINGS_KEY: schedule}
     session.flush()
     return parsed
-
-
-def _check_quiet_hours(settings: ScheduleSettings) -> None:
-    times = [s.at for s in settings.kinds.values() if s.at is not None]
-    times += [at for phases in settings.competition_times.values() for at in phases.values()]
-    for at in times:
-        validate_local_time(at)
 
 
 # --- specs ---------------------------------------------------------------------------------------
@@ -253,7 +246,7 @@ def _check_quiet_hours(settings: ScheduleSettings) -> None:
 def load_job_specs(session: Session, team_id: str | None = None, *, include_disabled: bool = False) -> SpecSet:
     """Every job for every region with a channel (of one workspace, or of all of them).
 
-    Configuration mistakes (a time in the quiet hours, unreadable settings, a region
+    Configuration mistakes (unreadable settings, a window that ends before it starts, a region
     without a channel) are returned as problems, never raised: one bad competition must
     not stop the clock for everyone else.
     """
@@ -347,7 +340,7 @@ def _competition_slots(
 def _specs(
     region: Region, slots: list[_Slot], settings: ScheduleSettings, problems: list[SpecProblem], include_disabled: bool
 ) -> list[JobSpec]:
-    # Disabled kinds are left out before _spec, so they report no quiet-hours problems.
+    # Disabled kinds are left out before _spec, so they report no problems.
     specs = []
     for slot in slots:
         enabled = settings.kind(slot.kind).enabled
@@ -382,7 +375,6 @@ def _spec(
 ) -> JobSpec | None:
     what = kind if competition is None else f"{kind} of {competition.name}"
     try:
-        validate_local_time(at)
         schedule = LocalSchedule(kind=kind, weekday=weekday, at=at, tz=region.tz)
     except ValueError as error:
         problems.append(SpecProblem(region.team_id, f"{what} in {region.name} not scheduled: {error}"))

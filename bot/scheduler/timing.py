@@ -6,25 +6,20 @@ and UTC instants, and answers the questions the clock asks after a restart (what
 is it still worth running).  Nothing here touches the database, Slack or the real clock:
 every "now" is passed in.
 
-DST behaviour of APScheduler 3.11 ``CronTrigger`` (pinned in tests/domain/test_timing.py):
+Any wall time can be scheduled, 00:00 included.  The trigger (:class:`WallClockTrigger`)
+and :func:`next_fire_utc` are the same arithmetic (`schedule_times.local_to_utc`), so on
+the days a daylight-saving change touches a firing:
 
-* spring forward — a wall time inside the gap (02:30 on 2026-03-08 in New York) does not
-  exist; the trigger still fires once, at the instant zoneinfo gives the nonexistent time
-  with ``fold=0`` (the pre-transition offset), i.e. 03:30 new wall time.
-* fall back — a wall time inside the repeated hour (01:30 on 2026-11-01 in New York)
-  fires **twice**, once per occurrence.
-* the day after spring forward — a weekly wall time between 00:00 and 01:00 is silently
-  **skipped for a week** (Monday 00:30 in New York does not fire on 2026-03-09): the
-  trigger steps whole days in UTC, lands at 01:00 new wall time, which is past the wanted
-  time, and moves on to the next week.  Seen in every DST zone we checked.
+* spring forward — a wall time inside the gap (02:30 on 2026-03-08 in New York, 00:00 on
+  2026-03-08 in Havana) fires once, at the first moment after the gap (03:00 EDT; 01:00 CDT);
+* fall back — a wall time inside the repeated hour (01:30 on 2026-11-01 in New York, 00:00
+  the same day in Havana) fires once, on its first pass.
 
-A skipped post is the failure users notice, so the default quiet hours are 00:00–03:00
-local (wider than the 01:00–03:00 transitions alone), and jobs dedupe on (team, region,
-kind, local date) via :func:`scheduled_local_date`, which collapses the repeated-hour
-double firing (both occurrences share a local date).  Outside the quiet hours
-:func:`next_fire_utc` and the trigger agree exactly; inside them :func:`next_fire_utc`
-resolves gaps the same way but yields only the first occurrence of a repeated time and
-never skips.
+APScheduler's own ``CronTrigger`` gets both days wrong (pinned in tests/domain/test_timing.py):
+it fires a repeated wall time twice, resolves a gap an hour late, and skips a whole week for
+a time just after midnight the day after spring-forward (it steps days in UTC).  Jobs still
+dedupe on (team, region, kind, local date) via :func:`scheduled_local_date`, so a firing can
+never post twice even if a trigger did fire twice.
 """
 
 from __future__ import annotations
@@ -33,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 
 from bot.domain.schedule_times import local_to_utc
 
@@ -41,6 +36,7 @@ DEFAULT_CATCH_UP_GRACE = timedelta(hours=1)
 # A weekly schedule fires every 7 local days; looking three weeks ahead always finds
 # the next firing, even when "after" sits right on this week's firing.
 _WEEKS_TO_SEARCH = 3
+_TICK = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -76,15 +72,34 @@ class CatchUpDecision:
     reason: str
 
 
-def cron_trigger(schedule: LocalSchedule) -> CronTrigger:
+class WallClockTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no types
+    """Fires `schedule` every week at its wall time in the region's zone, once per local day,
+    across daylight-saving changes (see the module docstring)."""
+
+    def __init__(self, schedule: LocalSchedule) -> None:
+        self.schedule = schedule
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return self.schedule.zone
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
+        # As CronTrigger: the first firing at or after `now`, or, after a firing, the first
+        # one after it (a missed firing is still returned; the scheduler applies misfire grace).
+        start = now if previous_fire_time is None else min(now, previous_fire_time + _TICK)
+        return next_fire_utc(self.schedule, start - _TICK).astimezone(self.schedule.zone)
+
+    def __str__(self) -> str:
+        schedule = self.schedule
+        return f"weekly[day_of_week={schedule.weekday}, at={schedule.at:%H:%M}, tz={schedule.tz}]"
+
+    def __repr__(self) -> str:
+        return f"<WallClockTrigger {self}>"
+
+
+def weekly_trigger(schedule: LocalSchedule) -> WallClockTrigger:
     """The APScheduler trigger firing `schedule` every week in the region's zone."""
-    return CronTrigger(
-        day_of_week=schedule.weekday,
-        hour=schedule.at.hour,
-        minute=schedule.at.minute,
-        second=0,
-        timezone=schedule.zone,
-    )
+    return WallClockTrigger(schedule)
 
 
 def next_fire_utc(schedule: LocalSchedule, after_utc: datetime) -> datetime:

@@ -102,7 +102,6 @@ def test_custom_competition_with_every_option(database: str) -> None:
         (["Odd Day", "--weekday", "thu", "--metric", "unicorns"], "isn't an activity type"),
         (["Odd Day", "--weekday", "thu", "--metric", "connect", "--start", "25:00"], "isn't a time of day"),
         (["Odd Day", "--weekday", "thu", "--metric", "connect", "--start", "18:00"], "end after it starts"),
-        (["Night Day", "--weekday", "thu", "--metric", "connect", "--start", "00:30", "--end", "06:00"], "quiet hours"),
         (["Odd Day", "--weekday", "thu", "--metric", "connect", "--regions", "MARS"], "no region called `MARS`"),
         (["Odd Day"], "--preset connect-day"),
     ],

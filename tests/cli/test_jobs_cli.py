@@ -24,7 +24,7 @@ from bot.scheduler.specs import load_job_specs
 from models import SentLog
 from tests.support.slack_stub import SlackStub
 
-TEAM = "T1"
+TEAM = "T0000001"
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -148,7 +148,7 @@ def test_run_refuses_unknown_regions_and_needs_a_token(database_url: str, amer: 
     assert code == 2 and "teatime" in output
 
 
-def test_schedule_moves_a_weekly_job_and_refuses_quiet_hours(
+def test_schedule_moves_a_weekly_job_to_any_time_of_day(
     database_url: str, amer: int, session_factory: sessionmaker[Session]
 ) -> None:
     code, output = invoke(
@@ -158,8 +158,17 @@ def test_schedule_moves_a_weekly_job_and_refuses_quiet_hours(
     code, output = invoke(database_url, None, "jobs", "list", "--at", "2026-11-24T15:00:00+00:00")
     assert "weekly_summary in AMER  every Thu 15:00 America/New_York  next: Thu 2026-11-26 15:00 EST" in output
 
-    code, output = invoke(database_url, None, "jobs", "schedule", "goals_kickoff", "--at", "02:30", "--team", TEAM)
-    assert code == 1 and "quiet hours" in output
+    # Any time of day: 02:30 is skipped on spring-forward Sunday in New York, so that day it
+    # goes out when the clocks jump to 03:00 EDT.
+    code, output = invoke(
+        database_url, None, "jobs", "schedule", "goals_kickoff", "--day", "sun", "--at", "02:30", "--team", TEAM
+    )
+    assert code == 0, output
+    code, output = invoke(database_url, None, "jobs", "list", "--at", "2027-03-13T15:00:00+00:00")
+    assert (
+        "goals_kickoff in AMER  every Sun 02:30 America/New_York  next: Sun 2027-03-14 03:00 EDT = 2027-03-14 07:00 UTC"
+        in output
+    )
     code, output = invoke(database_url, None, "jobs", "schedule", "goals_kickoff", "--off", "--team", TEAM)
     assert code == 0
     code, output = invoke(database_url, None, "jobs", "list", "--at", "2026-11-24T15:00:00+00:00")

@@ -84,8 +84,7 @@ def connect_day(session: Session, **changes: object) -> Competition:
 
 
 def night_owls(session: Session) -> Competition:
-    """A 01:00–04:00 Sunday window straddling DST changes. add_competition refuses quiet-hour
-    windows, so this row is written directly: the window arithmetic must still be right."""
+    """A 01:00–04:00 Sunday window straddling DST changes: the window arithmetic must be right."""
     competition = connect_day(session, name="Night Owls", weekday=6)
     competition.start_local, competition.end_local = time(1), time(4)
     session.flush()
@@ -99,10 +98,11 @@ def day_of(session: Session, competition: Competition, region_name: str, local_d
 # --- configuration ----------------------------------------------------------------------
 
 
-def test_quiet_hour_windows_are_refused(session: Session) -> None:
+def test_windows_in_the_small_hours_are_accepted(session: Session) -> None:
+    # Daylight-saving changes are handled when the posts are scheduled (bot/scheduler/timing.py).
     setup_regions(session)
-    with pytest.raises(Conflict, match="quiet hours"):
-        connect_day(session, name="Night Owls", weekday=6, start=time(1), end=time(4))
+    owls = connect_day(session, name="Night Owls", weekday=6, start=time(1), end=time(4))
+    assert (owls.start_local, owls.end_local) == (time(1), time(4))
 
 
 def test_presets_are_the_two_classics(session: Session) -> None:

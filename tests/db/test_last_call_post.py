@@ -44,15 +44,17 @@ def test_a_thirty_minute_day_calls_after_its_kickoff_not_with_it(
     assert call.args["text"].startswith("⏰ Last call: 7 minutes left")
 
 
-def test_a_spring_forward_that_puts_the_last_call_before_the_kickoff_skips_it(
+def test_a_spring_forward_kickoff_goes_out_at_the_jump_and_the_last_call_after_it(
     session_factory: sessionmaker[Session], stub: SlackStub
 ) -> None:
     # Pacific/Easter springs from 22:00 to 23:00 on Saturday 5 September 2026: the 22:40
-    # kickoff fires at 04:40 UTC, the 23:03 wall-clock last call at 04:03 UTC, before it.
+    # kickoff doesn't exist and goes out at the jump (04:00 UTC), the 23:03 last call after it.
     saturday = date(2026, 9, 5)
     with session_factory.begin() as session:
         key = day_key(session, "Pacific/Easter", 5, time(22, 40), time(23, 10), saturday)
+    kickoff = local_to_utc(saturday, time(22, 40), "Pacific/Easter")
     wall_clock_call = local_to_utc(saturday, time(23, 3), "Pacific/Easter")
-    assert wall_clock_call < local_to_utc(saturday, time(22, 40), "Pacific/Easter")
-    assert post_last_call(stub.client(), session_factory, key, wall_clock_call) is False
-    assert stub.calls("chat.postMessage") == []
+    assert kickoff == datetime(2026, 9, 6, 4, 0, tzinfo=UTC) < wall_clock_call
+    assert post_last_call(stub.client(), session_factory, key, kickoff) is False
+    assert post_last_call(stub.client(), session_factory, key, wall_clock_call) is True
+    assert len(stub.calls("chat.postMessage")) == 1

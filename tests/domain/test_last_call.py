@@ -59,7 +59,7 @@ def test_a_window_of_three_minutes_has_no_last_call() -> None:
         (date(2026, 3, 29), time(8, 0), time(8, 30), "Europe/London"),
         (date(2026, 10, 4), time(9, 0), time(9, 30), "Australia/Adelaide"),  # a half-hour zone's spring forward
         (date(2026, 3, 8), time(8, 45), time(9, 15), "Asia/Kathmandu"),  # +05:45, no DST
-        (date(2026, 9, 5), time(21, 40), time(22, 10), "Pacific/Easter"),  # calls inside the 22:00 gap
+        (date(2026, 9, 5), time(20, 0), time(23, 40), "Pacific/Easter"),  # calls inside the 22:00 gap
         (date(2026, 4, 4), time(21, 40), time(22, 10), "Pacific/Easter"),  # calls in the repeated hour
         (date(2026, 10, 29), time(23, 0), time(23, 30), "Africa/Cairo"),  # the repeated hour, 23:00–24:00
     ],
@@ -72,14 +72,22 @@ def test_the_last_call_is_after_the_kickoff_in_utc_across_dst(day: date, start: 
     assert last_call_due(kickoff, results, call)
 
 
-def test_a_spring_forward_inside_the_window_drops_the_last_call_that_would_precede_the_kickoff() -> None:
+def test_a_spring_forward_inside_the_window_keeps_the_phases_in_order() -> None:
     # Pacific/Easter springs from 22:00 to 23:00 on Saturday 5 September 2026: a 22:40 kickoff
-    # doesn't exist and fires at 04:40 UTC, while the 23:03 wall-clock last call is 04:03 UTC.
+    # doesn't exist and goes out when the clocks jump (04:00 UTC), before the 23:03 last call.
     day, start, end, tz = date(2026, 9, 5), time(22, 40), time(23, 10), "Pacific/Easter"
     kickoff, wall_call = local_to_utc(day, start, tz), local_to_utc(day, time(23, 3), tz)
-    assert wall_call < kickoff
+    assert kickoff == datetime(2026, 9, 6, 4, 0, tzinfo=UTC) < wall_call
+    assert last_call_utc(day, start, end, tz) == wall_call
+
+
+def test_a_window_inside_the_spring_forward_gap_has_no_last_call() -> None:
+    # 22:10–22:50 never happens that Saturday: kickoff, last call and results all fall on the jump.
+    day, start, end, tz = date(2026, 9, 5), time(22, 10), time(22, 50), "Pacific/Easter"
+    kickoff, results = local_to_utc(day, start, tz), local_to_utc(day, end, tz)
+    assert kickoff == results == datetime(2026, 9, 6, 4, 0, tzinfo=UTC)
     assert last_call_utc(day, start, end, tz) is None
-    assert not last_call_due(kickoff, local_to_utc(day, end, tz), wall_call)
+    assert not last_call_due(kickoff, results, kickoff)
 
 
 def test_a_last_call_is_due_only_strictly_inside_the_day() -> None:

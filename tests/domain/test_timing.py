@@ -6,15 +6,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
+from apscheduler.triggers.cron import CronTrigger
 
-from bot.domain.schedule_times import QuietHoursError, competition_phases, validate_local_time
+from bot.domain.schedule_times import competition_phases, local_to_utc
 from bot.scheduler.timing import (
     LocalSchedule,
+    WallClockTrigger,
     catch_up,
-    cron_trigger,
     missed_firings,
     next_fire_utc,
     scheduled_local_date,
+    weekly_trigger,
 )
 
 UTC = UTC
@@ -29,14 +31,17 @@ def utc(*parts: int) -> datetime:
 
 
 def trigger_firings(schedule: LocalSchedule, after_utc: datetime, count: int) -> list[datetime]:
-    """Drive the APScheduler trigger the way the scheduler does: previous fire time chained."""
-    trigger = cron_trigger(schedule)
+    """Drive the clock's trigger the way the scheduler does: previous fire time chained."""
+    return chained_firings(weekly_trigger(schedule), after_utc, count)
+
+
+def chained_firings(trigger: WallClockTrigger | CronTrigger, after_utc: datetime, count: int) -> list[datetime]:
     firings: list[datetime] = []
-    previous = after_utc
+    previous = trigger.get_next_fire_time(None, after_utc)
     for _ in range(count):
-        fire = trigger.get_next_fire_time(previous, previous)
-        firings.append(fire.astimezone(UTC))
-        previous = fire
+        firings.append(previous.astimezone(UTC))
+        now = previous + timedelta(seconds=1)  # the scheduler asks again once it has run the job
+        previous = trigger.get_next_fire_time(previous, now)
     return firings
 
 
@@ -182,24 +187,20 @@ def test_thursday_results_in_auckland_and_los_angeles_share_the_local_date(after
     assert scheduled_local_date(los_angeles, los_angeles_fire) == after.date()
 
 
-# --- the pure arithmetic agrees with APScheduler for a whole year ----------------------
+# --- the pure arithmetic agrees with the trigger for a whole year --------------------------
 
 
-def every_half_hour_outside_quiet_hours() -> list[time]:
-    return [time(hour, minute) for hour in range(3, 24) for minute in (0, 30)]
+def every_half_hour() -> list[time]:
+    return [time(hour, minute) for hour in range(24) for minute in (0, 30)]
 
 
-@pytest.mark.parametrize("tz", [NEW_YORK, LONDON, KOLKATA])
-def test_next_fire_utc_agrees_with_cron_trigger_for_a_year_of_weeks(tz):
+@pytest.mark.parametrize("tz", [NEW_YORK, LONDON, KOLKATA, "Australia/Sydney", "America/Havana"])
+def test_next_fire_utc_agrees_with_the_trigger_for_a_year_of_weeks(tz):
     start = utc(2026, 1, 1)
-    for weekday in range(7):
-        for at in every_half_hour_outside_quiet_hours():
-            validate_local_time(at)
+    for weekday in (SUN, MON):
+        for at in every_half_hour():
             schedule = LocalSchedule("standings", weekday, at, tz)
-            assert pure_firings(schedule, start, 53) == trigger_firings(schedule, start, 53), (
-                weekday,
-                at,
-            )
+            assert pure_firings(schedule, start, 53) == trigger_firings(schedule, start, 53), (weekday, at)
 
 
 @pytest.mark.parametrize("tz", [NEW_YORK, LONDON, KOLKATA])
@@ -227,85 +228,143 @@ def test_naive_datetimes_are_refused():
         catch_up(datetime(2026, 11, 19), utc(2026, 11, 19))
 
 
-# --- what APScheduler does inside the DST hours (why quiet hours exist) -----------------
+# --- every wall time, across daylight-saving changes ------------------------------------
 
 
-def test_trigger_fires_once_for_a_wall_time_in_the_spring_forward_gap():
-    # 02:30 does not exist on 2026-03-08 in New York; fold=0 resolves it with the EST
-    # offset, so the trigger fires at 07:30Z = 03:30 EDT, and next_fire_utc agrees.
+def test_a_wall_time_in_the_spring_forward_gap_fires_once_at_the_end_of_the_gap():
+    # 02:30 does not exist on 2026-03-08 in New York: the clocks jump from 02:00 EST to
+    # 03:00 EDT (07:00Z), and that is when it goes out.
     gap = LocalSchedule("kickoff", SUN, time(2, 30), NEW_YORK)
     after = utc(2026, 3, 2)
 
-    assert trigger_firings(gap, after, 2) == [utc(2026, 3, 8, 7, 30), utc(2026, 3, 15, 6, 30)]
-    assert pure_firings(gap, after, 2) == [utc(2026, 3, 8, 7, 30), utc(2026, 3, 15, 6, 30)]
+    assert trigger_firings(gap, after, 2) == [utc(2026, 3, 8, 7, 0), utc(2026, 3, 15, 6, 30)]
+    assert pure_firings(gap, after, 2) == [utc(2026, 3, 8, 7, 0), utc(2026, 3, 15, 6, 30)]
 
 
-def test_trigger_fires_twice_for_a_wall_time_in_the_repeated_fall_back_hour():
+def test_a_wall_time_in_the_repeated_fall_back_hour_fires_once_on_its_first_pass():
     repeated = LocalSchedule("kickoff", SUN, time(1, 30), NEW_YORK)
     after = utc(2026, 10, 26)
 
-    trigger = trigger_firings(repeated, after, 3)
-
-    assert trigger == [utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 6, 30), utc(2026, 11, 8, 6, 30)]
-    # Both occurrences carry the same local date, so the at-most-once key collapses them.
-    assert {scheduled_local_date(repeated, fire) for fire in trigger[:2]} == {date(2026, 11, 1)}
-    # The pure arithmetic only yields the first occurrence.
+    assert trigger_firings(repeated, after, 2) == [utc(2026, 11, 1, 5, 30), utc(2026, 11, 8, 6, 30)]
     assert pure_firings(repeated, after, 2) == [utc(2026, 11, 1, 5, 30), utc(2026, 11, 8, 6, 30)]
 
 
-def test_trigger_skips_a_week_for_monday_just_after_midnight_after_spring_forward():
-    # APScheduler 3.11 bug: stepping days in UTC lands at 01:00 EDT on 2026-03-09, past
-    # 00:30, so that Monday is skipped. This is why 00:00-01:00 is in the quiet hours;
-    # if an upgrade fixes it, this test fails and the quiet hours can be narrowed.
+def test_monday_just_after_midnight_fires_the_day_after_spring_forward():
     monday_night = LocalSchedule("goals_kickoff", MON, time(0, 30), NEW_YORK)
     after = utc(2026, 3, 3)
 
-    assert trigger_firings(monday_night, after, 1) == [utc(2026, 3, 16, 4, 30)]
-    assert pure_firings(monday_night, after, 2) == [utc(2026, 3, 9, 4, 30), utc(2026, 3, 16, 4, 30)]
-    with pytest.raises(QuietHoursError):
-        validate_local_time(monday_night.at)
+    assert trigger_firings(monday_night, after, 2) == [utc(2026, 3, 9, 4, 30), utc(2026, 3, 16, 4, 30)]
 
 
-def test_london_trigger_behaviour_in_its_dst_hour():
+def test_london_trigger_fires_once_in_its_dst_hours():
     one_thirty = LocalSchedule("kickoff", SUN, time(1, 30), LONDON)
 
-    assert trigger_firings(one_thirty, utc(2026, 3, 23), 1) == [utc(2026, 3, 29, 1, 30)]
-    assert trigger_firings(one_thirty, utc(2026, 10, 19), 2) == [
-        utc(2026, 10, 25, 0, 30),
-        utc(2026, 10, 25, 1, 30),
+    # 01:00 GMT jumps to 02:00 BST (01:00Z) on 29 March; 01:00–02:00 BST repeats on 25 October.
+    assert trigger_firings(one_thirty, utc(2026, 3, 23), 1) == [utc(2026, 3, 29, 1, 0)]
+    assert trigger_firings(one_thirty, utc(2026, 10, 19), 2) == [utc(2026, 10, 25, 0, 30), utc(2026, 11, 1, 1, 30)]
+
+
+def test_apscheduler_cron_trigger_still_gets_dst_days_wrong():
+    # Why the clock has its own trigger. If an APScheduler upgrade fixes these, this test
+    # fails and WallClockTrigger could go back to a CronTrigger.
+    def cron(weekday: int, at: time, tz: str) -> CronTrigger:
+        return CronTrigger(day_of_week=weekday, hour=at.hour, minute=at.minute, second=0, timezone=ZoneInfo(tz))
+
+    # Fires the repeated 01:30 twice.
+    assert chained_firings(cron(SUN, time(1, 30), NEW_YORK), utc(2026, 10, 26), 2) == [
+        utc(2026, 11, 1, 5, 30),
+        utc(2026, 11, 1, 6, 30),
+    ]
+    # Resolves a time in the gap half an hour past its end.
+    assert chained_firings(cron(SUN, time(2, 30), NEW_YORK), utc(2026, 3, 2), 1) == [utc(2026, 3, 8, 7, 30)]
+    # Skips Monday 00:30 the day after spring-forward.
+    assert chained_firings(cron(MON, time(0, 30), NEW_YORK), utc(2026, 3, 3), 1) == [utc(2026, 3, 16, 4, 30)]
+
+
+# Each zone's 2026 changes: (local date, first instant of the new offset).
+DST_CHANGES = {
+    # zone: (spring-forward day, when the clocks jump), (fall-back day, when they go back)
+    NEW_YORK: ((date(2026, 3, 8), utc(2026, 3, 8, 7)), (date(2026, 11, 1), utc(2026, 11, 1, 6))),
+    LONDON: ((date(2026, 3, 29), utc(2026, 3, 29, 1)), (date(2026, 10, 25), utc(2026, 10, 25, 1))),
+    "Australia/Sydney": ((date(2026, 10, 4), utc(2026, 10, 3, 16)), (date(2026, 4, 5), utc(2026, 4, 4, 16))),
+    # Changes at midnight: Sunday 00:00 does not exist on the spring day.
+    "America/Santiago": ((date(2026, 9, 6), utc(2026, 9, 6, 4)), (date(2026, 4, 4), utc(2026, 4, 5, 3))),
+    "Asia/Beirut": ((date(2026, 3, 29), utc(2026, 3, 28, 22)), (date(2026, 10, 24), utc(2026, 10, 24, 21))),
+    # Goes back from 01:00 to 00:00: midnight happens twice on 1 November.
+    "America/Havana": ((date(2026, 3, 8), utc(2026, 3, 8, 5)), (date(2026, 11, 1), utc(2026, 11, 1, 5))),
+}
+
+
+@pytest.mark.parametrize("tz", DST_CHANGES)
+def test_every_wall_time_fires_once_a_week_across_both_changes(tz):
+    """Each half hour of the day, on the weekdays of both changes: one firing per week, at the
+    wall time, or at the first moment after the gap when the wall time does not exist."""
+    zone = ZoneInfo(tz)
+    for change_day, jump in DST_CHANGES[tz]:
+        weekday = change_day.weekday()
+        for at in every_half_hour():
+            schedule = LocalSchedule("kickoff", weekday, at, tz)
+            firings = trigger_firings(schedule, utc(*(change_day - timedelta(days=8)).timetuple()[:3]), 3)
+            local_dates = [scheduled_local_date(schedule, fire) for fire in firings]
+            assert local_dates == [change_day + timedelta(weeks=week) for week in (-1, 0, 1)], (at, firings)
+            for fire in firings:
+                wall = fire.astimezone(zone)
+                if wall.time() != at:  # only a skipped time, and then at the jump
+                    assert fire == jump and wall.time() > at, (at, fire)
+                    just_before = (fire - timedelta(seconds=1)).astimezone(zone).replace(tzinfo=None)
+                    assert just_before < datetime.combine(change_day, at)
+
+
+@pytest.mark.parametrize("tz", DST_CHANGES)
+def test_a_midnight_start_fires_at_the_first_moment_of_the_day_on_both_change_days(tz):
+    zone = ZoneInfo(tz)
+    for change_day, _jump in DST_CHANGES[tz]:
+        midnight = local_to_utc(change_day, time(0), tz)
+        # The first instant of that local day: the one before it belongs to the day before.
+        assert midnight.astimezone(zone).date() == change_day
+        assert (midnight - timedelta(seconds=1)).astimezone(zone).date() == change_day - timedelta(days=1)
+
+
+def test_a_midnight_kickoff_in_the_gap_and_in_the_repeat_at_havana():
+    kickoff = LocalSchedule("kickoff", SUN, time(0, 0), "America/Havana")
+
+    # 8 March: 00:00 CST never happens, the clocks jump to 01:00 CDT (05:00Z).
+    assert trigger_firings(kickoff, utc(2026, 3, 2), 2) == [utc(2026, 3, 8, 5), utc(2026, 3, 15, 4)]
+    # 1 November: 00:00 happens at 04:00Z and again at 05:00Z; it fires on the first only.
+    assert trigger_firings(kickoff, utc(2026, 10, 26), 2) == [utc(2026, 11, 1, 4), utc(2026, 11, 8, 5)]
+    assert pure_firings(kickoff, utc(2026, 10, 26), 2) == [utc(2026, 11, 1, 4), utc(2026, 11, 8, 5)]
+
+
+def test_a_midnight_kickoff_at_santiago_and_beirut_on_spring_forward_day():
+    assert trigger_firings(LocalSchedule("kickoff", SUN, time(0), "America/Santiago"), utc(2026, 9, 1), 2) == [
+        utc(2026, 9, 6, 4),  # 01:00 -03, the first moment of the day
+        utc(2026, 9, 13, 3),
+    ]
+    assert trigger_firings(LocalSchedule("kickoff", SUN, time(0), "Asia/Beirut"), utc(2026, 3, 23), 2) == [
+        utc(2026, 3, 28, 22),  # 01:00 +03
+        utc(2026, 4, 4, 21),
     ]
 
 
-# --- quiet hours -----------------------------------------------------------------------
+def test_a_trigger_asked_mid_gap_still_fires_that_day():
+    # The clock (re)starts at 06:59:59Z, a second before New York's jump: 02:30 is still to come.
+    gap = WallClockTrigger(LocalSchedule("kickoff", SUN, time(2, 30), NEW_YORK))
+
+    assert gap.get_next_fire_time(None, utc(2026, 3, 8, 6, 59, 59)) == utc(2026, 3, 8, 7)
+    assert gap.get_next_fire_time(None, utc(2026, 3, 8, 7)) == utc(2026, 3, 8, 7)
+    assert gap.get_next_fire_time(utc(2026, 3, 8, 7), utc(2026, 3, 8, 7, 0, 1)) == utc(2026, 3, 15, 6, 30)
 
 
-@pytest.mark.parametrize(
-    "at", [time(0, 0), time(0, 30), time(0, 59), time(1, 0), time(1, 30), time(2, 30), time(2, 59)]
-)
-def test_quiet_hours_refuse_dst_prone_times(at):
-    with pytest.raises(QuietHoursError, match=r"quiet hours 00:00–03:00"):
-        validate_local_time(at)
+# --- competition windows at any time of day --------------------------------------------
 
 
-@pytest.mark.parametrize("at", [time(3, 0), time(8, 0), time(17, 30), time(23, 59)])
-def test_times_outside_quiet_hours_are_accepted(at):
-    assert validate_local_time(at) is None
-
-
-def test_quiet_hours_can_be_narrowed_by_the_caller():
-    validate_local_time(time(0, 30), quiet=(time(1, 0), time(3, 0)))
-    with pytest.raises(QuietHoursError, match="01:00–03:00"):
-        validate_local_time(time(1, 0), quiet=(time(1, 0), time(3, 0)))
-
-
-def test_quiet_hours_window_can_wrap_midnight():
-    night = (time(22, 0), time(6, 0))
-
-    for refused in (time(22, 0), time(23, 30), time(0, 0), time(5, 59)):
-        with pytest.raises(QuietHoursError, match="22:00–06:00"):
-            validate_local_time(refused, quiet=night)
-    validate_local_time(time(6, 0), quiet=night)
-    validate_local_time(time(21, 59), quiet=night)
+def test_an_all_day_competition_has_its_posts_through_the_night():
+    assert competition_phases(time(0, 0), time(23, 59)) == {
+        "kickoff": time(0, 0),
+        "standings": time(12, 0),
+        "last_call": time(22, 59),
+        "results": time(23, 59),
+    }
 
 
 # --- catch-up after a restart ----------------------------------------------------------
@@ -383,11 +442,12 @@ def test_competition_phases_refuse_empty_or_inverted_windows(end):
 # --- schedule validation ---------------------------------------------------------------
 
 
-def test_cron_trigger_uses_the_region_zone():
-    trigger = cron_trigger(LocalSchedule("weekly_summary", FRI, time(16, 0), KOLKATA))
+def test_weekly_trigger_uses_the_region_zone():
+    trigger = weekly_trigger(LocalSchedule("weekly_summary", FRI, time(16, 0), KOLKATA))
 
     assert trigger.timezone == ZoneInfo(KOLKATA)
-    assert str(trigger) == "cron[day_of_week='4', hour='16', minute='0', second='0']"
+    assert str(trigger) == "weekly[day_of_week=4, at=16:00, tz=Asia/Kolkata]"
+    assert trigger.get_next_fire_time(None, utc(2026, 11, 16)).utcoffset() == timedelta(hours=5, minutes=30)
 
 
 @pytest.mark.parametrize(

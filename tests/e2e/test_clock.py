@@ -179,29 +179,108 @@ def test_configuration_changes_are_picked_up_without_a_restart(
         clock.scheduler.shutdown(wait=False)
 
 
-def test_a_bad_time_is_reported_and_the_rest_still_scheduled(
+def test_a_bad_window_is_reported_and_the_rest_still_scheduled(
     session_factory: sessionmaker[Session], slack: SlackStub
 ) -> None:
     with session_factory.begin() as session:
         amer_id = add(session, "AMER", "America/New_York", "C_AMER").id
-        # An early-bird competition whose kickoff lands in the quiet hours (DST territory).
-        # add_competition refuses that now, but rows written before that rule (or by hand) exist.
+        # add_competition refuses a window that ends before it starts, but rows written by
+        # hand (or before that rule) exist.
         competition = add_competition(
             session, TEAM, CompetitionSpec("Night Owls", 1, "call", start=time(4, 0), end=time(9, 0)), actor="test"
         )
-        competition.start_local = time(2, 30)
+        competition.end_local = time(3, 0)
         owls = competition.id
     report = make_clock(session_factory, slack, FakeClock(FRIDAY_1600_NY)).reconcile()
-    assert any(
-        "kickoff of Night Owls in AMER not scheduled" in p.message and "quiet hours" in p.message
-        for p in report.problems
-    )
+    assert any("competition Night Owls" in p.message and "end after it starts" in p.message for p in report.problems)
     assert f"pipeday:{TEAM}:{amer_id}:weekly_summary" in report.added
-    # Its other posts (standings 05:45, last call 08:00, results 09:00) are fine and scheduled.
-    assert {f"pipeday:{TEAM}:{amer_id}:{kind}:c{owls}" for kind in ("standings", "last_call", "results")} <= set(
-        report.added
-    )
-    assert f"pipeday:{TEAM}:{amer_id}:kickoff:c{owls}" not in report.added
+    assert not any(f":c{owls}" in job_id for job_id in report.added)
+
+
+# A Sunday competition from midnight, in zones where a daylight-saving change touches it: the
+# kickoff's UTC instant on spring-forward day and on fall-back day, then a week later.
+MIDNIGHT_KICKOFFS = {
+    # 00:00 is skipped on 8 March (the first moment is 01:00 CDT) and happens twice on 1 November.
+    "America/Havana": (
+        datetime(2026, 3, 8, 5, tzinfo=UTC),
+        datetime(2026, 11, 1, 4, tzinfo=UTC),
+        datetime(2026, 11, 8, 5, tzinfo=UTC),
+    ),
+    # 00:00 is skipped on 6 September (the first moment is 01:00 -03); it goes back at Saturday 24:00.
+    "America/Santiago": (
+        datetime(2026, 9, 6, 4, tzinfo=UTC),
+        datetime(2026, 4, 5, 4, tzinfo=UTC),
+        datetime(2026, 4, 12, 4, tzinfo=UTC),
+    ),
+    # The changes are at 02:00 and 03:00: midnight itself is untouched, the standings are not.
+    "Australia/Sydney": (
+        datetime(2026, 10, 3, 14, tzinfo=UTC),
+        datetime(2026, 4, 4, 13, tzinfo=UTC),
+        datetime(2026, 4, 11, 14, tzinfo=UTC),
+    ),
+}
+
+
+@pytest.mark.parametrize("tz", MIDNIGHT_KICKOFFS)
+def test_a_midnight_competition_fires_once_and_on_time_on_both_dst_days(
+    tz: str, session_factory: sessionmaker[Session], slack: SlackStub
+) -> None:
+    spring, fall, week_after_fall = MIDNIGHT_KICKOFFS[tz]
+    with session_factory.begin() as session:
+        region_id = add(session, "NIGHT", tz, "C_NIGHT").id
+        competition = add_competition(
+            session, TEAM, CompetitionSpec("All Day", 6, "call", start=time(0, 0), end=time(3, 0)), actor="test"
+        )
+        competition_id = competition.id
+    clock = make_clock(session_factory, slack, FakeClock(LONG_AGO))
+    report = clock.reconcile()
+    assert report.problems == []
+    kickoff = clock.scheduler.get_job(f"pipeday:{TEAM}:{region_id}:kickoff:c{competition_id}")
+
+    def firings(after: datetime, count: int) -> list[datetime]:
+        fired, previous, now = [], None, after
+        for _ in range(count):
+            fire = kickoff.trigger.get_next_fire_time(previous, now)
+            fired.append(fire.astimezone(UTC))
+            previous, now = fire, fire + timedelta(seconds=1)
+        return fired
+
+    assert firings(spring - timedelta(days=1), 1) == [spring]
+    assert firings(fall - timedelta(days=1), 2) == [fall, week_after_fall]  # once on fall-back day
+    zone = ZoneInfo(tz)
+    assert spring.astimezone(zone).weekday() == fall.astimezone(zone).weekday() == 6
+    # Standings at 01:30 and the last call at 02:15 fire once on the fall-back day as well.
+    for kind in ("standings", "last_call", "results"):
+        job = clock.scheduler.get_job(f"pipeday:{TEAM}:{region_id}:{kind}:c{competition_id}")
+        first = job.trigger.get_next_fire_time(None, fall - timedelta(days=1))
+        second = job.trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+        assert second - first >= timedelta(days=6), (kind, first, second)
+
+
+def test_a_midnight_kickoff_skipped_by_spring_forward_posts_at_the_first_moment_of_the_day(
+    session_factory: sessionmaker[Session], slack: SlackStub
+) -> None:
+    with session_factory.begin() as session:
+        region_id = add(session, "HAVANA", "America/Havana", "C_HAV").id
+        competition = add_competition(
+            session, TEAM, CompetitionSpec("All Day", 6, "call", start=time(0, 0), end=time(23, 59)), actor="test"
+        )
+        competition.created_at = LONG_AGO
+        competition_id = competition.id
+    first_moment = datetime(2026, 3, 8, 5, tzinfo=UTC)  # 01:00 CDT: 00:00 never happens that Sunday
+    fake = FakeClock(first_moment - timedelta(minutes=5))
+    clock = make_clock(session_factory, slack, fake)
+    clock.reconcile()
+    job = clock.scheduler.get_job(f"pipeday:{TEAM}:{region_id}:kickoff:c{competition_id}")
+    assert job.trigger.get_next_fire_time(None, fake()) == first_moment
+    fake.set(first_moment + timedelta(seconds=1))
+    outcome = clock.fire(job.id)
+    assert outcome is not None and outcome.status == "sent" and outcome.local_date == date(2026, 3, 8)
+    assert clock.fire(job.id).status == "duplicate"  # type: ignore[union-attr]
+    with session_factory.begin() as session:
+        day = session.scalars(select(CompetitionDay)).one()
+        assert (day.local_date, day.window_start) == (date(2026, 3, 8), first_moment)
+    assert sum("All Day starts now" in c.args.get("text", "") for c in slack.calls("chat.postMessage")) == 1
 
 
 def test_the_clock_tick_catches_up_a_summary_missed_while_down(
