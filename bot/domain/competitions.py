@@ -26,7 +26,7 @@ from bot.domain.boards import standings
 from bot.domain.directory import audit, ensure_workspace, list_regions, require_region
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.ranking import RankedStanding, Standing, rank_standings, winners
-from bot.domain.schedule_times import QuietHoursError, competition_phases, local_to_utc, validate_local_time
+from bot.domain.schedule_times import local_to_utc
 from bot.domain.wheel import SeedSource, commitment, new_seed
 from bot.domain.windows import Window
 from models import Competition, CompetitionDay, CompetitionWinner, Member, Region
@@ -188,18 +188,6 @@ def _validate_spec(spec: CompetitionSpec) -> None:
         )
     if not 1 <= spec.winners <= MAX_WINNERS:
         raise Conflict(f"Winners per region go from 1 to {MAX_WINNERS}.")
-    _refuse_quiet_hours(spec)
-
-
-def _refuse_quiet_hours(spec: CompetitionSpec) -> None:
-    """The day's posts are scheduled; the scheduler never runs in the DST-prone small hours."""
-    for phase, at in competition_phases(spec.start, spec.end).items():
-        try:
-            validate_local_time(at)
-        except QuietHoursError as error:
-            raise Conflict(
-                f"The {phase.replace('_', ' ')} post at {at:%H:%M} would fall in quiet hours.", str(error)
-            ) from None
 
 
 def find_competition(session: Session, team_id: str, name: str, include_inactive: bool = False) -> Competition | None:
