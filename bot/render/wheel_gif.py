@@ -16,6 +16,10 @@ drawing.
 Playback: the GIF has no loop extension, so viewers play it once and stop on
 the last frame (the result); that frame is also held for
 ``_HOLD_LAST_FRAME_MS`` for viewers that loop anyway.
+
+The last frame also names the prize in words, on a dark caption just under
+the pointer: the GIF is often seen on its own (a preview, a forwarded file),
+and a segment's small radial label can be cut short or left out.
 """
 
 from __future__ import annotations
@@ -70,6 +74,10 @@ _DEJAVU_PATHS = (
     Path("/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf"),
 )
 _ELLIPSIS = "…"
+# The caption on the last frame: as large as fits, two lines for long names.
+_CAPTION_FONT_SHARE = 0.058  # of the image size, at most
+_CAPTION_MIN_FONT_SHARE = 0.036
+_CAPTION_MAX_LINES = 2
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,16 @@ class WheelLayout:
     @property
     def pointer_tip_radius(self) -> float:
         return self.radius * 0.94
+
+    @property
+    def caption_top(self) -> float:
+        """Top of the prize caption: below the pointer tip and the probe ring above it."""
+        return self.center - self.radius * 0.80
+
+    @property
+    def caption_width(self) -> float:
+        """Widest caption text: the chord of the wheel where the caption sits, less a margin."""
+        return self.radius * 1.15
 
     @property
     def probe(self) -> tuple[int, int]:
@@ -209,6 +227,12 @@ def render_wheel_gif(
         _frame(labelled if step <= _MAX_READABLE_STEP_DEG else unlabelled, layout, final - rotation, palette)
         for rotation, step in zip(rotations, _steps(rotations), strict=True)
     ]
+    # The last frame is the unrotated drawing (rotations end exactly on `final`) with the
+    # caption in place of the winner's radial label, which it would half cover.
+    shown = [label if index != winner_index else "" for index, label in enumerate(labels)]
+    result = _draw_wheel(layout, shown, odds, colours, final % 360.0)
+    _draw_caption(result, layout, labels[winner_index])
+    images[-1] = _frame(_quantized(result, palette), layout, 0.0, palette)
     durations = [_SPIN_FRAME_MS] * (frames - 1) + [_HOLD_LAST_FRAME_MS]
     buffer = io.BytesIO()
     images[0].save(
@@ -395,6 +419,62 @@ def _load_font(px: int) -> Font:
         if path.exists():
             return ImageFont.truetype(str(path), px)
     return ImageFont.load_default(size=px)
+
+
+def caption_lines(prize: str, font: Font, max_px: float) -> list[str]:
+    """The prize name in at most two lines of at most ``max_px``; the last one is cut
+    with an ellipsis when the name is longer still."""
+    words = drawable_text(prize).split()
+    lines: list[str] = []
+    while words and len(lines) < _CAPTION_MAX_LINES - 1:
+        taken = 1
+        while taken < len(words) and font.getlength(" ".join(words[: taken + 1])) <= max_px:
+            taken += 1
+        if font.getlength(" ".join(words[:taken])) > max_px:
+            break  # one word wider than the line: the last line cuts it
+        lines.append(" ".join(words[:taken]))
+        words = words[taken:]
+    if words:
+        lines.append(fit_label(" ".join(words), font, max_px))
+    return [line for line in lines if line]
+
+
+def _caption_layout(layout: WheelLayout, prize: str) -> tuple[Font, list[str]]:
+    """The largest font that shows the name on one line, else two lines at the smallest."""
+    largest = max(_MIN_FONT_PX, round(layout.size * _CAPTION_FONT_SHARE))
+    smallest = max(_MIN_FONT_PX, round(layout.size * _CAPTION_MIN_FONT_SHARE))
+    text = drawable_text(prize)
+    for px in range(largest, smallest, -2):
+        font = _load_font(px)
+        if font.getlength(text) <= layout.caption_width:
+            return font, [text] if text else []
+    font = _load_font(smallest)
+    return font, caption_lines(text, font, layout.caption_width)
+
+
+def _draw_caption(image: Image.Image, layout: WheelLayout, prize: str) -> None:
+    """The prize's name on a dark rounded label, centred under the pointer."""
+    font, lines = _caption_layout(layout, prize)
+    if not lines:
+        return  # a name made only of emoji: nothing a font can draw
+    ascent, descent = font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (10, 2)
+    line_px = ascent + descent
+    padding = max(4, line_px // 3)
+    text_width = max(font.getlength(line) for line in lines)
+    top = layout.caption_top
+    box = (
+        layout.center - text_width / 2 - padding * 1.5,
+        top,
+        layout.center + text_width / 2 + padding * 1.5,
+        top + len(lines) * line_px + 2 * padding,
+    )
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle(
+        box, radius=padding * 1.5, fill=_INK, outline=_POINTER_EDGE, width=max(1, layout.rim_width // 2)
+    )
+    for number, line in enumerate(lines):
+        y = top + padding + number * line_px
+        draw.text((layout.center, y), line, font=font, fill=_TEXT, anchor="ma")
 
 
 def _frame(wheel: Image.Image, layout: WheelLayout, turn_back: float, palette: Sequence[RGB]) -> Image.Image:

@@ -6,6 +6,7 @@ from PIL import Image, ImageFont
 
 from bot.render.wheel_gif import (
     WheelLayout,
+    caption_lines,
     drawable_text,
     final_rotation,
     fit_label,
@@ -211,3 +212,40 @@ def test_drawable_text_drops_emoji_and_joins_lines() -> None:
 def test_invalid_arguments_are_rejected(labels: list[str], odds: list[float], winner: int, jitter: float) -> None:
     with pytest.raises(ValueError):
         render_wheel_gif(labels, odds, winner, jitter=jitter)
+
+
+def caption_crop(data: bytes, size: int = 480) -> Image.Image:
+    """The middle of the caption's first line on the last frame."""
+    layout = WheelLayout(size)
+    gif = open_gif(data)
+    top = round(layout.caption_top)
+    centre = round(layout.center)
+    return frame_rgb(gif, gif.n_frames - 1).crop((centre - 50, top + 6, centre + 50, top + 30))
+
+
+def test_the_last_frame_names_the_prize_under_the_pointer() -> None:
+    # The same winning name on two different wheels (other prizes, odds, positions, landing spot)...
+    boots_first = render_wheel_gif(["Cowboy boots", "Hoodie"], [0.3, 0.7], 0, jitter=0.2)
+    boots_second = render_wheel_gif(["Mystery box", "Cowboy boots", "Gift card"], [0.5, 0.2, 0.3], 1, jitter=0.8)
+    hoodie = render_wheel_gif(["Cowboy boots", "Hoodie"], [0.3, 0.7], 1, jitter=0.2)
+
+    caption = caption_crop(boots_first)
+    # ...shows the same words on the same dark caption: light text on ink, not the wheel.
+    assert caption.tobytes() == caption_crop(boots_second).tobytes()
+    assert caption.tobytes() != caption_crop(hoodie).tobytes()
+    colours = {colour: count for count, colour in caption.getcolors(maxcolors=4096) or []}
+    ink, text = colours.get((28, 28, 36), 0), colours.get((255, 255, 255), 0)
+    assert ink > 0.4 * caption.width * caption.height and text > 0.05 * caption.width * caption.height
+    assert colour_under_pointer(boots_first) == segment_colours(2)[0]  # the pointer's tip still shows the segment
+
+
+def test_a_long_prize_name_wraps_onto_two_lines_and_is_cut_after_that() -> None:
+    font = ImageFont.load_default(size=17)
+    name = "Dinner for two at the best steakhouse in town, with wine and dessert"
+
+    lines = caption_lines(name, font, 240)
+
+    assert len(lines) == 2 and lines[0].startswith("Dinner for two") and lines[1].endswith("…")
+    assert all(font.getlength(line) <= 240 for line in lines)
+    assert caption_lines("Hoodie", font, 240) == ["Hoodie"]
+    assert caption_lines("🎁", font, 240) == []
