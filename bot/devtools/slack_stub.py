@@ -56,6 +56,8 @@ REQUIRED_ARGS: dict[str, tuple[str, ...]] = {
     "files.getUploadURLExternal": ("filename", "length"),
     "files.completeUploadExternal": ("files",),
     "conversations.history": ("channel",),
+    "conversations.info": ("channel",),
+    "conversations.join": ("channel",),
 }
 # Block types whose `text` must be a text object; the SDK quietly accepts a bare string
 # there, but the real API answers invalid_blocks.
@@ -110,6 +112,31 @@ class PostedMessage:
     def thread_ts(self) -> str | None:
         value = self.args.get("thread_ts")
         return str(value) if value else None
+
+
+@dataclass
+class StubChannel:
+    """A channel the test set up with add_channel(); channels it didn't are public and the
+    bot is in them, so tests that don't care about membership never meet it."""
+
+    channel_id: str
+    name: str
+    is_private: bool
+    bot_is_member: bool
+    is_archived: bool
+
+    def answer(self) -> dict[str, Any]:
+        """The channel object conversations.info and conversations.join answer with."""
+        return {
+            "id": self.channel_id,
+            "name": self.name,
+            "is_channel": not self.is_private,
+            "is_group": False,
+            "is_im": False,
+            "is_private": self.is_private,
+            "is_archived": self.is_archived,
+            "is_member": self.bot_is_member,
+        }
 
 
 @dataclass
@@ -401,6 +428,8 @@ class SlackStub:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.users: dict[str, dict[str, Any]] = {}
+        # Channels with a membership of their own (add_channel); reset() keeps them.
+        self._channels: dict[str, StubChannel] = {}
         # When set, message ts follow this clock (a test's fake clock), so `oldest`/`latest`
         # in conversations.history mean what they mean in Slack; else ts count up from 2023.
         self.ts_clock: Callable[[], datetime] | None = None
@@ -522,7 +551,31 @@ class SlackStub:
         with self._cond:
             return self._home_views.get(user_id)
 
+    def bot_is_member(self, channel_id: str) -> bool:
+        """Whether the bot is in the channel (channels never added: yes; DMs always)."""
+        with self._cond:
+            channel = self._channels.get(channel_id)
+            return channel is None or channel.bot_is_member
+
     # -- control ---------------------------------------------------------------
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        private: bool = False,
+        bot_is_member: bool = False,
+        archived: bool = False,
+    ) -> StubChannel:
+        """A channel with a membership, as Slack keeps it: conversations.info hides a private
+        channel from a bot that isn't in it (channel_not_found), conversations.join joins a
+        public one (with the channels:join scope), and an upload to a channel the bot isn't
+        in is answered not_in_channel. chat.postMessage still works (chat:write.public)."""
+        channel = StubChannel(channel_id, name, private, bot_is_member, archived)
+        with self._cond:
+            self._channels[channel_id] = channel
+        return channel
 
     def reset(self) -> None:
         with self._cond:
@@ -634,6 +687,8 @@ class SlackStub:
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
+            "conversations.info": self._conversations_info,
+            "conversations.join": self._conversations_join,
             "users.info": self._users_info,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
@@ -721,6 +776,38 @@ class SlackStub:
         users = _as_user_list(args["users"])
         return {"ok": True, "channel": {"id": "D" + "".join(users)}}
 
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel_id = str(args["channel"])
+        with self._cond:
+            configured = self._channels.get(channel_id)
+            if configured is None:
+                return {"ok": True, "channel": StubChannel(channel_id, channel_id.lower(), False, True, False).answer()}
+            if configured.is_private and not configured.bot_is_member:
+                return {"ok": False, "error": "channel_not_found"}  # a bot can't see it
+            return {"ok": True, "channel": configured.answer()}
+
+    def _conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
+        if "channels:join" not in self.scopes:
+            return {"ok": False, "error": "missing_scope", "needed": "channels:join", "provided": ",".join(self.scopes)}
+        channel_id = str(args["channel"])
+        with self._cond:
+            configured = self._channels.get(channel_id)
+            if configured is None:
+                channel = StubChannel(channel_id, channel_id.lower(), False, True, False)
+                return {"ok": True, "channel": channel.answer(), "warning": "already_in_channel"}
+            if configured.is_private:
+                if configured.bot_is_member:
+                    return {"ok": False, "error": "method_not_supported_for_channel_type"}
+                return {"ok": False, "error": "channel_not_found"}
+            if configured.is_archived:
+                return {"ok": False, "error": "is_archived"}
+            already = configured.bot_is_member
+            configured.bot_is_member = True
+            answer: dict[str, Any] = {"ok": True, "channel": configured.answer()}
+        if already:
+            answer["warning"] = "already_in_channel"
+        return answer
+
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "user": self._user(str(args["user"]))}
 
@@ -748,6 +835,9 @@ class SlackStub:
 
     def _files_complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
         files = json.loads(args["files"]) if isinstance(args["files"], str) else args["files"]
+        channel_id = args.get("channel_id")
+        if channel_id and not self.bot_is_member(str(channel_id)):
+            return {"ok": False, "error": "not_in_channel"}  # chat:write.public covers posts only
         shared = [self._share_file(f, args) for f in files]
         if any(s is None for s in shared):
             missing = [f.get("id") for f, s in zip(files, shared, strict=False) if s is None]
