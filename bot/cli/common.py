@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import make_web_client
 from bot.domain.directory import workspace_ids
 from bot.domain.errors import DomainError
 from bot.settings import ConfigurationError, Settings
+from models.availability import one_line
 from models.db import DatabaseNotMigrated, ensure_migrated, make_engine, make_session_factory
+
+logger = logging.getLogger(__name__)
+
+_TEAM_ID = re.compile(r"[TE][A-Z0-9]{1,31}")
+SUPPORTED_DATABASES = "sqlite:///path/to/pipeday.db or postgresql://user:password@host:5432/dbname"
+# (backend, driver) pairs Pipeday ships drivers for; "" is the backend's default driver.
+_SUPPORTED_DRIVERS = {("sqlite", ""), ("sqlite", "pysqlite"), ("postgresql", "psycopg")}
 
 
 @dataclass
@@ -27,13 +39,37 @@ class CliState:
 
     @property
     def engine(self) -> Engine:
+        """The engine for DATABASE_URL; a URL Pipeday can't use is a one-line CLI error."""
         if self._engine is None:
-            self._engine = make_engine(self.settings.database_url, self.settings.database_timeouts)
+            url = self.settings.database_url
+            problem = database_url_problem(url)
+            if problem is not None:
+                raise click.ClickException(problem)
+            try:
+                self._engine = make_engine(url, self.settings.database_timeouts)
+            except OSError as error:  # the SQLite file's folder can't be created
+                raise click.ClickException(
+                    f"Can't create the folder for the SQLite database {make_url(url).database}: "
+                    f"{error.strerror or error}. Check DATABASE_URL."
+                ) from None
         return self._engine
+
+    def require_existing_database(self) -> None:
+        """Refuse, before connecting, a SQLite file that isn't there: connecting would create an
+        empty one, and only `pipeday db upgrade` should do that."""
+        missing = missing_sqlite_file(self.settings.database_url)
+        if missing is None:
+            return
+        folder = "" if missing.parent.is_dir() else f" (its folder {missing.parent} doesn't exist either)"
+        raise click.ClickException(
+            f"There's no database at {missing}{folder}. "
+            "Check DATABASE_URL, or run `pipeday db upgrade` to create the database there."
+        )
 
     def session_factory(self) -> sessionmaker[Session]:
         """Sessions on a database checked (once per command) to be fully migrated."""
         if self._session_factory is None:
+            self.require_existing_database()
             try:
                 ensure_migrated(self.engine)
             except DatabaseNotMigrated as error:
@@ -50,6 +86,81 @@ class CliState:
 pass_state = click.make_pass_decorator(CliState)
 
 
+def database_url_problem(url: str) -> str | None:
+    """Why Pipeday can't use `url` (unreadable, or a database it has no driver for), or None."""
+    problem = database_url_problem_text(url)
+    return None if problem is None else f"{problem} Use {SUPPORTED_DATABASES}."
+
+
+def database_url_problem_text(url: str) -> str | None:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # The text itself isn't repeated: a malformed URL may still hold a password.
+        return "DATABASE_URL isn't a database URL I can read."
+    backend, _, driver = parsed.drivername.partition("+")
+    if (backend, driver) in _SUPPORTED_DRIVERS:
+        return None
+    return f"DATABASE_URL is a {parsed.drivername} URL, and Pipeday works with SQLite and PostgreSQL only."
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite DATABASE_URL names, if it doesn't exist (None for other databases, :memory:)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:") or parsed.query.get("uri"):
+        return None
+    path = Path(parsed.database).expanduser()
+    return None if path.exists() else path
+
+
+@contextmanager
+def cli_errors(ctx: click.Context, *, verbose: bool) -> Iterator[None]:
+    """The one place every CLI failure becomes a sentence or two and exit code 1, never a traceback.
+
+    Database faults (unreachable, refused, timed out) and domain refusals anywhere in a command
+    are explained here; anything else is a bug, reported in one line (`--verbose` re-raises it
+    for the traceback).
+    """
+    try:
+        yield
+    except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except DomainError as error:
+        raise click.ClickException(f"{error.message} {error.hint or ''}".strip()) from None
+    except DBAPIError as error:
+        if verbose:
+            raise
+        verb = "reach" if error.statement is None else "use"  # no statement: connecting failed
+        raise click.ClickException(
+            f"Can't {verb} the database{_where(ctx)}: {_reason(error)}. "
+            "Check DATABASE_URL and that the database is running."
+        ) from None
+    except Exception as error:
+        if verbose:
+            raise
+        logger.debug("unexpected error", exc_info=True)
+        raise click.ClickException(
+            f"Something went wrong that Pipeday didn't expect ({one_line(error)}). "
+            "Run the command again as `pipeday --verbose …` to see the details."
+        ) from None
+
+
+def _where(ctx: click.Context) -> str:
+    state = ctx.obj
+    if not isinstance(state, CliState):
+        return ""
+    return f" at {make_url(state.settings.database_url).render_as_string(hide_password=True)}"
+
+
+def _reason(error: DBAPIError) -> str:
+    """The driver's own first line (`connection to server … failed: Connection refused`)."""
+    lines = str(error.orig).strip().splitlines()
+    return (lines[0] if lines else type(error.orig).__name__).rstrip(".")
+
+
 def load_settings() -> Settings:
     try:
         return Settings.from_env(os.environ)
@@ -61,11 +172,12 @@ def resolve_team(state: CliState, session: Session, team: str | None) -> str:
     """The workspace a CLI command acts on.
 
     Single-workspace installs use the bot token's own workspace (as auth.test reports it),
-    so regions made here are the ones Slack users see. `--team` is needed only when the
-    database already holds several workspaces and there is no token to ask.
+    so regions made here are the ones Slack users see. Without a token, the database's only
+    workspace; `--team` is needed only without a token when the database holds no workspace
+    yet (a fresh install) or several.
     """
     if team:
-        return team
+        return require_team_id(team)
     if state.settings.bot_token:
         try:
             return str(make_web_client(state.settings).auth_test()["team_id"])
@@ -78,12 +190,29 @@ def resolve_team(state: CliState, session: Session, team: str | None) -> str:
         return known[0]
     if not known:
         raise click.ClickException(
-            "I can't tell which Slack workspace this is: set SLACK_BOT_TOKEN (its workspace is used) or pass --team T…."
+            "This database has no workspace yet and SLACK_BOT_TOKEN isn't set, so I can't tell which Slack "
+            "workspace this is: pass --team with your team id (T…, the part after /client/ in Slack's web address), "
+            "or set SLACK_BOT_TOKEN. Later commands use that workspace without --team."
         )
     raise click.ClickException(f"This database holds several workspaces ({', '.join(known)}); pass --team.")
 
 
-team_option = click.option("--team", help="Slack team id (only needed when several workspaces share the database).")
+def require_team_id(team: str) -> str:
+    """A Slack team id as typed after --team (`T0123ABCD`, or `E…` for an Enterprise org)."""
+    cleaned = team.strip()
+    if not _TEAM_ID.fullmatch(cleaned):
+        raise click.BadParameter(
+            f"{team!r} isn't a Slack team id. Team ids look like T0123ABCD "
+            "(the part after /client/ in Slack's web address).",
+            param_hint="--team",
+        )
+    return cleaned
+
+
+team_option = click.option(
+    "--team",
+    help="Slack team id (T…). Needed only without SLACK_BOT_TOKEN, when the database has no workspace yet or several.",
+)
 
 
 @contextmanager

@@ -43,6 +43,7 @@ def competition() -> None:
 
 @competition.command(
     "add",
+    short_help="Add a prospecting day.",
     help='Add a prospecting day, e.g. `pipeday competition add "Call Blitz" --weekday fri --metric call`, '
     "or a classic: `pipeday competition add --preset connect-day`.",
 )

@@ -10,6 +10,7 @@ pipeday workdays set sun-thu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -46,6 +47,8 @@ from bot.domain.text_input import require_plain_text
 from models import Member, Region, utc_now
 
 ACTOR = "cli"
+# The highest fraction of the full targets a ramp may go to (or a hit week may require).
+MAX_RAMP_FRACTION = 10.0
 
 
 def register(cli: click.Group) -> None:
@@ -89,7 +92,9 @@ def _scopes(
 def _activity(word: str) -> str:
     kind = lookup_type(word)
     if kind is None:
-        raise click.BadParameter(f"unknown activity {word!r}; types: {', '.join(ACTIVITY_TYPES)}", param_hint="TYPE")
+        raise click.BadParameter(
+            f"unknown activity {word!r}; types: {', '.join(ACTIVITY_TYPES)}", param_hint="ACTIVITY"
+        )
     return kind.key
 
 
@@ -98,7 +103,12 @@ def goals() -> None:
     pass
 
 
-@goals.command("set", help="Set the full weekly target for TYPE (0 removes that goal for the scope).")
+@goals.command(
+    "set",
+    short_help="Set the full weekly target for an activity.",
+    help="Set the full weekly target for ACTIVITY (calls, emails, connects…) to TARGET, e.g. "
+    "`pipeday goals set calls 30 --region AMER`. A TARGET of 0 removes that goal for the scope.",
+)
 @click.argument("activity")
 @click.argument("target")
 @scope_options
@@ -121,7 +131,10 @@ def goals_set(
             click.echo(f"{ACTIVITY_TYPES[kind].plural}: {value:g} a week for {scope.describe()} in {team_id}.")
 
 
-@goals.command("clear", help="Remove an override so the next level (or the job default) applies again.")
+@goals.command(
+    "clear",
+    help="Remove the ACTIVITY override for the scope, so the next level (or the job default) applies again.",
+)
 @click.argument("activity")
 @scope_options
 @team_option
@@ -176,10 +189,14 @@ def ramp() -> None:
     pass
 
 
-@ramp.command("set", help="Configure the ramp, e.g. --start 0.6 --step 0.1 --weeks 2.")
+@ramp.command(
+    "set",
+    short_help="Configure the ramp.",
+    help="Configure the ramp, e.g. `pipeday ramp set --start 0.6 --step 0.1 --weeks 2`.",
+)
 @click.option("--start", type=float, required=True, help="Fraction of the full targets to start at (0.6 = 60%).")
 @click.option("--step", type=float, required=True, help="How much to raise after a run of hit weeks (0.1 = +10%).")
-@click.option("--weeks", type=int, required=True, help="Hit weeks in a row before each raise.")
+@click.option("--weeks", type=click.IntRange(1, 52), required=True, help="Hit weeks in a row before each raise.")
 @click.option("--max", "maximum", type=float, default=1.0, show_default=True, help="Never above this fraction.")
 @click.option("--threshold", type=float, default=1.0, show_default=True, help="Team attainment that counts as a hit.")
 @click.option("--restart", is_flag=True, help="Go back to --start even if the team is further along.")
@@ -195,6 +212,7 @@ def ramp_set(
     restart: bool,
     team: str | None,
 ) -> None:
+    check_ramp_flags(start=start, step=step, maximum=maximum, threshold=threshold)
     with team_session(state, team) as (session, team_id), goal_errors():
         policy = RampPolicy(
             start_fraction=start, step=step, weeks_to_step=weeks, team_hit_threshold=threshold, max_fraction=maximum
@@ -203,6 +221,24 @@ def ramp_set(
         click.echo(
             f"Ramp on for {team_id}: goals now at {saved.fraction:.0%}; +{step:.0%} after {weeks} hit "
             f"week{'s' if weeks != 1 else ''} in a row, up to {maximum:.0%}."
+        )
+
+
+def check_ramp_flags(*, start: float, step: float, maximum: float, threshold: float) -> None:
+    """Each refusal names the flag as typed (RampPolicy checks the same rules under its own names)."""
+    if not (math.isfinite(maximum) and 0 < maximum <= MAX_RAMP_FRACTION):
+        raise click.ClickException(
+            f"--max is the highest fraction of the goal the ramp reaches, above 0 and at most {MAX_RAMP_FRACTION:g}, "
+            "e.g. 1.0 (or 1.2 for stretch goals)."
+        )
+    if not (math.isfinite(start) and 0 < start <= maximum):
+        upper = "1" if maximum == 1 else f"--max ({maximum:g})"
+        raise click.ClickException(f"--start is a fraction of the goal between 0 and {upper}, e.g. 0.6.")
+    if not (math.isfinite(step) and 0 < step <= maximum):
+        raise click.ClickException("--step is the fraction of the goal added after each run of hit weeks, e.g. 0.1.")
+    if not (math.isfinite(threshold) and 0 < threshold <= MAX_RAMP_FRACTION):
+        raise click.ClickException(
+            "--threshold is the team's share of its goals that counts as a hit week, e.g. 1.0 (or 0.9 for 90%)."
         )
 
 
@@ -237,7 +273,12 @@ def holiday() -> None:
     pass
 
 
-@holiday.command("add", help="Add a holiday, e.g. `pipeday holiday add 2026-12-25 Christmas`.")
+@holiday.command(
+    "add",
+    short_help="Add a holiday (or rename one).",
+    help="Add a holiday, e.g. `pipeday holiday add 2026-12-25 Christmas`. "
+    "Adding a day that is already a holiday renames it; without a NAME its name is kept.",
+)
 @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.argument("name", nargs=-1)
 @team_option
@@ -246,8 +287,8 @@ def holiday_add(state: CliState, day: datetime, name: tuple[str, ...], team: str
     the_day = day.date()
     with team_session(state, team) as (session, team_id):
         label = require_plain_text(" ".join(name), "Holiday names")[:100]
-        add_holiday(session, team_id, the_day, label or None, actor=ACTOR)
-        click.echo(f"Holiday {the_day:%a %d %b %Y}{f' ({label})' if label else ''} added for {team_id}.")
+        saved = add_holiday(session, team_id, the_day, label or None, actor=ACTOR)
+        click.echo(f"Holiday {the_day:%a %d %b %Y}{f' ({saved.name})' if saved.name else ''} added for {team_id}.")
 
 
 @holiday.command("remove", help="Remove a holiday.")
@@ -278,7 +319,11 @@ def workdays() -> None:
     pass
 
 
-@workdays.command("set", help="Set the working days, e.g. mon-fri, sun-thu or mon,tue,thu.")
+@workdays.command(
+    "set",
+    short_help="Set the working days.",
+    help="Set the working days, e.g. `pipeday workdays set mon-fri` (or sun-thu, or mon,tue,thu).",
+)
 @click.argument("days")
 @team_option
 @pass_state
@@ -298,4 +343,12 @@ def workdays_show(state: CliState, team: str | None) -> None:
 
 
 def _day_names(days: frozenset[int]) -> str:
-    return ", ".join(WEEKDAY_NAMES[d].capitalize() for d in sorted(days))
+    """In the order of the team's own week: `sun-thu` reads Sun, Mon, Tue, Wed, Thu."""
+    return ", ".join(WEEKDAY_NAMES[d].capitalize() for d in week_order(days))
+
+
+def week_order(days: frozenset[int]) -> list[int]:
+    """The days from the first one that follows a day off (Monday when every day is a working day)."""
+    ordered = sorted(days)
+    first = next((d for d in ordered if (d - 1) % 7 not in days), ordered[0] if ordered else 0)
+    return sorted(days, key=lambda d: (d - first) % 7)

@@ -7,11 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
-from sqlalchemy.exc import OperationalError
 
-from bot.cli import competitions, demo, directory, doctor, goals, jobs, prizes, serve
-from bot.cli.common import CliState, load_settings, pass_state
-from models.availability import one_line
+from bot.cli import competitions, demo, directory, doctor, goals, jobs, members, prizes, serve
+from bot.cli.common import CliState, cli_errors, load_settings, pass_state
 from models.db import (
     DatabaseNewerThanCode,
     MigrationError,
@@ -23,13 +21,30 @@ from models.db import (
     upgrade,
 )
 
+# Commands that keep running and log what happens to the database themselves.
+_LONG_RUNNING = frozenset({"serve", "clock"})
 
-@click.group(help="Pipeday: prospecting competitions in Slack. Configuration comes from the environment.")
-@click.option("--verbose", "-v", is_flag=True, help="Log debug output.")
+
+class PipedayGroup(click.Group):
+    """Runs every command inside cli_errors: a failure is a sentence or two, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        with cli_errors(ctx, verbose=bool(ctx.params.get("verbose"))):
+            return super().invoke(ctx)
+
+
+@click.group(
+    cls=PipedayGroup,
+    help="Pipeday: prospecting competitions in Slack. Configuration comes from the environment.",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Log debug output (and show tracebacks).")
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if ctx.invoked_subcommand not in _LONG_RUNNING and not verbose:
+        # A one-shot command says itself, once, that the database can't be reached.
+        logging.getLogger("models.availability").setLevel(logging.CRITICAL)
     ctx.obj = CliState(settings=load_settings())
 
 
@@ -53,6 +68,7 @@ def db_upgrade(state: CliState) -> None:
 @click.argument("rev")
 @pass_state
 def db_downgrade(state: CliState, rev: str) -> None:
+    state.require_existing_database()
     with _migration_errors():
         result = downgrade(state.engine, rev)
     if result.before == result.after:
@@ -64,6 +80,7 @@ def db_downgrade(state: CliState, rev: str) -> None:
 @db.command("status", help="Show the schema revision and whether migrations are pending.")
 @pass_state
 def db_status(state: CliState) -> None:
+    state.require_existing_database()
     current, head = current_revision(state.engine), head_revision()
     if current is not None and not is_known_revision(current):
         advice = newer_database_message(current)
@@ -74,14 +91,13 @@ def db_status(state: CliState) -> None:
 
 @contextmanager
 def _migration_errors() -> Iterator[None]:
-    """A refusal (a newer database, an unknown revision, no database) is one line, not a traceback."""
+    """A refusal (a newer database, an unknown revision) is one line, not a traceback
+    (cli_errors explains a database that can't be reached)."""
     try:
         yield
     except (DatabaseNewerThanCode, MigrationError) as error:
         raise click.ClickException(str(error)) from None
-    except OperationalError as error:
-        raise click.ClickException(f"Can't reach the database: {one_line(error)}") from None
 
 
-for module in (serve, directory, doctor, competitions, prizes, goals, demo, jobs):
+for module in (serve, directory, members, doctor, competitions, prizes, goals, demo, jobs):
     module.register(cli)

@@ -8,8 +8,10 @@ import click
 
 from bot.app import make_web_client
 from bot.cli.common import CliState, domain_errors, pass_state, team_option, team_session
+from bot.domain.errors import NotFound
 from bot.domain.prizes import add_prize, current_wheel, list_prizes, remove_prize, restock_prize
 from bot.domain.spins import SpinVerification, list_awards, mark_delivered, verify_spin
+from bot.domain.text_input import MAX_RECORD_ID
 from bot.domain.wheel import draw_number
 from bot.posting.retrying import NO_RETRY
 from bot.posting.spin_announcements import announce_spin
@@ -27,7 +29,11 @@ def prize() -> None:
     pass
 
 
-@prize.command("add", help='Add a prize, e.g. `pipeday prize add "Cowboy boots" --weight 1 --stock 3`.')
+@prize.command(
+    "add",
+    short_help="Add a prize to the wheel.",
+    help='Add a prize, e.g. `pipeday prize add "Cowboy boots" --weight 1 --stock 3`.',
+)
 @click.argument("name")
 @click.option("--weight", type=float, default=1.0, show_default=True, help="Relative odds (2 = twice as likely as 1).")
 @click.option("--stock", type=click.IntRange(min=0), help="How many there are (leave out for unlimited).")
@@ -64,7 +70,11 @@ def prize_remove(state: CliState, name: str, team: str | None) -> None:
         click.echo(f"Removed {removed.name} from the wheel.")
 
 
-@prize.command("restock", help='Add N units to a prize\'s stock, e.g. `pipeday prize restock "Cowboy boots" 5`.')
+@prize.command(
+    "restock",
+    short_help="Add N units to a prize's stock.",
+    help='Add N units to a prize\'s stock, e.g. `pipeday prize restock "Cowboy boots" 5`.',
+)
 @click.argument("name")
 @click.argument("quantity", type=int)
 @team_option
@@ -93,12 +103,17 @@ def prize_awards(state: CliState, status: str | None, team: str | None) -> None:
 
 
 @prize.command("deliver", help="Mark an award delivered (same as the Slack button), by its # from `prize awards`.")
-@click.argument("award_id", type=int)
+@click.argument("award_id", type=click.IntRange(1, MAX_RECORD_ID))
 @team_option
 @pass_state
 def prize_deliver(state: CliState, award_id: int, team: str | None) -> None:
     with team_session(state, team) as (session, team_id):
-        outcome = mark_delivered(session, team_id, award_id, actor="cli", now=utc_now())
+        try:
+            outcome = mark_delivered(session, team_id, award_id, actor="cli", now=utc_now())
+        except NotFound:  # the domain counts spins; here the same number is an award's
+            raise click.ClickException(
+                f"There's no award #{award_id}. `pipeday prize awards` lists them with their numbers."
+            ) from None
         verb = "Marked" if outcome.changed else "Already marked"
         click.echo(f"{verb} award #{award_id} ({outcome.spin.prize_name}) delivered.")
 

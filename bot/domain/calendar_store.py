@@ -67,13 +67,14 @@ def set_working_days(session: Session, team_id: str, days: frozenset[int], *, ac
 
 
 def add_holiday(session: Session, team_id: str, day: date, name: str | None, *, actor: str) -> Holiday:
-    """Add a holiday (or rename it, if that day is already one)."""
+    """Add a holiday (or rename it, if that day is already one; without a name, a name it has is kept)."""
     ensure_workspace(session, team_id)
     holiday = _find_holiday(session, team_id, day)
     if holiday is None:
         holiday = Holiday(team_id=team_id, day=day)
         session.add(holiday)
-    holiday.name = name
+    if name or holiday.name is None:
+        holiday.name = name
     session.flush()
     audit(session, team_id, actor, "holiday.add", day.isoformat(), {"name": name})
     return holiday

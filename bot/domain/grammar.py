@@ -28,6 +28,7 @@ MAX_NOTE_LENGTH = 500
 MAX_INPUT_LENGTH = 1_000
 PERIODS = ("today", "week", "month", "quarter")
 ROLES = ("rep", "leader", "manager")
+JOBS = ("ae", "sdr")  # bot.domain.directory.JOBS; the grammar stays free of the database layer
 
 USAGE = {
     "log": "/pg 3 connects [note]",
@@ -35,6 +36,7 @@ USAGE = {
     "join": "/pg join AMER",
     "board": "/pg board [region|all] [today|week|month|quarter] [type]",
     "role": "/pg role @user rep|leader|manager",
+    "job": "/pg job @user ae|sdr",
     "undo": "/pg undo",
     "help": "/pg help",
 }
@@ -97,10 +99,18 @@ class OtherCommand:
     args: tuple[str, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class JobChange:
+    """`/pg job @user ae|sdr` (a delegated verb: bot.features.membership parses it with parse_job_change)."""
+
+    user_id: str
+    job: str
+
+
 Command = HelpCommand | JoinCommand | LogCommand | UndoCommand | BoardCommand | MeCommand | RoleCommand | OtherCommand
 
 # Verbs owned by feature modules; the grammar only splits their arguments.
-DELEGATED_VERBS = frozenset({"goals", "plan", "close", "spin", "days", "summary"})
+DELEGATED_VERBS = frozenset({"goals", "plan", "close", "spin", "days", "summary", "job"})
 
 _NUMBER_WITH_UNIT = re.compile(r"^(-?\d+(?:[.,]\d+)?)([a-z]+)$")
 _NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
@@ -171,6 +181,22 @@ def _parse_role(rest: list[str]) -> RoleCommand:
     if role not in ROLES:
         raise ParseError(f"`{rest[1]}` isn't a role. Roles are rep, leader and manager.", USAGE["role"])
     return RoleCommand(user_id=user_id, role=role)
+
+
+def parse_job_change(args: tuple[str, ...] | list[str]) -> JobChange:
+    """The arguments of `/pg job`: one @mention and `ae` or `sdr`, in either order."""
+    if len(args) != 2:
+        raise ParseError("Mention one person and their job, AE or SDR.", USAGE["job"])
+    first, second = args
+    if parse_user_mention(first) is None and parse_user_mention(second) is not None:
+        first, second = second, first  # "/pg job sdr @sam"
+    user_id = parse_user_mention(first)
+    if user_id is None:
+        raise ParseError(f"`{first}` isn't a person — mention them with @.", USAGE["job"])
+    job = second.lower()
+    if job not in JOBS:
+        raise ParseError(f"`{second}` isn't a job. Jobs are ae and sdr.", USAGE["job"])
+    return JobChange(user_id=user_id, job=job)
 
 
 def _parse_board(rest: list[str]) -> BoardCommand:

@@ -8,6 +8,7 @@ from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.grammar import (
     BoardCommand,
     HelpCommand,
+    JobChange,
     JoinCommand,
     LogCommand,
     MeCommand,
@@ -17,6 +18,7 @@ from bot.domain.grammar import (
     UndoCommand,
     parse_amount,
     parse_command,
+    parse_job_change,
     parse_user_mention,
 )
 
@@ -135,6 +137,7 @@ def test_long_note_is_refused_not_truncated() -> None:
         ("board week by goal", BoardCommand(period="week", by_goal=True)),
         ("role <@U0ABC|sam> leader", RoleCommand(user_id="U0ABC", role="leader")),
         ("goals set call 20 all", OtherCommand("goals", ("set", "call", "20", "all"))),
+        ("job <@U0ABC|sam> SDR", OtherCommand("job", ("<@U0ABC|sam>", "SDR"))),
     ],
 )
 def test_other_commands(text: str, command: object) -> None:
@@ -154,3 +157,29 @@ def test_other_commands(text: str, command: object) -> None:
 )
 def test_parse_user_mention(word: str, user_id: str | None) -> None:
     assert parse_user_mention(word) == user_id
+
+
+@pytest.mark.parametrize(
+    ("args", "change"),
+    [
+        (("<@U0ABC|sam>", "SDR"), JobChange("U0ABC", "sdr")),
+        (("ae", "<@W0ENT>"), JobChange("W0ENT", "ae")),
+    ],
+)
+def test_job_change_takes_a_mention_and_a_job(args: tuple[str, ...], change: JobChange) -> None:
+    assert parse_job_change(args) == change
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ((), "Mention one person and their job"),
+        (("<@U0ABC>",), "Mention one person and their job"),
+        (("sam", "sdr"), "`sam` isn't a person"),
+        (("<@U0ABC>", "bdr"), "`bdr` isn't a job. Jobs are ae and sdr."),
+    ],
+)
+def test_job_change_refusals_show_the_usage(args: tuple[str, ...], fragment: str) -> None:
+    with pytest.raises(ParseError) as refused:
+        parse_job_change(args)
+    assert fragment in refused.value.message and refused.value.usage == "/pg job @user ae|sdr"

@@ -126,6 +126,32 @@ def test_board_by_goal_ranks_by_percent_of_each_persons_goal(amer: LiveBot) -> N
     assert "only" in bot.pg_reply("board month by goal", user_id="U_REP1")["text"]
 
 
+def test_a_manager_makes_a_rep_an_sdr_and_goals_and_home_follow(amer: LiveBot) -> None:
+    bot = amer
+    with bot.session_factory.begin() as session:
+        join_region(session, TEAM_ID, "U_MGR", "morgan", "AMER")
+        set_role(session, TEAM_ID, "test", "U_MGR", "manager")
+    bot.pg_reply("7 calls", user_id="U_REP1")
+    assert "7 / 20" in text_of(bot.pg_reply("goals", user_id="U_REP1"))  # an AE: 20 calls a week
+
+    refused = bot.pg_reply("job <@U_REP1|rep1> sdr", user_id="U_REP1")
+    assert "Only managers can change jobs" in refused["text"]
+    with bot.session_factory.begin() as session:
+        assert session.scalars(select(Member.job).where(Member.user_id == "U_REP1")).one() == "ae"
+
+    changed = text_of(bot.pg_reply("job <@U_REP1|rep1> SDR", user_id="U_MGR"))
+    assert "<@U_REP1> is now an *SDR*" in changed and "60 calls" in changed and "15 connects" in changed
+    assert "is already an *SDR*" in text_of(bot.pg_reply("job sdr <@U_REP1>", user_id="U_MGR"))
+    mine = text_of(bot.pg_reply("goals", user_id="U_REP1"))
+    assert "7 / 60" in mine and "0 / 15" in mine  # SDR defaults: 60 calls and a connects goal
+    home = text_of(open_home(bot, "U_REP1"))
+    assert "7 / 60" in home and "0 / 200" in home
+
+    bad = bot.pg_reply("job <@U_REP1> bdr", user_id="U_MGR")
+    assert "`bdr` isn't a job" in text_of(bad)
+    assert "/pg job @user ae|sdr" in text_of(bot.pg_reply("help", user_id="U_REP1"))
+
+
 def test_plan_from_defaults_says_which_rates_are_defaults(amer: LiveBot) -> None:
     reply = amer.pg_reply("plan 5 month", user_id="U_REP1")
     text = text_of(reply)

@@ -1,0 +1,91 @@
+"""`pipeday member set|list`: a member's job (AE or SDR), region and display name.
+
+pipeday member set U0123ABCD --job sdr --region AMER --name "Jordan Brooks"
+pipeday member list [--region AMER]
+"""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli.common import CliState, pass_state, team_option, team_session
+from bot.domain.directory import JOBS
+from bot.domain.members import JOB_TITLES, list_members, update_member
+from bot.domain.text_input import is_slack_user_id
+from models import Member
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(member)
+
+
+@click.group(help="Members: job (AE or SDR, which sets their goal defaults), region and display name.")
+def member() -> None:
+    pass
+
+
+@member.command(
+    "set",
+    short_help="Set a member's job, region or display name.",
+    help="Set a member's job, region or display name, e.g. `pipeday member set U0123ABCD --job sdr`. "
+    "USER_ID is the Slack member id (U… or W…; in Slack: their profile → ⋮ → Copy member ID).",
+)
+@click.argument("user_id")
+@click.option("--job", type=click.Choice(JOBS, case_sensitive=False), help="ae or sdr: which goal defaults apply.")
+@click.option("--region", "region_name", help="Move them to this region, e.g. AMER.")
+@click.option(
+    "--name",
+    "display_name",
+    help="The name boards and summaries show, until Pipeday next reads their Slack profile (daily, with a token).",
+)
+@team_option
+@pass_state
+def member_set(
+    state: CliState,
+    user_id: str,
+    job: str | None,
+    region_name: str | None,
+    display_name: str | None,
+    team: str | None,
+) -> None:
+    if not is_slack_user_id(user_id):
+        raise click.BadParameter(
+            f"{user_id!r} isn't a Slack member id. Ids look like U0123ABCD "
+            "(in Slack: their profile → ⋮ → Copy member ID).",
+            param_hint="USER_ID",
+        )
+    if job is None and region_name is None and display_name is None:
+        raise click.UsageError("Give --job, --region and/or --name.")
+    with team_session(state, team) as (session, team_id):
+        change = update_member(
+            session, team_id, "cli", user_id, job=job, region_name=region_name, display_name=display_name
+        )
+        if not change.changes:
+            click.echo(f"{user_id} already had those settings: {describe(change.member)}.")
+            return
+        done = "; ".join(f"{field} {before or '-'} → {after}" for field, (before, after) in change.changes.items())
+        click.echo(f"{user_id} in {team_id}: {done}.")
+
+
+@member.command("list", help="List members with their region, role and job.")
+@click.option("--region", "region_name", help="Only this region.")
+@team_option
+@pass_state
+def member_list(state: CliState, region_name: str | None, team: str | None) -> None:
+    with team_session(state, team) as (session, team_id):
+        members = list_members(session, team_id, region_name)
+        if not members:
+            where = f" in {region_name}" if region_name else ""
+            click.echo(
+                f"No members{where} yet. People join with `/pg join <region>`, or: pipeday member set U… --region R"
+            )
+        for item in members:
+            region = item.region.name if item.region else "-"
+            click.echo(
+                f"{item.user_id:<12} {region:<10} {item.role:<8} {JOB_TITLES.get(item.job, item.job):<4} {item.display_name}"
+            )
+
+
+def describe(item: Member) -> str:
+    region = item.region.name if item.region else "no region"
+    return f"{JOB_TITLES.get(item.job, item.job)}, {region}, {item.display_name}"
