@@ -2,29 +2,83 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
 import click
 
-from bot.app import make_web_client
 from bot.cli.common import CliState, pass_state
-from bot.diagnostics import Finding, check_configuration, check_database, check_slack
+
+if TYPE_CHECKING:
+    from bot.diagnostics import Finding
+
+# slack_sdk logs each retry (and each dropped connection) itself; doctor reports the outcome.
+_CHATTY_LIBRARY_LOGGERS = ("slack_sdk", "slack_bolt")
 
 
 def register(cli: click.Group) -> None:
     cli.add_command(doctor)
 
 
-@click.command(help="Check configuration, the database, migrations, the Slack token and its scopes.")
+@click.command(
+    help="Check configuration, the database, migrations, the Slack token and its scopes, and the setup: "
+    "regions and their channels, competitions, prizes and managers."
+)
 @pass_state
 def doctor(state: CliState) -> None:
-    findings = check_configuration(state.settings) + check_database(state.engine)
-    if state.settings.bot_token:
-        findings += check_slack(make_web_client(state.settings))
+    with _quiet(_CHATTY_LIBRARY_LOGGERS):
+        findings = _diagnose(state)
     for finding in findings:
         _print(finding)
     problems = [f for f in findings if not f.ok]
     if problems:
         raise click.ClickException(f"{len(problems)} problem(s) found; fix them and run `pipeday doctor` again.")
     click.secho("All good.", fg="green")
+
+
+def _diagnose(state: CliState) -> list[Finding]:
+    # Imported here so `pipeday --help` doesn't load Slack's SDK and the whole domain.
+    from bot.app import make_web_client
+    from bot.diagnostics import (
+        check_configuration,
+        check_database,
+        check_setup,
+        check_slack,
+        slack_channel_check,
+    )
+    from bot.domain.directory import workspace_ids
+
+    database = check_database(state.engine)
+    findings = check_configuration(state.settings) + database
+    client = make_web_client(state.settings) if state.settings.bot_token else None
+    slack = check_slack(client) if client is not None else None
+    if slack is not None:
+        findings += slack.findings
+    # The setup can only be read from a reachable database at the schema this code knows.
+    if not all(finding.ok for finding in database):
+        return findings
+    with state.transaction() as session:
+        if client is not None and slack is not None and slack.team_id is not None:
+            channel_check = slack_channel_check(client, slack.granted)
+            findings += check_setup(session, [slack.team_id], state.settings.admins, channel_check)
+        else:
+            findings += check_setup(session, workspace_ids(session), state.settings.admins)
+    return findings
+
+
+@contextmanager
+def _quiet(logger_names: tuple[str, ...]) -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in logger_names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def _print(finding: Finding) -> None:
