@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,15 +12,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cli.common import CliState, pass_state, team_option, team_session
+from bot.demo.terminal import RenderOptions, Style, render_message
 from bot.domain.calendar_store import WEEKDAY_NAMES
 from bot.domain.competitions import find_competition
 from bot.domain.directory import ensure_workspace, find_region
+from bot.domain.errors import DomainError
+from bot.domain.schedule_times import local_to_utc
 from bot.domain.spins import unannounced_spins
 from bot.posting.spin_announcements import ANNOUNCE_LEASE
 from bot.scheduler import sent_log
 from bot.scheduler.clock import DEFAULT_RECONCILE_EVERY, Clock, make_scheduler, run_blocking
 from bot.scheduler.jobs import CLAIM_LEASE, JobRuntime, RunOutcome, firing_at, run_firing
 from bot.scheduler.pacing import ChannelPacer, make_paced_client
+from bot.scheduler.preview import Preview, member_names, preview_firing
 from bot.scheduler.sent_log import Slot, latest_rows
 from bot.scheduler.specs import (
     COMPETITION_KINDS,
@@ -30,7 +35,7 @@ from bot.scheduler.specs import (
     load_job_specs,
     update_schedule_settings,
 )
-from bot.scheduler.timing import next_fire_utc
+from bot.scheduler.timing import next_fire_utc, scheduled_local_date
 from models import Region, SentLog, Spin, Workspace, utc_now
 
 KIND_CHOICE = click.Choice(JOB_KINDS, case_sensitive=False)
@@ -161,12 +166,19 @@ def _job_line(spec: JobSpec, now: datetime, last: dict[Slot, SentLog]) -> str:
     )
 
 
-@jobs.command("run", help="Run a job now, as if at --at; refuses a second send for the same local day unless --force.")
+@jobs.command(
+    "run",
+    help="Run a job now, as if at --at; refuses a second send for the same local day unless --force, "
+    "and a post whose time hasn't come yet (see it with --preview).",
+)
 @click.argument("kind", type=KIND_CHOICE)
 @click.option("--region", "region_name", required=True, help="Region name, e.g. AMER.")
 @click.option("--at", "at_text", help="ISO time to run as, e.g. 2026-11-27T16:00 (region-local if no offset).")
 @click.option("--competition", "competition_name", help="Which competition (competition kinds; default: that day's).")
 @click.option("--force", is_flag=True, help="Send even if it was already sent for that local day.")
+@click.option(
+    "--preview", is_flag=True, help="Show the post as text here instead; nothing is sent to Slack or recorded."
+)
 @team_option
 @pass_state
 def jobs_run(
@@ -176,20 +188,86 @@ def jobs_run(
     at_text: str | None,
     competition_name: str | None,
     force: bool,
+    preview: bool,
     team: str | None,
 ) -> None:
-    runtime = _runtime(state)
+    now = utc_now()
     with team_session(state, team) as (session, team_id):
         region = find_region(session, team_id, region_name)
         if region is None:
             raise click.ClickException(f"There's no region called {region_name} in {team_id}.")
-        at = parse_at(at_text, ZoneInfo(region.tz)) if at_text else utc_now()
+        at = parse_at(at_text, ZoneInfo(region.tz)) if at_text else now
         candidates = load_job_specs(session, team_id, include_disabled=True).specs
         chosen = choose_specs(candidates, region.id, kind.lower(), at, competition_name)
         if not chosen:
-            raise click.ClickException(_nothing_to_run(kind.lower(), region.name, region.channel_id, at, region.tz))
+            raise click.ClickException(
+                _nothing_to_run(kind.lower(), region.name, region.channel_id, at, region.tz, competition_name)
+            )
+    if preview:
+        _preview(state, team_id, chosen, at)
+        return
+    future = [refusal for spec in chosen if (refusal := _future_refusal(spec, at, now))]
+    if future:
+        raise click.ClickException("\n".join(future))
+    runtime = _runtime(state)
     outcomes = [run_firing(runtime, firing_at(spec, at), now=at, manual=True, force=force) for spec in chosen]
     _report(outcomes, chosen)
+
+
+def slot_time(spec: JobSpec, at: datetime) -> datetime:
+    """When the post a manual run as at `at` stands for is due: the spec's firing on that
+    local day if it fires that day, else `at` itself (whichever is later)."""
+    local_date = scheduled_local_date(spec.schedule, at)
+    if local_date.weekday() != spec.schedule.weekday:
+        return at
+    return max(at, local_to_utc(local_date, spec.schedule.at, spec.schedule.tz))
+
+
+def _future_refusal(spec: JobSpec, at: datetime, now: datetime) -> str | None:
+    """Why a manual run must not happen yet: it would use up a post the clock hasn't made."""
+    due = slot_time(spec, at)
+    if due <= now:
+        return None
+    local = due.astimezone(spec.schedule.zone)
+    return (
+        f"{spec.describe()} for {local.date().isoformat()} is due at {local:%a %H:%M %Z}, which hasn't come yet: "
+        "running it now would post it early and the clock would then skip it. "
+        "Add --preview to see what it will say; the clock posts it on time."
+    )
+
+
+def _preview(state: CliState, team_id: str, specs: Sequence[JobSpec], at: datetime) -> None:
+    """Print each post as it would read, in a transaction that is rolled back."""
+    blocks: list[str] = []
+    with state.session_factory()() as session:
+        try:
+            names = member_names(session, team_id)
+            options = RenderOptions(width=PREVIEW_WIDTH, style=Style(enabled=sys.stdout.isatty()), names=names)
+            for spec in specs:
+                due = slot_time(spec, at)
+                try:
+                    shown = preview_firing(session, firing_at(spec, due), due)
+                except DomainError as error:
+                    raise click.ClickException(f"{spec.describe()}: {error.message}") from None
+                blocks.append(_preview_text(spec, due, shown, options))
+        finally:
+            session.rollback()
+    click.echo("\n\n".join(blocks))
+
+
+PREVIEW_WIDTH = 78
+
+
+def _preview_text(spec: JobSpec, due: datetime, shown: Preview, options: RenderOptions) -> str:
+    local = due.astimezone(spec.schedule.zone)
+    lines = [
+        f"Preview: {spec.describe()}, {local:%a %Y-%m-%d %H:%M %Z}, to {shown.channel_id} (not sent, nothing recorded)"
+    ]
+    for message in shown.messages:
+        lines.append("─" * options.width)
+        lines += render_message(message.get("text"), message.get("blocks"), options)
+    lines += [f"({note})" for note in shown.notes]
+    return "\n".join(lines)
 
 
 def parse_at(text: str, zone: ZoneInfo) -> datetime:
@@ -219,14 +297,15 @@ def choose_specs(
     return chosen
 
 
-def _nothing_to_run(kind: str, region: str, channel: str | None, at: datetime, tz: str) -> str:
+def _nothing_to_run(
+    kind: str, region: str, channel: str | None, at: datetime, tz: str, competition_name: str | None
+) -> str:
     if not channel:
         return f"Region {region} has no channel, so nothing is posted there (pipeday region set {region} --channel C…)."
     if kind in COMPETITION_KINDS:
         local = at.astimezone(ZoneInfo(tz))
-        return (
-            f"No competition (with that name) runs in {region} on {local:%A %Y-%m-%d}; pick --at on a competition day."
-        )
+        which = f"called {competition_name} " if competition_name else ""
+        return f"No competition {which}runs in {region} on {local:%A %Y-%m-%d}; pick --at on a competition day."
     return f"No {kind} job for {region}."
 
 

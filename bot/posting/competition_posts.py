@@ -179,6 +179,11 @@ def _live_state(day: CompetitionDay, now: datetime) -> LiveState:
     return "ended" if now >= day.window_end else "live"
 
 
+def live_standings_content(session: Session, day: CompetitionDay, now: datetime) -> Message:
+    """The day's live standings message as it reads at `now` (`pipeday jobs run --preview`)."""
+    return live_standings_message(day_view(day), day_standings(session, day), _live_state(day, now), now)
+
+
 def refresh_live_standings(
     client: WebClient, session_factory: SessionFactory, day_id: int, now: datetime
 ) -> LiveRefresh:

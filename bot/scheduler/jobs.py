@@ -20,7 +20,7 @@ not in the channel) is the claim abandoned for an operator (`pipeday jobs run â€
 Job kinds: kickoff, standings, last_call and results delegate to the competition posting
 code (bot.posting.competition_posts, which has its own per-day claims as well);
 weekly_summary posts with bot.posting.weekly_summary (shared with /pg summary);
-goals_kickoff is built here.
+goals_kickoff with bot.scheduler.goals_kickoff.
 """
 
 from __future__ import annotations
@@ -32,27 +32,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.blocks.summary import JobGoals, goals_kickoff_message
 from bot.domain.competitions import DayKey, day_for_key
-from bot.domain.directory import require_region_id
-from bot.domain.goal_store import REP_ROLES, load_goal_layers, ramp_fraction
-from bot.domain.goals import DEFAULT_GOALS, apply_ramp
 from bot.domain.post_claims import release_stale_day_claim
-from bot.domain.ramp_store import advance_ramp, ramp_changes_for_week
 from bot.domain.wheel import SeedSource, new_seed
-from bot.domain.windows import local_midnight_utc, week_start
 from bot.posting.competition_posts import (
     LiveStandingsRefresher,
     post_kickoff,
     post_last_call,
     post_results,
-    require_channel,
 )
 from bot.posting.slack_messages import (
     SLACK_FAILURES,
@@ -64,10 +55,11 @@ from bot.posting.slack_messages import (
 )
 from bot.posting.weekly_summary import post_weekly_summary
 from bot.scheduler import sent_log
+from bot.scheduler.goals_kickoff import goals_kickoff_content
 from bot.scheduler.sent_log import Claim, SentKey
 from bot.scheduler.specs import COMPETITION_KINDS, JobSpec
 from bot.scheduler.timing import catch_up, missed_firings, scheduled_local_date
-from models import Member, Region, SentLog, utc_now
+from models import SentLog, utc_now
 
 logger = logging.getLogger(__name__)
 SessionFactory = sessionmaker[Session]
@@ -159,7 +151,8 @@ def latest_firing(spec: JobSpec, now: datetime) -> Firing | None:
 def run_firing(
     runtime: JobRuntime, firing: Firing, *, now: datetime, manual: bool = False, force: bool = False
 ) -> RunOutcome:
-    """Run one firing at most once. `manual` (pipeday jobs run) ignores the grace period."""
+    """Run one firing at most once. `manual` (pipeday jobs run) ignores the grace period, and
+    leaves reporting the outcome to its caller: only the details go to the debug log."""
     spec = firing.spec
     if not manual:
         decision = catch_up(firing.scheduled_for, now, spec.grace)
@@ -171,19 +164,35 @@ def run_firing(
         )
         held_by = None if claimed else _describe_holder(session, firing.key)
     if claimed is None:
-        logger.info("%s on %s: not posting, %s", spec.describe(), firing.local_date, held_by)
+        logger.log(
+            logging.DEBUG if manual else logging.INFO,
+            "%s on %s: not posting, %s",
+            spec.describe(),
+            firing.local_date,
+            held_by,
+        )
         return RunOutcome(spec.job_id, firing.local_date, "duplicate", str(held_by))
-    return _post_claimed(runtime, firing, claimed, now)
+    return _post_claimed(runtime, firing, claimed, now, report=not manual)
 
 
-def _post_claimed(runtime: JobRuntime, firing: Firing, claimed: Claim, now: datetime) -> RunOutcome:
+def _post_claimed(
+    runtime: JobRuntime, firing: Firing, claimed: Claim, now: datetime, *, report: bool = True
+) -> RunOutcome:
+    """Post a claimed firing and record the outcome; `report` logs it (at debug level when
+    the caller reports it itself)."""
     spec = firing.spec
     try:
         result = POSTERS[spec.kind](runtime, firing, now)
     except Exception as error:
         detail = describe_error(error)
-        logger.exception(
-            "%s on %s failed (attempt %d): %s", spec.describe(), firing.local_date, claimed.attempt, detail
+        logger.log(
+            logging.ERROR if report else logging.DEBUG,
+            "%s on %s failed (attempt %d): %s",
+            spec.describe(),
+            firing.local_date,
+            claimed.attempt,
+            detail,
+            exc_info=True,
         )
         with runtime.session_factory.begin() as session:
             sent_log.mark_failed(session, claimed, detail, now=now)
@@ -192,7 +201,13 @@ def _post_claimed(runtime: JobRuntime, firing: Firing, claimed: Claim, now: date
         sent_log.mark_sent(
             session, claimed, channel_id=result.channel_id, message_ts=result.message_ts, now=now, note=result.note
         )
-    logger.info("%s on %s: posted%s", spec.describe(), firing.local_date, f" ({result.note})" if result.note else "")
+    logger.log(
+        logging.INFO if report else logging.DEBUG,
+        "%s on %s: posted%s",
+        spec.describe(),
+        firing.local_date,
+        f" ({result.note})" if result.note else "",
+    )
     return RunOutcome(spec.job_id, firing.local_date, "sent", result.note or "posted")
 
 
@@ -404,40 +419,10 @@ def _post_weekly_summary(runtime: JobRuntime, firing: Firing, now: datetime) -> 
 
 
 def _post_goals_kickoff(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
-    monday = week_start(firing.local_date)
     with runtime.session_factory.begin() as session:
-        region = require_region_id(session, firing.spec.region_id)
-        channel = require_channel(region)
-        # Once per workspace and week, and only when the judged week is over everywhere: APAC's
-        # Monday morning is still Sunday in the Americas. Later regions' kickoffs announce it.
-        if _week_over_in_every_region(session, region.team_id, monday, now):
-            advance_ramp(session, region.team_id, monday, now)
-        changes = ramp_changes_for_week(session, region.team_id, monday)
-        fraction = ramp_fraction(session, region.team_id)
-        by_job = _region_goals_by_job(session, region, fraction)
-    content = goals_kickoff_message(region.name, f"{monday:%a %d %b}", by_job, fraction, changes)
+        channel, content = goals_kickoff_content(session, firing.spec.region_id, firing.local_date, now)
     ts = post_message(runtime.client, channel, content, post_key=firing.key.token)
     return PostResult(channel, ts)
-
-
-def _week_over_in_every_region(session: Session, team_id: str, monday: date, now: datetime) -> bool:
-    zones = session.scalars(select(Region.tz).where(Region.team_id == team_id)).all()
-    return all(now >= local_midnight_utc(monday, ZoneInfo(tz)) for tz in zones)
-
-
-def _region_goals_by_job(session: Session, region: Region, fraction: float) -> list[JobGoals]:
-    """The region-wide goals per job (member-specific overrides aside), at this week's ramp."""
-    layers = load_goal_layers(session, region.team_id)
-    people = {job: 0 for job in DEFAULT_GOALS}
-    jobs = session.scalars(select(Member.job).where(Member.region_id == region.id, Member.role.in_(REP_ROLES)))
-    for job in jobs:
-        people[job if job in people else "ae"] += 1
-    groups = []
-    for job, count in people.items():
-        # A stand-in member: never added to the session, it only carries the job and region.
-        full = layers.full_goals(Member(team_id=region.team_id, job=job, region_id=region.id))
-        groups.append(JobGoals(job, apply_ramp(full, fraction), count))
-    return groups
 
 
 Poster = Callable[[JobRuntime, Firing, datetime], PostResult]

@@ -6,8 +6,12 @@ pointing at the test database (and, on PostgreSQL, at the test's own schema).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -21,7 +25,7 @@ from bot.domain.directory import add_region, get_member, join_region
 from bot.domain.grammar import LogCommand
 from bot.scheduler.jobs import JobRuntime, firing_at, retry_failed, run_firing
 from bot.scheduler.specs import load_job_specs
-from models import SentLog
+from models import Base, SentLog
 from tests.support.slack_stub import SlackStub
 
 TEAM = "T0000001"
@@ -248,3 +252,173 @@ def test_an_abandoned_post_is_listed_with_the_command_that_sends_it(
     assert code == 0, output
     assert "! abandoned: weekly_summary in AMER for 2026-11-27" in output and "internal_error" in output
     assert "pipeday jobs run weekly_summary --region AMER --at 2026-11-27T16:00 --force" in output
+
+
+# --- manual runs never use up a future post (issue 12, item 6) ------------------------------------
+
+TUESDAY_1500 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # Connect Day is on Thursday the 26th
+
+
+@pytest.fixture
+def connect_day(amer: int, session_factory: sessionmaker[Session]) -> None:
+    with session_factory.begin() as session:
+        competition = add_competition(
+            session, TEAM, CompetitionSpec("Connect Day", 3, "connect", start=time(8), end=time(17, 30)), actor="test"
+        )
+        competition.created_at = LONG_AGO
+        join_region(session, TEAM, "U_ANA", "Ana", "AMER")
+        ana = get_member(session, TEAM, "U_ANA")
+        assert ana is not None
+        log_activity(
+            session, ana, LogCommand("connect", 7), now=datetime(2026, 11, 26, 15, tzinfo=UTC), idempotency_key=None
+        )
+
+
+def frozen_now(monkeypatch: pytest.MonkeyPatch, now: datetime) -> None:
+    monkeypatch.setattr("bot.cli.jobs.utc_now", lambda: now)
+
+
+def database_rows(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table: what "records nothing" is checked against."""
+    with engine.connect() as connection:
+        return {
+            table.name: sorted(map(tuple, connection.execute(table.select())), key=repr)
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def test_a_run_for_a_post_still_to_come_is_refused_and_points_to_preview(
+    database_url: str,
+    connect_day: None,
+    slack: SlackStub,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frozen_now(monkeypatch, TUESDAY_1500)
+    before = database_rows(engine)
+
+    code, output = invoke(
+        database_url, slack, "jobs", "run", "kickoff", "--region", "AMER", "--at", "2026-11-26T08:00", "--team", TEAM
+    )
+
+    assert code == 1
+    assert "kickoff (Connect Day) in AMER for 2026-11-26 is due at Thu 08:00 EST" in output
+    assert "--preview" in output and "Traceback" not in output
+    # Later on its own day (Thursday 07:00 in New York), the 08:00 kickoff is still to come.
+    frozen_now(monkeypatch, datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    code, output = invoke(database_url, slack, "jobs", "run", "kickoff", "--region", "AMER", "--team", TEAM)
+    assert code == 1 and "--preview" in output
+    # --force is about sending twice, not early.
+    code, output = invoke(
+        database_url, slack, "jobs", "run", "weekly_summary", "--region", "AMER", "--at", "2026-11-27T16:00",
+        "--force", "--team", TEAM,
+    )  # fmt: skip
+    assert code == 1 and "due at Fri 16:00 EST" in output
+    assert slack.calls() == []
+    assert database_rows(engine) == before
+
+
+@pytest.mark.parametrize(
+    ("kind", "at", "expected"),
+    [
+        ("kickoff", "2026-11-26T08:00", ["Connect Day starts now in AMER", "The second message is the live standings"]),
+        ("standings", "2026-11-26T12:45", ["Connect Day"]),
+        ("last_call", "2026-11-26T16:30", ["Last call: 60 minutes left"]),
+        ("results", "2026-11-26T17:30", ["Connect Day results — AMER", "Winner: @Ana", "commitment is a stand-in"]),
+        ("weekly_summary", "2026-11-27T16:00", ["Weekly summary — AMER", "The chart of the week goes in its thread."]),
+        ("goals_kickoff", "2026-11-30T09:00", ["goals"]),
+    ],
+)
+def test_preview_prints_a_future_post_and_sends_and_records_nothing(
+    database_url: str,
+    connect_day: None,
+    slack: SlackStub,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    at: str,
+    expected: list[str],
+) -> None:
+    frozen_now(monkeypatch, TUESDAY_1500)
+    before = database_rows(engine)
+
+    code, output = invoke(
+        database_url, slack, "jobs", "run", kind, "--region", "AMER", "--at", at, "--preview", "--team", TEAM
+    )
+
+    assert code == 0, output
+    assert output.startswith(f"Preview: {kind}")
+    assert "to C_AMER (not sent, nothing recorded)" in output
+    for text in expected:
+        assert text in output, output
+    assert slack.calls() == []
+    assert database_rows(engine) == before
+
+
+def test_preview_needs_no_slack_token(
+    database_url: str, connect_day: None, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frozen_now(monkeypatch, TUESDAY_1500)
+    before = database_rows(engine)
+    code, output = invoke(
+        database_url, None, "jobs", "run", "results", "--region", "AMER", "--at", "2026-11-26T17:30", "--preview"
+    )
+    assert code == 0, output
+    assert "Ana" in output  # the results as they stand
+    assert database_rows(engine) == before
+
+
+def test_a_run_for_a_post_that_is_due_still_posts_at_most_once(
+    database_url: str,
+    connect_day: None,
+    slack: SlackStub,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frozen_now(monkeypatch, datetime(2026, 11, 26, 13, 30, tzinfo=UTC))  # Thursday 08:30 in New York
+    code, output = invoke(database_url, slack, "jobs", "run", "kickoff", "--region", "AMER", "--team", TEAM)
+    assert code == 0, output
+    assert output.count("kickoff (Connect Day) in AMER for 2026-11-26: sent") == 1
+    code, output = invoke(database_url, slack, "jobs", "run", "kickoff", "--region", "AMER", "--team", TEAM)
+    assert code == 1 and "already sent" in output and "--force" in output
+    kickoffs = [c for c in slack.calls("chat.postMessage") if "starts now" in c.args.get("text", "")]
+    assert len(kickoffs) == 1
+    with session_factory.begin() as session:
+        row = session.scalars(select(SentLog).where(SentLog.kind == "kickoff")).one()
+        assert (row.status, row.local_date.isoformat()) == ("sent", "2026-11-26")
+
+
+def test_a_run_on_a_day_without_the_competition_names_no_name_it_was_not_given(
+    database_url: str, connect_day: None, slack: SlackStub
+) -> None:
+    code, output = invoke(database_url, slack, "jobs", "run", "kickoff", "--region", "AMER", "--at", "2026-11-24T08:00")
+    assert code == 1 and "No competition runs in AMER on Tuesday 2026-11-24" in output
+    assert "(with that name)" not in output
+    code, output = invoke(
+        database_url, slack, "jobs", "run", "kickoff", "--region", "AMER", "--at", "2026-11-26T08:00",
+        "--competition", "Booking Day",
+    )  # fmt: skip
+    assert code == 1 and "No competition called Booking Day runs in AMER on Thursday 2026-11-26" in output
+
+
+def test_jobs_run_prints_its_result_once(database_url: str, amer: int, slack: SlackStub) -> None:
+    # A real process: the log handler `pipeday` sets up writes to the terminal too.
+    root = Path(__file__).resolve().parents[2]
+    command = ["jobs", "run", "weekly_summary", "--region", "AMER", "--at", "2026-11-27T16:00", "--team", TEAM]
+    result = subprocess.run(
+        [sys.executable, "-c", "from bot.cli.main import cli; cli()", *command],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "DATABASE_URL": database_url,
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_API_URL": slack.base_url,
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    both = result.stdout + result.stderr
+    assert both.count("weekly_summary in AMER") == 1, both
+    assert "weekly_summary in AMER for 2026-11-27: sent" in result.stdout
