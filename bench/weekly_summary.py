@@ -2,7 +2,8 @@
 
 The issue's budget is ≤ 2 s in total for computing every region's summary (Slack pacing
 excluded). The figures (bot.domain.summary.weekly_summary) are what the budget covers;
-the Block Kit message and the PNG chart are timed separately and reported too.
+the Block Kit message and the PNG chart are timed separately and reported too, the chart
+also per render (bot.render.summary_chart, led by the region's competition metrics).
 
     python bench/weekly_summary.py                                   # SQLite file in /tmp
     python bench/weekly_summary.py --database-url sqlite:////tmp/pipeday-summary.db
@@ -35,6 +36,7 @@ from bot.blocks.summary import weekly_summary_message
 from bot.domain.competitions import CompetitionSpec, add_competition, find_competition
 from bot.domain.directory import list_regions
 from bot.domain.prizes import add_prize
+from bot.domain.region_metrics import competition_metrics
 from bot.domain.summary import WeeklySummary, weekly_summary
 from bot.posting.weekly_summary import summary_chart_png
 from models import Activity, CompetitionDay, CompetitionWinner, Member, Region, Spin
@@ -52,6 +54,7 @@ class RunTiming:
     figures: float
     messages: float
     charts: float
+    chart_each: list[float]  # seconds per chart render
 
 
 def prepare(engine: Engine, plan: SeedPlan, reseed: bool) -> datetime:
@@ -126,15 +129,17 @@ def time_one_run(
         started = time.perf_counter()
         summaries = [weekly_summary(session, region, now) for region in regions]
         figures = time.perf_counter() - started
+        leads = [competition_metrics(session, region) for region in regions]
     started = time.perf_counter()
     for summary in summaries:
         weekly_summary_message(summary)
     messages = time.perf_counter() - started
-    started = time.perf_counter()
-    for summary in summaries:
-        summary_chart_png(summary)
-    charts = time.perf_counter() - started
-    return RunTiming(figures, messages, charts), summaries
+    chart_each = []
+    for summary, lead in zip(summaries, leads, strict=True):
+        started = time.perf_counter()
+        summary_chart_png(summary, lead)
+        chart_each.append(time.perf_counter() - started)
+    return RunTiming(figures, messages, sum(chart_each), chart_each), summaries
 
 
 def describe(summaries: list[WeeklySummary]) -> str:
@@ -168,6 +173,11 @@ def main() -> int:
     figures = statistics.median(run.figures for run in runs)
     everything = statistics.median(run.figures + run.messages + run.charts for run in runs)
     verdict = "within" if figures <= BUDGET_SECONDS else "OVER"
+    renders = sorted(seconds for run in runs for seconds in run.chart_each)
+    print(
+        f"chart renders: {len(renders)}, median {statistics.median(renders) * 1000:.1f} ms, "
+        f"p95 {renders[round(0.95 * (len(renders) - 1))] * 1000:.1f} ms, max {renders[-1] * 1000:.1f} ms"
+    )
     print(
         f"median: all 10 summaries' figures in {figures:.3f} s ({verdict} the {BUDGET_SECONDS:.0f} s budget); "
         f"with messages and charts {everything:.3f} s"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,8 +11,8 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.summary import chart_title, day_labels, weekly_summary_message
-from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.directory import require_region_id
+from bot.domain.region_metrics import competition_metrics
 from bot.domain.summary import WeeklySummary, weekly_summary
 from bot.posting.competition_posts import require_channel
 from bot.posting.slack_messages import describe_error, post_message
@@ -46,12 +47,13 @@ def post_weekly_summary(
         region = require_region_id(session, region_id)
         channel = channel_id or require_channel(region)
         summary = weekly_summary(session, region, now)
+        lead = competition_metrics(session, region)
     ts = post_message(client, channel, weekly_summary_message(summary), post_key=post_key)
     try:
         client.files_upload_v2(
             channel=channel,
             thread_ts=ts,
-            content=summary_chart_png(summary),
+            content=summary_chart_png(summary, lead),
             filename=f"pipeday-{summary.region_name}-{summary.window.first_day.isoformat()}.png",
             title=chart_title(summary),
             alt_txt=f"Daily activity totals for {summary.region_name}, week of {summary.window.first_day:%d %b}",
@@ -64,6 +66,8 @@ def post_weekly_summary(
     return SummaryPost(channel, ts)
 
 
-def summary_chart_png(summary: WeeklySummary) -> bytes:
-    series = {ACTIVITY_TYPES[t].plural: values for t, values in summary.daily.series.items()}
-    return render_week_chart(summary.region_name, day_labels(summary), series, title=chart_title(summary))
+def summary_chart_png(summary: WeeklySummary, lead: Sequence[str] = ()) -> bytes:
+    """The week's chart; `lead` (the region's competition metrics) come first."""
+    return render_week_chart(
+        summary.region_name, day_labels(summary), summary.daily.series, lead=lead, title=chart_title(summary)
+    )
