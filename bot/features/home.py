@@ -17,6 +17,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
+from bot.blocks.common import escape
 from bot.blocks.home import (
     EXPORT_BUTTON_ACTION,
     EXPORT_PERIOD_ACTION,
@@ -45,7 +46,8 @@ from bot.domain.export import ExportFile, export_csv
 from bot.domain.goal_store import REP_ROLES, GoalLayers, load_goal_layers, member_week, ramp_fraction, team_week
 from bot.domain.grammar import BoardCommand
 from bot.domain.text_input import parse_page_number
-from bot.posting.slack_messages import open_dm
+from bot.posting.slack_messages import SLACK_FAILURES, open_dm
+from bot.posting.uploads import UploadRefused, failure_reason, post_missing_file_note, upload_file
 from bot.slack.clients import one_quick_try
 from bot.slack.context import AppContext, FollowUp
 from bot.slack.permissions import is_manager_user
@@ -129,13 +131,21 @@ def _send_export(ctx: AppContext, client: WebClient, team_id: str, user_id: str,
         return
     with ctx.session_factory.begin() as session:
         file = _export(session, ctx, team_id, user_id, period)
-    client.files_upload_v2(
-        channel=open_dm(client, user_id),
-        content=file.content,
-        filename=file.filename,
-        title=file.filename,
-        initial_comment=export_comment(file, period),
-    )
+    dm = open_dm(client, user_id)
+    try:
+        upload_file(
+            client,
+            dm,
+            content=file.content,
+            filename=file.filename,
+            title=file.filename,
+            initial_comment=export_comment(file, period),
+        )
+    except (UploadRefused, *SLACK_FAILURES) as error:
+        # Said in the DM the file would have gone to, so the click is never silently lost.
+        reason = failure_reason(error)
+        logger.warning("export %s for %s not uploaded: %s", file.filename, user_id, reason)
+        post_missing_file_note(client, dm, None, f"Your export {escape(file.filename)}", f"{reason}. Try Export again")
 
 
 def publish_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str, *, page: int = 0) -> None:

@@ -1,7 +1,10 @@
 """Spinning the wheel and announcing the spin: the GIF, the channel post, the DM, the results.
 
 A spin is committed (the prize awarded, stock taken) before Slack hears of it; announcing it
-is four steps, each recorded on the spin row as it lands (bot.domain.spins). An announcer
+is four steps, each recorded on the spin row as it lands (bot.domain.spins). The wheel GIF
+is decoration: when Slack refuses it for good (a channel the bot can't join), or it still
+fails on the last try, the step is settled by a note in the thread saying why (and a log
+line) instead, so the announcement and the winner's DM still go out. An announcer
 claims the spin first (a lease, so a dead process's claim is taken over), does only the
 steps still missing, retries transient failures a few times with backoff, and when it gives
 up frees the claim and records why. What is left is finished by the Spin button (pressed
@@ -62,6 +65,7 @@ from bot.posting.slack_messages import (
     post_message,
     update_message,
 )
+from bot.posting.uploads import UploadRefused, post_missing_file_note, upload_file
 from bot.render.wheel_gif import render_wheel_gif
 from models import Spin
 
@@ -149,7 +153,7 @@ def announce_spin(
         if attempt > 1:
             policy.sleep(wait)
         try:
-            _announce_missing_steps(client, session_factory, spin_id, now)
+            _announce_missing_steps(client, session_factory, spin_id, now, last_try=attempt == len(waits))
         except SLACK_FAILURES as error:
             detail = describe_error(error)
             logger.warning("announcing spin %s failed (try %d of %d): %s", spin_id, attempt, len(waits), detail)
@@ -211,11 +215,13 @@ def _plan(session: Session, spin_id: int) -> _Plan:
     )
 
 
-def _announce_missing_steps(client: WebClient, session_factory: SessionFactory, spin_id: int, now: datetime) -> None:
+def _announce_missing_steps(
+    client: WebClient, session_factory: SessionFactory, spin_id: int, now: datetime, *, last_try: bool
+) -> None:
     with session_factory.begin() as session:
         plan = _plan(session, spin_id)
     if not plan.wheel_posted:
-        _upload_wheel(client, plan)
+        _wheel_or_note(client, plan, spin_id, last_try=last_try)
         with session_factory.begin() as session:
             record_wheel_posted(session, spin_id, now)
     if not plan.announced_in_channel:
@@ -231,12 +237,31 @@ def _announce_missing_steps(client: WebClient, session_factory: SessionFactory, 
         finish_announcement(session, spin_id, now)
 
 
+def _wheel_or_note(client: WebClient, plan: _Plan, spin_id: int, *, last_try: bool) -> None:
+    """The wheel step: the GIF, or, when it can't go out, a note in its place saying why.
+
+    A try-again failure is raised for the announcer's retry, except on its last try: the
+    announcement never waits for the animation longer than one round of retries."""
+    try:
+        _upload_wheel(client, plan)
+        return
+    except UploadRefused as refused:
+        reason = refused.reason
+    except SLACK_FAILURES as error:
+        if not last_try:
+            raise
+        reason = describe_error(error)
+    logger.warning("spin %s: the wheel GIF couldn't be attached in %s: %s", spin_id, plan.channel, reason)
+    post_missing_file_note(client, plan.channel, plan.thread_ts, f"The wheel animation for <@{plan.user_id}>", reason)
+
+
 def _upload_wheel(client: WebClient, plan: _Plan) -> None:
     labels, chances, index = [s.name for s in plan.segments], odds(plan.segments), plan.winner_index
     gif = render_wheel_gif(labels, chances, index, size=WHEEL_SIZE_PX, frames=WHEEL_FRAMES, jitter=plan.jitter)
     upload: dict[str, Any] = {"thread_ts": plan.thread_ts} if plan.thread_ts else {}
-    client.files_upload_v2(
-        channel=plan.channel,
+    upload_file(
+        client,
+        plan.channel,
         content=gif,
         filename="wheel.gif",
         title="Prize wheel",

@@ -27,7 +27,7 @@ from slack_sdk.errors import SlackApiError
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{1,20}")
 INVITE = "type `/invite @Pipeday` in that channel"
 INVITE_HERE = "type `/invite @Pipeday` in this channel"  # for a note posted in the channel itself
-JOIN_SCOPE_FIX = "add the channels:join scope (re-create the app from manifest.yml) and reinstall the app"
+JOIN_SCOPE_FIX = "re-create the app from manifest.yml and reinstall it"
 
 
 def is_channel_id(value: str) -> bool:
@@ -143,7 +143,7 @@ def upload_refusal_reason(upload_error: str, join_error: str | None) -> str:
 
 def _join_failure(join_error: str) -> str:
     if join_error == "missing_scope":
-        return f"the app needs the channels:join scope: {JOIN_SCOPE_FIX}"
+        return f"the app needs the channels:join scope ({JOIN_SCOPE_FIX})"
     if join_error == "is_archived":
         return "the channel is archived"
     return f"Slack answered {join_error!r}"

@@ -46,7 +46,8 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 def announced(bot: LiveBot) -> Callable[[], bool]:
     def check() -> bool:
         with bot.session_factory.begin() as session:
-            return session.scalars(select(Spin.announced_at)).one() is not None
+            spin = session.scalars(select(Spin)).first()  # none yet: the click is acked before the draw
+            return spin is not None and spin.announced_at is not None
 
     return check
 
@@ -95,6 +96,85 @@ def test_a_slack_500_on_the_wheel_upload_is_retried_and_the_spin_announced_once(
     assert_announced_once(bot)
     assert waits == [2.0]  # one failure, one wait, after the ack
     assert bot.slack.responses() == []  # nothing to apologise for
+
+
+def wheel_notes(bot: LiveBot) -> list[Call]:
+    return [c for c in accepted(bot, "C_AMER") if "The wheel animation for <@U_BEN>" in str(c.args.get("text"))]
+
+
+def assert_announced_without_the_wheel(bot: LiveBot, results: Call) -> Call:
+    """The prize announced and DMed once, no GIF, and a note in the results thread saying why."""
+    wait_until(announced(bot))
+    (announcement,) = announcements(bot)
+    assert buttons(announcement, "mark_delivered")
+    (dm,) = accepted(bot, "DU_BEN")
+    assert "You won Cowboy boots" in dm.args["text"]
+    assert bot.slack.shared_files() == []
+    (note,) = wheel_notes(bot)
+    assert note.args["thread_ts"] == bot.slack.posted_messages("C_AMER")[1].ts == results_ts(bot)
+    with bot.session_factory.begin() as session:
+        spin = session.scalars(select(Spin)).one()
+        assert spin.wheel_posted_at is not None and spin.announce_error is None  # the step is settled
+    assert spin_count(bot) == 1
+    return note
+
+
+def results_ts(bot: LiveBot) -> str | None:
+    with bot.session_factory.begin() as session:
+        return session.scalars(select(CompetitionDay.results_ts)).one()
+
+
+def test_a_public_channel_the_bot_isnt_in_is_joined_for_the_wheel(
+    connect_day: LiveBot,  # noqa: F811
+    waits: list[float],
+) -> None:
+    bot = connect_day
+    bot.slack.add_channel("C_AMER", "amer-sales")  # posts work (chat:write.public); uploads don't
+    play_the_day(bot)
+    results = close_day(bot)
+
+    press_spin(bot, results)
+
+    assert_announced_once(bot)
+    assert [c.args["channel"] for c in bot.slack.calls("conversations.join")] == ["C_AMER"]
+    (gif,) = bot.slack.shared_files()
+    assert gif.channel_id == "C_AMER" and gif.filename == "wheel.gif"
+    assert waits == [] and wheel_notes(bot) == []
+
+
+def test_a_wheel_slack_refuses_still_announces_the_prize_and_dms_the_winner(
+    connect_day: LiveBot,  # noqa: F811
+    waits: list[float],
+) -> None:
+    bot = connect_day
+    bot.slack.add_channel("C_AMER", "amer-sales")
+    bot.slack.scopes.remove("channels:join")  # installed before the scope was added: no joining
+    play_the_day(bot)
+    results = close_day(bot)
+
+    press_spin(bot, results)
+
+    note = assert_announced_without_the_wheel(bot, results)
+    assert "couldn't be attached" in note.args["text"] and "channels:join" in note.args["text"]
+    assert "/invite @Pipeday" in note.args["text"]
+    assert waits == []  # a refusal no retry changes is not retried
+    assert bot.slack.responses() == []  # and the manager gets no apology: the spin went out
+
+
+def test_a_wheel_upload_that_keeps_failing_never_holds_back_the_announcement(
+    connect_day: LiveBot,  # noqa: F811
+    waits: list[float],
+) -> None:
+    bot = connect_day
+    play_the_day(bot)
+    results = close_day(bot)
+    bot.slack.fail("files.completeUploadExternal", error="internal_error", status=500, retry_after=None, times=None)
+
+    press_spin(bot, results)
+
+    note = assert_announced_without_the_wheel(bot, results)
+    assert "Slack answered 'internal_error'" in note.args["text"]
+    assert waits == [2.0, 10.0, 30.0]  # tried as long as any announcement is, then left out
 
 
 def spin_that_slack_never_took(bot: LiveBot) -> Call:
