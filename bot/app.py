@@ -12,14 +12,14 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.wheel import SeedSource, new_seed
-from bot.features import activity_log, boards, competitions, goals, help, home, membership, summary
+from bot.features import activity_log, boards, competitions, goals, help, home, membership, profiles, summary
 from bot.settings import Settings
 from bot.slack import dispatch
 from bot.slack.after_ack import AfterAck, after_ack_pool
 from bot.slack.context import AppContext
 from models import utc_now
 
-FEATURES = (dispatch, help, activity_log, boards, membership, home, competitions, goals, summary)
+FEATURES = (dispatch, help, activity_log, boards, membership, home, competitions, goals, summary, profiles)
 # Bolt's own default: listeners only answer (see bot.slack.after_ack), so a few threads do.
 LISTENER_THREADS = 5
 
@@ -29,12 +29,18 @@ def listener_pool() -> ThreadPoolExecutor:
 
 
 def make_web_client(settings: Settings) -> WebClient:
+    return configure_web_client(WebClient(token=settings.bot_token), settings)
+
+
+def configure_web_client(client: WebClient, settings: Settings) -> WebClient:
+    """Point `client` at the configured Web API, with our retry policy."""
+    client.base_url = settings.slack_api_url or WebClient.BASE_URL
     # Slack asks us to back off on 429s (honouring Retry-After); a dropped connection is worth one more try.
-    return WebClient(
-        token=settings.bot_token,
-        base_url=settings.slack_api_url or WebClient.BASE_URL,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=2)],
-    )
+    client.retry_handlers = [
+        ConnectionErrorRetryHandler(max_retry_count=1),
+        RateLimitErrorRetryHandler(max_retry_count=2),
+    ]
+    return client
 
 
 def create_app(
@@ -43,7 +49,6 @@ def create_app(
     *,
     clock: Callable[[], datetime] = utc_now,
     seed_source: SeedSource = new_seed,
-    client: WebClient | None = None,
     socket_mode: bool = False,
     listener_executor: Executor | None = None,
     after_ack_executor: Executor | None = None,
@@ -56,9 +61,11 @@ def create_app(
     """
     settings.require_slack(socket_mode=socket_mode)
     app = App(
-        # The client carries the token (and our retry handlers and base URL).
+        # The token from the settings, and Bolt's own client for it (configured below). Given a
+        # `client` instead, Bolt still reads SLACK_BOT_TOKEN from the environment and warns
+        # that it "will be unused".
+        token=settings.bot_token,
         signing_secret=settings.signing_secret or "",
-        client=client or make_web_client(settings),
         token_verification_enabled=False,
         # Socket Mode frames come over an authenticated websocket and carry no signature.
         request_verification_enabled=not socket_mode,
@@ -67,6 +74,7 @@ def create_app(
         process_before_response=False,
         listener_executor=listener_executor or listener_pool(),
     )
+    configure_web_client(app.client, settings)
     ctx = AppContext(
         settings=settings,
         session_factory=session_factory,

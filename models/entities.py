@@ -59,6 +59,10 @@ class Member(Base):
     role: Mapped[str] = mapped_column(String(16), default="rep")
     job: Mapped[str] = mapped_column(String(8), default="ae")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    # When display_name was last read from Slack (users.info or a user_change event); None
+    # until the first time. A failed read moves it so that the next try comes a little later
+    # (bot.domain.directory.NAME_RETRY_DELAY) rather than on every command.
+    name_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     region: Mapped[Region | None] = relationship()
 

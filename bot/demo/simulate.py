@@ -170,6 +170,11 @@ class _Week:
                 add_region(session, self.world.team_id, region.name, region.tz, region.channel_id, actor="demo")
         parts.add_competitions_and_prizes(self.system.session_factory, self.world)
         admin = Person(self.world.admin_user_id, "Pipeday admin", self.world.regions[0].name, "admin", "ae")
+        # Their names as Slack shows them (users.info); slash commands carry only a handle.
+        for person in (admin, *self.world.people):
+            self.system.slack.users[person.user_id] = {
+                "profile": {"display_name": person.name, "real_name": person.name}
+            }
         for person in self.world.people:
             self._command(person, f"join {person.region}")
         for person in self.world.people:

@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot.devtools.slack_requests import default_user_name
 from bot.diagnostics import REQUIRED_SCOPES
 
 MAX_MESSAGE_BLOCKS = 50
@@ -927,12 +928,15 @@ class SlackStub:
 
     def _user(self, user_id: str) -> dict[str, Any]:
         configured = dict(self.users.get(user_id, {}))
-        profile = {"display_name": user_id.lower(), "real_name": f"User {user_id}"}
+        # Unconfigured users go by the user_name the request factory gives them (U_ANA: ana),
+        # so a name read back from users.info matches the one their slash commands carry.
+        handle = default_user_name(user_id)
+        profile = {"display_name": handle, "real_name": f"User {user_id}"}
         profile.update(configured.pop("profile", {}))
         user: dict[str, Any] = {
             "id": user_id,
             "team_id": self.team_id,
-            "name": user_id.lower(),
+            "name": handle,
             "real_name": profile["real_name"],
             "deleted": False,
             "is_bot": False,

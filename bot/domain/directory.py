@@ -5,21 +5,28 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from bot.domain.errors import Conflict, NotFound, PermissionDenied
 from bot.domain.text_input import clean_name, require_plain_text
 from models import AuditLog, Member, Region, Workspace
+from models.claims import updated_rows
 
 ROLES = ("rep", "leader", "manager", "admin")
 JOBS = ("ae", "sdr")
 _REGION_NAME = re.compile(r"^[A-Za-z0-9][\w-]{0,31}$")
 MAX_DISPLAY_NAME = 200  # members.display_name
+# A member's name is read from Slack again once it is this old (user_change events keep it
+# current in between when the app is subscribed to them).
+NAME_MAX_AGE = timedelta(days=1)
+# After a failed read, the next try comes this much later instead of on every command.
+NAME_RETRY_DELAY = timedelta(minutes=15)
 
 
 def ensure_workspace(session: Session, team_id: str) -> Workspace:
@@ -116,6 +123,8 @@ def get_member(session: Session, team_id: str, user_id: str) -> Member | None:
 
 
 def ensure_member(session: Session, team_id: str, user_id: str, display_name: str) -> Member:
+    """The member, created on first use with `display_name` as a placeholder (the slash
+    command's user_name or the user id) until their name is read from Slack."""
     require_plain_text(user_id, "User ids")  # the CLI takes them as typed
     member = get_member(session, team_id, user_id)
     if member is None:
@@ -141,6 +150,7 @@ class MemberRef:
     region_id: int | None
     region_name: str | None
     tz: str | None
+    name_refreshed_at: datetime | None
 
     @classmethod
     def of(cls, member: Member) -> MemberRef:
@@ -152,6 +162,7 @@ class MemberRef:
             member.region_id,
             region.name if region else None,
             region.tz if region else None,
+            member.name_refreshed_at,
         )
 
     @property
@@ -175,7 +186,15 @@ def _member_ref_statement() -> Select[Any]:
     # Built once, so each log skips rebuilding the statement and its cache key.
     members, regions = Member.__table__, Region.__table__
     return (
-        select(members.c.id, members.c.team_id, members.c.user_id, members.c.region_id, regions.c.name, regions.c.tz)
+        select(
+            members.c.id,
+            members.c.team_id,
+            members.c.user_id,
+            members.c.region_id,
+            regions.c.name,
+            regions.c.tz,
+            members.c.name_refreshed_at,  # so the log path needs no query of its own to see a stale name
+        )
         .select_from(members.outerjoin(regions, regions.c.id == members.c.region_id))
         .where(members.c.team_id == bindparam("team_id"), members.c.user_id == bindparam("user_id"))
     )
@@ -193,10 +212,56 @@ def join_region(session: Session, team_id: str, user_id: str, display_name: str,
     previous = member.region.name if member.region else None
     member.region_id = region.id
     member.region = region
-    if display_name:
-        member.display_name = clean_name(display_name, member.display_name, MAX_DISPLAY_NAME)
+    # `display_name` only names a new member until Slack's name is read: it must not
+    # overwrite a name that came from Slack.
     session.flush()
     return JoinResult(region=region, previous_region=previous)
+
+
+# --- names from Slack ---------------------------------------------------------------------------
+
+
+def name_is_stale(refreshed_at: datetime | None, now: datetime) -> bool:
+    """Whether a member's name is due to be read from Slack again."""
+    return refreshed_at is None or now - refreshed_at >= NAME_MAX_AGE
+
+
+def claim_name_refresh(session: Session, member_id: int, now: datetime) -> bool:
+    """Take the member's name refresh for this caller; False when it isn't due any more
+    (another request took it, or a user_change event brought the name up to date).
+
+    One compare-and-set UPDATE, so commands racing each other read Slack once between them."""
+    due = or_(Member.name_refreshed_at.is_(None), Member.name_refreshed_at <= now - NAME_MAX_AGE)
+    claim = (
+        update(Member)
+        .where(Member.id == member_id, due)
+        .values(name_refreshed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return updated_rows(session, claim) == 1
+
+
+def store_slack_name(session: Session, team_id: str, user_id: str, name: str | None, now: datetime) -> Member | None:
+    """Store the name Slack shows for a member (from users.info or a user_change event).
+
+    None or nothing printable keeps the name they have. Not a member: nothing is stored."""
+    member = session.scalars(select(Member).where(Member.team_id == team_id, Member.user_id == user_id)).one_or_none()
+    if member is None:
+        return None
+    member.display_name = clean_name(name, member.display_name, MAX_DISPLAY_NAME)
+    member.name_refreshed_at = now
+    session.flush()
+    return member
+
+
+def postpone_name_refresh(session: Session, member_id: int, now: datetime) -> None:
+    """Slack didn't answer: keep the name, and try again NAME_RETRY_DELAY from now."""
+    session.execute(
+        update(Member)
+        .where(Member.id == member_id)
+        .values(name_refreshed_at=now - NAME_MAX_AGE + NAME_RETRY_DELAY)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def set_role(session: Session, team_id: str, actor: str, user_id: str, role: str) -> Member:

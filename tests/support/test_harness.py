@@ -107,7 +107,7 @@ def test_users_info_uses_configured_profile_and_flags(stub: SlackStub, client: W
 
     assert (boss["is_admin"], boss["is_owner"], boss["profile"]["display_name"]) == (True, False, "Boss")
     assert boss["real_name"] == "Bo Ss"
-    assert (rep["is_admin"], rep["profile"]["display_name"]) == (False, "u_rep1")
+    assert (rep["is_admin"], rep["profile"]["display_name"]) == (False, "rep1")
 
 
 def test_conversations_open_returns_a_dm_channel(client: WebClient) -> None:
