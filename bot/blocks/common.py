@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.text_input import unsafe_character
 
 Block = dict[str, Any]
@@ -83,3 +84,25 @@ def clip(text: str, limit: int) -> str:
 
 def format_quantity(value: float) -> str:
     return f"{value:g}" if value != int(value) else f"{int(value):,}"
+
+
+def count_of(quantity: float, singular: str, plural: str | None = None) -> str:
+    """`1 POV`, `13 connects`, `1.5 hours`, `1,200 emails`: every count a message prints
+    with its noun goes through here (`plural` defaults to `singular` + "s")."""
+    word = singular if quantity == 1 else (plural or f"{singular}s")
+    return f"{format_quantity(quantity)} {word}"
+
+
+def activity_count(quantity: float, activity_type: str) -> str:
+    """`1 QBM`, `7 connects`: a quantity of one activity type, in its own words."""
+    kind = ACTIVITY_TYPES[activity_type]
+    return count_of(quantity, kind.singular, kind.plural)
+
+
+def person(user_id: str, name: str, *, mention: bool) -> str:
+    """Someone in a message. `mention`: `<@U…>`, which Slack renders as the name it shows now
+    (ephemeral replies, App Home, the one winner line of a results post); otherwise the
+    stored name as plain text, which never notifies anyone (public posts edited often)."""
+    if mention and user_id:
+        return f"<@{user_id}>"
+    return escape(name)

@@ -11,10 +11,11 @@ from bot.blocks.common import (
     Block,
     Message,
     actions,
+    activity_count,
     button,
     context,
+    count_of,
     escape,
-    format_quantity,
     header,
     message,
     section,
@@ -60,7 +61,7 @@ def days_message(competitions: Sequence[CompetitionView], today: Sequence[DayVie
         blocks.append(section("\n".join(now_lines)))
     where = f"Your region: {escape(region)}" if region else "Join a region to compete: `/pg join <region>`"
     blocks.append(context(f"{where} · leaders rank with 👑 · winners spin the prize wheel"))
-    return message(f"{len(competitions)} prospecting day(s)", blocks)
+    return message(count_of(len(competitions), "prospecting day"), blocks)
 
 
 def _competition_line(c: CompetitionView) -> str:
@@ -95,12 +96,19 @@ def live_standings_message(view: DayView, rows: Sequence[RankedStanding], state:
     label = {"live": "🔴 LIVE", "ended": "⏱️ Time's up", "final": "🏁 Final"}[state]
     title = f"{label} · {view.competition} — {view.region}"
     if rows:
+        # Plain names: this post is edited all day, and a mention in it would notify people each time.
         body = "\n".join(board_lines(list(rows), ACTIVITY_TYPES[view.metric].label))
         top = rows[0].standing
-        fallback = escape(f"{title}: {top.name} leads with {format_quantity(top.total)} {unit}")
-    else:
+        fallback = escape(f"{title}: {top.name} leads with {activity_count(top.total, view.metric)}")
+    elif state == "live":
         body = f"No {unit} yet. Be the first: `/pg 1 {ACTIVITY_TYPES[view.metric].singular}`"
         fallback = escape(f"{title}: no {unit} yet")
+    else:
+        # Time's up: nobody can log for this day any more, so don't invite them to.
+        body = f"Nobody logged any {unit}."
+        if view.next_date is not None:
+            body += f" Next {escape(view.competition)}: {view.next_date:%a %d %b}"
+        fallback = escape(f"{title}: nobody logged any {unit}")
     local = as_of.astimezone(ZoneInfo(view.tz))
     note = "results are posted when the day closes" if state != "final" else "see the results below"
     return message(
@@ -117,11 +125,12 @@ def last_call_message(view: DayView, rows: Sequence[RankedStanding], minutes_lef
     unit = _unit(view.metric)
     if rows:
         top = rows[0].standing
-        lead = f"{escape(top.name)} leads with {format_quantity(top.total)} {unit}."
+        lead = f"{escape(top.name)} leads with {activity_count(top.total, view.metric)}."
     else:
         lead = f"Nobody has logged {unit} yet — it's anyone's wheel."
-    text = f"⏰ Last call: {minutes_left} minutes left in {view.competition} ({view.region})."
-    body = f"⏰ *Last call:* {minutes_left} minutes left in *{escape(view.competition)}*. {lead}"
+    left = count_of(minutes_left, "minute")
+    text = f"⏰ Last call: {left} left in {view.competition} ({view.region})."
+    body = f"⏰ *Last call:* {left} left in *{escape(view.competition)}*. {lead}"
     return message(escape(text), [section(body)])
 
 
@@ -143,7 +152,8 @@ def results_message(
         )
     )
     if winners:
-        blocks.append(section("\n".join(_winner_line(w, unit, len(winners)) for w in winners)))
+        # The one place the results mention anyone: each winner, once (the standings above are plain).
+        blocks.append(section("\n".join(_winner_line(w, view.metric, len(winners)) for w in winners)))
     else:
         blocks.append(section("No eligible winner today, so the wheel rests."))
     leaders = "leaders can win" if leaders_win else "leaders rank with 👑; the top eligible rep wins"
@@ -164,14 +174,15 @@ def results_message(
             )
     if any(w.prize is None for w in winners):
         blocks.append(context("Managers spin the wheel for the winner."))
+    # The notification (Slack shows `text` there, not the blocks) names the winners too.
     names = ", ".join(f"<@{w.user_id}>" for w in winners) or "nobody"
     return message(f"{escape(title)}: {names} won", blocks)
 
 
-def _winner_line(winner: WinnerView, unit: str, count: int) -> str:
+def _winner_line(winner: WinnerView, metric: str, count: int) -> str:
     place = "🏆 Winner" if count == 1 else f"🏆 Place {winner.place}"
     prize = f" → 🎁 *{escape(winner.prize)}*" if winner.prize else ""
-    return f"{place}: <@{winner.user_id}> with {format_quantity(winner.total)} {unit}{prize}"
+    return f"{place}: <@{winner.user_id}> with {activity_count(winner.total, metric)}{prize}"
 
 
 def spin_announcement(user_id: str, prize: str, spin_id: int, seed: str, delivered_by: str | None = None) -> Message:

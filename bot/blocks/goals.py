@@ -17,7 +17,7 @@ GOAL_BAR_WIDTH = 10
 def goal_line(item: GoalProgress) -> str:
     """`📞 Calls  ▓▓▓▓▓░░░░░ 50%  10 / 20` — ✅ once the goal is met."""
     kind = ACTIVITY_TYPES.get(item.activity_type)
-    label = kind.plural.capitalize() if kind else item.activity_type
+    label = kind.title if kind else item.activity_type
     emoji = kind.emoji if kind else "•"
     done = " ✅" if item.met else ""
     bar = progress_bar(item.fraction, GOAL_BAR_WIDTH)
@@ -33,7 +33,7 @@ def streak_line(streak: StreakSummary) -> str:
         if streak.today_is_working_day and not streak.logged_today:
             return "🔥 No streak yet — log something today to start one."
         return "🔥 No streak yet — your next working day starts one."
-    days = f"{streak.days}-day streak" if streak.days != 1 else "1-day streak"
+    days = f"{streak.days}-day streak"
     if streak.at_risk:
         return f"🔥 *{days}* — log something today to keep it going."
     return f"🔥 *{days}* (working days with outreach; weekends and holidays don't break it)."
@@ -58,7 +58,8 @@ def goal_blocks(week: MemberWeek, streak: StreakSummary | None, ramp_fraction: f
 
 def goals_message(week: MemberWeek, streak: StreakSummary | None, ramp_fraction: float, *, is_self: bool) -> Message:
     """`/pg goals [@user]`."""
-    whose = "Your" if is_self else f"{escape(week.member.display_name)}'s"
+    # A mention: Slack shows the person's current name, and nobody is notified by a reply only the asker sees.
+    whose = "Your" if is_self else f"<@{week.member.user_id}>'s"
     summary = f"{whose} weekly goals: {week.goals_met} of {len(week.progress)} met"
     overall = f" · {percent_text(week.attainment)} overall" if week.attainment is not None else ""
     blocks = [section(f"🎯 *{summary}*{overall}"), *goal_blocks(week, streak, ramp_fraction)]

@@ -1,6 +1,9 @@
 """The App Home tab: your week toward your goals, your streak and standing, quick-log buttons;
 for managers also the team table (paginated), leaders' prospecting hours and the CSV export.
 
+People appear as `<@U…>` mentions, which Slack renders as the name it shows now (a Home tab
+notifies nobody); the stored name only where there is no user id.
+
 Pure: takes plain data, returns a `views.publish` view. Slack allows 100 blocks per view;
 the team table shows TEAM_PAGE_SIZE people per page in one section, so a view stays near 20.
 """
@@ -18,6 +21,7 @@ from bot.blocks.common import (
     button,
     clip,
     context,
+    count_of,
     divider,
     escape,
     format_quantity,
@@ -53,7 +57,8 @@ class StandingSummary:
     rank: int | None  # None: not on the board yet
     people: int
     total: float
-    unit: str
+    unit: str  # the activity type's plural, e.g. "connects"
+    unit_one: str = ""  # its singular, for a total of exactly 1 (the plural when empty)
 
 
 @dataclass(frozen=True)
@@ -62,12 +67,14 @@ class TeamRow:
     attainment: float | None  # None: no goals
     goals_met: int
     goals: int
+    user_id: str = ""
 
 
 @dataclass(frozen=True)
 class LeaderHours:
     name: str
     hours: float
+    user_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class HomeData:
     ramp_fraction: float
     standing: StandingSummary | None
     team: TeamSection | None = None  # managers only
+    user_id: str = ""  # the viewer, greeted with a mention
 
 
 def standing_summary(board: Board, member_id: int | None) -> StandingSummary:
@@ -103,16 +111,19 @@ def standing_summary(board: Board, member_id: int | None) -> StandingSummary:
         people=len(board.rows),
         total=mine.standing.total if mine else 0.0,
         unit=kind.plural,
+        unit_one=kind.singular,
     )
 
 
 def team_section(scope: str, reps: Sequence[MemberWeek], leaders: Sequence[MemberWeek], page: int) -> TeamSection:
     """Reps by attainment (best first, people without goals last), leaders by hours."""
     rows = [
-        TeamRow(week.member.display_name, week.attainment, week.goals_met, len(week.progress))
+        TeamRow(week.member.display_name, week.attainment, week.goals_met, len(week.progress), week.member.user_id)
         for week in by_attainment(reps)
     ]
-    hours = [LeaderHours(week.member.display_name, week.totals.get("hour", 0.0)) for week in leaders]
+    hours = [
+        LeaderHours(week.member.display_name, week.totals.get("hour", 0.0), week.member.user_id) for week in leaders
+    ]
     hours.sort(key=lambda item: (-item.hours, item.name.lower()))
     return TeamSection(scope, rows, page, hours)
 
@@ -135,7 +146,7 @@ def _greeting(data: HomeData) -> str:
     where = (
         f"Region: *{escape(data.region)}*" if data.region else "No region yet — `/pg join <region>` to get on a board"
     )
-    return f"Hi *{escape(clip(data.name, MAX_NAME_LENGTH))}* · {where}"
+    return f"Hi *{_person(data.user_id, data.name)}* · {where}"
 
 
 def standing_text(standing: StandingSummary) -> str:
@@ -143,8 +154,12 @@ def standing_text(standing: StandingSummary) -> str:
         return f"🏅 {escape(standing.title)}: you're not on the board yet — one log gets you on it."
     return (
         f"🏅 {escape(standing.title)}: *#{standing.rank}* of {standing.people}"
-        f" with {format_quantity(standing.total)} {standing.unit}"
+        f" with {count_of(standing.total, standing.unit_one or standing.unit, standing.unit)}"
     )
+
+
+def _person(user_id: str, name: str) -> str:
+    return f"<@{user_id}>" if user_id else escape(clip(name, MAX_NAME_LENGTH))
 
 
 def quick_log_blocks() -> list[Block]:
@@ -167,7 +182,9 @@ def team_blocks(team: TeamSection) -> list[Block]:
         first = page * TEAM_PAGE_SIZE + 1
         blocks.append(section("\n".join(team_row_line(n, row) for n, row in enumerate(shown, start=first))))
         blocks.append(
-            context(f"{len(team.rows)} reps · page {page + 1} of {team.pages} · attainment of this week's goals")
+            context(
+                f"{count_of(len(team.rows), 'rep')} · page {page + 1} of {team.pages} · attainment of this week's goals"
+            )
         )
     else:
         blocks.append(section("No reps in this team yet."))
@@ -179,7 +196,7 @@ def team_blocks(team: TeamSection) -> list[Block]:
 
 
 def team_row_line(position: int, row: TeamRow) -> str:
-    name = escape(clip(row.name, MAX_NAME_LENGTH))
+    name = _person(row.user_id, row.name)
     if row.attainment is None:
         return f"{position}. {name} — no goals"
     return f"{position}. {name} `{progress_bar(row.attainment)}` {row.goals_met}/{row.goals} goals met"
@@ -198,8 +215,7 @@ def leaders_text(leaders: Sequence[LeaderHours]) -> str:
     if not leaders:
         return "👑 *Leaders' prospecting hours this week:* no leaders in this team."
     shown = [
-        f"{escape(clip(item.name, MAX_NAME_LENGTH))} {format_quantity(item.hours)}h"
-        for item in leaders[:MAX_LEADERS_SHOWN]
+        f"{_person(item.user_id, item.name)} {format_quantity(item.hours)}h" for item in leaders[:MAX_LEADERS_SHOWN]
     ]
     more = f" · …and {len(leaders) - MAX_LEADERS_SHOWN} more" if len(leaders) > MAX_LEADERS_SHOWN else ""
     return "👑 *Leaders' prospecting hours this week:* " + " · ".join(shown) + more
@@ -229,7 +245,7 @@ def export_comment(file: ExportFile, period_key: str) -> str:
     label = EXPORT_PERIODS.get(period_key, period_key)
     span = f"{file.window.first_day:%a %d %b %Y} – {file.window.last_day:%a %d %b %Y}"
     who = "all regions" if file.scope == "all" else escape(file.scope)
-    return f"Pipeday export for {who}: {label.lower()} ({span}), {file.rows} people."
+    return f"Pipeday export for {who}: {label.lower()} ({span}), {count_of(file.rows, 'person', 'people')}."
 
 
 def export_refused_text() -> str:

@@ -134,7 +134,7 @@ def parse_log_input(entry: LogInput) -> LogCommand:
 
 def _option(key: str) -> dict[str, Any]:
     kind = ACTIVITY_TYPES[key]
-    return {"text": _plain(f"{kind.emoji} {kind.plural.capitalize()}"), "value": key}
+    return {"text": _plain(f"{kind.emoji} {kind.title}"), "value": key}
 
 
 def _plain(text: str) -> dict[str, Any]:

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from bot.blocks.common import Block, Message, context, escape, format_quantity, header, message, section
+from bot.blocks.common import (
+    Block,
+    Message,
+    activity_count,
+    context,
+    count_of,
+    escape,
+    format_quantity,
+    header,
+    message,
+    section,
+)
+from bot.domain.activity_types import ACTIVITY_TYPES, FUNNEL_STAGES
 from bot.domain.plan_store import TRAILING_DAYS, PlanResult
 from bot.domain.planner import StageGap, StagePair
 
+OUTREACH_LABEL = "Calls + emails"
 STAGE_LABELS = {
-    "outreach": "📞 Calls + emails",
-    "connect": "🔌 Connects",
-    "meeting": "📅 Meetings",
-    "qbm": "💡 QBMs",
-    "opp": "🌱 Opportunities",
-    "pov": "🧪 POVs",
-    "deal": "🏆 Deals",
+    "outreach": f"📞 {OUTREACH_LABEL}",
+    **{key: f"{ACTIVITY_TYPES[key].emoji} {ACTIVITY_TYPES[key].title}" for key in FUNNEL_STAGES if key != "outreach"},
 }
 PACE_ICONS = {"ahead": "🟢", "on pace": "🟢", "behind": "🔴"}
 
@@ -22,7 +30,7 @@ def plan_message(result: PlanResult) -> Message:
     plan = result.plan
     gaps = {gap.stage: gap for gap in plan.gaps}
     lines = [_stage_line(t.stage, t.per_period, t.per_week, plan.period, gaps.get(t.stage)) for t in plan.stages]
-    title = f"🧭 {plan.deals} {'deal' if plan.deals == 1 else 'deals'} this {plan.period}: what it takes"
+    title = f"🧭 {activity_count(plan.deals, 'deal')} this {plan.period}: what it takes"
     blocks: list[Block] = [
         header(title),
         section("\n".join(lines)),
@@ -30,9 +38,9 @@ def plan_message(result: PlanResult) -> Message:
     ]
     if plan.fallbacks:
         blocks.append(context(_fallback_text(result)))
-    blocks.append(context(f"Your pace is your average week over the last {result.pace_weeks} weeks."))
+    blocks.append(context(f"Your pace is your average week over the last {count_of(result.pace_weeks, 'week')}."))
     qbm, pov = plan.target("qbm"), plan.target("pov")
-    fallback = f"{title} — {qbm.per_week} QBMs and {pov.per_week} POVs a week"
+    fallback = f"{title} — {activity_count(qbm.per_week, 'qbm')} and {activity_count(pov.per_week, 'pov')} a week"
     return message(fallback, blocks)
 
 
@@ -52,7 +60,12 @@ def _stage_line(stage: str, per_period: int, per_week: int, period: str, gap: St
 
 def _pair(pair: StagePair) -> str:
     upper, lower = pair
-    return f"{STAGE_LABELS[upper].split(' ', 1)[1].lower()} → {STAGE_LABELS[lower].split(' ', 1)[1].lower()}"
+    return f"{_stage_words(upper)} → {_stage_words(lower)}"
+
+
+def _stage_words(stage: str) -> str:
+    """A stage in running text: "calls + emails", "meetings", "QBMs" (acronyms stay upper case)."""
+    return OUTREACH_LABEL.lower() if stage == "outreach" else ACTIVITY_TYPES[stage].plural
 
 
 def _rates_text(result: PlanResult) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.blocks.common import Message, context, escape, format_quantity, message, section
+from zoneinfo import ZoneInfo
+
+from bot.blocks.common import Message, activity_count, context, escape, format_quantity, message, section
 from bot.blocks.goals import goal_blocks
 from bot.domain.activities import LogResult
 from bot.domain.activity_types import ACTIVITY_TYPES
@@ -16,13 +18,14 @@ def logged_message(result: LogResult) -> Message:
     activity = result.activity
     kind = ACTIVITY_TYPES[activity.type]
     amount = f" worth {format_amount(activity.amount_cents)}" if activity.amount_cents else ""
-    what = f"{format_quantity(activity.quantity)} {kind.label(activity.quantity)}{amount}"
+    what = f"{activity_count(activity.quantity, activity.type)}{amount}"
     headline = (
         f"{kind.emoji} Logged {what}."
         if not result.duplicate
         else f"{kind.emoji} Already logged {what} — counted once."
     )
-    totals = f"Today: *{format_quantity(result.today_total)}* · This week: *{format_quantity(result.week_total)}* {kind.plural}"
+    week = result.week_total
+    totals = f"Today: *{format_quantity(result.today_total)}* · This week: *{format_quantity(week)}* {kind.label(week)}"
     lines = [headline, totals]
     if activity.note:
         lines.append(f"> {escape(activity.note)}")
@@ -35,12 +38,11 @@ def logged_message(result: LogResult) -> Message:
     return message(fallback, [section("\n".join(lines)), context(hint)])
 
 
-def undone_message(activity: Activity) -> Message:
-    kind = ACTIVITY_TYPES[activity.type]
-    what = f"{format_quantity(activity.quantity)} {kind.label(activity.quantity)}"
-    return message(
-        f"Removed {what}", [section(f"↩️ Removed your last log: {what} ({activity.occurred_at:%a %H:%M} UTC).")]
-    )
+def undone_message(activity: Activity, zone: ZoneInfo) -> Message:
+    """`zone`: the member's region's, so the time reads as the clock on their wall."""
+    what = activity_count(activity.quantity, activity.type)
+    when = activity.occurred_at.astimezone(zone)
+    return message(f"Removed {what}", [section(f"↩️ Removed your last log: {what} ({when:%a %H:%M %Z}).")])
 
 
 def joined_message(region_name: str, previous: str | None) -> Message:
@@ -65,7 +67,7 @@ def simple_error(problem: str, hint: str | None = None) -> Message:
 
 
 def me_message(
-    name: str,
+    user_id: str,
     region: str | None,
     week: dict[str, float],
     today: dict[str, float],
@@ -85,7 +87,8 @@ def me_message(
                 )
         body = "\n".join(rows)
     where = f"Region: {escape(region)}" if region else "No region yet — `/pg join <region>`"
-    blocks = [section(f"*Your numbers, {escape(name)}*\n{body}")]
+    # A mention: Slack shows the name it has now, and nobody is notified by a reply only they see.
+    blocks = [section(f"*Your numbers, <@{user_id}>*\n{body}")]
     if goals is not None:
         blocks += goal_blocks(goals, streak, ramp_fraction)
-    return message(f"Your numbers, {escape(name)}", [*blocks, context(where)])
+    return message("Your numbers", [*blocks, context(where)])

@@ -1,4 +1,8 @@
-"""The weekly summary message (the chart is uploaded next to it) and the goals kickoff."""
+"""The weekly summary message (the chart is uploaded next to it) and the goals kickoff.
+
+Both go to a region's channel, so people appear by their stored names as plain text: a
+mention would notify everyone named, and the results post has already mentioned each winner.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from bot.blocks.common import (
     MAX_SECTION_TEXT,
     Block,
     Message,
+    activity_count,
     context,
+    count_of,
     divider,
     escape,
     format_quantity,
@@ -71,11 +77,7 @@ def weekly_summary_message(summary: WeeklySummary) -> Message:
 
 def _fallback(summary: WeeklySummary) -> str:
     totals = summary.region_totals
-    bits = [
-        f"{format_quantity(totals[t])} {ACTIVITY_TYPES[t].label(totals[t])}"
-        for t in ("connect", "meeting", "opp")
-        if t in totals
-    ]
+    bits = [activity_count(totals[t], t) for t in ("connect", "meeting", "opp") if t in totals]
     return f"{escape(summary_title(summary))}: " + (", ".join(bits) if bits else "a quiet week")
 
 
@@ -89,7 +91,7 @@ def _attainment_blocks(reps: Sequence[RepAttainment]) -> list[Block]:
     with_goals = [r for r in reps if r.attainment is not None]
     all_met = sum(1 for r in with_goals if r.goals_total and r.goals_met == r.goals_total)
     average = sum(r.attainment or 0.0 for r in with_goals) / len(with_goals) if with_goals else None
-    summary_line = f"{all_met} of {len(reps)} reps hit every goal"
+    summary_line = f"{all_met} of {count_of(len(reps), 'rep')} hit every goal"
     if average is not None:
         summary_line += f" · average {_percent(average)}"
     lines = [_attainment_line(rep) for rep in reps]
@@ -97,7 +99,7 @@ def _attainment_blocks(reps: Sequence[RepAttainment]) -> list[Block]:
     if len(chunks) > MAX_ATTAINMENT_SECTIONS:
         shown = chunks[: MAX_ATTAINMENT_SECTIONS - 1]
         hidden = sum(chunk.count("\n") + 1 for chunk in chunks[MAX_ATTAINMENT_SECTIONS - 1 :])
-        chunks = [*shown, f"_…and {hidden} more reps_"]
+        chunks = [*shown, f"_…and {count_of(hidden, 'more rep')}_"]
     return [section(chunk) for chunk in chunks]
 
 
@@ -137,7 +139,7 @@ def _tops_text(tops: Sequence[MetricTop]) -> str:
             f"{format_quantity(row.standing.total)}"
             for row in top.top
         )
-        lines.append(f"{kind.emoji} *{kind.plural.capitalize()}* ({format_quantity(top.region_total)}): {podium}")
+        lines.append(f"{kind.emoji} *{kind.title}* ({format_quantity(top.region_total)}): {podium}")
     return "\n".join(lines)
 
 
@@ -146,12 +148,15 @@ def _winners_text(winners: Sequence[WeekWinner]) -> str:
         return "*🎡 Prospecting day winners*\nNo competition day finished in this region this week."
     lines = ["*🎡 Prospecting day winners*"]
     for winner in winners:
-        kind = ACTIVITY_TYPES.get(winner.metric)
-        unit = kind.label(winner.total) if kind else winner.metric
+        total = (
+            activity_count(winner.total, winner.metric)
+            if winner.metric in ACTIVITY_TYPES
+            else f"{format_quantity(winner.total)} {winner.metric}"
+        )
         prize = f"won *{escape(winner.prize)}*" if winner.prize else "prize not spun yet"
         lines.append(
             f"{escape(winner.competition)} ({winner.local_date:%a %d %b}): {MEDALS[min(winner.place, 3)]} "
-            f"<@{winner.user_id}> — {format_quantity(winner.total)} {unit}, {prize}"
+            f"{escape(winner.name)} — {total}, {prize}"
         )
     return "\n".join(lines)
 
@@ -200,12 +205,11 @@ def _shoutouts_text(biggest_deal: Shoutout | None, most_opportunities: Shoutout 
     if biggest_deal is not None:
         amount = format_amount(biggest_deal.amount_cents) if biggest_deal.amount_cents else "a closed deal"
         note = f" — _{escape(biggest_deal.note)}_" if biggest_deal.note else ""
-        lines.append(f"Biggest deal: <@{biggest_deal.user_id}> with {amount}{note} 🏆")
+        lines.append(f"Biggest deal: {escape(biggest_deal.name)} with {amount}{note} 🏆")
     if most_opportunities is not None:
-        count = most_opportunities.count
         lines.append(
-            f"Most opportunities found: <@{most_opportunities.user_id}> with {format_quantity(count)} "
-            f"{ACTIVITY_TYPES['opp'].label(count)} 🌱 — pipeline is how deals start"
+            f"Most opportunities found: {escape(most_opportunities.name)} with "
+            f"{activity_count(most_opportunities.count, 'opp')} 🌱 — pipeline is how deals start"
         )
     if len(lines) == 1:
         lines.append("No deals or opportunities logged this week — next week's are out there.")
@@ -239,10 +243,7 @@ def goals_kickoff_message(
         if not group.people:
             continue
         goals = (
-            " · ".join(
-                f"{ACTIVITY_TYPES[t].emoji} {format_quantity(v)} {ACTIVITY_TYPES[t].label(v)}"
-                for t, v in group.goals.items()
-            )
+            " · ".join(f"{ACTIVITY_TYPES[t].emoji} {activity_count(v, t)}" for t, v in group.goals.items())
             or "no goals set"
         )
         blocks.append(section(f"*{group.job.upper()}s* ({group.people}): {goals}"))

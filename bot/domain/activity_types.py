@@ -19,6 +19,11 @@ class ActivityType:
     def label(self, quantity: float) -> str:
         return self.singular if quantity == 1 else self.plural
 
+    @property
+    def title(self) -> str:
+        """The plural as a heading or list label: "Connects", "QBMs", "POVs" (never "Qbms")."""
+        return self.plural[:1].upper() + self.plural[1:]
+
 
 ACTIVITY_TYPES: dict[str, ActivityType] = {
     t.key: t

@@ -68,11 +68,11 @@ def standings(
     """Totals per member in [window.start, window.end); region_ids None means every region."""
     sub = _totals(team_id, activity_type, window, region_ids).subquery()
     rows = session.execute(
-        select(sub.c.member_id, sub.c.total, sub.c.reached_at, Member.display_name, Member.role).join(
+        select(sub.c.member_id, sub.c.total, sub.c.reached_at, Member.display_name, Member.role, Member.user_id).join(
             Member, Member.id == sub.c.member_id
         )
     )
-    return [_standing(member_id, total, reached_at, name, role) for member_id, total, reached_at, name, role in rows]
+    return [_standing(r.member_id, r.total, r.reached_at, r.display_name, r.role, r.user_id) for r in rows]
 
 
 def top_standings(
@@ -101,7 +101,15 @@ def top_standings(
         .subquery()
     )
     rows = session.execute(
-        select(top.c.member_id, top.c.total, top.c.reached_at, top.c.people, Member.display_name, Member.role)
+        select(
+            top.c.member_id,
+            top.c.total,
+            top.c.reached_at,
+            top.c.people,
+            Member.display_name,
+            Member.role,
+            Member.user_id,
+        )
         .join(Member, Member.id == top.c.member_id)
         .order_by(top.c.total.desc(), top.c.reached_at, top.c.member_id)
     ).all()
@@ -135,6 +143,7 @@ def _top_standings_per_member(
             reached_at.label("reached_at"),
             Member.display_name,
             Member.role,
+            Member.user_id,
         )
         .where(Member.team_id == team_id)
         .cte("per_member")
@@ -153,12 +162,17 @@ def _top_standings_per_member(
 def _counted(rows: Sequence[Row[Any]]) -> tuple[list[Standing], int]:
     """Standings from rows that also carry `people`, the count of everyone on the board."""
     people = int(rows[0].people) if rows else 0
-    return [_standing(r.member_id, r.total, r.reached_at, r.display_name, r.role) for r in rows], people
+    return [_standing(r.member_id, r.total, r.reached_at, r.display_name, r.role, r.user_id) for r in rows], people
 
 
-def _standing(member_id: int, total: float, reached_at: datetime, name: str, role: str) -> Standing:
+def _standing(member_id: int, total: float, reached_at: datetime, name: str, role: str, user_id: str) -> Standing:
     return Standing(
-        member_id=member_id, name=name, total=float(total), reached_at=reached_at, is_leader=role == "leader"
+        member_id=member_id,
+        name=name,
+        total=float(total),
+        reached_at=reached_at,
+        is_leader=role == "leader",
+        user_id=user_id,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
@@ -96,6 +96,9 @@ class DayView:
     local_date: date
     start: time
     end: time
+    # When the competition runs next in this region (None: it was removed since), so a
+    # closed day can say when the next one is.
+    next_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -611,7 +614,15 @@ def day_view(day: CompetitionDay) -> DayView:
         local_date=day.local_date,
         start=day.window_start.astimezone(zone).time(),
         end=day.window_end.astimezone(zone).time(),
+        next_date=next_competition_date(day.competition, day.local_date),
     )
+
+
+def next_competition_date(competition: Competition, after: date) -> date | None:
+    """The competition's first day after `after` (weekly, on its weekday); None once removed."""
+    if not competition.active:
+        return None
+    return after + timedelta(days=(competition.weekday - after.weekday() - 1) % 7 + 1)
 
 
 def today_view(competition: Competition, region: Region, now: datetime) -> DayView:

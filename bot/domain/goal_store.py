@@ -374,7 +374,12 @@ def goal_board(
     last_logs = _last_log_times(session, team_id, weeks)
     standings = [
         Standing(
-            week.member.id, week.member.display_name, percent, last_logs[week.member.id], week.member.role == "leader"
+            week.member.id,
+            week.member.display_name,
+            percent,
+            last_logs[week.member.id],
+            week.member.role == "leader",
+            week.member.user_id,
         )
         for week in weeks
         if (percent := _goal_percent(week, activity_type)) > 0 and week.member.id in last_logs

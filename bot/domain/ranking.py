@@ -17,6 +17,8 @@ class Standing:
     total: float
     reached_at: datetime
     is_leader: bool = False
+    # Slack user id, for replies that mention people instead of printing their stored name.
+    user_id: str = ""
 
 
 @dataclass(frozen=True)

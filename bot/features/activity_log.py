@@ -7,13 +7,13 @@ from slack_bolt import App
 from bot.blocks.replies import logged_message, me_message, undone_message
 from bot.domain.activities import log_activity, member_totals, member_zone, request_key, undo_last
 from bot.domain.calendar_store import member_streak
-from bot.domain.directory import MAX_DISPLAY_NAME, ensure_member, ensure_member_ref, get_member
+from bot.domain.directory import ensure_member, ensure_member_ref, get_member
 from bot.domain.goal_store import member_week, ramp_fraction
 from bot.domain.grammar import LogCommand, MeCommand, UndoCommand
-from bot.domain.text_input import clean_name
 from bot.domain.windows import period_window
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
+from bot.slack.users import refresh_name_if_stale
 
 
 def register(app: App, ctx: AppContext) -> None:
@@ -38,14 +38,17 @@ def register(app: App, ctx: AppContext) -> None:
         request.reply(reply)
         if follow_up is not None:
             request.later(follow_up)
+        refresh_name_if_stale(ctx, request, member.id, member.name_refreshed_at)
 
     @ctx.commands.on(UndoCommand)
     def undo(request: CommandRequest) -> None:
         with ctx.session_factory.begin() as session:
             member = ensure_member(session, request.team_id, request.user_id, request.user_name)
             removed = undo_last(session, member, now=ctx.clock())
-            reply = undone_message(removed)
+            reply = undone_message(removed, member_zone(member))
+            member_id, refreshed_at = member.id, member.name_refreshed_at
         request.reply(reply)
+        refresh_name_if_stale(ctx, request, member_id, refreshed_at)
 
     @ctx.commands.on(MeCommand)
     def me(request: CommandRequest) -> None:
@@ -53,12 +56,16 @@ def register(app: App, ctx: AppContext) -> None:
         with ctx.session_factory.begin() as session:
             member = get_member(session, request.team_id, request.user_id)
             if member is None:
-                reply = me_message(clean_name(request.user_name, request.user_id, MAX_DISPLAY_NAME), None, {}, {})
+                reply = me_message(request.user_id, None, {}, {})
+                known = None
             else:
+                known = (member.id, member.name_refreshed_at)
                 fraction = ramp_fraction(session, request.team_id)
                 goals = member_week(session, member, now, fraction=fraction)  # carries this week's totals too
                 today = member_totals(session, member.id, period_window("today", now, member_zone(member)))
                 region = member.region.name if member.region else None
                 streak = member_streak(session, member, now)
-                reply = me_message(member.display_name, region, goals.totals, today, goals, streak, fraction)
+                reply = me_message(request.user_id, region, goals.totals, today, goals, streak, fraction)
         request.reply(reply)
+        if known is not None:
+            refresh_name_if_stale(ctx, request, *known)

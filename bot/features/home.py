@@ -164,6 +164,7 @@ def home_data(session: Session, team_id: str, user_id: str, now: datetime, *, ma
         return HomeData("there", None, None, None, fraction, None, team)
     board, me = board_for(session, BoardRequest(team_id, user_id, BoardCommand(), now), everyone=True, member=member)
     return HomeData(
+        user_id=user_id,
         name=member.display_name,
         region=member.region.name if member.region else None,
         week=member_week(session, member, now, layers=layers, fraction=fraction),

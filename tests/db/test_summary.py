@@ -7,6 +7,7 @@ still EDT (UTC-4): the funnel's look-back crosses the fall-back transition of 1 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -263,9 +264,11 @@ def test_the_message_is_valid_block_kit_and_names_the_figures(session: Session, 
     text = "\n".join(block["text"]["text"] for block in content["blocks"] if block["type"] == "section")
     assert "Ben (5/5 goals)" in text and "100%" in text
     assert "🥇 Lea 👑 20" in text
-    assert "<@U_BEN> with $1.2M — _Globex_" in text
-    assert "Most opportunities found: <@U_BEN> with 3 opps" in text
-    assert "won *Cowboy boots*" in text
+    # A post to the whole region: plain names, no mentions (the results post mentioned the winner).
+    assert "Biggest deal: Ben with $1.2M — _Globex_" in text
+    assert "Most opportunities found: Ben with 3 opps" in text
+    assert "🥇 Ben — 15 connects, won *Cowboy boots*" in text
+    assert "<@" not in json.dumps(content, ensure_ascii=False)
     assert "outreach → connect: 12.6% (4 wk: 4.2%) ▲" in text
     assert "✅ Lea — 5.5 h" in text and "⏳ Leo — 0 h" in text
     assert summary_chart_png(summary).startswith(b"\x89PNG")
@@ -278,3 +281,15 @@ def test_two_hundred_reps_fit_in_one_message(session: Session, amer: Region) -> 
     assert validate_message_payload(content) == []
     text = "\n".join(block["text"]["text"] for block in content["blocks"] if block["type"] == "section")
     assert "Representative number 199" in text and "Representative number 000" in text
+
+
+def test_qbms_and_povs_keep_their_capitals_and_counts_their_nouns(session: Session, amer: Region) -> None:
+    ana = ensure_member(session, TEAM, "U_ANA", "Ana")
+    log(session, ana, "qbm", 2, ny(26, 10))
+    log(session, ana, "pov", 1, ny(26, 11))
+    text = json.dumps(weekly_summary_message(weekly_summary(session, amer, NOW)), ensure_ascii=False)
+    assert "*QBMs* (2)" in text and "*POVs* (1)" in text
+    assert "Qbms" not in text and "Povs" not in text
+    emea = session.scalars(select(Region).where(Region.name == "EMEA")).one()
+    alone = json.dumps(weekly_summary_message(weekly_summary(session, emea, NOW)), ensure_ascii=False)
+    assert "of 1 rep hit every goal" in alone  # Eve, on her own

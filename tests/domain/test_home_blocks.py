@@ -127,13 +127,14 @@ def test_a_managers_home_for_300_reps_stays_within_slacks_limits_and_paginates()
     assert percents == sorted(percents, reverse=True)  # best attainment first
     assert "301 reps · page 1 of 16" in texts(first)
     assert PAGE_NEXT_ACTION in action_ids(first) and PAGE_PREV_ACTION not in action_ids(first)
-    assert "Leader 17 8.5h" in texts(first) and f"and {18 - MAX_LEADERS_SHOWN} more" in texts(first)
+    # People are mentions: Slack renders the name it shows now (Leader 17 is member 1017).
+    assert "<@U1017> 8.5h" in texts(first) and f"and {18 - MAX_LEADERS_SHOWN} more" in texts(first)
     assert "home_export_csv" in action_ids(first) and EXPORT_PERIOD_ACTION in action_ids(first)
 
     last = home_view(big_team(15))
     assert validate_view(last) == []
     assert PAGE_PREV_ACTION in action_ids(last) and PAGE_NEXT_ACTION not in action_ids(last)
-    assert "301. Zed No-Goals — no goals" in texts(last)  # people without goals go last
+    assert "301. <@U999> — no goals" in texts(last)  # people without goals go last
     assert home_view(big_team(99))["blocks"] == last["blocks"]  # a stale page number shows the last page
 
 

@@ -78,6 +78,8 @@ def test_a_nul_in_a_region_name_is_refused(amer: LiveBot) -> None:
 
 
 def test_a_display_name_from_slack_is_stored_without_control_characters(amer: LiveBot) -> None:
+    # Both names Slack gives: the command's user_name now, users.info's right after the answer.
+    amer.slack.users["U_ODD"] = {"profile": {"display_name": "odd\x00\x1bname"}}
     amer.pg_reply("3 connects", user_id="U_ODD", user_name="odd\x00\x1bname")
     with amer.session_factory.begin() as session:
         assert session.scalars(select(Member.display_name).where(Member.user_id == "U_ODD")).one() == "oddname"
