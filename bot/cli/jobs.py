@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import click
@@ -343,6 +343,7 @@ def jobs_schedule(
     team: str | None,
 ) -> None:
     kind = kind.lower()
+    _check_day_and_time(day, at_text)
     with team_session(state, team) as (session, team_id):
         workspace = ensure_workspace(session, team_id)
         try:
@@ -353,6 +354,19 @@ def jobs_schedule(
         except ScheduleSettingsError as error:
             raise click.ClickException(str(error)) from None
     click.echo("Saved. The clock picks it up within a minute; `pipeday jobs list` shows the next runs.")
+
+
+def _check_day_and_time(day: str | None, at_text: str | None) -> None:
+    """Refusals that name the flags typed, not the stored settings' own names (schedule.<kind>.weekday)."""
+    if day is not None and day.strip()[:3].lower() not in WEEKDAY_NAMES:
+        raise click.ClickException(f"--day is a weekday: mon, tue, wed, thu, fri, sat or sun (not {day!r}).")
+    if at_text is not None:
+        try:
+            parsed = time.fromisoformat(at_text.strip())
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.second or parsed.microsecond or parsed.tzinfo:
+            raise click.ClickException(f"--at is a local time of day, 24-hour HH:MM, e.g. 16:00 (not {at_text!r}).")
 
 
 def _schedule_kind(

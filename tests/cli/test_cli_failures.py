@@ -160,3 +160,19 @@ def test_prize_deliver_names_an_award_not_a_spin(tmp_path: Path) -> None:
 def test_gitignore_covers_the_sqlite_lock_files() -> None:
     ignored = (Path(__file__).parents[2] / ".gitignore").read_text().split()
     assert "*.writer-lock" in ignored and "*.migrate-lock" in ignored
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--day", "funday"), "--day is a weekday: mon, tue, wed, thu, fri, sat or sun (not 'funday')."),
+        (("--at", "25:00"), "--at is a local time of day, 24-hour HH:MM, e.g. 16:00 (not '25:00')."),
+        (("--at", "16:00:30"), "--at is a local time of day"),
+    ],
+)
+def test_jobs_schedule_refusals_name_the_flags_typed(tmp_path: Path, flags: tuple[str, ...], message: str) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    run(url, "db", "upgrade")
+    result = run(url, "jobs", "schedule", "weekly_summary", *flags, "--team", TEAM)
+    assert_short_error(result, message)
+    assert "schedule.weekly_summary" not in result.output
