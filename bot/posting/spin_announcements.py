@@ -3,7 +3,7 @@
 A spin is committed (the prize awarded, stock taken) before Slack hears of it; announcing it
 is four steps, each recorded on the spin row as it lands (bot.domain.spins). The wheel GIF
 is decoration: when Slack refuses it for good (a channel the bot can't join), or it still
-fails on the last try, the step is settled by a note in the thread saying why (and a log
+fails after a round of retries, the step is settled by a note in the thread saying why (and a log
 line) instead, so the announcement and the winner's DM still go out. An announcer
 claims the spin first (a lease, so a dead process's claim is taken over), does only the
 steps still missing, retries transient failures a few times with backoff, and when it gives
@@ -153,7 +153,10 @@ def announce_spin(
         if attempt > 1:
             policy.sleep(wait)
         try:
-            _announce_missing_steps(client, session_factory, spin_id, now, last_try=attempt == len(waits))
+            # After a round of retries the GIF is left out; a single try (the clock, `pipeday spin
+            # announce`) reports a transient failure instead, and its next run tries the GIF again.
+            wheel_may_wait = attempt < len(waits) or len(waits) == 1
+            _announce_missing_steps(client, session_factory, spin_id, now, wheel_may_wait=wheel_may_wait)
         except SLACK_FAILURES as error:
             detail = describe_error(error)
             logger.warning("announcing spin %s failed (try %d of %d): %s", spin_id, attempt, len(waits), detail)
@@ -216,12 +219,12 @@ def _plan(session: Session, spin_id: int) -> _Plan:
 
 
 def _announce_missing_steps(
-    client: WebClient, session_factory: SessionFactory, spin_id: int, now: datetime, *, last_try: bool
+    client: WebClient, session_factory: SessionFactory, spin_id: int, now: datetime, *, wheel_may_wait: bool
 ) -> None:
     with session_factory.begin() as session:
         plan = _plan(session, spin_id)
     if not plan.wheel_posted:
-        _wheel_or_note(client, plan, spin_id, last_try=last_try)
+        _wheel_or_note(client, plan, spin_id, wheel_may_wait=wheel_may_wait)
         with session_factory.begin() as session:
             record_wheel_posted(session, spin_id, now)
     if not plan.announced_in_channel:
@@ -237,18 +240,19 @@ def _announce_missing_steps(
         finish_announcement(session, spin_id, now)
 
 
-def _wheel_or_note(client: WebClient, plan: _Plan, spin_id: int, *, last_try: bool) -> None:
+def _wheel_or_note(client: WebClient, plan: _Plan, spin_id: int, *, wheel_may_wait: bool) -> None:
     """The wheel step: the GIF, or, when it can't go out, a note in its place saying why.
 
-    A try-again failure is raised for the announcer's retry, except on its last try: the
-    announcement never waits for the animation longer than one round of retries."""
+    A refusal no retry changes (not_in_channel after a failed join) is noted at once. A
+    try-again failure is raised for the announcer's retry while `wheel_may_wait`; after that
+    the announcement never waits for the animation any longer."""
     try:
         _upload_wheel(client, plan)
         return
     except UploadRefused as refused:
         reason = refused.reason
     except SLACK_FAILURES as error:
-        if not last_try:
+        if wheel_may_wait:
             raise
         reason = describe_error(error)
     logger.warning("spin %s: the wheel GIF couldn't be attached in %s: %s", spin_id, plan.channel, reason)
