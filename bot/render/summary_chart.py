@@ -8,8 +8,8 @@ region's competition metrics (shaded), then the funnel from outreach to deals, t
 accounts and referrals, hours last. A white card with a grey border reads the same on
 Slack's light and dark themes.
 
-matplotlib's Agg backend was tried for this layout: ~230 ms a chart plus ~0.6 s to import,
-and numpy with it, against ~20 ms here (bench/README.md), for no gain a reader would see.
+matplotlib's Agg backend was tried for this layout: 230–350 ms a chart plus ~0.5 s to
+import, and numpy with it, against ~25 ms here (bench/README.md), for no gain a reader sees.
 """
 
 from __future__ import annotations
