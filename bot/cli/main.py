@@ -44,7 +44,10 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
     if ctx.invoked_subcommand not in _LONG_RUNNING and not verbose:
         # A one-shot command says itself, once, that the database can't be reached.
-        logging.getLogger("models.availability").setLevel(logging.CRITICAL)
+        breaker_log = logging.getLogger("models.availability")
+        level = breaker_log.level
+        breaker_log.setLevel(logging.CRITICAL)
+        ctx.call_on_close(lambda: breaker_log.setLevel(level))
     ctx.obj = CliState(settings=load_settings())
 
 
