@@ -282,7 +282,7 @@ def _parse_quantity(count_word: str | None, activity_type: ActivityType) -> floa
             )
         return float(value)
     if value != int(value):
-        raise ParseError(f"{activity_type.plural.capitalize()} are whole numbers; `{count_word}` isn't.", example)
+        raise ParseError(f"{activity_type.title} are whole numbers; `{count_word}` isn't.", example)
     if not (MIN_COUNT <= value <= MAX_COUNT):
         raise ParseError(
             f"Counts go from {MIN_COUNT} to {MAX_COUNT}; `{count_word}` is out of range.",

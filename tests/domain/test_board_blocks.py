@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.blocks.board import board_lines, board_message
 from bot.blocks.common import activity_count, count_of
 from bot.blocks.competition import days_message, last_call_message, live_standings_message, results_message
@@ -16,6 +18,7 @@ from bot.blocks.plan import plan_message
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.boards import Board
 from bot.domain.competitions import CompetitionView, DayView, WinnerView
+from bot.domain.grammar import ParseError, parse_command
 from bot.domain.plan_store import PlanResult
 from bot.domain.planner import plan
 from bot.domain.ranking import Standing, rank_standings
@@ -119,3 +122,8 @@ def test_each_activity_type_has_one_display_name_and_acronyms_stay_upper_case() 
         "Connects",
         "Opps",
     ]
+
+
+def test_a_typing_error_names_qbms_as_qbms() -> None:
+    with pytest.raises(ParseError, match=r"^QBMs are whole numbers"):
+        parse_command("1.5 qbms")
