@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
+from time import sleep
 from zoneinfo import ZoneInfo
 
 import click
@@ -210,8 +213,20 @@ def jobs_run(
     if future:
         raise click.ClickException("\n".join(future))
     runtime = _runtime(state)
+    runtime.defer = partial(wait_and_run, runtime.clock)
     outcomes = [run_firing(runtime, firing_at(spec, at), now=at, manual=True, force=force) for spec in chosen]
     _report(outcomes, chosen)
+
+
+def wait_and_run(clock: Callable[[], datetime], at: datetime, action: Callable[[], None]) -> None:
+    """A manual run's deferred work (a live standings edit Slack's spacing holds back a few
+    seconds): the command waits for it rather than leave it undone when it exits. `at` is
+    on the runtime's `clock`."""
+    delay = (at - clock()).total_seconds()
+    if delay > 0:
+        click.echo(f"Waiting {math.ceil(delay)} s: edits of one Slack message are spaced out…", err=True)
+        sleep(delay)
+    action()
 
 
 def slot_time(spec: JobSpec, at: datetime) -> datetime:

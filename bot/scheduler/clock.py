@@ -32,6 +32,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.domain.calendar_store import WEEKDAY_NAMES
 from bot.posting.spin_announcements import announce_pending_spins
 from bot.scheduler.jobs import (
     JobRuntime,
@@ -62,8 +63,31 @@ def spec_trigger(spec: JobSpec) -> BaseTrigger:
     return weekly_trigger(spec.schedule)
 
 
+# APScheduler's own loggers for the scheduler, executor and job store `make_scheduler` sets up.
+APSCHEDULER_LOGGERS = ("apscheduler.scheduler", "apscheduler.executors.default", "apscheduler.jobstores.default")
+
+
+class InfoToDebug(logging.Filter):
+    """APScheduler logs every job it adds, runs and removes at INFO level (some 80 lines as the
+    clock starts); the clock reports what matters itself, so those are debug output here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def demote_apscheduler_info() -> None:
+    for name in APSCHEDULER_LOGGERS:
+        library_logger = logging.getLogger(name)
+        if not any(isinstance(existing, InfoToDebug) for existing in library_logger.filters):
+            library_logger.addFilter(InfoToDebug())
+
+
 def make_scheduler(*, blocking: bool) -> BaseScheduler:
     """A scheduler in UTC (each trigger carries its region's zone) with a small thread pool."""
+    demote_apscheduler_info()
     scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
     return scheduler_class(
         timezone=UTC,
@@ -107,8 +131,9 @@ class Clock:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self, *, paused: bool = False) -> None:
-        """Build the jobs, then start the scheduler (blocks for a BlockingScheduler)."""
-        self.reconcile()
+        """Build the jobs, say what is scheduled, then start the scheduler (blocks for a
+        BlockingScheduler)."""
+        self.reconcile(announce=True)
         self.scheduler.add_job(
             self.reconcile,
             IntervalTrigger(seconds=self._reconcile_every.total_seconds()),
@@ -122,13 +147,20 @@ class Clock:
 
     # -- reconcile -----------------------------------------------------------------------------
 
-    def reconcile(self) -> ReconcileReport:
+    def reconcile(self, *, announce: bool = False) -> ReconcileReport:
+        """Bring the jobs in line with the database, then retry, take over and catch up.
+        `announce` logs one line per job kind and region (at start-up) instead of the counts."""
         now = self.runtime.clock()
         with self.runtime.session_factory.begin() as session:
             spec_set = load_job_specs(session)
         self._report_problems(spec_set.problems)
         added, replaced, removed = self._sync_jobs(spec_set.specs)
-        if added or replaced or removed:
+        if announce:
+            for line in schedule_summary(spec_set.specs):
+                logger.info("%s", line)
+            if not spec_set.specs:
+                logger.info("nothing is scheduled: no region has a channel, or every kind of post is off")
+        elif added or replaced or removed:
             logger.info("jobs: %d added, %d replaced, %d removed", len(added), len(replaced), len(removed))
         outcomes = self._maintain(spec_set.specs, now)
         return ReconcileReport(added, replaced, removed, spec_set.problems, outcomes)
@@ -199,6 +231,26 @@ class Clock:
     def defer(self, at: datetime, action: Callable[[], None]) -> None:
         """Run `action` once at `at` (live standings throttling asks for this)."""
         self.scheduler.add_job(action, DateTrigger(run_date=at), misfire_grace_time=DEFERRED_MISFIRE_GRACE_SECONDS)
+
+
+def schedule_summary(specs: Sequence[JobSpec]) -> list[str]:
+    """One line per job kind and region: when it runs (per competition for competition posts)."""
+    groups: dict[tuple[str, int, str], list[JobSpec]] = {}
+    for spec in specs:
+        groups.setdefault((spec.team_id, spec.region_id, spec.kind), []).append(spec)
+    several_teams = len({spec.team_id for spec in specs}) > 1
+    lines = []
+    for (team_id, _region_id, kind), group in groups.items():
+        first = group[0]
+        times = ", ".join(_when(spec) for spec in sorted(group, key=lambda s: (s.schedule.weekday, s.schedule.at)))
+        where = f"{first.region_name} ({team_id})" if several_teams else first.region_name
+        lines.append(f"{kind} in {where}: {times} {first.schedule.tz}")
+    return lines
+
+
+def _when(spec: JobSpec) -> str:
+    when = f"{WEEKDAY_NAMES[spec.schedule.weekday].capitalize()} {spec.schedule.at:%H:%M}"
+    return f"{when} ({spec.competition_name})" if spec.competition_name else when
 
 
 @contextmanager

@@ -385,7 +385,13 @@ def _post_standings(runtime: JobRuntime, firing: Firing, now: datetime) -> PostR
     with runtime.session_factory.begin() as session:
         day_id = day_for_key(session, _day_key(firing)).id
     refreshed = runtime.live_standings.flush(day_id, now)
-    note = None if refreshed.changed_message else "refresh throttled; deferred"
+    if refreshed.changed_message:
+        note = None
+    elif refreshed.retry_at is not None:
+        # Slack edits of one message are spaced out: the edit runs when the spacing allows.
+        note = f"the live standings were edited moments ago; this edit follows at {refreshed.retry_at:%H:%M:%S} UTC"
+    else:
+        note = "the live standings were already up to date"
     return PostResult(firing.spec.channel_id, None, note)
 
 

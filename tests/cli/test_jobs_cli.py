@@ -6,6 +6,7 @@ pointing at the test database (and, on PostgreSQL, at the test's own schema).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from bot.domain.activities import log_activity
 from bot.domain.competitions import CompetitionSpec, add_competition
 from bot.domain.directory import add_region, get_member, join_region
 from bot.domain.grammar import LogCommand
+from bot.posting.competition_posts import LiveStandingsRefresher
 from bot.scheduler.jobs import JobRuntime, firing_at, retry_failed, run_firing
 from bot.scheduler.specs import load_job_specs
 from models import Base, SentLog
@@ -422,3 +424,39 @@ def test_jobs_run_prints_its_result_once(database_url: str, amer: int, slack: Sl
     both = result.stdout + result.stderr
     assert both.count("weekly_summary in AMER") == 1, both
     assert "weekly_summary in AMER for 2026-11-27: sent" in result.stdout
+
+
+def test_a_standings_run_says_what_happened_to_the_live_message(
+    database_url: str,
+    connect_day: None,
+    slack: SlackStub,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frozen_now(monkeypatch, datetime(2026, 11, 26, 18, 0, tzinfo=UTC))  # Thursday 13:00 in New York
+    run = ("jobs", "run", "--region", "AMER", "--team", TEAM)
+    code, output = invoke(database_url, slack, *run[:2], "standings", *run[2:], "--at", "2026-11-26T12:45")
+    assert code == 0 and "sent — posted" in output, output  # the live message, posted
+    code, output = invoke(database_url, slack, *run[:2], "standings", *run[2:], "--at", "2026-11-26T12:46", "--force")
+    assert code == 0 and "sent — the live standings were already up to date" in output, output
+
+    # A log 5 s after the live message was posted: the edit must wait for Slack's spacing.
+    with session_factory.begin() as session:
+        ana = get_member(session, TEAM, "U_ANA")
+        assert ana is not None
+        logged = log_activity(
+            session,
+            ana,
+            LogCommand("connect", 1),
+            now=datetime(2026, 11, 26, 17, 45, 5, tzinfo=UTC),
+            idempotency_key=None,
+        ).activity
+        assert LiveStandingsRefresher.mark_touched(session, logged)
+    code, output = invoke(
+        database_url, slack, *run[:2], "standings", *run[2:], "--at", "2026-11-26T12:45:10", "--force"
+    )
+    assert code == 0, output
+    assert "sent — the live standings were edited moments ago; this edit follows at 17:45:30 UTC" in output
+    assert "throttled; deferred" not in output
+    # The command saw it through before exiting (the edit's time is long past on the real clock).
+    assert "Ana — 8 connects" in json.dumps(slack.calls("chat.update")[-1].args["blocks"], ensure_ascii=False)
