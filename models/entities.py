@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -63,6 +64,8 @@ class Member(Base):
     # until the first time. A failed read moves it so that the next try comes a little later
     # (bot.domain.directory.NAME_RETRY_DELAY) rather than on every command.
     name_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by hand (`pipeday member set --name`): Slack's name no longer replaces it.
+    name_pinned: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     region: Mapped[Region | None] = relationship()
 

@@ -36,7 +36,10 @@ def member() -> None:
 @click.option(
     "--name",
     "display_name",
-    help="The name boards and summaries show, until Pipeday next reads their Slack profile (daily, with a token).",
+    help="The name boards and summaries show; it stays (Slack's name no longer replaces it) until --slack-name.",
+)
+@click.option(
+    "--slack-name", is_flag=True, help="Show the name their Slack profile shows again (read on their next command)."
 )
 @team_option
 @pass_state
@@ -46,6 +49,7 @@ def member_set(
     job: str | None,
     region_name: str | None,
     display_name: str | None,
+    slack_name: bool,
     team: str | None,
 ) -> None:
     if not is_slack_user_id(user_id):
@@ -54,11 +58,18 @@ def member_set(
             "(in Slack: their profile → ⋮ → Copy member ID).",
             param_hint="USER_ID",
         )
-    if job is None and region_name is None and display_name is None:
-        raise click.UsageError("Give --job, --region and/or --name.")
+    if job is None and region_name is None and display_name is None and not slack_name:
+        raise click.UsageError("Give --job, --region, --name and/or --slack-name.")
     with team_session(state, team) as (session, team_id):
         change = update_member(
-            session, team_id, "cli", user_id, job=job, region_name=region_name, display_name=display_name
+            session,
+            team_id,
+            "cli",
+            user_id,
+            job=job,
+            region_name=region_name,
+            display_name=display_name,
+            slack_name=slack_name,
         )
         if not change.changes:
             click.echo(f"{user_id} already had those settings: {describe(change.member)}.")

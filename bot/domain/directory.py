@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, bindparam, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from bot.domain.errors import Conflict, NotFound, PermissionDenied
@@ -151,6 +151,7 @@ class MemberRef:
     region_name: str | None
     tz: str | None
     name_refreshed_at: datetime | None
+    name_pinned: bool
 
     @classmethod
     def of(cls, member: Member) -> MemberRef:
@@ -163,6 +164,7 @@ class MemberRef:
             region.name if region else None,
             region.tz if region else None,
             member.name_refreshed_at,
+            member.name_pinned,
         )
 
     @property
@@ -193,7 +195,9 @@ def _member_ref_statement() -> Select[Any]:
             members.c.region_id,
             regions.c.name,
             regions.c.tz,
-            members.c.name_refreshed_at,  # so the log path needs no query of its own to see a stale name
+            # so the log path needs no query of its own to see a stale name
+            members.c.name_refreshed_at,
+            members.c.name_pinned,
         )
         .select_from(members.outerjoin(regions, regions.c.id == members.c.region_id))
         .where(members.c.team_id == bindparam("team_id"), members.c.user_id == bindparam("user_id"))
@@ -204,6 +208,7 @@ def _member_ref_statement() -> Select[Any]:
 class JoinResult:
     region: Region
     previous_region: str | None
+    member: Member
 
 
 def join_region(session: Session, team_id: str, user_id: str, display_name: str, region_name: str) -> JoinResult:
@@ -215,15 +220,28 @@ def join_region(session: Session, team_id: str, user_id: str, display_name: str,
     # `display_name` only names a new member until Slack's name is read: it must not
     # overwrite a name that came from Slack.
     session.flush()
-    return JoinResult(region=region, previous_region=previous)
+    return JoinResult(region=region, previous_region=previous, member=member)
 
 
 # --- names from Slack ---------------------------------------------------------------------------
 
 
-def name_is_stale(refreshed_at: datetime | None, now: datetime) -> bool:
-    """Whether a member's name is due to be read from Slack again."""
-    return refreshed_at is None or now - refreshed_at >= NAME_MAX_AGE
+class NamedMember(Protocol):
+    """What says whether a member's name is due: a Member, or the log path's MemberRef."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name_refreshed_at(self) -> datetime | None: ...
+    @property
+    def name_pinned(self) -> bool: ...
+
+
+def name_is_stale(member: NamedMember, now: datetime) -> bool:
+    """Whether a member's name is due to be read from Slack again (never, once set by hand)."""
+    if member.name_pinned:
+        return False
+    return member.name_refreshed_at is None or now - member.name_refreshed_at >= NAME_MAX_AGE
 
 
 def claim_name_refresh(session: Session, member_id: int, now: datetime) -> bool:
@@ -231,7 +249,10 @@ def claim_name_refresh(session: Session, member_id: int, now: datetime) -> bool:
     (another request took it, or a user_change event brought the name up to date).
 
     One compare-and-set UPDATE, so commands racing each other read Slack once between them."""
-    due = or_(Member.name_refreshed_at.is_(None), Member.name_refreshed_at <= now - NAME_MAX_AGE)
+    due = and_(
+        Member.name_pinned.is_(False),
+        or_(Member.name_refreshed_at.is_(None), Member.name_refreshed_at <= now - NAME_MAX_AGE),
+    )
     claim = (
         update(Member)
         .where(Member.id == member_id, due)
@@ -244,9 +265,10 @@ def claim_name_refresh(session: Session, member_id: int, now: datetime) -> bool:
 def store_slack_name(session: Session, team_id: str, user_id: str, name: str | None, now: datetime) -> Member | None:
     """Store the name Slack shows for a member (from users.info or a user_change event).
 
-    None or nothing printable keeps the name they have. Not a member: nothing is stored."""
+    None or nothing printable keeps the name they have. Not a member, or a name set by hand:
+    nothing is stored."""
     member = session.scalars(select(Member).where(Member.team_id == team_id, Member.user_id == user_id)).one_or_none()
-    if member is None:
+    if member is None or member.name_pinned:
         return None
     member.display_name = clean_name(name, member.display_name, MAX_DISPLAY_NAME)
     member.name_refreshed_at = now

@@ -49,9 +49,13 @@ def update_member(
     job: str | None = None,
     region_name: str | None = None,
     display_name: str | None = None,
+    slack_name: bool = False,
 ) -> MemberChange:
     """Change any of a member's job, region and display name; everything is checked before
-    anything changes, and the change is audited."""
+    anything changes, and the change is audited. A name set here stays (Slack's name no
+    longer replaces it) until `slack_name` hands the name back to Slack."""
+    if slack_name and display_name is not None:
+        raise Conflict("Give a name, or go back to Slack's name, not both.", "Use --name or --slack-name.")
     new_job = require_job(job) if job is not None else None
     region = require_region(session, team_id, region_name) if region_name is not None else None
     new_name = _display_name(display_name) if display_name is not None else None
@@ -63,9 +67,13 @@ def update_member(
     if region is not None and region.id != member.region_id:
         changes["region"] = (member.region.name if member.region else None, region.name)
         member.region_id, member.region = region.id, region
-    if new_name is not None and new_name != member.display_name:
+    if new_name is not None and (new_name != member.display_name or not member.name_pinned):
         changes["name"] = (member.display_name, new_name)
-        member.display_name = new_name
+        member.display_name, member.name_pinned = new_name, True
+    if slack_name and member.name_pinned:
+        changes["name"] = (member.display_name, "(Slack's name)")
+        # Read from Slack on their next command, as for someone new.
+        member.name_pinned, member.name_refreshed_at = False, None
     session.flush()
     if changes:
         audit(session, team_id, actor, "member.update", user_id, {k: list(v) for k, v in changes.items()})

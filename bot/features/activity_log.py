@@ -38,7 +38,7 @@ def register(app: App, ctx: AppContext) -> None:
         request.reply(reply)
         if follow_up is not None:
             request.later(follow_up)
-        refresh_name_if_stale(ctx, request, member.id, member.name_refreshed_at)
+        refresh_name_if_stale(ctx, request, member)
 
     @ctx.commands.on(UndoCommand)
     def undo(request: CommandRequest) -> None:
@@ -46,9 +46,8 @@ def register(app: App, ctx: AppContext) -> None:
             member = ensure_member(session, request.team_id, request.user_id, request.user_name)
             removed = undo_last(session, member, now=ctx.clock())
             reply = undone_message(removed, member_zone(member))
-            member_id, refreshed_at = member.id, member.name_refreshed_at
         request.reply(reply)
-        refresh_name_if_stale(ctx, request, member_id, refreshed_at)
+        refresh_name_if_stale(ctx, request, member)
 
     @ctx.commands.on(MeCommand)
     def me(request: CommandRequest) -> None:
@@ -57,9 +56,7 @@ def register(app: App, ctx: AppContext) -> None:
             member = get_member(session, request.team_id, request.user_id)
             if member is None:
                 reply = me_message(request.user_id, None, {}, {})
-                known = None
             else:
-                known = (member.id, member.name_refreshed_at)
                 fraction = ramp_fraction(session, request.team_id)
                 goals = member_week(session, member, now, fraction=fraction)  # carries this week's totals too
                 today = member_totals(session, member.id, period_window("today", now, member_zone(member)))
@@ -67,5 +64,5 @@ def register(app: App, ctx: AppContext) -> None:
                 streak = member_streak(session, member, now)
                 reply = me_message(request.user_id, region, goals.totals, today, goals, streak, fraction)
         request.reply(reply)
-        if known is not None:
-            refresh_name_if_stale(ctx, request, *known)
+        if member is not None:
+            refresh_name_if_stale(ctx, request, member)

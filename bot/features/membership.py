@@ -13,6 +13,7 @@ from bot.domain.members import JOB_TITLES, set_job
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
 from bot.slack.permissions import is_admin_user, require_manager_user
+from bot.slack.users import refresh_name_if_stale
 
 
 def register(app: App, ctx: AppContext) -> None:
@@ -24,6 +25,7 @@ def register(app: App, ctx: AppContext) -> None:
             result = join_region(session, request.team_id, request.user_id, request.user_name, command.region)
             reply = joined_message(result.region.name, result.previous_region)
         request.reply(reply)
+        refresh_name_if_stale(ctx, request, result.member)
 
     @ctx.commands.on(RoleCommand)
     def change_role(request: CommandRequest) -> None:

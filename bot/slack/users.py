@@ -18,7 +18,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.directory import claim_name_refresh, name_is_stale, postpone_name_refresh, store_slack_name
+from bot.domain.directory import (
+    NamedMember,
+    claim_name_refresh,
+    name_is_stale,
+    postpone_name_refresh,
+    store_slack_name,
+)
 from bot.slack.clients import one_quick_try
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
@@ -93,13 +99,11 @@ def refresh_member_name(
             store_slack_name(session, team_id, user_id, name, clock())
 
 
-def refresh_name_if_stale(
-    ctx: AppContext, request: CommandRequest, member_id: int, name_refreshed_at: datetime | None
-) -> None:
+def refresh_name_if_stale(ctx: AppContext, request: CommandRequest, member: NamedMember) -> None:
     """After `request` is answered, read its sender's name from Slack if ours is over a day
-    old (or was only a placeholder). `name_refreshed_at` comes with the member row the
-    command loaded anyway, so a fresh name costs nothing."""
-    if name_is_stale(name_refreshed_at, ctx.clock()):
+    old (or was only a placeholder). What says so comes with the member row the command
+    loaded anyway, so a fresh name costs nothing."""
+    if name_is_stale(member, ctx.clock()):
         request.later(
             partial(
                 refresh_member_name,
@@ -108,6 +112,6 @@ def refresh_name_if_stale(
                 ctx.clock,
                 request.team_id,
                 request.user_id,
-                member_id,
+                member.id,
             )
         )

@@ -95,7 +95,7 @@ def test_member_list_shows_region_role_and_job(url: str) -> None:
         (("alice", "--job", "sdr"), 2, "'alice' isn't a Slack member id"),
         (("@U0AAA", "--job", "sdr"), 2, "isn't a Slack member id"),
         (("u0aaa", "--job", "sdr"), 2, "isn't a Slack member id"),
-        (("U0AAA",), 2, "Give --job, --region and/or --name"),
+        (("U0AAA",), 2, "Give --job, --region, --name and/or --slack-name"),
         (("U0AAA", "--job", "bdr"), 2, "'bdr' is not one of 'ae', 'sdr'"),
         (("U0AAA", "--region", "MARS"), 1, "There's no region called `MARS`"),
         (("U0AAA", "--name", "   "), 1, "A display name can't be empty"),

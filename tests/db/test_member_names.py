@@ -14,6 +14,7 @@ from bot.devtools.clock import FakeClock
 from bot.domain.directory import (
     NAME_MAX_AGE,
     NAME_RETRY_DELAY,
+    MemberRef,
     add_region,
     claim_name_refresh,
     ensure_member,
@@ -21,7 +22,10 @@ from bot.domain.directory import (
     find_member_ref,
     join_region,
     name_is_stale,
+    store_slack_name,
 )
+from bot.domain.errors import Conflict
+from bot.domain.members import update_member
 from bot.slack.users import name_slack_shows, refresh_member_name
 from models import Member
 from tests.support.slack_stub import SlackStub
@@ -55,10 +59,35 @@ def test_the_logging_path_reads_when_the_name_was_refreshed_with_the_member_row(
     assert found is not None and found.name_refreshed_at == NOW
 
 
-def test_a_name_is_stale_after_a_day() -> None:
-    assert name_is_stale(None, NOW)
-    assert not name_is_stale(NOW, NOW + NAME_MAX_AGE - timedelta(seconds=1))
-    assert name_is_stale(NOW, NOW + NAME_MAX_AGE)
+def test_a_name_is_stale_after_a_day_unless_it_was_set_by_hand(session: Session) -> None:
+    member = ensure_member(session, TEAM, "U_ANA", "ana")
+    assert name_is_stale(member, NOW)
+    member.name_refreshed_at = NOW
+    assert not name_is_stale(member, NOW + NAME_MAX_AGE - timedelta(seconds=1))
+    assert name_is_stale(member, NOW + NAME_MAX_AGE)
+    member.name_pinned = True
+    assert not name_is_stale(member, NOW + NAME_MAX_AGE * 10)
+
+
+def test_a_name_set_by_hand_stays_until_it_is_handed_back_to_slack(session: Session) -> None:
+    member = ensure_member(session, TEAM, "U_ANA", "ana")
+    update_member(session, TEAM, "cli", "U_ANA", display_name="Jordan Brooks")
+    later = NOW + NAME_MAX_AGE * 2
+    assert claim_name_refresh(session, member.id, later) is False  # no daily read from Slack
+    assert store_slack_name(session, TEAM, "U_ANA", "jordan.b", later) is None  # nor a user_change event
+    assert find_member_ref(session, TEAM, "U_ANA") == MemberRef.of(member)
+    assert member.display_name == "Jordan Brooks"
+
+    update_member(session, TEAM, "cli", "U_ANA", slack_name=True)
+    assert name_is_stale(member, later) and claim_name_refresh(session, member.id, later) is True
+    assert store_slack_name(session, TEAM, "U_ANA", "jordan.b", later) is not None
+    assert member.display_name == "jordan.b"
+
+
+def test_a_name_and_slacks_name_at_once_are_refused(session: Session) -> None:
+    ensure_member(session, TEAM, "U_ANA", "ana")
+    with pytest.raises(Conflict, match="not both"):
+        update_member(session, TEAM, "cli", "U_ANA", display_name="Jordan", slack_name=True)
 
 
 def test_one_of_two_racing_refreshes_wins_the_claim(session: Session) -> None:

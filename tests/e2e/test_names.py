@@ -105,6 +105,13 @@ def test_a_new_member_starts_with_the_commands_name_and_gets_slacks_right_after_
     assert [call.args["user"] for call in bot.slack.calls("users.info")] == ["U_NEW"]
 
 
+def test_joining_reads_the_name_from_slack_too(amer: LiveBot) -> None:
+    bot = amer
+    bot.slack.users["U_NEW"] = {"profile": {"display_name": "Jordan Brooks"}}
+    assert "AMER" in bot.pg_reply("join AMER", user_id="U_NEW", user_name="jordan.b")["text"]
+    wait_until(lambda: stored(bot, "U_NEW") == ("Jordan Brooks", THURSDAY_10AM))
+
+
 def test_a_users_info_that_hangs_delays_no_ack_and_the_old_name_stays(
     amer: LiveBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
