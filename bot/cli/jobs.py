@@ -22,13 +22,13 @@ from bot.domain.directory import ensure_workspace, find_region
 from bot.domain.errors import DomainError
 from bot.domain.schedule_times import local_to_utc
 from bot.domain.spins import unannounced_spins
+from bot.posting import sent_log
+from bot.posting.sent_log import Slot, latest_rows
 from bot.posting.spin_announcements import ANNOUNCE_LEASE
-from bot.scheduler import sent_log
 from bot.scheduler.clock import DEFAULT_RECONCILE_EVERY, Clock, make_scheduler, run_blocking
 from bot.scheduler.jobs import CLAIM_LEASE, JobRuntime, RunOutcome, firing_at, run_firing
 from bot.scheduler.pacing import ChannelPacer, make_paced_client
 from bot.scheduler.preview import Preview, member_names, preview_firing
-from bot.scheduler.sent_log import Slot, latest_rows
 from bot.scheduler.specs import (
     COMPETITION_KINDS,
     JOB_KINDS,

@@ -19,10 +19,10 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.competitions import claim_results_post
+from bot.posting import sent_log
 from bot.posting.competition_posts import ResultsOutcome, publish_results
+from bot.posting.sent_log import SentKey
 from bot.posting.slack_messages import SLACK_FAILURES, describe_error, is_transient
-from bot.scheduler import sent_log
-from bot.scheduler.sent_log import SentKey
 from models import CompetitionDay
 
 logger = logging.getLogger(__name__)

@@ -39,12 +39,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.competitions import DayKey, day_for_key
 from bot.domain.post_claims import release_stale_day_claim
 from bot.domain.wheel import SeedSource, new_seed
+from bot.posting import sent_log
 from bot.posting.competition_posts import (
     LiveStandingsRefresher,
     post_kickoff,
     post_last_call,
     post_results,
 )
+from bot.posting.sent_log import Claim, SentKey
 from bot.posting.slack_messages import (
     SLACK_FAILURES,
     FoundPost,
@@ -54,9 +56,7 @@ from bot.posting.slack_messages import (
     post_message,
 )
 from bot.posting.weekly_summary import post_weekly_summary
-from bot.scheduler import sent_log
 from bot.scheduler.goals_kickoff import goals_kickoff_content
-from bot.scheduler.sent_log import Claim, SentKey
 from bot.scheduler.specs import COMPETITION_KINDS, JobSpec
 from bot.scheduler.timing import catch_up, missed_firings, scheduled_local_date
 from models import SentLog, utc_now

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.competitions import CompetitionSpec, DayKey, add_competition, claim_once, day_for_key
 from bot.domain.directory import add_region
+from bot.posting import sent_log
+from bot.posting.sent_log import SentKey
 from bot.posting.slack_messages import post_message
-from bot.scheduler import sent_log
 from bot.scheduler.clock import Clock, make_scheduler
 from bot.scheduler.jobs import CLAIM_LEASE, JobRuntime, catch_up_missed, retry_failed, take_over_stale_claims
-from bot.scheduler.sent_log import SentKey
 from bot.scheduler.specs import JobSpec, load_job_specs
 from models import CompetitionDay, SentLog
 from tests.support.clock import FakeClock

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.directory import add_region
-from bot.scheduler import sent_log
+from bot.posting import sent_log
+from bot.posting.sent_log import SentKey
 from bot.scheduler.jobs import (
     JobRuntime,
     catch_up_missed,
@@ -25,7 +26,6 @@ from bot.scheduler.jobs import (
     retry_failed,
     run_firing,
 )
-from bot.scheduler.sent_log import SentKey
 from bot.scheduler.specs import JobSpec, load_job_specs
 from models import Region, SentLog
 from tests.support.slack_stub import SlackStub

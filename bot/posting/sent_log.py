@@ -10,6 +10,10 @@ over the same way (bot.scheduler.jobs checks Slack first, so nothing is posted t
 
 Each function takes the caller's session; callers commit the claim in its own
 transaction before posting (see bot.scheduler.jobs).
+
+The sent log is state the posting code and the scheduler share (a results post after
+`/pg close` that failed is recorded here for the clock to retry), so it lives with the
+posting code: the scheduler imports it; nothing here imports the scheduler.
 """
 
 from __future__ import annotations
