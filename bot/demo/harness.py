@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import secrets
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import create_app, listener_pool, make_web_client
+from bot.devtools.background_work import BackgroundWork
 from bot.devtools.clock import FakeClock
 from bot.devtools.slack_requests import HttpResult, SlackRequestFactory
 from bot.devtools.slack_stub import SlackStub
@@ -36,62 +35,6 @@ from bot.settings import Settings
 from bot.slack.after_ack import after_ack_pool
 from bot.web import create_web_app
 from models.db import make_engine, make_session_factory, upgrade
-
-P = ParamSpec("P")
-T = TypeVar("T")
-IDLE_TIMEOUT_SECONDS = 30.0
-
-
-class BackgroundWork:
-    """Counts the app's work in flight in every thread pool it wraps, so the demo can wait
-    for all of it.
-
-    Bolt answers Slack as soon as a listener acks and finishes the listener in its own pool;
-    what a listener does after answering (live standings edits, spins, uploads) runs on the
-    app's after-ack pool. The simulated clock must not move on while any of it still reads it.
-    """
-
-    def __init__(self) -> None:
-        self._pending = 0
-        self._idle = threading.Condition()
-
-    def wrap(self, inner: Executor) -> Executor:
-        return _TrackedExecutor(inner, self)
-
-    def started(self) -> None:
-        with self._idle:
-            self._pending += 1
-
-    def finished(self, _future: Future[Any] | None = None) -> None:
-        with self._idle:
-            self._pending -= 1
-            self._idle.notify_all()
-
-    def wait_idle(self, timeout: float = IDLE_TIMEOUT_SECONDS) -> None:
-        with self._idle:
-            if not self._idle.wait_for(lambda: self._pending == 0, timeout=timeout):
-                raise TimeoutError(f"the app still had {self._pending} task(s) running after {timeout}s")
-
-
-class _TrackedExecutor(Executor):
-    def __init__(self, inner: Executor, work: BackgroundWork) -> None:
-        self._inner = inner
-        self._work = work
-
-    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        # Counted before it is queued: a listener that hands work to the after-ack pool is
-        # still running then, so the count never touches zero in between.
-        self._work.started()
-        try:
-            future = self._inner.submit(fn, *args, **kwargs)
-        except RuntimeError:
-            self._work.finished()
-            raise
-        future.add_done_callback(self._work.finished)
-        return future
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 @dataclass

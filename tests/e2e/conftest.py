@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import create_app, listener_pool
+from bot.devtools.background_work import BackgroundWork
 from bot.domain.wheel import SeedSource, new_seed
 from bot.settings import Settings
 from bot.slack.after_ack import after_ack_pool
@@ -35,6 +36,12 @@ class LiveBot:
     session_factory: sessionmaker[Session]
     clock: FakeClock
     settings: Settings
+    background: BackgroundWork
+
+    def settle(self) -> None:
+        """Wait until the app has finished everything it started: its listeners and what they
+        handed to the after-ack pool. After this, "nothing else happened" is a fact, not a guess."""
+        self.background.wait_idle()
 
     def pg(self, text: str, user_id: str = "U_REP1", **kwargs: Any) -> HttpResult:
         """Send `/pg <text>` as Slack would and return the HTTP answer."""
@@ -81,17 +88,18 @@ def live_bot(
         admins=frozenset({"U_ADMIN"}),
     )
     listeners, after_ack = listener_pool(), after_ack_pool()
+    background = BackgroundWork()
     bolt_app = create_app(
         settings,
         session_factory,
         clock=clock,
         seed_source=seed_source,
-        listener_executor=listeners,
-        after_ack_executor=after_ack,
+        listener_executor=background.wrap(listeners),
+        after_ack_executor=background.wrap(after_ack),
     )
     with serve_wsgi(create_web_app(bolt_app, engine, signing_secret=SIGNING_SECRET)) as base_url:
         factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url, team_id=TEAM_ID)
-        yield LiveBot(base_url, slack, factory, session_factory, clock, settings)
+        yield LiveBot(base_url, slack, factory, session_factory, clock, settings, background)
     # What the app does after answering finishes while the stub still answers it, and
     # before the next test's database: listeners first, since they hand work to after_ack.
     listeners.shutdown(wait=True)

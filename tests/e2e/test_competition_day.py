@@ -235,7 +235,7 @@ def test_closing_twice_posts_once_and_slack_admins_may_close(connect_day: LiveBo
     second = bot.pg_reply("close AMER", user_id="U_OWNER")
 
     assert "already closed" in second["text"]
-    time.sleep(0.2)  # give a wrongly posted message time to arrive
+    bot.settle()  # a wrongly posted message has been sent by now
     assert len(bot.slack.calls("chat.postMessage")) == posted
 
 

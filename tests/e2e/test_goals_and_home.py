@@ -203,7 +203,7 @@ def test_modal_submission_logs_once_and_refreshes_home(amer: LiveBot) -> None:
     assert (logged.type, logged.quantity, logged.note, logged.source) == ("hour", 1.5, "call block", "home")
     (published,) = bot.slack.wait_for("views.publish")
     assert "1-day streak" in text_of(published.json_arg("view"))
-    time.sleep(0.3)  # a second publish, were the re-sent submission to make one, would be here by now
+    bot.settle()  # a second publish, were the re-sent submission to make one, has been made by now
     assert len(bot.slack.calls("views.publish")) == 1
 
 
@@ -319,7 +319,7 @@ def test_export_is_refused_for_reps(amer: LiveBot) -> None:
     click(amer, EXPORT_BUTTON_ACTION, "export", "U_REP1")
     (refusal,) = amer.slack.wait_for("chat.postMessage")
     assert "Only managers" in refusal.args["text"]
-    time.sleep(0.1)
+    amer.settle()
     assert amer.slack.shared_files() == []
     with amer.session_factory.begin() as session:
         assert session.scalar(select(func.count()).select_from(Activity)) == 0

@@ -161,7 +161,7 @@ def test_app_home_is_published_once_per_event_even_when_slack_retries(live_bot: 
     other = live_bot.requests.event_callback(event, event_id="Ev002")
     assert other.send(live_bot.base_url).status_code == 200
     live_bot.slack.wait_for("views.publish", count=2)
-    time.sleep(0.2)  # give a wrongly processed retry the chance to show up
+    live_bot.settle()  # a wrongly processed retry has published by now
     assert len(live_bot.slack.calls("views.publish")) == 2
 
 
