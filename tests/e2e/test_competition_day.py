@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from models import CompetitionDay, Prize, SentLog, Spin
 from tests.e2e.conftest import TEAM_ID, LiveBot
 from tests.support.slack_requests import SignedRequest
 from tests.support.slack_stub import Call
+from tests.support.waiting import wait_until
 
 # Thursday 26 Nov 2026, 10:00 in New York: Connect Day is on.
 THURSDAY_10AM = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
@@ -93,13 +93,6 @@ def play_the_day(bot: LiveBot) -> Call:
 def live_ts(bot: LiveBot) -> str | None:
     with bot.session_factory.begin() as session:
         return session.scalars(select(CompetitionDay.live_ts)).first()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def close_day(bot: LiveBot) -> Call:

@@ -32,6 +32,7 @@ from tests.support.postgres import schema_engine
 from tests.support.slack_requests import HttpResult, SlackRequestFactory
 from tests.support.slack_stub import SlackStub
 from tests.support.unanswering_database import unanswering_database
+from tests.support.waiting import wait_until
 from tests.support.wsgi_server import serve_wsgi
 
 SECRET = "s3cret"
@@ -106,15 +107,6 @@ def test_commands_that_need_the_unanswering_database_are_apologised_for_within_3
     assert answer.json()["text"].startswith(SORRY) and took < 1.0
 
 
-def _wait_for(condition: Callable[[], bool], within_s: float) -> bool:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
 def _activities(engine: Engine) -> int:
     with make_session_factory(engine).begin() as session:
         return session.scalar(select(func.count()).select_from(Activity)) or 0
@@ -146,7 +138,7 @@ def test_boot_with_an_unmigrated_database_serves_503_until_it_is_upgraded(
 
                 upgrade(engine)
 
-                assert _wait_for(lambda: _get(base_url + "/healthz")[0] == 200, within_s=5)
+                wait_until(lambda: _get(base_url + "/healthz")[0] == 200, timeout=5, what="/healthz answering 200")
                 logged = requests.slash_command("3 connects").send(base_url)
                 assert not logged.json()["text"].startswith(SORRY), logged.text
                 assert _activities(engine) == 1
@@ -183,7 +175,7 @@ def test_gunicorn_boots_against_an_unanswering_database_and_serves_once_it_answe
         requests = SlackRequestFactory(SECRET, response_url_for=slack.response_url)
         try:
             # The worker is up (the database's first check gives up within seconds).
-            assert _wait_for(lambda: _answers(base_url), within_s=20), "gunicorn never served"
+            wait_until(lambda: _answers(base_url), timeout=20, what="gunicorn serving")
             assert server.poll() is None
             with ThreadPoolExecutor(max_workers=8) as pool:
                 probes = [pool.submit(_get, base_url + "/healthz") for _ in range(8)]
@@ -198,7 +190,7 @@ def test_gunicorn_boots_against_an_unanswering_database_and_serves_once_it_answe
             assert real.url.host is not None and real.url.port is not None
             database.relay_to(real.url.host, real.url.port)  # the database answers again
 
-            assert _wait_for(lambda: _get(base_url + "/healthz")[0] == 200, within_s=30)
+            wait_until(lambda: _get(base_url + "/healthz")[0] == 200, timeout=30, what="/healthz answering 200")
             logged = requests.slash_command("3 connects").send(base_url)
             assert not logged.json()["text"].startswith(SORRY), logged.text
             assert _activities(real) == 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +18,7 @@ from bot.slack import users
 from models import Member
 from tests.e2e.conftest import TEAM_ID, LiveBot
 from tests.support.slack_stub import Call
+from tests.support.waiting import wait_until
 
 THURSDAY_10AM = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)  # Connect Day, 10:00 in New York
 PROFILES: dict[str, dict[str, Any]] = {
@@ -40,13 +40,6 @@ def stored(bot: LiveBot, user_id: str) -> tuple[str, datetime | None]:
             select(Member.display_name, Member.name_refreshed_at).where(Member.user_id == user_id)
         ).one()
         return row.display_name, row.name_refreshed_at
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 @pytest.fixture

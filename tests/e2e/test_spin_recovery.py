@@ -28,9 +28,9 @@ from tests.e2e.test_competition_day import (  # noqa: F401 - connect_day is a fi
     play_the_day,
     spin_count,
     text_of,
-    wait_until,
 )
 from tests.support.slack_stub import Call
+from tests.support.waiting import wait_until
 
 WON = "🎉 <@U_BEN> won Cowboy boots!"
 

@@ -4,7 +4,6 @@ in words that the file couldn't be attached and why."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +12,7 @@ from bot.blocks.home import EXPORT_BUTTON_ACTION
 from bot.domain.directory import add_region, join_region, set_role
 from tests.e2e.conftest import TEAM_ID, LiveBot
 from tests.support.slack_stub import PostedMessage
+from tests.support.waiting import wait_until
 
 HOME_VIEW = {"id": "VHOME1", "type": "home", "blocks": [], "hash": "VHOME1.hash"}
 
@@ -31,10 +31,10 @@ def bot(live_bot: LiveBot) -> LiveBot:
 
 
 def wait_for_posts(bot: LiveBot, channel: str, count: int) -> list[PostedMessage]:
-    deadline = time.monotonic() + 5
-    while len(bot.slack.posted_messages(channel)) < count:
-        assert time.monotonic() < deadline, f"expected {count} posts in {channel}: {bot.slack.posted_messages()}"
-        time.sleep(0.01)
+    wait_until(
+        lambda: len(bot.slack.posted_messages(channel)) >= count,
+        what=lambda: f"expected {count} posts in {channel}: {bot.slack.posted_messages()}",
+    )
     return bot.slack.posted_messages(channel)
 
 
