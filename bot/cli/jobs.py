@@ -214,7 +214,10 @@ def jobs_run(
         raise click.ClickException("\n".join(future))
     runtime = _runtime(state)
     runtime.defer = partial(wait_and_run, runtime.clock)
-    outcomes = [run_firing(runtime, firing_at(spec, at), now=at, manual=True, force=force) for spec in chosen]
+    # Claimed and stamped now; `at` is the slot and the time the post is built for.
+    outcomes = [
+        run_firing(runtime, firing_at(spec, at), now=now, content_time=at, manual=True, force=force) for spec in chosen
+    ]
     _report(outcomes, chosen)
 
 

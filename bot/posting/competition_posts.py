@@ -5,19 +5,22 @@ Slack *between* them, never while holding a transaction. Each post is claimed in
 database first, so two callers (two managers, a manager and the clock, two web
 workers) never post the same thing twice.
 
-Public API (the scheduler calls these; `now` is aware UTC):
+Public API (the scheduler calls these; `now` is aware UTC and the real current time: what
+the once-per-day claims record. `content_time`, default `now`, is the time a post is built for
+— a manual run as at a past time passes it; its claims are still stamped `now`, so they are
+never mistaken for a dead process's):
 
-    post_kickoff(client, session_factory, key: DayKey, now) -> bool
+    post_kickoff(client, session_factory, key: DayKey, now, *, content_time=None) -> bool
         Kickoff message in the region channel, then the live standings message.
         False when it was posted already or the day is closed.
     refresh_live_standings(client, session_factory, day_id: int, now) -> LiveRefresh
         Post or edit the day's live standings message if the 30 s throttle allows.
         `retry_at` set means a change is pending: call again at that time (the
         scheduler can add a one-off job; `LiveStandingsRefresher` uses a timer).
-    post_last_call(client, session_factory, key: DayKey, now) -> bool
+    post_last_call(client, session_factory, key: DayKey, now, *, content_time=None) -> bool
         "Last call" with the current leader; once per day.
     post_results(client, session_factory, key: DayKey, now, closed_by="scheduler", *,
-                 seed_source=new_seed) -> ResultsOutcome
+                 seed_source=new_seed, content_time=None) -> ResultsOutcome
         Close the day (idempotent, committing to a seed from `seed_source`) and post the
         results with the commitment and the "Spin the wheel" button.
         `already_closed=True` means nothing was posted.
@@ -110,7 +113,14 @@ def require_channel(region: Region) -> str:
 # --- kickoff and last call ---------------------------------------------------------------
 
 
-def post_kickoff(client: WebClient, session_factory: SessionFactory, key: DayKey, now: datetime) -> bool:
+def post_kickoff(
+    client: WebClient,
+    session_factory: SessionFactory,
+    key: DayKey,
+    now: datetime,
+    *,
+    content_time: datetime | None = None,
+) -> bool:
     with session_factory.begin() as session:
         day = day_for_key(session, key)
         channel = require_channel(day.region)
@@ -121,19 +131,27 @@ def post_kickoff(client: WebClient, session_factory: SessionFactory, key: DayKey
     _post_or_release(client, session_factory, channel, content, day_id, "kickoff_posted_at", key_text)
     with session_factory.begin() as session:
         mark_pending(session, [day_id])
-    refresh_live_standings(client, session_factory, day_id, now)
+    refresh_live_standings(client, session_factory, day_id, content_time or now)
     return True
 
 
-def post_last_call(client: WebClient, session_factory: SessionFactory, key: DayKey, now: datetime) -> bool:
+def post_last_call(
+    client: WebClient,
+    session_factory: SessionFactory,
+    key: DayKey,
+    now: datetime,
+    *,
+    content_time: datetime | None = None,
+) -> bool:
+    as_at = content_time or now
     with session_factory.begin() as session:
         day = day_for_key(session, key)
         channel = require_channel(day.region)
-        if not last_call_due(day.window_start, day.window_end, now):
+        if not last_call_due(day.window_start, day.window_end, as_at):
             return False  # with or before the kickoff (a DST change can do that), or after the end
         if day.status != DAY_OPEN or not claim_once(session, day, "last_call_posted_at", now):
             return False
-        minutes_left = max(1, round((day.window_end - now) / timedelta(minutes=1)))
+        minutes_left = max(1, round((day.window_end - as_at) / timedelta(minutes=1)))
         day_id = day.id
         content = last_call_message(day_view(day), day_standings(session, day), minutes_left)
         key_text = day_post_key(day, "last_call")
@@ -345,15 +363,17 @@ def post_results(
     closed_by: str = "scheduler",
     *,
     seed_source: SeedSource = new_seed,
+    content_time: datetime | None = None,
 ) -> ResultsOutcome:
+    as_at = content_time or now
     with session_factory.begin() as session:
         day = day_for_key(session, key)
         require_channel(day.region)
-        close_day(session, day, now, closed_by, seed_source=seed_source)
+        close_day(session, day, as_at, closed_by, seed_source=seed_source)
         if not claim_results_post(session, day, now):
             return ResultsOutcome(day.id, already_closed=True)
         day_id = day.id
-    return publish_results(client, session_factory, day_id, now)
+    return publish_results(client, session_factory, day_id, as_at)
 
 
 def results_content(session: Session, day: CompetitionDay, now: datetime) -> Message:

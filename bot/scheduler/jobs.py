@@ -121,6 +121,16 @@ class Firing:
 
 
 @dataclass(frozen=True)
+class PostTimes:
+    """The two times a post has. `now` is the real time: what claims and "posted at" stamps
+    record, so a lease is measured from when the claim was really taken. `content_time` is
+    the time the post is built for (a manual run as at a past slot); for the clock, now."""
+
+    now: datetime
+    content_time: datetime
+
+
+@dataclass(frozen=True)
 class PostResult:
     channel_id: str | None
     message_ts: str | None
@@ -149,10 +159,20 @@ def latest_firing(spec: JobSpec, now: datetime) -> Firing | None:
 
 
 def run_firing(
-    runtime: JobRuntime, firing: Firing, *, now: datetime, manual: bool = False, force: bool = False
+    runtime: JobRuntime,
+    firing: Firing,
+    *,
+    now: datetime,
+    content_time: datetime | None = None,
+    manual: bool = False,
+    force: bool = False,
 ) -> RunOutcome:
     """Run one firing at most once. `manual` (pipeday jobs run) ignores the grace period, and
-    leaves reporting the outcome to its caller: only the details go to the debug log."""
+    leaves reporting the outcome to its caller: only the details go to the debug log.
+
+    `now` is the real current time (the claim, the grace check and every stamp); the firing's
+    `scheduled_for` is its slot; `content_time` (default `now`) is the time the post is built
+    for — a manual run as at a past time passes it, and its claim is still as fresh as it is."""
     spec = firing.spec
     if not manual:
         decision = catch_up(firing.scheduled_for, now, spec.grace)
@@ -172,17 +192,18 @@ def run_firing(
             held_by,
         )
         return RunOutcome(spec.job_id, firing.local_date, "duplicate", str(held_by))
-    return _post_claimed(runtime, firing, claimed, now, report=not manual)
+    times = PostTimes(now, content_time or now)
+    return _post_claimed(runtime, firing, claimed, times, report=not manual)
 
 
 def _post_claimed(
-    runtime: JobRuntime, firing: Firing, claimed: Claim, now: datetime, *, report: bool = True
+    runtime: JobRuntime, firing: Firing, claimed: Claim, times: PostTimes, *, report: bool = True
 ) -> RunOutcome:
     """Post a claimed firing and record the outcome; `report` logs it (at debug level when
     the caller reports it itself)."""
-    spec = firing.spec
+    spec, now = firing.spec, times.now
     try:
-        result = POSTERS[spec.kind](runtime, firing, now)
+        result = POSTERS[spec.kind](runtime, firing, times)
     except Exception as error:
         detail = describe_error(error)
         logger.log(
@@ -310,7 +331,7 @@ def _take_over(runtime: JobRuntime, firing: Firing, stale: SentLog, now: datetim
     if spec.kind in COMPETITION_KINDS:
         with runtime.session_factory.begin() as session:
             release_stale_day_claim(session, _day_key(firing), spec.kind, claimed_before=now - CLAIM_LEASE)
-    return _post_claimed(runtime, firing, claimed, now)
+    return _post_claimed(runtime, firing, claimed, PostTimes(now, now))
 
 
 def _posted_already(runtime: JobRuntime, firing: Firing, stale: SentLog) -> FoundPost | None:
@@ -376,15 +397,17 @@ def _day_key(firing: Firing) -> DayKey:
     return DayKey(spec.team_id, spec.region_id, spec.competition_id, firing.local_date)
 
 
-def _post_kickoff(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
-    posted = post_kickoff(runtime.client, runtime.session_factory, _day_key(firing), now)
+def _post_kickoff(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
+    posted = post_kickoff(
+        runtime.client, runtime.session_factory, _day_key(firing), times.now, content_time=times.content_time
+    )
     return PostResult(firing.spec.channel_id, None, None if posted else "already posted, or the day is closed")
 
 
-def _post_standings(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
+def _post_standings(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
     with runtime.session_factory.begin() as session:
         day_id = day_for_key(session, _day_key(firing)).id
-    refreshed = runtime.live_standings.flush(day_id, now)
+    refreshed = runtime.live_standings.flush(day_id, times.content_time)
     if refreshed.changed_message:
         note = None
     elif refreshed.retry_at is not None:
@@ -395,19 +418,22 @@ def _post_standings(runtime: JobRuntime, firing: Firing, now: datetime) -> PostR
     return PostResult(firing.spec.channel_id, None, note)
 
 
-def _post_last_call(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
-    posted = post_last_call(runtime.client, runtime.session_factory, _day_key(firing), now)
+def _post_last_call(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
+    posted = post_last_call(
+        runtime.client, runtime.session_factory, _day_key(firing), times.now, content_time=times.content_time
+    )
     return PostResult(firing.spec.channel_id, None, None if posted else "already posted, or the day is closed")
 
 
-def _post_results(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
+def _post_results(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
     outcome = post_results(
         runtime.client,
         runtime.session_factory,
         _day_key(firing),
-        now,
+        times.now,
         closed_by="scheduler",
         seed_source=runtime.seed_source,
+        content_time=times.content_time,
     )
     if outcome.live_retry_at is not None:
         runtime.live_standings.defer(outcome.day_id, outcome.live_retry_at)
@@ -416,22 +442,22 @@ def _post_results(runtime: JobRuntime, firing: Firing, now: datetime) -> PostRes
     )
 
 
-def _post_weekly_summary(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
+def _post_weekly_summary(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
     posted = post_weekly_summary(
-        runtime.client, runtime.session_factory, firing.spec.region_id, now, post_key=firing.key.token
+        runtime.client, runtime.session_factory, firing.spec.region_id, times.content_time, post_key=firing.key.token
     )
     note = f"chart not uploaded: {posted.chart_error}" if posted.chart_error else None
     return PostResult(posted.channel_id, posted.message_ts, note)
 
 
-def _post_goals_kickoff(runtime: JobRuntime, firing: Firing, now: datetime) -> PostResult:
+def _post_goals_kickoff(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
     with runtime.session_factory.begin() as session:
-        channel, content = goals_kickoff_content(session, firing.spec.region_id, firing.local_date, now)
+        channel, content = goals_kickoff_content(session, firing.spec.region_id, firing.local_date, times.content_time)
     ts = post_message(runtime.client, channel, content, post_key=firing.key.token)
     return PostResult(channel, ts)
 
 
-Poster = Callable[[JobRuntime, Firing, datetime], PostResult]
+Poster = Callable[[JobRuntime, Firing, PostTimes], PostResult]
 POSTERS: dict[str, Poster] = {
     "kickoff": _post_kickoff,
     "standings": _post_standings,

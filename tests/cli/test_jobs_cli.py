@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -25,9 +26,17 @@ from bot.domain.competitions import CompetitionSpec, add_competition
 from bot.domain.directory import add_region, get_member, join_region
 from bot.domain.grammar import LogCommand
 from bot.posting.competition_posts import LiveStandingsRefresher
-from bot.scheduler.jobs import JobRuntime, firing_at, retry_failed, run_firing
+from bot.scheduler.jobs import (
+    CLAIM_LEASE,
+    JobRuntime,
+    RunOutcome,
+    firing_at,
+    retry_failed,
+    run_firing,
+    take_over_stale_claims,
+)
 from bot.scheduler.specs import load_job_specs
-from models import Base, SentLog
+from models import Base, CompetitionDay, SentLog
 from tests.support.slack_stub import SlackStub
 
 TEAM = "T0000001"
@@ -388,6 +397,49 @@ def test_a_run_for_a_post_that_is_due_still_posts_at_most_once(
     with session_factory.begin() as session:
         row = session.scalars(select(SentLog).where(SentLog.kind == "kickoff")).one()
         assert (row.status, row.local_date.isoformat()) == ("sent", "2026-11-26")
+
+
+def test_a_run_as_at_a_past_slot_is_claimed_now_so_the_clock_never_takes_it_over_mid_post(
+    database_url: str,
+    connect_day: None,
+    slack: SlackStub,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_now = datetime(2026, 11, 26, 13, 40, tzinfo=UTC)  # Thursday 08:40 in New York: the 08:00 slot is 40 min old
+    frozen_now(monkeypatch, real_now)
+    released = slack.hold("chat.postMessage")  # Slack is slow: the manual run's post is still on its way
+    ran: dict[str, tuple[int, str]] = {}
+    command = ("jobs", "run", "kickoff", "--region", "AMER", "--at", "2026-11-26T08:00", "--team", TEAM)
+    manual = threading.Thread(target=lambda: ran.update(cli=invoke(database_url, slack, *command)))
+    manual.start()
+    taken: list[RunOutcome] = []
+    try:
+        slack.wait_for_held("chat.postMessage", 1)
+        with session_factory.begin() as session:
+            specs = load_job_specs(session, TEAM).specs
+        the_clock = JobRuntime(session_factory, slack.client(), worker_id="clock", clock=lambda: real_now)
+        # The clock's tick a few seconds later: the claim is seconds old, not older than the lease.
+        tick = threading.Thread(
+            target=lambda: taken.extend(take_over_stale_claims(the_clock, specs, real_now + timedelta(seconds=5)))
+        )
+        tick.start()
+        tick.join(timeout=5)  # returns at once unless the clock is posting the kickoff too
+    finally:
+        released.set()
+        manual.join(timeout=30)
+        tick.join(timeout=30)
+    code, output = ran["cli"]
+    assert code == 0 and "kickoff (Connect Day) in AMER for 2026-11-26: sent" in output, output
+    assert taken == []
+    kickoffs = [c for c in slack.calls("chat.postMessage") if "starts now" in c.args.get("text", "")]
+    assert len(kickoffs) == 1
+    with session_factory.begin() as session:
+        row = session.scalars(select(SentLog).where(SentLog.kind == "kickoff")).one()
+        # Claimed at the real time; the slot stays 08:00 New York.
+        assert (row.claimed_at, row.scheduled_for) == (real_now, datetime(2026, 11, 26, 13, 0, tzinfo=UTC))
+        day = session.scalars(select(CompetitionDay)).one()
+        assert day.kickoff_posted_at == real_now and real_now - day.kickoff_posted_at < CLAIM_LEASE
 
 
 def test_a_run_on_a_day_without_the_competition_names_no_name_it_was_not_given(
