@@ -41,9 +41,9 @@ from bot.scheduler.jobs import (
     latest_firing,
     retry_failed,
     run_firing,
-    take_over_stale_claims,
 )
 from bot.scheduler.specs import JobSpec, SpecProblem, load_job_specs
+from bot.scheduler.takeover import take_over_stale_claims
 from bot.scheduler.timing import weekly_trigger
 from models import utc_now
 

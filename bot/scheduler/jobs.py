@@ -11,7 +11,7 @@ Every firing of every kind goes through `run_firing`:
    "abandoned" with an error log line. Nothing is silently lost, nothing sent twice.
 
 A claim is a lease. One left "claimed" longer than CLAIM_LEASE belongs to a process that
-died mid-post; `take_over_stale_claims` takes it over and asks Slack first whether the post
+died mid-post; `take_over_stale_claims` (bot.scheduler.takeover) takes it over and asks Slack first whether the post
 went out (every post carries its key in its message metadata; conversations.history reads
 it back): if it did, the row is marked sent; if not, it is posted now. A crashed clock
 delays a post instead of losing it. Only when Slack cannot tell (no history scope, the bot
@@ -37,7 +37,6 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.competitions import DayKey, day_for_key
-from bot.domain.post_claims import release_stale_day_claim
 from bot.domain.wheel import SeedSource, new_seed
 from bot.posting import sent_log
 from bot.posting.competition_posts import (
@@ -47,17 +46,10 @@ from bot.posting.competition_posts import (
     post_results,
 )
 from bot.posting.sent_log import Claim, SentKey
-from bot.posting.slack_messages import (
-    SLACK_FAILURES,
-    FoundPost,
-    describe_error,
-    find_posted,
-    is_transient,
-    post_message,
-)
+from bot.posting.slack_messages import describe_error, post_message
 from bot.posting.weekly_summary import post_weekly_summary
 from bot.scheduler.goals_kickoff import goals_kickoff_content
-from bot.scheduler.specs import COMPETITION_KINDS, JobSpec
+from bot.scheduler.specs import JobSpec
 from bot.scheduler.timing import catch_up, missed_firings, scheduled_local_date
 from models import SentLog, utc_now
 
@@ -68,8 +60,6 @@ SessionFactory = sessionmaker[Session]
 CATCH_UP_LOOKBACK = timedelta(days=8)
 # A claim this old belongs to a process that died while posting: it is taken over.
 CLAIM_LEASE = timedelta(minutes=15)
-# Slack's clock and ours may differ a little: look this much further back for the post.
-HISTORY_MARGIN = timedelta(minutes=5)
 MAX_ATTEMPTS = 10
 
 Deferrer = Callable[[datetime, Callable[[], None]], None]
@@ -193,10 +183,10 @@ def run_firing(
         )
         return RunOutcome(spec.job_id, firing.local_date, "duplicate", str(held_by))
     times = PostTimes(now, content_time or now)
-    return _post_claimed(runtime, firing, claimed, times, report=not manual)
+    return post_claimed(runtime, firing, claimed, times, report=not manual)
 
 
-def _post_claimed(
+def post_claimed(
     runtime: JobRuntime, firing: Firing, claimed: Claim, times: PostTimes, *, report: bool = True
 ) -> RunOutcome:
     """Post a claimed firing and record the outcome; `report` logs it (at debug level when
@@ -259,7 +249,7 @@ def _describe_holder(session: Session, key: SentKey) -> str:
     return f"{row.status}: {row.last_error or 'no details'}"
 
 
-# --- the clock's tick: retries, stale claims, catch-up -------------------------------------------
+# --- the clock's tick: retries and catch-up (stale claims: bot.scheduler.takeover) -------------------------------------------
 
 
 def retry_failed(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime) -> list[RunOutcome]:
@@ -271,15 +261,15 @@ def retry_failed(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime) -
     outcomes = []
     for row in failed:
         spec = by_slot.get(sent_log.slot_of(row))
-        give_up = _give_up_reason(spec, now - row.scheduled_for, row.attempts)
+        give_up = give_up_reason(spec, now - row.scheduled_for, row.attempts)
         if give_up is not None:
-            _abandon(runtime, row, f"{give_up}; last error: {row.last_error}", now)
+            abandon(runtime, row, f"{give_up}; last error: {row.last_error}", now)
         elif spec is not None:
             outcomes.append(run_firing(runtime, Firing(spec, row.scheduled_for, row.local_date), now=now))
     return outcomes
 
 
-def _give_up_reason(spec: JobSpec | None, lateness: timedelta, attempts: int) -> str | None:
+def give_up_reason(spec: JobSpec | None, lateness: timedelta, attempts: int) -> str | None:
     if spec is None:
         return "no longer scheduled (its region, competition or kind was removed)"
     if attempts >= MAX_ATTEMPTS:
@@ -289,81 +279,7 @@ def _give_up_reason(spec: JobSpec | None, lateness: timedelta, attempts: int) ->
     return None
 
 
-def take_over_stale_claims(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime) -> list[RunOutcome]:
-    """Claims whose process died mid-post: taken over, and posted unless Slack has the post."""
-    by_slot = {spec.slot: spec for spec in specs}
-    with runtime.session_factory.begin() as session:
-        stale = sent_log.stale_claims(session, claimed_before=now - CLAIM_LEASE)
-    outcomes = []
-    for row in stale:
-        spec = by_slot.get(sent_log.slot_of(row))
-        # The lease is what made it late: the grace counts from when it could first be retaken.
-        give_up = _give_up_reason(spec, now - row.scheduled_for - CLAIM_LEASE, row.attempts)
-        if give_up is not None or spec is None:
-            reason = f"claimed by {row.claimed_by} but never confirmed; {give_up}"
-            _abandon(
-                runtime, row, f"{reason}; check the channel, then `pipeday jobs run … --force` if it is missing", now
-            )
-            continue
-        outcomes.append(_take_over(runtime, Firing(spec, row.scheduled_for, row.local_date), row, now))
-    return outcomes
-
-
-def _take_over(runtime: JobRuntime, firing: Firing, stale: SentLog, now: datetime) -> RunOutcome:
-    spec = firing.spec
-    with runtime.session_factory.begin() as session:
-        claimed = sent_log.take_over_stale(session, stale, now=now, claimed_by=runtime.worker_id)
-    if claimed is None:
-        return RunOutcome(spec.job_id, firing.local_date, "duplicate", "taken over by another runner")
-    try:
-        found = _posted_already(runtime, firing, stale)
-    except SLACK_FAILURES as error:
-        return _cannot_tell(runtime, firing, stale, claimed, error, now)
-    if found is not None:
-        with runtime.session_factory.begin() as session:
-            note = f"posted by {stale.claimed_by} before it stopped; found in Slack"
-            sent_log.mark_sent(session, claimed, channel_id=found.channel, message_ts=found.ts, now=now, note=note)
-        logger.info("%s on %s: %s", spec.describe(), firing.local_date, note)
-        return RunOutcome(spec.job_id, firing.local_date, "sent", note)
-    logger.warning(
-        "%s on %s: %s stopped before posting it; posting it now", spec.describe(), firing.local_date, stale.claimed_by
-    )
-    if spec.kind in COMPETITION_KINDS:
-        with runtime.session_factory.begin() as session:
-            release_stale_day_claim(session, _day_key(firing), spec.kind, claimed_before=now - CLAIM_LEASE)
-    return _post_claimed(runtime, firing, claimed, PostTimes(now, now))
-
-
-def _posted_already(runtime: JobRuntime, firing: Firing, stale: SentLog) -> FoundPost | None:
-    """Slack's record of the post: the ts the claim stored, or a message carrying its key."""
-    if stale.message_ts and stale.channel_id:
-        return FoundPost(stale.channel_id, stale.message_ts)
-    channel = firing.spec.channel_id
-    if channel is None:
-        return None
-    return find_posted(runtime.client, channel, firing.key.token, stale.claimed_at - HISTORY_MARGIN)
-
-
-def _cannot_tell(
-    runtime: JobRuntime, firing: Firing, stale: SentLog, claimed: Claim, error: Exception, now: datetime
-) -> RunOutcome:
-    spec, detail = firing.spec, describe_error(error)
-    if is_transient(error):
-        # Keep the claim: it is retaken (and Slack asked again) when this lease runs out.
-        logger.warning(
-            "%s on %s: could not ask Slack whether it went out: %s", spec.describe(), firing.local_date, detail
-        )
-        return RunOutcome(spec.job_id, firing.local_date, "failed", detail)
-    reason = (
-        f"claimed by {stale.claimed_by} but never confirmed, and Slack could not say whether it went out "
-        f"({detail}; the app needs channels:history and to be in the channel); check the channel, "
-        "then `pipeday jobs run … --force` if it is missing"
-    )
-    _abandon(runtime, stale, reason, now)
-    return RunOutcome(spec.job_id, firing.local_date, "failed", reason)
-
-
-def _abandon(runtime: JobRuntime, row: SentLog, reason: str, now: datetime) -> None:
+def abandon(runtime: JobRuntime, row: SentLog, reason: str, now: datetime) -> None:
     with runtime.session_factory.begin() as session:
         # Only from the status we saw: a post that completed meanwhile stays "sent".
         changed = sent_log.abandon(session, row.id, reason, now=now, expected_status=row.status)
@@ -391,7 +307,7 @@ def catch_up_missed(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime
 # --- posters ---------------------------------------------------------------------------------------
 
 
-def _day_key(firing: Firing) -> DayKey:
+def day_key(firing: Firing) -> DayKey:
     spec = firing.spec
     assert spec.competition_id is not None, f"{spec.kind} needs a competition"
     return DayKey(spec.team_id, spec.region_id, spec.competition_id, firing.local_date)
@@ -399,14 +315,14 @@ def _day_key(firing: Firing) -> DayKey:
 
 def _post_kickoff(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
     posted = post_kickoff(
-        runtime.client, runtime.session_factory, _day_key(firing), times.now, content_time=times.content_time
+        runtime.client, runtime.session_factory, day_key(firing), times.now, content_time=times.content_time
     )
     return PostResult(firing.spec.channel_id, None, None if posted else "already posted, or the day is closed")
 
 
 def _post_standings(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
     with runtime.session_factory.begin() as session:
-        day_id = day_for_key(session, _day_key(firing)).id
+        day_id = day_for_key(session, day_key(firing)).id
     refreshed = runtime.live_standings.flush(day_id, times.content_time)
     if refreshed.changed_message:
         note = None
@@ -420,7 +336,7 @@ def _post_standings(runtime: JobRuntime, firing: Firing, times: PostTimes) -> Po
 
 def _post_last_call(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
     posted = post_last_call(
-        runtime.client, runtime.session_factory, _day_key(firing), times.now, content_time=times.content_time
+        runtime.client, runtime.session_factory, day_key(firing), times.now, content_time=times.content_time
     )
     return PostResult(firing.spec.channel_id, None, None if posted else "already posted, or the day is closed")
 
@@ -429,7 +345,7 @@ def _post_results(runtime: JobRuntime, firing: Firing, times: PostTimes) -> Post
     outcome = post_results(
         runtime.client,
         runtime.session_factory,
-        _day_key(firing),
+        day_key(firing),
         times.now,
         closed_by="scheduler",
         seed_source=runtime.seed_source,

@@ -33,9 +33,9 @@ from bot.scheduler.jobs import (
     firing_at,
     retry_failed,
     run_firing,
-    take_over_stale_claims,
 )
 from bot.scheduler.specs import load_job_specs
+from bot.scheduler.takeover import take_over_stale_claims
 from models import Base, CompetitionDay, SentLog
 from tests.support.slack_stub import SlackStub
 

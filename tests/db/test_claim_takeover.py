@@ -20,8 +20,9 @@ from bot.posting import sent_log
 from bot.posting.sent_log import SentKey
 from bot.posting.slack_messages import post_message
 from bot.scheduler.clock import Clock, make_scheduler
-from bot.scheduler.jobs import CLAIM_LEASE, JobRuntime, catch_up_missed, retry_failed, take_over_stale_claims
+from bot.scheduler.jobs import CLAIM_LEASE, JobRuntime, catch_up_missed, retry_failed
 from bot.scheduler.specs import JobSpec, load_job_specs
+from bot.scheduler.takeover import take_over_stale_claims
 from models import CompetitionDay, SentLog
 from tests.support.clock import FakeClock
 from tests.support.slack_stub import Call, SlackStub
