@@ -17,9 +17,8 @@ Playback: the GIF has no loop extension, so viewers play it once and stop on
 the last frame (the result); that frame is also held for
 ``_HOLD_LAST_FRAME_MS`` for viewers that loop anyway.
 
-The last frame also names the prize in words, on a dark caption just under
-the pointer: the GIF is often seen on its own (a preview, a forwarded file),
-and a segment's small radial label can be cut short or left out.
+The last frame also names the prize in words, on a caption just under the
+pointer (bot.render.wheel_caption, which also holds the fonts and text fitting).
 """
 
 from __future__ import annotations
@@ -29,12 +28,10 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont, features
+from PIL import Image, ImageDraw
 
-RGB = tuple[int, int, int]
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+from bot.render.wheel_caption import MIN_FONT_PX, RGB, Font, draw_caption, drawable_text, fit_label, load_font
 
 # Channel values are multiples of 4 so palette mapping keeps them exact, and
 # neighbours in the list differ in hue so adjacent segments never look alike.
@@ -65,19 +62,6 @@ _HOLD_LAST_FRAME_MS = 4000
 # Landing spot inside the winner's segment stays this far (as a fraction of
 # the segment) from either edge, so nobody argues about a pixel-thin call.
 _EDGE_MARGIN = 0.15
-_MIN_FONT_PX = 9
-_DEJAVU_PATHS = (
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf"),
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/dejavu/DejaVuSansCondensed-Bold.ttf"),
-    Path("/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf"),
-)
-_ELLIPSIS = "…"
-# The caption on the last frame: as large as fits, two lines for long names.
-_CAPTION_FONT_SHARE = 0.058  # of the image size, at most
-_CAPTION_MIN_FONT_SHARE = 0.036
-_CAPTION_MAX_LINES = 2
 
 
 @dataclass(frozen=True)
@@ -231,7 +215,7 @@ def render_wheel_gif(
     # caption in place of the winner's radial label, which it would half cover.
     shown = [label if index != winner_index else "" for index, label in enumerate(labels)]
     result = _draw_wheel(layout, shown, odds, colours, final % 360.0)
-    _draw_caption(result, layout, labels[winner_index])
+    draw_caption(result, layout, labels[winner_index], box_colour=_INK, edge_colour=_POINTER_EDGE, text_colour=_TEXT)
     images[-1] = _frame(_quantized(result, palette), layout, 0.0, palette)
     durations = [_SPIN_FRAME_MS] * (frames - 1) + [_HOLD_LAST_FRAME_MS]
     buffer = io.BytesIO()
@@ -333,7 +317,7 @@ def _draw_label(
     if font_px is None:
         return  # segment too thin for legible text; the result message names it
     if font_px not in fonts:
-        fonts[font_px] = _load_font(font_px)
+        fonts[font_px] = load_font(font_px)
     font = fonts[font_px]
     text = fit_label(drawable_text(label), font, _label_room(layout, end - start, font_px))
     if not text:
@@ -359,7 +343,7 @@ def _label_font_px(layout: WheelLayout, width_degrees: float) -> int | None:
     # Text is right-aligned to label_outer; judge the width a bit inside it.
     chord = 2 * layout.label_outer * 0.75 * math.sin(math.radians(min(width_degrees, 180)) / 2)
     font_px = min(base_px, int(chord * 0.8))
-    return font_px if font_px >= _MIN_FONT_PX else None
+    return font_px if font_px >= MIN_FONT_PX else None
 
 
 def _label_room(layout: WheelLayout, width_degrees: float, font_px: int) -> float:
@@ -369,112 +353,11 @@ def _label_room(layout: WheelLayout, width_degrees: float, font_px: int) -> floa
     return layout.label_outer - max(layout.label_inner, narrowest_radius)
 
 
-def drawable_text(label: str) -> str:
-    """The label on one line, without emoji (no bundled font draws them; they'd be boxes)."""
-    kept = "".join(ch for ch in label if not _is_emoji_part(ch))
-    return " ".join(kept.split())
-
-
-def _is_emoji_part(ch: str) -> bool:
-    code = ord(ch)
-    return (
-        0x1F000 <= code <= 0x1FFFF  # pictographs, emoticons, flags, skin tones
-        or 0xFE00 <= code <= 0xFE0F  # variation selectors
-        or code == 0x200D  # zero-width joiner
-        or 0xE0000 <= code <= 0xE007F  # tag characters (subdivision flags)
-    )
-
-
-def fit_label(text: str, font: Font, max_px: float) -> str:
-    """The text, or its longest prefix plus an ellipsis, that fits in ``max_px``."""
-    if font.getlength(text) <= max_px:
-        return text
-    low, high = 0, len(text)  # prefix length: low fits, high does not
-    while high - low > 1:
-        middle = (low + high) // 2
-        if font.getlength(text[:middle].rstrip() + _ELLIPSIS) <= max_px:
-            low = middle
-        else:
-            high = middle
-    return text[:low].rstrip() + _ELLIPSIS if low else ""
-
-
 def _text_sprite(text: str, font: Font, stroke: int) -> Image.Image:
     left, top, right, bottom = font.getbbox(text, stroke_width=stroke)
     sprite = Image.new("RGBA", (int(right - left), int(bottom - top)), (0, 0, 0, 0))
     ImageDraw.Draw(sprite).text((-left, -top), text, font=font, fill=_TEXT, stroke_width=stroke, stroke_fill=_INK)
     return sprite
-
-
-def _load_font(px: int) -> Font:
-    """DejaVu if installed, else Pillow's bundled scalable font, else the bitmap default.
-
-    DejaVu comes first because Pillow's bundled Aileron has a limited
-    character set: accented or non-Latin prize names ("numéro", "Ж") came out
-    as boxes with it.
-    """
-    if not features.check("freetype2"):
-        return ImageFont.load_default()
-    for path in _DEJAVU_PATHS:
-        if path.exists():
-            return ImageFont.truetype(str(path), px)
-    return ImageFont.load_default(size=px)
-
-
-def caption_lines(prize: str, font: Font, max_px: float) -> list[str]:
-    """The prize name in at most two lines of at most ``max_px``; the last one is cut
-    with an ellipsis when the name is longer still."""
-    words = drawable_text(prize).split()
-    lines: list[str] = []
-    while words and len(lines) < _CAPTION_MAX_LINES - 1:
-        taken = 1
-        while taken < len(words) and font.getlength(" ".join(words[: taken + 1])) <= max_px:
-            taken += 1
-        if font.getlength(" ".join(words[:taken])) > max_px:
-            break  # one word wider than the line: the last line cuts it
-        lines.append(" ".join(words[:taken]))
-        words = words[taken:]
-    if words:
-        lines.append(fit_label(" ".join(words), font, max_px))
-    return [line for line in lines if line]
-
-
-def _caption_layout(layout: WheelLayout, prize: str) -> tuple[Font, list[str]]:
-    """The largest font that shows the name on one line, else two lines at the smallest."""
-    largest = max(_MIN_FONT_PX, round(layout.size * _CAPTION_FONT_SHARE))
-    smallest = max(_MIN_FONT_PX, round(layout.size * _CAPTION_MIN_FONT_SHARE))
-    text = drawable_text(prize)
-    for px in range(largest, smallest, -2):
-        font = _load_font(px)
-        if font.getlength(text) <= layout.caption_width:
-            return font, [text] if text else []
-    font = _load_font(smallest)
-    return font, caption_lines(text, font, layout.caption_width)
-
-
-def _draw_caption(image: Image.Image, layout: WheelLayout, prize: str) -> None:
-    """The prize's name on a dark rounded label, centred under the pointer."""
-    font, lines = _caption_layout(layout, prize)
-    if not lines:
-        return  # a name made only of emoji: nothing a font can draw
-    ascent, descent = font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (10, 2)
-    line_px = ascent + descent
-    padding = max(4, line_px // 3)
-    text_width = max(font.getlength(line) for line in lines)
-    top = layout.caption_top
-    box = (
-        layout.center - text_width / 2 - padding * 1.5,
-        top,
-        layout.center + text_width / 2 + padding * 1.5,
-        top + len(lines) * line_px + 2 * padding,
-    )
-    draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle(
-        box, radius=padding * 1.5, fill=_INK, outline=_POINTER_EDGE, width=max(1, layout.rim_width // 2)
-    )
-    for number, line in enumerate(lines):
-        y = top + padding + number * line_px
-        draw.text((layout.center, y), line, font=font, fill=_TEXT, anchor="ma")
 
 
 def _frame(wheel: Image.Image, layout: WheelLayout, turn_back: float, palette: Sequence[RGB]) -> Image.Image:

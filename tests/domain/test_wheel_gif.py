@@ -4,12 +4,10 @@ import itertools
 import pytest
 from PIL import Image, ImageFont
 
+from bot.render.wheel_caption import caption_lines, drawable_text, fit_label
 from bot.render.wheel_gif import (
     WheelLayout,
-    caption_lines,
-    drawable_text,
     final_rotation,
-    fit_label,
     pointer_segment,
     render_wheel_gif,
     segment_bounds,
