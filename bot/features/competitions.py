@@ -53,7 +53,8 @@ from bot.domain.spins import (
 )
 from bot.domain.text_input import parse_record_id
 from bot.posting.competition_posts import LiveStandingsRefresher, require_channel
-from bot.posting.retrying import publish_results_retrying
+from bot.posting.retrying import claim_results_row, publish_results_retrying
+from bot.posting.sent_log import Claim
 from bot.posting.spin_announcements import ANNOUNCE_LEASE, announce_spin, run_spin, update_announcement
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext, FollowUp, LogListener
@@ -87,18 +88,19 @@ def register(app: App, ctx: AppContext) -> None:
     @commands.on_verb("close", USAGE["close"], "(manager) end today's competition now and post the results")
     def close(request: CommandRequest) -> None:
         now = ctx.clock()
+        closer = f"/pg close by {request.user_id}"
         with _managed_region(ctx, request, "close a competition day") as (session, region, channel):
-            claimed: list[int] = []
+            claimed: list[tuple[int, Claim | None]] = []
             views: list[DayView] = []
             for day in days_to_close(session, region, now):
                 close_day(session, day, now, closed_by=request.user_id, seed_source=ctx.seed_source)
                 views.append(day_view(day))
                 if claim_results_post(session, day, now):
-                    claimed.append(day.id)
+                    # In the sent log too: if this worker dies before posting, the clock takes over.
+                    claimed.append((day.id, claim_results_row(session, day, now, closer)))
             reply = closing_reply(views, channel) if claimed else already_closed_reply(views)
         request.reply(reply)
         if claimed:  # after the answer: posting can take a while
-            closer = f"/pg close by {request.user_id}"
             request.later(partial(_publish_all_results, ctx, request.client, refresher, claimed, now, closer))
 
     @commands.on_verb("spin", USAGE["spin"], "(manager) spin the prize wheel for the last finished day's winner")
@@ -146,13 +148,13 @@ def _publish_all_results(
     ctx: AppContext,
     client: WebClient,
     refresher: LiveStandingsRefresher,
-    day_ids: list[int],
+    claimed: list[tuple[int, Claim | None]],
     now: datetime,
     closer: str,
 ) -> None:
-    for day_id in day_ids:
+    for day_id, claim in claimed:
         # Retried on transient failures; one that still fails is left to the clock (sent log).
-        outcome = publish_results_retrying(client, ctx.session_factory, day_id, now, posted_by=closer)
+        outcome = publish_results_retrying(client, ctx.session_factory, day_id, now, posted_by=closer, claim=claim)
         if outcome is not None and outcome.live_retry_at is not None:
             refresher.defer(day_id, outcome.live_retry_at)
 

@@ -13,10 +13,11 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
 from bot.cli.main import cli
+from bot.features import competitions
 from bot.posting import retrying
 from bot.posting.retrying import RetryPolicy
 from bot.scheduler.clock import Clock, make_scheduler
-from bot.scheduler.jobs import JobRuntime
+from bot.scheduler.jobs import CLAIM_LEASE, JobRuntime
 from models import CompetitionDay, Prize, SentLog, Spin
 from tests.e2e.conftest import LiveBot
 from tests.e2e.test_competition_day import (  # noqa: F401 - connect_day is a fixture
@@ -259,3 +260,35 @@ def test_results_that_keep_failing_after_the_close_are_listed_and_posted_by_the_
         row = session.scalars(select(SentLog).where(SentLog.kind == "results")).one()
         assert row.status == "sent"
     assert "Posts that did not go out" not in jobs_list(engine)
+
+
+def test_results_a_worker_died_posting_after_the_close_are_posted_by_the_clock_after_the_lease(
+    connect_day: LiveBot,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bot = connect_day
+    play_the_day(bot)
+    # The web worker is killed (SIGTERM, kill -9) once the close is answered, before it posts.
+    monkeypatch.setattr(competitions, "_publish_all_results", lambda *args, **kwargs: None)
+    assert "Closed Connect Day in AMER" in text_of(bot.pg_reply("close", user_id="U_MGR"))
+    bot.settle()
+    runtime = JobRuntime(bot.session_factory, bot.slack.client(), worker_id="clock-test", clock=bot.clock)
+    clock = Clock(make_scheduler(blocking=False), runtime, clock=bot.clock)
+
+    def posted_results() -> list[Call]:
+        return [c for c in accepted(bot, "C_AMER") if str(c.args.get("text")).startswith("🏆 Connect Day results")]
+
+    bot.clock.advance(timedelta(minutes=1))
+    clock.reconcile()  # the close's claim is still a live lease: its worker may yet be posting
+    assert posted_results() == []
+
+    bot.clock.advance(CLAIM_LEASE)
+    clock.reconcile()
+    assert len(posted_results()) == 1
+    bot.clock.advance(timedelta(hours=8))  # past the day's scheduled results too
+    clock.reconcile()
+    assert len(posted_results()) == 1
+    with bot.session_factory.begin() as session:
+        assert session.scalars(select(CompetitionDay.results_ts)).one() is not None
+        row = session.scalars(select(SentLog).where(SentLog.kind == "results")).one()
+        assert (row.status, row.claimed_by) == ("sent", "clock-test")
