@@ -78,6 +78,9 @@ ANNOUNCE_LEASE = timedelta(minutes=5)
 SWEEP_AFTER = timedelta(minutes=2)
 SWEEP_WITHIN = timedelta(days=2)
 MAX_SWEEP_ATTEMPTS = 10
+# Single-try announcers (the clock's sweep, `pipeday spin announce`) let a transient GIF
+# failure hold the announcement back this many times; from then on the GIF is left out.
+WHEEL_WAITS_FOR_ATTEMPTS = 3
 
 
 class AnnouncementFailed(Conflict):
@@ -148,14 +151,14 @@ def announce_spin(
                 f"<@{user_id}> already spun and won {prize}; the announcement is on its way.",
                 f"If it hasn't appeared in a few minutes: `pipeday spin announce {spin_id}`.",
             )
+        session.refresh(spin)
+        claims = spin.announce_attempts  # this claim included
     waits = policy.waits()
     for attempt, wait in enumerate(waits, start=1):
         if attempt > 1:
             policy.sleep(wait)
         try:
-            # After a round of retries the GIF is left out; a single try (the clock, `pipeday spin
-            # announce`) reports a transient failure instead, and its next run tries the GIF again.
-            wheel_may_wait = attempt < len(waits) or len(waits) == 1
+            wheel_may_wait = _wheel_may_wait(attempt, len(waits), claims)
             _announce_missing_steps(client, session_factory, spin_id, now, wheel_may_wait=wheel_may_wait)
         except SLACK_FAILURES as error:
             detail = describe_error(error)
@@ -170,6 +173,18 @@ def announce_spin(
             continue
         return AnnounceOutcome(spin_id, "announced")
     raise AssertionError("unreachable: the last try returns or raises")
+
+
+def _wheel_may_wait(attempt: int, tries: int, claims: int) -> bool:
+    """Whether a transient GIF failure still holds the announcement back (and is retried).
+
+    After a round of retries the GIF is left out. A single try (the clock's sweep, `pipeday spin
+    announce`) reports the failure instead, so its next run tries the GIF again, but only for
+    the first WHEEL_WAITS_FOR_ATTEMPTS claims: a GIF that keeps failing must not keep the
+    channel post and the winner's DM from ever going out."""
+    if tries == 1:
+        return claims < WHEEL_WAITS_FOR_ATTEMPTS
+    return attempt < tries
 
 
 def _give_up(session_factory: SessionFactory, spin_id: int, detail: str) -> None:

@@ -32,6 +32,7 @@ from bot.domain.wheel import WheelPrize, draw, wheel_segments
 from bot.posting.retrying import NO_RETRY, RetryPolicy
 from bot.posting.spin_announcements import (
     ANNOUNCE_LEASE,
+    WHEEL_WAITS_FOR_ATTEMPTS,
     AnnouncementFailed,
     announce_pending_spins,
     announce_spin,
@@ -358,3 +359,25 @@ def test_the_clocks_sweep_finishes_a_left_over_spin_but_leaves_a_fresh_one_alone
     assert [(o.spin_id, o.status) for o in swept] == [(spin_id, "announced")]
     assert len(slack.posted_messages("C_AMER")) == 1
     assert announce_pending_spins(slack.client(), session_factory, SPUN_AT + timedelta(minutes=4)) == []
+
+
+def test_the_sweep_leaves_out_a_wheel_gif_that_keeps_failing_and_announces_the_rest(
+    session_factory: sessionmaker[Session], slack: SlackStub
+) -> None:
+    spin_id = drawn(session_factory)
+    slack.fail("files.completeUploadExternal", error="internal_error", status=500, retry_after=None, times=None)
+    tick = SPUN_AT + timedelta(minutes=3)
+
+    for _ in range(WHEEL_WAITS_FOR_ATTEMPTS - 1):  # the first sweeps wait for the GIF
+        assert announce_pending_spins(slack.client(), session_factory, tick) == []
+        assert slack.posted_messages("C_AMER") == []
+        tick += timedelta(minutes=1)
+    swept = announce_pending_spins(slack.client(), session_factory, tick)
+
+    assert [(o.spin_id, o.status) for o in swept] == [(spin_id, "announced")]
+    note, announcement = slack.posted_messages("C_AMER")
+    assert "couldn't be attached" in note.args["text"] and "internal_error" in note.args["text"]
+    assert announcement.args["text"] == "🎉 <@U_REP0> won Cowboy boots!"
+    assert len(slack.posted_messages("DU_REP0")) == 1 and slack.shared_files() == []
+    spin = spin_row(session_factory, spin_id)
+    assert spin.announced_at is not None and spin.announce_attempts == WHEEL_WAITS_FOR_ATTEMPTS
