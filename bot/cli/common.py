@@ -9,19 +9,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import make_web_client
-from bot.domain.directory import workspace_ids
 from bot.domain.errors import DomainError
-from bot.settings import ConfigurationError, Settings
-from models.availability import one_line
-from models.db import DatabaseNotMigrated, ensure_migrated, make_engine, make_session_factory
+
+if TYPE_CHECKING:  # SQLAlchemy, Slack's SDK and the settings load when a command runs, not for --help
+    from sqlalchemy import Engine
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +32,27 @@ _SUPPORTED_DRIVERS = {("sqlite", ""), ("sqlite", "pysqlite"), ("postgresql", "ps
 
 @dataclass
 class CliState:
-    settings: Settings
+    """What commands share; each part is made when a command first needs it."""
+
+    _settings: Settings | None = None
     _engine: Engine | None = None
     _session_factory: sessionmaker[Session] | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The settings from the environment; a bad value is a one-line CLI error."""
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
 
     @property
     def engine(self) -> Engine:
         """The engine for DATABASE_URL; a URL Pipeday can't use is a one-line CLI error."""
         if self._engine is None:
+            from sqlalchemy import make_url
+
+            from models.db import make_engine
+
             url = self.settings.database_url
             problem = database_url_problem(url)
             if problem is not None:
@@ -69,6 +81,8 @@ class CliState:
     def session_factory(self) -> sessionmaker[Session]:
         """Sessions on a database checked (once per command) to be fully migrated."""
         if self._session_factory is None:
+            from models.db import DatabaseNotMigrated, ensure_migrated, make_session_factory
+
             self.require_existing_database()
             try:
                 ensure_migrated(self.engine)
@@ -93,6 +107,9 @@ def database_url_problem(url: str) -> str | None:
 
 
 def database_url_problem_text(url: str) -> str | None:
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -106,6 +123,9 @@ def database_url_problem_text(url: str) -> str | None:
 
 def missing_sqlite_file(url: str) -> Path | None:
     """The file a SQLite DATABASE_URL names, if it doesn't exist (None for other databases, :memory:)."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -130,17 +150,18 @@ def cli_errors(ctx: click.Context, *, verbose: bool) -> Iterator[None]:
         raise
     except DomainError as error:
         raise click.ClickException(f"{error.message} {error.hint or ''}".strip()) from None
-    except DBAPIError as error:
-        if verbose:
-            raise
-        verb = "reach" if error.statement is None else "use"  # no statement: connecting failed
-        raise click.ClickException(
-            f"Can't {verb} the database{_where(ctx)}: {_reason(error)}. "
-            "Check DATABASE_URL and that the database is running."
-        ) from None
     except Exception as error:
         if verbose:
             raise
+        database_error = _database_error(error)
+        if database_error is not None:
+            verb = "reach" if database_error.statement is None else "use"  # no statement: connecting failed
+            raise click.ClickException(
+                f"Can't {verb} the database{_where(ctx)}: {_reason(database_error)}. "
+                "Check DATABASE_URL and that the database is running."
+            ) from None
+        from models.availability import one_line
+
         logger.debug("unexpected error", exc_info=True)
         raise click.ClickException(
             f"Something went wrong that Pipeday didn't expect ({one_line(error)}). "
@@ -148,11 +169,20 @@ def cli_errors(ctx: click.Context, *, verbose: bool) -> Iterator[None]:
         ) from None
 
 
+def _database_error(error: Exception) -> DBAPIError | None:
+    """`error` if the database driver raised it (SQLAlchemy is loaded by then: no need to import it before)."""
+    from sqlalchemy.exc import DBAPIError
+
+    return error if isinstance(error, DBAPIError) else None
+
+
 def _where(ctx: click.Context) -> str:
     state = ctx.obj
-    if not isinstance(state, CliState):
+    if not isinstance(state, CliState) or state._settings is None:
         return ""
-    return f" at {make_url(state.settings.database_url).render_as_string(hide_password=True)}"
+    from sqlalchemy import make_url
+
+    return f" at {make_url(state._settings.database_url).render_as_string(hide_password=True)}"
 
 
 def _reason(error: DBAPIError) -> str:
@@ -162,6 +192,8 @@ def _reason(error: DBAPIError) -> str:
 
 
 def load_settings() -> Settings:
+    from bot.settings import ConfigurationError, Settings
+
     try:
         return Settings.from_env(os.environ)
     except ConfigurationError as error:
@@ -179,12 +211,18 @@ def resolve_team(state: CliState, session: Session, team: str | None) -> str:
     if team:
         return require_team_id(team)
     if state.settings.bot_token:
+        from slack_sdk.errors import SlackApiError
+
+        from bot.app import make_web_client
+
         try:
             return str(make_web_client(state.settings).auth_test()["team_id"])
         except SlackApiError as error:
             raise click.ClickException(
                 f"Slack rejected SLACK_BOT_TOKEN ({error.response.get('error')}). Fix the token or pass --team T…."
             ) from None
+    from bot.domain.directory import workspace_ids
+
     known = workspace_ids(session)
     if len(known) == 1:
         return known[0]

@@ -15,28 +15,12 @@ import click
 
 from bot.cli.common import CliState, domain_errors, pass_state, team_option, team_session
 from bot.domain.activity_types import ACTIVITY_TYPES
-from bot.domain.competitions import (
-    PRESETS,
-    CompetitionSpec,
-    add_competition,
-    find_competition,
-    list_competitions,
-    parse_local_time,
-    parse_metric,
-    parse_weekday,
-    region_scope_names,
-    remove_competition,
-    weekday_name,
-)
+from bot.domain.competition_presets import PRESETS, CompetitionSpec
 
 regions_option = click.option("--regions", help="Comma-separated region names (default: every region).")
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(competition)
-
-
-@click.group(help="Prospecting days: a metric, a weekday and a local window, per region.")
+@click.group()  # its help is its summary in bot.cli.main.COMMANDS
 def competition() -> None:
     pass
 
@@ -63,6 +47,8 @@ def competition() -> None:
 @team_option
 @pass_state
 def competition_add(state: CliState, /, team: str | None, **options: Any) -> None:
+    from bot.domain.competitions import add_competition
+
     with domain_errors():
         spec = _spec_from_options(**options)
     with team_session(state, team) as (session, team_id):
@@ -82,6 +68,8 @@ def _spec_from_options(
     winners: int | None,
     leaders_win: bool | None,
 ) -> CompetitionSpec:
+    from bot.domain.competitions import parse_local_time, parse_metric, parse_weekday
+
     if preset is None and not (name and weekday and metric):
         raise click.UsageError("Give NAME, --weekday and --metric, or use --preset connect-day / booking-day.")
     if preset:
@@ -111,6 +99,8 @@ def _region_names(regions: str) -> tuple[str, ...]:
 
 
 def _describe(spec: CompetitionSpec) -> str:
+    from bot.domain.competitions import weekday_name
+
     regions = ", ".join(spec.regions) or "every region"
     return (
         f"{spec.name}: {weekday_name(spec.weekday)}s, most {ACTIVITY_TYPES[spec.metric].plural} "
@@ -123,6 +113,8 @@ def _describe(spec: CompetitionSpec) -> str:
 @team_option
 @pass_state
 def competition_add_classics(state: CliState, regions: str | None, team: str | None) -> None:
+    from bot.domain.competitions import add_competition, find_competition
+
     with team_session(state, team) as (session, team_id):
         for preset in ("connect-day", "booking-day"):
             spec = PRESETS[preset]
@@ -139,6 +131,8 @@ def competition_add_classics(state: CliState, regions: str | None, team: str | N
 @team_option
 @pass_state
 def competition_list(state: CliState, team: str | None) -> None:
+    from bot.domain.competitions import list_competitions, region_scope_names, weekday_name
+
     with team_session(state, team) as (session, team_id):
         found = list_competitions(session, team_id)
         if not found:
@@ -158,6 +152,8 @@ def competition_list(state: CliState, team: str | None) -> None:
 @team_option
 @pass_state
 def competition_remove(state: CliState, name: str, team: str | None) -> None:
+    from bot.domain.competitions import remove_competition
+
     with team_session(state, team) as (session, team_id):
         deleted = remove_competition(session, team_id, name, actor="cli")
         click.echo(f"Removed {name}." + ("" if deleted else " Its past days and awards are kept."))

@@ -9,20 +9,18 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.demo.simulate import DemoOptions, DemoReport, run_demo
 from bot.demo.terminal import FeedEntry, RenderOptions, Style, render_feed_entry
 from bot.demo.world import build_world
 
+if TYPE_CHECKING:  # the simulation loads the whole app: it is imported when the demo runs
+    from bot.demo.simulate import DemoReport
+
 MAX_WIDTH = 100
 CLEAR_LINE = "\r\x1b[K"
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(demo)
 
 
 @click.command(
@@ -50,6 +48,8 @@ def register(cli: click.Group) -> None:
 )
 @click.pass_context
 def demo(ctx: click.Context, seed: int, days: int, out_dir: Path) -> None:
+    from bot.demo.simulate import DemoOptions, run_demo
+
     # The demo never reads the environment's Slack or database settings: it brings its own.
     if not (ctx.parent and ctx.parent.params.get("verbose")):
         # The feed is the output; the app's routine INFO logs would only interleave with it.

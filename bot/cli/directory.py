@@ -7,24 +7,11 @@ from datetime import UTC, datetime
 import click
 
 from bot.cli.common import CliState, pass_state, team_option, team_session
-from bot.domain.directory import (
-    ROLES,
-    add_region,
-    ensure_member,
-    list_regions,
-    region_member_count,
-    set_role,
-    update_region,
-)
+from bot.domain.member_roles import ROLES
 from bot.domain.text_input import is_slack_user_id
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(region)
-    cli.add_command(role)
-
-
-@click.group(help="Regions: name, time zone and announcement channel.")
+@click.group()  # its help is its summary in bot.cli.main.COMMANDS
 def region() -> None:
     pass
 
@@ -40,6 +27,8 @@ def region() -> None:
 @team_option
 @pass_state
 def region_add(state: CliState, name: str, tz: str, channel_id: str | None, team: str | None) -> None:
+    from bot.domain.directory import add_region
+
     _refuse_channel_name(channel_id)
     with team_session(state, team) as (session, team_id):
         added = add_region(session, team_id, name, tz, channel_id, actor="cli")
@@ -61,6 +50,8 @@ def region_add(state: CliState, name: str, tz: str, channel_id: str | None, team
 def region_set(state: CliState, name: str, tz: str | None, channel_id: str | None, team: str | None) -> None:
     if tz is None and channel_id is None:
         raise click.UsageError("Give --tz and/or --channel.")
+    from bot.domain.directory import update_region
+
     _refuse_channel_name(channel_id)
     with team_session(state, team) as (session, team_id):
         changed = update_region(session, team_id, name, tz=tz, channel_id=channel_id, actor="cli")
@@ -110,6 +101,8 @@ def _check_channel_with_slack(state: CliState, channel_id: str) -> None:
 @team_option
 @pass_state
 def region_list(state: CliState, team: str | None) -> None:
+    from bot.domain.directory import list_regions, region_member_count
+
     with team_session(state, team) as (session, team_id):
         regions = list_regions(session, team_id)
         if not regions:
@@ -119,7 +112,7 @@ def region_list(state: CliState, team: str | None) -> None:
             click.echo(f"{item.name:<10} {item.tz:<24} {item.channel_id or '-':<12} {members} members")
 
 
-@click.group(help="Member roles.")
+@click.group()  # its help is its summary in bot.cli.main.COMMANDS
 def role() -> None:
     pass
 
@@ -140,6 +133,8 @@ def role_set(state: CliState, user_id: str, new_role: str, team: str | None) -> 
             "In Slack: their profile → ⋮ → Copy member ID.",
             param_hint="USER_ID",
         )
+    from bot.domain.directory import ensure_member, set_role
+
     with team_session(state, team) as (session, team_id):
         ensure_member(session, team_id, user_id, user_id)
         set_role(session, team_id, "cli", user_id, new_role.lower())

@@ -18,10 +18,6 @@ if TYPE_CHECKING:
 _CHATTY_LIBRARY_LOGGERS = ("slack_sdk", "slack_bolt")
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(doctor)
-
-
 @click.command(
     help="Check configuration, the database, migrations, the Slack token and its scopes, and the setup: "
     "regions and their channels, competitions, prizes and managers."

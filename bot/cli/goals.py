@@ -14,46 +14,24 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.orm import Session
 
 from bot.cli.common import CliState, pass_state, team_option, team_session
 from bot.domain.activity_types import ACTIVITY_TYPES, lookup_type
-from bot.domain.calendar_store import (
-    WEEKDAY_NAMES,
-    add_holiday,
-    list_holidays,
-    parse_weekdays,
-    remove_holiday,
-    set_working_days,
-    work_calendar,
-)
-from bot.domain.directory import JOBS, ensure_member, require_region
-from bot.domain.goal_store import (
-    GoalScope,
-    clear_goal,
-    job_scope,
-    list_overrides,
-    member_scope,
-    parse_target,
-    region_scope,
-    set_goal,
-    team_scope,
-)
 from bot.domain.goals import DEFAULT_GOALS, RampPolicy
-from bot.domain.ramp_store import configure_ramp, disable_ramp, get_ramp, ramp_history
+from bot.domain.member_roles import JOBS
 from bot.domain.text_input import require_plain_text
-from models import Member, Region, utc_now
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from bot.domain.goal_store import GoalScope
 
 ACTOR = "cli"
 # The highest fraction of the full targets a ramp may go to (or a hit week may require).
 MAX_RAMP_FRACTION = 10.0
-
-
-def register(cli: click.Group) -> None:
-    for group in (goals, ramp, holiday, workdays):
-        cli.add_command(group)
 
 
 @contextmanager
@@ -77,6 +55,9 @@ def scope_options(command: click.decorators.FC) -> click.decorators.FC:
 def _scopes(
     session: Session, team_id: str, members: tuple[str, ...], region_name: str | None, job: str | None
 ) -> list[GoalScope]:
+    from bot.domain.directory import ensure_member, require_region
+    from bot.domain.goal_store import job_scope, member_scope, region_scope, team_scope
+
     given = sum(1 for chosen in (members, region_name, job) if chosen)
     if given > 1:
         raise click.UsageError("Choose one of --member, --region or --job (or none, for everyone).")
@@ -98,7 +79,7 @@ def _activity(word: str) -> str:
     return kind.key
 
 
-@click.group(help="Weekly goals: defaults per job, overridden per job, region or member.")
+@click.group()  # its help is its summary in bot.cli.main.COMMANDS
 def goals() -> None:
     pass
 
@@ -123,6 +104,9 @@ def goals_set(
     job: str | None,
     team: str | None,
 ) -> None:
+    from bot.domain.goal_store import parse_target, set_goal
+    from models import utc_now
+
     kind = _activity(activity)
     with team_session(state, team) as (session, team_id), goal_errors():
         value = parse_target(kind, target)
@@ -142,6 +126,8 @@ def goals_set(
 def goals_clear(
     state: CliState, activity: str, members: tuple[str, ...], region_name: str | None, job: str | None, team: str | None
 ) -> None:
+    from bot.domain.goal_store import clear_goal
+
     kind = _activity(activity)
     with team_session(state, team) as (session, team_id), goal_errors():
         for scope in _scopes(session, team_id, members, region_name, job):
@@ -155,6 +141,9 @@ def goals_clear(
 @team_option
 @pass_state
 def goals_list(state: CliState, team: str | None) -> None:
+    from bot.domain.goal_store import list_overrides
+    from bot.domain.ramp_store import get_ramp
+
     with team_session(state, team) as (session, team_id):
         for job, defaults in DEFAULT_GOALS.items():
             click.echo(
@@ -175,6 +164,8 @@ def goals_list(state: CliState, team: str | None) -> None:
 
 
 def _override_scope(kind: str, key: str, session: Session) -> str:
+    from models import Member, Region
+
     if kind == "member":
         member = session.get(Member, int(key.split(":")[1]))
         return f"member {member.user_id}" if member else key
@@ -184,7 +175,7 @@ def _override_scope(kind: str, key: str, session: Session) -> str:
     return "everyone" if kind == "team" else key.replace(":", " ")
 
 
-@click.group(help="Start goals low and raise them as the team hits them.")
+@click.group()  # its help is its summary in bot.cli.main.COMMANDS
 def ramp() -> None:
     pass
 
@@ -212,6 +203,9 @@ def ramp_set(
     restart: bool,
     team: str | None,
 ) -> None:
+    from bot.domain.ramp_store import configure_ramp
+    from models import utc_now
+
     check_ramp_flags(start=start, step=step, maximum=maximum, threshold=threshold)
     with team_session(state, team) as (session, team_id), goal_errors():
         policy = RampPolicy(
@@ -246,6 +240,8 @@ def check_ramp_flags(*, start: float, step: float, maximum: float, threshold: fl
 @team_option
 @pass_state
 def ramp_show(state: CliState, team: str | None) -> None:
+    from bot.domain.ramp_store import get_ramp, ramp_history
+
     with team_session(state, team) as (session, team_id):
         current = get_ramp(session, team_id)
         if current is None:
@@ -263,12 +259,15 @@ def ramp_show(state: CliState, team: str | None) -> None:
 @team_option
 @pass_state
 def ramp_off(state: CliState, team: str | None) -> None:
+    from bot.domain.ramp_store import disable_ramp
+    from models import utc_now
+
     with team_session(state, team) as (session, team_id):
         turned_off = disable_ramp(session, team_id, actor=ACTOR, now=utc_now())
         click.echo("Ramp off: full targets apply." if turned_off else "There was no ramp.")
 
 
-@click.group(help="Holidays: days that neither count toward nor break a streak.")
+@click.group()  # its help is its summary in bot.cli.main.COMMANDS
 def holiday() -> None:
     pass
 
@@ -284,6 +283,8 @@ def holiday() -> None:
 @team_option
 @pass_state
 def holiday_add(state: CliState, day: datetime, name: tuple[str, ...], team: str | None) -> None:
+    from bot.domain.calendar_store import add_holiday
+
     the_day = day.date()
     with team_session(state, team) as (session, team_id):
         label = require_plain_text(" ".join(name), "Holiday names")[:100]
@@ -296,6 +297,8 @@ def holiday_add(state: CliState, day: datetime, name: tuple[str, ...], team: str
 @team_option
 @pass_state
 def holiday_remove(state: CliState, day: datetime, team: str | None) -> None:
+    from bot.domain.calendar_store import remove_holiday
+
     the_day = day.date()
     with team_session(state, team) as (session, team_id):
         removed = remove_holiday(session, team_id, the_day, actor=ACTOR)
@@ -306,6 +309,8 @@ def holiday_remove(state: CliState, day: datetime, team: str | None) -> None:
 @team_option
 @pass_state
 def holiday_list(state: CliState, team: str | None) -> None:
+    from bot.domain.calendar_store import list_holidays
+
     with team_session(state, team) as (session, team_id):
         days = list_holidays(session, team_id)
         if not days:
@@ -314,7 +319,7 @@ def holiday_list(state: CliState, team: str | None) -> None:
             click.echo(f"{item.day:%Y-%m-%d %a}  {item.name or ''}".rstrip())
 
 
-@click.group(help="Working days for streaks (Monday–Friday unless set).")
+@click.group()  # its help is its summary in bot.cli.main.COMMANDS
 def workdays() -> None:
     pass
 
@@ -328,6 +333,8 @@ def workdays() -> None:
 @team_option
 @pass_state
 def workdays_set(state: CliState, days: str, team: str | None) -> None:
+    from bot.domain.calendar_store import parse_weekdays, set_working_days
+
     with team_session(state, team) as (session, team_id), goal_errors():
         chosen = parse_weekdays(days)
         set_working_days(session, team_id, chosen, actor=ACTOR)
@@ -338,12 +345,16 @@ def workdays_set(state: CliState, days: str, team: str | None) -> None:
 @team_option
 @pass_state
 def workdays_show(state: CliState, team: str | None) -> None:
+    from bot.domain.calendar_store import work_calendar
+
     with team_session(state, team) as (session, team_id):
         click.echo(f"Working days: {_day_names(work_calendar(session, team_id).working_days)}.")
 
 
 def _day_names(days: frozenset[int]) -> str:
     """In the order of the team's own week: `sun-thu` reads Sun, Mon, Tue, Wed, Thu."""
+    from bot.domain.calendar_store import WEEKDAY_NAMES
+
     return ", ".join(WEEKDAY_NAMES[d].capitalize() for d in week_order(days))
 
 

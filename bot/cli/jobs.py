@@ -8,45 +8,34 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from time import sleep
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.cli.common import CliState, pass_state, team_option, team_session
 from bot.demo.terminal import RenderOptions, Style, render_message
-from bot.domain.calendar_store import WEEKDAY_NAMES
-from bot.domain.competitions import find_competition
-from bot.domain.directory import ensure_workspace, find_region
 from bot.domain.errors import DomainError
 from bot.domain.schedule_times import local_to_utc
-from bot.domain.spins import unannounced_spins
-from bot.posting import sent_log
-from bot.posting.sent_log import Slot, latest_rows
-from bot.posting.spin_announcements import ANNOUNCE_LEASE
-from bot.scheduler.clock import DEFAULT_RECONCILE_EVERY, Clock, make_scheduler, run_blocking
-from bot.scheduler.jobs import CLAIM_LEASE, JobRuntime, RunOutcome, firing_at, run_firing
-from bot.scheduler.pacing import ChannelPacer, make_paced_client
-from bot.scheduler.preview import Preview, member_names, preview_firing
-from bot.scheduler.specs import (
-    COMPETITION_KINDS,
-    JOB_KINDS,
-    WEEKLY_KINDS,
-    JobSpec,
-    ScheduleSettingsError,
-    load_job_specs,
-    update_schedule_settings,
-)
-from bot.scheduler.timing import next_fire_utc, scheduled_local_date
-from models import Region, SentLog, Spin, Workspace, utc_now
+from bot.scheduler.constants import COMPETITION_KINDS, DEFAULT_RECONCILE_EVERY, JOB_KINDS, WEEKLY_KINDS
+
+if TYPE_CHECKING:  # the scheduler and the database layer load when a command runs, not for --help
+    from sqlalchemy.orm import Session
+
+    from bot.posting.sent_log import Slot
+    from bot.scheduler.jobs import JobRuntime, RunOutcome
+    from bot.scheduler.preview import Preview
+    from bot.scheduler.specs import JobSpec
+    from models import Region, SentLog, Spin, Workspace
 
 KIND_CHOICE = click.Choice(JOB_KINDS, case_sensitive=False)
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(clock)
-    cli.add_command(jobs)
+def utc_now() -> datetime:
+    """The time now (models' clock, loaded when a command runs; tests freeze this one)."""
+    from models import utc_now as models_utc_now
+
+    return models_utc_now()
 
 
 # --- pipeday clock ----------------------------------------------------------------------------
@@ -62,6 +51,8 @@ def register(cli: click.Group) -> None:
 )
 @pass_state
 def clock(state: CliState, reconcile_seconds: int) -> None:
+    from bot.scheduler.clock import Clock, make_scheduler, run_blocking
+
     runtime = _runtime(state)
     the_clock = Clock(make_scheduler(blocking=True), runtime, reconcile_every=timedelta(seconds=reconcile_seconds))
     click.echo(f"Pipeday clock running; configuration re-read every {reconcile_seconds} s. Ctrl-C to stop.")
@@ -69,6 +60,9 @@ def clock(state: CliState, reconcile_seconds: int) -> None:
 
 
 def _runtime(state: CliState) -> JobRuntime:
+    from bot.scheduler.jobs import JobRuntime
+    from bot.scheduler.pacing import ChannelPacer, make_paced_client
+
     if not state.settings.bot_token:
         raise click.ClickException("SLACK_BOT_TOKEN is not set: the clock needs it to post to Slack.")
     session_factory = state.session_factory()
@@ -92,6 +86,9 @@ def jobs() -> None:
 @click.option("--at", "at_text", help="List the runs after this ISO time (with an offset; default now).")
 @pass_state
 def jobs_list(state: CliState, team: str | None, at_text: str | None) -> None:
+    from bot.posting.sent_log import latest_rows
+    from bot.scheduler.specs import load_job_specs
+
     now = parse_at(at_text, ZoneInfo("UTC")) if at_text else utc_now()
     with state.transaction() as session:
         spec_set = load_job_specs(session, team, include_disabled=True)
@@ -118,6 +115,13 @@ NEXT_STEP = {
 
 def needs_attention(session: Session, team: str | None, now: datetime) -> list[str]:
     """Every post that failed, was given up or is stuck, and what will happen to it or what to run."""
+    from sqlalchemy import select
+
+    from bot.domain.spins import unannounced_spins
+    from bot.posting import sent_log
+    from bot.scheduler.jobs import CLAIM_LEASE
+    from models import Region
+
     regions = {region.id: region for region in session.scalars(select(Region))}
     lines = []
     for row in sent_log.unsent_rows(session, keys_after=(now - ATTENTION_LOOKBACK).date()):
@@ -147,6 +151,8 @@ def _unsent_line(row: SentLog, region: Region | None) -> str:
 
 
 def _unannounced_line(spin: Spin, now: datetime) -> str:
+    from bot.posting.spin_announcements import ANNOUNCE_LEASE
+
     busy = spin.announce_claimed_at is not None and now - spin.announce_claimed_at < ANNOUNCE_LEASE
     state = "being announced now" if busy else (spin.announce_error or "not announced yet")
     return (
@@ -156,6 +162,9 @@ def _unannounced_line(spin: Spin, now: datetime) -> str:
 
 
 def _job_line(spec: JobSpec, now: datetime, last: dict[Slot, SentLog]) -> str:
+    from bot.domain.calendar_store import WEEKDAY_NAMES
+    from bot.scheduler.timing import next_fire_utc
+
     zone = spec.schedule.zone
     upcoming = next_fire_utc(spec.schedule, now)
     local = upcoming.astimezone(zone)
@@ -194,6 +203,10 @@ def jobs_run(
     preview: bool,
     team: str | None,
 ) -> None:
+    from bot.domain.directory import find_region
+    from bot.scheduler.jobs import firing_at, run_firing
+    from bot.scheduler.specs import load_job_specs
+
     now = utc_now()
     with team_session(state, team) as (session, team_id):
         region = find_region(session, team_id, region_name)
@@ -235,6 +248,8 @@ def wait_and_run(clock: Callable[[], datetime], at: datetime, action: Callable[[
 def slot_time(spec: JobSpec, at: datetime) -> datetime:
     """When the post a manual run as at `at` stands for is due: the spec's firing on that
     local day if it fires that day, else `at` itself (whichever is later)."""
+    from bot.scheduler.timing import scheduled_local_date
+
     local_date = scheduled_local_date(spec.schedule, at)
     if local_date.weekday() != spec.schedule.weekday:
         return at
@@ -256,6 +271,9 @@ def _future_refusal(spec: JobSpec, at: datetime, now: datetime) -> str | None:
 
 def _preview(state: CliState, team_id: str, specs: Sequence[JobSpec], at: datetime) -> None:
     """Print each post as it would read, in a transaction that is rolled back."""
+    from bot.scheduler.jobs import firing_at
+    from bot.scheduler.preview import member_names, preview_firing
+
     blocks: list[str] = []
     with state.session_factory()() as session:
         try:
@@ -360,6 +378,9 @@ def jobs_schedule(
     grace_minutes: int | None,
     team: str | None,
 ) -> None:
+    from bot.domain.directory import ensure_workspace
+    from bot.scheduler.specs import ScheduleSettingsError
+
     kind = kind.lower()
     _check_day_and_time(day, at_text)
     with team_session(state, team) as (session, team_id):
@@ -376,6 +397,8 @@ def jobs_schedule(
 
 def _check_day_and_time(day: str | None, at_text: str | None) -> None:
     """Refusals that name the flags typed, not the stored settings' own names (schedule.<kind>.weekday)."""
+    from bot.domain.calendar_store import WEEKDAY_NAMES
+
     if day is not None and day.strip()[:3].lower() not in WEEKDAY_NAMES:
         raise click.ClickException(f"--day is a weekday: mon, tue, wed, thu, fri, sat or sun (not {day!r}).")
     if at_text is not None:
@@ -396,6 +419,8 @@ def _schedule_kind(
     enabled: bool | None,
     grace_minutes: int | None,
 ) -> None:
+    from bot.scheduler.specs import update_schedule_settings
+
     if kind in COMPETITION_KINDS and (day or at_text):
         raise click.UsageError(
             "Competition posts follow their competition's window; add --competition NAME to move one."
@@ -427,6 +452,9 @@ def _schedule_competition(
     at_text: str | None,
     enabled: bool | None,
 ) -> None:
+    from bot.domain.competitions import find_competition
+    from bot.scheduler.specs import update_schedule_settings
+
     if kind in WEEKLY_KINDS or day or enabled is not None or not at_text:
         raise click.UsageError(
             "With --competition, give a competition post (kickoff, standings, last_call, results) and --at."

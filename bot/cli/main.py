@@ -1,32 +1,91 @@
-"""`pipeday` — the operator's command line."""
+"""`pipeday` — the operator's command line.
+
+Each top-level command's module is imported only when that command runs or shows its help
+(click's "lazily loading subcommands" pattern): `pipeday --help` and `pipeday <verb> --help`
+load neither SQLAlchemy nor Slack's SDK. The modules do their heavy imports inside commands.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import click
 
-from bot.cli import competitions, demo, directory, doctor, goals, jobs, members, prizes, serve
-from bot.cli.common import CliState, cli_errors, load_settings, pass_state
-from models.db import (
-    DatabaseNewerThanCode,
-    MigrationError,
-    current_revision,
-    downgrade,
-    head_revision,
-    is_known_revision,
-    newer_database_message,
-    upgrade,
-)
+from bot.cli.common import CliState, cli_errors
 
 # Commands that keep running and log what happens to the database themselves.
 _LONG_RUNNING = frozenset({"serve", "clock"})
 
 
+@dataclass(frozen=True)
+class LazyCommand:
+    """Where a top-level command lives, and its one line in `pipeday --help` (the only copy:
+    the loaded command takes it as its short help, and as its help when it has no longer text)."""
+
+    module: str
+    attribute: str
+    summary: str
+
+
+COMMANDS: dict[str, LazyCommand] = {
+    "clock": LazyCommand("bot.cli.jobs", "clock", "Run the scheduler (the Procfile's `clock:`)."),
+    "competition": LazyCommand(
+        "bot.cli.competitions", "competition", "Prospecting days: a metric, a weekday and a local window, per region."
+    ),
+    "db": LazyCommand("bot.cli.database", "db", "Database maintenance."),
+    "demo": LazyCommand("bot.cli.demo", "demo", "Play a prospecting week in the terminal, no Slack needed."),
+    "doctor": LazyCommand("bot.cli.doctor", "doctor", "Check the configuration, the database, Slack and the setup."),
+    "goals": LazyCommand(
+        "bot.cli.goals", "goals", "Weekly goals: defaults per job, overridden per job, region or member."
+    ),
+    "holiday": LazyCommand("bot.cli.goals", "holiday", "Holidays: days that neither count toward nor break a streak."),
+    "jobs": LazyCommand("bot.cli.jobs", "jobs", "Scheduled posts: list them, run one now, change when they run."),
+    "member": LazyCommand("bot.cli.members", "member", "Members: job (AE or SDR), region and display name."),
+    "prize": LazyCommand("bot.cli.prizes", "prize", "Prizes on the wheel and the awards won."),
+    "ramp": LazyCommand("bot.cli.goals", "ramp", "Start goals low and raise them as the team hits them."),
+    "region": LazyCommand("bot.cli.directory", "region", "Regions: name, time zone and announcement channel."),
+    "role": LazyCommand("bot.cli.directory", "role", "Member roles."),
+    "serve": LazyCommand("bot.cli.serve", "serve", "Run the bot (Socket Mode or HTTP)."),
+    "spin": LazyCommand("bot.cli.prizes", "spin", "Spins of the prize wheel."),
+    "workdays": LazyCommand("bot.cli.goals", "workdays", "Working days for streaks (Monday–Friday unless set)."),
+}
+
+
 class PipedayGroup(click.Group):
-    """Runs every command inside cli_errors: a failure is a sentence or two, never a traceback."""
+    """Loads each command's module on first use, and runs every command inside cli_errors:
+    a failure is a sentence or two, never a traceback."""
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, LazyCommand], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        lazy = self.lazy_commands.get(cmd_name)
+        if lazy is None or cmd_name in self.commands:
+            return super().get_command(ctx, cmd_name)
+        command = getattr(importlib.import_module(lazy.module), lazy.attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{lazy.module}.{lazy.attribute} is not a click command")
+        command.short_help = lazy.summary
+        if command.help is None:
+            command.help = lazy.summary
+        self.add_command(command, cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """`pipeday --help` lists the summaries without importing any command's module."""
+        rows = [
+            (name, self.lazy_commands[name].summary) for name in self.list_commands(ctx) if name in self.lazy_commands
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> object:
         with cli_errors(ctx, verbose=bool(ctx.params.get("verbose"))):
@@ -35,6 +94,7 @@ class PipedayGroup(click.Group):
 
 @click.group(
     cls=PipedayGroup,
+    lazy_commands=COMMANDS,
     help="Pipeday: prospecting competitions in Slack. Configuration comes from the environment.",
 )
 @click.option("--verbose", "-v", is_flag=True, help="Log debug output (and show tracebacks).")
@@ -48,59 +108,5 @@ def cli(ctx: click.Context, verbose: bool) -> None:
         level = breaker_log.level
         breaker_log.setLevel(logging.CRITICAL)
         ctx.call_on_close(lambda: breaker_log.setLevel(level))
-    ctx.obj = CliState(settings=load_settings())
-
-
-@cli.group(help="Database maintenance.")
-def db() -> None:
-    pass
-
-
-@db.command("upgrade", help="Apply every pending migration (concurrent runs wait for each other).")
-@pass_state
-def db_upgrade(state: CliState) -> None:
-    with _migration_errors():
-        result = upgrade(state.engine)
-    if result.before == result.after:
-        click.echo(f"Database already at head ({result.after}).")
-    else:
-        click.echo(f"Database upgraded to {result.after} (was {result.before or 'empty'}).")
-
-
-@db.command("downgrade", help="Undo migrations down to REV (a revision id, or `base` for an empty database).")
-@click.argument("rev")
-@pass_state
-def db_downgrade(state: CliState, rev: str) -> None:
-    state.require_existing_database()
-    with _migration_errors():
-        result = downgrade(state.engine, rev)
-    if result.before == result.after:
-        click.echo(f"Database already at {result.after or 'base'}.")
-    else:
-        click.echo(f"Database downgraded to {result.after or 'base (no Pipeday tables)'} (was {result.before}).")
-
-
-@db.command("status", help="Show the schema revision and whether migrations are pending.")
-@pass_state
-def db_status(state: CliState) -> None:
-    state.require_existing_database()
-    current, head = current_revision(state.engine), head_revision()
-    if current is not None and not is_known_revision(current):
-        advice = newer_database_message(current)
-    else:
-        advice = "up to date" if current == head else "run `pipeday db upgrade`"
-    click.echo(f"current: {current or 'none'}  head: {head}  {advice}")
-
-
-@contextmanager
-def _migration_errors() -> Iterator[None]:
-    """A refusal (a newer database, an unknown revision) is one line, not a traceback
-    (cli_errors explains a database that can't be reached)."""
-    try:
-        yield
-    except (DatabaseNewerThanCode, MigrationError) as error:
-        raise click.ClickException(str(error)) from None
-
-
-for module in (serve, directory, members, doctor, competitions, prizes, goals, demo, jobs):
-    module.register(cli)
+    # The settings are read when a command first needs them, so `pipeday <verb> --help` reads nothing.
+    ctx.obj = CliState()

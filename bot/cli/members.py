@@ -6,17 +6,16 @@ pipeday member list [--region AMER]
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from bot.cli.common import CliState, pass_state, team_option, team_session
-from bot.domain.directory import JOBS
-from bot.domain.members import JOB_TITLES, list_members, update_member
+from bot.domain.member_roles import JOBS
 from bot.domain.text_input import is_slack_user_id
-from models import Member
 
-
-def register(cli: click.Group) -> None:
-    cli.add_command(member)
+if TYPE_CHECKING:
+    from models import Member
 
 
 @click.group(help="Members: job (AE or SDR, which sets their goal defaults), region and display name.")
@@ -60,6 +59,8 @@ def member_set(
         )
     if job is None and region_name is None and display_name is None and not slack_name:
         raise click.UsageError("Give --job, --region, --name and/or --slack-name.")
+    from bot.domain.members import update_member
+
     with team_session(state, team) as (session, team_id):
         change = update_member(
             session,
@@ -83,6 +84,8 @@ def member_set(
 @team_option
 @pass_state
 def member_list(state: CliState, region_name: str | None, team: str | None) -> None:
+    from bot.domain.members import JOB_TITLES, list_members
+
     with team_session(state, team) as (session, team_id):
         members = list_members(session, team_id, region_name)
         if not members:
@@ -98,5 +101,7 @@ def member_list(state: CliState, region_name: str | None, team: str | None) -> N
 
 
 def describe(item: Member) -> str:
+    from bot.domain.members import JOB_TITLES
+
     region = item.region.name if item.region else "no region"
     return f"{JOB_TITLES.get(item.job, item.job)}, {region}, {item.display_name}"

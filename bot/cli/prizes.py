@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import click
 
-from bot.app import make_web_client
 from bot.cli.common import CliState, domain_errors, pass_state, team_option, team_session
-from bot.domain.errors import NotFound
-from bot.domain.prizes import add_prize, current_wheel, list_prizes, remove_prize, restock_prize
-from bot.domain.spins import SpinVerification, list_awards, mark_delivered, verify_spin
 from bot.domain.text_input import MAX_RECORD_ID
 from bot.domain.wheel import draw_number
-from bot.posting.retrying import NO_RETRY
-from bot.posting.spin_announcements import announce_spin
-from models import utc_now
-from models.competitions import AWARD_DELIVERED, AWARD_PENDING
 
+if TYPE_CHECKING:
+    from bot.domain.spins import SpinVerification
 
-def register(cli: click.Group) -> None:
-    cli.add_command(prize)
-    cli.add_command(spin)
+# models.competitions' AWARD_PENDING and AWARD_DELIVERED, spelled out because importing models
+# loads SQLAlchemy, which `--help` must not (tests/cli/test_cli_help_imports.py checks they match).
+AWARD_STATUSES = ("pending", "delivered")
 
 
 @click.group(help="Prizes on the wheel: weight = relative odds, stock blank = unlimited.")
@@ -40,6 +35,8 @@ def prize() -> None:
 @team_option
 @pass_state
 def prize_add(state: CliState, name: str, weight: float, stock: int | None, team: str | None) -> None:
+    from bot.domain.prizes import add_prize
+
     with team_session(state, team) as (session, team_id):
         added = add_prize(session, team_id, name, weight=weight, stock=stock, actor="cli")
         click.echo(f"Added {added.name} (weight {added.weight:g}, stock {_stock(added.stock)}) in {team_id}.")
@@ -49,6 +46,8 @@ def prize_add(state: CliState, name: str, weight: float, stock: int | None, team
 @team_option
 @pass_state
 def prize_list(state: CliState, team: str | None) -> None:
+    from bot.domain.prizes import current_wheel, list_prizes
+
     with team_session(state, team) as (session, team_id):
         prizes = list_prizes(session, team_id)
         if not prizes:
@@ -65,6 +64,8 @@ def prize_list(state: CliState, team: str | None) -> None:
 @team_option
 @pass_state
 def prize_remove(state: CliState, name: str, team: str | None) -> None:
+    from bot.domain.prizes import remove_prize
+
     with team_session(state, team) as (session, team_id):
         removed = remove_prize(session, team_id, name, actor="cli")
         click.echo(f"Removed {removed.name} from the wheel.")
@@ -80,16 +81,20 @@ def prize_remove(state: CliState, name: str, team: str | None) -> None:
 @team_option
 @pass_state
 def prize_restock(state: CliState, name: str, quantity: int, team: str | None) -> None:
+    from bot.domain.prizes import restock_prize
+
     with team_session(state, team) as (session, team_id):
         restocked = restock_prize(session, team_id, name, quantity, actor="cli")
         click.echo(f"{restocked.name}: stock is now {restocked.stock}.")
 
 
 @prize.command("awards", help="Prizes won, newest first, with delivery status.")
-@click.option("--status", type=click.Choice([AWARD_PENDING, AWARD_DELIVERED]), help="Only pending or delivered.")
+@click.option("--status", type=click.Choice(AWARD_STATUSES), help="Only pending or delivered.")
 @team_option
 @pass_state
 def prize_awards(state: CliState, status: str | None, team: str | None) -> None:
+    from bot.domain.spins import list_awards
+
     with team_session(state, team) as (session, team_id):
         awards = list_awards(session, team_id, status)
         if not awards:
@@ -107,6 +112,10 @@ def prize_awards(state: CliState, status: str | None, team: str | None) -> None:
 @team_option
 @pass_state
 def prize_deliver(state: CliState, award_id: int, team: str | None) -> None:
+    from bot.domain.errors import NotFound
+    from bot.domain.spins import mark_delivered
+    from models import utc_now
+
     with team_session(state, team) as (session, team_id):
         try:
             outcome = mark_delivered(session, team_id, award_id, actor="cli", now=utc_now())
@@ -127,6 +136,8 @@ def spin() -> None:
 @click.argument("spin_id", type=int)
 @pass_state
 def spin_verify(state: CliState, spin_id: int) -> None:
+    from bot.domain.spins import verify_spin
+
     with state.transaction() as session, domain_errors():
         result = verify_spin(session, spin_id)
     for line in verification_report(result):
@@ -143,6 +154,11 @@ def spin_verify(state: CliState, spin_id: int) -> None:
 @click.argument("spin_id", type=int)
 @pass_state
 def spin_announce(state: CliState, spin_id: int) -> None:
+    from bot.app import make_web_client
+    from bot.posting.retrying import NO_RETRY
+    from bot.posting.spin_announcements import announce_spin
+    from models import utc_now
+
     if not state.settings.bot_token:
         raise click.ClickException("SLACK_BOT_TOKEN is not set: announcing a spin posts to Slack.")
     client, session_factory = make_web_client(state.settings), state.session_factory()

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bot.cli.common import CliState, pass_state
-from bot.settings import ConfigurationError
 
 if TYPE_CHECKING:  # the Slack libraries load when `serve` runs, not for `pipeday --help`
     from slack_bolt import App
@@ -36,13 +35,11 @@ APP_TOKEN_REFUSALS = {
 }
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(serve)
-
-
 @click.command(help="Run the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP on $PORT).")
 @pass_state
 def serve(state: CliState) -> None:
+    from bot.settings import ConfigurationError
+
     settings = state.settings
     socket_mode = bool(settings.app_token)
     try:

@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 from bot.domain import windows
 from bot.domain.activity_types import ACTIVITY_TYPES, lookup_type
 from bot.domain.boards import standings
+from bot.domain.competition_presets import PRESETS as PRESETS
+from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import audit, ensure_workspace, list_regions, require_region
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.ranking import RankedStanding, Standing, rank_standings, winners
@@ -34,32 +36,10 @@ from models.claims import insert_once, updated_rows
 from models.competitions import DAY_CLOSED, DAY_OPEN
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-DEFAULT_START, DEFAULT_END = time(8, 0), time(17, 30)
 MAX_WINNERS = 10
 _NAME = re.compile(r"^[\w][\w .'&-]{0,99}$")
 LiveState = Literal["live", "ended", "final"]
 _LOCAL_TIME = re.compile(r"^([01]?\d|2[0-3])[:.h]?([0-5]\d)$")
-
-
-@dataclass(frozen=True)
-class CompetitionSpec:
-    """What `pipeday competition add` asks for; region names, empty = every region."""
-
-    name: str
-    weekday: int
-    metric: str
-    start: time = DEFAULT_START
-    end: time = DEFAULT_END
-    regions: tuple[str, ...] = ()
-    winners: int = 1
-    leaders_win: bool = False
-
-
-# The two classics from the playbook, one command each (`--preset`).
-PRESETS: dict[str, CompetitionSpec] = {
-    "connect-day": CompetitionSpec("Connect Day", weekday=3, metric="connect"),
-    "booking-day": CompetitionSpec("Booking Day", weekday=2, metric="meeting"),
-}
 
 
 @dataclass(frozen=True)

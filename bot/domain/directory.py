@@ -14,12 +14,12 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from bot.domain.errors import Conflict, NotFound, PermissionDenied
+from bot.domain.member_roles import JOBS as JOBS
+from bot.domain.member_roles import ROLES
 from bot.domain.text_input import clean_name, require_plain_text
 from models import AuditLog, Member, Region, Workspace
 from models.claims import updated_rows
 
-ROLES = ("rep", "leader", "manager", "admin")
-JOBS = ("ae", "sdr")
 _REGION_NAME = re.compile(r"^[A-Za-z0-9][\w-]{0,31}$")
 MAX_DISPLAY_NAME = 200  # members.display_name
 # A member's name is read from Slack again once it is this old (user_change events keep it

@@ -34,6 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.domain.calendar_store import WEEKDAY_NAMES
 from bot.posting.spin_announcements import announce_pending_spins
+from bot.scheduler.constants import DEFAULT_RECONCILE_EVERY
 from bot.scheduler.jobs import (
     JobRuntime,
     RunOutcome,
@@ -51,7 +52,6 @@ logger = logging.getLogger(__name__)
 
 RECONCILE_JOB_ID = "pipeday:reconcile"
 JOB_ID_PREFIX = "pipeday:"
-DEFAULT_RECONCILE_EVERY = timedelta(seconds=60)
 EXECUTOR_THREADS = 8
 # A deferred live-standings refresh that could not run on time is still worth doing soon after.
 DEFERRED_MISFIRE_GRACE_SECONDS = 300

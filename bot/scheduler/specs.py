@@ -35,12 +35,12 @@ from bot.domain.calendar_store import WEEKDAY_NAMES
 from bot.domain.competitions import runs_in
 from bot.domain.directory import list_regions
 from bot.domain.schedule_times import competition_phases
+from bot.scheduler.constants import COMPETITION_KINDS as COMPETITION_KINDS
+from bot.scheduler.constants import JOB_KINDS as JOB_KINDS
+from bot.scheduler.constants import WEEKLY_KINDS as WEEKLY_KINDS
 from bot.scheduler.timing import DEFAULT_CATCH_UP_GRACE, LocalSchedule
 from models import Competition, Region, Workspace
 
-COMPETITION_KINDS: tuple[str, ...] = ("kickoff", "standings", "last_call", "results")
-WEEKLY_KINDS: tuple[str, ...] = ("weekly_summary", "goals_kickoff")
-JOB_KINDS: tuple[str, ...] = COMPETITION_KINDS + WEEKLY_KINDS
 WEEKLY_DEFAULTS: dict[str, tuple[int, time]] = {
     "weekly_summary": (4, time(16, 0)),  # Friday 16:00 local
     "goals_kickoff": (0, time(9, 0)),  # Monday 09:00 local

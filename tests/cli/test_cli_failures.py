@@ -84,7 +84,7 @@ def test_an_unexpected_error_is_one_line_and_verbose_shows_the_traceback(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise KeyError("surprise")
 
-    monkeypatch.setattr("bot.cli.directory.list_regions", broken)
+    monkeypatch.setattr("bot.domain.directory.list_regions", broken)
     assert_short_error(run(url, "region", "list", "--team", TEAM), "KeyError", "pipeday --verbose")
     verbose = run(url, "--verbose", "region", "list", "--team", TEAM)
     assert isinstance(verbose.exception, KeyError)
@@ -134,7 +134,10 @@ def test_team_help_says_when_it_is_needed(command: tuple[str, ...]) -> None:
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
     found: list[tuple[tuple[str, ...], click.Command]] = []
-    for name, command in group.commands.items():
+    context = click.Context(group)  # `pipeday`'s commands load on first use: ask the group for them
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None
         found.append(((*path, name), command))
         if isinstance(command, click.Group):
             found += _commands(command, (*path, name))
