@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.domain.competitions import get_day
 from bot.domain.directory import audit
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.prizes import as_wheel_prize, lock_wheel_prizes
@@ -124,11 +123,6 @@ def segments_of(spin: Spin) -> list[WheelPrize]:
     return [WheelPrize(int(s["prize_id"]), str(s["name"]), float(s["weight"]), None) for s in spin.segments]
 
 
-def spin_for_next_winner(session: Session, team_id: str, day_id: int, *, spun_by: str, now: datetime) -> SpinResult:
-    day = get_day(session, team_id, day_id)
-    return spin_for(session, day, require_next_winner(session, day).member_id, spun_by=spun_by, now=now)
-
-
 def get_spin(session: Session, team_id: str | None, spin_id: int) -> Spin:
     spin = session.get(Spin, spin_id)
     if spin is None or (team_id is not None and spin.team_id != team_id):
@@ -149,6 +143,34 @@ def spin_of_winner(session: Session, day_id: int, member_id: int) -> Spin | None
     return session.scalars(
         select(Spin).where(Spin.competition_day_id == day_id, Spin.member_id == member_id)
     ).one_or_none()
+
+
+def result_of(spin: Spin) -> SpinResult:
+    return SpinResult(
+        spin.id, spin.competition_day_id, spin.member.user_id, spin.prize_name, segments_of(spin), spin.winner_index
+    )
+
+
+def spin_or_resume(session: Session, day: CompetitionDay, member_id: int, *, spun_by: str, now: datetime) -> SpinResult:
+    """Spin for one winner — or, when their spin was drawn but never (fully) announced, that
+    spin, for the caller to announce: never a second draw. What the Spin button and `/pg spin` do."""
+    earlier = spin_of_winner(session, day.id, member_id)
+    if earlier is not None and earlier.announced_at is None:
+        return result_of(earlier)
+    return spin_for(session, day, member_id, spun_by=spun_by, now=now)
+
+
+def winner_to_spin(session: Session, day: CompetitionDay, *, claimed_before: datetime) -> int:
+    """Whom `/pg spin` spins for (a member id): the next winner without a spin, else the first
+    winner whose spin never (fully) went out and nobody is announcing (claimed before
+    `claimed_before` at the latest). Raises when there is nobody: no winner, or all spun."""
+    winner = next_unspun_winner(session, day)
+    if winner is not None:
+        return winner.member_id
+    pending = first_unannounced_spin(session, day.id, claimed_before=claimed_before)
+    if pending is not None:
+        return pending.member_id
+    return require_next_winner(session, day).member_id  # raises: why there is nobody to spin for
 
 
 def first_unannounced_spin(session: Session, day_id: int, *, claimed_before: datetime) -> Spin | None:

@@ -44,13 +44,7 @@ from bot.domain.competitions import (
 from bot.domain.directory import get_member, named_or_own_region
 from bot.domain.errors import Conflict, DomainError
 from bot.domain.grammar import OtherCommand, ParseError
-from bot.domain.spins import (
-    first_unannounced_spin,
-    mark_delivered,
-    next_unspun_winner,
-    require_next_winner,
-    spin_for,
-)
+from bot.domain.spins import mark_delivered, spin_or_resume, winner_to_spin
 from bot.domain.text_input import parse_record_id
 from bot.posting.competition_posts import LiveStandingsRefresher, require_channel
 from bot.posting.retrying import claim_results_row, publish_results_retrying
@@ -113,21 +107,12 @@ def register(app: App, ctx: AppContext) -> None:
                     f"No competition day has finished in {region.name} yet.",
                     "A manager closes today's with `/pg close`.",
                 )
-            # Every winner spun, but one spin never (fully) went out: announce that one.
-            pending = (
-                first_unannounced_spin(session, day.id, claimed_before=now - ANNOUNCE_LEASE)
-                if next_unspun_winner(session, day) is None
-                else None
-            )
-            if pending is not None:
-                spin_id, winner_user_id = pending.id, pending.member.user_id
-            else:
-                winner = require_next_winner(session, day)
-                result = spin_for(session, day, winner.member_id, spun_by=request.user_id, now=now)
-                spin_id, winner_user_id = result.spin_id, result.user_id
-            reply = spinning_reply(winner_user_id, day.results_channel_id or channel)
+            # The next winner; once all have spun, one whose spin never (fully) went out.
+            member_id = winner_to_spin(session, day, claimed_before=now - ANNOUNCE_LEASE)
+            result = spin_or_resume(session, day, member_id, spun_by=request.user_id, now=now)
+            reply = spinning_reply(result.user_id, day.results_channel_id or channel)
         request.reply(reply)
-        request.later(partial(announce_spin, request.client, ctx.session_factory, spin_id, now))
+        request.later(partial(announce_spin, request.client, ctx.session_factory, result.spin_id, now))
 
     @app.action(SPIN_ACTION)
     def spin_button(

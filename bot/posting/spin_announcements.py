@@ -13,9 +13,9 @@ of these spins again, they announce the spin that was drawn.
 
 Public API (`now` is aware UTC):
 
-    run_spin(client, session_factory, *, team_id, day_id, spun_by, now, member_id=None) -> SpinResult
-        Spin for a winner (the next unspun one by default), then announce it. A winner whose
-        spin was drawn but never (fully) announced gets that spin announced instead.
+    run_spin(client, session_factory, *, team_id, day_id, member_id, spun_by, now) -> SpinResult
+        Spin for a winner, then announce it. A winner whose spin was drawn but never (fully)
+        announced gets that spin announced instead (bot.domain.spins.spin_or_resume).
     announce_spin(client, session_factory, spin_id, now, retry=None) -> AnnounceOutcome
         Announce what is missing of a spin; raises AnnouncementFailed when it gives up.
     announce_pending_spins(client, session_factory, now) -> list[AnnounceOutcome]
@@ -48,9 +48,7 @@ from bot.domain.spins import (
     record_wheel_posted,
     release_announcement,
     segments_of,
-    spin_for,
-    spin_for_next_winner,
-    spin_of_winner,
+    spin_or_resume,
     unannounced_spins,
 )
 from bot.domain.wheel import WheelPrize, landing_jitter, odds
@@ -67,7 +65,6 @@ from bot.posting.slack_messages import (
 )
 from bot.posting.uploads import UploadRefused, post_missing_file_note, upload_file
 from bot.render.wheel_gif import render_wheel_gif
-from models import Spin
 
 logger = logging.getLogger(__name__)
 SessionFactory = sessionmaker[Session]
@@ -102,31 +99,16 @@ def run_spin(
     *,
     team_id: str,
     day_id: int,
+    member_id: int,
     spun_by: str,
     now: datetime,
-    member_id: int | None = None,
     retry: RetryPolicy | None = None,
 ) -> SpinResult:
     with session_factory.begin() as session:
-        if member_id is None:
-            result = spin_for_next_winner(session, team_id, day_id, spun_by=spun_by, now=now)
-        else:
-            day = get_day(session, team_id, day_id)
-            earlier = spin_of_winner(session, day.id, member_id)
-            if earlier is not None and earlier.announced_at is None:
-                # Drawn but never (fully) announced: finish that, never draw again.
-                result = result_of(earlier)
-                logger.info("spin %s re-announced by %s", earlier.id, spun_by)
-            else:
-                result = spin_for(session, day, member_id, spun_by=spun_by, now=now)
+        day = get_day(session, team_id, day_id)
+        result = spin_or_resume(session, day, member_id, spun_by=spun_by, now=now)
     announce_spin(client, session_factory, result.spin_id, now, retry)
     return result
-
-
-def result_of(spin: Spin) -> SpinResult:
-    return SpinResult(
-        spin.id, spin.competition_day_id, spin.member.user_id, spin.prize_name, segments_of(spin), spin.winner_index
-    )
 
 
 # --- announcing ------------------------------------------------------------------------------

@@ -20,13 +20,16 @@ from bot.domain.errors import Conflict, NotFound
 from bot.domain.prizes import add_prize, current_wheel, remove_prize, restock_prize
 from bot.domain.spins import (
     AlreadySpun,
+    SpinResult,
     claim_announcement,
     list_awards,
     mark_delivered,
+    require_next_winner,
     spin_context,
     spin_for,
-    spin_for_next_winner,
+    spin_or_resume,
     verify_spin,
+    winner_to_spin,
 )
 from bot.domain.wheel import WheelPrize, draw, wheel_segments
 from bot.posting.retrying import NO_RETRY, RetryPolicy
@@ -110,12 +113,18 @@ def test_out_of_stock_prizes_leave_the_wheel_and_odds_renormalise(session: Sessi
     assert wheel == [("Boots", 0.2), ("Lunch", 0.2), ("Socks", 0.6)]
 
 
+def spin_for_next_winner(session: Session, day: CompetitionDay) -> SpinResult:
+    """What `/pg spin` does in its transaction."""
+    member_id = winner_to_spin(session, day, claimed_before=SPUN_AT - ANNOUNCE_LEASE)
+    return spin_or_resume(session, day, member_id, spun_by="U_MGR", now=SPUN_AT)
+
+
 def test_a_prize_that_runs_out_is_never_drawn_again(session: Session) -> None:
     day = closed_day(session, winners=6, reps=6)
     add_prize(session, TEAM, "Boots", weight=1000, stock=1, actor="test")  # nearly certain while in stock
     add_prize(session, TEAM, "Sticker", weight=0.001, actor="test")
 
-    won = [spin_for_next_winner(session, TEAM, day.id, spun_by="U_MGR", now=SPUN_AT).prize_name for _ in range(6)]
+    won = [spin_for_next_winner(session, day).prize_name for _ in range(6)]
 
     assert won.count("Boots") <= 1 and won[0] == "Boots"
     spins = session.scalars(select(Spin).order_by(Spin.id)).all()
@@ -138,7 +147,7 @@ def test_one_spin_per_winner(session: Session) -> None:
     with pytest.raises(AlreadySpun, match="already spun"):
         spin_for(session, day, winner_id(day), spun_by="U_OTHER_MGR", now=SPUN_AT)
     with pytest.raises(AlreadySpun, match="Every winner"):
-        spin_for_next_winner(session, TEAM, day.id, spun_by="U_MGR", now=SPUN_AT)
+        require_next_winner(session, day)
 
 
 def test_only_winners_of_closed_days_spin(session: Session) -> None:
@@ -381,3 +390,21 @@ def test_the_sweep_leaves_out_a_wheel_gif_that_keeps_failing_and_announces_the_r
     assert len(slack.posted_messages("DU_REP0")) == 1 and slack.shared_files() == []
     spin = spin_row(session_factory, spin_id)
     assert spin.announced_at is not None and spin.announce_attempts == WHEEL_WAITS_FOR_ATTEMPTS
+
+
+def test_slash_spin_and_the_button_resume_a_spin_never_announced_and_never_draw_again(
+    session_factory: sessionmaker[Session],
+) -> None:
+    spin_id = drawn(session_factory)  # drawn; its announcer died before anything went out
+    with session_factory.begin() as session:
+        day = session.scalars(select(CompetitionDay)).one()
+        member_id = winner_to_spin(session, day, claimed_before=SPUN_AT)
+        assert member_id == winner_id(day)  # every winner spun: the one never announced
+        assert spin_or_resume(session, day, member_id, spun_by="U_MGR2", now=SPUN_AT).spin_id == spin_id
+        session.execute(update(Spin).values(announced_at=SPUN_AT))
+        session.expire_all()
+        with pytest.raises(AlreadySpun, match="Every winner"):
+            winner_to_spin(session, day, claimed_before=SPUN_AT)
+        with pytest.raises(AlreadySpun, match="already spun"):
+            spin_or_resume(session, day, member_id, spun_by="U_MGR2", now=SPUN_AT)
+        assert session.scalar(select(func.count()).select_from(Spin)) == 1
