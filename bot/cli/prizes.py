@@ -163,7 +163,7 @@ def spin_announce(state: CliState, spin_id: int) -> None:
         raise click.ClickException("SLACK_BOT_TOKEN is not set: announcing a spin posts to Slack.")
     client, session_factory = make_web_client(state.settings), state.session_factory()
     with domain_errors():
-        outcome = announce_spin(client, session_factory, spin_id, utc_now(), NO_RETRY)
+        outcome = announce_spin(client, session_factory, spin_id, utc_now, NO_RETRY)
     if outcome.status == "already":
         click.echo(f"Spin #{spin_id} was announced already; nothing was posted.")
     else:

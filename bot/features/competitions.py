@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -95,7 +94,7 @@ def register(app: App, ctx: AppContext) -> None:
             reply = closing_reply(views, channel) if claimed else already_closed_reply(views)
         request.reply(reply)
         if claimed:  # after the answer: posting can take a while
-            request.later(partial(_publish_all_results, ctx, request.client, refresher, claimed, now, closer))
+            request.later(partial(_publish_all_results, ctx, request.client, refresher, claimed, closer))
 
     @commands.on_verb("spin", USAGE["spin"], "(manager) spin the prize wheel for the last finished day's winner")
     def spin(request: CommandRequest) -> None:
@@ -112,7 +111,7 @@ def register(app: App, ctx: AppContext) -> None:
             result = spin_or_resume(session, day, member_id, spun_by=request.user_id, now=now)
             reply = spinning_reply(result.user_id, day.results_channel_id or channel)
         request.reply(reply)
-        request.later(partial(announce_spin, request.client, ctx.session_factory, result.spin_id, now))
+        request.later(partial(announce_spin, request.client, ctx.session_factory, result.spin_id, ctx.clock))
 
     @app.action(SPIN_ACTION)
     def spin_button(
@@ -134,12 +133,13 @@ def _publish_all_results(
     client: WebClient,
     refresher: LiveStandingsRefresher,
     claimed: list[tuple[int, Claim | None]],
-    now: datetime,
     closer: str,
 ) -> None:
     for day_id, claim in claimed:
         # Retried on transient failures; one that still fails is left to the clock (sent log).
-        outcome = publish_results_retrying(client, ctx.session_factory, day_id, now, posted_by=closer, claim=claim)
+        outcome = publish_results_retrying(
+            client, ctx.session_factory, day_id, ctx.clock, posted_by=closer, claim=claim
+        )
         if outcome is not None and outcome.live_retry_at is not None:
             refresher.defer(day_id, outcome.live_retry_at)
 
@@ -161,7 +161,7 @@ def _spin_from_button(
         day_id=day_id,
         member_id=member_id,
         spun_by=user_id,
-        now=ctx.clock(),
+        clock=ctx.clock,
     )
 
 

@@ -69,7 +69,7 @@ def publish_results_retrying(
     client: WebClient,
     session_factory: SessionFactory,
     day_id: int,
-    now: datetime,
+    clock: Callable[[], datetime],
     *,
     posted_by: str,
     claim: Claim | None = None,
@@ -79,25 +79,26 @@ def publish_results_retrying(
 
     `claim` is the caller's sent-log claim (claim_results_row): marked sent when the post
     goes out. None when another runner took the post over between tries. On giving up the
-    failure is recorded in the sent log (the clock's retry picks it up) and the error re-raised."""
+    failure is recorded in the sent log (the clock's retry picks it up) and the error re-raised.
+    Every claim, post and record is stamped with `clock()` when it happens."""
     policy = retry or DEFAULT_RETRY
     waits = policy.waits()
     for attempt, wait in enumerate(waits, start=1):
         if attempt > 1:
             policy.sleep(wait)
-            if not _claim_again(session_factory, day_id, now):
+            if not _claim_again(session_factory, day_id, clock()):
                 return None
         try:
-            outcome = publish_results(client, session_factory, day_id, now)
+            outcome = publish_results(client, session_factory, day_id, clock())
         except SLACK_FAILURES as error:
             detail = describe_error(error)
             logger.warning("results of day %s not posted (try %d of %d): %s", day_id, attempt, len(waits), detail)
             if attempt == len(waits) or not is_transient(error):
-                _record_failed_results(session_factory, day_id, detail, now, posted_by, claim)
+                _record_failed_results(session_factory, day_id, detail, clock(), posted_by, claim)
                 raise
             continue
         if claim is not None:
-            _record_sent_results(session_factory, day_id, claim, now)
+            _record_sent_results(session_factory, day_id, claim, clock())
         return outcome
     raise AssertionError("unreachable: the last try returns or raises")
 

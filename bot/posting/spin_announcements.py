@@ -11,14 +11,14 @@ up frees the claim and records why. What is left is finished by the Spin button 
 again), `pipeday spin announce SPIN_ID` or the clock's next tick. Never a second draw: none
 of these spins again, they announce the spin that was drawn.
 
-Public API (`now` is aware UTC):
+Public API (`now` is aware UTC; `clock` returns it, and stamps each step when it happens):
 
-    run_spin(client, session_factory, *, team_id, day_id, member_id, spun_by, now) -> SpinResult
+    run_spin(client, session_factory, *, team_id, day_id, member_id, spun_by, clock) -> SpinResult
         Spin for a winner, then announce it. A winner whose spin was drawn but never (fully)
         announced gets that spin announced instead (bot.domain.spins.spin_or_resume).
-    announce_spin(client, session_factory, spin_id, now, retry=None) -> AnnounceOutcome
+    announce_spin(client, session_factory, spin_id, clock, retry=None) -> AnnounceOutcome
         Announce what is missing of a spin; raises AnnouncementFailed when it gives up.
-    announce_pending_spins(client, session_factory, now) -> list[AnnounceOutcome]
+    announce_pending_spins(client, session_factory, now, clock=None) -> list[AnnounceOutcome]
         The clock's sweep: spins left unannounced by a failure or a dead process.
     update_announcement(client, session_factory, spin_id) -> None
         Re-render the announcement after delivery.
@@ -27,6 +27,7 @@ Public API (`now` is aware UTC):
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -68,6 +69,7 @@ from bot.render.wheel_gif import render_wheel_gif
 
 logger = logging.getLogger(__name__)
 SessionFactory = sessionmaker[Session]
+Clock = Callable[[], datetime]
 
 # Longer than any announcement with its retries takes; a claim this old is a dead process's.
 ANNOUNCE_LEASE = timedelta(minutes=5)
@@ -101,13 +103,13 @@ def run_spin(
     day_id: int,
     member_id: int,
     spun_by: str,
-    now: datetime,
+    clock: Clock,
     retry: RetryPolicy | None = None,
 ) -> SpinResult:
     with session_factory.begin() as session:
         day = get_day(session, team_id, day_id)
-        result = spin_or_resume(session, day, member_id, spun_by=spun_by, now=now)
-    announce_spin(client, session_factory, result.spin_id, now, retry)
+        result = spin_or_resume(session, day, member_id, spun_by=spun_by, now=clock())
+    announce_spin(client, session_factory, result.spin_id, clock, retry)
     return result
 
 
@@ -118,16 +120,17 @@ def announce_spin(
     client: WebClient,
     session_factory: SessionFactory,
     spin_id: int,
-    now: datetime,
+    clock: Clock,
     retry: RetryPolicy | None = None,
 ) -> AnnounceOutcome:
-    """Announce whatever of the spin has not gone out yet, retrying transient failures."""
+    """Announce whatever of the spin has not gone out yet, retrying transient failures.
+    Each step is stamped with `clock()` when it lands, each retry's claim when it is taken."""
     policy = retry or retrying.DEFAULT_RETRY
     with session_factory.begin() as session:
         spin = get_spin(session, None, spin_id)
         if spin.announced_at is not None:
             return AnnounceOutcome(spin_id, "already")
-        if not claim_announcement(session, spin_id, now=now, lease=ANNOUNCE_LEASE):
+        if not claim_announcement(session, spin_id, now=clock(), lease=ANNOUNCE_LEASE):
             user_id, prize = spin.member.user_id, spin.prize_name
             raise AlreadySpun(
                 f"<@{user_id}> already spun and won {prize}; the announcement is on its way.",
@@ -141,7 +144,7 @@ def announce_spin(
             policy.sleep(wait)
         try:
             wheel_may_wait = _wheel_may_wait(attempt, len(waits), claims)
-            _announce_missing_steps(client, session_factory, spin_id, now, wheel_may_wait=wheel_may_wait)
+            _announce_missing_steps(client, session_factory, spin_id, clock, wheel_may_wait=wheel_may_wait)
         except SLACK_FAILURES as error:
             detail = describe_error(error)
             logger.warning("announcing spin %s failed (try %d of %d): %s", spin_id, attempt, len(waits), detail)
@@ -216,14 +219,14 @@ def _plan(session: Session, spin_id: int) -> _Plan:
 
 
 def _announce_missing_steps(
-    client: WebClient, session_factory: SessionFactory, spin_id: int, now: datetime, *, wheel_may_wait: bool
+    client: WebClient, session_factory: SessionFactory, spin_id: int, clock: Clock, *, wheel_may_wait: bool
 ) -> None:
     with session_factory.begin() as session:
         plan = _plan(session, spin_id)
     if not plan.wheel_posted:
         _wheel_or_note(client, plan, spin_id, wheel_may_wait=wheel_may_wait)
         with session_factory.begin() as session:
-            record_wheel_posted(session, spin_id, now)
+            record_wheel_posted(session, spin_id, clock())
     if not plan.announced_in_channel:
         ts = post_message(client, plan.channel, plan.announcement)
         with session_factory.begin() as session:
@@ -231,10 +234,10 @@ def _announce_missing_steps(
     if not plan.dm_sent:
         post_message(client, open_dm(client, plan.user_id), plan.direct)
         with session_factory.begin() as session:
-            record_dm_sent(session, spin_id, now)
-    refresh_results_message(client, session_factory, plan.day_id, now)  # an edit: safe to repeat
+            record_dm_sent(session, spin_id, clock())
+    refresh_results_message(client, session_factory, plan.day_id, clock())  # an edit: safe to repeat
     with session_factory.begin() as session:
-        finish_announcement(session, spin_id, now)
+        finish_announcement(session, spin_id, clock())
 
 
 def _wheel_or_note(client: WebClient, plan: _Plan, spin_id: int, *, wheel_may_wait: bool) -> None:
@@ -272,11 +275,15 @@ def _upload_wheel(client: WebClient, plan: _Plan) -> None:
     )
 
 
-def announce_pending_spins(client: WebClient, session_factory: SessionFactory, now: datetime) -> list[AnnounceOutcome]:
-    """The clock's sweep: announce spins a failure or a dead process left unannounced.
+def announce_pending_spins(
+    client: WebClient, session_factory: SessionFactory, now: datetime, clock: Clock | None = None
+) -> list[AnnounceOutcome]:
+    """The clock's sweep at its tick `now`: announce spins a failure or a dead process left
+    unannounced, stamping each step with `clock()` (default: the tick's time).
 
     Leaves spins younger than SWEEP_AFTER to the announcer that drew them, and spins older
     than SWEEP_WITHIN or tried MAX_SWEEP_ATTEMPTS times to `pipeday spin announce`."""
+    step_clock = clock or (lambda: now)
     with session_factory.begin() as session:
         pending = [
             (spin.id, spin.spun_at)
@@ -288,7 +295,7 @@ def announce_pending_spins(client: WebClient, session_factory: SessionFactory, n
         if now - spun_at < SWEEP_AFTER:
             continue
         try:
-            outcomes.append(announce_spin(client, session_factory, spin_id, now, NO_RETRY))
+            outcomes.append(announce_spin(client, session_factory, spin_id, step_clock, NO_RETRY))
         except DomainError as refused:  # in progress elsewhere, or failed again (already logged)
             logger.info("spin %s not announced on this tick: %s", spin_id, refused.message)
     return outcomes

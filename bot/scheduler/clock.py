@@ -209,7 +209,7 @@ class Clock:
         outcomes = take_over_stale_claims(self.runtime, specs, now)
         outcomes += retry_failed(self.runtime, specs, now)
         outcomes += catch_up_missed(self.runtime, specs, now)
-        announce_pending_spins(self.runtime.client, self.runtime.session_factory, now)
+        announce_pending_spins(self.runtime.client, self.runtime.session_factory, now, self.runtime.clock)
         return outcomes
 
     # -- firing ---------------------------------------------------------------------------------

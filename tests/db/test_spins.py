@@ -52,6 +52,7 @@ from tests.db.test_competitions import (
     run_threads,
     setup_regions,
 )
+from tests.support.clock import FakeClock
 from tests.support.slack_stub import SlackStub
 
 CLOSING = THURSDAY_MORNING_NY + timedelta(hours=2)
@@ -314,7 +315,7 @@ def test_a_transient_failure_is_retried_with_backoff_and_done_steps_are_not_repe
     waits: list[float] = []
     slack.fail("chat.postMessage", error="internal_error", status=500, retry_after=None, times=2)
 
-    outcome = announce_spin(slack.client(), session_factory, spin_id, SPUN_AT, RetryPolicy(sleep=waits.append))
+    outcome = announce_spin(slack.client(), session_factory, spin_id, lambda: SPUN_AT, RetryPolicy(sleep=waits.append))
 
     assert outcome.status == "announced" and waits == [2.0, 10.0]
     assert len(slack.shared_files()) == 1  # the wheel went out on the first try, and only then
@@ -322,7 +323,7 @@ def test_a_transient_failure_is_retried_with_backoff_and_done_steps_are_not_repe
     assert len(slack.posted_messages("DU_REP0")) == 1
     spin = spin_row(session_factory, spin_id)
     assert spin.announced_at == SPUN_AT and spin.announce_claimed_at is None and spin.announce_attempts == 1
-    again = announce_spin(slack.client(), session_factory, spin_id, SPUN_AT, NO_RETRY)
+    again = announce_spin(slack.client(), session_factory, spin_id, lambda: SPUN_AT, NO_RETRY)
     assert again.status == "already" and len(slack.posted_messages()) == 2
 
 
@@ -334,7 +335,7 @@ def test_a_permanent_error_is_not_retried_and_is_recorded(
     slack.fail("chat.postMessage", error="channel_not_found", status=200, retry_after=None, times=None)
 
     with pytest.raises(AnnouncementFailed, match="channel_not_found"):
-        announce_spin(slack.client(), session_factory, spin_id, SPUN_AT, RetryPolicy(sleep=waits.append))
+        announce_spin(slack.client(), session_factory, spin_id, lambda: SPUN_AT, RetryPolicy(sleep=waits.append))
 
     assert waits == []
     spin = spin_row(session_factory, spin_id)
@@ -408,3 +409,21 @@ def test_slash_spin_and_the_button_resume_a_spin_never_announced_and_never_draw_
         with pytest.raises(AlreadySpun, match="already spun"):
             spin_or_resume(session, day, member_id, spun_by="U_MGR2", now=SPUN_AT)
         assert session.scalar(select(func.count()).select_from(Spin)) == 1
+
+
+def test_each_announcement_step_is_stamped_when_it_happens_not_when_the_button_was_pressed(
+    session_factory: sessionmaker[Session], slack: SlackStub
+) -> None:
+    spin_id = drawn(session_factory)
+    clock = FakeClock(SPUN_AT)
+    slack.fail("chat.postMessage", error="internal_error", status=500, retry_after=None, times=1)
+
+    def wait(seconds: float) -> None:
+        clock.advance(timedelta(seconds=seconds))
+
+    announce_spin(slack.client(), session_factory, spin_id, clock, RetryPolicy(sleep=wait))
+
+    spin = spin_row(session_factory, spin_id)
+    assert spin.wheel_posted_at == SPUN_AT  # the first try: the GIF went out, the post did not
+    retried = SPUN_AT + timedelta(seconds=2)
+    assert (spin.dm_sent_at, spin.announced_at) == (retried, retried)
