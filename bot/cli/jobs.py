@@ -117,8 +117,9 @@ def needs_attention(session: Session, team: str | None, now: datetime) -> list[s
     """Every post that failed, was given up or is stuck, and what will happen to it or what to run."""
     from sqlalchemy import select
 
-    from bot.domain.spins import unannounced_spins
+    from bot.domain.spins import count_unannounced_spins, unannounced_spins
     from bot.posting import sent_log
+    from bot.posting.spin_announcements import SWEEP_WITHIN
     from bot.scheduler.jobs import CLAIM_LEASE
     from models import Region
 
@@ -130,9 +131,16 @@ def needs_attention(session: Session, team: str | None, now: datetime) -> list[s
         if row.status == "claimed" and now - row.claimed_at < CLAIM_LEASE:
             continue  # being posted right now
         lines.append(_unsent_line(row, regions.get(row.region_id)))
-    for spin in unannounced_spins(session):
+    # As far back as the clock's sweep looks; older ones are counted, not listed one by one.
+    for spin in unannounced_spins(session, spun_after=now - SWEEP_WITHIN):
         if team is None or spin.team_id == team:
             lines.append(_unannounced_line(spin, now))
+    older = count_unannounced_spins(session, spun_at_or_before=now - SWEEP_WITHIN, team_id=team)
+    if older:
+        lines.append(
+            f"! {older} spin(s) from before {now - SWEEP_WITHIN:%Y-%m-%d %H:%M} UTC never fully announced "
+            "(not listed; `pipeday prize awards` shows them) — pipeday spin announce SPIN_ID"
+        )
     return lines
 
 

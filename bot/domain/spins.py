@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.directory import audit
@@ -230,6 +230,15 @@ def unannounced_spins(session: Session, *, spun_after: datetime | None = None) -
     if spun_after is not None:
         query = query.where(Spin.spun_at > spun_after)
     return list(session.scalars(query.order_by(Spin.spun_at, Spin.id)))
+
+
+def count_unannounced_spins(session: Session, *, spun_at_or_before: datetime, team_id: str | None = None) -> int:
+    """How many spins up to `spun_at_or_before` never (completely) went out (listings that
+    show only recent ones say how many older ones they leave out)."""
+    query = select(func.count()).select_from(Spin).where(Spin.announced_at.is_(None), Spin.spun_at <= spun_at_or_before)
+    if team_id is not None:
+        query = query.where(Spin.team_id == team_id)
+    return int(session.scalar(query) or 0)
 
 
 def _set_spin(session: Session, spin_id: int, **values: object) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.cli.jobs import needs_attention
 from bot.domain.competitions import close_day
 from bot.domain.directory import get_member
 from bot.domain.errors import Conflict, NotFound
@@ -35,6 +36,7 @@ from bot.domain.wheel import WheelPrize, draw, wheel_segments
 from bot.posting.retrying import NO_RETRY, RetryPolicy
 from bot.posting.spin_announcements import (
     ANNOUNCE_LEASE,
+    SWEEP_WITHIN,
     WHEEL_WAITS_FOR_ATTEMPTS,
     AnnouncementFailed,
     announce_pending_spins,
@@ -427,3 +429,24 @@ def test_each_announcement_step_is_stamped_when_it_happens_not_when_the_button_w
     assert spin.wheel_posted_at == SPUN_AT  # the first try: the GIF went out, the post did not
     retried = SPUN_AT + timedelta(seconds=2)
     assert (spin.dm_sent_at, spin.announced_at) == (retried, retried)
+
+
+def test_jobs_list_shows_the_spins_the_sweep_still_covers_and_counts_older_ones(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory.begin() as session:
+        day = closed_day(session, winners=3, reps=3)
+        add_prize(session, TEAM, "Cowboy boots", weight=1, actor="test")
+        spins = [
+            spin_for(session, day, winner_id(day, place), spun_by="U_MGR", now=SPUN_AT).spin_id for place in (1, 2, 3)
+        ]
+        for old in spins[1:]:  # never announced, from long before the sweep's window
+            session.execute(update(Spin).where(Spin.id == old).values(spun_at=SPUN_AT - SWEEP_WITHIN * 3))
+    with session_factory.begin() as session:
+        lines = needs_attention(session, None, SPUN_AT + timedelta(minutes=10))
+
+    assert [line for line in lines if line.startswith(f"! spin #{spins[0]}:")]
+    assert not [line for line in lines if f"spin #{spins[1]}" in line or f"spin #{spins[2]}" in line]
+    assert [line for line in lines if line.startswith("! 2 spin(s) from before")] and len(lines) == 2
+    with session_factory.begin() as session:
+        assert len(needs_attention(session, "T_OTHER", SPUN_AT + timedelta(minutes=10))) == 0
