@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import URL, Engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -22,6 +21,7 @@ from bot.settings import ConfigurationError, Settings
 from bot.slack.channels import ChannelCheck, ChannelFacts, judge_channel, slack_error_code
 from models import Competition, Member, Region
 from models.db import current_revision, head_revision, is_known_revision
+from models.sqlite_files import missing_sqlite_file
 
 # Keep in step with manifest.yml's oauth_config.scopes.bot.
 REQUIRED_SCOPES: dict[str, str] = {
@@ -104,14 +104,6 @@ def check_database(engine: Engine) -> list[Finding]:
     else:
         found.append(Finding("migrations", True, f"schema up to date ({head})"))
     return found
-
-
-def missing_sqlite_file(url: URL) -> Path | None:
-    """The file a SQLite URL names, if it doesn't exist yet (None for other databases and :memory:)."""
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    path = Path(url.database).expanduser()
-    return None if path.exists() else path
 
 
 @dataclass(frozen=True)

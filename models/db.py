@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.availability import ConnectBreaker
 from models.migration_lock import migration_lock
+from models.sqlite_files import sqlite_file
 from models.sqlite_gate import WriteGate, gated_connection_class
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -127,16 +128,14 @@ def _postgres_connect_args(
 
 def _make_sqlite_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
-    on_disk = bool(parsed.database) and parsed.database != ":memory:"
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     connect_args.setdefault("check_same_thread", False)
-    if on_disk:
-        path = Path(str(parsed.database)).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not parsed.query.get("uri"):
-            gate = WriteGate(path.with_name(path.name + ".writer-lock"), timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
-            connect_args.setdefault("factory", gated_connection_class(gate))
+    path = sqlite_file(parsed)
+    if path is not None:
+        # Its folder is made by `pipeday db upgrade` (models.migration_lock), not by every engine.
+        gate = WriteGate(path.with_name(path.name + ".writer-lock"), timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        connect_args.setdefault("factory", gated_connection_class(gate))
     # A connection per thread that may hold one at once (gunicorn's request threads, Bolt's
     # 5 listener threads, the after-ack pool, timers): with the default 5 (+10 overflow) the pool opened and closed
     # connections, PRAGMAs and all, on every request under load.

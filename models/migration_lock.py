@@ -12,9 +12,10 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
+
+from models.sqlite_files import sqlite_file
 
 # The first key of the two-key advisory lock (the second is the schema's hash): an arbitrary
 # constant that other programs' advisory locks are unlikely to use.
@@ -55,11 +56,10 @@ def _key() -> dict[str, int]:
 
 @contextmanager
 def _file_lock(engine: Engine) -> Iterator[None]:
-    database = engine.url.database
-    if not database or database == ":memory:" or engine.url.query.get("uri"):
+    path = sqlite_file(engine.url)
+    if path is None:
         yield  # nothing another process could migrate at the same time
         return
-    path = Path(database).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path.with_name(path.name + ".migrate-lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:

@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -49,27 +48,27 @@ class CliState:
     def engine(self) -> Engine:
         """The engine for DATABASE_URL; a URL Pipeday can't use is a one-line CLI error."""
         if self._engine is None:
-            from sqlalchemy import make_url
-
             from models.db import make_engine
 
             url = self.settings.database_url
             problem = database_url_problem(url)
             if problem is not None:
                 raise click.ClickException(problem)
-            try:
-                self._engine = make_engine(url, self.settings.database_timeouts)
-            except OSError as error:  # the SQLite file's folder can't be created
-                raise click.ClickException(
-                    f"Can't create the folder for the SQLite database {make_url(url).database}: "
-                    f"{error.strerror or error}. Check DATABASE_URL."
-                ) from None
+            self._engine = make_engine(url, self.settings.database_timeouts)
         return self._engine
 
     def require_existing_database(self) -> None:
         """Refuse, before connecting, a SQLite file that isn't there: connecting would create an
         empty one, and only `pipeday db upgrade` should do that."""
-        missing = missing_sqlite_file(self.settings.database_url)
+        from sqlalchemy import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        from models.sqlite_files import missing_sqlite_file
+
+        try:
+            missing = missing_sqlite_file(make_url(self.settings.database_url))
+        except ArgumentError:  # a malformed URL is explained where the engine is made
+            return
         if missing is None:
             return
         folder = "" if missing.parent.is_dir() else f" (its folder {missing.parent} doesn't exist either)"
@@ -119,21 +118,6 @@ def database_url_problem_text(url: str) -> str | None:
     if (backend, driver) in _SUPPORTED_DRIVERS:
         return None
     return f"DATABASE_URL is a {parsed.drivername} URL, and Pipeday works with SQLite and PostgreSQL only."
-
-
-def missing_sqlite_file(url: str) -> Path | None:
-    """The file a SQLite DATABASE_URL names, if it doesn't exist (None for other databases, :memory:)."""
-    from sqlalchemy import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return None
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:") or parsed.query.get("uri"):
-        return None
-    path = Path(parsed.database).expanduser()
-    return None if path.exists() else path
 
 
 @contextmanager

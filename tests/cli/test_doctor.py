@@ -187,6 +187,15 @@ def test_a_missing_sqlite_file_is_reported_not_created(tmp_path: Path, stub: Sla
     assert list(folder.iterdir()) == []
 
 
+def test_a_sqlite_file_in_a_missing_folder_creates_no_folder(tmp_path: Path, stub: SlackStub) -> None:
+    database = tmp_path / "not" / "yet" / "pipeday.db"
+
+    code, output = run_doctor(tmp_path, stub, migrate=False, DATABASE_URL=f"sqlite:///{database}")
+
+    assert code == 1 and f"no database at {database} yet" in output
+    assert not (tmp_path / "not").exists()
+
+
 def test_an_empty_database_has_no_pipeday_tables_yet(tmp_path: Path, stub: SlackStub) -> None:
     (tmp_path / "doctor.db").touch()
 
