@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from bot.domain import member_roles
 from bot.domain.activity_types import (
     ACTIVITY_TYPES,
     MAX_COUNT,
@@ -21,14 +22,15 @@ from bot.domain.activity_types import (
     all_type_words,
     lookup_type,
 )
+from bot.domain.member_roles import JOBS
 from bot.domain.money import AmountOutOfRange, amount_cents
 from bot.domain.text_input import UnsafeText, require_plain_text
 
 MAX_NOTE_LENGTH = 500
 MAX_INPUT_LENGTH = 1_000
 PERIODS = ("today", "week", "month", "quarter")
-ROLES = ("rep", "leader", "manager")
-JOBS = ("ae", "sdr")  # bot.domain.directory.JOBS; the grammar stays free of the database layer
+# `/pg role` gives every role but admin (admins are made with the CLI or PIPEDAY_ADMINS).
+ROLES = tuple(role for role in member_roles.ROLES if role != "admin")
 
 USAGE = {
     "log": "/pg 3 connects [note]",
