@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import SeedPlan, seed
 from bot.blocks.summary import weekly_summary_message
-from bot.domain.competitions import CompetitionSpec, add_competition, find_competition
+from bot.domain.competition_definitions import add_competition, find_competition
+from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import list_regions
 from bot.domain.prizes import add_prize
 from bot.domain.region_metrics import competition_metrics

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.domain.competitions import list_competitions
+from bot.domain.competition_definitions import list_competitions
 from bot.domain.directory import list_regions
 from bot.domain.prizes import current_wheel, list_prizes
 from bot.settings import ConfigurationError, Settings

@@ -21,7 +21,7 @@ from bot.blocks.common import (
     section,
 )
 from bot.domain.activity_types import ACTIVITY_TYPES
-from bot.domain.competitions import CompetitionView, DayView, LiveState, WinnerView
+from bot.domain.competition_views import CompetitionView, DayView, LiveState, WinnerView
 from bot.domain.ranking import RankedStanding
 
 SPIN_ACTION = "spin_wheel"

@@ -47,7 +47,7 @@ def competition() -> None:
 @team_option
 @pass_state
 def competition_add(state: CliState, /, team: str | None, **options: Any) -> None:
-    from bot.domain.competitions import add_competition
+    from bot.domain.competition_definitions import add_competition
 
     with domain_errors():
         spec = _spec_from_options(**options)
@@ -68,7 +68,7 @@ def _spec_from_options(
     winners: int | None,
     leaders_win: bool | None,
 ) -> CompetitionSpec:
-    from bot.domain.competitions import parse_local_time, parse_metric, parse_weekday
+    from bot.domain.competition_definitions import parse_local_time, parse_metric, parse_weekday
 
     if preset is None and not (name and weekday and metric):
         raise click.UsageError("Give NAME, --weekday and --metric, or use --preset connect-day / booking-day.")
@@ -99,7 +99,7 @@ def _region_names(regions: str) -> tuple[str, ...]:
 
 
 def _describe(spec: CompetitionSpec) -> str:
-    from bot.domain.competitions import weekday_name
+    from bot.domain.competition_definitions import weekday_name
 
     regions = ", ".join(spec.regions) or "every region"
     return (
@@ -113,7 +113,7 @@ def _describe(spec: CompetitionSpec) -> str:
 @team_option
 @pass_state
 def competition_add_classics(state: CliState, regions: str | None, team: str | None) -> None:
-    from bot.domain.competitions import add_competition, find_competition
+    from bot.domain.competition_definitions import add_competition, find_competition
 
     with team_session(state, team) as (session, team_id):
         for preset in ("connect-day", "booking-day"):
@@ -131,7 +131,7 @@ def competition_add_classics(state: CliState, regions: str | None, team: str | N
 @team_option
 @pass_state
 def competition_list(state: CliState, team: str | None) -> None:
-    from bot.domain.competitions import list_competitions, region_scope_names, weekday_name
+    from bot.domain.competition_definitions import list_competitions, region_scope_names, weekday_name
 
     with team_session(state, team) as (session, team_id):
         found = list_competitions(session, team_id)
@@ -152,7 +152,7 @@ def competition_list(state: CliState, team: str | None) -> None:
 @team_option
 @pass_state
 def competition_remove(state: CliState, name: str, team: str | None) -> None:
-    from bot.domain.competitions import remove_competition
+    from bot.domain.competition_definitions import remove_competition
 
     with team_session(state, team) as (session, team_id):
         deleted = remove_competition(session, team_id, name, actor="cli")

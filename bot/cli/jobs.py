@@ -460,7 +460,7 @@ def _schedule_competition(
     at_text: str | None,
     enabled: bool | None,
 ) -> None:
-    from bot.domain.competitions import find_competition
+    from bot.domain.competition_definitions import find_competition
     from bot.scheduler.specs import update_schedule_settings
 
     if kind in WEEKLY_KINDS or day or enabled is not None or not at_text:

@@ -13,7 +13,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.demo.world import World
-from bot.domain.competitions import PRESETS, add_competition
+from bot.domain.competition_definitions import add_competition
+from bot.domain.competition_presets import PRESETS
 from bot.domain.prizes import add_prize
 from bot.domain.wheel import SeedSource
 from bot.scheduler.jobs import Deferrer, Firing, JobRuntime, firing_at, run_firing

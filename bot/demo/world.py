@@ -51,7 +51,7 @@ class PrizeSpec:
 
 @dataclass(frozen=True)
 class CompetitionPlan:
-    preset: str  # a key of bot.domain.competitions.PRESETS
+    preset: str  # a key of bot.domain.competition_presets.PRESETS
     name: str
     weekday: int  # 0 = Monday
     metric: str

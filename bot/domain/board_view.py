@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.domain.boards import Board, build_board
-from bot.domain.competitions import competitions_today
+from bot.domain.competition_days import competitions_today
 from bot.domain.directory import get_member, require_region
 from bot.domain.goal_store import goal_board
 from bot.domain.grammar import BoardCommand

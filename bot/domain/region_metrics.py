@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.domain.competitions import list_competitions, runs_in
+from bot.domain.competition_definitions import list_competitions, runs_in
 from models import Region
 
 

@@ -26,23 +26,14 @@ from bot.blocks.competition import (
     spinning_reply,
 )
 from bot.domain.activities import LogResult
-from bot.domain.competitions import (
-    DayView,
-    LoggedFacts,
-    claim_results_post,
-    close_day,
-    competition_view,
-    competitions_today,
-    day_view,
-    days_to_close,
-    last_closed_day,
-    list_competitions,
-    may_touch_a_day,
-    today_view,
-)
+from bot.domain.competition_closing import close_day, days_to_close, last_closed_day
+from bot.domain.competition_days import LoggedFacts, competitions_today, may_touch_a_day
+from bot.domain.competition_definitions import list_competitions
+from bot.domain.competition_views import DayView, competition_view, day_view, today_view
 from bot.domain.directory import get_member, named_or_own_region
 from bot.domain.errors import Conflict, DomainError
 from bot.domain.grammar import OtherCommand, ParseError
+from bot.domain.post_claims import claim_results_post
 from bot.domain.spins import mark_delivered, spin_or_resume, winner_to_spin
 from bot.domain.text_input import parse_record_id
 from bot.posting.competition_posts import LiveStandingsRefresher, require_channel

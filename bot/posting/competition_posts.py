@@ -32,7 +32,7 @@ never mistaken for a dead process's):
 Spinning and announcing spins: bot.posting.spin_announcements.
 
 Region channels come from `Region.channel_id`; a region without one raises `NoChannel`.
-`DayKey(team_id, region_id, competition_id, local_date)` is in bot.domain.competitions.
+`DayKey(team_id, region_id, competition_id, local_date)` is in bot.domain.competition_days.
 """
 
 from __future__ import annotations
@@ -57,22 +57,9 @@ from bot.blocks.competition import (
     live_standings_message,
     results_message,
 )
-from bot.domain.competitions import (
-    DayKey,
-    LiveState,
-    LoggedFacts,
-    claim_once,
-    claim_results_post,
-    close_day,
-    day_for_key,
-    day_standings,
-    day_view,
-    days_touched_by,
-    record_results_message,
-    release_claim,
-    release_results_post,
-    winner_views,
-)
+from bot.domain.competition_closing import close_day, day_standings
+from bot.domain.competition_days import DayKey, LoggedFacts, day_for_key, days_touched_by
+from bot.domain.competition_views import LiveState, day_view, winner_views
 from bot.domain.errors import DomainError
 from bot.domain.live_standings import (
     LIVE_EDIT_INTERVAL,
@@ -81,6 +68,13 @@ from bot.domain.live_standings import (
     mark_pending,
     record_live_post,
     release_live_claim,
+)
+from bot.domain.post_claims import (
+    claim_once,
+    claim_results_post,
+    record_results_message,
+    release_claim,
+    release_results_post,
 )
 from bot.domain.schedule_times import last_call_due
 from bot.domain.spins import (

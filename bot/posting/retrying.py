@@ -24,7 +24,7 @@ from datetime import datetime
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.competitions import claim_results_post
+from bot.domain.post_claims import claim_results_post
 from bot.posting import sent_log
 from bot.posting.competition_posts import ResultsOutcome, publish_results
 from bot.posting.sent_log import Claim, SentKey

@@ -36,7 +36,8 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.competition import spin_announcement, spin_dm
-from bot.domain.competitions import day_view, get_day
+from bot.domain.competition_days import get_day
+from bot.domain.competition_views import day_view
 from bot.domain.errors import Conflict, DomainError
 from bot.domain.spins import (
     AlreadySpun,

@@ -36,7 +36,7 @@ from functools import cached_property
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.competitions import DayKey, day_for_key
+from bot.domain.competition_days import DayKey, day_for_key
 from bot.domain.wheel import SeedSource, new_seed
 from bot.posting import sent_log
 from bot.posting.competition_posts import (

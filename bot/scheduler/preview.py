@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from bot.blocks.common import Message
 from bot.blocks.competition import kickoff_message, last_call_message
 from bot.blocks.summary import weekly_summary_message
-from bot.domain.competitions import DayKey, close_day, day_for_key, day_standings, day_view
+from bot.domain.competition_closing import close_day, day_standings
+from bot.domain.competition_days import DayKey, day_for_key
+from bot.domain.competition_views import day_view
 from bot.domain.directory import require_region_id
 from bot.domain.summary import weekly_summary
 from bot.posting.competition_posts import live_standings_content, require_channel, results_content

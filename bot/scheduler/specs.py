@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.domain.calendar_store import WEEKDAY_NAMES
-from bot.domain.competitions import runs_in
+from bot.domain.competition_definitions import runs_in
 from bot.domain.directory import list_regions
 from bot.domain.schedule_times import competition_phases
 from bot.scheduler.constants import COMPETITION_KINDS as COMPETITION_KINDS

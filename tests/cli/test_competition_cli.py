@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from bot.cli.main import cli
 from bot.domain.activities import log_activity
-from bot.domain.competitions import close_day, ensure_day, find_competition
+from bot.domain.competition_closing import close_day
+from bot.domain.competition_days import ensure_day
+from bot.domain.competition_definitions import find_competition
 from bot.domain.directory import ensure_member, join_region
 from bot.domain.grammar import LogCommand
 from bot.domain.spins import spin_for

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli.main import cli
 from bot.domain.activities import log_activity
-from bot.domain.competitions import CompetitionSpec, add_competition
+from bot.domain.competition_definitions import add_competition
+from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import add_region, get_member, join_region
 from bot.domain.grammar import LogCommand
 from bot.posting.competition_posts import LiveStandingsRefresher

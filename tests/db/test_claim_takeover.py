@@ -14,8 +14,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.competitions import CompetitionSpec, DayKey, add_competition, claim_once, day_for_key
+from bot.domain.competition_days import DayKey, day_for_key
+from bot.domain.competition_definitions import add_competition
+from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import add_region
+from bot.domain.post_claims import claim_once
 from bot.posting import sent_log
 from bot.posting.sent_log import SentKey
 from bot.posting.slack_messages import post_message

@@ -18,20 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.activities import LoggedActivity, log_activity
 from bot.domain.board_view import BoardRequest, board_for
-from bot.domain.competitions import (
-    PRESETS,
-    CompetitionSpec,
-    DayKey,
-    LoggedFacts,
-    add_competition,
-    close_day,
-    day_standings,
-    day_window,
-    days_touched_by,
-    ensure_day,
-    list_competitions,
-    remove_competition,
-)
+from bot.domain.competition_closing import close_day, day_standings
+from bot.domain.competition_days import DayKey, LoggedFacts, day_window, days_touched_by, ensure_day
+from bot.domain.competition_definitions import add_competition, list_competitions, remove_competition
+from bot.domain.competition_presets import PRESETS, CompetitionSpec
 from bot.domain.directory import add_region, ensure_member, join_region, set_role
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.grammar import BoardCommand, LogCommand

@@ -9,7 +9,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.competitions import CompetitionSpec, DayKey, add_competition
+from bot.domain.competition_days import DayKey
+from bot.domain.competition_definitions import add_competition
+from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import add_region
 from bot.domain.schedule_times import local_to_utc
 from bot.posting.competition_posts import post_last_call

@@ -9,7 +9,8 @@ from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.activities import log_activity
-from bot.domain.competitions import CompetitionSpec, add_competition, remove_competition
+from bot.domain.competition_definitions import add_competition, remove_competition
+from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import add_region, ensure_member, join_region
 from bot.domain.grammar import LogCommand
 from bot.domain.region_metrics import competition_metrics

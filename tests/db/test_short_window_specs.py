@@ -7,7 +7,8 @@ from datetime import time
 
 from sqlalchemy.orm import Session
 
-from bot.domain.competitions import CompetitionSpec, add_competition
+from bot.domain.competition_definitions import add_competition
+from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import add_region, ensure_workspace
 from bot.scheduler.specs import load_job_specs, update_schedule_settings
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli.jobs import needs_attention
-from bot.domain.competitions import close_day
+from bot.domain.competition_closing import close_day
 from bot.domain.directory import get_member
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.prizes import add_prize, current_wheel, remove_prize, restock_prize

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from bot.blocks.summary import weekly_summary_message
 from bot.domain.activities import log_activity
-from bot.domain.competitions import CompetitionSpec, add_competition
+from bot.domain.competition_definitions import add_competition
+from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import add_region, ensure_member, join_region
 from bot.domain.grammar import LogCommand
 from bot.domain.summary import FunnelStep, weekly_summary

@@ -17,7 +17,7 @@ from bot.blocks.home import StandingSummary, standing_text
 from bot.blocks.plan import plan_message
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.boards import Board
-from bot.domain.competitions import CompetitionView, DayView, WinnerView
+from bot.domain.competition_views import CompetitionView, DayView, WinnerView
 from bot.domain.grammar import ParseError, parse_command
 from bot.domain.plan_store import PlanResult
 from bot.domain.planner import plan

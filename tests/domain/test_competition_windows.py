@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.domain.competitions import day_window
+from bot.domain.competition_days import day_window
 from models import Competition, Region
 
 UTC = UTC

@@ -25,7 +25,7 @@ from bot.blocks.competition import (
 )
 from bot.blocks.replies import joined_message, me_message, simple_error
 from bot.domain.boards import Board
-from bot.domain.competitions import DayView
+from bot.domain.competition_views import DayView
 from bot.domain.ranking import Standing, rank_standings
 from bot.domain.windows import period_window
 

@@ -22,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.activities import log_activity
-from bot.domain.competitions import CompetitionSpec, add_competition
+from bot.domain.competition_definitions import add_competition
+from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import add_region, ensure_member, ensure_workspace, join_region
 from bot.domain.goals import RampPolicy
 from bot.domain.grammar import LogCommand

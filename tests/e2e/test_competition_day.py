@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.domain.competitions import PRESETS, add_competition
+from bot.domain.competition_definitions import add_competition
+from bot.domain.competition_presets import PRESETS
 from bot.domain.directory import add_region, join_region, set_role
 from bot.domain.prizes import add_prize
 from bot.posting import retrying

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.domain.competitions import PRESETS, add_competition
+from bot.domain.competition_definitions import add_competition
+from bot.domain.competition_presets import PRESETS
 from bot.domain.directory import NAME_MAX_AGE, NAME_RETRY_DELAY, add_region, join_region
 from bot.slack import users
 from models import Member

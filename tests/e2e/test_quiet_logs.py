@@ -14,7 +14,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import create_app
-from bot.domain.competitions import CompetitionSpec, add_competition
+from bot.domain.competition_definitions import add_competition
+from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import add_region
 from bot.scheduler.clock import Clock, make_scheduler
 from bot.scheduler.jobs import JobRuntime

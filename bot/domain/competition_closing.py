@@ -1,0 +1,160 @@
+"""Standings of a competition day and closing it.
+
+Logs count until the day's window ends or the day is closed, whichever comes first. Closing a
+day freezes its standings, picks the winners and commits to the wheel seed by publishing its
+SHA-256; a closed day's standings are exactly what its results published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.domain.boards import standings
+from bot.domain.competition_days import competitions_on, day_window_of, ensure_day, region_local_date
+from bot.domain.directory import audit
+from bot.domain.errors import Conflict
+from bot.domain.ranking import RankedStanding, Standing, rank_standings, winners
+from bot.domain.wheel import SeedSource, commitment, new_seed
+from models import CompetitionDay, CompetitionWinner, Member, Region
+from models.claims import updated_rows
+from models.competitions import DAY_CLOSED, DAY_OPEN
+
+
+def counting_until(day: CompetitionDay) -> datetime:
+    """Logs count until the window ends or the day is closed, whichever comes first."""
+    if day.closed_at is None:
+        return day.window_end
+    return max(min(day.window_end, day.closed_at), day.window_start)
+
+
+def day_standings(session: Session, day: CompetitionDay) -> list[RankedStanding]:
+    """Live standings; a closed day returns exactly what its results published."""
+    if day.final_standings is not None:
+        return ranked_from_snapshot(day.final_standings)
+    return _counted_standings(session, day)
+
+
+def _counted_standings(session: Session, day: CompetitionDay) -> list[RankedStanding]:
+    """Ranked from the logs that count: in the day's region and window, up to `counting_until`."""
+    window = replace(day_window_of(day), end=counting_until(day))
+    return rank_standings(standings(session, day.team_id, day.metric, window, [day.region_id]))
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    day: CompetitionDay
+    closed_now: bool  # False: it was already closed (by someone else, or earlier)
+    standings: list[RankedStanding]
+    winners: list[RankedStanding]
+
+
+def close_day(
+    session: Session, day: CompetitionDay, now: datetime, closed_by: str, *, seed_source: SeedSource = new_seed
+) -> CloseResult:
+    """Freeze the standings, pick the winners and commit to a fresh wheel seed. Idempotent."""
+    if day.status == DAY_OPEN and now < day.window_start:
+        raise Conflict(
+            f"{day.competition.name} in {day.region.name} hasn't started yet "
+            f"(it starts at {day.competition.start_local:%H:%M} {day.region.tz})."
+        )
+    # Compare-and-set, so two managers (or a manager and the scheduler) close it once.
+    claimed = updated_rows(
+        session,
+        update(CompetitionDay)
+        .where(CompetitionDay.id == day.id, CompetitionDay.status == DAY_OPEN)
+        .values(status=DAY_CLOSED, closed_at=now, closed_by=closed_by)
+        .execution_options(synchronize_session=False),
+    )
+    session.refresh(day)
+    if claimed != 1:
+        ranked = day_standings(session, day)
+        return CloseResult(day, closed_now=False, standings=ranked, winners=_published_winners(day, ranked))
+    ranked = _counted_standings(session, day)
+    chosen = winners(ranked, day.winners_count, day.leaders_win)
+    day.final_standings = snapshot_standings(session, ranked)
+    day.seed = seed_source()
+    day.commitment = commitment(day.seed)
+    for place, row in enumerate(chosen, start=1):
+        session.add(
+            CompetitionWinner(
+                competition_day_id=day.id, member_id=row.standing.member_id, place=place, total=row.standing.total
+            )
+        )
+    session.flush()
+    audit(
+        session,
+        day.team_id,
+        closed_by,
+        "competition_day.close",
+        f"{day.id}",
+        {"winners": [row.standing.member_id for row in chosen], "commitment": day.commitment},
+    )
+    return CloseResult(day, closed_now=True, standings=ranked, winners=chosen)
+
+
+def _published_winners(day: CompetitionDay, ranked: Sequence[RankedStanding]) -> list[RankedStanding]:
+    ids = [w.member_id for w in day.winners]
+    by_id = {row.standing.member_id: row for row in ranked}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def snapshot_standings(session: Session, ranked: Sequence[RankedStanding]) -> list[dict[str, Any]]:
+    ids = [row.standing.member_id for row in ranked]
+    user_ids = dict(session.execute(select(Member.id, Member.user_id).where(Member.id.in_(ids))).all()) if ids else {}
+    return [
+        {
+            "rank": row.rank,
+            "shared": row.shared,
+            "member_id": row.standing.member_id,
+            "user_id": user_ids.get(row.standing.member_id, ""),
+            "name": row.standing.name,
+            "total": row.standing.total,
+            "reached_at": row.standing.reached_at.isoformat(),
+            "is_leader": row.standing.is_leader,
+        }
+        for row in ranked
+    ]
+
+
+def ranked_from_snapshot(rows: Sequence[dict[str, Any]]) -> list[RankedStanding]:
+    return [
+        RankedStanding(
+            rank=int(row["rank"]),
+            shared=bool(row["shared"]),
+            standing=Standing(
+                member_id=int(row["member_id"]),
+                name=str(row["name"]),
+                total=float(row["total"]),
+                reached_at=datetime.fromisoformat(row["reached_at"]),
+                is_leader=bool(row["is_leader"]),
+            ),
+        )
+        for row in rows
+    ]
+
+
+def days_to_close(session: Session, region: Region, now: datetime) -> list[CompetitionDay]:
+    """Today's competition days in the region (created if the day had no logs yet)."""
+    today = region_local_date(region, now)
+    competitions = competitions_on(session, region, today)
+    if not competitions:
+        raise Conflict(
+            f"There's no competition in {region.name} today ({today:%A}).",
+            "See `/pg days` for when they run.",
+        )
+    return [ensure_day(session, competition, region, today) for competition in competitions]
+
+
+def last_closed_day(session: Session, region: Region) -> CompetitionDay | None:
+    return session.scalars(
+        select(CompetitionDay)
+        .where(CompetitionDay.region_id == region.id, CompetitionDay.status == DAY_CLOSED)
+        .order_by(CompetitionDay.closed_at.desc(), CompetitionDay.id.desc())
+        .limit(1)
+    ).first()
