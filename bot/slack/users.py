@@ -39,18 +39,24 @@ LOOKUP_TIMEOUT_S = 1.5
 NAME_LOOKUP_TIMEOUT_S = 3.0
 
 
-def is_slack_admin(client: WebClient, user_id: str) -> bool:
-    """Workspace admins and owners are Pipeday admins too."""
+def _user_info(client: WebClient, user_id: str, timeout_s: float, meanwhile: str) -> Mapping[str, Any] | None:
+    """users.info's `user` in one short try, or None (logged, with what we do `meanwhile`) when
+    Slack refuses (no users:read, rate limited) or doesn't answer in time."""
     try:
-        user = one_quick_try(client, LOOKUP_TIMEOUT_S).users_info(user=user_id)["user"]
+        user = one_quick_try(client, timeout_s).users_info(user=user_id)["user"]
     except SlackApiError as error:
-        # Without users:read (or when rate limited) we cannot tell; deny rather than guess.
-        logger.warning("users.info failed for %s: %s", user_id, error.response.get("error"))
-        return False
+        logger.warning("users.info failed for %s; %s: %s", user_id, meanwhile, error.response.get("error"))
+        return None
     except (SlackClientError, OSError) as error:
-        logger.warning("users.info for %s did not answer in time: %s", user_id, error)
-        return False
-    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        logger.warning("users.info for %s did not answer in time; %s: %s", user_id, meanwhile, error)
+        return None
+    return user if isinstance(user, Mapping) else None
+
+
+def is_slack_admin(client: WebClient, user_id: str) -> bool:
+    """Workspace admins and owners are Pipeday admins too; when Slack can't tell, deny rather than guess."""
+    user = _user_info(client, user_id, LOOKUP_TIMEOUT_S, "treating them as no admin")
+    return bool(user and (user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")))
 
 
 def name_slack_shows(user: Mapping[str, Any]) -> str | None:
@@ -66,15 +72,8 @@ def name_slack_shows(user: Mapping[str, Any]) -> str | None:
 
 def look_up_name(client: WebClient, user_id: str) -> str | None:
     """The name Slack shows for `user_id`, or None (logged) when Slack doesn't say in time."""
-    try:
-        user = one_quick_try(client, NAME_LOOKUP_TIMEOUT_S).users_info(user=user_id)["user"]
-    except SlackApiError as error:
-        logger.warning("users.info failed for %s; keeping the name we have: %s", user_id, error.response.get("error"))
-        return None
-    except (SlackClientError, OSError) as error:
-        logger.warning("users.info for %s did not answer in time; keeping the name we have: %s", user_id, error)
-        return None
-    return name_slack_shows(user) if isinstance(user, Mapping) else None
+    user = _user_info(client, user_id, NAME_LOOKUP_TIMEOUT_S, "keeping the name we have")
+    return name_slack_shows(user) if user is not None else None
 
 
 def refresh_member_name(
