@@ -4,10 +4,12 @@ from models.base import Base, UTCDateTime, utc_now
 from models.competitions import Competition, CompetitionDay, CompetitionWinner, Prize, Spin
 from models.entities import Activity, AuditLog, Member, ProcessedEvent, Region, Workspace
 from models.goals import GoalOverride, GoalRamp, GoalRampChange, Holiday
+from models.ingestion import ApiKey, ParkedItem
 from models.scheduling import SentLog
 
 __all__ = [
     "Activity",
+    "ApiKey",
     "AuditLog",
     "Base",
     "Competition",
@@ -18,6 +20,7 @@ __all__ = [
     "GoalRampChange",
     "Holiday",
     "Member",
+    "ParkedItem",
     "Prize",
     "ProcessedEvent",
     "Region",

@@ -50,7 +50,18 @@ class Region(Base):
 
 class Member(Base):
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id"),
+        # One member per email in a workspace; most members have none cached.
+        Index(
+            "ux_members_team_email",
+            "team_id",
+            "email",
+            unique=True,
+            sqlite_where=text("email IS NOT NULL"),
+            postgresql_where=text("email IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("workspaces.team_id"), index=True)
@@ -66,6 +77,9 @@ class Member(Base):
     name_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by hand (`pipeday member set --name`): Slack's name no longer replaces it.
     name_pinned: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Lower-cased; cached from users.lookupByEmail or set by `pipeday member link`, so
+    # ingested activity that names people by email finds them.
+    email: Mapped[str | None] = mapped_column(String(320))
 
     region: Mapped[Region | None] = relationship()
 
@@ -123,7 +137,8 @@ class Activity(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     logged_by: Mapped[str] = mapped_column(String(32))
-    source: Mapped[str] = mapped_column(String(16), default="slash")
+    # slash, modal, or the system an ingested activity came from (an API key's name, …).
+    source: Mapped[str] = mapped_column(String(64), default="slash")
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
