@@ -30,6 +30,7 @@ REQUIRED_SCOPES: dict[str, str] = {
     "chat:write.public": "posting in a region channel the bot hasn't been invited to",
     "im:write": "DMing prize winners and CSV exports",
     "users:read": "display names and recognising workspace admins",
+    "users:read.email": "matching activity from other tools to people by email (users.lookupByEmail)",
     "files:write": "uploading the wheel GIF, weekly chart and CSV exports",
     "channels:history": "checking whether a post a crashed clock was sending went out, before sending it again",
     "groups:history": "the same check in private region channels",

@@ -1,4 +1,5 @@
-"""The WSGI app gunicorn serves: `POST /slack/events` and `GET /healthz`.
+"""The WSGI app gunicorn serves: `POST /slack/events`, `GET /healthz` and the ingestion API
+(`/api/v1/…`, bot/api.py).
 
 The app boots whatever the database does: until it is reachable and migrated (checked in
 the background, models/readiness.py) /healthz answers 503 and every request that needs the
@@ -12,18 +13,23 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
+from datetime import datetime
 
 from flask import Flask, Response, jsonify, request
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.api import ingestion_blueprint, slack_email_resolver
 from bot.app import create_app
 from bot.settings import ConfigurationError, Settings
 from bot.slack.verification import MAX_BODY_BYTES, SignedBody, verify_request
 from models.availability import Health, SharedProbe, one_line
-from models.db import make_engine
+from models.base import utc_now
+from models.db import make_engine, make_session_factory
 from models.readiness import DatabaseReadiness
 
 logger = logging.getLogger(__name__)
@@ -43,9 +49,16 @@ def _database_health(engine: Engine, readiness: DatabaseReadiness | None) -> Hea
 
 
 def create_web_app(
-    bolt_app: App, engine: Engine, *, signing_secret: str, readiness: DatabaseReadiness | None = None
+    bolt_app: App,
+    engine: Engine,
+    *,
+    signing_secret: str,
+    readiness: DatabaseReadiness | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> Flask:
-    """`readiness` None: the caller has checked the database is migrated (tests, `pipeday serve`)."""
+    """`readiness` None: the caller has checked the database is migrated (tests, `pipeday serve`).
+    `session_factory` (the ingestion API's; by default the readiness's, else one on `engine`)."""
     if not signing_secret:
         raise ConfigurationError("SLACK_SIGNING_SECRET is empty: no request could be verified.")
     web = Flask("pipeday")
@@ -55,6 +68,9 @@ def create_web_app(
     # One check at a time on its own thread, answered by the deadline: probes against a
     # database that never answers can't pile up, nor hold request threads.
     probe = SharedProbe(lambda: _database_health(engine, readiness), HEALTH_DEADLINE_S)
+    if session_factory is None:
+        session_factory = readiness.session_factory() if readiness is not None else make_session_factory(engine)
+    web.register_blueprint(ingestion_blueprint(session_factory, clock, slack_email_resolver(bolt_app.client)))
 
     @web.post("/slack/events")
     def slack_events() -> Response:

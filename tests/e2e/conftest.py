@@ -97,7 +97,8 @@ def live_bot(
         listener_executor=background.wrap(listeners),
         after_ack_executor=background.wrap(after_ack),
     )
-    with serve_wsgi(create_web_app(bolt_app, engine, signing_secret=SIGNING_SECRET)) as base_url:
+    web = create_web_app(bolt_app, engine, signing_secret=SIGNING_SECRET, session_factory=session_factory, clock=clock)
+    with serve_wsgi(web) as base_url:
         factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url, team_id=TEAM_ID)
         yield LiveBot(base_url, slack, factory, session_factory, clock, settings, background)
     # What the app does after answering finishes while the stub still answers it, and

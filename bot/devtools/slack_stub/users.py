@@ -1,4 +1,4 @@
-"""Users in the Slack stub: users.info and auth.test (who the bot is)."""
+"""Users in the Slack stub: users.info, users.lookupByEmail and auth.test (who the bot is)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from bot.devtools.slack_stub.state import StubState
 
 
 class UserMethods(StubState):
-    """users.info (configured in `SlackStub.users`) and auth.test."""
+    """users.info and users.lookupByEmail (configured in `SlackStub.users`; an email is
+    `{"profile": {"email": …}}`) and auth.test."""
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -25,6 +26,13 @@ class UserMethods(StubState):
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "user": self._user(str(args["user"]))}
+
+    def _users_lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
+        wanted = str(args["email"]).lower()
+        for user_id, configured in list(self.users.items()):
+            if str(configured.get("profile", {}).get("email", "")).lower() == wanted:
+                return {"ok": True, "user": self._user(user_id)}
+        return {"ok": False, "error": "users_not_found"}
 
     def _user(self, user_id: str) -> dict[str, Any]:
         configured = dict(self.users.get(user_id, {}))

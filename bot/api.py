@@ -1,0 +1,135 @@
+"""The batch ingestion API: `POST /api/v1/activities` and its schema, `GET /api/v1/openapi.json`.
+
+Another system logs activity with a bearer key (`pipeday apikey create`). The body is
+`{"activities": [...]}`, at most 1,000 items and 1 MB; the answer has one result per item,
+in order (bot/domain/ingestion.py). Slack isn't involved except to match people by email.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.api_keys import authenticate
+from bot.domain.ingestion import ActivityBatch, ActivityItem, EmailResolver, ingest_items
+
+logger = logging.getLogger(__name__)
+
+MAX_ITEMS = 1000
+MAX_API_BODY_BYTES = 1024 * 1024
+
+
+def slack_email_resolver(client: WebClient) -> EmailResolver:
+    """users.lookupByEmail: a Slack user id, or None when nobody in the workspace has the email."""
+
+    def resolve(email: str) -> str | None:
+        try:
+            response = client.users_lookupByEmail(email=email)
+        except SlackApiError as error:
+            if error.response.get("error") == "users_not_found":
+                return None
+            raise
+        user = response.get("user") or {}
+        user_id = user.get("id")
+        return str(user_id) if user_id else None
+
+    return resolve
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI 3.1 description, its schemas generated from the pydantic models."""
+    batch = ActivityBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas: dict[str, Any] = dict(batch.pop("$defs", {}))
+    schemas["ActivityBatch"] = batch
+    schemas.setdefault("ActivityItem", ActivityItem.model_json_schema())
+    result = {
+        "type": "object",
+        "properties": {
+            "external_id": {"type": ["string", "null"]},
+            "status": {"enum": ["created", "duplicate", "unmatched", "rejected"]},
+            "error": {"type": "string"},
+        },
+        "required": ["external_id", "status"],
+    }
+    schemas["Results"] = {
+        "type": "object",
+        "properties": {"results": {"type": "array", "items": result}},
+        "required": ["results"],
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Pipeday ingestion API", "version": "1"},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"apiKey": []}],
+        "paths": {
+            "/api/v1/activities": {
+                "post": {
+                    "summary": "Log activities; each item gets its own result, in order.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ActivityBatch"}}},
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "One result per item.",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Results"}}},
+                        },
+                        "400": {"description": 'The body isn\'t {"activities": [...]} with at most 1,000 items.'},
+                        "401": {"description": "A missing, bad or revoked key."},
+                        "413": {"description": "The body is over 1 MB."},
+                    },
+                }
+            }
+        },
+    }
+
+
+def _problem(status: int, message: str) -> tuple[Response, int]:
+    return jsonify(error=message), status
+
+
+def ingestion_blueprint(
+    session_factory: sessionmaker[Session], clock: Callable[[], datetime], resolve_email: EmailResolver
+) -> Blueprint:
+    api = Blueprint("ingestion_api", __name__, url_prefix="/api/v1")
+
+    @api.get("/openapi.json")
+    def openapi() -> Response:
+        return jsonify(openapi_document())
+
+    @api.post("/activities")
+    def activities() -> tuple[Response, int]:
+        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            return _problem(401, "Send an API key: Authorization: Bearer pd_…")
+        if (request.content_length or 0) > MAX_API_BODY_BYTES:
+            return _problem(413, "The body is over 1 MB: send fewer activities per request.")
+        body = request.get_data()
+        if len(body) > MAX_API_BODY_BYTES:  # chunked bodies carry no Content-Length
+            return _problem(413, "The body is over 1 MB: send fewer activities per request.")
+        now = clock()
+        with session_factory.begin() as session:
+            owner = authenticate(session, presented.strip(), now)
+        if owner is None:
+            return _problem(401, "That API key is unknown or revoked.")
+        payload = request.get_json(silent=True)
+        items = payload.get("activities") if isinstance(payload, dict) else None
+        if not isinstance(items, list):
+            return _problem(400, 'The body must be JSON: {"activities": [...]}.')
+        if len(items) > MAX_ITEMS:
+            return _problem(400, f"At most {MAX_ITEMS} activities per request; this has {len(items)}.")
+        with session_factory.begin() as session:
+            report = ingest_items(session, owner.team_id, owner.name, items, now, resolve_email)
+        return jsonify(results=[result.as_json() for result in report.results]), 200
+
+    return api

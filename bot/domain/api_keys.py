@@ -1,0 +1,89 @@
+"""API keys for the batch API: made once, stored as a SHA-256 only, revoked by name."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.domain.directory import ensure_workspace
+from bot.domain.errors import Conflict, NotFound
+from bot.domain.text_input import require_plain_text
+from models import ApiKey
+
+KEY_PREFIX = "pd_"
+SHOWN_PREFIX_LENGTH = 10  # "pd_" and 7 random characters: enough to tell keys apart
+MAX_KEY_NAME = 64
+# last_used_at moves at most this often: a busy key mustn't write on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_key(key: str) -> str:
+    # Keys carry 256 random bits: a fast unsalted hash is enough (nothing to brute-force).
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewKey:
+    name: str
+    key: str  # shown once, never stored
+
+
+@dataclass(frozen=True)
+class KeyOwner:
+    """Who presented a valid key: the workspace it logs into, and its name (the default source)."""
+
+    team_id: str
+    name: str
+
+
+def require_key_name(name: str) -> str:
+    cleaned = require_plain_text(name, "Key names")
+    if not cleaned or len(cleaned) > MAX_KEY_NAME:
+        raise Conflict(f"A key name is 1 to {MAX_KEY_NAME} characters.")
+    return cleaned
+
+
+def create_key(session: Session, team_id: str, name: str) -> NewKey:
+    cleaned = require_key_name(name)
+    if session.scalars(select(ApiKey).where(ApiKey.team_id == team_id, ApiKey.name == cleaned)).first():
+        raise Conflict(f"There's already a key named {cleaned}.", "Pick another name, or revoke that one first.")
+    ensure_workspace(session, team_id)
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiKey(team_id=team_id, name=cleaned, prefix=key[:SHOWN_PREFIX_LENGTH], key_hash=hash_key(key)))
+    session.flush()
+    return NewKey(cleaned, key)
+
+
+def list_keys(session: Session, team_id: str) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).where(ApiKey.team_id == team_id).order_by(ApiKey.name)))
+
+
+def revoke_key(session: Session, team_id: str, name: str, now: datetime) -> ApiKey:
+    found = session.scalars(select(ApiKey).where(ApiKey.team_id == team_id, ApiKey.name == name.strip())).first()
+    if found is None:
+        raise NotFound(f"There's no key named {name}.", "`pipeday apikey list` shows them.")
+    if found.revoked_at is None:
+        found.revoked_at = now
+    return found
+
+
+def authenticate(session: Session, presented: str, now: datetime) -> KeyOwner | None:
+    """The owner of a live key, or None; compares hashes in constant time."""
+    if not presented.startswith(KEY_PREFIX) or len(presented) < SHOWN_PREFIX_LENGTH:
+        return None
+    presented_hash = hash_key(presented)
+    candidates = session.scalars(
+        select(ApiKey).where(ApiKey.prefix == presented[:SHOWN_PREFIX_LENGTH], ApiKey.revoked_at.is_(None))
+    )
+    for candidate in candidates:
+        if hmac.compare_digest(candidate.key_hash, presented_hash):
+            if candidate.last_used_at is None or now - candidate.last_used_at >= LAST_USED_RESOLUTION:
+                candidate.last_used_at = now
+            return KeyOwner(candidate.team_id, candidate.name)
+    return None
