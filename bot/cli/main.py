@@ -31,6 +31,7 @@ class LazyCommand:
 
 
 COMMANDS: dict[str, LazyCommand] = {
+    "apikey": LazyCommand("bot.cli.ingestion", "apikey", "API keys for the batch activity API."),
     "clock": LazyCommand("bot.cli.jobs", "clock", "Run the scheduler (the Procfile's `clock:`)."),
     "competition": LazyCommand(
         "bot.cli.competitions", "competition", "Prospecting days: a metric, a weekday and a local window, per region."
@@ -42,8 +43,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "bot.cli.goals", "goals", "Weekly goals: defaults per job, overridden per job, region or member."
     ),
     "holiday": LazyCommand("bot.cli.goals", "holiday", "Holidays: days that neither count toward nor break a streak."),
+    "ingest": LazyCommand("bot.cli.ingestion", "ingest", "Activity from other systems: what is parked."),
     "jobs": LazyCommand("bot.cli.jobs", "jobs", "Scheduled posts: list them, run one now, change when they run."),
-    "member": LazyCommand("bot.cli.members", "member", "Members: job (AE or SDR), region and display name."),
+    "member": LazyCommand("bot.cli.members", "member", "Members: job (AE or SDR), region, display name and email."),
     "prize": LazyCommand("bot.cli.prizes", "prize", "Prizes on the wheel and the awards won."),
     "ramp": LazyCommand("bot.cli.goals", "ramp", "Start goals low and raise them as the team hits them."),
     "region": LazyCommand("bot.cli.directory", "region", "Regions: name, time zone and announcement channel."),

@@ -1,7 +1,8 @@
-"""`pipeday member set|list`: a member's job (AE or SDR), region and display name.
+"""`pipeday member set|list|link`: a member's job (AE or SDR), region, display name and email.
 
 pipeday member set U0123ABCD --job sdr --region AMER --name "Jordan Brooks"
 pipeday member list [--region AMER]
+pipeday member link sam@acme.com U0123ABCD
 """
 
 from __future__ import annotations
@@ -105,3 +106,27 @@ def describe(item: Member) -> str:
 
     region = item.region.name if item.region else "no region"
     return f"{JOB_TITLES.get(item.job, item.job)}, {region}, {item.display_name}"
+
+
+@member.command(
+    "link",
+    short_help="Link an email to a member and replay their parked activity.",
+    help="Store EMAIL on the member USER_ID, so activity from other tools that names them by email "
+    "counts for them, and replay what was parked for that email (`pipeday ingest unmatched`).",
+)
+@click.argument("email")
+@click.argument("user_id")
+@team_option
+@pass_state
+def member_link(state: CliState, email: str, user_id: str, team: str | None) -> None:
+    if not is_slack_user_id(user_id):
+        raise click.BadParameter(f"{user_id!r} isn't a Slack member id (U0123ABCD).", param_hint="USER_ID")
+    from bot.domain.ingestion import link_person
+
+    with team_session(state, team) as (session, team_id):
+        linked = link_person(session, team_id, email, user_id)
+    click.echo(
+        f"{email.strip().lower()} is {user_id}: replayed {linked.created} parked item(s)"
+        + (f", {linked.duplicate} already counted" if linked.duplicate else "")
+        + "."
+    )

@@ -1,0 +1,88 @@
+"""`pipeday apikey create|list|revoke` and `pipeday ingest unmatched`: the batch API's keys
+and the items it parked because nobody could tell whose they were.
+
+pipeday apikey create zapier
+pipeday ingest unmatched
+"""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli.common import CliState, pass_state, team_option, team_session
+
+
+@click.group(help="API keys for POST /api/v1/activities (only a hash of each key is stored).")
+def apikey() -> None:
+    pass
+
+
+@apikey.command("create", help="Make a key named NAME and print it, once: store it in the other tool now.")
+@click.argument("name")
+@team_option
+@pass_state
+def apikey_create(state: CliState, name: str, team: str | None) -> None:
+    from bot.domain.api_keys import create_key
+
+    with team_session(state, team) as (session, team_id):
+        made = create_key(session, team_id, name)
+    click.echo(f"API key {made.name} for {team_id} (shown only now; only its hash is stored):")
+    click.echo(made.key)
+    click.echo("Send it as `Authorization: Bearer <key>` to POST /api/v1/activities.")
+
+
+@apikey.command("list", help="Keys: name, prefix, created, last used, revoked.")
+@team_option
+@pass_state
+def apikey_list(state: CliState, team: str | None) -> None:
+    from bot.domain.api_keys import list_keys
+
+    with team_session(state, team) as (session, team_id):
+        keys = list_keys(session, team_id)
+        if not keys:
+            click.echo("No API keys yet: `pipeday apikey create NAME` makes one.")
+            return
+        for key in keys:
+            created = f"{key.created_at:%Y-%m-%d %H:%M}"
+            used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+            revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+            click.echo(f"{key.name}  {key.prefix}…  created {created}  last used {used}  {revoked}")
+
+
+@apikey.command("revoke", help="Stop the key named NAME working, at once.")
+@click.argument("name")
+@team_option
+@pass_state
+def apikey_revoke(state: CliState, name: str, team: str | None) -> None:
+    from bot.domain.api_keys import revoke_key
+    from models import utc_now
+
+    with team_session(state, team) as (session, team_id):
+        revoke_key(session, team_id, name, utc_now())
+    click.echo(f"API key {name} revoked: requests with it now get 401.")
+
+
+@click.group(help="Activity from other systems.")
+def ingest() -> None:
+    pass
+
+
+@ingest.command("unmatched", help="Parked items (nobody matched their person), grouped by person key.")
+@team_option
+@pass_state
+def ingest_unmatched(state: CliState, team: str | None) -> None:
+    from bot.domain.ingestion import parked_items
+
+    with team_session(state, team) as (session, team_id):
+        grouped = parked_items(session, team_id)
+        if not grouped:
+            click.echo("Nothing parked: every ingested activity was matched to a member.")
+            return
+        for person_key, rows in grouped.items():
+            click.echo(f"{person_key}: {len(rows)} item(s) ({rows[0].reason})")
+            for row in rows:
+                item = row.item
+                click.echo(
+                    f"  {row.source}/{row.external_id}  {item.get('quantity')} {item.get('type')}  {item.get('occurred_at')}"
+                )
+        click.echo("Link a person to replay theirs: pipeday member link EMAIL USER_ID")
