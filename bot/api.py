@@ -10,15 +10,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.api_keys import authenticate
-from bot.domain.ingestion import ActivityBatch, ActivityItem, EmailResolver, ingest_items
+from bot.domain.ingestion import (
+    ActivityBatch,
+    ActivityItem,
+    EmailLookupFailed,
+    EmailResolver,
+    emails_to_match,
+    ingest_items,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +41,14 @@ def slack_email_resolver(client: WebClient) -> EmailResolver:
         try:
             response = client.users_lookupByEmail(email=email)
         except SlackApiError as error:
-            if error.response.get("error") == "users_not_found":
+            code = str(error.response.get("error") or "unknown_error")
+            if code == "users_not_found":
                 return None
-            raise
+            logger.warning("users.lookupByEmail refused: %s", code)
+            raise EmailLookupFailed(f"Slack answered {code}") from None
+        except (SlackClientError, OSError) as error:
+            logger.warning("users.lookupByEmail did not answer: %s", error)
+            raise EmailLookupFailed("Slack didn't answer") from None
         user = response.get("user") or {}
         user_id = user.get("id")
         return str(user_id) if user_id else None
@@ -94,6 +107,22 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
+def _lookup(resolve_email: EmailResolver, email: str) -> str | EmailLookupFailed | None:
+    try:
+        return resolve_email(email)
+    except EmailLookupFailed as failure:
+        return failure
+
+
+def _answered(answers: dict[str, str | EmailLookupFailed | None], email: str) -> str | None:
+    """What Slack said about `email` before the transaction began (None for emails it wasn't
+    asked about: they were cached on a member, which ingest_items finds first)."""
+    answer = answers.get(email)
+    if isinstance(answer, EmailLookupFailed):
+        raise answer
+    return answer
+
+
 def _problem(status: int, message: str) -> tuple[Response, int]:
     return jsonify(error=message), status
 
@@ -128,8 +157,13 @@ def ingestion_blueprint(
             return _problem(400, 'The body must be JSON: {"activities": [...]}.')
         if len(items) > MAX_ITEMS:
             return _problem(400, f"At most {MAX_ITEMS} activities per request; this has {len(items)}.")
+        # Slack is asked about new emails first, outside any transaction; the batch's own
+        # transaction then only reads the answers.
         with session_factory.begin() as session:
-            report = ingest_items(session, owner.team_id, owner.name, items, now, resolve_email)
+            unknown = emails_to_match(session, owner.team_id, items, now)
+        answers = {email: _lookup(resolve_email, email) for email in unknown}
+        with session_factory.begin() as session:
+            report = ingest_items(session, owner.team_id, owner.name, items, now, partial(_answered, answers))
         return jsonify(results=[result.as_json() for result in report.results]), 200
 
     return api

@@ -45,6 +45,11 @@ Status = Literal["created", "duplicate", "unmatched", "rejected"]
 EmailResolver = Callable[[str], str | None]  # an email → a Slack user id, or None
 
 
+class EmailLookupFailed(Exception):
+    """The resolver couldn't say who has an email (Slack refused or didn't answer): the item
+    is refused for now, and sending it again matches it."""
+
+
 def _looks_like_user_id(value: str) -> bool:
     # Looser than text_input.is_slack_user_id: Enterprise Grid and test workspaces use other shapes.
     return 0 < len(value) <= MAX_USER_ID and value.isascii() and value.replace("_", "").isalnum()
@@ -164,6 +169,7 @@ class _Valid:
     person_key: str
     member: MemberRef | None = None
     reason: str | None = None
+    lookup_failed: str | None = None  # the email couldn't be matched just now: refused, not parked
 
 
 @dataclass
@@ -189,6 +195,21 @@ def describe_errors(error: ValidationError) -> str:
         message = str(problem["msg"]).removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
+
+
+def emails_to_match(session: Session, team_id: str, items: Sequence[object], now: datetime) -> set[str]:
+    """The emails in `items` that name their person and aren't cached on a member yet: what the
+    caller resolves with Slack before `ingest_items`, outside any transaction (a slow Slack must
+    never hold the database's write lock)."""
+    emails = set()
+    for raw in items:
+        checked = validate_item(raw, "", now)
+        if isinstance(checked, ActivityItem) and checked.slack_user_id is None and checked.email:
+            emails.add(checked.email)
+    if not emails:
+        return set()
+    known = session.scalars(select(Member.email).where(Member.team_id == team_id, Member.email.in_(emails)))
+    return emails - set(known)
 
 
 def validate_item(raw: object, default_source: str, now: datetime) -> ActivityItem | ItemResult:
@@ -239,6 +260,9 @@ def ingest_items(
     report = IngestReport([])
     created = _insert_activities(session, team_id, [v for v in valid if v.member is not None])
     for entry in valid:
+        if entry.lookup_failed is not None:
+            results[entry.index] = ItemResult(entry.item.external_id, "rejected", entry.lookup_failed)
+            continue
         if entry.member is not None:
             status: Status = "created" if entry.key in created else "duplicate"
             if status == "created":
@@ -262,7 +286,11 @@ def _match_people(session: Session, team_id: str, entries: list[_Valid], resolve
             entry.member = by_user[user_id]
         elif email is not None:
             if email not in by_email:
-                by_email[email] = _member_for_email(session, team_id, email, resolve_email)
+                try:
+                    by_email[email] = _member_for_email(session, team_id, email, resolve_email)
+                except EmailLookupFailed as error:
+                    entry.lookup_failed = f"couldn't match the email with Slack just now ({error}); send it again"
+                    continue
             entry.member = by_email[email]
             if entry.member is None:
                 entry.reason = "no Slack user has this email"

@@ -190,3 +190,33 @@ def test_openapi_names_the_item_fields(live_bot: LiveBot) -> None:
         item_schema["properties"]
     )
     assert "external_id" in item_schema["required"] and "/api/v1/activities" in document["paths"]
+
+
+def test_a_slack_that_cant_match_an_email_refuses_the_item_for_now_and_parks_nothing(live_bot: LiveBot) -> None:
+    live_bot.slack.users["U_SAM"] = {"profile": {"email": "sam@acme.com"}}
+    live_bot.slack.fail("users.lookupByEmail", error="fatal_error", status=500, retry_after=None)
+    key = new_key(live_bot)
+    body = {"activities": [{**item("e-1"), "slack_user_id": None, "email": "sam@acme.com"}]}
+
+    (result,) = post(live_bot, body, key).json()["results"]
+    assert result["status"] == "rejected" and "send it again" in result["error"]
+    with live_bot.session_factory() as session:
+        assert parked_items(session, TEAM_ID) == {}
+    assert activity_count(live_bot) == 0
+
+    assert post(live_bot, body, key).json()["results"][0]["status"] == "created"  # sent again
+
+
+def test_a_slow_email_lookup_holds_no_database_lock(live_bot: LiveBot) -> None:
+    live_bot.slack.users["U_SAM"] = {"profile": {"email": "sam@acme.com"}}
+    key = new_key(live_bot)
+    body = {"activities": [{**item("e-1"), "slack_user_id": None, "email": "sam@acme.com"}]}
+    released = live_bot.slack.hold("users.lookupByEmail")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        batch = pool.submit(post, live_bot, body, key)
+        live_bot.slack.wait_for_held("users.lookupByEmail", 1)
+        # While Slack thinks, a rep logs: on SQLite this waited for the batch's write lock.
+        logged = pool.submit(live_bot.pg_reply, "1 connect")
+        assert "Logged 1 connect" in logged.result(timeout=3)["text"]
+        released.set()
+        assert batch.result(timeout=10).json()["results"][0]["status"] == "created"
