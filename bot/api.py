@@ -19,16 +19,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.api_keys import authenticate
-from bot.domain.ingestion import (
-    ActivityBatch,
-    ActivityItem,
-    EmailLookupFailed,
-    EmailResolver,
-    emails_to_match,
-    ingest_items,
-)
+from bot.domain.ingested_days import IngestedFacts
+from bot.domain.ingestion import ActivityBatch, ActivityItem, EmailLookupFailed, EmailResolver
+from bot.ingesting import resolve_then_ingest
 
 logger = logging.getLogger(__name__)
+IngestedListener = Callable[[set[IngestedFacts]], None]
 
 MAX_ITEMS = 1000
 MAX_API_BODY_BYTES = 1024 * 1024
@@ -107,29 +103,18 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
-def _lookup(resolve_email: EmailResolver, email: str) -> str | EmailLookupFailed | None:
-    try:
-        return resolve_email(email)
-    except EmailLookupFailed as failure:
-        return failure
-
-
-def _answered(answers: dict[str, str | EmailLookupFailed | None], email: str) -> str | None:
-    """What Slack said about `email` before the transaction began (None for emails it wasn't
-    asked about: they were cached on a member, which ingest_items finds first)."""
-    answer = answers.get(email)
-    if isinstance(answer, EmailLookupFailed):
-        raise answer
-    return answer
-
-
 def _problem(status: int, message: str) -> tuple[Response, int]:
     return jsonify(error=message), status
 
 
 def ingestion_blueprint(
-    session_factory: sessionmaker[Session], clock: Callable[[], datetime], resolve_email: EmailResolver
+    session_factory: sessionmaker[Session],
+    clock: Callable[[], datetime],
+    resolve_email: EmailResolver,
+    on_ingested: IngestedListener | None = None,
 ) -> Blueprint:
+    """`on_ingested` gets the facts of a batch's created activities once it has committed and
+    the caller has its answer (the web app passes the live standings' `on_logs`)."""
     api = Blueprint("ingestion_api", __name__, url_prefix="/api/v1")
 
     @api.get("/openapi.json")
@@ -157,13 +142,11 @@ def ingestion_blueprint(
             return _problem(400, 'The body must be JSON: {"activities": [...]}.')
         if len(items) > MAX_ITEMS:
             return _problem(400, f"At most {MAX_ITEMS} activities per request; this has {len(items)}.")
-        # Slack is asked about new emails first, outside any transaction; the batch's own
-        # transaction then only reads the answers.
-        with session_factory.begin() as session:
-            unknown = emails_to_match(session, owner.team_id, items, now)
-        answers = {email: _lookup(resolve_email, email) for email in unknown}
-        with session_factory.begin() as session:
-            report = ingest_items(session, owner.team_id, owner.name, items, now, partial(_answered, answers))
-        return jsonify(results=[result.as_json() for result in report.results]), 200
+        report = resolve_then_ingest(session_factory, owner.team_id, owner.name, items, now, resolve_email)
+        answer = jsonify(results=[result.as_json() for result in report.results])
+        if report.touched and on_ingested is not None:
+            # Once the caller has its answer: the live standings of the days the batch changed.
+            answer.call_on_close(partial(on_ingested, report.touched))
+        return answer, 200
 
     return api

@@ -15,16 +15,20 @@ import os
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from flask import Flask, Response, jsonify, request
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.api import ingestion_blueprint, slack_email_resolver
 from bot.app import create_app
+from bot.domain.ingested_days import IngestedFacts
+from bot.posting.competition_posts import LiveStandingsRefresher
 from bot.settings import ConfigurationError, Settings
 from bot.slack.verification import MAX_BODY_BYTES, SignedBody, verify_request
 from models.availability import Health, SharedProbe, one_line
@@ -70,7 +74,17 @@ def create_web_app(
     probe = SharedProbe(lambda: _database_health(engine, readiness), HEALTH_DEADLINE_S)
     if session_factory is None:
         session_factory = readiness.session_factory() if readiness is not None else make_session_factory(engine)
-    web.register_blueprint(ingestion_blueprint(session_factory, clock, slack_email_resolver(bolt_app.client)))
+    # The ingestion API's batches reach the live standings through the same refresher class as
+    # typed logs; the edit throttle is claimed in the database, so it holds across both.
+    live_standings = LiveStandingsRefresher(bolt_app.client, session_factory, clock)
+    web.register_blueprint(
+        ingestion_blueprint(
+            session_factory,
+            clock,
+            slack_email_resolver(bolt_app.client),
+            on_ingested=partial(refresh_live_standings_quietly, live_standings),
+        )
+    )
 
     @web.post("/slack/events")
     def slack_events() -> Response:
@@ -97,6 +111,15 @@ def create_web_app(
         return jsonify(status="unavailable", database="unavailable"), 503
 
     return web
+
+
+def refresh_live_standings_quietly(refresher: LiveStandingsRefresher, activities: set[IngestedFacts]) -> None:
+    """After an ingested batch: its activities are stored and answered for; a refresh that fails
+    here is caught up by the next log or the day's close."""
+    try:
+        refresher.on_logs(activities)
+    except (SQLAlchemyError, SlackApiError):
+        logger.exception("live standings refresh failed after an ingested batch")
 
 
 def create_wsgi_app() -> Flask:

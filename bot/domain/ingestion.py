@@ -29,6 +29,7 @@ from bot.domain.activities import MAX_KEY_LENGTH
 from bot.domain.activity_types import MAX_COUNT, MAX_HOURS, MIN_COUNT, MIN_HOURS, lookup_type
 from bot.domain.directory import MemberRef, ensure_member, find_member_ref
 from bot.domain.errors import Conflict, DomainError
+from bot.domain.ingested_days import IngestedFacts
 from bot.domain.money import AmountOutOfRange, amount_cents
 from bot.domain.text_input import require_plain_text, unsafe_character
 from models import Activity, Member, ParkedItem
@@ -175,8 +176,9 @@ class _Valid:
 @dataclass
 class IngestReport:
     results: list[ItemResult]
-    # (region or None, UTC day): the days that gained activity, for the live standings.
-    touched: set[tuple[int | None, datetime]] = field(default_factory=set)
+    # What each created activity was, coalesced (same region, type and moment): what the
+    # caller hands the live standings once the batch has committed (days_touched_by_batch).
+    touched: set[IngestedFacts] = field(default_factory=set)
 
 
 def external_key(source: str, external_id: str) -> str:
@@ -266,13 +268,19 @@ def ingest_items(
         if entry.member is not None:
             status: Status = "created" if entry.key in created else "duplicate"
             if status == "created":
-                day = entry.item.occurred_at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-                report.touched.add((entry.member.region_id, day))
+                report.touched.add(_facts(team_id, entry))
         else:
             status = _park(session, team_id, entry, now)
         results[entry.index] = ItemResult(entry.item.external_id, status)
     report.results = [result for result in results if result is not None]
     return report
+
+
+def _facts(team_id: str, entry: _Valid) -> IngestedFacts:
+    assert entry.member is not None
+    return IngestedFacts(
+        team_id, entry.member.region_id, entry.item.type, entry.item.occurred_at.astimezone(UTC), entry.source
+    )
 
 
 def _match_people(session: Session, team_id: str, entries: list[_Valid], resolve_email: EmailResolver) -> None:

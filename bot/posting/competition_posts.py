@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -61,6 +61,7 @@ from bot.domain.competition_closing import close_day, day_standings
 from bot.domain.competition_days import DayKey, LoggedFacts, day_for_key, days_touched_by
 from bot.domain.competition_views import LiveState, day_view, winner_views
 from bot.domain.errors import DomainError
+from bot.domain.ingested_days import days_touched_by_batch
 from bot.domain.live_standings import (
     LIVE_EDIT_INTERVAL,
     claim_live_edit,
@@ -284,6 +285,16 @@ class LiveStandingsRefresher:
         """
         with self._session_factory.begin() as session:
             day_ids = self.mark_touched(session, activity)
+        self.flush_all(day_ids)
+
+    def on_logs(self, activities: Collection[LoggedFacts]) -> None:
+        """After a batch of logs has committed (the ingestion API, an import): each day it
+        changes is marked once and gets one edit at most, however many logs it holds."""
+        if not activities:
+            return
+        with self._session_factory.begin() as session:
+            day_ids = days_touched_by_batch(session, activities)
+            mark_pending(session, day_ids)
         self.flush_all(day_ids)
 
     @staticmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,11 +15,14 @@ from sqlalchemy import func, select
 from bot.devtools.slack_requests import HttpResult, SignedRequest
 from bot.domain.activities import member_totals
 from bot.domain.api_keys import create_key, revoke_key
-from bot.domain.directory import get_member
+from bot.domain.competition_definitions import add_competition
+from bot.domain.competition_presets import PRESETS
+from bot.domain.directory import add_region, get_member, join_region
 from bot.domain.ingestion import link_person, parked_items
 from bot.domain.windows import period_window
-from models import Activity, ApiKey, Member
+from models import Activity, ApiKey, CompetitionDay, Member
 from tests.e2e.conftest import DEFAULT_NOW, TEAM_ID, LiveBot
+from tests.support.waiting import wait_until
 
 WHEN = "2026-11-24T09:30:00-05:00"  # 14:30 UTC, half an hour before the test clock
 
@@ -220,3 +223,48 @@ def test_a_slow_email_lookup_holds_no_database_lock(live_bot: LiveBot) -> None:
         assert "Logged 1 connect" in logged.result(timeout=3)["text"]
         released.set()
         assert batch.result(timeout=10).json()["results"][0]["status"] == "created"
+
+
+# Thursday 26 Nov 2026, 10:00 in New York: Connect Day is on.
+CONNECT_DAY_10AM = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+
+
+def test_a_batch_for_a_competition_day_edits_its_live_standings_once_with_the_new_totals(live_bot: LiveBot) -> None:
+    with live_bot.session_factory.begin() as session:
+        add_region(session, TEAM_ID, "AMER", "America/New_York", "C_AMER", actor="test")
+        add_competition(session, TEAM_ID, PRESETS["connect-day"], actor="test")
+        for user_id in ("U_ANA", "U_BEN"):
+            join_region(session, TEAM_ID, user_id, user_id.removeprefix("U_").lower(), "AMER")
+    live_bot.clock.set(CONNECT_DAY_10AM)
+    key = new_key(live_bot, "dialer")
+    live_bot.pg_reply("1 connect", user_id="U_ANA")  # posts the live standings message
+    (live,) = live_bot.slack.wait_for("chat.postMessage")
+    wait_until(lambda: _live_ts(live_bot) is not None)
+    live_bot.clock.advance(timedelta(seconds=31))  # the edit throttle allows one edit now
+
+    start = datetime(2026, 11, 26, 14, 5, tzinfo=UTC)  # 09:05 in New York
+    batch = [
+        item(
+            f"call-{n}",
+            type="connect",
+            occurred_at=(start + timedelta(seconds=5 * n)).isoformat(),
+            slack_user_id="U_ANA" if n % 5 < 3 else "U_BEN",
+        )
+        for n in range(500)
+    ]
+    answer = post(live_bot, {"activities": batch}, key)
+    assert answer.status_code == 200, answer.text
+    assert {result["status"] for result in answer.json()["results"]} == {"created"}
+
+    (edit,) = live_bot.slack.wait_for("chat.update")
+    live_bot.settle()
+    assert len(live_bot.slack.calls("chat.update")) == 1  # one edit for 500 activities
+    assert edit.args["ts"] == _live_ts(live_bot)
+    shown = json.dumps(edit.json_arg("blocks"))
+    assert "301" in shown and "200" in shown, shown  # Ana 1 typed + 300 ingested; Ben 200
+    assert live.args["channel"] == "C_AMER"
+
+
+def _live_ts(bot: LiveBot) -> str | None:
+    with bot.session_factory.begin() as session:
+        return session.scalars(select(CompetitionDay.live_ts)).first()
