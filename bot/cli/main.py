@@ -43,6 +43,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "bot.cli.goals", "goals", "Weekly goals: defaults per job, overridden per job, region or member."
     ),
     "holiday": LazyCommand("bot.cli.goals", "holiday", "Holidays: days that neither count toward nor break a streak."),
+    "import": LazyCommand("bot.cli.importing", "import_file", "Import activity from a CSV file (backfill history)."),
     "ingest": LazyCommand("bot.cli.ingestion", "ingest", "Activity from other systems: what is parked."),
     "jobs": LazyCommand("bot.cli.jobs", "jobs", "Scheduled posts: list them, run one now, change when they run."),
     "member": LazyCommand("bot.cli.members", "member", "Members: job (AE or SDR), region, display name and email."),
