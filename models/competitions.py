@@ -53,6 +53,8 @@ class Competition(Base):
     end_local: Mapped[time] = mapped_column(Time)
     winners_per_region: Mapped[int] = mapped_column(Integer, default=1)
     leaders_win: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "all" activity or only "verified" (recorded by a system; see bot.domain.activity_sources).
+    counts: Mapped[str] = mapped_column(String(16), default="all", server_default="all")
     # Region ids the competition runs in; empty means every region of the workspace.
     region_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     # Removed competitions with history are deactivated, not deleted, so their days and
@@ -78,6 +80,7 @@ class CompetitionDay(Base):
     window_end: Mapped[datetime] = mapped_column(UTCDateTime)
     winners_count: Mapped[int] = mapped_column(Integer)
     leaders_win: Mapped[bool] = mapped_column(Boolean)
+    counts: Mapped[str] = mapped_column(String(16), default="all", server_default="all")
     status: Mapped[str] = mapped_column(String(8), default=DAY_OPEN)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by: Mapped[str | None] = mapped_column(String(32))

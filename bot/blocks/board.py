@@ -55,7 +55,11 @@ def board_message(board: Board, highlight_member_id: int | None = None) -> Messa
         return goal_board_message(board, highlight_member_id)
     activity = ACTIVITY_TYPES[board.activity_type]
     period = PERIOD_LABELS.get(board.window.period, board.window.period)
-    title = f"{activity.emoji} {period}'s {activity.plural} — {board.title_scope}"
+    verified = " (verified)" if board.verified else ""
+    title = f"{activity.emoji} {period}'s {activity.plural}{verified} — {board.title_scope}"
+    if not board.rows and board.verified:
+        body = f"No {activity.plural} recorded by a connected system yet. Typed logs don't count here."
+        return message(escape(f"{title}: nothing yet"), [header(title), section(body), _footer(board)])
     if not board.rows:
         body = f"No {activity.plural} logged yet. Be the first: `/pg 1 {activity.singular}`"
         return message(escape(f"{title}: nothing yet"), [header(title), section(body), _footer(board)])
@@ -88,4 +92,7 @@ def _footer(board: Board) -> dict[str, object]:
         if window.first_day == window.last_day
         else (f"{window.first_day:%a %d %b} – {window.last_day:%a %d %b}")
     )
-    return context(f"{days} · {board.tz_name} · ties share a rank; the earlier finisher is listed first · 👑 leader")
+    only = " · only activity recorded by a system counts" if board.verified else ""
+    return context(
+        f"{days} · {board.tz_name} · ties share a rank; the earlier finisher is listed first · 👑 leader{only}"
+    )

@@ -44,6 +44,12 @@ def competition() -> None:
     default=None,
     help="Whether leaders may win prizes (default: they rank with a crown, the top rep wins).",
 )
+@click.option(
+    "--count",
+    "counts",
+    type=click.Choice(["all", "verified"]),
+    help="What counts: all activity (default), or only verified activity recorded by a system, not typed in Slack.",
+)
 @team_option
 @pass_state
 def competition_add(state: CliState, /, team: str | None, **options: Any) -> None:
@@ -67,6 +73,7 @@ def _spec_from_options(
     end: str | None,
     winners: int | None,
     leaders_win: bool | None,
+    counts: str | None = None,
 ) -> CompetitionSpec:
     from bot.domain.competition_definitions import parse_local_time, parse_metric, parse_weekday
 
@@ -91,6 +98,8 @@ def _spec_from_options(
         spec = replace(spec, winners=winners)
     if leaders_win is not None:
         spec = replace(spec, leaders_win=leaders_win)
+    if counts is not None:
+        spec = replace(spec, counts=counts)
     return spec
 
 
@@ -104,8 +113,12 @@ def _describe(spec: CompetitionSpec) -> str:
     regions = ", ".join(spec.regions) or "every region"
     return (
         f"{spec.name}: {weekday_name(spec.weekday)}s, most {ACTIVITY_TYPES[spec.metric].plural} "
-        f"{spec.start:%H:%M}–{spec.end:%H:%M} local, {regions}"
+        f"{spec.start:%H:%M}–{spec.end:%H:%M} local, {regions}, counting {_counted(spec.counts)}"
     )
+
+
+def _counted(counts: str) -> str:
+    return "verified activity only" if counts == "verified" else "all activity"
 
 
 @competition.command("add-classics", help="Add Connect Day (Thursday, connects) and Booking Day (Wednesday, meetings).")
@@ -143,7 +156,7 @@ def competition_list(state: CliState, team: str | None) -> None:
             click.echo(
                 f"{item.name:<20} {weekday_name(item.weekday):<10} {item.metric:<9} "
                 f"{item.start_local:%H:%M}-{item.end_local:%H:%M}  {regions:<20} "
-                f"{item.winners_per_region} winner(s), {leaders}"
+                f"{item.winners_per_region} winner(s), {leaders}, {_counted(item.counts)}"
             )
 
 

@@ -54,6 +54,7 @@ class LoggedActivity:
     amount_cents: int | None
     note: str | None
     occurred_at: datetime
+    source: str = "slash"  # see bot.domain.activity_sources
 
     @classmethod
     def of(cls, row: Activity) -> LoggedActivity:
@@ -67,6 +68,7 @@ class LoggedActivity:
             row.amount_cents,
             row.note,
             row.occurred_at,
+            row.source,
         )
 
 
@@ -148,6 +150,7 @@ def _insert_unless_duplicate(
         amount_cents=entry.amount_cents,
         note=note,
         occurred_at=now,
+        source=source,
     )
 
 

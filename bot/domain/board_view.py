@@ -58,7 +58,14 @@ def board_for(
     period, activity_type = board_defaults(session, command, scope.tz_region, request.now)
     window = period_window(period, request.now, ZoneInfo(scope.tz_name))
     board = build_board(
-        session, request.team_id, activity_type, window, scope.regions, scope.tz_name, everyone=everyone
+        session,
+        request.team_id,
+        activity_type,
+        window,
+        scope.regions,
+        scope.tz_name,
+        everyone=everyone,
+        verified=command.verified,
     )
     return board, member_id
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
+from bot.domain.activity_sources import verified_only
 from bot.domain.ranking import RankedStanding, Standing, rank_standings
 from bot.domain.windows import Window
 from models import Activity, Member, Region
@@ -26,6 +27,8 @@ class Board:
     by_goal: bool = False
     # Everyone with a total in the window; None when `rows` holds all of them.
     people: int | None = None
+    # Counts only activity recorded by a system (`/pg board … verified`).
+    verified: bool = False
 
 
 ROWS_SHOWN = 25  # a board message lists this many people; the rest are counted
@@ -35,7 +38,7 @@ LONG_PERIODS = frozenset({"month", "quarter"})
 
 
 def _totals(
-    team_id: str, activity_type: str, window: Window, region_ids: Sequence[int] | None
+    team_id: str, activity_type: str, window: Window, region_ids: Sequence[int] | None, verified: bool = False
 ) -> Select[int, float, datetime]:
     """Per-member total and last counted log in [window.start, window.end)."""
     totals = (
@@ -55,6 +58,9 @@ def _totals(
     )
     if region_ids is not None:
         totals = totals.where(Activity.region_id.in_(list(region_ids)))
+    if verified:
+        # Only when asked: the all-activity board's query stays exactly as it was.
+        totals = totals.where(verified_only())
     return totals
 
 
@@ -64,9 +70,12 @@ def standings(
     activity_type: str,
     window: Window,
     region_ids: Sequence[int] | None,
+    *,
+    verified: bool = False,
 ) -> list[Standing]:
-    """Totals per member in [window.start, window.end); region_ids None means every region."""
-    sub = _totals(team_id, activity_type, window, region_ids).subquery()
+    """Totals per member in [window.start, window.end); region_ids None means every region;
+    `verified` counts only activity recorded by a system."""
+    sub = _totals(team_id, activity_type, window, region_ids, verified).subquery()
     rows = session.execute(
         select(sub.c.member_id, sub.c.total, sub.c.reached_at, Member.display_name, Member.role, Member.user_id).join(
             Member, Member.id == sub.c.member_id
@@ -82,6 +91,8 @@ def top_standings(
     window: Window,
     region_ids: Sequence[int] | None,
     limit: int,
+    *,
+    verified: bool = False,
 ) -> tuple[list[Standing], int]:
     """The first `limit` standings in rank order, and how many people have a total at all.
 
@@ -89,8 +100,8 @@ def top_standings(
     (an all-regions board has ~2,000 people and shows 25).
     """
     if region_ids is None and window.period in LONG_PERIODS and session.get_bind().dialect.name == "sqlite":
-        return _top_standings_per_member(session, team_id, activity_type, window, limit)
-    totals = _totals(team_id, activity_type, window, region_ids)
+        return _top_standings_per_member(session, team_id, activity_type, window, limit, verified)
+    totals = _totals(team_id, activity_type, window, region_ids, verified)
     sub = totals.add_columns(func.count().over().label("people")).subquery()
     # rank_standings' order (total desc, reached first, member id), so the cut falls where it would.
     in_rank_order = (sub.c.total.desc(), sub.c.reached_at, sub.c.member_id)
@@ -117,7 +128,7 @@ def top_standings(
 
 
 def _top_standings_per_member(
-    session: Session, team_id: str, activity_type: str, window: Window, limit: int
+    session: Session, team_id: str, activity_type: str, window: Window, limit: int, verified: bool
 ) -> tuple[list[Standing], int]:
     """All regions, month or quarter, on SQLite: one short index range per member instead
     of one GROUP BY over the window.
@@ -133,6 +144,8 @@ def _top_standings_per_member(
         & (Activity.occurred_at < window.end)
         & Activity.deleted_at.is_(None)
     )
+    if verified:
+        live = live & verified_only()
     total = select(func.sum(Activity.quantity)).where(live).correlate(Member).scalar_subquery()
     reached_at = select(func.max(Activity.occurred_at)).where(live).correlate(Member).scalar_subquery()
     # MATERIALIZED: each member's sums are computed once, not again for the WHERE below.
@@ -185,6 +198,7 @@ def build_board(
     tz_name: str,
     *,
     everyone: bool = False,
+    verified: bool = False,
 ) -> Board:
     """The board's first ROWS_SHOWN people (and one more), or with `everyone` all of them:
     the App Home finds the viewer's own rank wherever they stand."""
@@ -192,10 +206,12 @@ def build_board(
     scope = "All regions" if regions is None else ", ".join(r.name for r in regions)
     people: int | None
     if everyone:
-        top, people = standings(session, team_id, activity_type, window, region_ids), None
+        top, people = standings(session, team_id, activity_type, window, region_ids, verified=verified), None
     else:
         # One row past the cut tells whether the last shown rank is shared.
-        top, people = top_standings(session, team_id, activity_type, window, region_ids, ROWS_SHOWN + 1)
+        top, people = top_standings(
+            session, team_id, activity_type, window, region_ids, ROWS_SHOWN + 1, verified=verified
+        )
     return Board(
         title_scope=scope,
         activity_type=activity_type,
@@ -203,4 +219,5 @@ def build_board(
         tz_name=tz_name,
         rows=rank_standings(top),
         people=people,
+        verified=verified,
     )

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.domain.activity_sources import COUNT_VERIFIED
 from bot.domain.boards import standings
 from bot.domain.competition_days import competitions_on, day_window_of, ensure_day, region_local_date
 from bot.domain.directory import audit
@@ -41,9 +42,11 @@ def day_standings(session: Session, day: CompetitionDay) -> list[RankedStanding]
 
 
 def _counted_standings(session: Session, day: CompetitionDay) -> list[RankedStanding]:
-    """Ranked from the logs that count: in the day's region and window, up to `counting_until`."""
+    """Ranked from the logs that count: in the day's region and window, up to `counting_until`,
+    and on a verified-only day only those a system recorded."""
     window = replace(day_window_of(day), end=counting_until(day))
-    return rank_standings(standings(session, day.team_id, day.metric, window, [day.region_id]))
+    verified = day.counts == COUNT_VERIFIED
+    return rank_standings(standings(session, day.team_id, day.metric, window, [day.region_id], verified=verified))
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ from functools import cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Boolean, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from bot.domain import windows
+from bot.domain.activity_sources import COUNT_ALL, counts_source, is_verified
 from bot.domain.competition_definitions import runs_in
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.schedule_times import local_to_utc
@@ -85,6 +86,7 @@ def ensure_day(session: Session, competition: Competition, region: Region, local
         window_end=window.end,
         winners_count=competition.winners_per_region,
         leaders_win=competition.leaders_win,
+        counts=competition.counts,
         status=DAY_OPEN,
         live_pending=False,
     )
@@ -130,6 +132,8 @@ class LoggedFacts(Protocol):
     def type(self) -> str: ...
     @property
     def occurred_at(self) -> datetime: ...
+    @property
+    def source(self) -> str: ...
 
 
 def days_touched_by(session: Session, activity: LoggedFacts) -> list[CompetitionDay]:
@@ -145,12 +149,16 @@ def days_touched_by(session: Session, activity: LoggedFacts) -> list[Competition
     local_date = region_local_date(region, activity.occurred_at)
     touched = []
     for competition in competitions_on(session, region, local_date):
-        if competition.metric != activity.type:
+        if competition.metric != activity.type or not counts_source(competition.counts, activity.source):
             continue
         if not day_window(competition, region, local_date).contains(activity.occurred_at):
             continue
         day = ensure_day(session, competition, region, local_date)
-        if day.status == DAY_OPEN and day_window_of(day).contains(activity.occurred_at):
+        if (
+            day.status == DAY_OPEN
+            and day_window_of(day).contains(activity.occurred_at)
+            and counts_source(day.counts, activity.source)
+        ):
             touched.append(day)
     return touched
 
@@ -158,13 +166,17 @@ def days_touched_by(session: Session, activity: LoggedFacts) -> list[Competition
 def may_touch_a_day(session: Session, activity: LoggedFacts, tz: str | None) -> bool:
     """False when no competition of the log's metric runs in the workspace on the log's local
     weekday (`tz`: the log's region's zone): one small Core read that spares most logs the
-    full check (`days_touched_by`)."""
+    full check (`days_touched_by`). A typed log never touches a verified-only day."""
     if activity.region_id is None or tz is None:
         return False
     weekday = windows.local_date(activity.occurred_at, ZoneInfo(tz)).weekday()
-    candidate = session.execute(
-        _competition_candidate_statement(), {"team_id": activity.team_id, "weekday": weekday, "metric": activity.type}
-    ).first()
+    facts = {
+        "team_id": activity.team_id,
+        "weekday": weekday,
+        "metric": activity.type,
+        "verified": is_verified(activity.source),
+    }
+    candidate = session.execute(_competition_candidate_statement(), facts).first()
     return candidate is not None
 
 
@@ -178,6 +190,7 @@ def _competition_candidate_statement() -> Select[Any]:
             competitions.c.active.is_(True),
             competitions.c.weekday == bindparam("weekday"),
             competitions.c.metric == bindparam("metric"),
+            or_(competitions.c.counts == COUNT_ALL, bindparam("verified", type_=Boolean)),
         )
         .limit(1)
     )

@@ -14,6 +14,7 @@ from datetime import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.domain.activity_sources import COUNTED_ACTIVITY
 from bot.domain.activity_types import ACTIVITY_TYPES, lookup_type
 from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import audit, ensure_workspace, list_regions, require_region
@@ -52,6 +53,14 @@ def parse_metric(text: str) -> str:
     return found.key
 
 
+def parse_counts(text: str) -> str:
+    """`--count`: "all" activity or only "verified" (recorded by a system, not typed in Slack)."""
+    word = text.strip().lower()
+    if word not in COUNTED_ACTIVITY:
+        raise Conflict(f"`{text}` isn't what a competition can count.", "Use --count all or --count verified.")
+    return word
+
+
 def weekday_name(weekday: int) -> str:
     return WEEKDAYS[weekday].capitalize()
 
@@ -79,6 +88,7 @@ def add_competition(session: Session, team_id: str, spec: CompetitionSpec, actor
     competition.region_ids = sorted(set(region_ids))
     competition.winners_per_region = spec.winners
     competition.leaders_win = spec.leaders_win
+    competition.counts = spec.counts
     competition.active = True
     session.add(competition)
     session.flush()
@@ -88,7 +98,7 @@ def add_competition(session: Session, team_id: str, spec: CompetitionSpec, actor
         actor,
         "competition.add",
         spec.name,
-        {"weekday": spec.weekday, "metric": spec.metric, "regions": list(spec.regions)},
+        {"weekday": spec.weekday, "metric": spec.metric, "regions": list(spec.regions), "counts": spec.counts},
     )
     return competition
 
@@ -107,6 +117,7 @@ def _validate_spec(spec: CompetitionSpec) -> None:
         )
     if not 1 <= spec.winners <= MAX_WINNERS:
         raise Conflict(f"Winners per region go from 1 to {MAX_WINNERS}.")
+    parse_counts(spec.counts)
 
 
 def find_competition(session: Session, team_id: str, name: str, include_inactive: bool = False) -> Competition | None:

@@ -21,6 +21,7 @@ class CompetitionSpec:
     regions: tuple[str, ...] = ()
     winners: int = 1
     leaders_win: bool = False
+    counts: str = "all"  # "all" activity, or only "verified" (recorded by a system)
 
 
 # The two classics from the playbook, one command each (`--preset`).

@@ -26,6 +26,7 @@ class CompetitionView:
     regions: list[str]  # empty = every region
     winners: int
     leaders_win: bool
+    counts: str = "all"  # "all" activity or only "verified"
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def competition_view(session: Session, competition: Competition) -> CompetitionV
         regions=region_scope_names(session, competition),
         winners=competition.winners_per_region,
         leaders_win=competition.leaders_win,
+        counts=competition.counts,
     )
 
 

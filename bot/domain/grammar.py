@@ -36,7 +36,7 @@ USAGE = {
     "log": "/pg 3 connects [note]",
     "deal": "/pg deal $50k [note]",
     "join": "/pg join AMER",
-    "board": "/pg board [region|all] [today|week|month|quarter] [type]",
+    "board": "/pg board [region|all] [today|week|month|quarter] [type] [verified]",
     "role": "/pg role @user rep|leader|manager",
     "job": "/pg job @user ae|sdr",
     "undo": "/pg undo",
@@ -80,6 +80,7 @@ class BoardCommand:
     period: str | None = None  # None = the default for today
     type: str | None = None
     by_goal: bool = False
+    verified: bool = False  # count only activity recorded by a system, not typed in Slack
 
 
 @dataclass(frozen=True)
@@ -205,14 +206,16 @@ def _parse_board(rest: list[str]) -> BoardCommand:
     region: str | None = None
     period: str | None = None
     activity_type: str | None = None
-    by_goal = False
+    by_goal = verified = False
     words = list(rest)
     if len(words) >= 2 and words[-2].lower() == "by" and words[-1].lower() in ("goal", "goals"):
         by_goal, words = True, words[:-2]
     for word in words:
         lowered = word.lower()
         found_type = lookup_type(lowered)
-        if lowered in PERIODS and period is None:
+        if lowered == "verified" and not verified:
+            verified = True
+        elif lowered in PERIODS and period is None:
             period = lowered
         elif found_type is not None and activity_type is None:
             activity_type = found_type.key
@@ -220,7 +223,11 @@ def _parse_board(rest: list[str]) -> BoardCommand:
             region = "all" if lowered == "all" else word
         else:
             raise ParseError(f"I can't place `{word}` in a board request.", USAGE["board"])
-    return BoardCommand(region=region, period=period, type=activity_type, by_goal=by_goal)
+    if verified and by_goal:
+        raise ParseError(
+            "A board by goal counts all activity; ask for `verified` or `by goal`, not both.", USAGE["board"]
+        )
+    return BoardCommand(region=region, period=period, type=activity_type, by_goal=by_goal, verified=verified)
 
 
 def _parse_log(words: list[str]) -> LogCommand:

@@ -1,4 +1,4 @@
-"""`/pg board [region|all] [today|week|month|quarter] [type]`."""
+"""`/pg board [region|all] [today|week|month|quarter] [type] [verified]`."""
 
 from __future__ import annotations
 
