@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.api_keys import authenticate
 from bot.domain.ingested_days import IngestedFacts
 from bot.domain.ingestion import ActivityBatch, ActivityItem, EmailLookupFailed, EmailResolver
-from bot.ingesting import resolve_then_ingest
+from bot.ingest.batches import resolve_then_ingest
 
 logger = logging.getLogger(__name__)
 IngestedListener = Callable[[set[IngestedFacts]], None]

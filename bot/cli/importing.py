@@ -1,5 +1,5 @@
 """`pipeday import FILE.csv [--source NAME] [--map column=field …] [--dry-run]`: backfill
-activity from a CSV export through the batch API's own path (bot/csv_import.py).
+activity from a CSV export through the batch API's own path (bot/ingest/csv_import.py).
 
 pipeday import calls.csv --source salesforce --map "Activity ID=external_id" --map "Date=occurred_at"
 """
@@ -15,8 +15,8 @@ import click
 from bot.cli.common import CliState, pass_state, team_option, team_session
 
 if TYPE_CHECKING:
-    from bot.csv_import import ImportSummary, Progress
     from bot.domain.ingestion import EmailResolver
+    from bot.ingest.csv_import import ImportSummary, Progress
     from bot.settings import Settings
 
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 def import_file(
     state: CliState, file: str, source: str, maps: tuple[str, ...], dry_run: bool, team: str | None
 ) -> None:
-    from bot.csv_import import BadHeader, import_csv, parse_mapping
+    from bot.ingest.csv_import import BadHeader, import_csv, parse_mapping
     from models import utc_now
 
     try:

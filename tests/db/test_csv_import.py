@@ -1,4 +1,4 @@
-"""bot/csv_import.py on SQLite and PostgreSQL: batches of 1,000 rows through the API's path,
+"""bot/ingest/csv_import.py on SQLite and PostgreSQL: batches of 1,000 rows through the API's path,
 a rerun creating nothing, a dry run storing nothing."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import csv_import
-from bot.csv_import import import_csv
 from bot.domain.directory import add_region, join_region
+from bot.ingest import csv_import
+from bot.ingest.csv_import import import_csv
 from models import Activity
 
 TEAM = "T1"

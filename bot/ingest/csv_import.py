@@ -1,5 +1,5 @@
 """`pipeday import FILE.csv`: a CSV export streamed through the batch API's own path
-(bot/ingesting.py `resolve_then_ingest`), 1,000 rows at a time, so memory stays flat and a
+(bot/ingest/batches.py `resolve_then_ingest`), 1,000 rows at a time, so memory stays flat and a
 rerun (an interrupted import resumed) creates nothing new: each row's `external_id` is its
 idempotency key, as it is for the API.
 
@@ -18,7 +18,7 @@ from typing import TextIO
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.ingestion import EmailResolver, ItemResult
-from bot.ingesting import resolve_then_ingest
+from bot.ingest.batches import resolve_then_ingest
 
 BATCH_ROWS = 1000
 FIELDS = ("external_id", "source", "type", "quantity", "amount", "note", "occurred_at", "slack_user_id", "email")
