@@ -29,6 +29,7 @@ from bot.blocks.common import (
     section,
 )
 from bot.blocks.goals import goal_blocks
+from bot.domain.activity_sources import SourceSplit, source_label
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.boards import Board
 from bot.domain.calendar_store import StreakSummary
@@ -99,6 +100,7 @@ class HomeData:
     standing: StandingSummary | None
     team: TeamSection | None = None  # managers only
     user_id: str = ""  # the viewer, greeted with a mention
+    sources: SourceSplit | None = None  # this week's activity: typed vs recorded by a system
 
 
 def standing_summary(board: Board, member_id: int | None) -> StandingSummary:
@@ -134,6 +136,8 @@ def home_view(data: HomeData) -> dict[str, Any]:
         blocks += goal_blocks(data.week, data.streak, data.ramp_fraction)
     else:
         blocks.append(section("Log your first activity below and your weekly goals and streak show up here."))
+    if data.sources is not None and not data.sources.empty:
+        blocks.append(context(sources_text(data.sources)))
     if data.standing is not None:
         blocks.append(section(standing_text(data.standing)))
     blocks += quick_log_blocks()
@@ -147,6 +151,15 @@ def _greeting(data: HomeData) -> str:
         f"Region: *{escape(data.region)}*" if data.region else "No region yet — `/pg join <region>` to get on a board"
     )
     return f"Hi *{_person(data.user_id, data.name)}* · {where}"
+
+
+def sources_text(split: SourceSplit) -> str:
+    """ "This week: 40 logged by you · 120 from Aircall": typed in Slack vs recorded by a system."""
+    parts = [f"{format_quantity(split.self_reported)} logged by you"] if split.self_reported else []
+    parts += [
+        f"{format_quantity(total)} from {escape(source_label(source))}" for source, total in split.verified.items()
+    ]
+    return "This week: " + " · ".join(parts)
 
 
 def standing_text(standing: StandingSummary) -> str:

@@ -1,4 +1,6 @@
-"""CSV export of a team's activity for a period: one row per member, one column per activity type.
+"""CSV export of a team's activity for a period: one row per member, one column per activity type,
+then how much of it was self-reported (typed in Slack), how much verified (recorded by a
+system), and the sources it came from.
 
 Members are the ones currently in the team (a region, or the whole workspace); a member who
 logged nothing still gets a row of zeros, because "who did nothing" is what managers look for.
@@ -16,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.domain.activity_sources import SourceSplit, split_by_source
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.errors import Conflict
 from bot.domain.goal_store import team_members
@@ -61,6 +64,7 @@ def export_rows(session: Session, team_id: str, window: Window, region: Region |
     """Header plus one row per member in the team, ordered by region then name."""
     members = _members(session, team_id, region)
     totals, amounts = _totals(session, team_id, window, region)
+    sources = _sources(session, team_id, window, region)
     header = [
         "region",
         "user_id",
@@ -69,14 +73,30 @@ def export_rows(session: Session, team_id: str, window: Window, region: Region |
         "job",
         *(t.plural for t in ACTIVITY_TYPES.values()),
         "deal_amount_usd",
+        "self_reported",
+        "verified",
+        "sources",
     ]
     rows = [header]
+    nothing = SourceSplit(0.0, {})
     for member in members:
         counts = [_number(totals[member.id].get(key, 0.0)) for key in ACTIVITY_TYPES]
         amount = f"{amounts.get(member.id, 0) / 100:.2f}"
         region_name = member.region.name if member.region else ""
+        split = sources.get(member.id, nothing)
         rows.append(
-            [_cell(region_name), member.user_id, _cell(member.display_name), member.role, member.job, *counts, amount]
+            [
+                _cell(region_name),
+                member.user_id,
+                _cell(member.display_name),
+                member.role,
+                member.job,
+                *counts,
+                amount,
+                _number(split.self_reported),
+                _number(split.verified_total),
+                _cell(_sources_cell(split)),
+            ]
         )
     return rows
 
@@ -121,6 +141,34 @@ def _totals(
         if activity_type == "deal" and cents:
             amounts[member_id] = int(cents)
     return totals, amounts
+
+
+def _sources(session: Session, team_id: str, window: Window, region: Region | None) -> dict[int, SourceSplit]:
+    """Per member, activity typed in Slack vs recorded by each system (hours left out: they're time)."""
+    query = (
+        select(Activity.member_id, Activity.source, func.sum(Activity.quantity))
+        .join(Member, Member.id == Activity.member_id)
+        .where(
+            Activity.team_id == team_id,
+            Activity.occurred_at >= window.start,
+            Activity.occurred_at < window.end,
+            Activity.deleted_at.is_(None),
+            Activity.type != "hour",
+        )
+        .group_by(Activity.member_id, Activity.source)
+    )
+    if region is not None:
+        query = query.where(Member.region_id == region.id)
+    per_member: dict[int, dict[str, float]] = defaultdict(dict)
+    for member_id, source, quantity in session.execute(query):
+        per_member[member_id][source] = float(quantity)
+    return {member_id: split_by_source(totals) for member_id, totals in per_member.items()}
+
+
+def _sources_cell(split: SourceSplit) -> str:
+    """`typed 40; aircall 120`: where the member's activity came from, typed first."""
+    parts = [f"typed {_number(split.self_reported)}"] if split.self_reported else []
+    return "; ".join(parts + [f"{source} {_number(total)}" for source, total in split.verified.items()])
 
 
 def _number(value: float) -> str:

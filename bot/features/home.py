@@ -39,6 +39,7 @@ from bot.blocks.log_modal import (
     read_submission,
 )
 from bot.domain.activities import log_activity, request_key
+from bot.domain.activity_sources import HOME_SOURCE, member_source_split
 from bot.domain.board_view import BoardRequest, board_for
 from bot.domain.calendar_store import member_streak
 from bot.domain.directory import ensure_member_ref, get_member
@@ -91,7 +92,7 @@ def register(app: App, ctx: AppContext) -> None:
                 now=ctx.clock(),
                 # A re-sent submission carries the same view id and hash: it counts once.
                 idempotency_key=request_key("modal", user["id"], f"{view['id']}:{view.get('hash', '')}"),
-                source="home",
+                source=HOME_SOURCE,
             )
             follow_up = ctx.note_log(session, result)
         ack()
@@ -163,11 +164,13 @@ def home_data(session: Session, team_id: str, user_id: str, now: datetime, *, ma
     if member is None:
         return HomeData("there", None, None, None, fraction, None, team)
     board, me = board_for(session, BoardRequest(team_id, user_id, BoardCommand(), now), everyone=True, member=member)
+    week = member_week(session, member, now, layers=layers, fraction=fraction)
     return HomeData(
         user_id=user_id,
         name=member.display_name,
         region=member.region.name if member.region else None,
-        week=member_week(session, member, now, layers=layers, fraction=fraction),
+        week=week,
+        sources=member_source_split(session, member.id, week.window),
         streak=member_streak(session, member, now),
         ramp_fraction=fraction,
         standing=standing_summary(board, me),
