@@ -9,7 +9,10 @@ COMMANDS = [
     ("/pg 3 connects [note]", "log activity (also `/pg log connects 3`, `/pg 1.5h`)"),
     ("/pg deal $50k [note]", "log a closed-won deal"),
     ("/pg undo", "remove your most recent log (within 24 h)"),
-    ("/pg board [region|all] [today|week|month|quarter] [type]", "leaderboard"),
+    (
+        "/pg board [region|all] [today|week|month|quarter] [type] [verified]",
+        "leaderboard (verified: system-recorded only)",
+    ),
     ("/pg me", "your numbers"),
     ("/pg join <region>", "join or move to a region"),
     ("/pg role @user rep|leader|manager", "(admin) set someone's role"),
