@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.activity_sources import SourceSplit, split_by_source
@@ -118,18 +118,23 @@ def _members(session: Session, team_id: str, region: Region | None) -> list[Memb
     return sorted(members, key=lambda m: ((m.region.name if m.region else "~"), m.display_name.lower(), m.id))
 
 
+def _live_in(team_id: str, window: Window) -> tuple[ColumnElement[bool], ...]:
+    """The workspace's activity in the window that hasn't been undone."""
+    return (
+        Activity.team_id == team_id,
+        Activity.occurred_at >= window.start,
+        Activity.occurred_at < window.end,
+        Activity.deleted_at.is_(None),
+    )
+
+
 def _totals(
     session: Session, team_id: str, window: Window, region: Region | None
 ) -> tuple[dict[int, dict[str, float]], dict[int, int]]:
     query = (
         select(Activity.member_id, Activity.type, func.sum(Activity.quantity), func.sum(Activity.amount_cents))
         .join(Member, Member.id == Activity.member_id)
-        .where(
-            Activity.team_id == team_id,
-            Activity.occurred_at >= window.start,
-            Activity.occurred_at < window.end,
-            Activity.deleted_at.is_(None),
-        )
+        .where(*_live_in(team_id, window))
         .group_by(Activity.member_id, Activity.type)
     )
     if region is not None:
@@ -148,13 +153,7 @@ def _sources(session: Session, team_id: str, window: Window, region: Region | No
     query = (
         select(Activity.member_id, Activity.source, func.sum(Activity.quantity))
         .join(Member, Member.id == Activity.member_id)
-        .where(
-            Activity.team_id == team_id,
-            Activity.occurred_at >= window.start,
-            Activity.occurred_at < window.end,
-            Activity.deleted_at.is_(None),
-            Activity.type != "hour",
-        )
+        .where(*_live_in(team_id, window), Activity.type != "hour")
         .group_by(Activity.member_id, Activity.source)
     )
     if region is not None:
