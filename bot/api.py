@@ -103,6 +103,16 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
+def batch_items(payload: object) -> list[object] | str:
+    """The items of a `{"activities": [...]}` body, or why the body isn't that shape."""
+    items = payload.get("activities") if isinstance(payload, dict) else None
+    if not isinstance(items, list):
+        return 'The body must be JSON: {"activities": [...]}.'
+    if len(items) > MAX_ITEMS:
+        return f"At most {MAX_ITEMS} activities per request; this has {len(items)}."
+    return items
+
+
 def _problem(status: int, message: str) -> tuple[Response, int]:
     return jsonify(error=message), status
 
@@ -136,12 +146,9 @@ def ingestion_blueprint(
             owner = authenticate(session, presented.strip(), now)
         if owner is None:
             return _problem(401, "That API key is unknown or revoked.")
-        payload = request.get_json(silent=True)
-        items = payload.get("activities") if isinstance(payload, dict) else None
-        if not isinstance(items, list):
-            return _problem(400, 'The body must be JSON: {"activities": [...]}.')
-        if len(items) > MAX_ITEMS:
-            return _problem(400, f"At most {MAX_ITEMS} activities per request; this has {len(items)}.")
+        items = batch_items(request.get_json(silent=True))
+        if isinstance(items, str):
+            return _problem(400, items)
         report = resolve_then_ingest(session_factory, owner.team_id, owner.name, items, now, resolve_email)
         answer = jsonify(results=[result.as_json() for result in report.results])
         if report.touched and on_ingested is not None:

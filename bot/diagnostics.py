@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from bot.domain.competition_definitions import list_competitions
 from bot.domain.directory import list_regions
 from bot.domain.prizes import current_wheel, list_prizes
+from bot.domain.secret_box import SecretBox
+from bot.domain.webhook_sources import source_count
 from bot.settings import ConfigurationError, Settings
 from bot.slack.channels import ChannelCheck, ChannelFacts, judge_channel, slack_error_code
 from models import Competition, Member, Region
@@ -58,6 +60,20 @@ def check_configuration(settings: Settings) -> list[Finding]:
         return [Finding("configuration", False, detail, fix.strip() or None)]
     mode = "Socket Mode" if socket_mode else f"HTTP on port {settings.port}"
     return [Finding("configuration", True, f"Slack settings present ({mode})")]
+
+
+def check_secrets(session: Session, settings: Settings) -> list[Finding]:
+    """Webhook sources' secrets are stored encrypted: without PIPEDAY_SECRET_KEY (or with one
+    that isn't a Fernet key) none of their deliveries can be verified."""
+    sources = source_count(session)
+    if not sources:
+        return []
+    try:
+        SecretBox(settings.secret_key)
+    except ConfigurationError as error:
+        detail, _, fix = str(error).partition("\n")
+        return [Finding("secrets", False, f"{sources} webhook source(s) exist but {detail}", fix.strip() or None)]
+    return [Finding("secrets", True, f"PIPEDAY_SECRET_KEY set for {sources} webhook source(s)")]
 
 
 def check_database(engine: Engine) -> list[Finding]:

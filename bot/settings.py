@@ -39,6 +39,10 @@ class Settings:
     admins: frozenset[str] = field(default_factory=frozenset)
     # DATABASE_CONNECT_TIMEOUT / DATABASE_STATEMENT_TIMEOUT, in seconds (PostgreSQL).
     database_timeouts: DatabaseTimeouts = field(default_factory=DatabaseTimeouts)
+    # PIPEDAY_PUBLIC_URL: the base URL the internet reaches this app at (webhook URLs, links).
+    public_url: str | None = None
+    # PIPEDAY_SECRET_KEY: a Fernet key that encrypts secrets at rest (bot/domain/secret_box.py).
+    secret_key: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -62,6 +66,8 @@ class Settings:
             port=int(port_text),
             admins=frozenset(u.strip() for u in env.get("PIPEDAY_ADMINS", "").split(",") if u.strip()),
             database_timeouts=timeouts,
+            public_url=(env.get("PIPEDAY_PUBLIC_URL") or "").strip().rstrip("/") or None,
+            secret_key=(env.get("PIPEDAY_SECRET_KEY") or "").strip() or None,
         )
 
     def require_slack(self, socket_mode: bool = False) -> None:

@@ -1,5 +1,5 @@
-"""The WSGI app gunicorn serves: `POST /slack/events`, `GET /healthz` and the ingestion API
-(`/api/v1/…`, bot/api.py).
+"""The WSGI app gunicorn serves: `POST /slack/events`, `GET /healthz`, the ingestion API
+(`/api/v1/…`, bot/api.py) and vendors' webhooks (`/hooks/…`, bot/hooks.py).
 
 The app boots whatever the database does: until it is reachable and migrated (checked in
 the background, models/readiness.py) /healthz answers 503 and every request that needs the
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.api import ingestion_blueprint, slack_email_resolver
 from bot.app import create_app
 from bot.domain.ingested_days import IngestedFacts
+from bot.hooks import hooks_blueprint
 from bot.posting.competition_posts import LiveStandingsRefresher
 from bot.settings import ConfigurationError, Settings
 from bot.slack.verification import MAX_BODY_BYTES, SignedBody, verify_request
@@ -60,9 +61,11 @@ def create_web_app(
     readiness: DatabaseReadiness | None = None,
     session_factory: sessionmaker[Session] | None = None,
     clock: Callable[[], datetime] = utc_now,
+    secret_key: str | None = None,
 ) -> Flask:
     """`readiness` None: the caller has checked the database is migrated (tests, `pipeday serve`).
-    `session_factory` (the ingestion API's; by default the readiness's, else one on `engine`)."""
+    `session_factory` (the ingestion API's; by default the readiness's, else one on `engine`).
+    `secret_key` (PIPEDAY_SECRET_KEY) decrypts webhook sources' secrets (bot/hooks.py)."""
     if not signing_secret:
         raise ConfigurationError("SLACK_SIGNING_SECRET is empty: no request could be verified.")
     web = Flask("pipeday")
@@ -82,6 +85,15 @@ def create_web_app(
             session_factory,
             clock,
             slack_email_resolver(bolt_app.client),
+            on_ingested=partial(refresh_live_standings_quietly, live_standings),
+        )
+    )
+    web.register_blueprint(
+        hooks_blueprint(
+            session_factory,
+            clock,
+            slack_email_resolver(bolt_app.client),
+            secret_key,
             on_ingested=partial(refresh_live_standings_quietly, live_standings),
         )
     )
@@ -140,6 +152,7 @@ def create_wsgi_app() -> Flask:
         engine,
         signing_secret=settings.signing_secret or "",
         readiness=readiness,
+        secret_key=settings.secret_key,
     )
     web.extensions["pipeday.readiness"] = readiness
     return web

@@ -4,7 +4,7 @@ from models.base import Base, UTCDateTime, utc_now
 from models.competitions import Competition, CompetitionDay, CompetitionWinner, Prize, Spin
 from models.entities import Activity, AuditLog, Member, ProcessedEvent, Region, Workspace
 from models.goals import GoalOverride, GoalRamp, GoalRampChange, Holiday
-from models.ingestion import ApiKey, ParkedItem
+from models.ingestion import ApiKey, ParkedItem, WebhookSource
 from models.scheduling import SentLog
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "SentLog",
     "Spin",
     "UTCDateTime",
+    "WebhookSource",
     "Workspace",
     "utc_now",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utc_now
@@ -45,3 +45,20 @@ class ParkedItem(Base):
     item: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     reason: Mapped[str] = mapped_column(String(200))
+
+
+class WebhookSource(Base):
+    """Where a vendor's webhooks arrive: `POST /hooks/<kind>/<id>`, signed with a secret that
+    must be read back to check signatures, so it is stored encrypted (never hashed)."""
+
+    __tablename__ = "webhook_sources"
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
+
+    # Unguessable and url-safe: it is the URL's last segment.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("workspaces.team_id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    # Fernet ciphertext of the signing secret (bot/domain/secret_box.py).
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

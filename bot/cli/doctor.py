@@ -40,6 +40,7 @@ def _diagnose(state: CliState) -> list[Finding]:
     from bot.diagnostics import (
         check_configuration,
         check_database,
+        check_secrets,
         check_setup,
         check_slack,
         slack_channel_check,
@@ -56,6 +57,7 @@ def _diagnose(state: CliState) -> list[Finding]:
     if not all(finding.ok for finding in database):
         return findings
     with state.transaction() as session:
+        findings += check_secrets(session, state.settings)
         if client is not None and slack is not None and slack.team_id is not None:
             channel_check = slack_channel_check(client, slack.granted)
             findings += check_setup(session, [slack.team_id], state.settings.admins, channel_check)

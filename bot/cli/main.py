@@ -52,6 +52,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "region": LazyCommand("bot.cli.directory", "region", "Regions: name, time zone and announcement channel."),
     "role": LazyCommand("bot.cli.directory", "role", "Member roles."),
     "serve": LazyCommand("bot.cli.serve", "serve", "Run the bot (Socket Mode or HTTP)."),
+    "source": LazyCommand("bot.cli.sources", "source", "Webhook sources: URLs and secrets for vendors' webhooks."),
     "spin": LazyCommand("bot.cli.prizes", "spin", "Spins of the prize wheel."),
     "workdays": LazyCommand("bot.cli.goals", "workdays", "Working days for streaks (Monday–Friday unless set)."),
 }

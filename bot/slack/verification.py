@@ -53,16 +53,39 @@ def verify_request(request: SignedBody, signing_secret: str, now: float) -> Refu
 
 def check_signature(request: SignedBody, signing_secret: str, now: float) -> Refusal | None:
     """Slack's v0 scheme, on the raw bytes: HMAC-SHA256 of `v0:{timestamp}:{body}`."""
-    body, timestamp, signature = request.body, request.timestamp, request.signature
+    return check_v0_signature(
+        request.body,
+        request.timestamp,
+        request.signature,
+        signing_secret,
+        now,
+        timestamp_header="X-Slack-Request-Timestamp",
+        signature_header="X-Slack-Signature",
+    )
+
+
+def check_v0_signature(
+    body: bytes,
+    timestamp: str,
+    signature: str,
+    secret: str,
+    now: float,
+    *,
+    timestamp_header: str,
+    signature_header: str,
+) -> Refusal | None:
+    """The v0 scheme (Slack's, and Pipeday's generic webhooks'): `v0=` and the hex HMAC-SHA256
+    of `v0:{timestamp}:{body}`, the timestamp within five minutes of `now`. The header names
+    only word the refusal."""
     if not _TIMESTAMP.fullmatch(timestamp):
-        return Refusal(401, "missing or malformed X-Slack-Request-Timestamp")
+        return Refusal(401, f"missing or malformed {timestamp_header}")
     if abs(now - int(timestamp)) > MAX_CLOCK_SKEW_S:
-        return Refusal(401, "X-Slack-Request-Timestamp outside the 5-minute window")
+        return Refusal(401, f"{timestamp_header} outside the 5-minute window")
     if not _SIGNATURE.fullmatch(signature):
-        return Refusal(401, "missing or malformed X-Slack-Signature")
-    expected = hmac.new(signing_secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
+        return Refusal(401, f"missing or malformed {signature_header}")
+    expected = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
     if not hmac.compare_digest("v0=" + expected.hexdigest(), signature):
-        return Refusal(401, "X-Slack-Signature does not match the body")
+        return Refusal(401, f"{signature_header} does not match the body")
     return None
 
 

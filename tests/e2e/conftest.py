@@ -23,6 +23,7 @@ from tests.support.slack_stub import SlackStub, validate_message_payload
 from tests.support.wsgi_server import serve_wsgi
 
 SIGNING_SECRET = "test-signing-secret"
+SECRET_KEY = "c2VjcmV0LWtleS1mb3ItcGlwZWRheS10ZXN0cy0wMDE="  # a Fernet key (32 bytes, url-safe base64)
 TEAM_ID = "T0001"
 # A Tuesday morning in New York, so "today" and "this week" are unambiguous.
 DEFAULT_NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -86,6 +87,7 @@ def live_bot(
         slack_api_url=slack.base_url,
         database_url=str(engine.url),
         admins=frozenset({"U_ADMIN"}),
+        secret_key=SECRET_KEY,
     )
     listeners, after_ack = listener_pool(), after_ack_pool()
     background = BackgroundWork()
@@ -97,7 +99,14 @@ def live_bot(
         listener_executor=background.wrap(listeners),
         after_ack_executor=background.wrap(after_ack),
     )
-    web = create_web_app(bolt_app, engine, signing_secret=SIGNING_SECRET, session_factory=session_factory, clock=clock)
+    web = create_web_app(
+        bolt_app,
+        engine,
+        signing_secret=SIGNING_SECRET,
+        session_factory=session_factory,
+        clock=clock,
+        secret_key=SECRET_KEY,
+    )
     with serve_wsgi(web) as base_url:
         factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url, team_id=TEAM_ID)
         yield LiveBot(base_url, slack, factory, session_factory, clock, settings, background)
