@@ -1,0 +1,313 @@
+"""Benchmark: batch ingestion over HTTP (issue 13), under the Procfile's gunicorn.
+
+One run: a throwaway database with a region, ~60 members and an API key; the real app
+started by the Procfile's `web:` command bound to 127.0.0.1, with the loopback Slack stub.
+
+1. Ingest: 100,000 activities POSTed to /api/v1/activities in batches of 1,000 from 2-4
+   keep-alive clients: activities/s and p50/p99 per batch.
+2. `/pg 1 connect` at a fixed arrival rate (open loop, 25/s) alone, then again while a
+   second ingest runs: the p99 ratio.
+3. Optional (`--import-rows`, SQLite): `pipeday import` of a generated CSV, its time and
+   peak memory, extrapolated linearly to 1,000,000 rows (labelled as an extrapolation).
+
+Run from the repository root:
+
+    python bench/ingest.py                      # SQLite
+    python bench/ingest.py --database-url postgresql+psycopg://root@127.0.0.1:5432/test
+
+Every phase is capped in time. Targets (2 cores): >= 5,000 activities/s, p99 per batch
+<= 500 ms, `/pg 1 connect` p99 during ingest <= 2x its p99 without.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import (
+    REAL_APP_SPEC,
+    SIGNING_SECRET,
+    Answer,
+    RunResult,
+    Server,
+    drive,
+    drive_at_rate,
+    gunicorn_server,
+    load_average,
+    loopback_web_command,
+    migrate,
+    scratch_directory,
+    server_environment,
+    throwaway_database,
+)
+from bot.devtools.slack_requests import SignedRequest
+from bot.devtools.slack_stub import SlackStub
+
+TEAM_ID = "T0001"
+REGION = ("AMER", "America/New_York")
+API_PATH = "/api/v1/activities"
+BATCH_SIZE = 1000
+MIN_ACTIVITIES_PER_S = 5000.0
+MAX_BATCH_P99_S = 0.5
+MAX_PG_P99_RATIO = 2.0
+EXTRAPOLATE_TO_ROWS = 1_000_000
+
+
+def user_id(n: int) -> str:
+    return f"U_BENCH{n:04d}"
+
+
+def seed_workspace(database_url: str, members: int) -> str:
+    """A region, `members` members joined to it and an API key; returns the key."""
+    from bot.domain.api_keys import create_key
+    from bot.domain.directory import add_region, join_region
+    from models.db import make_engine, make_session_factory
+
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            add_region(session, TEAM_ID, REGION[0], REGION[1], channel_id=None, actor="bench")
+            for n in range(members):
+                join_region(session, TEAM_ID, user_id(n), f"Bench member {n}", REGION[0])
+            return create_key(session, TEAM_ID, "bench").key
+    finally:
+        engine.dispose()
+
+
+def activity_items(first: int, count: int, members: int, week_start: datetime) -> list[dict[str, object]]:
+    """`count` connects with unique external ids, spread over this week (ISO 8601 with an offset)."""
+    return [
+        {
+            "external_id": f"bench-{n}",
+            "type": "connect",
+            "occurred_at": (week_start + timedelta(seconds=(n * 37) % (5 * 86400))).isoformat(),
+            "slack_user_id": user_id(n % members),
+        }
+        for n in range(first, first + count)
+    ]
+
+
+def batch_requests(key: str, first: int, total: int, members: int, week_start: datetime) -> list[SignedRequest]:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    return [
+        SignedRequest(
+            body=json.dumps(
+                {"activities": activity_items(start, min(BATCH_SIZE, first + total - start), members, week_start)}
+            ).encode(),
+            headers=headers,
+        )
+        for start in range(first, first + total, BATCH_SIZE)
+    ]
+
+
+def all_created(answer: Answer) -> bool:
+    if answer.status != 200:
+        return False
+    return all(result["status"] == "created" for result in json.loads(answer.body)["results"])
+
+
+def is_logged(answer: Answer) -> bool:
+    return answer.status == 200 and json.loads(answer.body).get("text", "").startswith("Logged 1 connect")
+
+
+def slash_commands(count: int, members: int) -> list[SignedRequest]:
+    from bot.devtools.slack_requests import SlackRequestFactory
+
+    factory = SlackRequestFactory(SIGNING_SECRET, team_id=TEAM_ID)
+    return [factory.slash_command("1 connect", user_id=user_id(n % members)) for n in range(count)]
+
+
+def this_week_start(now: datetime) -> datetime:
+    """Monday 00:00 this week, at a -05:00 offset (the region's winter offset; any offset is fine)."""
+    local = now.astimezone(UTC) - timedelta(hours=5)
+    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    return monday.replace(tzinfo=timezone(timedelta(hours=-5)))
+
+
+def print_ingest(label: str, run: RunResult) -> None:
+    rate = run.completed * BATCH_SIZE / run.elapsed_s if run.elapsed_s else 0.0
+    print(
+        f"{label}: {run.completed} batches ({run.completed * BATCH_SIZE} activities) in {run.elapsed_s:.1f} s, "
+        f"errors {run.errors}: {rate:,.0f} activities/s; per batch p50 {run.p(0.5) * 1000:.0f} ms, "
+        f"p99 {run.p(0.99) * 1000:.0f} ms",
+        flush=True,
+    )
+    if run.first_error:
+        print(f"     first error: {run.first_error}")
+
+
+def print_pg(label: str, run: RunResult) -> None:
+    print(
+        f"{label}: {run.completed} commands, errors {run.errors}, p50 {run.p(0.5) * 1000:.1f} ms, "
+        f"p99 {run.p(0.99) * 1000:.1f} ms",
+        flush=True,
+    )
+    if run.first_error:
+        print(f"     first error: {run.first_error}")
+
+
+@dataclass(frozen=True)
+class Results:
+    ingest: RunResult
+    pg_alone: RunResult
+    pg_during: RunResult
+    ingest_during: RunResult
+
+    @property
+    def activities_per_s(self) -> float:
+        return self.ingest.completed * BATCH_SIZE / self.ingest.elapsed_s if self.ingest.elapsed_s else 0.0
+
+    @property
+    def pg_ratio(self) -> float:
+        return self.pg_during.p(0.99) / self.pg_alone.p(0.99)
+
+
+def run_http(args: argparse.Namespace, server: Server, key: str, week_start: datetime) -> Results:
+    members = args.members
+    # Warm-up: every worker imports, fills its pool, calls auth.test once.
+    warm = drive(server.port, slash_commands(200, members), 8, 30, is_logged)
+    warm_batches = batch_requests(key, 10_000_000, 8 * BATCH_SIZE, members, week_start)
+    warm_ingest = drive(server.port, warm_batches, args.clients, 30, all_created, path=API_PATH)
+    if warm.errors or warm_ingest.errors:
+        raise SystemExit(f"warm-up failed: {warm.first_error or warm_ingest.first_error}")
+
+    requests = batch_requests(key, 0, args.activities, members, week_start)
+    ingest = drive(server.port, requests, args.clients, args.max_seconds, all_created, path=API_PATH)
+    print_ingest(f"ingest alone ({args.clients} clients)", ingest)
+
+    pg_alone = drive_at_rate(
+        server.port,
+        slash_commands(int(args.rate * args.pg_seconds) + 1, members),
+        args.rate,
+        args.pg_seconds,
+        is_logged,
+    )
+    print_pg(f"/pg 1 connect at {args.rate:g}/s, no ingest", pg_alone)
+
+    during: dict[str, RunResult] = {}
+    second = batch_requests(key, 20_000_000, args.activities, members, week_start)
+
+    def ingest_again() -> None:
+        during["run"] = drive(server.port, second, args.clients, args.pg_seconds + 2, all_created, path=API_PATH)
+
+    background = threading.Thread(target=ingest_again, name="ingest-during", daemon=True)
+    background.start()
+    time.sleep(1.0)  # let the ingest reach its steady state first
+    pg_during = drive_at_rate(
+        server.port,
+        slash_commands(int(args.rate * args.pg_seconds) + 1, members),
+        args.rate,
+        args.pg_seconds,
+        is_logged,
+    )
+    background.join()
+    print_ingest("ingest during /pg", during["run"])
+    print_pg(f"/pg 1 connect at {args.rate:g}/s, during ingest", pg_during)
+    return Results(ingest, pg_alone, pg_during, during["run"])
+
+
+def time_import(workdir: Path, rows: int, members: int, week_start: datetime) -> tuple[float, int]:
+    """`pipeday import` of a generated `rows`-row CSV into a fresh SQLite file: (seconds, peak RSS KiB).
+
+    The import runs under a small wrapper process so RUSAGE_CHILDREN sees only it."""
+    database_url = f"sqlite:///{workdir / 'import.db'}"
+    migrate(database_url)
+    seed_workspace(database_url, members)
+    path = workdir / "import.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["external_id", "type", "occurred_at", "slack_user_id"])
+        for item in activity_items(0, rows, members, week_start):
+            writer.writerow([item["external_id"], item["type"], item["occurred_at"], item["slack_user_id"]])
+    pipeday = Path(sys.executable).parent / "pipeday"
+    wrapper = (
+        "import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,"
+        " stderr=sys.stderr); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(done.returncode)"
+    )
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", wrapper, str(pipeday), "import", str(path), "--team", TEAM_ID],
+        env=server_environment(database_url, port=0),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"pipeday import failed (exit {done.returncode}): {done.stderr[-2000:]}")
+    return time.perf_counter() - started, int(done.stdout.strip())
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="PostgreSQL server to benchmark on (default: a SQLite file)")
+    parser.add_argument("--activities", type=int, default=100_000, help="activities to ingest (default 100000)")
+    parser.add_argument("--clients", type=int, default=3, choices=(2, 3, 4), help="concurrent clients (default 3)")
+    parser.add_argument("--members", type=int, default=60, help="seeded members (default 60)")
+    parser.add_argument("--max-seconds", type=float, default=60.0, help="time cap of the ingest (default 60)")
+    parser.add_argument("--rate", type=float, default=25.0, help="/pg commands per second (default 25)")
+    parser.add_argument("--pg-seconds", type=float, default=20.0, help="length of each /pg run (default 20)")
+    parser.add_argument(
+        "--import-rows",
+        type=int,
+        default=0,
+        help="also time `pipeday import` of this many rows on SQLite (default 0: skip)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory (server log, SQLite file)")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    print(f"server: {loopback_web_command(REAL_APP_SPEC)}")
+    print(f"load average before: {load_average()}")
+    week_start = this_week_start(datetime.now(UTC))
+    with scratch_directory(args.keep) as workdir, throwaway_database(args.database_url, workdir) as database_url:
+        print(f"database: {database_url.split('@')[-1]}")
+        migrate(database_url)
+        key = seed_workspace(database_url, args.members)
+        with (
+            SlackStub(team_id=TEAM_ID) as web_api,
+            gunicorn_server("real", REAL_APP_SPEC, database_url, workdir, web_api.base_url) as server,
+        ):
+            results = run_http(args, server, key, week_start)
+        import_result = time_import(workdir, args.import_rows, args.members, week_start) if args.import_rows else None
+    print(f"load average after: {load_average()}")
+    checks = {
+        f"activities/s >= {MIN_ACTIVITIES_PER_S:,.0f}": results.activities_per_s >= MIN_ACTIVITIES_PER_S,
+        f"batch p99 <= {MAX_BATCH_P99_S * 1000:.0f} ms": results.ingest.p(0.99) <= MAX_BATCH_P99_S,
+        f"/pg p99 during/without <= {MAX_PG_P99_RATIO:g}x ({results.pg_ratio:.2f}x)": results.pg_ratio
+        <= MAX_PG_P99_RATIO,
+        "all ingested in time without errors": results.ingest.errors == 0
+        and results.ingest.completed * BATCH_SIZE >= args.activities,
+    }
+    for name, met in checks.items():
+        print(f"  {'met   ' if met else 'MISSED'} {name}")
+    if import_result is not None:
+        seconds, peak_kib = import_result
+        scale = EXTRAPOLATE_TO_ROWS / args.import_rows
+        print(
+            f"pipeday import of {args.import_rows:,} rows (SQLite): {seconds:.1f} s, "
+            f"{args.import_rows / seconds:,.0f} rows/s, peak RSS {peak_kib / 1024:.0f} MiB"
+        )
+        print(
+            f"  EXTRAPOLATED (linear, not measured) to {EXTRAPOLATE_TO_ROWS:,} rows: ~{seconds * scale:.0f} s; "
+            f"peak RSS ~{peak_kib / 1024:.0f} MiB if it streams, ~{peak_kib * scale / 1024:.0f} MiB if it grows linearly"
+        )
+    all_met = all(checks.values())
+    print("OK" if all_met else "OVER TARGET")
+    return 0 if all_met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
