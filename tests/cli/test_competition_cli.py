@@ -8,11 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.cli.main import cli
 from bot.domain.activities import log_activity
 from bot.domain.competition_closing import close_day
 from bot.domain.competition_days import ensure_day
@@ -22,6 +20,7 @@ from bot.domain.grammar import LogCommand
 from bot.domain.spins import spin_for
 from models import Region, Spin
 from models.db import make_engine, make_session_factory
+from tests.support.cli import run_pipeday
 
 TEAM = "T1"
 THURSDAY_10AM_NY = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
@@ -30,15 +29,12 @@ THURSDAY_10AM_NY = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 @pytest.fixture
 def database(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    assert invoke(url, "db", "upgrade")[0] == 0
-    assert invoke(url, "region", "add", "AMER", "--tz", "America/New_York", "--channel", "C1", "--team", TEAM)[0] == 0
-    assert invoke(url, "region", "add", "EMEA", "--tz", "Europe/London", "--team", TEAM)[0] == 0
+    assert run_pipeday(url, "db", "upgrade")[0] == 0
+    assert (
+        run_pipeday(url, "region", "add", "AMER", "--tz", "America/New_York", "--channel", "C1", "--team", TEAM)[0] == 0
+    )
+    assert run_pipeday(url, "region", "add", "EMEA", "--tz", "Europe/London", "--team", TEAM)[0] == 0
     return url
-
-
-def invoke(url: str, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args), env={"DATABASE_URL": url, "SLACK_BOT_TOKEN": ""})
-    return result.exit_code, result.output
 
 
 @contextmanager
@@ -52,24 +48,24 @@ def transaction(url: str) -> Iterator[Session]:
 
 
 def test_the_classics_are_one_command_each(database: str) -> None:
-    code, output = invoke(database, "competition", "add", "--preset", "connect-day")
+    code, output = run_pipeday(database, "competition", "add", "--preset", "connect-day")
     assert code == 0 and "Connect Day: Thursdays, most connects 08:00–17:30 local, every region" in output
-    code, output = invoke(database, "competition", "add", "--preset", "booking-day", "--regions", "EMEA")
+    code, output = run_pipeday(database, "competition", "add", "--preset", "booking-day", "--regions", "EMEA")
     assert code == 0 and "Booking Day: Wednesdays, most meetings 08:00–17:30 local, EMEA" in output
 
-    code, output = invoke(database, "competition", "list")
+    code, output = run_pipeday(database, "competition", "list")
     lines = output.splitlines()
     assert code == 0 and len(lines) == 2
     assert lines[0].split()[:5] == ["Booking", "Day", "Wednesday", "meeting", "08:00-17:30"] and "EMEA" in lines[0]
     assert lines[1].split()[:5] == ["Connect", "Day", "Thursday", "connect", "08:00-17:30"]
     assert "all regions" in lines[1]
 
-    code, output = invoke(database, "competition", "add-classics")
+    code, output = run_pipeday(database, "competition", "add-classics")
     assert code == 0 and output.count("exists already") == 2
 
 
 def test_custom_competition_with_every_option(database: str) -> None:
-    code, output = invoke(
+    code, output = run_pipeday(
         database,
         "competition",
         "add",
@@ -109,44 +105,44 @@ def test_custom_competition_with_every_option(database: str) -> None:
     ],
 )
 def test_bad_competitions_are_refused(database: str, args: list[str], message: str) -> None:
-    code, output = invoke(database, "competition", "add", *args)
+    code, output = run_pipeday(database, "competition", "add", *args)
     assert code != 0 and message in output
-    assert "No prospecting days yet" in invoke(database, "competition", "list")[1]
+    assert "No prospecting days yet" in run_pipeday(database, "competition", "list")[1]
 
 
 def test_remove_competition(database: str) -> None:
-    invoke(database, "competition", "add-classics")
-    assert invoke(database, "competition", "remove", "booking day") == (0, "Removed booking day.\n")
-    code, output = invoke(database, "competition", "remove", "Booking Day")
+    run_pipeday(database, "competition", "add-classics")
+    assert run_pipeday(database, "competition", "remove", "booking day") == (0, "Removed booking day.\n")
+    code, output = run_pipeday(database, "competition", "remove", "Booking Day")
     assert code == 1 and "no competition called" in output and "Connect Day" in output
 
 
 def test_prizes_add_list_restock_remove(database: str) -> None:
-    assert invoke(database, "prize", "add", "Cowboy boots", "--stock", "0")[0] == 0
-    assert invoke(database, "prize", "add", "Team lunch", "--weight", "3")[0] == 0
-    code, output = invoke(database, "prize", "list")
+    assert run_pipeday(database, "prize", "add", "Cowboy boots", "--stock", "0")[0] == 0
+    assert run_pipeday(database, "prize", "add", "Team lunch", "--weight", "3")[0] == 0
+    code, output = run_pipeday(database, "prize", "list")
     boots, lunch = output.splitlines()
     assert "off the wheel" in boots and "100.0%" in lunch
 
-    assert invoke(database, "prize", "restock", "cowboy boots", "1") == (0, "Cowboy boots: stock is now 1.\n")
-    boots, lunch = invoke(database, "prize", "list")[1].splitlines()
+    assert run_pipeday(database, "prize", "restock", "cowboy boots", "1") == (0, "Cowboy boots: stock is now 1.\n")
+    boots, lunch = run_pipeday(database, "prize", "list")[1].splitlines()
     assert "25.0%" in boots and "75.0%" in lunch
 
-    code, output = invoke(database, "prize", "restock", "Team lunch", "2")
+    code, output = run_pipeday(database, "prize", "restock", "Team lunch", "2")
     assert code == 1 and "unlimited" in output
-    code, output = invoke(database, "prize", "add", "Team Lunch")
+    code, output = run_pipeday(database, "prize", "add", "Team Lunch")
     assert code == 1 and "already a prize" in output
-    code, output = invoke(database, "prize", "add", "Moon", "--weight", "0")
+    code, output = run_pipeday(database, "prize", "add", "Moon", "--weight", "0")
     assert code == 1 and "weight" in output
-    assert invoke(database, "prize", "remove", "team lunch")[0] == 0
-    assert "Team lunch" not in invoke(database, "prize", "list")[1]
+    assert run_pipeday(database, "prize", "remove", "team lunch")[0] == 0
+    assert "Team lunch" not in run_pipeday(database, "prize", "list")[1]
 
 
 def _spun_award(url: str) -> int:
     """A closed Connect Day in AMER with one spin; returns the spin id."""
-    invoke(url, "competition", "add", "--preset", "connect-day")
-    invoke(url, "prize", "add", "Cowboy boots", "--stock", "3")
-    invoke(url, "prize", "add", "Sticker", "--weight", "2")
+    run_pipeday(url, "competition", "add", "--preset", "connect-day")
+    run_pipeday(url, "prize", "add", "Cowboy boots", "--stock", "3")
+    run_pipeday(url, "prize", "add", "Sticker", "--weight", "2")
     with transaction(url) as session:
         join_region(session, TEAM, "U_ANA", "Ana", "AMER")
         ana = ensure_member(session, TEAM, "U_ANA", "Ana")
@@ -161,16 +157,16 @@ def _spun_award(url: str) -> int:
 
 def test_awards_and_delivery(database: str) -> None:
     spin_id = _spun_award(database)
-    code, output = invoke(database, "prize", "awards")
+    code, output = run_pipeday(database, "prize", "awards")
     assert code == 0 and f"#{spin_id}" in output and "Ana (U_ANA) won" in output and output.rstrip().endswith("pending")
-    assert invoke(database, "prize", "deliver", str(spin_id))[0] == 0
-    assert "delivered by cli" in invoke(database, "prize", "awards", "--status", "delivered")[1]
-    assert invoke(database, "prize", "awards", "--status", "pending")[1] == "No pending awards.\n"
+    assert run_pipeday(database, "prize", "deliver", str(spin_id))[0] == 0
+    assert "delivered by cli" in run_pipeday(database, "prize", "awards", "--status", "delivered")[1]
+    assert run_pipeday(database, "prize", "awards", "--status", "pending")[1] == "No pending awards.\n"
 
 
 def test_spin_verify_recomputes_and_fails_loudly_on_tampering(database: str) -> None:
     spin_id = _spun_award(database)
-    code, output = invoke(database, "spin", "verify", str(spin_id))
+    code, output = run_pipeday(database, "spin", "verify", str(spin_id))
     assert code == 0, output
     with transaction(database) as session:
         spin = session.get(Spin, spin_id)
@@ -180,6 +176,6 @@ def test_spin_verify_recomputes_and_fails_loudly_on_tampering(database: str) -> 
         assert output.rstrip().endswith("✓ verified")
         spin.seed = "f" * 64  # someone edits the database after the fact
 
-    code, output = invoke(database, "spin", "verify", str(spin_id))
+    code, output = run_pipeday(database, "spin", "verify", str(spin_id))
     assert code == 1 and "does NOT verify" in output and "does not hash to the commitment" in output
-    assert invoke(database, "spin", "verify", "999")[0] == 1
+    assert run_pipeday(database, "spin", "verify", "999")[0] == 1

@@ -6,52 +6,46 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from bot.cli.main import cli
 from bot.domain.api_keys import authenticate
 from bot.domain.ingestion import ingest_items
 from models import Activity, ApiKey
 from models.db import make_engine, make_session_factory
+from tests.support.cli import run_pipeday
 
 TEAM = "T1"
 NOW = datetime(2026, 11, 24, 15, tzinfo=UTC)
 
 
-def invoke(url: str, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args), env={"DATABASE_URL": url, "SLACK_BOT_TOKEN": ""})
-    return result.exit_code, result.output
-
-
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     database_url = f"sqlite:///{tmp_path / 'cli.db'}"
-    assert invoke(database_url, "db", "upgrade")[0] == 0
-    assert invoke(database_url, "region", "add", "AMER", "--tz", "America/New_York", "--team", TEAM)[0] == 0
+    assert run_pipeday(database_url, "db", "upgrade")[0] == 0
+    assert run_pipeday(database_url, "region", "add", "AMER", "--tz", "America/New_York", "--team", TEAM)[0] == 0
     return database_url
 
 
 def test_apikey_create_prints_the_key_once_list_shows_it_revoke_stops_it(url: str) -> None:
-    code, output = invoke(url, "apikey", "create", "zapier")
+    code, output = run_pipeday(url, "apikey", "create", "zapier")
     assert code == 0, output
     key = output.splitlines()[1]
     assert key.startswith("pd_") and len(key) >= 3 + 43
-    assert invoke(url, "apikey", "create", "zapier")[0] == 1  # names are unique
+    assert run_pipeday(url, "apikey", "create", "zapier")[0] == 1  # names are unique
     engine = make_engine(url)
     try:
         with make_session_factory(engine).begin() as session:
             stored = session.scalars(select(ApiKey)).one()
             assert key not in (stored.key_hash, stored.prefix) and stored.prefix == key[:10]
             assert authenticate(session, key, NOW) is not None
-        code, listing = invoke(url, "apikey", "list")
+        code, listing = run_pipeday(url, "apikey", "list")
         assert code == 0 and "zapier" in listing and key[:10] in listing and key not in listing
         assert "last used 2026-11-24 15:00" in listing and "active" in listing
-        assert invoke(url, "apikey", "revoke", "zapier")[0] == 0
-        assert "revoked" in invoke(url, "apikey", "list")[1]
+        assert run_pipeday(url, "apikey", "revoke", "zapier")[0] == 0
+        assert "revoked" in run_pipeday(url, "apikey", "list")[1]
         with make_session_factory(engine).begin() as session:
             assert authenticate(session, key, NOW) is None
-        assert invoke(url, "apikey", "revoke", "nope")[0] == 1
+        assert run_pipeday(url, "apikey", "revoke", "nope")[0] == 1
     finally:
         engine.dispose()
 
@@ -71,14 +65,14 @@ def test_unmatched_items_are_listed_by_person_and_replayed_by_member_link(url: s
         with make_session_factory(engine).begin() as session:
             report = ingest_items(session, TEAM, "dialer", items, NOW, lambda email: None)
         assert [r.status for r in report.results] == ["unmatched"] * 3
-        code, output = invoke(url, "ingest", "unmatched")
+        code, output = run_pipeday(url, "ingest", "unmatched")
         assert code == 0 and "sam@acme.com: 3 item(s)" in output and "dialer/c0" in output
 
-        assert invoke(url, "member", "link", "Sam@Acme.com", "U0SAM") == (
+        assert run_pipeday(url, "member", "link", "Sam@Acme.com", "U0SAM") == (
             0,
             "sam@acme.com is U0SAM: replayed 3 parked item(s).\n",
         )
-        assert "Nothing parked" in invoke(url, "ingest", "unmatched")[1]
+        assert "Nothing parked" in run_pipeday(url, "ingest", "unmatched")[1]
         with make_session_factory(engine).begin() as session:
             assert session.scalar(select(func.sum(Activity.quantity))) == 3
             # The email is known now: the same items again are duplicates.

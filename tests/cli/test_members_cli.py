@@ -6,28 +6,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot.cli.main import cli
 from bot.domain.goal_store import member_week
 from models import AuditLog, Member
 from models.db import make_engine, make_session_factory
+from tests.support.cli import run_pipeday
 
 TEAM = "T1"
-
-
-def invoke(url: str, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args), env={"DATABASE_URL": url, "SLACK_BOT_TOKEN": ""})
-    return result.exit_code, result.output
 
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     database_url = f"sqlite:///{tmp_path / 'cli.db'}"
-    assert invoke(database_url, "db", "upgrade")[0] == 0
-    assert invoke(database_url, "region", "add", "AMER", "--tz", "America/New_York", "--team", TEAM)[0] == 0
-    assert invoke(database_url, "region", "add", "EMEA", "--tz", "Europe/London")[0] == 0
+    assert run_pipeday(database_url, "db", "upgrade")[0] == 0
+    assert run_pipeday(database_url, "region", "add", "AMER", "--tz", "America/New_York", "--team", TEAM)[0] == 0
+    assert run_pipeday(database_url, "region", "add", "EMEA", "--tz", "Europe/London")[0] == 0
     return database_url
 
 
@@ -42,22 +36,22 @@ def weekly_goals(url: str, user_id: str) -> dict[str, float]:
 
 
 def test_member_set_job_sdr_changes_that_members_weekly_goals(url: str) -> None:
-    assert invoke(url, "member", "set", "U0AAA", "--region", "AMER", "--name", "Jordan Brooks") == (
+    assert run_pipeday(url, "member", "set", "U0AAA", "--region", "AMER", "--name", "Jordan Brooks") == (
         0,
         "U0AAA in T1: region - → AMER; name U0AAA → Jordan Brooks.\n",
     )
-    invoke(url, "member", "set", "U0BBB", "--region", "AMER")
+    run_pipeday(url, "member", "set", "U0BBB", "--region", "AMER")
     assert weekly_goals(url, "U0AAA")["call"] == 20  # a new member is an AE
-    assert invoke(url, "member", "set", "U0AAA", "--job", "SDR") == (0, "U0AAA in T1: job ae → sdr.\n")
+    assert run_pipeday(url, "member", "set", "U0AAA", "--job", "SDR") == (0, "U0AAA in T1: job ae → sdr.\n")
     goals = weekly_goals(url, "U0AAA")
     assert goals == {"account": 25, "email": 200, "call": 60, "connect": 15, "meeting": 5}  # the SDR defaults
     assert weekly_goals(url, "U0BBB")["call"] == 20  # nobody else changed
 
     # Job-level overrides now reach them too.
-    invoke(url, "goals", "set", "calls", "80", "--job", "sdr")
+    run_pipeday(url, "goals", "set", "calls", "80", "--job", "sdr")
     assert weekly_goals(url, "U0AAA")["call"] == 80 and weekly_goals(url, "U0BBB")["call"] == 20
 
-    assert invoke(url, "member", "set", "U0AAA", "--job", "sdr") == (
+    assert run_pipeday(url, "member", "set", "U0AAA", "--job", "sdr") == (
         0,
         "U0AAA already had those settings: SDR, AMER, Jordan Brooks.\n",
     )
@@ -69,23 +63,23 @@ def test_member_set_job_sdr_changes_that_members_weekly_goals(url: str) -> None:
 
 
 def test_member_list_shows_region_role_and_job(url: str) -> None:
-    assert invoke(url, "member", "list") == (
+    assert run_pipeday(url, "member", "list") == (
         0,
         "No members yet. People join with `/pg join <region>`, or: pipeday member set U… --region R\n",
     )
-    invoke(url, "member", "set", "U0AAA", "--region", "AMER", "--name", "Jordan", "--job", "sdr")
-    invoke(url, "member", "set", "U0BBB", "--region", "EMEA", "--name", "alex")
-    invoke(url, "member", "set", "W0CCC", "--name", "Casey")
-    invoke(url, "role", "set", "U0BBB", "manager")
-    code, output = invoke(url, "member", "list")
+    run_pipeday(url, "member", "set", "U0AAA", "--region", "AMER", "--name", "Jordan", "--job", "sdr")
+    run_pipeday(url, "member", "set", "U0BBB", "--region", "EMEA", "--name", "alex")
+    run_pipeday(url, "member", "set", "W0CCC", "--name", "Casey")
+    run_pipeday(url, "role", "set", "U0BBB", "manager")
+    code, output = run_pipeday(url, "member", "list")
     assert code == 0
     assert output.splitlines() == [
         "U0AAA        AMER       rep      SDR  Jordan",
         "U0BBB        EMEA       manager  AE   alex",
         "W0CCC        -          rep      AE   Casey",
     ]
-    assert invoke(url, "member", "list", "--region", "emea")[1] == "U0BBB        EMEA       manager  AE   alex\n"
-    code, output = invoke(url, "member", "list", "--region", "APAC")
+    assert run_pipeday(url, "member", "list", "--region", "emea")[1] == "U0BBB        EMEA       manager  AE   alex\n"
+    code, output = run_pipeday(url, "member", "list", "--region", "APAC")
     assert code == 1 and "There's no region called `APAC`" in output
 
 
@@ -105,6 +99,6 @@ def test_member_list_shows_region_role_and_job(url: str) -> None:
 def test_member_set_refuses_bad_input_and_changes_nothing(
     url: str, args: tuple[str, ...], code: int, fragment: str
 ) -> None:
-    result_code, output = invoke(url, "member", "set", *args)
+    result_code, output = run_pipeday(url, "member", "set", *args)
     assert result_code == code and fragment in output, output
-    assert invoke(url, "member", "list")[1].startswith("No members yet")
+    assert run_pipeday(url, "member", "list")[1].startswith("No members yet")
