@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from bot.domain.directory import join_region
 from models import Activity, Member, ParkedItem
-from tests.cli.test_competition_cli import invoke, transaction
+from tests.cli.test_competition_cli import transaction
+from tests.support.cli import run_pipeday
 
 TEAM = "T1"
 HEADER = "external_id,type,quantity,occurred_at,slack_user_id,email,note\n"
@@ -27,8 +28,8 @@ ROWS = (
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     database_url = f"sqlite:///{tmp_path / 'cli.db'}"
-    assert invoke(database_url, "db", "upgrade")[0] == 0
-    assert invoke(database_url, "region", "add", "AMER", "--tz", "America/New_York", "--team", TEAM)[0] == 0
+    assert run_pipeday(database_url, "db", "upgrade")[0] == 0
+    assert run_pipeday(database_url, "region", "add", "AMER", "--tz", "America/New_York", "--team", TEAM)[0] == 0
     with transaction(database_url) as session:
         join_region(session, TEAM, "U_ANA", "ana", "AMER")
         session.flush()
@@ -60,7 +61,7 @@ def write(tmp_path: Path, text: str) -> str:
 
 def test_an_import_reports_every_row_and_a_rerun_creates_nothing(url: str, tmp_path: Path) -> None:
     file = write(tmp_path, HEADER + ROWS)
-    code, output = invoke(url, "import", file, "--source", "salesforce")
+    code, output = run_pipeday(url, "import", file, "--source", "salesforce")
     assert code == 0, output
     assert "Imported 7 rows: 3 created, 1 duplicate, 1 unmatched, 2 rejected." in output
     assert "line 6 (b1): type: 'fax' isn't an activity type" in output
@@ -70,7 +71,7 @@ def test_an_import_reports_every_row_and_a_rerun_creates_nothing(url: str, tmp_p
     with transaction(url) as session:
         assert set(session.scalars(select(Activity.source))) == {"salesforce"}
 
-    code, output = invoke(url, "import", file, "--source", "salesforce")
+    code, output = run_pipeday(url, "import", file, "--source", "salesforce")
     assert code == 0, output
     assert "Imported 7 rows: 0 created, 4 duplicate, 1 unmatched, 2 rejected." in output
     assert totals(url) == {("U_ANA", "call"): 3.0, ("U_ANA", "connect"): 1.0, ("U_BEN", "meeting"): 2.0}
@@ -85,20 +86,20 @@ def test_map_renames_a_crm_exports_headers(url: str, tmp_path: Path) -> None:
         "A-2,meeting,2026-11-24T10:30:00-05:00,ana@acme.com,y\n",
     )
     mapped = ("--map", "Activity ID=external_id", "--map", "Kind=type", "--map", "Date=occurred_at")
-    code, output = invoke(url, "import", file, *mapped, "--map", "Owner Email=email")
+    code, output = run_pipeday(url, "import", file, *mapped, "--map", "Owner Email=email")
     assert code == 0, output
     assert "Imported 2 rows: 2 created, 0 duplicate, 0 unmatched, 0 rejected." in output
     assert totals(url) == {("U_ANA", "call"): 1.0, ("U_ANA", "meeting"): 1.0}
 
-    code, output = invoke(url, "import", file)
+    code, output = run_pipeday(url, "import", file)
     assert code == 1 and "No column for external_id, occurred_at, type" in output
-    code, output = invoke(url, "import", file, "--map", "Kind=kind")
+    code, output = run_pipeday(url, "import", file, "--map", "Kind=kind")
     assert code == 1 and "--map 'Kind=kind'" in output
 
 
 def test_dry_run_checks_every_row_and_stores_nothing(url: str, tmp_path: Path) -> None:
     file = write(tmp_path, HEADER + ROWS)
-    code, output = invoke(url, "import", file, "--dry-run")
+    code, output = run_pipeday(url, "import", file, "--dry-run")
     assert code == 0, output
     assert "Checked 7 rows: 3 created, 1 duplicate, 1 unmatched, 2 rejected." in output
     assert "nothing was stored" in output
