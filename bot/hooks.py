@@ -32,8 +32,11 @@ def hooks_blueprint(
     clock: Callable[[], datetime],
     resolve_email: EmailResolver,
     secret_key: str | None,
+    *,
+    public_url: str | None = None,
     on_ingested: IngestedListener | None = None,
 ) -> Blueprint:
+    """`public_url` (PIPEDAY_PUBLIC_URL): the base of the full URI that some vendors sign."""
     hooks = Blueprint("webhooks", __name__, url_prefix="/hooks")
 
     @hooks.post("/generic/<source_id>")

@@ -62,10 +62,12 @@ def create_web_app(
     session_factory: sessionmaker[Session] | None = None,
     clock: Callable[[], datetime] = utc_now,
     secret_key: str | None = None,
+    public_url: str | None = None,
 ) -> Flask:
     """`readiness` None: the caller has checked the database is migrated (tests, `pipeday serve`).
     `session_factory` (the ingestion API's; by default the readiness's, else one on `engine`).
-    `secret_key` (PIPEDAY_SECRET_KEY) decrypts webhook sources' secrets (bot/hooks.py)."""
+    `secret_key` (PIPEDAY_SECRET_KEY) decrypts webhook sources' secrets, and `public_url`
+    (PIPEDAY_PUBLIC_URL) is the base of the URI vendors sign (bot/hooks.py)."""
     if not signing_secret:
         raise ConfigurationError("SLACK_SIGNING_SECRET is empty: no request could be verified.")
     web = Flask("pipeday")
@@ -94,6 +96,7 @@ def create_web_app(
             clock,
             slack_email_resolver(bolt_app.client),
             secret_key,
+            public_url=public_url,
             on_ingested=partial(refresh_live_standings_quietly, live_standings),
         )
     )
@@ -153,6 +156,7 @@ def create_wsgi_app() -> Flask:
         signing_secret=settings.signing_secret or "",
         readiness=readiness,
         secret_key=settings.secret_key,
+        public_url=settings.public_url,
     )
     web.extensions["pipeday.readiness"] = readiness
     return web

@@ -56,9 +56,13 @@ def serve(state: CliState) -> None:
     from bot.web import create_web_app
 
     click.echo(f"Pipeday listening on http://0.0.0.0:{settings.port}/slack/events (use gunicorn in production).")
-    create_web_app(bolt_app, state.engine, signing_secret=settings.signing_secret or "").run(
-        host="0.0.0.0", port=settings.port, threaded=True
-    )
+    create_web_app(
+        bolt_app,
+        state.engine,
+        signing_secret=settings.signing_secret or "",
+        secret_key=settings.secret_key,
+        public_url=settings.public_url,
+    ).run(host="0.0.0.0", port=settings.port, threaded=True)
 
 
 class _Stop(Exception):

@@ -215,7 +215,10 @@ def emails_to_match(session: Session, team_id: str, items: Sequence[object], now
 
 
 def validate_item(raw: object, default_source: str, now: datetime) -> ActivityItem | ItemResult:
-    """The item, or its `rejected` result."""
+    """The item, or its `rejected` result. An `ActivityItem` passed in was validated already
+    (callers may validate a batch once and hand the models on)."""
+    if isinstance(raw, ActivityItem):
+        return raw if raw.source is not None else raw.model_copy(update={"source": default_source})
     external_id = raw.get("external_id") if isinstance(raw, dict) else None
     shown_id = external_id if isinstance(external_id, str) else None
     if not isinstance(raw, dict):
