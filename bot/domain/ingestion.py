@@ -13,12 +13,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -26,139 +25,28 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 from bot.domain.activities import MAX_KEY_LENGTH
-from bot.domain.activity_types import MAX_COUNT, MAX_HOURS, MIN_COUNT, MIN_HOURS, lookup_type
 from bot.domain.directory import MemberRef, ensure_member, find_member_ref
-from bot.domain.errors import Conflict, DomainError
+from bot.domain.errors import Conflict
 from bot.domain.ingested_days import IngestedFacts
-from bot.domain.money import AmountOutOfRange, amount_cents
-from bot.domain.text_input import require_plain_text, unsafe_character
-from models import Activity, Member, ParkedItem
+from bot.domain.ingested_items import ActivityBatch as ActivityBatch
+from bot.domain.ingested_items import ActivityItem as ActivityItem
+from bot.domain.ingested_items import ItemResult as ItemResult
+from bot.domain.ingested_items import Status as Status
+from bot.domain.ingested_items import describe_errors as describe_errors
+from bot.domain.ingested_items import looks_like_user_id, stored_item, validate_item
+from bot.domain.money import amount_cents
+from bot.domain.text_input import unsafe_character
+from models import Activity, Member, ParkedItem, WebhookSource
+from models.ingestion import PersonLink
 
-MAX_EXTERNAL_ID = 200
-MAX_SOURCE = 64
-MAX_EMAIL = 320
-MAX_USER_ID = 32  # members.user_id
-MAX_NOTE = 500
-# Clocks drift; anything later than this is a mistake, not a log.
-FUTURE_TOLERANCE = timedelta(minutes=5)
+MAX_PERSON_KEY = 320  # parked_items.person_key, person_links.person_key
 
-Status = Literal["created", "duplicate", "unmatched", "rejected"]
 EmailResolver = Callable[[str], str | None]  # an email → a Slack user id, or None
 
 
 class EmailLookupFailed(Exception):
     """The resolver couldn't say who has an email (Slack refused or didn't answer): the item
     is refused for now, and sending it again matches it."""
-
-
-def _looks_like_user_id(value: str) -> bool:
-    # Looser than text_input.is_slack_user_id: Enterprise Grid and test workspaces use other shapes.
-    return 0 < len(value) <= MAX_USER_ID and value.isascii() and value.replace("_", "").isalnum()
-
-
-class ActivityItem(BaseModel):
-    """One activity as another system reports it (`POST /api/v1/activities`)."""
-
-    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
-
-    external_id: str = Field(
-        min_length=1, max_length=MAX_EXTERNAL_ID, description="Your id for it; a repeat is a duplicate."
-    )
-    source: str | None = Field(
-        default=None, min_length=1, max_length=MAX_SOURCE, description="Where it came from; the key's name by default."
-    )
-    type: str = Field(description="An activity type or alias: call, connect, meeting, deal, hour, …")
-    quantity: float = Field(default=1, description="1 to 500; hours from 0.5 to 24 in halves.")
-    amount: Decimal | None = Field(default=None, description="Deals only: the amount in the workspace currency.")
-    note: str | None = Field(default=None, max_length=MAX_NOTE)
-    occurred_at: AwareDatetime = Field(description="ISO 8601 with an offset, e.g. 2026-11-24T10:30:00-05:00.")
-    slack_user_id: str | None = Field(default=None, description="Who did it, by Slack user id …")
-    email: str | None = Field(default=None, max_length=MAX_EMAIL, description="… or by email.")
-
-    @field_validator("external_id", "source")
-    @classmethod
-    def _plain(cls, value: str | None) -> str | None:
-        if value is not None and unsafe_character(value) is not None:
-            raise ValueError("must not contain control characters")
-        return value
-
-    @field_validator("occurred_at", mode="before")
-    @classmethod
-    def _iso_text(cls, value: object) -> object:
-        if not isinstance(value, str):
-            raise ValueError("must be an ISO 8601 string with an offset")
-        return value
-
-    @field_validator("type")
-    @classmethod
-    def _known_type(cls, value: str) -> str:
-        found = lookup_type(value)
-        if found is None:
-            raise ValueError(f"{value!r} isn't an activity type")
-        return found.key
-
-    @field_validator("note")
-    @classmethod
-    def _note(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return require_plain_text(value, "Notes") or None
-        except DomainError as error:
-            raise ValueError(error.message) from error
-
-    @field_validator("slack_user_id")
-    @classmethod
-    def _user_id(cls, value: str | None) -> str | None:
-        if value is not None and not _looks_like_user_id(value):
-            raise ValueError("isn't a Slack user id (U0123ABCD)")
-        return value
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        local, at, domain = value.partition("@")
-        if not at or not local or "." not in domain or unsafe_character(value) or " " in value:
-            raise ValueError("isn't an email address")
-        return value.lower()
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ActivityItem:
-        activity_type = lookup_type(self.type)
-        assert activity_type is not None  # _known_type ran first
-        if activity_type.allows_halves:
-            if self.quantity * 2 != int(self.quantity * 2) or not MIN_HOURS <= self.quantity <= MAX_HOURS:
-                raise ValueError(f"hours go from {MIN_HOURS:g} to {MAX_HOURS:g} in halves")
-        elif self.quantity != int(self.quantity) or not MIN_COUNT <= self.quantity <= MAX_COUNT:
-            raise ValueError(f"quantity is a whole number from {MIN_COUNT} to {MAX_COUNT}")
-        if self.amount is not None:
-            if self.type != "deal":
-                raise ValueError("only deals have an amount")
-            amount_cents(self.amount)  # AmountOutOfRange is a ValueError: pydantic reports it
-        if self.slack_user_id is None and self.email is None:
-            raise ValueError("give slack_user_id or email: who did it")
-        return self
-
-
-class ActivityBatch(BaseModel):
-    """The body of `POST /api/v1/activities` (items are validated one by one)."""
-
-    activities: list[ActivityItem] = Field(max_length=1000)
-
-
-@dataclass(frozen=True)
-class ItemResult:
-    external_id: str | None
-    status: Status
-    error: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        answer: dict[str, Any] = {"external_id": self.external_id, "status": self.status}
-        if self.error is not None:
-            answer["error"] = self.error
-        return answer
 
 
 @dataclass
@@ -190,50 +78,21 @@ def external_key(source: str, external_id: str) -> str:
     return f"ext:sha256:{digest}"
 
 
-def describe_errors(error: ValidationError) -> str:
-    parts = []
-    for problem in error.errors():
-        where = ".".join(str(part) for part in problem["loc"])
-        message = str(problem["msg"]).removeprefix("Value error, ")
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)
-
-
-def emails_to_match(session: Session, team_id: str, items: Sequence[object], now: datetime) -> set[str]:
+def emails_to_match(
+    session: Session, team_id: str, items: Sequence[object], now: datetime, *, from_adapter: bool = False
+) -> set[str]:
     """The emails in `items` that name their person and aren't cached on a member yet: what the
     caller resolves with Slack before `ingest_items`, outside any transaction (a slow Slack must
     never hold the database's write lock)."""
     emails = set()
     for raw in items:
-        checked = validate_item(raw, "", now)
+        checked = validate_item(raw, "", now, from_adapter=from_adapter)
         if isinstance(checked, ActivityItem) and checked.slack_user_id is None and checked.email:
             emails.add(checked.email)
     if not emails:
         return set()
     known = session.scalars(select(Member.email).where(Member.team_id == team_id, Member.email.in_(emails)))
     return emails - set(known)
-
-
-def validate_item(raw: object, default_source: str, now: datetime) -> ActivityItem | ItemResult:
-    """The item, or its `rejected` result. An `ActivityItem` passed in was validated already
-    (callers may validate a batch once and hand the models on)."""
-    if isinstance(raw, ActivityItem):
-        return raw if raw.source is not None else raw.model_copy(update={"source": default_source})
-    external_id = raw.get("external_id") if isinstance(raw, dict) else None
-    shown_id = external_id if isinstance(external_id, str) else None
-    if not isinstance(raw, dict):
-        return ItemResult(None, "rejected", "each activity is a JSON object")
-    try:
-        item = ActivityItem.model_validate(raw)
-    except ValidationError as error:
-        return ItemResult(shown_id, "rejected", describe_errors(error))
-    except AmountOutOfRange as error:  # raised inside a validator pydantic didn't wrap
-        return ItemResult(shown_id, "rejected", str(error))
-    if item.occurred_at > now + FUTURE_TOLERANCE:
-        return ItemResult(item.external_id, "rejected", "occurred_at is in the future")
-    if item.source is None:
-        item = item.model_copy(update={"source": default_source})
-    return item
 
 
 def ingest_items(
@@ -243,13 +102,17 @@ def ingest_items(
     items: Sequence[object],
     now: datetime,
     resolve_email: EmailResolver,
+    *,
+    from_adapter: bool = False,
 ) -> IngestReport:
-    """One result per item, in order. `source` is the default (the API key's name)."""
+    """One result per item, in order. `source` is the default (the API key's or the webhook
+    source's name). `from_adapter`: a vendor adapter made the items, so they may name people
+    by `vendor_user_id` (matched through `pipeday member link <source>:<id> U…`)."""
     results: list[ItemResult | None] = [None] * len(items)
     valid: list[_Valid] = []
     seen: set[str] = set()
     for index, raw in enumerate(items):
-        checked = validate_item(raw, source, now)
+        checked = validate_item(raw, source, now, from_adapter=from_adapter)
         if isinstance(checked, ItemResult):
             results[index] = checked
             continue
@@ -259,8 +122,7 @@ def ingest_items(
             results[index] = ItemResult(checked.external_id, "duplicate")
             continue
         seen.add(key)
-        person_key = checked.email if checked.slack_user_id is None and checked.email else checked.slack_user_id or ""
-        valid.append(_Valid(index, checked, item_source, key, person_key))
+        valid.append(_Valid(index, checked, item_source, key, checked.person_key(item_source)))
     _match_people(session, team_id, valid, resolve_email)
     report = IngestReport([])
     created = _insert_activities(session, team_id, [v for v in valid if v.member is not None])
@@ -289,6 +151,7 @@ def _facts(team_id: str, entry: _Valid) -> IngestedFacts:
 def _match_people(session: Session, team_id: str, entries: list[_Valid], resolve_email: EmailResolver) -> None:
     by_user: dict[str, MemberRef] = {}
     by_email: dict[str, MemberRef | None] = {}
+    by_link: dict[str, MemberRef | None] = {}
     for entry in entries:
         user_id, email = entry.item.slack_user_id, entry.item.email
         if user_id is not None:
@@ -305,6 +168,22 @@ def _match_people(session: Session, team_id: str, entries: list[_Valid], resolve
             entry.member = by_email[email]
             if entry.member is None:
                 entry.reason = "no Slack user has this email"
+        else:
+            if entry.person_key not in by_link:
+                by_link[entry.person_key] = linked_member(session, team_id, entry.person_key)
+            entry.member = by_link[entry.person_key]
+            if entry.member is None:
+                entry.reason = f"nobody is linked to {entry.person_key}"[:200]
+
+
+def linked_member(session: Session, team_id: str, person_key: str) -> MemberRef | None:
+    """The member a vendor key (`outreach:42`) was linked to with `pipeday member link`."""
+    user_id = session.scalar(
+        select(Member.user_id)
+        .join(PersonLink, PersonLink.member_id == Member.id)
+        .where(PersonLink.team_id == team_id, PersonLink.person_key == person_key)
+    )
+    return None if user_id is None else find_member_ref(session, team_id, user_id)
 
 
 def member_for_user(session: Session, team_id: str, user_id: str) -> MemberRef:
@@ -413,27 +292,41 @@ def parked_items(session: Session, team_id: str) -> dict[str, list[ParkedItem]]:
 
 @dataclass(frozen=True)
 class LinkResult:
+    key: str
     member: MemberRef
     created: int
     duplicate: int
+    # What the replayed activities were: the caller refreshes the live standings they change.
+    touched: set[IngestedFacts] = field(default_factory=set)
 
 
-def link_person(session: Session, team_id: str, email: str, user_id: str) -> LinkResult:
-    """Store `email` on the member and replay that person's parked items, then unpark them."""
-    key = email.strip().lower()
-    try:
-        ActivityItem.model_validate(
-            {"external_id": "x", "type": "call", "occurred_at": "2026-01-01T00:00:00Z", "email": key}
-        )
-    except ValidationError as error:
-        raise Conflict(f"{email!r} isn't an email address.") from error
-    if not _looks_like_user_id(user_id):
+def link_person(session: Session, team_id: str, person_key: str, user_id: str) -> LinkResult:
+    """Link a person key — an email, or a vendor's `<source>:<user id>` — to the member
+    `user_id`, replay the items parked under it into their windows, then unpark them.
+
+    Emails are kept on the member (members.email, as email matching caches them); vendor keys
+    in person_links. A key already linked to someone else is refused: unlinking is explicit."""
+    if not looks_like_user_id(user_id):
         raise Conflict(f"{user_id!r} isn't a Slack member id (U0123ABCD).")
-    holder = session.scalars(select(Member).where(Member.team_id == team_id, Member.email == key)).first()
-    if holder is not None and holder.user_id != user_id:
-        raise Conflict(f"{key} is already linked to {holder.user_id}.")
-    member = ensure_member(session, team_id, user_id, user_id)
-    member.email = key
+    key = person_key.strip()
+    if "@" in key and ":" not in key.partition("@")[0]:
+        key = _email_key(key)
+        holder = session.scalars(select(Member).where(Member.team_id == team_id, Member.email == key)).first()
+        if holder is not None and holder.user_id != user_id:
+            raise Conflict(f"{key} is already linked to {holder.user_id}.")
+        member = ensure_member(session, team_id, user_id, user_id)
+        member.email = key
+    else:
+        _check_vendor_key(session, team_id, key)
+        member = ensure_member(session, team_id, user_id, user_id)
+        linked = session.scalars(
+            select(PersonLink).where(PersonLink.team_id == team_id, PersonLink.person_key == key)
+        ).first()
+        if linked is not None and linked.member_id != member.id:
+            holder_id = session.scalar(select(Member.user_id).where(Member.id == linked.member_id))
+            raise Conflict(f"{key} is already linked to {holder_id}.")
+        if linked is None:
+            session.add(PersonLink(team_id=team_id, person_key=key, member_id=member.id))
     session.flush()
     ref = MemberRef.of(member)
     parked = list(
@@ -441,9 +334,42 @@ def link_person(session: Session, team_id: str, email: str, user_id: str) -> Lin
     )
     entries = []
     for index, row in enumerate(parked):
-        item = ActivityItem.model_validate(row.item)
+        item = stored_item(row.item)
         entries.append(_Valid(index, item, row.source, external_key(row.source, item.external_id), key, ref))
     created = _insert_activities(session, team_id, entries)
     if parked:
         session.execute(delete(ParkedItem).where(ParkedItem.id.in_([row.id for row in parked])))
-    return LinkResult(ref, len(created), len(entries) - len(created))
+    touched = {_facts(team_id, entry) for entry in entries if entry.key in created}
+    return LinkResult(key, ref, len(created), len(entries) - len(created), touched)
+
+
+def _email_key(text: str) -> str:
+    key = text.lower()
+    try:
+        ActivityItem.model_validate(
+            {"external_id": "x", "type": "call", "occurred_at": "2026-01-01T00:00:00Z", "email": key}
+        )
+    except ValidationError as error:
+        raise Conflict(f"{text!r} isn't an email address.") from error
+    return key
+
+
+def _check_vendor_key(session: Session, team_id: str, key: str) -> None:
+    """`<source>:<vendor user id>` naming a source of this workspace (or items parked under it)."""
+    source, colon, vendor_id = key.rpartition(":")
+    if not colon or not source or not vendor_id or len(key) > MAX_PERSON_KEY or unsafe_character(key):
+        raise Conflict(
+            f"{key!r} isn't a person key.",
+            "Give an email (sam@acme.com) or a source and that vendor's user id (outreach:42).",
+        )
+    names = session.scalars(select(WebhookSource.name).where(WebhookSource.team_id == team_id))
+    if any(key.startswith(f"{name}:") for name in names):
+        return
+    parked = session.scalar(
+        select(ParkedItem.id).where(ParkedItem.team_id == team_id, ParkedItem.person_key == key).limit(1)
+    )
+    if parked is None:
+        raise Conflict(
+            f"There's no source named {source} and nothing is parked under {key}.",
+            "`pipeday source list` names the sources; `pipeday ingest unmatched` lists parked keys.",
+        )
