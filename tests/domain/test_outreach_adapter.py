@@ -8,6 +8,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from bot.adapters.base import Adapter, FetchFailed, HookRequest, Parsed, PayloadError
 from bot.adapters.outreach import ADAPTER, DEFAULT_MAPPING, EVENTS
+from bot.domain.ingested_items import ActivityItem, validate_item
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "hooks" / "outreach"
 SECRET = "whsec-outreach-test"
@@ -229,6 +231,19 @@ def test_a_naive_delivery_time_is_utc_and_the_last_resort_for_the_time() -> None
     parsed = ADAPTER.parse(request(json.dumps(envelope).encode()), DEFAULT_MAPPING)
     assert [item["occurred_at"] for item in parsed.items] == ["2026-11-24T14:26:03+00:00"]
     assert parsed.delivery_id == "call.updated:call:12347@2026-11-24T14:26:03"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["call-created.json", "call-created-not-answered.json", "call-updated-answered.json", "mailing-delivered.json"],
+)
+def test_every_item_is_a_batch_item_naming_the_rep_by_outreach_user_id(name: str) -> None:
+    items = parse(name).items
+    assert items
+    for raw in items:
+        checked = validate_item(raw, "outreach", datetime(2026, 11, 24, 15, tzinfo=UTC), from_adapter=True)
+        assert isinstance(checked, ActivityItem), checked
+        assert checked.person_key("outreach") == "outreach:42"
 
 
 # --- the admin's mapping ------------------------------------------------------------------
