@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from functools import cache
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from bot.domain.competition_days import region_local_date
+from bot.domain import windows
+from bot.domain.activity_sources import COUNT_ALL, COUNT_VERIFIED, is_verified
+from bot.domain.competition_days import LoggedFacts, competitions_today, region_local_date
 from bot.domain.competition_definitions import region_scope_names, weekday_name
+from bot.domain.schedule_times import local_to_utc
 from models import Competition, CompetitionDay, Region
+from models.competitions import DAY_OPEN
 
 LiveState = Literal["live", "ended", "final"]
 
@@ -26,7 +32,11 @@ class CompetitionView:
     regions: list[str]  # empty = every region
     winners: int
     leaders_win: bool
-    counts: str = "all"  # "all" activity or only "verified"
+    counts: str = COUNT_ALL  # "all" activity or only "verified"
+
+    @property
+    def verified_only(self) -> bool:
+        return self.counts == COUNT_VERIFIED
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,13 @@ class DayView:
     # When the competition runs next in this region (None: it was removed since), so a
     # closed day can say when the next one is.
     next_date: date | None = None
+    # "all" activity or only "verified", as the day keeps it (a later change to the
+    # competition never rewrites a day that has begun).
+    counts: str = COUNT_ALL
+
+    @property
+    def verified_only(self) -> bool:
+        return self.counts == COUNT_VERIFIED
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,7 @@ def day_view(day: CompetitionDay) -> DayView:
         start=day.window_start.astimezone(zone).time(),
         end=day.window_end.astimezone(zone).time(),
         next_date=next_competition_date(day.competition, day.local_date),
+        counts=day.counts,
     )
 
 
@@ -102,7 +120,13 @@ def today_view(competition: Competition, region: Region, now: datetime) -> DayVi
         region_local_date(region, now),
         competition.start_local,
         competition.end_local,
+        counts=competition.counts,
     )
+
+
+def today_views(session: Session, region: Region, now: datetime) -> list[DayView]:
+    """The competitions running in `region` on its local date at `now`, as views."""
+    return [today_view(competition, region, now) for competition in competitions_today(session, region, now)]
 
 
 def winner_views(day: CompetitionDay, prizes_by_member: dict[int, str]) -> list[WinnerView]:
@@ -110,3 +134,73 @@ def winner_views(day: CompetitionDay, prizes_by_member: dict[int, str]) -> list[
         WinnerView(w.place, w.member_id, w.member.user_id, w.total, prizes_by_member.get(w.member_id))
         for w in day.winners
     ]
+
+
+def verified_only_day_missed(session: Session, activity: LoggedFacts, tz: str | None) -> str | None:
+    """The name of the open verified-only competition day that this typed log falls in but
+    doesn't count for (same region, metric and window), so the reply can say so; None for
+    a verified log, a log outside every such window, and most logs.
+
+    One indexed read (competitions by team, each joined to its day in the log's region by
+    the day's unique key): the log's answer waits for it. `tz`: the log's region's zone.
+    A day that has begun keeps its own `counts`, so the day's row decides once it exists."""
+    if activity.region_id is None or tz is None or is_verified(activity.source):
+        return None
+    local_date = windows.local_date(activity.occurred_at, ZoneInfo(tz))
+    facts = {
+        "team_id": activity.team_id,
+        "region_id": activity.region_id,
+        "local_date": local_date,
+        "weekday": local_date.weekday(),
+        "metric": activity.type,
+    }
+    for row in session.execute(_verified_only_statement(), facts):
+        if row.region_ids and activity.region_id not in row.region_ids:
+            continue  # runs in other regions only
+        if row.day_counts is None:  # no day row yet: the competition's rules and window
+            verified = row.counts == COUNT_VERIFIED
+            start, end = local_to_utc(local_date, row.start_local, tz), local_to_utc(local_date, row.end_local, tz)
+        else:
+            verified = row.day_counts == COUNT_VERIFIED and row.status == DAY_OPEN
+            start, end = row.window_start, row.window_end
+        if verified and start <= activity.occurred_at < end:
+            return str(row.name)
+    return None
+
+
+@cache
+def _verified_only_statement() -> Select[Any]:
+    # Built once: the log path is benchmarked, and a statement made per call costs more CPU
+    # on its cache key than the read itself.
+    competitions, days = Competition.__table__, CompetitionDay.__table__
+    return (
+        select(
+            competitions.c.name,
+            competitions.c.region_ids,
+            competitions.c.start_local,
+            competitions.c.end_local,
+            competitions.c.counts,
+            days.c.counts.label("day_counts"),
+            days.c.status,
+            days.c.window_start,
+            days.c.window_end,
+        )
+        .select_from(
+            competitions.outerjoin(
+                days,
+                and_(
+                    days.c.competition_id == competitions.c.id,
+                    days.c.region_id == bindparam("region_id"),
+                    days.c.local_date == bindparam("local_date"),
+                ),
+            )
+        )
+        .where(
+            competitions.c.team_id == bindparam("team_id"),
+            competitions.c.active.is_(True),
+            competitions.c.weekday == bindparam("weekday"),
+            competitions.c.metric == bindparam("metric"),
+            or_(competitions.c.counts == COUNT_VERIFIED, days.c.counts == COUNT_VERIFIED),
+        )
+        .order_by(competitions.c.start_local, competitions.c.id)
+    )

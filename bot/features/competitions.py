@@ -27,9 +27,9 @@ from bot.blocks.competition import (
 )
 from bot.domain.activities import LogResult
 from bot.domain.competition_closing import close_day, days_to_close, last_closed_day
-from bot.domain.competition_days import LoggedFacts, competitions_today, may_touch_a_day
+from bot.domain.competition_days import LoggedFacts, may_touch_a_day
 from bot.domain.competition_definitions import list_competitions
-from bot.domain.competition_views import DayView, competition_view, day_view, today_view
+from bot.domain.competition_views import DayView, competition_view, day_view, today_views
 from bot.domain.directory import get_member, named_or_own_region
 from bot.domain.errors import Conflict, DomainError
 from bot.domain.grammar import OtherCommand, ParseError
@@ -64,7 +64,7 @@ def register(app: App, ctx: AppContext) -> None:
         with ctx.session_factory.begin() as session:
             member = get_member(session, request.team_id, request.user_id)
             region = member.region if member else None
-            today = [today_view(c, region, now) for c in competitions_today(session, region, now)] if region else []
+            today = today_views(session, region, now) if region else []
             listed = [competition_view(session, c) for c in list_competitions(session, request.team_id)]
             reply = days_message(listed, today, region.name if region else None)
         request.reply(reply)
