@@ -26,6 +26,9 @@ from bot.domain.ranking import RankedStanding
 
 SPIN_ACTION = "spin_wheel"
 DELIVERED_ACTION = "mark_delivered"
+# Said on every message about a verified-only day, so a rep never types logs that can't count.
+VERIFIED_ONLY_RULE = "verified activity only (from your dialer/CRM), not typed logs"
+VERIFIED_ONLY_NOTE = f"Counts {VERIFIED_ONLY_RULE}."
 
 
 def _unit(metric: str) -> str:
@@ -38,6 +41,11 @@ def _emoji(metric: str) -> str:
 
 def _window_text(view: DayView) -> str:
     return f"{view.local_date:%a %d %b} · {view.start:%H:%M}–{view.end:%H:%M} {view.tz}"
+
+
+def _verified_note(view: DayView) -> list[Block]:
+    """The note every message about a verified-only day carries; nothing on an `all` day."""
+    return [context(VERIFIED_ONLY_NOTE)] if view.verified_only else []
 
 
 # --- /pg days --------------------------------------------------------------------------
@@ -53,11 +61,7 @@ def days_message(competitions: Sequence[CompetitionView], today: Sequence[DayVie
     lines = [_competition_line(c) for c in competitions]
     blocks: list[Block] = [header("🗓️ Prospecting days"), section("\n".join(lines))]
     if today:
-        now_lines = [
-            f"*Today in {escape(d.region)}:* {escape(d.competition)} — most {_unit(d.metric)} "
-            f"{d.start:%H:%M}–{d.end:%H:%M} {d.tz}. Check `/pg board`."
-            for d in today
-        ]
+        now_lines = [_today_line(d) for d in today]
         blocks.append(section("\n".join(now_lines)))
     where = f"Your region: {escape(region)}" if region else "Join a region to compete: `/pg join <region>`"
     blocks.append(context(f"{where} · leaders rank with 👑 · winners spin the prize wheel"))
@@ -68,27 +72,40 @@ def _competition_line(c: CompetitionView) -> str:
     regions = ", ".join(c.regions) if c.regions else "all regions"
     winners = "top rep wins" if c.winners == 1 else f"top {c.winners} win"
     leaders = " (leaders can win)" if c.leaders_win else ""
+    counted = " · verified activity only" if c.verified_only else ""
     return (
         f"{_emoji(c.metric)} *{escape(c.name)}* — every {c.weekday}, most {_unit(c.metric)} "
-        f"{c.start:%H:%M}–{c.end:%H:%M} local · {escape(regions)} · {winners}{leaders}"
+        f"{c.start:%H:%M}–{c.end:%H:%M} local · {escape(regions)} · {winners}{leaders}{counted}"
     )
+
+
+def _today_line(d: DayView) -> str:
+    line = (
+        f"*Today in {escape(d.region)}:* {escape(d.competition)} — most {_unit(d.metric)} "
+        f"{d.start:%H:%M}–{d.end:%H:%M} {d.tz}."
+    )
+    if d.verified_only:
+        # The default board counts typed logs too; the verified one is what this day ranks.
+        return f"{line} {VERIFIED_ONLY_NOTE} Check `/pg board verified`."
+    return f"{line} Check `/pg board`."
 
 
 # --- channel posts ---------------------------------------------------------------------
 
 
 def kickoff_message(view: DayView) -> Message:
-    unit = _unit(view.metric)
+    unit = f"verified {_unit(view.metric)}" if view.verified_only else _unit(view.metric)
     text = (
         f"🏁 {view.competition} starts now in {view.region}: "
         f"most {unit} by {view.end:%H:%M} wins a spin of the prize wheel!"
     )
     body = (
         f"🏁 *{escape(view.competition)}* starts now in *{escape(view.region)}*!\n"
-        f"Most {unit} by {view.end:%H:%M} wins a spin of the prize wheel. "
-        f"Log as you go: `/pg 1 {ACTIVITY_TYPES[view.metric].singular}`"
+        f"Most {unit} by {view.end:%H:%M} wins a spin of the prize wheel."
     )
-    return message(escape(text), [section(body), context(_window_text(view))])
+    if not view.verified_only:  # on a verified-only day a typed log doesn't count: don't invite one
+        body += f" Log as you go: `/pg 1 {ACTIVITY_TYPES[view.metric].singular}`"
+    return message(escape(text), [section(body), *_verified_note(view), context(_window_text(view))])
 
 
 def live_standings_message(view: DayView, rows: Sequence[RankedStanding], state: LiveState, as_of: datetime) -> Message:
@@ -101,14 +118,19 @@ def live_standings_message(view: DayView, rows: Sequence[RankedStanding], state:
         top = rows[0].standing
         fallback = escape(f"{title}: {top.name} leads with {activity_count(top.total, view.metric)}")
     elif state == "live":
-        body = f"No {unit} yet. Be the first: `/pg 1 {ACTIVITY_TYPES[view.metric].singular}`"
-        fallback = escape(f"{title}: no {unit} yet")
+        # On a verified-only day a typed log doesn't count, so don't invite one.
+        counted = f"verified {unit}" if view.verified_only else unit
+        invite = "" if view.verified_only else f" Be the first: `/pg 1 {ACTIVITY_TYPES[view.metric].singular}`"
+        body = f"No {counted} yet.{invite}"
+        fallback = escape(f"{title}: no {counted} yet")
     else:
-        # Time's up: nobody can log for this day any more, so don't invite them to.
-        body = f"Nobody logged any {unit}."
+        # Time's up: nobody can log for this day any more, so don't invite them to. (On a
+        # verified-only day people may have typed some: say none was verified instead.)
+        nobody = f"no verified {unit}" if view.verified_only else f"nobody logged any {unit}"
+        body = f"{nobody.capitalize()}."
         if view.next_date is not None:
             body += f" Next {escape(view.competition)}: {view.next_date:%a %d %b}"
-        fallback = escape(f"{title}: nobody logged any {unit}")
+        fallback = escape(f"{title}: {nobody}")
     local = as_of.astimezone(ZoneInfo(view.tz))
     note = "results are posted when the day closes" if state != "final" else "see the results below"
     return message(
@@ -116,6 +138,7 @@ def live_standings_message(view: DayView, rows: Sequence[RankedStanding], state:
         [
             header(title),
             section(body),
+            *_verified_note(view),
             context(f"{_window_text(view)} · updated {local:%H:%M} · {note} · 👑 leader"),
         ],
     )
@@ -126,12 +149,14 @@ def last_call_message(view: DayView, rows: Sequence[RankedStanding], minutes_lef
     if rows:
         top = rows[0].standing
         lead = f"{escape(top.name)} leads with {activity_count(top.total, view.metric)}."
+    elif view.verified_only:
+        lead = f"No verified {unit} yet — it's anyone's wheel."
     else:
         lead = f"Nobody has logged {unit} yet — it's anyone's wheel."
     left = count_of(minutes_left, "minute")
     text = f"⏰ Last call: {left} left in {view.competition} ({view.region})."
     body = f"⏰ *Last call:* {left} left in *{escape(view.competition)}*. {lead}"
-    return message(escape(text), [section(body)])
+    return message(escape(text), [section(body), *_verified_note(view)])
 
 
 def results_message(
@@ -144,18 +169,14 @@ def results_message(
     unit = _unit(view.metric)
     title = f"🏆 {view.competition} results — {view.region}"
     blocks: list[Block] = [header(title)]
-    blocks.append(
-        section(
-            "\n".join(board_lines(list(rows), ACTIVITY_TYPES[view.metric].label))
-            if rows
-            else f"Nobody logged {unit} today."
-        )
-    )
+    nobody = f"No verified {unit} today." if view.verified_only else f"Nobody logged {unit} today."
+    blocks.append(section("\n".join(board_lines(list(rows), ACTIVITY_TYPES[view.metric].label)) if rows else nobody))
     if winners:
         # The one place the results mention anyone: each winner, once (the standings above are plain).
         blocks.append(section("\n".join(_winner_line(w, view.metric, len(winners)) for w in winners)))
     else:
         blocks.append(section("No eligible winner today, so the wheel rests."))
+    blocks += _verified_note(view)
     leaders = "leaders can win" if leaders_win else "leaders rank with 👑; the top eligible rep wins"
     blocks.append(
         context(
