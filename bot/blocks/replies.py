@@ -14,7 +14,9 @@ from bot.domain.money import format_amount
 from models import Activity
 
 
-def logged_message(result: LogResult) -> Message:
+def logged_message(result: LogResult, missed_competition: str | None = None) -> Message:
+    """`missed_competition`: the verified-only competition day this typed log falls in but
+    doesn't count for (see competition_views.verified_only_day_missed); the reply says so."""
     activity = result.activity
     kind = ACTIVITY_TYPES[activity.type]
     amount = f" worth {format_amount(activity.amount_cents)}" if activity.amount_cents else ""
@@ -29,6 +31,11 @@ def logged_message(result: LogResult) -> Message:
     lines = [headline, totals]
     if activity.note:
         lines.append(f"> {escape(activity.note)}")
+    if missed_competition:
+        lines.append(
+            f"Today's {escape(missed_competition)} counts verified {kind.plural} only: "
+            "this one is on your board, not in the competition."
+        )
     hint = (
         "Wrong? `/pg undo` removes it."
         if result.region_name

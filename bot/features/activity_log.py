@@ -7,6 +7,7 @@ from slack_bolt import App
 from bot.blocks.replies import logged_message, me_message, undone_message
 from bot.domain.activities import log_activity, member_totals, member_zone, request_key, undo_last
 from bot.domain.calendar_store import member_streak
+from bot.domain.competition_views import verified_only_day_missed
 from bot.domain.directory import ensure_member, ensure_member_ref, get_member
 from bot.domain.goal_store import member_week, ramp_fraction
 from bot.domain.grammar import LogCommand, MeCommand, UndoCommand
@@ -34,7 +35,8 @@ def register(app: App, ctx: AppContext) -> None:
                 else None,
             )
             follow_up = ctx.note_log(session, result)
-            reply = logged_message(result)
+            missed = verified_only_day_missed(session, result.activity, result.region_tz)
+            reply = logged_message(result, missed)
         request.reply(reply)
         if follow_up is not None:
             request.later(follow_up)
