@@ -28,11 +28,13 @@ from bot.blocks.common import (
     header,
     section,
 )
+from bot.blocks.competition import VERIFIED_ONLY_RULE
 from bot.blocks.goals import goal_blocks
 from bot.domain.activity_sources import SourceSplit, source_label
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.boards import Board
 from bot.domain.calendar_store import StreakSummary
+from bot.domain.competition_views import DayView
 from bot.domain.export import EXPORT_PERIODS, ExportFile
 from bot.domain.goal_store import MemberWeek, by_attainment
 from bot.domain.goals import progress_bar
@@ -101,6 +103,9 @@ class HomeData:
     team: TeamSection | None = None  # managers only
     user_id: str = ""  # the viewer, greeted with a mention
     sources: SourceSplit | None = None  # this week's activity: typed vs recorded by a system
+    # Today's competitions in the viewer's region (bot.domain.competition_views.today_views):
+    # the standing above ranks every log, so a verified-only one says what it counts.
+    competitions_today: Sequence[DayView] = ()
 
 
 def standing_summary(board: Board, member_id: int | None) -> StandingSummary:
@@ -140,6 +145,7 @@ def home_view(data: HomeData) -> dict[str, Any]:
         blocks.append(context(sources_text(data.sources)))
     if data.standing is not None:
         blocks.append(section(standing_text(data.standing)))
+    blocks += [context(verified_only_text(day)) for day in data.competitions_today if day.verified_only]
     blocks += quick_log_blocks()
     if data.team is not None:
         blocks += team_blocks(data.team)
@@ -169,6 +175,10 @@ def standing_text(standing: StandingSummary) -> str:
         f"🏅 {escape(standing.title)}: *#{standing.rank}* of {standing.people}"
         f" with {count_of(standing.total, standing.unit_one or standing.unit, standing.unit)}"
     )
+
+
+def verified_only_text(day: DayView) -> str:
+    return f"Today's {escape(day.competition)} counts {VERIFIED_ONLY_RULE}."
 
 
 def _person(user_id: str, name: str) -> str:
