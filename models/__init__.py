@@ -6,6 +6,7 @@ from models.entities import Activity, AuditLog, Member, ProcessedEvent, Region, 
 from models.goals import GoalOverride, GoalRamp, GoalRampChange, Holiday
 from models.ingestion import ApiKey, ParkedItem, WebhookSource
 from models.scheduling import SentLog
+from models.wallboard import TvLink
 
 __all__ = [
     "Activity",
@@ -26,6 +27,7 @@ __all__ = [
     "Region",
     "SentLog",
     "Spin",
+    "TvLink",
     "UTCDateTime",
     "WebhookSource",
     "Workspace",
