@@ -95,9 +95,11 @@ def test_every_post_about_a_verified_only_day_carries_the_note_and_invites_no_ty
 
 
 def test_posts_about_an_all_day_say_nothing_about_verified_activity() -> None:
+    verified = day_messages(replace(VERIFIED_DAY, competition=ALL_DAY.competition))
     for name, posted in day_messages(ALL_DAY).items():
         assert validate_message_payload(posted) == [], name
         assert "verified" not in text_of(posted).lower(), name
+        assert posted != verified[name], name  # the same day counting verified activity only reads differently
     assert "Log as you go: `/pg 1 connect`" in text_of(kickoff_message(ALL_DAY))
     assert "Be the first: `/pg 1 connect`" in text_of(live_standings_message(ALL_DAY, [], "live", AT))
 
@@ -217,10 +219,13 @@ def test_only_typed_logs_of_the_metric_inside_the_window_of_the_region_miss_the_
     assert verified_only_day_missed(session, replace(a_log(amer), region_id=None), None) is None
 
 
-def test_an_all_competition_misses_no_typed_log(session: Session) -> None:
+def test_an_all_competition_misses_no_typed_log_until_it_counts_verified_only(session: Session) -> None:
     amer = region(session)
-    competition(session, "Connect Day", "all")
+    connect = competition(session, "Connect Day", "all")
     assert verified_only_day_missed(session, a_log(amer), amer.tz) is None
+    connect.counts = "verified"
+    session.flush()
+    assert verified_only_day_missed(session, a_log(amer), amer.tz) == "Connect Day"
 
 
 def test_a_day_that_has_begun_keeps_its_own_counts_and_a_closed_day_misses_nothing(session: Session) -> None:
