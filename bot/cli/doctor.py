@@ -12,6 +12,8 @@ import click
 from bot.cli.common import CliState, pass_state
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from bot.diagnostics import Finding
 
 # slack_sdk logs each retry (and each dropped connection) itself; doctor reports the outcome.
@@ -20,7 +22,7 @@ _CHATTY_LIBRARY_LOGGERS = ("slack_sdk", "slack_bolt")
 
 @click.command(
     help="Check configuration, the database, migrations, the Slack token and its scopes, and the setup: "
-    "regions and their channels, competitions, prizes and managers."
+    "regions and their channels, competitions, prizes and managers, and webhook sources."
 )
 @pass_state
 def doctor(state: CliState) -> None:
@@ -58,12 +60,24 @@ def _diagnose(state: CliState) -> list[Finding]:
         return findings
     with state.transaction() as session:
         findings += check_secrets(session, state.settings)
+        findings += _source_findings(session, state.settings.public_url is not None)
         if client is not None and slack is not None and slack.team_id is not None:
             channel_check = slack_channel_check(client, slack.granted)
             findings += check_setup(session, [slack.team_id], state.settings.admins, channel_check)
         else:
             findings += check_setup(session, workspace_ids(session), state.settings.admins)
     return findings
+
+
+def _source_findings(session: Session, public_url_set: bool) -> list[Finding]:
+    """Webhook sources that can't work as configured (bot.domain.webhook_sources.source_problems)."""
+    from bot.diagnostics import Finding
+    from bot.domain.webhook_sources import source_problems
+
+    return [
+        Finding("webhooks", False, f"source {problem.name} ({problem.team_id}): {problem.problem}", problem.fix)
+        for problem in source_problems(session, public_url_set)
+    ]
 
 
 @contextmanager

@@ -67,15 +67,21 @@ def ingest() -> None:
     pass
 
 
-@ingest.command("unmatched", help="Parked items (nobody matched their person), grouped by person key.")
+@ingest.command(
+    "unmatched",
+    help="Parked items (nobody matched their person), grouped by person key, and parked vendor deliveries "
+    "(their fetch from the vendor's API kept failing).",
+)
 @team_option
 @pass_state
 def ingest_unmatched(state: CliState, team: str | None) -> None:
+    from bot.domain.deliveries import parked_deliveries
     from bot.domain.ingestion import parked_items
 
     with team_session(state, team) as (session, team_id):
         grouped = parked_items(session, team_id)
-        if not grouped:
+        deliveries = parked_deliveries(session, team_id)
+        if not grouped and not deliveries:
             click.echo("Nothing parked: every ingested activity was matched to a member.")
             return
         for person_key, rows in grouped.items():
@@ -85,4 +91,32 @@ def ingest_unmatched(state: CliState, team: str | None) -> None:
                 click.echo(
                     f"  {row.source}/{row.external_id}  {item.get('quantity')} {item.get('type')}  {item.get('occurred_at')}"
                 )
-        click.echo("Link a person to replay theirs: pipeday member link EMAIL USER_ID")
+    if grouped:
+        click.echo("Link a person to replay theirs: pipeday member link EMAIL|SOURCE:ID USER_ID")
+    if deliveries:
+        click.echo(f"Parked deliveries ({len(deliveries)}): what they name couldn't be fetched from the vendor.")
+        for delivery in deliveries:
+            click.echo(
+                f"  {delivery.source}  {delivery.delivery_id}  received {delivery.received_at:%Y-%m-%d %H:%M}  "
+                f"after {delivery.attempts} attempt(s): {delivery.reason}"
+            )
+        click.echo("Fix the cause, then: pipeday ingest retry [--source NAME]")
+
+
+@ingest.command("retry", help="Fetch parked deliveries again (all, or one source's): the clock retries them now.")
+@click.option("--source", "source_name", default=None, help="Only this source's deliveries.")
+@team_option
+@pass_state
+def ingest_retry(state: CliState, source_name: str | None, team: str | None) -> None:
+    from bot.domain.deliveries import requeue_parked
+    from bot.domain.webhook_sources import named_source
+    from models import utc_now
+
+    with team_session(state, team) as (session, team_id):
+        if source_name is not None:
+            source_name = named_source(session, team_id, source_name).name
+        count = requeue_parked(session, team_id, utc_now(), source_name)
+    if not count:
+        click.echo("No parked deliveries" + (f" for {source_name}." if source_name else "."))
+        return
+    click.echo(f"Re-queued {count} parked delivery(ies): the clock fetches them within a minute (pipeday clock).")

@@ -16,6 +16,7 @@ from bot.domain.member_roles import JOBS
 from bot.domain.text_input import is_slack_user_id
 
 if TYPE_CHECKING:
+    from bot.domain.ingested_days import IngestedFacts
     from models import Member
 
 
@@ -110,23 +111,49 @@ def describe(item: Member) -> str:
 
 @member.command(
     "link",
-    short_help="Link an email to a member and replay their parked activity.",
-    help="Store EMAIL on the member USER_ID, so activity from other tools that names them by email "
-    "counts for them, and replay what was parked for that email (`pipeday ingest unmatched`).",
+    short_help="Link an email or a vendor's user id to a member and replay their parked activity.",
+    help="Link KEY to the member USER_ID, so activity from other tools that names them that way counts for "
+    "them, and replay what was parked under it (`pipeday ingest unmatched`). KEY is an email "
+    "(sam@acme.com) or a source's name and that vendor's user id (outreach:42).",
 )
-@click.argument("email")
+@click.argument("key")
 @click.argument("user_id")
 @team_option
 @pass_state
-def member_link(state: CliState, email: str, user_id: str, team: str | None) -> None:
+def member_link(state: CliState, key: str, user_id: str, team: str | None) -> None:
     if not is_slack_user_id(user_id):
         raise click.BadParameter(f"{user_id!r} isn't a Slack member id (U0123ABCD).", param_hint="USER_ID")
     from bot.domain.ingestion import link_person
 
     with team_session(state, team) as (session, team_id):
-        linked = link_person(session, team_id, email, user_id)
+        linked = link_person(session, team_id, key, user_id)
+    already = f" ({linked.duplicate} already counted)" if linked.duplicate else ""
+    total = linked.created + linked.duplicate
     click.echo(
-        f"{email.strip().lower()} is {user_id}: replayed {linked.created} parked item(s)"
-        + (f", {linked.duplicate} already counted" if linked.duplicate else "")
-        + "."
+        f"Replayed {total} {'activity' if total == 1 else 'activities'}{already} for {linked.key} → <@{user_id}>."
     )
+    if linked.touched:
+        _refresh_live_standings(state, linked.touched)
+
+
+def _refresh_live_standings(state: CliState, touched: set[IngestedFacts]) -> None:
+    """The replayed activities may change today's competition standings: edit those messages
+    now, as the API does after a batch (only with a Slack token; a failure here is caught up by
+    the next log or the day's close)."""
+    if not state.settings.bot_token:
+        return
+    from slack_sdk.errors import SlackApiError, SlackClientError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.app import make_web_client
+    from bot.posting.competition_posts import LiveStandingsRefresher
+    from models import utc_now
+
+    # No later in a CLI run: a throttled edit is left to the next log or the day's close.
+    refresher = LiveStandingsRefresher(
+        make_web_client(state.settings), state.session_factory(), utc_now, lambda delay_seconds, action: None
+    )
+    try:
+        refresher.on_logs(touched)
+    except (SQLAlchemyError, SlackApiError, SlackClientError, OSError) as error:
+        click.echo(f"(Live standings not refreshed now: {error}; the next log or the day's close catches up.)")

@@ -8,7 +8,8 @@ and `replace_existing=True` — and every `reconcile_every` it re-reads the conf
 so a new region, competition or schedule takes effect without a restart. The same tick
 takes over claims a dead process left (posting unless Slack already has the post), retries
 failed posts, catches up firings missed while the clock was down (within the grace period;
-otherwise it logs the skip) and finishes spin announcements that failed.
+otherwise it logs the skip), finishes spin announcements that failed and retries the fetches
+of vendor webhook deliveries that are due (bot/scheduler/delivery_retries.py).
 
 Two clocks running by mistake both fire, but the sent-log claim lets only one post.
 """
@@ -35,6 +36,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.domain.calendar_store import WEEKDAY_NAMES
 from bot.posting.spin_announcements import announce_pending_spins
 from bot.scheduler.constants import DEFAULT_RECONCILE_EVERY
+from bot.scheduler.delivery_retries import retry_due_deliveries
 from bot.scheduler.jobs import (
     JobRuntime,
     RunOutcome,
@@ -210,6 +212,8 @@ class Clock:
         outcomes += retry_failed(self.runtime, specs, now)
         outcomes += catch_up_missed(self.runtime, specs, now)
         announce_pending_spins(self.runtime.client, self.runtime.session_factory, now, self.runtime.clock)
+        # Vendor deliveries whose fetch from the vendor's API is due (bot/hooks.py).
+        retry_due_deliveries(self.runtime)
         return outcomes
 
     # -- firing ---------------------------------------------------------------------------------
