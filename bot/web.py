@@ -1,5 +1,6 @@
 """The WSGI app gunicorn serves: `POST /slack/events`, `GET /healthz`, the ingestion API
-(`/api/v1/…`, bot/api.py) and vendors' webhooks (`/hooks/…`, bot/hooks.py).
+(`/api/v1/…`, bot/api.py), vendors' webhooks (`/hooks/…`, bot/hooks.py) and the wallboard
+(`/tv/<token>`, bot/tv).
 
 The app boots whatever the database does: until it is reachable and migrated (checked in
 the background, models/readiness.py) /healthz answers 503 and every request that needs the
@@ -32,6 +33,7 @@ from bot.hooks import hooks_blueprint
 from bot.posting.competition_posts import LiveStandingsRefresher
 from bot.settings import ConfigurationError, Settings
 from bot.slack.verification import MAX_BODY_BYTES, SignedBody, verify_request
+from bot.tv import tv_blueprint
 from models.availability import Health, SharedProbe, one_line
 from models.base import utc_now
 from models.db import make_engine, make_session_factory
@@ -100,6 +102,8 @@ def create_web_app(
             on_ingested=partial(refresh_live_standings_quietly, live_standings),
         )
     )
+    # Read-only pages for the sales floor's TVs; they poll, so they never hold a worker.
+    web.register_blueprint(tv_blueprint(session_factory, clock))
 
     @web.post("/slack/events")
     def slack_events() -> Response:

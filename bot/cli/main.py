@@ -54,6 +54,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "serve": LazyCommand("bot.cli.serve", "serve", "Run the bot (Socket Mode or HTTP)."),
     "source": LazyCommand("bot.cli.sources", "source", "Webhook sources: URLs and secrets for vendors' webhooks."),
     "spin": LazyCommand("bot.cli.prizes", "spin", "Spins of the prize wheel."),
+    "tv": LazyCommand("bot.cli.tv", "tv", "Wallboard links: a region's live board on the sales floor's TV."),
     "workdays": LazyCommand("bot.cli.goals", "workdays", "Working days for streaks (Monday–Friday unless set)."),
 }
 
