@@ -14,7 +14,7 @@ import pytest
 
 from bot.adapters.base import FetchFailed, HookRequest, PayloadError
 from bot.adapters.hubspot import ADAPTER, CONNECTED_DISPOSITION, signature, signed_uri
-from bot.domain.ingestion import ActivityItem, validate_item
+from bot.domain.ingested_items import ActivityItem, validate_item
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hooks" / "hubspot"
 SECRET = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"
@@ -397,6 +397,11 @@ def test_an_owner_without_an_email_is_named_by_owner_id() -> None:
     items = ADAPTER.fetch(CALL_JOB, api, ADAPTER.default_mapping)
     assert [item.get("vendor_user_id") for item in items] == ["41629779", "41629779"]
     assert all("email" not in item for item in items)
+    now = datetime(2026, 11, 24, 15, tzinfo=UTC)
+    for item in items:
+        checked = validate_item(item, "hubspot", now, from_adapter=True)
+        assert isinstance(checked, ActivityItem)
+        assert checked.vendor_user_id == "41629779"
 
 
 def test_a_millisecond_hs_timestamp_and_the_events_time_when_it_is_missing() -> None:
