@@ -70,7 +70,7 @@ def test_unmatched_items_are_listed_by_person_and_replayed_by_member_link(url: s
 
         assert run_pipeday(url, "member", "link", "Sam@Acme.com", "U0SAM") == (
             0,
-            "sam@acme.com is U0SAM: replayed 3 parked item(s).\n",
+            "Replayed 3 activities for sam@acme.com → <@U0SAM>.\n",
         )
         assert "Nothing parked" in run_pipeday(url, "ingest", "unmatched")[1]
         with make_session_factory(engine).begin() as session:
@@ -78,5 +78,56 @@ def test_unmatched_items_are_listed_by_person_and_replayed_by_member_link(url: s
             # The email is known now: the same items again are duplicates.
             again = ingest_items(session, TEAM, "dialer", items, NOW, lambda email: None)
             assert [r.status for r in again.results] == ["duplicate"] * 3
+    finally:
+        engine.dispose()
+
+
+def test_vendor_keys_are_linked_by_source_and_id_and_parked_deliveries_are_listed_and_retried(url: str) -> None:
+    from bot.domain.deliveries import claim_delivery
+    from bot.domain.secret_box import SecretBox
+    from bot.domain.webhook_sources import add_source
+    from models.ingestion import PersonLink, WebhookDelivery
+
+    key = "c2VjcmV0LWtleS1mb3ItcGlwZWRheS10ZXN0cy0wMDE="
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            source = add_source(session, TEAM, "aircall", "outreach", SecretBox(key), secret="tok")
+            items = [
+                {
+                    "external_id": f"o{n}",
+                    "type": "call",
+                    "occurred_at": "2026-11-24T10:00:00-05:00",
+                    "vendor_user_id": "42",
+                }
+                for n in range(2)
+            ]
+            report = ingest_items(session, TEAM, "outreach", items, NOW, lambda email: None, from_adapter=True)
+            assert [r.status for r in report.results] == ["unmatched"] * 2
+            claim_delivery(
+                session, source.id, "evt-9", NOW, jobs=[{"id": 9}], parked_reason="GET /calls/9 answered 503"
+            )
+        code, output = run_pipeday(url, "ingest", "unmatched")
+        assert code == 0 and "outreach:42: 2 item(s) (nobody is linked to outreach:42)" in output
+        assert "outreach  evt-9  received 2026-11-24 15:00  after 0 attempt(s): GET /calls/9 answered 503" in output
+
+        assert run_pipeday(url, "member", "link", "outreach:42", "U0REP") == (
+            0,
+            "Replayed 2 activities for outreach:42 → <@U0REP>.\n",
+        )
+        code, output = run_pipeday(url, "member", "link", "nosuch:42", "U0REP")
+        assert code == 1 and "There's no source named nosuch" in output
+        assert run_pipeday(url, "member", "link", "outreach:42", "U0OTHER")[0] == 1  # linked to U0REP already
+
+        code, output = run_pipeday(url, "ingest", "retry", "--source", "outreach")
+        assert code == 0 and output.startswith("Re-queued 1 parked delivery(ies)")
+        assert run_pipeday(url, "ingest", "retry")[1] == "No parked deliveries.\n"
+        assert run_pipeday(url, "ingest", "retry", "--source", "nosuch")[0] == 1
+        with make_session_factory(engine).begin() as session:
+            assert session.scalar(select(func.sum(Activity.quantity))) == 2
+            assert session.scalars(select(PersonLink.person_key)).all() == ["outreach:42"]
+            requeued = session.scalars(select(WebhookDelivery)).one()
+            assert (requeued.state, requeued.attempts, requeued.reason) == ("fetching", 0, None)
+        assert "Nothing parked" in run_pipeday(url, "ingest", "unmatched")[1]
     finally:
         engine.dispose()
