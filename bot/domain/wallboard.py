@@ -14,7 +14,8 @@ Phases, first match wins:
 - `ended`: a window ended today and its day isn't closed yet (the results are on their way);
 - `results` / `spin`: the region's last closed day, closed or spun today (local): its results,
   then, once the wheel has been spun, the spin too;
-- `week`: this week's board, the team's goals and the leaders' prospecting hours.
+- `week`: this week's board, the team's goals and the leaders' prospecting hours
+  (bot.domain.wallboard_week).
 """
 
 from __future__ import annotations
@@ -30,25 +31,18 @@ from sqlalchemy.orm import Session
 
 from bot.domain.activity_sources import COUNT_VERIFIED, verified_only
 from bot.domain.activity_types import ACTIVITY_TYPES
-from bot.domain.boards import build_board, standings
 from bot.domain.competition_closing import counting_until, day_standings, last_closed_day
 from bot.domain.competition_days import competitions_today, day_window, day_window_of
-from bot.domain.goal_store import REP_ROLES, team_week
-from bot.domain.goals import floor_percent
-from bot.domain.ranking import RankedStanding
-from bot.domain.region_metrics import competition_metrics
 from bot.domain.spins import segments_of, spins_of_day
-from bot.domain.summary import LEADER_HOURS_TARGET
+from bot.domain.wallboard_week import TOP_ROWS, board_rows, week_body
 from bot.domain.wheel import landing_jitter, odds
-from bot.domain.windows import Window, local_date, local_midnight_utc, period_window
+from bot.domain.windows import Window, local_date, local_midnight_utc
 from models import Activity, Competition, CompetitionDay, Member, Region, Spin
 from models.competitions import DAY_CLOSED
 
 STATE_VERSION = 1
-TOP_ROWS = 10  # what fits on a 1080p screen at a size readable from five metres
 TICKER_LOGS = 6
 LAST_CALL = timedelta(minutes=30)
-DEFAULT_METRIC = "connect"  # `/pg board`'s default on a day without a competition
 # The region's newest live activities the change check sums: a log committed late (a lower id
 # than one already seen) or undone among them changes the sum.
 RECENT_LOGS = 64
@@ -92,7 +86,8 @@ def build_state(session: Session, region: Region, now: datetime) -> WallboardSta
     if closed is not None and _shown_today(session, closed, now, zone):
         return WallboardState({**head, **_results(session, closed)}, midnight)
     upcoming = [s for s in slots if now < s.window.start]
-    body = {**head, **_week(session, region, now, upcoming)}
+    fields = [competition_fields(region, s.competition.name, s.competition.metric, s.window) for s in upcoming]
+    body = {**head, **week_body(session, region, now, fields)}
     return WallboardState(body, min([midnight, *(s.window.start for s in upcoming)]))
 
 
@@ -119,7 +114,8 @@ def _slots_today(session: Session, region: Region, now: datetime) -> list[_Slot]
     return slots
 
 
-def _competition(region: Region, name: str, metric: str, window: Window) -> dict[str, Any]:
+def competition_fields(region: Region, name: str, metric: str, window: Window) -> dict[str, Any]:
+    """A competition day's name, metric and window, in UTC and in the region's wall time."""
     zone = ZoneInfo(region.tz)
     return {
         "name": name,
@@ -135,12 +131,12 @@ def _competition(region: Region, name: str, metric: str, window: Window) -> dict
 
 def _live(session: Session, region: Region, slot: _Slot, now: datetime) -> dict[str, Any]:
     ranked = day_standings(session, slot.day) if slot.day is not None else []
-    competition = _competition(region, slot.competition.name, slot.competition.metric, slot.window)
+    competition = competition_fields(region, slot.competition.name, slot.competition.metric, slot.window)
     last_call_at = slot.window.end - LAST_CALL
     return {
         "phase": "live",
         "competition": {**competition, "last_call_at": _iso(last_call_at), "last_call": now >= last_call_at},
-        "rows": _rows(ranked),
+        "rows": board_rows(ranked),
         "more": max(0, len(ranked) - TOP_ROWS),
         "ticker": _ticker(session, slot.day) if slot.day is not None else [],
     }
@@ -150,8 +146,8 @@ def _ended(session: Session, region: Region, slot: _Slot) -> dict[str, Any]:
     ranked = day_standings(session, slot.day) if slot.day is not None else []
     return {
         "phase": "ended",
-        "competition": _competition(region, slot.competition.name, slot.competition.metric, slot.window),
-        "rows": _rows(ranked),
+        "competition": competition_fields(region, slot.competition.name, slot.competition.metric, slot.window),
+        "rows": board_rows(ranked),
         "more": max(0, len(ranked) - TOP_ROWS),
     }
 
@@ -182,8 +178,8 @@ def _results(session: Session, day: CompetitionDay) -> dict[str, Any]:
     winner_ids = {winner.member_id for winner in day.winners}
     body: dict[str, Any] = {
         "phase": "spin" if spins else "results",
-        "competition": _competition(day.region, day.competition.name, day.metric, day_window_of(day)),
-        "rows": _rows(ranked, winner_ids),
+        "competition": competition_fields(day.region, day.competition.name, day.metric, day_window_of(day)),
+        "rows": board_rows(ranked, winner_ids),
         "more": max(0, len(ranked) - TOP_ROWS),
         "winners": winners,
     }
@@ -209,25 +205,8 @@ def _spin(spin: Spin, names: dict[int, str]) -> dict[str, Any]:
     }
 
 
-def _rows(ranked: list[RankedStanding], winner_ids: set[int] | None = None) -> list[dict[str, Any]]:
-    shown = ranked[:TOP_ROWS]
-    best = max((row.standing.total for row in shown), default=0.0)
-    return [
-        {
-            "rank": row.rank,
-            "shared": row.shared,
-            "name": row.standing.name,
-            "total": row.standing.total,
-            "leader": row.standing.is_leader,
-            "bar": round(row.standing.total / best, 4) if best > 0 else 0.0,
-            **({"winner": row.standing.member_id in winner_ids} if winner_ids is not None else {}),
-        }
-        for row in shown
-    ]
-
-
 def _ticker(session: Session, day: CompetitionDay) -> list[dict[str, str]]:
-    """The newest logs that count on the day ("Maya logged 2 connects"), newest first."""
+    """The newest logs that count on the day (the page shows "Maya logged 2 connects"), newest first."""
     window = replace(day_window_of(day), end=counting_until(day))
     query = (
         select(Activity.quantity, Activity.occurred_at, Member.display_name)
@@ -247,7 +226,7 @@ def _ticker(session: Session, day: CompetitionDay) -> list[dict[str, str]]:
         query = query.where(verified_only())
     zone = ZoneInfo(day.region.tz)
     return [
-        {"text": f"{name} logged {quantity_text(quantity, day.metric)}", "at": _hhmm(at, zone)}
+        {"name": name, "logged": quantity_text(quantity, day.metric), "at": _hhmm(at, zone)}
         for quantity, at, name in session.execute(query)
     ]
 
@@ -256,67 +235,6 @@ def quantity_text(quantity: float, activity_type: str) -> str:
     """`2 connects`, `1 QBM`, `1.5 hours`."""
     number = f"{int(quantity):,}" if quantity == int(quantity) else f"{quantity:g}"
     return f"{number} {ACTIVITY_TYPES[activity_type].label(quantity)}"
-
-
-def default_metric(session: Session, region: Region) -> str:
-    """The week's board counts connects (`/pg board`'s default) unless the region competes on
-    other metrics only (a Booking Day region): then its first competition's metric."""
-    metrics = competition_metrics(session, region)
-    return DEFAULT_METRIC if not metrics or DEFAULT_METRIC in metrics else metrics[0]
-
-
-def _week(session: Session, region: Region, now: datetime, upcoming: list[_Slot]) -> dict[str, Any]:
-    metric = default_metric(session, region)
-    window = period_window("week", now, ZoneInfo(region.tz))
-    board = build_board(session, region.team_id, metric, window, [region], region.tz)
-    return {
-        "phase": "week",
-        "metric": metric,
-        "metric_label": ACTIVITY_TYPES[metric].plural,
-        "week_of": window.first_day.isoformat(),
-        "rows": _rows(board.rows),
-        "more": max(0, (board.people or len(board.rows)) - TOP_ROWS),
-        "goals": team_goals(session, region, now),
-        "leaders": leader_hours(session, region, window),
-        "leader_target": list(LEADER_HOURS_TARGET),
-        "next": [_competition(region, s.competition.name, s.competition.metric, s.window) for s in upcoming],
-    }
-
-
-def team_goals(session: Session, region: Region, now: datetime) -> list[dict[str, Any]]:
-    """The reps' weekly goals added up per activity type, and how much of them is done (each
-    rep's logs count toward the types they have a goal for)."""
-    targets: dict[str, float] = {}
-    done: dict[str, float] = {}
-    for week in team_week(session, region.team_id, now, region_id=region.id, roles=REP_ROLES):
-        for activity_type, target in week.goals.items():
-            targets[activity_type] = targets.get(activity_type, 0.0) + target
-            done[activity_type] = done.get(activity_type, 0.0) + week.totals.get(activity_type, 0.0)
-    return [
-        {
-            "type": activity_type,
-            "label": ACTIVITY_TYPES[activity_type].title,
-            "done": done[activity_type],
-            "target": target,
-            "percent": floor_percent(done[activity_type] / target),
-        }
-        for activity_type, target in targets.items()
-    ]
-
-
-def leader_hours(session: Session, region: Region, window: Window) -> list[dict[str, Any]]:
-    """Every leader in the region, or who logged hours in it this week, most hours first (the
-    weekly summary's leaders' dashboard)."""
-    logged = {s.member_id: s for s in standings(session, region.team_id, "hour", window, [region.id]) if s.is_leader}
-    in_region = session.execute(
-        select(Member.id, Member.display_name).where(Member.region_id == region.id, Member.role == "leader")
-    ).all()
-    hours = {member_id: (name, 0.0) for member_id, name in in_region}
-    hours.update({member_id: (s.name, s.total) for member_id, s in logged.items()})
-    ordered = sorted(hours.items(), key=lambda item: (-item[1][1], item[1][0].lower(), item[0]))
-    return [
-        {"name": name, "hours": total, "on_target": total >= LEADER_HOURS_TARGET[0]} for _, (name, total) in ordered
-    ]
 
 
 # --- the cheap change check ---------------------------------------------------------------

@@ -22,6 +22,7 @@ from bot.tv.cache import RECHECK_AFTER_S, CachedState, WallboardCache
 logger = logging.getLogger(__name__)
 
 POLL_INTERVAL_MS = 2000
+SERVER_TIME_HEADER = "X-Pipeday-Time"  # milliseconds since the epoch
 NOT_FOUND_PAGE = (
     "<!doctype html><html lang=en><meta charset=utf-8><title>Pipeday TV</title>"
     "<body style='background:#0b0e14;color:#c9d1e0;font:32px sans-serif;padding:2em'>"
@@ -66,6 +67,7 @@ def tv_blueprint(
             initial_state=_json_in_html(state.body),
             etag=f'"{state.etag}"',
             poll_ms=POLL_INTERVAL_MS,
+            server_time=_epoch_ms(clock()),
         )
         response = Response(html, mimetype="text/html")
         response.headers["Cache-Control"] = "no-store"
@@ -81,7 +83,10 @@ def tv_blueprint(
             return _private(Response('{"error":"unavailable"}', status=503, mimetype="application/json"))
         if current is None:
             return _private(Response('{"error":"not found"}', status=404, mimetype="application/json"))
-        return _private(_conditional(current))
+        response = _conditional(current)
+        # The app's own time, which the page counts down by (a TV's clock may be off).
+        response.headers[SERVER_TIME_HEADER] = str(_epoch_ms(clock()))
+        return _private(response)
 
     return tv
 
@@ -116,3 +121,7 @@ def _json_in_html(body: bytes) -> str:
     """The state's JSON inside <script type="application/json">: `<` escaped so no name can
     close the element."""
     return body.decode("utf-8").replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)

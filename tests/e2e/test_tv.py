@@ -176,10 +176,10 @@ def test_every_phase_of_connect_day_and_the_spin(floor: LiveBot) -> None:
         (3, "Dana Whitfield", 2.0, True),
     ]
     assert live["rows"][0]["bar"] == 1.0 and 0 < live["rows"][2]["bar"] < live["rows"][1]["bar"] < 1
-    assert [item["text"] for item in live["ticker"]] == [
-        "Dana Whitfield logged 2 connects",
-        "Ben Okafor logged 7 connects",
-        "Ana Lopez logged 5 connects",
+    assert [(item["name"], item["logged"], item["at"]) for item in live["ticker"]] == [
+        ("Dana Whitfield", "2 connects", "10:00"),
+        ("Ben Okafor", "7 connects", "10:00"),
+        ("Ana Lopez", "5 connects", "10:00"),
     ]
 
     bot.clock.set(THURSDAY_5_05PM)

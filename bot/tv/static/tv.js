@@ -9,16 +9,22 @@
   var SPIN_FRESH_MS = 120000;     // a spin younger than this turns on screen; an older one is shown stopped
   var REQUEST_TIMEOUT_MS = 5000;
   var ROWS = 10;
+  // Drawn, not emoji: a TV's browser may have no emoji font, and nothing is fetched from outside.
   var CROWN_SVG =
-    '<svg viewBox="0 0 48 40" aria-hidden="true"><path fill="#ffc53d" stroke="#8a5a00" stroke-width="2" ' +
+    '<svg viewBox="0 0 48 40" role="img" aria-label="leader"><path fill="#ffc53d" stroke="#8a5a00" stroke-width="2" ' +
     'd="M4 34 L2 10 L15 21 L24 4 L33 21 L46 10 L44 34 Z"/><rect x="4" y="34" width="40" height="5" rx="2" fill="#ffc53d"/></svg>';
+  var TROPHY_SVG =
+    '<svg viewBox="0 0 48 40" role="img" aria-label="winner"><path fill="#ffc53d" stroke="#8a5a00" stroke-width="2" ' +
+    'd="M14 2 H34 V14 C34 22 29 26 24 26 C19 26 14 22 14 14 Z M14 6 H6 C6 14 10 18 15 18 M34 6 H42 C42 14 38 18 33 18"/>' +
+    '<rect x="21" y="26" width="6" height="6" fill="#ffc53d"/><rect x="14" y="32" width="20" height="6" rx="2" fill="#ffc53d"/></svg>';
+  var MARKS = { leader: CROWN_SVG, winner: TROPHY_SVG };
 
   var initial = document.getElementById("initial-state");
   var pollMs = Number(initial && initial.dataset.pollMs) || 2000;
   var stateUrl = location.pathname.replace(/\/+$/, "") + "/state";
   var etag = null;
   var state = null;
-  var clockOffsetMs = 0;   // server time minus this screen's time, from the Date header
+  var clockOffsetMs = 0;   // the app's time minus this screen's (X-Pipeday-Time)
   var stopped = false;
   var shownSpin = null;    // the spin the wheel shows (spun_at + winner)
   var wheelAnimation = null;
@@ -72,7 +78,7 @@
       var li = document.createElement("li");
       li.className = "row empty";
       li.innerHTML = '<div class="bar"></div><span class="rank"></span>' +
-        '<span class="name"><span class="crown" hidden></span><span class="text"></span></span><span class="total"></span>';
+        '<span class="name"><span class="mark"></span><span class="text"></span></span><span class="total"></span>';
       list.appendChild(li);
     }
   }
@@ -85,11 +91,15 @@
       li.classList.toggle("empty", !row);
       li.classList.toggle("placeholder", !row && i === 0 && !!emptyText);
       li.classList.toggle("winner", !!(row && row.winner));
-      li.querySelector(".crown").hidden = !(row && row.leader);
-      li.querySelector(".crown").innerHTML = row && row.leader ? CROWN_SVG : "";
-      li.querySelector(".crown").title = row && row.leader ? "👑 leader" : "";
+      var mark = row ? (row.winner ? "winner" : row.leader ? "leader" : "") : "";
+      var markSlot = li.querySelector(".mark");
+      if (markSlot.dataset.mark !== mark) {
+        markSlot.dataset.mark = mark;
+        markSlot.innerHTML = MARKS[mark] || "";
+      }
+      li.className = li.className.replace(/ ?rank-\d/g, "") + (row && row.rank <= 3 ? " rank-" + row.rank : "");
       li.querySelector(".rank").textContent = row ? row.rank + (row.shared ? "=" : "") : "";
-      li.querySelector(".text").textContent = row ? (row.winner ? "🏆 " : "") + row.name : (i === 0 && emptyText ? emptyText : "");
+      li.querySelector(".text").textContent = row ? row.name : (i === 0 && emptyText ? emptyText : "");
       li.querySelector(".total").textContent = row ? number(row.total) : "";
       li.querySelector(".bar").style.width = row ? Math.round(row.bar * 1000) / 10 + "%" : "0";
       if (row) {
@@ -136,7 +146,10 @@
     $("eyebrow").textContent = next.region + (next.phase === "live" ? " · live" : "");
     if (next.phase === "week") {
       $("headline").textContent = "This week";
-      $("subtitle").textContent = next.metric_label + " · goals · leaders' hours";
+      var nextDay = next.next_day;
+      $("subtitle").textContent = nextDay
+        ? "Next: " + nextDay.name + " · " + nextDay.date + " " + nextDay.start_local
+        : "This week's " + next.metric_label + ", goals and leaders' hours";
       $("board-title").textContent = "This week's " + next.metric_label;
       renderRows(next.rows, "No " + next.metric_label + " yet this week");
       renderWeekSide(next);
@@ -149,8 +162,8 @@
     $("more").textContent = next.more ? "+ " + next.more + " more on the board" : "";
     if (next.phase === "live") {
       setList("ticker", next.ticker, function (li, item) {
-        li.appendChild(div("what", item.text));
-        li.appendChild(div("when", item.at));
+        li.appendChild(div("who", item.name));
+        li.appendChild(div("what", "logged " + item.logged + " · " + item.at));
       });
     }
     if (next.phase === "spin") showSpin(next.spin); else stopWheel();
@@ -164,10 +177,10 @@
     $("winners-title").textContent = winners.length > 1 ? "Winners" : "Winner";
     var hidePrize = next.phase === "spin" && !prizeRevealed;
     setList("winners", winners, function (li, winner) {
-      li.appendChild(div("who", winner.name));
-      li.appendChild(div("score", number(winner.total) + " " + metric));
       var pending = !winner.prize || (hidePrize && winner.prize && winner.name === next.spin.winner);
-      li.appendChild(div("prize" + (pending ? " pending" : ""), pending ? "🎡 Spin coming up…" : "🎁 " + winner.prize));
+      li.appendChild(div("who", winner.name));
+      li.appendChild(div("score", number(winner.total) + " " + metric + (pending ? "" : " · wins")));
+      li.appendChild(div("prize" + (pending ? " pending" : ""), pending ? "The wheel is coming up…" : winner.prize));
     });
     var note = "";
     if (next.phase === "ended") note = "Time's up! The results are on their way.";
@@ -187,7 +200,7 @@
       li.appendChild(track);
     });
     var target = next.leader_target;
-    $("leaders-title").textContent = "Leaders prospecting · " + target[0] + "–" + target[1] + " h goal";
+    $("leaders-title").textContent = "Leaders' hours · goal " + target[0] + "–" + target[1] + " h";
     setList("leaders", next.leaders, function (li, leader) {
       li.classList.toggle("on-target", leader.on_target);
       var name = span("name", "");
@@ -245,18 +258,22 @@
       g.fillStyle = segment.colour;
       g.fill();
       if (sweep >= 8) {
+        // Along the radius, reading outward on the right half and inward on the left (as the GIF).
+        var middle = (((start + sweep / 2 + rotation) % 360) + 360) % 360;
+        var flipped = middle > 180;
         g.save();
         g.translate(c, c);
-        g.rotate((a0 + a1) / 2);
+        g.rotate((a0 + a1) / 2 + (flipped ? Math.PI : 0));
         g.fillStyle = "#fff";
         g.strokeStyle = "#1c1c24";
         g.lineWidth = 5;
         g.font = "bold " + Math.min(34, Math.max(18, sweep * 0.9)) + "px 'Pipeday TV', sans-serif";
-        g.textAlign = "right";
+        g.textAlign = flipped ? "left" : "right";
         g.textBaseline = "middle";
         var label = fitText(g, segment.name, r * 0.7);
-        g.strokeText(label, r * 0.88, 0);
-        g.fillText(label, r * 0.88, 0);
+        var x = flipped ? -r * 0.88 : r * 0.88;
+        g.strokeText(label, x, 0);
+        g.fillText(label, x, 0);
         g.restore();
       }
       start += sweep;
@@ -331,11 +348,12 @@
   }
 
   // --- polling and the link's health ---------------------------------------------------------------
-  function syncClock(dateHeader) {
-    var server = Date.parse(dateHeader || "");
-    if (isNaN(server)) return;
-    var offset = server + 500 - Date.now(); // the header has whole seconds
-    if (Math.abs(offset - clockOffsetMs) > 1500) clockOffsetMs = offset;
+  // The app's time (X-Pipeday-Time, in ms) rather than this screen's: a TV's clock may be off.
+  function syncClock(serverMs, sentAt) {
+    var server = Number(serverMs);
+    if (!serverMs || isNaN(server)) return;
+    var offset = server + (Date.now() - sentAt) / 2 - Date.now();
+    if (Math.abs(offset - clockOffsetMs) > 1000) clockOffsetMs = offset;
   }
 
   function healthy() {
@@ -359,9 +377,10 @@
     var timer = setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
     var headers = {};
     if (etag) headers["If-None-Match"] = etag;
+    var sentAt = Date.now();
     fetch(stateUrl, { headers: headers, cache: "no-store", credentials: "omit", signal: controller.signal })
       .then(function (response) {
-        syncClock(response.headers.get("Date"));
+        syncClock(response.headers.get("X-Pipeday-Time"), sentAt);
         if (response.status === 304) { healthy(); return null; }
         if (response.status === 404) { turnedOff(); return null; }
         if (!response.ok) throw new Error("state answered " + response.status);
@@ -381,6 +400,7 @@
 
   buildRows();
   fit();
+  if (initial) syncClock(initial.dataset.serverTime, Date.now());
   if (initial && initial.textContent.trim()) {
     try {
       etag = initial.dataset.etag || null;
