@@ -40,6 +40,7 @@ USAGE = {
     "role": "/pg role @user rep|leader|manager",
     "job": "/pg job @user ae|sdr",
     "undo": "/pg undo",
+    "tv": "/pg tv [region]",
     "help": "/pg help",
 }
 
@@ -113,7 +114,7 @@ class JobChange:
 Command = HelpCommand | JoinCommand | LogCommand | UndoCommand | BoardCommand | MeCommand | RoleCommand | OtherCommand
 
 # Verbs owned by feature modules; the grammar only splits their arguments.
-DELEGATED_VERBS = frozenset({"goals", "plan", "close", "spin", "days", "summary", "job"})
+DELEGATED_VERBS = frozenset({"goals", "plan", "close", "spin", "days", "summary", "job", "tv"})
 
 _NUMBER_WITH_UNIT = re.compile(r"^(-?\d+(?:[.,]\d+)?)([a-z]+)$")
 _NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")

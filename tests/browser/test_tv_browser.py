@@ -5,9 +5,13 @@ revoked link says so. Each phase is saved to docs/tv-*.png (1920×1080)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.domain.directory import join_region
 from bot.domain.tv_links import revoke_link
@@ -15,6 +19,9 @@ from tests.e2e.conftest import TEAM_ID, LiveBot
 from tests.e2e.test_tv import THURSDAY_5_05PM, THURSDAY_5_31PM, THURSDAY_10AM, floor, new_link  # noqa: F401
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+# Screenshots go to the test's tmp folder; PIPEDAY_TV_SCREENSHOTS=1 writes docs/tv-*.png instead
+# (to refresh the README's pictures without every test run rewriting tracked files).
+SCREENSHOTS_TO_DOCS = bool(os.environ.get("PIPEDAY_TV_SCREENSHOTS"))
 SHOWS_WITHIN_MS = 3000
 FRIDAY_11AM = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
 LONG_NAME = "Alexandria Montgomery-Fitzgerald of Wellington-upon-Thames"
@@ -62,12 +69,22 @@ def add_reps(bot: LiveBot) -> None:
             bot.slack.users[user_id] = {"profile": {"display_name": name}}
 
 
-def screenshot(page: Any, name: str) -> None:
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / f"tv-{name}.png"), full_page=False)
+@pytest.fixture
+def screenshot(tmp_path: Path) -> Callable[[Any, str], Path]:
+    def take(page: Any, name: str) -> Path:
+        path = (DOCS if SCREENSHOTS_TO_DOCS else tmp_path) / f"tv-{name}.png"
+        page.screenshot(path=str(path), full_page=False)
+        assert path.stat().st_size > 10_000  # a real 1920x1080 picture, not a blank
+        return path
+
+    return take
 
 
-def test_the_page_follows_a_connect_day_live(floor: LiveBot, tv_page: Any) -> None:  # noqa: F811
+def test_the_page_follows_a_connect_day_live(
+    floor: LiveBot,  # noqa: F811
+    tv_page: Any,
+    screenshot: Callable[[Any, str], Path],
+) -> None:
     bot, page = floor, tv_page
     add_reps(bot)
     page_url = new_link(bot)
@@ -151,7 +168,11 @@ def test_the_page_follows_a_connect_day_live(floor: LiveBot, tv_page: Any) -> No
     bot.settle()
 
 
-def test_the_week_board_and_the_links_health(floor: LiveBot, tv_page: Any) -> None:  # noqa: F811
+def test_the_week_board_and_the_links_health(
+    floor: LiveBot,  # noqa: F811
+    tv_page: Any,
+    screenshot: Callable[[Any, str], Path],
+) -> None:
     bot, page = floor, tv_page
     add_reps(bot)
     bot.clock.set(FRIDAY_11AM)

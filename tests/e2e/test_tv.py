@@ -5,6 +5,7 @@ up, results, the spin), and that nothing private leaves the server."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ THURSDAY_5_05PM = datetime(2026, 11, 26, 22, 5, tzinfo=UTC)
 THURSDAY_5_31PM = datetime(2026, 11, 26, 22, 31, tzinfo=UTC)
 # A log shows on the TV within the state's recheck (0.5 s) and one poll (2 s).
 SHOWS_WITHIN_S = 3.0
+TV_PATH = re.compile(r"/tv/[A-Za-z0-9_-]{32,}")
 
 
 @dataclass
@@ -242,3 +244,23 @@ def _all_keys(value: Any) -> set[str]:
     if isinstance(value, list):
         return {k for v in value for k in _all_keys(v)}
     return set()
+
+
+def test_a_manager_gets_a_private_link_from_slack_and_a_rep_does_not(floor: LiveBot) -> None:
+    reply = floor.pg_reply("tv", user_id="U_MGR")
+    assert reply.get("response_type", "ephemeral") == "ephemeral"
+    shown = json.dumps(reply)
+    path = TV_PATH.findall(shown)[0]
+    assert "PIPEDAY_PUBLIC_URL isn't set" in shown and "pipeday tv revoke amer-tv" in shown
+    assert get(f"{floor.base_url}{path}").status == 200
+    assert state_of(f"{floor.base_url}{path}")["region"] == "AMER"
+
+    emea = floor.pg_reply("tv EMEA", user_id="U_MGR")
+    emea_path = TV_PATH.findall(json.dumps(emea))[0]
+    assert state_of(f"{floor.base_url}{emea_path}")["region"] == "EMEA"
+
+    refused = floor.pg_reply("tv", user_id="U_ANA")
+    assert "Only managers can make TV links" in json.dumps(refused) and "/tv/" not in json.dumps(refused)
+    with floor.session_factory.begin() as session:
+        assert sorted(session.scalars(select(TvLink.name))) == ["amer-tv", "emea-tv"]
+        assert {link.created_by for link in session.scalars(select(TvLink))} == {"U_MGR"}
