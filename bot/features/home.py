@@ -42,6 +42,7 @@ from bot.domain.activities import log_activity, request_key
 from bot.domain.activity_sources import HOME_SOURCE, member_source_split
 from bot.domain.board_view import BoardRequest, board_for
 from bot.domain.calendar_store import member_streak
+from bot.domain.competition_views import today_views
 from bot.domain.directory import ensure_member_ref, get_member
 from bot.domain.export import ExportFile, export_csv
 from bot.domain.goal_store import REP_ROLES, GoalLayers, load_goal_layers, member_week, ramp_fraction, team_week
@@ -175,6 +176,8 @@ def home_data(session: Session, team_id: str, user_id: str, now: datetime, *, ma
         ramp_fraction=fraction,
         standing=standing_summary(board, me),
         team=team,
+        # A verified-only day's note: typed logs land on the board but not in that competition.
+        competitions_today=today_views(session, member.region, now) if member.region else (),
     )
 
 

@@ -77,3 +77,20 @@ def test_a_typed_log_on_a_verified_only_day_is_told_and_the_channel_posts_say_wh
     assert "Winner: <@U_DIALER> with 2 connects" in json.dumps(blocks_of(results), ensure_ascii=False)
     (final,) = bot.slack.wait_for("chat.update")
     assert "🏁 Final" in json.dumps(blocks_of(final), ensure_ascii=False) and NOTE in contexts(blocks_of(final))
+
+
+def test_app_home_on_a_verified_only_day_says_typed_logs_miss_the_competition(live_bot: LiveBot) -> None:
+    from tests.e2e.test_goals_and_home import open_home
+
+    bot = live_bot
+    with bot.session_factory.begin() as session:
+        add_region(session, TEAM_ID, "AMER", "America/New_York", "C_AMER", actor="test")
+        verified = CompetitionSpec("Dialer Day", weekday=1, metric="connect", counts="verified")
+        add_competition(session, TEAM_ID, verified, actor="test")
+        # An `all` competition the same day adds no note.
+        add_competition(session, TEAM_ID, CompetitionSpec("Open Day", weekday=1, metric="call"), actor="test")
+        join_region(session, TEAM_ID, "U_REP", "rep", "AMER")
+
+    home = json.dumps(open_home(bot, "U_REP")["blocks"], ensure_ascii=False)
+    assert "Today's Dialer Day counts verified activity only" in home
+    assert "Today's Open Day" not in home
