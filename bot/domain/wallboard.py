@@ -20,7 +20,7 @@ Phases, first match wins:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -31,8 +31,10 @@ from sqlalchemy.orm import Session
 
 from bot.domain.activity_sources import COUNT_VERIFIED, verified_only
 from bot.domain.activity_types import ACTIVITY_TYPES
+from bot.domain.boards import standings
 from bot.domain.competition_closing import counting_until, day_standings, last_closed_day
 from bot.domain.competition_days import competitions_today, day_window, day_window_of
+from bot.domain.ranking import RankedStanding, rank_standings
 from bot.domain.spins import segments_of, spins_of_day
 from bot.domain.wallboard_week import TOP_ROWS, board_rows, week_body
 from bot.domain.wheel import landing_jitter, odds
@@ -130,7 +132,7 @@ def competition_fields(region: Region, name: str, metric: str, window: Window) -
 
 
 def _live(session: Session, region: Region, slot: _Slot, now: datetime) -> dict[str, Any]:
-    ranked = day_standings(session, slot.day) if slot.day is not None else []
+    ranked = _slot_standings(session, region, slot)
     competition = competition_fields(region, slot.competition.name, slot.competition.metric, slot.window)
     last_call_at = slot.window.end - LAST_CALL
     return {
@@ -138,12 +140,12 @@ def _live(session: Session, region: Region, slot: _Slot, now: datetime) -> dict[
         "competition": {**competition, "last_call_at": _iso(last_call_at), "last_call": now >= last_call_at},
         "rows": board_rows(ranked),
         "more": max(0, len(ranked) - TOP_ROWS),
-        "ticker": _ticker(session, slot.day) if slot.day is not None else [],
+        "ticker": _ticker(session, region, slot),
     }
 
 
 def _ended(session: Session, region: Region, slot: _Slot) -> dict[str, Any]:
-    ranked = day_standings(session, slot.day) if slot.day is not None else []
+    ranked = _slot_standings(session, region, slot)
     return {
         "phase": "ended",
         "competition": competition_fields(region, slot.competition.name, slot.competition.metric, slot.window),
@@ -205,28 +207,46 @@ def _spin(spin: Spin, names: dict[int, str]) -> dict[str, Any]:
     }
 
 
-def _ticker(session: Session, day: CompetitionDay) -> list[dict[str, str]]:
+def _slot_standings(session: Session, region: Region, slot: _Slot) -> list[RankedStanding]:
+    """The day's standings as the live message shows them; before anything has made the day's
+    row (the live-standings refresher makes it after a log), counted from its window the same way."""
+    if slot.day is not None:
+        return day_standings(session, slot.day)
+    counted = standings(
+        session,
+        region.team_id,
+        slot.competition.metric,
+        slot.window,
+        [region.id],
+        verified=slot.competition.counts == COUNT_VERIFIED,
+    )
+    return rank_standings(counted)
+
+
+def _ticker(session: Session, region: Region, slot: _Slot) -> list[dict[str, str]]:
     """The newest logs that count on the day (the page shows "Maya logged 2 connects"), newest first."""
-    window = replace(day_window_of(day), end=counting_until(day))
+    day, metric = slot.day, slot.competition.metric
+    end = counting_until(day) if day is not None else slot.window.end
+    counts = day.counts if day is not None else slot.competition.counts
     query = (
         select(Activity.quantity, Activity.occurred_at, Member.display_name)
         .join(Member, Member.id == Activity.member_id)
         .where(
-            Activity.team_id == day.team_id,
-            Activity.region_id == day.region_id,
-            Activity.type == day.metric,
-            Activity.occurred_at >= window.start,
-            Activity.occurred_at < window.end,
+            Activity.team_id == region.team_id,
+            Activity.region_id == region.id,
+            Activity.type == metric,
+            Activity.occurred_at >= slot.window.start,
+            Activity.occurred_at < end,
             Activity.deleted_at.is_(None),
         )
         .order_by(Activity.occurred_at.desc(), Activity.id.desc())
         .limit(TICKER_LOGS)
     )
-    if day.counts == COUNT_VERIFIED:
+    if counts == COUNT_VERIFIED:
         query = query.where(verified_only())
-    zone = ZoneInfo(day.region.tz)
+    zone = ZoneInfo(region.tz)
     return [
-        {"name": name, "logged": quantity_text(quantity, day.metric), "at": _hhmm(at, zone)}
+        {"name": name, "logged": quantity_text(quantity, metric), "at": _hhmm(at, zone)}
         for quantity, at, name in session.execute(query)
     ]
 
