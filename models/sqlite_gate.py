@@ -9,6 +9,13 @@ A transaction first takes this gate: a per-process lock (a waiting thread wakes 
 moment it is released) and then an flock() on `<database>.writer-lock`, which the other
 gunicorn workers share (polled every <= 2 ms). By the time BEGIN IMMEDIATE runs, nobody
 else in Pipeday holds SQLite's lock; other programs still meet the busy timeout.
+
+Bulk writes (an ingested batch's chunks, `yielding_writes()`) let every other writer go
+first: a thread of this process waiting for the gate, or another process's, which says so
+with a shared flock() on `<database>.waiting.writer-lock` while it waits. A bulk writer that
+gets the gate while anyone waits hands it back and waits until nobody does. So a typed log
+that arrives during an import waits for the chunk being written, never for the chunks after
+it; bulk writes only run in the gaps (within the same timeout).
 """
 
 from __future__ import annotations
@@ -19,40 +26,132 @@ import sqlite3
 import threading
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 FIRST_POLL_S, LONGEST_POLL_S = 0.0002, 0.002
+# How often a bulk writer that stepped aside looks whether the others are done.
+YIELD_POLL_S = 0.0005
+
+_yielding: ContextVar[bool] = ContextVar("pipeday_sqlite_yielding_writes", default=False)
+
+
+@contextmanager
+def yielding_writes() -> Iterator[None]:
+    """Transactions begun inside this block let every other Pipeday writer go first."""
+    token = _yielding.set(True)
+    try:
+        yield
+    finally:
+        _yielding.reset(token)
+
+
+def waiting_path(lock_path: Path) -> Path:
+    """`<database>.waiting.writer-lock` next to `<database>.writer-lock` (both git-ignored)."""
+    return lock_path.with_name(f"{lock_path.stem}.waiting{lock_path.suffix}")
+
+
+class _ProcessFile:
+    """One open file per process: a descriptor inherited across fork() would share its
+    locks with the parent instead of excluding it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pid = 0
+        self._close: weakref.finalize[[int], _ProcessFile] | None = None
+
+    def fd(self) -> int:
+        if self._fd is None or self._pid != os.getpid():
+            if self._close is not None:
+                self._close()  # the copy inherited from the parent process
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+            self._close = weakref.finalize(self, os.close, self._fd)
+        return self._fd
 
 
 class WriteGate:
     def __init__(self, lock_path: Path, timeout_s: float) -> None:
         self.lock_path = lock_path
         self.timeout_s = timeout_s
-        self._in_process = threading.Lock()
-        self._fd: int | None = None
-        self._fd_pid = 0
-        self._close_fd: weakref.finalize[[int], WriteGate] | None = None
+        self._lock_file = _ProcessFile(lock_path)
+        # Held shared by this process while any of its ordinary writers waits ...
+        self._announce_file = _ProcessFile(waiting_path(lock_path))
+        # ... and probed exclusively (another descriptor, so it conflicts with our own share).
+        self._probe_file = _ProcessFile(waiting_path(lock_path))
+        self._state = threading.Condition()
+        self._held = False
+        self._waiting = 0  # this process's ordinary (not yielding) writers waiting for the gate
 
     def acquire(self) -> None:
         deadline = time.monotonic() + self.timeout_s
-        if not self._in_process.acquire(timeout=self.timeout_s):
-            raise sqlite3.OperationalError("database is locked (waited for this process's writers)")
-        try:
-            self._flock_until(deadline)
-        except BaseException:
-            self._in_process.release()
-            raise
+        if _yielding.get():
+            self._acquire_yielding(deadline)
+        else:
+            self._acquire_first(deadline)
 
     def release(self) -> None:
         try:
-            if self._fd is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            fcntl.flock(self._lock_file.fd(), fcntl.LOCK_UN)
         finally:
-            self._in_process.release()
+            with self._state:
+                self._held = False
+                self._state.notify_all()
+
+    def _acquire_first(self, deadline: float) -> None:
+        # Announced from the moment this process has a writer queued until the last one has
+        # the gate, so other processes' bulk writers step aside meanwhile.
+        got = False
+        with self._state:
+            self._waiting += 1
+            try:
+                if self._waiting == 1:
+                    self._announce(deadline)
+                got = self._state.wait_for(lambda: not self._held, _left(deadline))
+                if got:
+                    self._held = True
+            finally:
+                self._waiting -= 1
+        try:
+            if not got:
+                raise sqlite3.OperationalError("database is locked (waited for this process's writers)")
+            try:
+                self._flock_until(deadline)
+            except BaseException:
+                self.release_process_lock()
+                raise
+        finally:
+            with self._state:
+                if self._waiting == 0:
+                    self._unannounce()
+
+    def _acquire_yielding(self, deadline: float) -> None:
+        while True:
+            with self._state:
+                if not self._state.wait_for(lambda: not self._held and self._waiting == 0, _left(deadline)):
+                    raise sqlite3.OperationalError("database is locked (bulk write: waited for this process's writers)")
+                self._held = True
+            try:
+                self._flock_until(deadline)
+            except BaseException:
+                self.release_process_lock()
+                raise
+            if not self._others_waiting():
+                return
+            self.release()  # someone else waits: they go first
+            self._wait_until_nobody_waits(deadline)
+
+    def release_process_lock(self) -> None:
+        with self._state:
+            self._held = False
+            self._state.notify_all()
 
     def _flock_until(self, deadline: float) -> None:
-        fd = self._process_fd()
+        fd = self._lock_file.fd()
         pause = FIRST_POLL_S
         while True:
             try:
@@ -64,16 +163,43 @@ class WriteGate:
                 time.sleep(pause)
                 pause = min(pause * 2, LONGEST_POLL_S)
 
-    def _process_fd(self) -> int:
-        # One open file per process: a descriptor inherited across fork() would share the
-        # lock with the parent instead of excluding it.
-        if self._fd is None or self._fd_pid != os.getpid():
-            if self._close_fd is not None:
-                self._close_fd()  # the copy inherited from the parent process
-            self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._fd_pid = os.getpid()
-            self._close_fd = weakref.finalize(self, os.close, self._fd)
-        return self._fd
+    def _announce(self, deadline: float) -> None:
+        # A bulk writer's probe holds the file exclusively for microseconds at a time.
+        fd = self._announce_file.fd()
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise sqlite3.OperationalError("database is locked (could not queue for the writer lock)") from None
+                time.sleep(FIRST_POLL_S)
+
+    def _unannounce(self) -> None:
+        fcntl.flock(self._announce_file.fd(), fcntl.LOCK_UN)
+
+    def _others_waiting(self) -> bool:
+        """An ordinary writer, here or in another process, is queued for the gate."""
+        with self._state:
+            if self._waiting:
+                return True
+        fd = self._probe_file.fd()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+
+    def _wait_until_nobody_waits(self, deadline: float) -> None:
+        while self._others_waiting():
+            if time.monotonic() >= deadline:
+                raise sqlite3.OperationalError("database is locked (bulk write: other writers kept the lock)")
+            time.sleep(YIELD_POLL_S)
+
+
+def _left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.0)
 
 
 def gated_connection_class(gate: WriteGate) -> type[sqlite3.Connection]:

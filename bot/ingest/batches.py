@@ -1,20 +1,59 @@
-"""One batch of ingested items, at the edge: shared by the batch API (bot/api.py) and
-`pipeday import` (bot/cli/importing.py), so both take the same path.
+"""One batch of ingested items, at the edge: shared by the batch API (bot/api.py), the
+webhooks (bot/hooks.py) and `pipeday import` (bot/cli/importing.py), so all take the same path.
 
-Slack is asked about new emails first, outside any transaction (a slow users.lookupByEmail
-must never hold the database's write lock); the batch's own transaction then only reads the
-answers.
+1. Every item is validated once, here, outside any transaction; a repeat of an item earlier
+   in the batch is a duplicate. Only valid models go further (`validate_item` hands an
+   `ActivityItem` back as it is).
+2. Slack is asked about new emails, outside any transaction (a slow users.lookupByEmail must
+   never hold the database's write lock); the transactions then only read the answers.
+3. The valid items are stored in chunks of `chunk_items`, one transaction each, grouped by
+   person so each chunk matches few people. Every item is idempotent (its external id is its
+   key), so a chunk committed before a later one fails is never stored twice: on SQLite a
+   1,000-item batch no longer holds the single write lock for its whole length, and a typed
+   `/pg` log waits for one chunk at most (it also goes first at the write gate:
+   `models.sqlite_gate.yielding_writes`).
+
+If a chunk fails after an earlier one committed, the caller still gets one result per item:
+the committed ones as they were stored, the others `rejected` with "not stored …; send it
+again" (a resend creates exactly those). If the first chunk fails, nothing was stored and the
+error propagates, as it did when a batch was a single transaction.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.ingestion import EmailLookupFailed, EmailResolver, IngestReport, emails_to_match, ingest_items
+from bot.domain.ingested_items import ActivityItem, ItemResult, validate_item
+from bot.domain.ingestion import (
+    EmailLookupFailed,
+    EmailResolver,
+    IngestReport,
+    emails_to_match,
+    external_key,
+    ingest_items,
+)
+from models.sqlite_gate import yielding_writes
+
+logger = logging.getLogger(__name__)
+
+# Items per write transaction. On SQLite a chunk is how long a typed log can wait for the
+# write lock (bench/README.md, "Ingestion"); on PostgreSQL more chunks only add commits.
+SQLITE_CHUNK_ITEMS = 100
+POSTGRESQL_CHUNK_ITEMS = 1000
+NOT_STORED = "not stored: the database failed while storing this batch; send it again"
+
+
+@dataclass(frozen=True)
+class _Pending:
+    index: int  # the item's place in the batch: its result goes there
+    item: ActivityItem
 
 
 def resolve_then_ingest(
@@ -26,25 +65,114 @@ def resolve_then_ingest(
     resolve_email: EmailResolver,
     *,
     dry_run: bool = False,
+    from_adapter: bool = False,
+    chunk_items: int | None = None,
 ) -> IngestReport:
-    """Match the batch's new emails, then ingest it in one transaction (rolled back when
-    `dry_run`: every item gets its result and nothing is stored)."""
+    """One result per item, in order. `source` is the default for items that don't name one;
+    `dry_run` rolls every chunk back (each item gets the result it would get, nothing is
+    stored); `from_adapter`: a vendor adapter made the items (they may name `vendor_user_id`);
+    `chunk_items` overrides the items per transaction (by default per database, above)."""
+    results: list[ItemResult | None] = [None] * len(items)
+    pending = _validated(items, source, now, from_adapter, results)
+    report = IngestReport([])
+    if pending:
+        answers = _ask_slack_about_new_emails(session_factory, team_id, pending, now, resolve_email, from_adapter)
+        size = max(chunk_items or _default_chunk_items(session_factory), 1)
+        for start in range(0, len(pending), size):
+            chunk = pending[start : start + size]
+            try:
+                part = _ingest_chunk(session_factory, team_id, source, chunk, now, answers, dry_run, from_adapter)
+            except SQLAlchemyError:
+                if start == 0:
+                    raise  # nothing stored: the request fails as a whole, as it always did
+                logger.exception("a chunk of an ingested batch failed; its items and the rest are 'send it again'")
+                for entry in pending[start:]:  # never committed
+                    results[entry.index] = ItemResult(entry.item.external_id, "rejected", NOT_STORED)
+                break
+            for entry, result in zip(chunk, part.results, strict=True):
+                results[entry.index] = result
+            report.touched |= part.touched
+    report.results = [result for result in results if result is not None]
+    assert len(report.results) == len(items), "every item gets exactly one result"
+    return report
+
+
+def _validated(
+    items: Sequence[object], source: str, now: datetime, from_adapter: bool, results: list[ItemResult | None]
+) -> list[_Pending]:
+    """The valid items, grouped by person (then key); the rejected and the repeated get their
+    results in `results` now."""
+    pending: list[_Pending] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(items):
+        checked = validate_item(raw, source, now, from_adapter=from_adapter)
+        if isinstance(checked, ItemResult):
+            results[index] = checked
+            continue
+        key = external_key(checked.source or source, checked.external_id)
+        if key in seen:  # the same item twice in one batch (maybe in different chunks)
+            results[index] = ItemResult(checked.external_id, "duplicate")
+            continue
+        seen.add(key)
+        pending.append(_Pending(index, checked))
+    # One person's items together: a chunk then looks up a few members, not one per item.
+    pending.sort(key=lambda entry: (entry.item.person_key(entry.item.source or source), entry.index))
+    return pending
+
+
+def _ask_slack_about_new_emails(
+    session_factory: sessionmaker[Session],
+    team_id: str,
+    pending: list[_Pending],
+    now: datetime,
+    resolve_email: EmailResolver,
+    from_adapter: bool,
+) -> dict[str, str | EmailLookupFailed | None]:
+    if not any(entry.item.slack_user_id is None and entry.item.email for entry in pending):
+        return {}  # no transaction at all: on SQLite even a read takes the write gate
     with session_factory.begin() as session:
-        unknown = emails_to_match(session, team_id, items, now)
-    answers = {email: _lookup(resolve_email, email) for email in unknown}
-    with session_factory() as session:
+        unknown = emails_to_match(session, team_id, [entry.item for entry in pending], now, from_adapter=from_adapter)
+    return {email: _lookup(resolve_email, email) for email in unknown}
+
+
+def _ingest_chunk(
+    session_factory: sessionmaker[Session],
+    team_id: str,
+    source: str,
+    chunk: list[_Pending],
+    now: datetime,
+    answers: dict[str, str | EmailLookupFailed | None],
+    dry_run: bool,
+    from_adapter: bool,
+) -> IngestReport:
+    # A bulk write: typed logs waiting for SQLite's write lock go first (a no-op elsewhere).
+    with yielding_writes(), session_factory() as session:
         transaction = session.begin()
         try:
-            report = ingest_items(session, team_id, source, items, now, partial(_answered, answers))
+            part = ingest_items(
+                session,
+                team_id,
+                source,
+                [entry.item for entry in chunk],
+                now,
+                partial(_answered, answers),
+                from_adapter=from_adapter,
+            )
         except BaseException:
             transaction.rollback()
             raise
         if dry_run:
             transaction.rollback()
-            report.touched.clear()
+            part.touched.clear()
         else:
             transaction.commit()
-    return report
+    return part
+
+
+def _default_chunk_items(session_factory: sessionmaker[Session]) -> int:
+    bind = session_factory.kw.get("bind")
+    dialect = getattr(getattr(bind, "dialect", None), "name", "sqlite")
+    return POSTGRESQL_CHUNK_ITEMS if dialect == "postgresql" else SQLITE_CHUNK_ITEMS
 
 
 def _lookup(resolve_email: EmailResolver, email: str) -> str | EmailLookupFailed | None:
