@@ -98,7 +98,14 @@ class WallboardCache:
         cached = self._states.get(linked.region_id)
         if cached is not None and self._fresh(cached):
             return cached
-        with self._lock_for(linked.region_id):
+        lock = self._lock_for(linked.region_id)
+        if cached is not None and not lock.acquire(blocking=False):
+            # Another thread is refreshing this region: the state it had a moment ago will do
+            # (the TV asks again in two seconds), rather than a thread waiting in line.
+            return cached
+        if cached is None:
+            lock.acquire()
+        try:
             cached = self._states.get(linked.region_id)
             if cached is not None and self._fresh(cached):
                 return cached  # another thread refreshed it while this one waited
@@ -108,6 +115,8 @@ class WallboardCache:
             else:
                 self._states[linked.region_id] = refreshed
             return refreshed
+        finally:
+            lock.release()
 
     def _fresh(self, cached: CachedState) -> bool:
         if self._monotonic() - cached.checked_at >= self._recheck_after_s:
