@@ -35,7 +35,7 @@ IGNORE = "none"  # `pipeday source map NAME EVENT none`: the event stores nothin
 VENDOR_SECRETS: dict[str, str] = {
     "hubspot": "your HubSpot app's client secret (the app's Auth page)",
     "salesloft": "the webhook subscription's callback token",
-    "aircall": "the webhook's token from Aircall (shown when the webhook is made; GET /v1/webhooks/{id})",
+    "aircall": "the webhook's token from Aircall (GET https://api.aircall.io/v1/webhooks/{id} shows it)",
 }
 
 

@@ -163,3 +163,16 @@ def test_a_rep_slack_cant_match_is_parked_by_email_and_linking_replays_the_calls
     # Known now: the next call is matched at once, and the earlier ones stay counted once.
     assert deliver(live_bot, source.id, documented(id=127)).json() == {"status": "received", "created": 2}
     assert count(live_bot, Activity) == 5
+
+
+def test_eight_concurrent_copies_of_a_delivery_store_it_once(live_bot: LiveBot) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    known_rep(live_bot)
+    source = new_source(live_bot)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: deliver(live_bot, source.id, documented()), range(8)))
+    assert all(answer.status_code == 200 for answer in answers), [answer.text for answer in answers]
+    bodies = sorted((answer.json() for answer in answers), key=lambda body: body["status"])
+    assert bodies == [{"status": "duplicate"}] * 7 + [{"status": "received", "created": 2}]
+    assert count(live_bot, Activity) == 2 and count(live_bot, WebhookDelivery) == 1
