@@ -279,13 +279,14 @@ def main() -> int:
             warm = drive_at_rate(server.port, slash_logs(setup, 50, rng), 10, 5, is_logged)
             if warm.errors:
                 raise SystemExit(f"/pg failed while warming up: {warm.first_error}")
-            etags: list[str | None] = [None] * TVS
-            poll_tvs(server.port, setup, 4, etags)  # every TV loads the page's state once
             pg_alone = drive_at_rate(
                 server.port, slash_logs(setup, int(args.rate * args.seconds), rng), args.rate, args.seconds, is_logged
             )
             print_pg("1. /pg 1 connect alone", pg_alone)
 
+            etags: list[str | None] = [None] * TVS
+            # The TVs come on and catch up with the logs of step 1: what follows is "between changes".
+            poll_tvs(server.port, setup, 2 * POLL_EVERY_S, etags)
             marks: list[tuple[int, float]] = []
             marker = threading.Thread(
                 target=lambda: marks.extend(marked_logs(server.port, setup, args.seconds, args.mark_every, rng))
@@ -299,6 +300,8 @@ def main() -> int:
             print(
                 f"   server CPU per poll (gunicorn master and workers, marked logs included): {cpu_per_poll_ms:.2f} ms"
             )
+            changed = sum(1 for poll in tvs_alone.polls if poll.status == 200)
+            print(f"   200s: {changed} for {len(marks)} logs x {TVS // regions} TVs = {len(marks) * (TVS // regions)}")
             delays = shown_within(tvs_alone, marks, regions)
             print(
                 f"   {len(marks)} marked logs x {TVS // regions} TVs: shown after p50 {percentile(delays, 0.5):.2f} s, "
