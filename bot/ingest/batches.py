@@ -56,6 +56,16 @@ class _Pending:
     item: ActivityItem
 
 
+@dataclass
+class PreparedBatch:
+    """A batch validated and grouped (`prepare_batch`), not yet stored (`store_batch`)."""
+
+    source: str
+    from_adapter: bool
+    results: list[ItemResult | None]  # the rejected and the repeated already have theirs
+    pending: list[_Pending]  # the rest, grouped by person
+
+
 def resolve_then_ingest(
     session_factory: sessionmaker[Session],
     team_id: str,
@@ -72,36 +82,14 @@ def resolve_then_ingest(
     `dry_run` rolls every chunk back (each item gets the result it would get, nothing is
     stored); `from_adapter`: a vendor adapter made the items (they may name `vendor_user_id`);
     `chunk_items` overrides the items per transaction (by default per database, above)."""
+    prepared = prepare_batch(items, source, now, from_adapter=from_adapter)
+    return store_batch(session_factory, team_id, prepared, now, resolve_email, dry_run=dry_run, chunk_items=chunk_items)
+
+
+def prepare_batch(items: Sequence[object], source: str, now: datetime, *, from_adapter: bool = False) -> PreparedBatch:
+    """Validate every item once, outside any transaction; a repeat of an earlier item is a
+    duplicate. No database work: `pipeday import` prepares the next batch while one is stored."""
     results: list[ItemResult | None] = [None] * len(items)
-    pending = _validated(items, source, now, from_adapter, results)
-    report = IngestReport([])
-    if pending:
-        answers = _ask_slack_about_new_emails(session_factory, team_id, pending, now, resolve_email, from_adapter)
-        size = max(chunk_items or _default_chunk_items(session_factory), 1)
-        for start in range(0, len(pending), size):
-            chunk = pending[start : start + size]
-            try:
-                part = _ingest_chunk(session_factory, team_id, source, chunk, now, answers, dry_run, from_adapter)
-            except SQLAlchemyError:
-                if start == 0:
-                    raise  # nothing stored: the request fails as a whole, as it always did
-                logger.exception("a chunk of an ingested batch failed; its items and the rest are 'send it again'")
-                for entry in pending[start:]:  # never committed
-                    results[entry.index] = ItemResult(entry.item.external_id, "rejected", NOT_STORED)
-                break
-            for entry, result in zip(chunk, part.results, strict=True):
-                results[entry.index] = result
-            report.touched |= part.touched
-    report.results = [result for result in results if result is not None]
-    assert len(report.results) == len(items), "every item gets exactly one result"
-    return report
-
-
-def _validated(
-    items: Sequence[object], source: str, now: datetime, from_adapter: bool, results: list[ItemResult | None]
-) -> list[_Pending]:
-    """The valid items, grouped by person (then key); the rejected and the repeated get their
-    results in `results` now."""
     pending: list[_Pending] = []
     seen: set[str] = set()
     for index, raw in enumerate(items):
@@ -117,7 +105,44 @@ def _validated(
         pending.append(_Pending(index, checked))
     # One person's items together: a chunk then looks up a few members, not one per item.
     pending.sort(key=lambda entry: (entry.item.person_key(entry.item.source or source), entry.index))
-    return pending
+    return PreparedBatch(source, from_adapter, results, pending)
+
+
+def store_batch(
+    session_factory: sessionmaker[Session],
+    team_id: str,
+    prepared: PreparedBatch,
+    now: datetime,
+    resolve_email: EmailResolver,
+    *,
+    dry_run: bool = False,
+    chunk_items: int | None = None,
+) -> IngestReport:
+    """Store a prepared batch in chunks (see the module's docstring); one result per item, in order."""
+    results, pending = list(prepared.results), prepared.pending
+    report = IngestReport([])
+    if pending:
+        answers = _ask_slack_about_new_emails(
+            session_factory, team_id, pending, now, resolve_email, prepared.from_adapter
+        )
+        size = max(chunk_items or _default_chunk_items(session_factory), 1)
+        for start in range(0, len(pending), size):
+            chunk = pending[start : start + size]
+            try:
+                part = _ingest_chunk(session_factory, team_id, prepared, chunk, now, answers, dry_run)
+            except SQLAlchemyError:
+                if start == 0:
+                    raise  # nothing stored: the request fails as a whole, as it always did
+                logger.exception("a chunk of an ingested batch failed; its items and the rest are 'send it again'")
+                for entry in pending[start:]:  # never committed
+                    results[entry.index] = ItemResult(entry.item.external_id, "rejected", NOT_STORED)
+                break
+            for entry, result in zip(chunk, part.results, strict=True):
+                results[entry.index] = result
+            report.touched |= part.touched
+    report.results = [result for result in results if result is not None]
+    assert len(report.results) == len(results), "every item gets exactly one result"
+    return report
 
 
 def _ask_slack_about_new_emails(
@@ -138,12 +163,11 @@ def _ask_slack_about_new_emails(
 def _ingest_chunk(
     session_factory: sessionmaker[Session],
     team_id: str,
-    source: str,
+    prepared: PreparedBatch,
     chunk: list[_Pending],
     now: datetime,
     answers: dict[str, str | EmailLookupFailed | None],
     dry_run: bool,
-    from_adapter: bool,
 ) -> IngestReport:
     # A bulk write: typed logs waiting for SQLite's write lock go first (a no-op elsewhere).
     with yielding_writes(), session_factory() as session:
@@ -152,11 +176,11 @@ def _ingest_chunk(
             part = ingest_items(
                 session,
                 team_id,
-                source,
+                prepared.source,
                 [entry.item for entry in chunk],
                 now,
                 partial(_answered, answers),
-                from_adapter=from_adapter,
+                from_adapter=prepared.from_adapter,
             )
         except BaseException:
             transaction.rollback()
