@@ -66,7 +66,11 @@ def _runtime(state: CliState) -> JobRuntime:
     if not state.settings.bot_token:
         raise click.ClickException("SLACK_BOT_TOKEN is not set: the clock needs it to post to Slack.")
     session_factory = state.session_factory()
-    return JobRuntime(session_factory=session_factory, client=make_paced_client(state.settings, ChannelPacer()))
+    return JobRuntime(
+        session_factory=session_factory,
+        client=make_paced_client(state.settings, ChannelPacer()),
+        secret_key=state.settings.secret_key,
+    )
 
 
 # --- pipeday jobs -------------------------------------------------------------------------------

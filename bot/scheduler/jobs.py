@@ -87,7 +87,7 @@ class JobRuntime:
     # What time a deferred run runs at (it may run later than planned).
     clock: Callable[[], datetime] = utc_now
     # PIPEDAY_SECRET_KEY: the fetch retries decrypt webhook sources' API tokens with it.
-    secret_key: str | None = field(default_factory=lambda: (os.environ.get("PIPEDAY_SECRET_KEY") or "").strip() or None)
+    secret_key: str | None = None
 
     @cached_property
     def live_standings(self) -> LiveStandingsRefresher:

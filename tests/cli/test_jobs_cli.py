@@ -513,3 +513,16 @@ def test_a_standings_run_says_what_happened_to_the_live_message(
     assert "throttled; deferred" not in output
     # The command saw it through before exiting (the edit's time is long past on the real clock).
     assert "Ana — 8 connects" in json.dumps(slack.calls("chat.update")[-1].args["blocks"], ensure_ascii=False)
+
+
+def test_the_clock_runtime_takes_the_secret_key_from_settings(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clock's fetch retries decrypt sources' API tokens: its runtime carries PIPEDAY_SECRET_KEY."""
+    from bot.cli.common import CliState
+    from bot.cli.jobs import _runtime
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("PIPEDAY_SECRET_KEY", "a-key-from-the-environment")
+    assert _runtime(CliState()).secret_key == "a-key-from-the-environment"
