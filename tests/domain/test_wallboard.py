@@ -14,7 +14,7 @@ from bot.domain.tv_links import looks_like_token
 from bot.domain.wallboard import countdown_seconds, countdown_text, local_clock, quantity_text
 from bot.domain.wheel import WheelPrize, draw, landing_jitter, odds
 from bot.render.wheel_gif import final_rotation, pointer_segment
-from bot.tv import _json_in_html
+from bot.tv import json_in_html
 from bot.tv.cache import dress_for_page, state_bytes, state_etag
 
 
@@ -95,7 +95,7 @@ def test_the_same_state_is_the_same_bytes_and_tag() -> None:
 
 def test_no_name_can_close_the_pages_script_element() -> None:
     body = state_bytes({"name": "</script><script>alert(1)</script> & co"})
-    embedded = _json_in_html(body)
+    embedded = json_in_html(body)
     assert "</script" not in embedded and "<" not in embedded and "&" not in embedded
     assert json.loads(embedded) == {"name": "</script><script>alert(1)</script> & co"}
 

@@ -264,3 +264,20 @@ def test_a_manager_gets_a_private_link_from_slack_and_a_rep_does_not(floor: Live
     with floor.session_factory.begin() as session:
         assert sorted(session.scalars(select(TvLink.name))) == ["amer-tv", "emea-tv"]
         assert {link.created_by for link in session.scalars(select(TvLink))} == {"U_MGR"}
+
+
+def test_a_database_that_is_down_is_a_503_which_the_page_shows_as_reconnecting() -> None:
+    from flask import Flask
+
+    from bot.tv import tv_blueprint
+    from models.readiness import DatabaseNotReady
+
+    def refuse() -> None:
+        raise DatabaseNotReady("the database isn't ready: test")
+
+    app = Flask("tv-test")
+    app.register_blueprint(tv_blueprint(refuse, lambda: THURSDAY_10AM))  # type: ignore[arg-type]
+    client = app.test_client()
+    token = "t" * 43
+    assert client.get(f"/tv/{token}/state").status_code == 503
+    assert client.get(f"/tv/{token}").status_code == 503
