@@ -100,7 +100,7 @@ def prepare(database_url: str) -> Setup:
     per region, and the reps who log in each."""
     from sqlalchemy import select
 
-    from bot.domain.competition_definitions import add_competition
+    from bot.domain.competition_definitions import add_competition, find_competition
     from bot.domain.competition_presets import CompetitionSpec
     from bot.domain.directory import list_regions
     from bot.domain.tv_links import create_link
@@ -118,7 +118,8 @@ def prepare(database_url: str) -> Setup:
             spec = CompetitionSpec(
                 f"Bench Day {weekday}", weekday, "connect", wall_time(0, 0), wall_time(23, 59), tuple(names)
             )
-            add_competition(session, TEAM_ID, spec, actor="bench")
+            if find_competition(session, TEAM_ID, spec.name) is None:  # a rerun on the same database
+                add_competition(session, TEAM_ID, spec, actor="bench")
         tokens = [create_link(session, region, name=None, created_by="bench").token for region in regions]
         loggers = [
             list(

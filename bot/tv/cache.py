@@ -126,8 +126,12 @@ class WallboardCache:
     def _refresh(self, linked: LinkedRegion, cached: CachedState | None) -> CachedState | None:
         started = self._monotonic()
         now = self._clock()
-        # Fingerprint first, then the state, so a log committed in between is seen next time.
+        # Fingerprint and state from one snapshot: PostgreSQL's default (read committed) would let
+        # a log land between the standings and the ticker, a state no moment ever had. SQLite's
+        # read transactions are snapshots already.
         with self._session_factory() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             fingerprint = region_fingerprint(session, linked.team_id, linked.region_id)
             if (
                 cached is not None
