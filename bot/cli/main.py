@@ -46,6 +46,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "import": LazyCommand("bot.cli.importing", "import_file", "Import activity from a CSV file (backfill history)."),
     "ingest": LazyCommand("bot.cli.ingestion", "ingest", "Activity from other systems: what is parked."),
     "jobs": LazyCommand("bot.cli.jobs", "jobs", "Scheduled posts: list them, run one now, change when they run."),
+    "lift": LazyCommand("bot.cli.lift", "lift", "What the prospecting days changed, with confidence intervals."),
     "member": LazyCommand("bot.cli.members", "member", "Members: job (AE or SDR), region, display name and email."),
     "prize": LazyCommand("bot.cli.prizes", "prize", "Prizes on the wheel and the awards won."),
     "ramp": LazyCommand("bot.cli.goals", "ramp", "Start goals low and raise them as the team hits them."),

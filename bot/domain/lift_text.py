@@ -125,18 +125,16 @@ def follow_up_title(lift: CompetitionLift) -> str:
     return f"The team's logs in the {FOLLOW_UP_DAYS} days after a {lift.name} vs after an ordinary working day{counts}"
 
 
-def follow_up_enough(lift: CompetitionLift) -> bool:
-    return all(follow_up.comparison.enough_data for follow_up in lift.follow_ups)
-
-
 def follow_up_detail(follow_up: FollowUp) -> str:
     """`meetings 41.0 vs 38.2, 1.07× (95% CI 0.97–1.18) — no clear difference`."""
     kind = ACTIVITY_TYPES[follow_up.activity_type].plural
     comparison = follow_up.comparison
     if not comparison.enough_data:
         return f"{kind}: not enough data yet ({MIN_DAYS} days a side needed)"
-    ratio = ratio_text(comparison) or f"difference {difference_text(comparison)}"
     mean_with, mean_without = comparison.mean_with or 0.0, comparison.mean_without or 0.0
+    if not mean_with and not mean_without:
+        return f"{kind}: none logged after either"
+    ratio = ratio_text(comparison) or f"difference {difference_text(comparison)}"
     return f"{kind} {number(mean_with)} vs {number(mean_without)}, {ratio} — {verdict(comparison, 'more', 'fewer')}"
 
 
