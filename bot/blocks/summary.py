@@ -25,6 +25,7 @@ from bot.blocks.common import (
     section,
 )
 from bot.blocks.goals import ramp_announcement, ramp_note
+from bot.blocks.lift import lift_summary_text
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.goals import floor_percent, progress_bar
 from bot.domain.money import format_amount
@@ -66,6 +67,9 @@ def weekly_summary_message(summary: WeeklySummary) -> Message:
     blocks += [section(_leaders_text(summary.leaders))]
     blocks += [section(_funnel_text(summary.funnel))]
     blocks += [section(_shoutouts_text(summary.biggest_deal, summary.most_opportunities))]
+    lift = lift_summary_text(summary.lift) if summary.lift is not None else None
+    if lift is not None:
+        blocks.append(section(lift))
     blocks.append(
         context(
             f"{summary.window.first_day:%a %d %b} – {summary.window.last_day:%a %d %b} · {summary.tz} · "

@@ -58,14 +58,26 @@ def difference_text(comparison: Comparison) -> str:
     return f"{signed(difference)}{shown}"
 
 
+def counted(count: int, label: str) -> str:
+    """`3 Connect Days`, `1 Connect Day`, `1 day a leader prospected`: the first word of
+    `label` ending in "days" is the noun counted."""
+    if count == 1:
+        label_words = label.split(" ")
+        noun = next((i for i, word in enumerate(label_words) if word.lower().endswith("days")), None)
+        if noun is not None:
+            label_words[noun] = label_words[noun][:-1]
+            label = " ".join(label_words)
+    return f"{count} {label}"
+
+
 def day_counts(comparison: Comparison, with_label: str, without_label: str) -> str:
-    return f"{comparison.days_with} {with_label} vs {comparison.days_without} {without_label}"
+    return f"{counted(comparison.days_with, with_label)} vs {counted(comparison.days_without, without_label)}"
 
 
 def not_enough_text(comparison: Comparison, with_label: str, without_label: str) -> str:
     return (
-        f"not enough data yet ({comparison.days_with} {with_label} and {comparison.days_without} "
-        f"{without_label} so far; {MIN_DAYS} of each needed)"
+        f"not enough data yet ({counted(comparison.days_with, with_label)} and "
+        f"{counted(comparison.days_without, without_label)} so far; {MIN_DAYS} of each needed)"
     )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.activity_types import ACTIVITY_TYPES, OUTREACH_TYPES
 from bot.domain.goal_store import REP_ROLES, by_attainment, team_week
+from bot.domain.lift import RegionLift, region_lift
 from bot.domain.plan_store import activity_totals
 from bot.domain.planner import FUNNEL, STAGE_PAIRS, stage_totals_from_activity
 from bot.domain.ranking import RankedStanding, Standing, rank_standings
@@ -122,6 +123,7 @@ class WeeklySummary:
     biggest_deal: Shoutout | None
     most_opportunities: Shoutout | None
     daily: DailyTotals
+    lift: RegionLift | None = None  # what the prospecting days changed (asked for with lift=True)
 
     @property
     def region_totals(self) -> dict[str, float]:
@@ -136,8 +138,9 @@ class _MemberInfo:
     region_id: int | None
 
 
-def weekly_summary(session: Session, region: Region, now: datetime) -> WeeklySummary:
-    """The summary of `region` for the local week containing `now`."""
+def weekly_summary(session: Session, region: Region, now: datetime, *, lift: bool = False) -> WeeklySummary:
+    """The summary of `region` for the local week containing `now`; `lift` adds the lift
+    report's headlines (bot.domain.lift: its bootstraps cost a tenth of a second or so)."""
     zone = ZoneInfo(region.tz)
     week = period_window("week", now, zone)
     week_logs = _week_logs(session, region, week, zone)
@@ -157,6 +160,7 @@ def weekly_summary(session: Session, region: Region, now: datetime) -> WeeklySum
         biggest_deal=_biggest_deal(session, region, week, members),
         most_opportunities=_most_opportunities(tops, members),
         daily=week_logs.daily,
+        lift=region_lift(session, region, now) if lift else None,
     )
 
 

@@ -48,7 +48,7 @@ def post_weekly_summary(
     with session_factory.begin() as session:
         region = require_region_id(session, region_id)
         channel = channel_id or require_channel(region)
-        summary = weekly_summary(session, region, now)
+        summary = weekly_summary(session, region, now, lift=True)
         lead = competition_metrics(session, region)
     chart = summary_chart_png(summary, lead)  # before posting: a chart that can't be drawn stops nothing half-way
     ts = post_message(client, channel, weekly_summary_message(summary), post_key=post_key)
