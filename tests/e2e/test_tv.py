@@ -113,7 +113,7 @@ def test_a_link_opens_the_page_until_it_is_revoked_then_404s_like_any_unknown_to
     assert b"/tv/static/tv.js" in page.body and b"/tv/static/tv.css" in page.body
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]
-    for asset in ("tv.js", "tv.css", "fonts/DejaVuSansCondensed-Bold.woff"):
+    for asset in ("tv.js", "wheel.js", "tv.css", "fonts/DejaVuSansCondensed-Bold.woff"):
         assert get(f"{floor.base_url}/tv/static/{asset}").status == 200, asset
     assert state_of(page_url)["region"] == "AMER"
 
