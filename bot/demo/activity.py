@@ -109,7 +109,7 @@ def plan_activity(world: World, days: Sequence[date], rng: random.Random) -> lis
                 command
                 for person in world.in_region(region.name)
                 if person.role in ("rep", "leader")
-                for command in _person_day(person, day, zone, metric, rng)
+                for command in person_day(person, day, zone, metric, rng)
             ]
             planned += _spotlight_commands(world, region.name, day, zone, rng)
             commands += _spaced(sorted(planned))
@@ -117,7 +117,7 @@ def plan_activity(world: World, days: Sequence[date], rng: random.Random) -> lis
     return sorted(commands)
 
 
-def _person_day(
+def person_day(
     person: Person, day: date, zone: ZoneInfo, metric: str | None, rng: random.Random
 ) -> list[PlannedCommand]:
     if day.weekday() >= 5:

@@ -25,6 +25,7 @@ from bot.demo.activity import PlannedCommand, clear_of, plan_activity
 from bot.demo.artifacts import ArtifactWriter
 from bot.demo.feed import FeedCollector, Place, PostedButton, find_buttons
 from bot.demo.harness import DemoSystem, running_system
+from bot.demo.history import HISTORY_WEEKS, seed_history
 from bot.demo.terminal import FeedEntry, RenderOptions, render_feed_entry
 from bot.demo.world import DEMO_TEAM_DOMAIN, DEMO_TEAM_NAME, Person, World, build_world, played_days
 from bot.devtools.slack_requests import HttpResult
@@ -109,6 +110,11 @@ def run_demo(options: DemoOptions, observer: DemoObserver) -> DemoReport:
     ) as system:
         week = _Week(system, world, observer, report, ArtifactWriter(options.out_dir, world))
         week.set_up()
+        history = seed_history(system.session_factory, world, random.Random(options.seed + 3))
+        report.notes.append(
+            f"{history.logs:,} logs from the {HISTORY_WEEKS} weeks before (from {history.first_day:%a %d %b}) "
+            f"were stored first, with {history.competition_days} competition days, so `/pg lift` has history"
+        )
         observer.started(first, last)
         week.play(commands, days, first, last)
         week.finish(days, last)

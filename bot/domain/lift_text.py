@@ -158,11 +158,11 @@ def leaders_headline(region: RegionLift) -> str:
         return "Leaders' effect: " + not_enough_text(comparison, "days a leader prospected", "days none did") + "."
     ratio = ratio_text(comparison) or difference_text(comparison)
     counts = day_counts(comparison, "days", "days")
+    led = "days a leader logged at least an hour of prospecting"
+    if comparison.direction == 0:
+        return f"Leaders' effect: no clear difference in the team's connects per rep between {led} and days none did ({ratio}; {counts})."
     words = verdict(comparison, "more connects per rep", "fewer connects per rep")
-    return (
-        f"Leaders' effect: days a leader logged at least an hour of prospecting are {words} "
-        f"than days none did ({ratio}; {counts})."
-    )
+    return f"Leaders' effect: {led} are {words} than days none did ({ratio}; {counts})."
 
 
 def leaders_detail(region: RegionLift) -> str:
