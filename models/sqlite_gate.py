@@ -10,6 +10,9 @@ moment it is released) and then an flock() on `<database>.writer-lock`, which th
 gunicorn workers share (polled every <= 2 ms). By the time BEGIN IMMEDIATE runs, nobody
 else in Pipeday holds SQLite's lock; other programs still meet the busy timeout.
 
+WAL checkpoints happen after a commit has released the gate, not inside the commit that
+crosses SQLite's 1,000-page mark with the lock held (`WriteGate.checkpoint_due`).
+
 Bulk writes (an ingested batch's chunks, `yielding_writes()`) let every other writer go
 first: a thread of this process waiting for the gate, or another process's, which says so
 with a shared flock() on `<database>.waiting.writer-lock` while it waits. A bulk writer that
@@ -35,6 +38,11 @@ from typing import Any
 FIRST_POLL_S, LONGEST_POLL_S = 0.0002, 0.002
 # How often a bulk writer that stepped aside looks whether the others are done.
 YIELD_POLL_S = 0.0005
+# WAL checkpoints, after the gate is released: every few bulk commits (a 100-row chunk writes
+# ~50-100 pages), or after this many commits of any kind (a typed log writes a few pages;
+# SQLite's own default is every 1,000 pages).
+BULK_COMMITS_PER_CHECKPOINT = 8
+COMMITS_PER_CHECKPOINT = 250
 
 _yielding: ContextVar[bool] = ContextVar("pipeday_sqlite_yielding_writes", default=False)
 
@@ -86,6 +94,7 @@ class WriteGate:
         self._state = threading.Condition()
         self._held = False
         self._waiting = 0  # this process's ordinary (not yielding) writers waiting for the gate
+        self._commits_since_checkpoint = 0
 
     def acquire(self) -> None:
         deadline = time.monotonic() + self.timeout_s
@@ -101,6 +110,25 @@ class WriteGate:
             with self._state:
                 self._held = False
                 self._state.notify_all()
+
+    def checkpoint_due(self, bulk: bool) -> bool:
+        """After a commit, gate released: is it this commit's turn to checkpoint the WAL?
+
+        Bulk writes checkpoint every BULK_COMMITS_PER_CHECKPOINT commits (their chunks fill
+        the WAL fast, and their callers can spare the time); typed logs only as a safety net
+        when nothing else has for COMMITS_PER_CHECKPOINT commits, so a slash command hardly
+        ever pays for one."""
+        with self._state:
+            self._commits_since_checkpoint += 1
+            due = self._commits_since_checkpoint >= (BULK_COMMITS_PER_CHECKPOINT if bulk else COMMITS_PER_CHECKPOINT)
+            if due:
+                self._commits_since_checkpoint = 0
+            return due
+
+    def checkpoint_failed(self) -> None:
+        """A checkpoint that couldn't run: the next bulk commit tries again."""
+        with self._state:
+            self._commits_since_checkpoint = max(self._commits_since_checkpoint, BULK_COMMITS_PER_CHECKPOINT)
 
     def _acquire_first(self, deadline: float) -> None:
         # Announced from the moment this process has a writer queued until the last one has
@@ -203,16 +231,23 @@ def _left(deadline: float) -> float:
 
 
 def gated_connection_class(gate: WriteGate) -> type[sqlite3.Connection]:
-    """A sqlite3.Connection that holds `gate` from BEGIN until COMMIT/ROLLBACK has finished."""
+    """A sqlite3.Connection that holds `gate` from BEGIN until COMMIT/ROLLBACK has finished,
+    and checkpoints the WAL only after it has let go of the gate (`WriteGate.checkpoint_due`)."""
 
     class GatedConnection(sqlite3.Connection):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.holding_gate = False
+            self.bulk = False
+            # SQLite's own checkpoints run inside the COMMIT that crosses 1,000 WAL pages,
+            # with the write lock held (~10 ms of copying and fsync on this disk): commit()
+            # checkpoints after the gate is released instead.
+            self.execute("PRAGMA wal_autocheckpoint=0")
 
         def begin_immediate(self) -> None:
             gate.acquire()
             self.holding_gate = True
+            self.bulk = _yielding.get()
             try:
                 self.execute("BEGIN IMMEDIATE")
             except BaseException:
@@ -220,10 +255,13 @@ def gated_connection_class(gate: WriteGate) -> type[sqlite3.Connection]:
                 raise
 
         def commit(self) -> None:
+            wrote = self.holding_gate
             try:
                 super().commit()
             finally:
                 self._release_gate()
+            if wrote and gate.checkpoint_due(self.bulk):
+                self._checkpoint()
 
         def rollback(self) -> None:
             try:
@@ -241,5 +279,14 @@ def gated_connection_class(gate: WriteGate) -> type[sqlite3.Connection]:
             if self.holding_gate:
                 self.holding_gate = False
                 gate.release()
+
+        def _checkpoint(self) -> None:
+            # PASSIVE: copies what it can without waiting for readers or writers (another
+            # connection's checkpoint in progress makes it return at once); writers go on
+            # appending to the WAL meanwhile.
+            try:
+                self.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            except sqlite3.Error:
+                gate.checkpoint_failed()
 
     return GatedConnection

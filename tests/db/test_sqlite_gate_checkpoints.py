@@ -1,0 +1,90 @@
+"""models/sqlite_gate.py: WAL checkpoints run after a commit has released the write gate (SQLite's
+own ran inside the commit that crossed 1,000 pages, lock held), every few bulk commits and only
+rarely after a typed log's."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from models.sqlite_gate import (
+    BULK_COMMITS_PER_CHECKPOINT,
+    COMMITS_PER_CHECKPOINT,
+    WriteGate,
+    gated_connection_class,
+    yielding_writes,
+)
+
+CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)"
+
+
+class RecordingGate(WriteGate):
+    def __init__(self, lock_path: Path, events: list[str]) -> None:
+        super().__init__(lock_path, timeout_s=5)
+        self.events = events
+
+    def acquire(self) -> None:
+        super().acquire()
+        self.events.append("gate taken")
+
+    def release(self) -> None:
+        super().release()
+        self.events.append("gate released")
+
+
+def connect(tmp_path: Path, events: list[str]) -> sqlite3.Connection:
+    gate = RecordingGate(tmp_path / "db.writer-lock", events)
+    connection = sqlite3.connect(tmp_path / "db", factory=gated_connection_class(gate), isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("CREATE TABLE t (n INTEGER)")
+    connection.set_trace_callback(events.append)
+    return connection
+
+
+def write(connection: sqlite3.Connection, rows: int) -> None:
+    connection.begin_immediate()  # type: ignore[attr-defined]
+    connection.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(rows)])
+    connection.commit()
+
+
+def test_sqlite_never_checkpoints_inside_a_commit_and_bulk_writes_checkpoint_after_releasing_the_gate(
+    tmp_path: Path,
+) -> None:
+    events: list[str] = []
+    connection = connect(tmp_path, events)
+    assert connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    with yielding_writes():
+        for _ in range(BULK_COMMITS_PER_CHECKPOINT - 1):
+            write(connection, 50)
+        assert CHECKPOINT not in events
+        events.clear()
+        write(connection, 50)
+    assert events[events.index("COMMIT") :] == ["COMMIT", "gate released", CHECKPOINT]
+    # Checkpointed: every frame in the WAL is already in the database file.
+    busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and frames == copied
+    connection.close()
+
+
+def test_typed_logs_checkpoint_only_as_a_safety_net_and_bulk_checkpoints_count_for_them(tmp_path: Path) -> None:
+    gate = WriteGate(tmp_path / "db.writer-lock", timeout_s=5)
+    typed = [gate.checkpoint_due(bulk=False) for _ in range(COMMITS_PER_CHECKPOINT)]
+    assert typed == [False] * (COMMITS_PER_CHECKPOINT - 1) + [True]
+    bulk = [gate.checkpoint_due(bulk=True) for _ in range(BULK_COMMITS_PER_CHECKPOINT)]
+    assert bulk == [False] * (BULK_COMMITS_PER_CHECKPOINT - 1) + [True]
+    assert not any(gate.checkpoint_due(bulk=False) for _ in range(COMMITS_PER_CHECKPOINT - 1))
+    assert gate.checkpoint_due(bulk=True) is True  # overdue: the bulk write takes it at once
+    # ... and that checkpoint started the count again: the next typed log doesn't pay.
+    assert gate.checkpoint_due(bulk=False) is False
+
+
+def test_a_rolled_back_transaction_does_not_count_toward_a_checkpoint(tmp_path: Path) -> None:
+    events: list[str] = []
+    connection = connect(tmp_path, events)
+    with yielding_writes():
+        for _ in range(BULK_COMMITS_PER_CHECKPOINT * 2):
+            connection.begin_immediate()  # type: ignore[attr-defined]
+            connection.execute("INSERT INTO t VALUES (1)")
+            connection.rollback()
+    assert CHECKPOINT not in events
+    connection.close()
