@@ -12,14 +12,26 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.wheel import SeedSource, new_seed
-from bot.features import activity_log, boards, competitions, goals, help, home, membership, profiles, summary, tv
+from bot.features import (
+    activity_log,
+    boards,
+    competitions,
+    goals,
+    help,
+    home,
+    lift,
+    membership,
+    profiles,
+    summary,
+    tv,
+)
 from bot.settings import Settings
 from bot.slack import dispatch
 from bot.slack.after_ack import AfterAck, after_ack_pool
 from bot.slack.context import AppContext
 from models import utc_now
 
-FEATURES = (dispatch, help, activity_log, boards, membership, home, competitions, goals, summary, profiles, tv)
+FEATURES = (dispatch, help, activity_log, boards, membership, home, competitions, goals, summary, profiles, tv, lift)
 # Bolt's own default: listeners only answer (see bot.slack.after_ack), so a few threads do.
 LISTENER_THREADS = 5
 

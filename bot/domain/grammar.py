@@ -41,6 +41,7 @@ USAGE = {
     "job": "/pg job @user ae|sdr",
     "undo": "/pg undo",
     "tv": "/pg tv [region]",
+    "lift": "/pg lift [region]",
     "help": "/pg help",
 }
 
@@ -114,7 +115,7 @@ class JobChange:
 Command = HelpCommand | JoinCommand | LogCommand | UndoCommand | BoardCommand | MeCommand | RoleCommand | OtherCommand
 
 # Verbs owned by feature modules; the grammar only splits their arguments.
-DELEGATED_VERBS = frozenset({"goals", "plan", "close", "spin", "days", "summary", "job", "tv"})
+DELEGATED_VERBS = frozenset({"goals", "plan", "close", "spin", "days", "summary", "job", "tv", "lift"})
 
 _NUMBER_WITH_UNIT = re.compile(r"^(-?\d+(?:[.,]\d+)?)([a-z]+)$")
 _NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
