@@ -59,9 +59,9 @@ def _competition_text(lift: CompetitionLift) -> str:
         )
     lines.append("• " + escape(words.follow_up_title(lift)) + ":")
     if any(follow_up.comparison.enough_data for follow_up in lift.follow_ups):
-        lines += [f"    {escape(words.follow_up_detail(follow_up))}" for follow_up in lift.follow_ups]
+        lines += [f"    ◦ {escape(words.follow_up_detail(follow_up))}" for follow_up in lift.follow_ups]
     else:
-        lines.append(f"    not enough data yet ({MIN_DAYS} days a side needed)")
+        lines.append(f"    ◦ not enough data yet ({MIN_DAYS} days a side needed)")
     return "\n".join(lines)
 
 

@@ -41,6 +41,9 @@ SPIN_DELAY = timedelta(minutes=4)
 EXPORT_LOCAL_TIME = time(18, 0)
 SHORT_STRETCH_SUMMARY_TIME = time(17, 45)
 DELIVERY_DELAY = timedelta(hours=16)
+# When the first region's manager asks for the lift report: after the last played weekday's
+# results and, on Friday, after the weekly summary.
+LIFT_LOCAL_TIME = time(17, 50)
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,10 @@ class _Week:
             self.timeline.add(command.at, partial(self._planned, command))
         export_at = local_time_utc(days[-1], EXPORT_LOCAL_TIME, ZoneInfo(self.world.regions[0].tz))
         self.timeline.add(export_at, self._export_from_home)
+        weekdays = [day for day in days if day.weekday() < 5]
+        if weekdays:
+            lift_at = local_time_utc(weekdays[-1], LIFT_LOCAL_TIME, ZoneInfo(self.world.regions[0].tz))
+            self.timeline.add(lift_at, self._lift_from_manager)
         while (event := self.timeline.pop()) is not None:
             if event.at > last:
                 break
@@ -322,6 +329,31 @@ class _Week:
             block_id=button.block_id,
         )
         self.report.clicks += 1
+
+    def _lift_from_manager(self) -> None:
+        """The first region's manager asks what the prospecting days changed (`/pg lift`): the
+        figures come back privately after the ack, the chart lands in their DM."""
+        manager = self.world.manager_of(self.world.regions[0].name)
+        answered = len(self.system.slack.responses())
+        self._command(manager, "lift")
+        self.report.commands += 1
+        later = self.system.slack.responses()[answered:]
+        if not later:
+            self.report.skipped.append("/pg lift (no answer after the ack)")
+            return
+        zone = ZoneInfo(self.world.region(manager.region).tz)
+        body = later[-1].args
+        self._show(
+            [
+                FeedEntry(
+                    f"{manager.name} › /pg lift",
+                    self.system.clock().astimezone(zone),
+                    "ephemeral",
+                    text=body.get("text"),
+                    blocks=body.get("blocks"),
+                )
+            ]
+        )
 
     # -- finishing ---------------------------------------------------------------------------
 

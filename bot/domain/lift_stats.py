@@ -26,6 +26,7 @@ RESAMPLES = 999
 # (and stays in cache: a third faster than 250 at a time).
 BATCH = 50
 LIFT_SEED = 20_261_127
+UNBOUNDED = 1e12  # a ratio bound at least this large is shown as unbounded
 
 Values = NDArray[np.float64]
 
@@ -109,8 +110,10 @@ def compare(
 def _difference_and_ratio(with_values: Values, without_values: Values, axis: int = -1) -> Values:
     mean_with = np.mean(with_values, axis=axis)
     mean_without = np.mean(without_values, axis=axis)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = mean_with / mean_without
+    # A resample with nothing on the other side has no ratio: it counts as "unbounded" (a
+    # finite stand-in: infinities would turn the percentiles' interpolation into NaN).
+    has_base = mean_without > 0
+    ratio = np.where(has_base, mean_with / np.where(has_base, mean_without, 1.0), UNBOUNDED)
     return np.stack([mean_with - mean_without, ratio])
 
 
@@ -147,4 +150,4 @@ def _interval(low: float, high: float) -> Interval:
 
 def _finite(value: float) -> float | None:
     number = float(value)
-    return number if math.isfinite(number) else None
+    return number if math.isfinite(number) and abs(number) < UNBOUNDED else None
