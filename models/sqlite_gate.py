@@ -29,7 +29,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -164,10 +164,14 @@ class WriteGate:
                     raise sqlite3.OperationalError("database is locked (bulk write: waited for this process's writers)")
                 self._held = True
             try:
-                self._flock_until(deadline)
+                # Not while a writer of this process queues: it must not wait for our turn.
+                got = self._flock_until(deadline, give_up=lambda: self._waiting > 0)
             except BaseException:
                 self.release_process_lock()
                 raise
+            if not got:
+                self.release_process_lock()
+                continue
             if not self._others_waiting():
                 return
             self.release()  # someone else waits: they go first
@@ -178,14 +182,17 @@ class WriteGate:
             self._held = False
             self._state.notify_all()
 
-    def _flock_until(self, deadline: float) -> None:
+    def _flock_until(self, deadline: float, give_up: Callable[[], bool] = lambda: False) -> bool:
+        """Poll for the flock until `deadline` (then raise); False as soon as `give_up()`."""
         fd = self._lock_file.fd()
         pause = FIRST_POLL_S
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
+                return True
             except BlockingIOError:
+                if give_up():
+                    return False
                 if time.monotonic() >= deadline:
                     raise sqlite3.OperationalError("database is locked (waited for another process's writer)") from None
                 time.sleep(pause)

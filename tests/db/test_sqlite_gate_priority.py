@@ -92,3 +92,36 @@ def test_an_ordinary_writer_does_not_wait_for_queued_bulk_writes_and_bulk_writes
     with yielding_writes():
         gate.acquire()  # the gate was handed back when the bulk write gave up
     gate.release()
+
+
+def test_a_typed_log_does_not_queue_behind_a_bulk_write_of_its_process_that_waits_for_another(
+    tmp_path: Path,
+) -> None:
+    gate = WriteGate(tmp_path / "db.writer-lock", timeout_s=0.5)
+    other_process = os.open(gate.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(other_process, fcntl.LOCK_EX)  # another worker's chunk, for longer than the timeout
+    failures: dict[str, str] = {}
+
+    def write(name: str, bulk: bool) -> None:
+        try:
+            if bulk:
+                with yielding_writes():
+                    gate.acquire()
+            else:
+                gate.acquire()
+        except sqlite3.OperationalError as error:
+            failures[name] = str(error)
+
+    try:
+        bulk = threading.Thread(target=write, args=("bulk", True))
+        bulk.start()
+        wait_until(lambda: gate._held, what="the bulk write polling for the other process's lock")
+        typed = threading.Thread(target=write, args=("typed", False))
+        typed.start()
+        typed.join(5)
+        bulk.join(5)
+    finally:
+        os.close(other_process)
+    # The typed log queued for the other process's lock itself (and timed out there), not behind
+    # the bulk write's place in this process.
+    assert "another process" in failures["typed"]
