@@ -47,6 +47,15 @@ class FetchFailed(Exception):
     retried later, then parked with this reason."""
 
 
+class TokenRefused(FetchFailed):
+    """The vendor's API refused the source's token (401/403): retrying can't help until the
+    admin sets a new one, so the delivery is parked at once with a reason saying how."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 @dataclass(frozen=True)
 class Parsed:
     # The vendor's id for this delivery: a redelivery is acknowledged and counted once.

@@ -41,7 +41,7 @@ class GenericAdapter:
     def parse(self, request: HookRequest, mapping: Mapping[str, str]) -> Parsed:
         try:
             payload = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             payload = None
         items = payload.get("activities") if isinstance(payload, dict) else None
         if not isinstance(items, list):

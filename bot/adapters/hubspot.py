@@ -149,7 +149,7 @@ class HubSpotAdapter:
     def parse(self, request: HookRequest, mapping: Mapping[str, str]) -> Parsed:
         try:
             events = json.loads(request.body)
-        except (UnicodeDecodeError, ValueError) as error:
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
             raise PayloadError("the body isn't JSON") from error
         if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
             raise PayloadError("the body isn't a JSON array of events")

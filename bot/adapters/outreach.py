@@ -146,7 +146,7 @@ class OutreachAdapter:
 def _decode(body: bytes) -> dict[str, Any]:
     try:
         envelope = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise PayloadError("the body isn't JSON") from None
     if not isinstance(envelope, dict) or not isinstance(envelope.get("data"), dict):
         raise PayloadError("an Outreach delivery is a JSON object with `data`")

@@ -96,7 +96,7 @@ class SalesloftAdapter:
             raise PayloadError(f"no {EVENT_HEADER} header")
         try:
             payload = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
             raise PayloadError("the body isn't JSON") from error
         if not isinstance(payload, dict):
             raise PayloadError("the body isn't a JSON object")

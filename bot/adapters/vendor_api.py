@@ -1,6 +1,12 @@
 """A vendor's REST API as adapters see it (base.VendorApi): JSON over HTTPS with the admin's
-token as a bearer, a short timeout, and every failure turned into FetchFailed with a reason
-short enough for `pipeday ingest unmatched` (the delivery is retried, then parked with it).
+token as a bearer, and every failure turned into FetchFailed with a reason short enough for
+`pipeday ingest unmatched` (the delivery is retried, then parked with it). A refused token
+(401/403) is TokenRefused: the delivery is parked at once, since only a new token helps.
+
+Every call is over by a deadline, whatever the vendor does: a socket timeout only bounds each
+read, so a vendor trickling a byte a second would hold the thread for ever. A watchdog timer
+shuts the call's socket down when its time is up (the run's deadline, or CALL_BUDGET_S), which
+ends any read in progress. Answers are capped at MAX_RESPONSE_BYTES.
 
 Only the standard library: one GET or POST per call, no retries here (the delivery's backoff
 is the retry), no redirects to another host carrying the token.
@@ -8,18 +14,26 @@ is the retry), no redirects to another host carrying the token.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
+import socket
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-from bot.adapters.base import FetchFailed
+from bot.adapters.base import FetchFailed, TokenRefused
 
+# Each read and the connect; the call as a whole is bounded by its deadline.
 DEFAULT_TIMEOUT_S = 5.0
+# A call's whole time when the caller gives no deadline of its own.
+CALL_BUDGET_S = 15.0
 # A vendor answer larger than this isn't one record or one batch: refuse it rather than hold it.
-MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 USER_AGENT = "Pipeday webhooks"
 
 
@@ -30,14 +44,74 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class UrllibVendorApi:
-    """`get_json`/`post_json` against `base_url` (e.g. https://api.hubapi.com) with `token`."""
+class _Watchdog:
+    """Shuts down the sockets of one call once its time is up (from a timer thread)."""
 
-    def __init__(self, base_url: str, token: str | None, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.expired = False
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut_down(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut_down(sock)
+
+    def connection_class(self, base: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
+        watchdog = self
+
+        class Watched(base):  # type: ignore[valid-type,misc]
+            def connect(self) -> None:
+                super().connect()
+                watchdog.watch(self.sock)
+
+        return Watched
+
+
+def _shut_down(sock: socket.socket) -> None:
+    # socket.socket's own shutdown, below TLS: it wakes a read blocked in another thread.
+    with contextlib.suppress(OSError):  # closed already
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _WatchedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self._watchdog = watchdog
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._watchdog.connection_class(http.client.HTTPConnection), req)
+
+
+class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self._watchdog = watchdog
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        context = getattr(self, "_context", None)
+        return self.do_open(self._watchdog.connection_class(http.client.HTTPSConnection), req, context=context)
+
+
+class UrllibVendorApi:
+    """`get_json`/`post_json` against `base_url` (e.g. https://api.hubapi.com) with `token`.
+    `deadline` (time.monotonic()): every call ends by then (the run's deadline); without one,
+    each call gets CALL_BUDGET_S."""
+
+    def __init__(
+        self, base_url: str, token: str | None, *, timeout: float = DEFAULT_TIMEOUT_S, deadline: float | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirects)
+        self._deadline = deadline
 
     def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         query = f"?{urllib.parse.urlencode(dict(params))}" if params else ""
@@ -50,34 +124,67 @@ class UrllibVendorApi:
         return f"{self.base_url}/{path.lstrip('/')}"
 
     def _send(self, method: str, url: str, data: bytes | None) -> Any:
+        where = f"{method} {urllib.parse.urlsplit(url).path}"
+        started = time.monotonic()
+        ends = started + CALL_BUDGET_S if self._deadline is None else min(self._deadline, started + CALL_BUDGET_S)
+        budget = ends - started
+        if budget <= 0:
+            raise FetchFailed(f"{where} not tried: the run's time was up")
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if data is not None:
             headers["Content-Type"] = "application/json"
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
-        where = f"{method} {urllib.parse.urlsplit(url).path}"
+        watchdog = _Watchdog()
+        opener = urllib.request.build_opener(
+            _NoRedirects, _WatchedHTTPHandler(watchdog), _WatchedHTTPSHandler(watchdog)
+        )
+        timer = threading.Timer(budget, watchdog.expire)
+        timer.daemon = True
+        timer.start()
         try:
-            with self._opener.open(request, timeout=self._timeout) as response:
-                raw = response.read(MAX_RESPONSE_BYTES + 1)
-        except urllib.error.HTTPError as error:
-            raise FetchFailed(f"{where} answered {error.code}{_hint(error.code)}") from None
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            if isinstance(reason, TimeoutError):
-                raise FetchFailed(f"{where} didn't answer within {self._timeout:g} s") from None
-            raise FetchFailed(f"{where} failed: {reason}") from None
+            raw = self._exchange(opener, request, where, min(self._timeout, budget), watchdog, budget)
+        finally:
+            timer.cancel()
         if len(raw) > MAX_RESPONSE_BYTES:
             raise FetchFailed(f"{where} answered more than {MAX_RESPONSE_BYTES // (1024 * 1024)} MB")
         try:
             return json.loads(raw) if raw else None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise FetchFailed(f"{where} answered something that isn't JSON") from None
+
+    def _exchange(
+        self,
+        opener: urllib.request.OpenerDirector,
+        request: urllib.request.Request,
+        where: str,
+        timeout: float,
+        watchdog: _Watchdog,
+        budget: float,
+    ) -> bytes:
+        late = FetchFailed(f"{where} didn't finish within {budget:.3g} s")
+        try:
+            with opener.open(request, timeout=timeout) as response:
+                raw: bytes = response.read(MAX_RESPONSE_BYTES + 1)
+        except urllib.error.HTTPError as error:
+            error.close()
+            if error.code in (401, 403):
+                raise TokenRefused(f"{where} answered {error.code}", error.code) from None
+            raise FetchFailed(f"{where} answered {error.code}{_hint(error.code)}") from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+            if watchdog.expired:
+                raise late from None
+            reason = getattr(error, "reason", error)
+            if isinstance(reason, TimeoutError):
+                raise FetchFailed(f"{where} didn't answer within {timeout:.3g} s") from None
+            raise FetchFailed(f"{where} failed: {reason}") from None
+        if watchdog.expired:  # an answer without a length ends at the shutdown: it's cut short
+            raise late
+        return raw
 
 
 def _hint(status: int) -> str:
-    if status in (401, 403):
-        return " (check the source's API token: pipeday source set NAME --api-token T)"
     if status == 429:
         return " (rate limited)"
     return ""

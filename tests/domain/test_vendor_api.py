@@ -4,15 +4,18 @@ bearer token; every failure a FetchFailed with a short reason; no redirect carri
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from flask import Flask, Response, jsonify, redirect, request
 
-from bot.adapters.base import FetchFailed
+from bot.adapters.base import FetchFailed, TokenRefused
 from bot.adapters.registry import KNOWN_KINDS, adapter_for, built_kinds, registered
-from bot.adapters.vendor_api import UrllibVendorApi
+from bot.adapters.vendor_api import MAX_RESPONSE_BYTES, UrllibVendorApi
 from tests.support.wsgi_server import serve_wsgi
 
 seen: list[dict[str, Any]] = []
@@ -72,10 +75,6 @@ def test_get_and_post_send_the_token_and_read_json(base_url: str) -> None:
         ("/status/404", "GET /status/404 answered 404"),
         ("/status/503", "GET /status/503 answered 503"),
         ("/status/429", "GET /status/429 answered 429 (rate limited)"),
-        (
-            "/status/401",
-            "GET /status/401 answered 401 (check the source's API token: pipeday source set NAME --api-token T)",
-        ),
         ("/not-json", "GET /not-json answered something that isn't JSON"),
         ("/elsewhere", "GET /elsewhere answered 302"),
     ],
@@ -84,6 +83,79 @@ def test_failures_are_fetch_failed_with_a_short_reason(base_url: str, path: str,
     with pytest.raises(FetchFailed) as failed:
         UrllibVendorApi(base_url, "t").get_json(path)
     assert str(failed.value) == reason
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_token_is_token_refused_with_its_status(base_url: str, status: int) -> None:
+    with pytest.raises(TokenRefused) as refused:
+        UrllibVendorApi(base_url, "expired").get_json(f"/status/{status}")
+    assert (str(refused.value), refused.value.status) == (f"GET /status/{status} answered {status}", status)
+
+
+@contextmanager
+def loopback_listener() -> Iterator[tuple[socket.socket, str]]:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener, f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_a_vendor_that_trickles_its_answer_is_cut_off_at_the_deadline() -> None:
+    """One byte every 0.1 s: each read is well within the socket timeout, so only a deadline on the
+    whole call ends it (before it, this call took as long as the vendor liked)."""
+    body = b'{"properties": {"hs_timestamp": "2026-11-24T14:00:00Z"}}'
+    stop = threading.Event()
+
+    def trickle(listener: socket.socket) -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+            for byte in body:
+                if stop.wait(0.1):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    with loopback_listener() as (listener, url):
+        server = threading.Thread(target=trickle, args=(listener,), daemon=True)
+        server.start()
+        started = time.monotonic()
+        with pytest.raises(FetchFailed, match=r"^GET /crm/v3/objects/calls/1 didn't finish within 0\.5 s$"):
+            UrllibVendorApi(url, "t", timeout=5, deadline=started + 0.5).get_json("/crm/v3/objects/calls/1")
+        took = time.monotonic() - started
+        stop.set()
+        server.join(5)
+    assert 0.5 <= took < 2.0, took  # the whole body would take 5.6 s
+
+
+def test_a_vendor_that_accepts_and_never_answers_fails_by_the_deadline_and_no_time_left_tries_nothing() -> None:
+    with loopback_listener() as (listener, url):
+        held: list[socket.socket] = []
+        accepting = threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True)
+        accepting.start()
+        started = time.monotonic()
+        with pytest.raises(FetchFailed, match=r"^GET /x didn't finish within 0\.3 s$"):
+            UrllibVendorApi(url, "t", timeout=5, deadline=started + 0.3).get_json("/x")
+        assert time.monotonic() - started < 2.0
+        accepting.join(5)
+        for conn in held:
+            conn.close()
+        with pytest.raises(FetchFailed, match=r"^GET /x not tried: the run's time was up$"):
+            UrllibVendorApi(url, "t", deadline=time.monotonic() - 1).get_json("/x")
+
+
+def test_an_answer_over_the_size_cap_is_refused() -> None:
+    app = Flask("big")
+
+    @app.get("/big")
+    def big() -> Response:
+        return Response(b"[" + b"0," * (MAX_RESPONSE_BYTES // 2) + b"0]", mimetype="application/json")
+
+    with serve_wsgi(app) as url, pytest.raises(FetchFailed, match=r"^GET /big answered more than 4 MB$"):
+        UrllibVendorApi(url, "t").get_json("/big")
 
 
 def test_a_vendor_that_doesnt_answer_is_fetch_failed() -> None:
