@@ -73,8 +73,9 @@ class WebhookSource(Base):
 
 class WebhookDelivery(Base):
     """A vendor delivery seen once: its id makes a redelivery a no-op. `state` is `done`,
-    `fetching` (what it names must still be fetched from the vendor's API: `jobs`, retried
-    at `next_attempt_at`) or `parked` (the fetch kept failing: `reason`; never dropped)."""
+    `pending` (work left: `items` to ingest and/or `jobs` to fetch from the vendor's API, due
+    at `next_attempt_at`) or `parked` (retrying kept failing or can't help: `reason`; never
+    dropped). `lease` names the run working on it, so a run that lost it writes nothing."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
@@ -91,11 +92,21 @@ class WebhookDelivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(String(300))
+    # Batch-API-shaped items parsed from the delivery, not ingested yet (the answer goes first).
+    # none_as_null: no items left is SQL NULL, not the JSON `null`.
+    items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))
+    lease: Mapped[str | None] = mapped_column(String(32))
+    # Items the ingestion refused (bad type, in the future…): how many, and the first few
+    # [{"external_id", "reason"}] for `pipeday ingest unmatched`.
+    rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rejections: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class PersonLink(Base):
-    """A vendor's name for a person (`<source>:<vendor user id>`) linked to a member by hand
-    (`pipeday member link outreach:42 U123`). Emails are cached on `members.email` instead."""
+    """Another name for a member, linked by hand (`pipeday member link outreach:42 U123`,
+    `pipeday member link sam.smith@acme.com U123`) or an extra email Slack matched: a vendor's
+    `<source>:<vendor user id>`, or a lower-cased email. `members.email` holds the email Slack
+    knows the member by; these are the others."""
 
     __tablename__ = "person_links"
     __table_args__ = (UniqueConstraint("team_id", "person_key"),)
@@ -105,3 +116,17 @@ class PersonLink(Base):
     person_key: Mapped[str] = mapped_column(String(320))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class EmailLookupMiss(Base):
+    """Slack said no user has this email (users.lookupByEmail: users_not_found), at
+    `checked_at`: Slack isn't asked again for an hour, in any worker; `pipeday member link`
+    of the email removes it."""
+
+    __tablename__ = "email_lookup_misses"
+    __table_args__ = (UniqueConstraint("team_id", "email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(320))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)

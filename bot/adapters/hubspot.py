@@ -8,7 +8,13 @@ HubSpot decodes before signing, decoded) + the raw body + `X-HubSpot-Request-Tim
 A delivery is a JSON array of events that carry ids only (`object.creation` with an
 `objectTypeId`: 0-48 calls, 0-47 meetings, 0-49 emails), so `parse` turns each engagement
 into a fetch job, and `fetch` reads the engagement from the CRM objects API and its owner
-from the owners API. HubSpot batches events and retries the same batch, so the delivery id
+from the owners API.
+
+When each activity happened: a call or an email at its `hs_timestamp`. A meeting counts when it
+was booked — the record's `createdAt` (else its `hs_createdate`, else the event's `occurredAt`) —
+not at `hs_timestamp`, which HubSpot sets to the meeting's start: an SDR books Thursday's
+meeting on Tuesday, and Tuesday is when the booking is their activity (a start time in the
+future would also be refused as "in the future"). HubSpot batches events and retries the same batch, so the delivery id
 is the batch's sorted event ids; each item's external id is the engagement's id, so
 overlapping batches still count every engagement once.
 """
@@ -52,7 +58,7 @@ class Engagement:
 # HubSpot's object type ids (the `objectTypeId` of generic webhook events).
 ENGAGEMENTS: Mapping[str, Engagement] = {
     "0-48": Engagement("call", "calls", ("hs_timestamp", "hubspot_owner_id", "hs_call_disposition")),
-    "0-47": Engagement("meeting", "meetings", ("hs_timestamp", "hubspot_owner_id")),
+    "0-47": Engagement("meeting", "meetings", ("hs_createdate", "hubspot_owner_id")),
     "0-49": Engagement(
         "email", "emails", ("hs_timestamp", "hubspot_owner_id", "hs_email_direction", "hs_email_status")
     ),
@@ -209,7 +215,7 @@ class HubSpotAdapter:
         properties = found.get("properties") if isinstance(found, dict) else None
         if not isinstance(properties, dict):
             raise FetchFailed(f"HubSpot's {engagement.event} {object_id} came back without properties")
-        occurred_at = _occurred_at(properties.get("hs_timestamp")) or job.get("occurred_at")
+        occurred_at = _when(engagement, found, properties) or job.get("occurred_at")
         if not isinstance(occurred_at, str):
             raise FetchFailed(f"HubSpot's {engagement.event} {object_id} has no hs_timestamp")
         if engagement.event == "email" and (
@@ -243,6 +249,13 @@ class HubSpotAdapter:
         if isinstance(email, str) and email.strip():
             return {"email": email.strip()}
         return {"vendor_user_id": owner_id}
+
+
+def _when(engagement: Engagement, found: Mapping[str, Any], properties: Mapping[str, Any]) -> str | None:
+    """When the activity happened: a meeting when it was booked, the others at hs_timestamp."""
+    if engagement.event == "meeting":
+        return _occurred_at(found.get("createdAt")) or _occurred_at(properties.get("hs_createdate"))
+    return _occurred_at(properties.get("hs_timestamp"))
 
 
 def _delivery_id(event_ids: list[str]) -> str | None:

@@ -1,5 +1,6 @@
-"""`pipeday apikey create|list|revoke` and `pipeday ingest unmatched`: the batch API's keys
-and the items it parked because nobody could tell whose they were.
+"""`pipeday apikey create|list|revoke` and `pipeday ingest unmatched|retry`: the batch API's keys,
+the items parked because nobody could tell whose they were, and vendor deliveries that are
+parked, waiting for a retry, or had items refused.
 
 pipeday apikey create zapier
 pipeday ingest unmatched
@@ -7,9 +8,17 @@ pipeday ingest unmatched
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from bot.cli.common import CliState, pass_state, team_option, team_session
+
+if TYPE_CHECKING:
+    from bot.domain.deliveries import DeliveryIssue
+
+# How far back `ingest unmatched` lists refused items.
+REJECTED_DAYS = 7
 
 
 @click.group(help="API keys for POST /api/v1/activities (only a hash of each key is stored).")
@@ -69,19 +78,25 @@ def ingest() -> None:
 
 @ingest.command(
     "unmatched",
-    help="Parked items (nobody matched their person), grouped by person key, and parked vendor deliveries "
-    "(their fetch from the vendor's API kept failing).",
+    help="Parked items (nobody matched their person), grouped by person key; vendor deliveries that are parked "
+    "or waiting for a retry (their vendor's API or Slack failed), with the reason; and the items of the last "
+    f"{REJECTED_DAYS} days' deliveries that were refused, with the reasons.",
 )
 @team_option
 @pass_state
 def ingest_unmatched(state: CliState, team: str | None) -> None:
-    from bot.domain.deliveries import parked_deliveries
+    from datetime import timedelta
+
+    from bot.domain.deliveries import parked_deliveries, rejected_items, retrying_deliveries
     from bot.domain.ingestion import parked_items
+    from models import utc_now
 
     with team_session(state, team) as (session, team_id):
         grouped = parked_items(session, team_id)
         deliveries = parked_deliveries(session, team_id)
-        if not grouped and not deliveries:
+        retrying = retrying_deliveries(session, team_id)
+        rejected = rejected_items(session, team_id, utc_now() - timedelta(days=REJECTED_DAYS))
+        if not grouped and not deliveries and not retrying and not rejected:
             click.echo("Nothing parked: every ingested activity was matched to a member.")
             return
         for person_key, rows in grouped.items():
@@ -94,13 +109,41 @@ def ingest_unmatched(state: CliState, team: str | None) -> None:
     if grouped:
         click.echo("Link a person to replay theirs: pipeday member link EMAIL|SOURCE:ID USER_ID")
     if deliveries:
-        click.echo(f"Parked deliveries ({len(deliveries)}): what they name couldn't be fetched from the vendor.")
+        click.echo(f"Parked deliveries ({len(deliveries)}): their work kept failing, or can't work until you act.")
         for delivery in deliveries:
-            click.echo(
-                f"  {delivery.source}  {delivery.delivery_id}  received {delivery.received_at:%Y-%m-%d %H:%M}  "
-                f"after {delivery.attempts} attempt(s): {delivery.reason}"
-            )
+            click.echo(f"  {_described(delivery)}: {delivery.reason}")
         click.echo("Fix the cause, then: pipeday ingest retry [--source NAME]")
+    if retrying:
+        click.echo(f"Waiting for a retry ({len(retrying)}): the clock tries again after a growing delay.")
+        for delivery in retrying:
+            click.echo(f"  {_described(delivery)}: {delivery.reason}")
+    if rejected:
+        total = sum(found.count for found in rejected)
+        click.echo(
+            f"Rejected items ({total} in the last {REJECTED_DAYS} days): not stored; fix the sender or the mapping."
+        )
+        for found in rejected:
+            click.echo(
+                f"  {found.source}  {found.delivery_id}  received {found.received_at:%Y-%m-%d %H:%M}: "
+                f"{found.count} item(s) rejected"
+            )
+            for external_id, reason in found.first:
+                click.echo(f"    {external_id}: {reason}")
+
+
+def _described(delivery: DeliveryIssue) -> str:
+    work = ", ".join(
+        part
+        for part in (
+            f"{delivery.items} item(s) to store" if delivery.items else "",
+            f"{delivery.jobs} fetch(es)" if delivery.jobs else "",
+        )
+        if part
+    )
+    return (
+        f"{delivery.source}  {delivery.delivery_id}  received {delivery.received_at:%Y-%m-%d %H:%M}  "
+        f"({work or 'nothing left'}) after {delivery.attempts} failed attempt(s)"
+    )
 
 
 @ingest.command("retry", help="Fetch parked deliveries again (all, or one source's): the clock retries them now.")

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -35,11 +34,22 @@ from bot.domain.ingested_items import Status as Status
 from bot.domain.ingested_items import describe_errors as describe_errors
 from bot.domain.ingested_items import looks_like_user_id, stored_item, validate_item
 from bot.domain.money import amount_cents
+from bot.domain.person_keys import MISS_TTL as MISS_TTL
+from bot.domain.person_keys import (
+    check_vendor_key,
+    email_holder,
+    email_key,
+    forget_miss,
+    known_emails,
+    link_insert,
+    linked_member,
+    member_for_user,
+    recent_miss,
+    remember_miss,
+)
 from bot.domain.text_input import unsafe_character
-from models import Activity, Member, ParkedItem, WebhookSource
+from models import Activity, Member, ParkedItem
 from models.ingestion import PersonLink
-
-MAX_PERSON_KEY = 320  # parked_items.person_key, person_links.person_key
 
 EmailResolver = Callable[[str], str | None]  # an email → a Slack user id, or None
 
@@ -81,18 +91,16 @@ def external_key(source: str, external_id: str) -> str:
 def emails_to_match(
     session: Session, team_id: str, items: Sequence[object], now: datetime, *, from_adapter: bool = False
 ) -> set[str]:
-    """The emails in `items` that name their person and aren't cached on a member yet: what the
-    caller resolves with Slack before `ingest_items`, outside any transaction (a slow Slack must
-    never hold the database's write lock)."""
+    """The emails in `items` that name their person and that Slack must be asked about: not
+    cached on a member, not linked by hand, not found missing within MISS_TTL. The caller
+    resolves them before `ingest_items`, outside any transaction (a slow Slack must never hold
+    the database's write lock)."""
     emails = set()
     for raw in items:
         checked = validate_item(raw, "", now, from_adapter=from_adapter)
         if isinstance(checked, ActivityItem) and checked.slack_user_id is None and checked.email:
             emails.add(checked.email)
-    if not emails:
-        return set()
-    known = session.scalars(select(Member.email).where(Member.team_id == team_id, Member.email.in_(emails)))
-    return emails - set(known)
+    return emails - known_emails(session, team_id, emails, now)
 
 
 def ingest_items(
@@ -123,7 +131,7 @@ def ingest_items(
             continue
         seen.add(key)
         valid.append(_Valid(index, checked, item_source, key, checked.person_key(item_source)))
-    _match_people(session, team_id, valid, resolve_email)
+    _match_people(session, team_id, valid, resolve_email, now)
     report = IngestReport([])
     created = _insert_activities(session, team_id, [v for v in valid if v.member is not None])
     for entry in valid:
@@ -148,7 +156,9 @@ def _facts(team_id: str, entry: _Valid) -> IngestedFacts:
     )
 
 
-def _match_people(session: Session, team_id: str, entries: list[_Valid], resolve_email: EmailResolver) -> None:
+def _match_people(
+    session: Session, team_id: str, entries: list[_Valid], resolve_email: EmailResolver, now: datetime
+) -> None:
     by_user: dict[str, MemberRef] = {}
     by_email: dict[str, MemberRef | None] = {}
     by_link: dict[str, MemberRef | None] = {}
@@ -161,7 +171,7 @@ def _match_people(session: Session, team_id: str, entries: list[_Valid], resolve
         elif email is not None:
             if email not in by_email:
                 try:
-                    by_email[email] = _member_for_email(session, team_id, email, resolve_email)
+                    by_email[email] = _member_for_email(session, team_id, email, resolve_email, now)
                 except EmailLookupFailed as error:
                     entry.lookup_failed = f"couldn't match the email with Slack just now ({error}); send it again"
                     continue
@@ -176,43 +186,32 @@ def _match_people(session: Session, team_id: str, entries: list[_Valid], resolve
                 entry.reason = f"nobody is linked to {entry.person_key}"[:200]
 
 
-def linked_member(session: Session, team_id: str, person_key: str) -> MemberRef | None:
-    """The member a vendor key (`outreach:42`) was linked to with `pipeday member link`."""
-    user_id = session.scalar(
-        select(Member.user_id)
-        .join(PersonLink, PersonLink.member_id == Member.id)
-        .where(PersonLink.team_id == team_id, PersonLink.person_key == person_key)
-    )
-    return None if user_id is None else find_member_ref(session, team_id, user_id)
-
-
-def member_for_user(session: Session, team_id: str, user_id: str) -> MemberRef:
-    """The member, created on first sight; a concurrent first sight elsewhere is read back."""
-    found = find_member_ref(session, team_id, user_id)
-    if found is not None:
-        return found
-    try:
-        with session.begin_nested():
-            return MemberRef.of(ensure_member(session, team_id, user_id, user_id))
-    except IntegrityError:
-        again = find_member_ref(session, team_id, user_id)
-        assert again is not None, "the unique (team, user) violation means the member exists"
-        return again
-
-
-def _member_for_email(session: Session, team_id: str, email: str, resolve_email: EmailResolver) -> MemberRef | None:
-    cached = session.scalars(select(Member.user_id).where(Member.team_id == team_id, Member.email == email)).first()
-    if cached is not None:
-        return find_member_ref(session, team_id, cached)
+def _member_for_email(
+    session: Session, team_id: str, email: str, resolve_email: EmailResolver, now: datetime
+) -> MemberRef | None:
+    """The member with this email: cached on a member, linked by hand, or Slack's answer (a
+    "nobody" is remembered for MISS_TTL, so it isn't asked again meanwhile)."""
+    holder = email_holder(session, team_id, email)
+    if holder is not None:
+        return find_member_ref(session, team_id, holder)
+    if recent_miss(session, team_id, email, now):
+        return None
     user_id = resolve_email(email)
     if user_id is None:
+        remember_miss(session, team_id, email, now)
         return None
     member = member_for_user(session, team_id, user_id)
     try:
         with session.begin_nested():
-            session.execute(update(Member).where(Member.id == member.id, Member.email.is_(None)).values(email=email))
+            cached = session.execute(
+                update(Member).where(Member.id == member.id, Member.email.is_(None)).values(email=email)
+            )
+            if getattr(cached, "rowcount", 0) != 1:
+                # The member has another email already (an older Slack address): keep this one as
+                # a link, so it's matched without asking Slack again.
+                session.execute(link_insert(session).values(team_id=team_id, person_key=email, member_id=member.id))
     except IntegrityError:
-        pass  # another request cached it on this member meanwhile; the match stands either way
+        pass  # another request cached it meanwhile; the match stands either way
     return member
 
 
@@ -304,29 +303,31 @@ def link_person(session: Session, team_id: str, person_key: str, user_id: str) -
     """Link a person key — an email, or a vendor's `<source>:<user id>` — to the member
     `user_id`, replay the items parked under it into their windows, then unpark them.
 
-    Emails are kept on the member (members.email, as email matching caches them); vendor keys
-    in person_links. A key already linked to someone else is refused: unlinking is explicit."""
+    Links live in person_links, beside the email Slack knows the member by (members.email,
+    which a link never replaces: a rep may use another address in each tool). Linking an email
+    forgets that Slack had no user for it. A key already linked to someone else is refused:
+    unlinking is explicit."""
     if not looks_like_user_id(user_id):
         raise Conflict(f"{user_id!r} isn't a Slack member id (U0123ABCD).")
     key = person_key.strip()
-    if "@" in key and ":" not in key.partition("@")[0]:
-        key = _email_key(key)
-        holder = session.scalars(select(Member).where(Member.team_id == team_id, Member.email == key)).first()
-        if holder is not None and holder.user_id != user_id:
-            raise Conflict(f"{key} is already linked to {holder.user_id}.")
-        member = ensure_member(session, team_id, user_id, user_id)
-        member.email = key
+    is_email = "@" in key and ":" not in key.partition("@")[0]
+    if is_email:
+        key = email_key(key)
+        holder = email_holder(session, team_id, key)
+        if holder is not None and holder != user_id:
+            raise Conflict(f"{key} is already linked to {holder}.")
+        forget_miss(session, team_id, key)
     else:
-        _check_vendor_key(session, team_id, key)
-        member = ensure_member(session, team_id, user_id, user_id)
-        linked = session.scalars(
-            select(PersonLink).where(PersonLink.team_id == team_id, PersonLink.person_key == key)
-        ).first()
-        if linked is not None and linked.member_id != member.id:
-            holder_id = session.scalar(select(Member.user_id).where(Member.id == linked.member_id))
-            raise Conflict(f"{key} is already linked to {holder_id}.")
-        if linked is None:
-            session.add(PersonLink(team_id=team_id, person_key=key, member_id=member.id))
+        check_vendor_key(session, team_id, key)
+    member = ensure_member(session, team_id, user_id, user_id)
+    linked = session.scalars(
+        select(PersonLink).where(PersonLink.team_id == team_id, PersonLink.person_key == key)
+    ).first()
+    if linked is not None and linked.member_id != member.id:
+        holder_id = session.scalar(select(Member.user_id).where(Member.id == linked.member_id))
+        raise Conflict(f"{key} is already linked to {holder_id}.")
+    if linked is None and not (is_email and member.email == key):
+        session.add(PersonLink(team_id=team_id, person_key=key, member_id=member.id))
     session.flush()
     ref = MemberRef.of(member)
     parked = list(
@@ -341,35 +342,3 @@ def link_person(session: Session, team_id: str, person_key: str, user_id: str) -
         session.execute(delete(ParkedItem).where(ParkedItem.id.in_([row.id for row in parked])))
     touched = {_facts(team_id, entry) for entry in entries if entry.key in created}
     return LinkResult(key, ref, len(created), len(entries) - len(created), touched)
-
-
-def _email_key(text: str) -> str:
-    key = text.lower()
-    try:
-        ActivityItem.model_validate(
-            {"external_id": "x", "type": "call", "occurred_at": "2026-01-01T00:00:00Z", "email": key}
-        )
-    except ValidationError as error:
-        raise Conflict(f"{text!r} isn't an email address.") from error
-    return key
-
-
-def _check_vendor_key(session: Session, team_id: str, key: str) -> None:
-    """`<source>:<vendor user id>` naming a source of this workspace (or items parked under it)."""
-    source, colon, vendor_id = key.rpartition(":")
-    if not colon or not source or not vendor_id or len(key) > MAX_PERSON_KEY or unsafe_character(key):
-        raise Conflict(
-            f"{key!r} isn't a person key.",
-            "Give an email (sam@acme.com) or a source and that vendor's user id (outreach:42).",
-        )
-    names = session.scalars(select(WebhookSource.name).where(WebhookSource.team_id == team_id))
-    if any(key.startswith(f"{name}:") for name in names):
-        return
-    parked = session.scalar(
-        select(ParkedItem.id).where(ParkedItem.team_id == team_id, ParkedItem.person_key == key).limit(1)
-    )
-    if parked is None:
-        raise Conflict(
-            f"There's no source named {source} and nothing is parked under {key}.",
-            "`pipeday source list` names the sources; `pipeday ingest unmatched` lists parked keys.",
-        )

@@ -1,17 +1,16 @@
-"""The clock's retry of vendor deliveries whose fetch is due (bot/hooks.py, DeliveryRunner): on
-each reconcile tick (every minute by default), each due delivery gets one attempt; five failed
-attempts park it."""
+"""The clock's runs of vendor deliveries whose work is due (bot/ingest/deliveries_runner.py): on
+each reconcile tick (every minute by default), each due delivery gets one run, within the
+tick's budget; five failed runs park a delivery. Deliveries the web app's pool had no room for
+are due too, so they are done here. Nothing a delivery does stops the tick: any exception is
+logged with its traceback and counted on that delivery."""
 
 from __future__ import annotations
 
 import logging
 
-from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.api import slack_email_resolver
 from bot.domain.ingested_days import IngestedFacts
-from bot.hooks import DeliveryRunner
+from bot.ingest.deliveries_runner import DeliveryRunner
 from bot.scheduler.jobs import JobRuntime
 
 logger = logging.getLogger(__name__)
@@ -28,19 +27,19 @@ def delivery_runner(runtime: JobRuntime) -> DeliveryRunner:
 
 
 def retry_due_deliveries(runtime: JobRuntime) -> list[str]:
-    """One attempt for each delivery whose fetch is due; their new states."""
+    """One run for each delivery whose work is due; their new states."""
     try:
         states = delivery_runner(runtime).run_due()
-    except SQLAlchemyError:
-        logger.exception("retrying webhook deliveries failed; the next minute tries again")
+    except Exception:  # the rest of the tick's upkeep still runs; the next tick tries again
+        logger.exception("running due webhook deliveries failed; the next minute tries again")
         return []
     if states:
-        logger.info("retried %d webhook delivery fetch(es): %s", len(states), ", ".join(sorted(states)))
+        logger.info("ran %d webhook delivery(ies): %s", len(states), ", ".join(sorted(states)))
     return states
 
 
 def _refresh_quietly(runtime: JobRuntime, touched: set[IngestedFacts]) -> None:
     try:
         runtime.live_standings.on_logs(touched)
-    except (SQLAlchemyError, SlackApiError):
-        logger.exception("live standings refresh failed after a fetched delivery")
+    except Exception:  # stored already; the next log or the day's close catches up
+        logger.exception("live standings refresh failed after a webhook delivery")

@@ -109,7 +109,10 @@ def test_vendor_keys_are_linked_by_source_and_id_and_parked_deliveries_are_liste
             )
         code, output = run_pipeday(url, "ingest", "unmatched")
         assert code == 0 and "outreach:42: 2 item(s) (nobody is linked to outreach:42)" in output
-        assert "outreach  evt-9  received 2026-11-24 15:00  after 0 attempt(s): GET /calls/9 answered 503" in output
+        assert (
+            "outreach  evt-9  received 2026-11-24 15:00  (1 fetch(es)) after 0 failed attempt(s): "
+            "GET /calls/9 answered 503" in output
+        )
 
         assert run_pipeday(url, "member", "link", "outreach:42", "U0REP") == (
             0,
@@ -127,7 +130,76 @@ def test_vendor_keys_are_linked_by_source_and_id_and_parked_deliveries_are_liste
             assert session.scalar(select(func.sum(Activity.quantity))) == 2
             assert session.scalars(select(PersonLink.person_key)).all() == ["outreach:42"]
             requeued = session.scalars(select(WebhookDelivery)).one()
-            assert (requeued.state, requeued.attempts, requeued.reason) == ("fetching", 0, None)
+            assert (requeued.state, requeued.attempts, requeued.reason) == ("pending", 0, None)
         assert "Nothing parked" in run_pipeday(url, "ingest", "unmatched")[1]
+    finally:
+        engine.dispose()
+
+
+def test_unmatched_lists_deliveries_waiting_for_a_retry_and_recently_refused_items(url: str) -> None:
+    from datetime import timedelta
+
+    from bot.domain.deliveries import claim_delivery, finish_run, note_rejections
+    from bot.domain.secret_box import SecretBox
+    from bot.domain.webhook_sources import add_source
+    from models import utc_now
+    from models.ingestion import WebhookDelivery
+
+    key = "c2VjcmV0LWtleS1mb3ItcGlwZWRheS10ZXN0cy0wMDE="
+    now = utc_now()
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            source = add_source(session, TEAM, "aircall", "aircall", SecretBox(key), secret="tok")
+            item = {"external_id": "9", "type": "call", "occurred_at": "2026-11-24T10:00:00-05:00", "email": "a@b.co"}
+            waiting_id = claim_delivery(session, source.id, "call.ended:9", now, items=[item])
+            waiting = session.get(WebhookDelivery, waiting_id)
+            assert waiting is not None
+            finish_run(waiting, [item], [], "Slack couldn't match an email just now (Slack answered ratelimited)", now)
+            for name, when in (("call.ended:321", now - timedelta(hours=1)), ("call.ended:7", now - timedelta(days=8))):
+                done_id = claim_delivery(session, source.id, name, when)
+                done = session.get(WebhookDelivery, done_id)
+                assert done is not None
+                note_rejections(
+                    done, [("321", "occurred_at is in the future"), ("321:connect", "occurred_at is in the future")]
+                )
+        code, output = run_pipeday(url, "ingest", "unmatched")
+        assert code == 0, output
+        assert "Waiting for a retry (1): the clock tries again after a growing delay." in output
+        assert (
+            "  aircall  call.ended:9  received " in output
+            and "(1 item(s) to store) after 1 failed attempt(s): Slack couldn't match an email just now" in output
+        )
+        assert "Rejected items (2 in the last 7 days): not stored; fix the sender or the mapping." in output
+        assert (
+            ": 2 item(s) rejected\n    321: occurred_at is in the future\n    321:connect: occurred_at is in the future"
+            in output
+        )
+        assert "call.ended:7" not in output  # refused more than a week ago
+        assert "a@b.co" not in output
+    finally:
+        engine.dispose()
+
+
+def test_linking_a_second_email_keeps_the_first_and_both_match(url: str) -> None:
+    """Sam is sam@acme.com in Aircall and sam.smith@acme.com in HubSpot, and Slack knows neither:
+    linking the second used to replace the first, whose calls were unmatched again."""
+    assert run_pipeday(url, "member", "link", "sam@acme.com", "U0SAM")[0] == 0
+    assert run_pipeday(url, "member", "link", "sam.smith@acme.com", "U0SAM")[0] == 0
+    code, output = run_pipeday(url, "member", "link", "sam@acme.com", "U0OTHER")
+    assert code == 1 and "sam@acme.com is already linked to U0SAM" in output
+    items = [
+        {"external_id": f"c{n}", "type": "call", "occurred_at": "2026-11-24T10:00:00-05:00", "email": email}
+        for n, email in enumerate(["sam@acme.com", "Sam.Smith@acme.com"])
+    ]
+
+    def nobody(email: str) -> None:
+        raise AssertionError(f"Slack was asked about {email}, a linked email")
+
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            report = ingest_items(session, TEAM, "dialer", items, NOW, nobody)
+        assert [result.status for result in report.results] == ["created", "created"]
     finally:
         engine.dispose()

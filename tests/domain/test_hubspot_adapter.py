@@ -379,6 +379,33 @@ def test_meetings_and_emails() -> None:
     )
 
 
+def test_a_meeting_counts_when_it_was_booked_not_at_its_start() -> None:
+    """HubSpot sets a meeting's hs_timestamp to its start: booked Tuesday for Thursday, it is
+    Tuesday's activity (and a start in the future would be refused as "in the future")."""
+    booked = {
+        "id": "17591596501",
+        "properties": {
+            "hs_timestamp": "2026-11-26T15:00:00Z",  # Thursday's start
+            "hs_createdate": "2026-11-24T14:05:00.100Z",
+            "hubspot_owner_id": "41629779",
+        },
+        "createdAt": "2026-11-24T14:05:00.000Z",  # booked on Tuesday
+        "updatedAt": "2026-11-24T14:05:00.000Z",
+        "archived": False,
+    }
+    owner = fixture_json("owners-list.json")["results"][0]
+    api = FakeApi({"/crm/v3/objects/meetings/17591596501": booked, "/crm/v3/owners/41629779": owner})
+    job = {"object": "meetings", "id": "17591596501", "occurred_at": "2026-11-24T14:05:01+00:00"}
+    (meeting,) = ADAPTER.fetch(job, api, ADAPTER.default_mapping)
+    assert meeting["occurred_at"] == "2026-11-24T14:05:00+00:00"
+    assert api.calls[0] == ("/crm/v3/objects/meetings/17591596501", {"properties": "hs_createdate,hubspot_owner_id"})
+    # Without createdAt: hs_createdate; without either: the event's occurredAt.
+    del booked["createdAt"]
+    assert ADAPTER.fetch(job, api, ADAPTER.default_mapping)[0]["occurred_at"] == "2026-11-24T14:05:00.100000+00:00"
+    del booked["properties"]["hs_createdate"]  # type: ignore[attr-defined]
+    assert ADAPTER.fetch(job, api, ADAPTER.default_mapping)[0]["occurred_at"] == "2026-11-24T14:05:01+00:00"
+
+
 @pytest.mark.parametrize(
     "changes", [{"hs_email_direction": "INCOMING_EMAIL"}, {"hs_email_status": "BOUNCED"}, {"hs_email_status": "FAILED"}]
 )

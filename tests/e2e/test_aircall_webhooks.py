@@ -1,10 +1,13 @@
 """`POST /hooks/aircall/<source-id>` over real HTTP with Aircall's documented body
-(tests/fixtures/hooks/aircall/SOURCES.md): the token checked, a redelivery counted once,
-connects after 30 s of talk, the source's mapping applied, unmatched people parked."""
+(tests/fixtures/hooks/aircall/SOURCES.md): the token checked, answered before anything is
+ingested, a redelivery counted once, connects after 30 s of talk, the source's mapping applied,
+unmatched people parked; Slack's email lookups off the request path, remembered when nobody
+has the email, and retried (never lost) when Slack fails."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +18,12 @@ from bot.domain.directory import get_member
 from bot.domain.ingestion import link_person, parked_items
 from bot.domain.secret_box import SecretBox
 from bot.domain.webhook_sources import NewSource, add_source, map_event
+from bot.scheduler.delivery_retries import retry_due_deliveries
+from bot.scheduler.jobs import JobRuntime
 from models import Activity, Member, WebhookSource
-from models.ingestion import WebhookDelivery
+from models.ingestion import EmailLookupMiss, WebhookDelivery
 from tests.e2e.conftest import SECRET_KEY, TEAM_ID, LiveBot
+from tests.e2e.webhook_runs import wait_for_runs
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "hooks" / "aircall" / "call_ended.json"
 TOKEN = "cebcaac65XXXXXXXXXx"  # the documented sample's token, pasted with --secret
@@ -67,7 +73,8 @@ def test_an_answered_call_that_talked_is_a_call_and_a_connect_and_a_redelivery_c
     source = new_source(live_bot)
     answer = deliver(live_bot, source.id, documented())
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"status": "received", "created": 2}
+    assert answer.json() == {"status": "received"}
+    wait_for_runs(live_bot.session_factory)
     assert stored(live_bot) == [
         ("ext:aircall:123", "call", 1.0, "aircall", "U_MADE"),
         ("ext:aircall:123:connect", "connect", 1.0, "aircall", "U_MADE"),
@@ -84,7 +91,8 @@ def test_a_ten_second_call_is_a_call_only(live_bot: LiveBot) -> None:
     known_rep(live_bot)
     source = new_source(live_bot)
     short = documented(id=124, ended_at=documented()["data"]["answered_at"] + 10)
-    assert deliver(live_bot, source.id, short).json() == {"status": "received", "created": 1}
+    assert deliver(live_bot, source.id, short).json() == {"status": "received"}
+    wait_for_runs(live_bot.session_factory)
     assert [(key, kind) for key, kind, *_ in stored(live_bot)] == [("ext:aircall:124", "call")]
 
 
@@ -127,13 +135,15 @@ def test_changing_the_mapping_changes_what_the_next_delivery_stores(live_bot: Li
     with live_bot.session_factory.begin() as session:
         assert map_event(session, TEAM_ID, "aircall", "call.ended.answered", "meeting") == ("connect", "meeting")
         assert map_event(session, TEAM_ID, "aircall", "call.ended", "none") == ("call", "")
-    assert deliver(live_bot, source.id, documented()).json() == {"status": "received", "created": 1}
+    assert deliver(live_bot, source.id, documented()).json() == {"status": "received"}
+    wait_for_runs(live_bot.session_factory)
     assert [(key, kind) for key, kind, *_ in stored(live_bot)] == [("ext:aircall:123:connect", "meeting")]
     with live_bot.session_factory.begin() as session:
         assert map_event(session, TEAM_ID, "aircall", "call.ended", "call") == ("", "call")
         changes = session.get(WebhookSource, source.id).mapping  # type: ignore[union-attr]
         assert changes == {"call.ended.answered": "meeting"}  # back to its default: no longer a change
     deliver(live_bot, source.id, documented(id=125))
+    wait_for_runs(live_bot.session_factory)
     assert [(key, kind) for key, kind, *_ in stored(live_bot)] == [
         ("ext:aircall:123:connect", "meeting"),
         ("ext:aircall:125", "call"),
@@ -143,11 +153,9 @@ def test_changing_the_mapping_changes_what_the_next_delivery_stores(live_bot: Li
 
 def test_a_rep_slack_cant_match_is_parked_by_email_and_linking_replays_the_calls(live_bot: LiveBot) -> None:
     source = new_source(live_bot)  # nobody in Slack has Madelaine's email
-    assert deliver(live_bot, source.id, documented()).json() == {"status": "received", "unmatched": 2}
-    assert deliver(live_bot, source.id, documented(id=126, answered_at=None)).json() == {
-        "status": "received",
-        "unmatched": 1,
-    }
+    assert deliver(live_bot, source.id, documented()).json() == {"status": "received"}
+    assert deliver(live_bot, source.id, documented(id=126, answered_at=None)).json() == {"status": "received"}
+    wait_for_runs(live_bot.session_factory)
     assert count(live_bot, Activity) == 0
     with live_bot.session_factory.begin() as session:
         assert {key: len(rows) for key, rows in parked_items(session, TEAM_ID).items()} == {EMAIL: 3}
@@ -160,8 +168,9 @@ def test_a_rep_slack_cant_match_is_parked_by_email_and_linking_replays_the_calls
         ("ext:aircall:123:connect", "connect", "U_MADE"),
         ("ext:aircall:126", "call", "U_MADE"),
     ]
-    # Known now: the next call is matched at once, and the earlier ones stay counted once.
-    assert deliver(live_bot, source.id, documented(id=127)).json() == {"status": "received", "created": 2}
+    # Known now: the next call is matched, and the earlier ones stay counted once.
+    assert deliver(live_bot, source.id, documented(id=127)).json() == {"status": "received"}
+    wait_for_runs(live_bot.session_factory)
     assert count(live_bot, Activity) == 5
 
 
@@ -174,5 +183,85 @@ def test_eight_concurrent_copies_of_a_delivery_store_it_once(live_bot: LiveBot) 
         answers = list(pool.map(lambda _: deliver(live_bot, source.id, documented()), range(8)))
     assert all(answer.status_code == 200 for answer in answers), [answer.text for answer in answers]
     bodies = sorted((answer.json() for answer in answers), key=lambda body: body["status"])
-    assert bodies == [{"status": "duplicate"}] * 7 + [{"status": "received", "created": 2}]
+    assert bodies == [{"status": "duplicate"}] * 7 + [{"status": "received"}]
+    wait_for_runs(live_bot.session_factory)
     assert count(live_bot, Activity) == 2 and count(live_bot, WebhookDelivery) == 1
+
+
+def clock_runtime(bot: LiveBot) -> JobRuntime:
+    """What `pipeday clock` runs deliveries with, on the test's clock and Slack."""
+    return JobRuntime(
+        bot.session_factory, bot.slack.client(), worker_id="clock-test", clock=bot.clock, secret_key=SECRET_KEY
+    )
+
+
+def delivery(bot: LiveBot) -> WebhookDelivery:
+    with bot.session_factory() as session:
+        return session.scalars(select(WebhookDelivery)).one()
+
+
+def lookups(bot: LiveBot) -> int:
+    return len(bot.slack.calls("users.lookupByEmail"))
+
+
+def test_a_slack_lookup_that_fails_is_retried_by_the_runner_not_lost_nor_a_duplicate(live_bot: LiveBot) -> None:
+    """Slack failing once used to make the call "rejected" in a claimed delivery: Aircall's retry
+    was a duplicate and the call and connect were lost. Now the items wait on the delivery."""
+    known_rep(live_bot)
+    source = new_source(live_bot)
+    live_bot.slack.fail("users.lookupByEmail", error="fatal_error", status=200, retry_after=None, times=1)
+    assert deliver(live_bot, source.id, documented()).json() == {"status": "received"}
+    wait_for_runs(live_bot.session_factory)
+    waiting = delivery(live_bot)
+    assert (waiting.state, waiting.attempts, count(live_bot, Activity)) == ("pending", 1, 0)
+    assert waiting.reason == "Slack couldn't match an email just now (Slack answered fatal_error); retried"
+    assert [item["external_id"] for item in waiting.items or []] == ["123", "123:connect"]
+    assert waiting.next_attempt_at == live_bot.clock() + timedelta(minutes=1)
+    with live_bot.session_factory() as session:
+        assert parked_items(session, TEAM_ID) == {}
+    # Aircall's retry of the same event: acknowledged, nothing new to do.
+    assert deliver(live_bot, source.id, documented()).json() == {"status": "duplicate"}
+    live_bot.clock.advance(timedelta(minutes=1))
+    assert retry_due_deliveries(clock_runtime(live_bot)) == ["done"]
+    assert [(key, user) for key, _, _, _, user in stored(live_bot)] == [
+        ("ext:aircall:123", "U_MADE"),
+        ("ext:aircall:123:connect", "U_MADE"),
+    ]
+    done = delivery(live_bot)
+    assert (done.state, done.items, done.reason, done.rejected) == ("done", None, None, 0)
+
+
+def test_the_answer_doesnt_wait_for_slacks_email_lookup(live_bot: LiveBot) -> None:
+    known_rep(live_bot)
+    source = new_source(live_bot)
+    slack_answers = live_bot.slack.hold("users.lookupByEmail")
+    try:
+        answer = deliver(live_bot, source.id, documented())  # answered while Slack is still thinking
+        assert answer.json() == {"status": "received"}
+        live_bot.slack.wait_for_held("users.lookupByEmail", 1)
+        assert count(live_bot, Activity) == 0
+    finally:
+        slack_answers.set()
+    wait_for_runs(live_bot.session_factory)
+    assert count(live_bot, Activity) == 2
+
+
+def test_an_email_slack_doesnt_know_is_asked_once_an_hour_and_linking_it_clears_that(live_bot: LiveBot) -> None:
+    source = new_source(live_bot)  # Madelaine's Aircall address is nobody's in Slack
+    for call_id in (201, 202):
+        deliver(live_bot, source.id, documented(id=call_id))
+        wait_for_runs(live_bot.session_factory)
+    assert lookups(live_bot) == 1  # the second call believed the first answer
+    live_bot.clock.advance(timedelta(minutes=61))
+    deliver(live_bot, source.id, documented(id=203))
+    wait_for_runs(live_bot.session_factory)
+    assert lookups(live_bot) == 2  # an hour on, Slack is asked again
+    with live_bot.session_factory() as session:
+        assert {key: len(rows) for key, rows in parked_items(session, TEAM_ID).items()} == {EMAIL: 6}
+        assert session.scalars(select(EmailLookupMiss.email)).all() == [EMAIL]
+    with live_bot.session_factory.begin() as session:
+        assert link_person(session, TEAM_ID, EMAIL, "U_MADE").created == 6
+        assert session.scalars(select(EmailLookupMiss.email)).all() == []
+    deliver(live_bot, source.id, documented(id=204))
+    wait_for_runs(live_bot.session_factory)
+    assert (lookups(live_bot), count(live_bot, Activity)) == (2, 8)  # matched by the link, Slack not asked

@@ -1,5 +1,7 @@
-"""`POST /hooks/generic/<source-id>` over real HTTP: signed deliveries create activities once;
-anything not provably from the source gets 401 and stores nothing."""
+"""`POST /hooks/generic/<source-id>` over real HTTP: signed deliveries create activities once and
+are answered like the batch API, a named delivery's repeat too; anything not provably from the
+source gets 401 and stores nothing; when Slack can't match an email, nothing is stored and the
+answer is 503, so sending the same delivery again works."""
 
 from __future__ import annotations
 
@@ -31,13 +33,23 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"v0={digest}"
 
 
-def deliver(bot: LiveBot, source_id: str, body: bytes, timestamp: int, signature: str) -> HttpResult:
+def deliver(
+    bot: LiveBot, source_id: str, body: bytes, timestamp: int, signature: str, delivery: str | None = None
+) -> HttpResult:
     headers = {
         "Content-Type": "application/json",
         "X-Pipeday-Timestamp": str(timestamp),
         "X-Pipeday-Signature": signature,
     }
+    if delivery is not None:
+        headers["X-Pipeday-Delivery"] = delivery
     return SignedRequest(body, headers).send(bot.base_url, f"/hooks/generic/{source_id}")
+
+
+def send(bot: LiveBot, source: NewSource, body: bytes, delivery: str | None = None) -> HttpResult:
+    """Signed with the source's secret, now."""
+    now = int(bot.clock().timestamp())
+    return deliver(bot, source.id, body, now, sign(source.secret, now, body), delivery)
 
 
 def activity_count(bot: LiveBot) -> int:
@@ -85,3 +97,55 @@ def test_the_secret_is_stored_encrypted(live_bot: LiveBot) -> None:
         assert stored is not None
         assert source.secret not in stored.secret_encrypted
         assert SecretBox(SECRET_KEY).decrypt(stored.secret_encrypted) == source.secret
+
+
+BY_EMAIL = json.dumps(
+    {
+        "activities": [
+            {"external_id": "flow-9", "type": "call", "occurred_at": WHEN, "email": "sam@acme.com"},
+            {"external_id": "flow-10", "type": "call", "occurred_at": WHEN, "slack_user_id": "U_REP1"},
+        ]
+    }
+).encode()
+
+
+def test_when_slack_cant_match_an_email_nothing_is_stored_the_answer_is_503_and_the_resend_works(
+    live_bot: LiveBot,
+) -> None:
+    """It used to answer 200 "rejected … send it again" with the delivery claimed, so the resend
+    was a duplicate and the item was lost."""
+    live_bot.slack.users["U_SAM"] = {"profile": {"email": "sam@acme.com"}}
+    source = new_source(live_bot)
+    live_bot.slack.fail("users.lookupByEmail", error="fatal_error", status=200, retry_after=None, times=1)
+    first = send(live_bot, source, BY_EMAIL, "zap-1")
+    assert (first.status_code, first.headers.get("Retry-After")) == (503, "60"), first.text
+    assert "send the same request again" in first.json()["error"]
+    assert activity_count(live_bot) == 0
+    again = send(live_bot, source, BY_EMAIL, "zap-1")
+    assert again.json() == {
+        "results": [{"external_id": "flow-9", "status": "created"}, {"external_id": "flow-10", "status": "created"}]
+    }
+    assert activity_count(live_bot) == 2
+
+
+def test_a_repeated_delivery_is_answered_in_the_batch_apis_shape(live_bot: LiveBot) -> None:
+    source = new_source(live_bot)
+    body = json.dumps(
+        {
+            "activities": [
+                {"external_id": "z1", "type": "call", "occurred_at": WHEN, "slack_user_id": "U_REP1"},
+                {"external_id": "z2", "type": "nap", "occurred_at": WHEN, "slack_user_id": "U_REP1"},
+            ]
+        }
+    ).encode()
+    first = send(live_bot, source, body, "run-1")
+    assert [result["status"] for result in first.json()["results"]] == ["created", "rejected"]
+    again = send(live_bot, source, body, "run-1")
+    assert again.status_code == 200
+    assert again.json() == {
+        "results": [
+            {"external_id": "z1", "status": "duplicate"},
+            {"external_id": "z2", "status": "rejected", "error": first.json()["results"][1]["error"]},
+        ]
+    }
+    assert activity_count(live_bot) == 1

@@ -1,9 +1,11 @@
 """`POST /hooks/hubspot/<source-id>` over real HTTP: a batch of HubSpot's id-only engagement
 events, signed as HubSpot signs them (v3: method + the public URI + body + timestamp), answered at
 once; the calls, meetings, emails and owners are then read from a loopback stand-in for
-api.hubapi.com answering with the documented shapes (tests/fixtures/hooks/hubspot/SOURCES.md).
-Redeliveries and overlapping batches count each engagement once; anything not provably HubSpot's
-gets 401, stores nothing and calls nobody."""
+api.hubapi.com answering with the documented shapes (tests/fixtures/hooks/hubspot/SOURCES.md),
+each owner once per run. Redeliveries and overlapping batches count each engagement once; a
+meeting counts when it was booked; a failing API stops the run and the rest is retried; a failed
+Slack lookup of an owner's email keeps the fetched items for the retry; anything not provably
+HubSpot's gets 401, stores nothing and calls nobody."""
 
 from __future__ import annotations
 
@@ -26,12 +28,15 @@ from bot.devtools.slack_requests import HttpResult, SignedRequest
 from bot.domain.ingestion import link_person
 from bot.domain.secret_box import SecretBox
 from bot.domain.webhook_sources import NewSource, add_source
+from bot.scheduler.delivery_retries import retry_due_deliveries
+from bot.scheduler.jobs import JobRuntime
 from bot.settings import Settings
 from bot.slack.after_ack import after_ack_pool
 from bot.web import create_web_app
 from models import Activity, Member, ParkedItem
 from models.ingestion import WebhookDelivery
 from tests.e2e.conftest import SECRET_KEY, SIGNING_SECRET, TEAM_ID
+from tests.e2e.webhook_runs import wait_for_runs
 from tests.support.clock import FakeClock
 from tests.support.slack_stub import SlackStub
 from tests.support.waiting import wait_until
@@ -134,6 +139,13 @@ def bot(
     after_ack.shutdown(wait=True)
 
 
+def clock_runtime(bot: HubSpotBot) -> JobRuntime:
+    """What `pipeday clock` runs deliveries with, on the test's clock and Slack."""
+    return JobRuntime(
+        bot.session_factory, bot.slack.client(), worker_id="clock-test", clock=bot.clock, secret_key=SECRET_KEY
+    )
+
+
 def new_source(bot: HubSpotBot, api_url: str | None) -> NewSource:
     with bot.session_factory.begin() as session:
         api = {"api_token": API_TOKEN, "api_url": api_url} if api_url is not None else {}
@@ -215,7 +227,7 @@ def test_a_signed_batch_is_answered_then_fetched_and_counted_once(bot: HubSpotBo
         source = new_source(bot, api_url)
         answer = deliver(bot, source.id, BATCH)
         assert answer.status_code == 200, answer.text
-        assert answer.json() == {"status": "received", "fetch": "queued"}
+        assert answer.json() == {"status": "received"}
         wait_until(lambda: delivery_states(bot) == ["done"], what=lambda: f"the fetch (API saw {api.seen})")
         assert stored(bot) == EXPECTED
         bearer = f"Bearer {API_TOKEN}"
@@ -226,9 +238,8 @@ def test_a_signed_batch_is_answered_then_fetched_and_counted_once(bot: HubSpotBo
                     "properties=hs_timestamp%2Chubspot_owner_id%2Chs_call_disposition",
                     bearer,
                 ),
-                ("/crm/v3/owners/41629779", "", bearer),
-                ("/crm/v3/objects/meetings/17591596501", "properties=hs_timestamp%2Chubspot_owner_id", bearer),
-                ("/crm/v3/owners/41629779", "", bearer),
+                ("/crm/v3/owners/41629779", "", bearer),  # the call's and the meeting's owner: asked once
+                ("/crm/v3/objects/meetings/17591596501", "properties=hs_createdate%2Chubspot_owner_id", bearer),
                 (
                     "/crm/v3/objects/emails/17591596602",
                     "properties=hs_timestamp%2Chubspot_owner_id%2Chs_email_direction%2Chs_email_status",
@@ -250,7 +261,7 @@ def test_a_signed_batch_is_answered_then_fetched_and_counted_once(bot: HubSpotBo
             [dict(json.loads(BATCH)[3], eventId=4006), {**json.loads(BATCH)[4], "eventId": 4007}]
         ).encode()
         later = deliver(bot, source.id, overlap)
-        assert later.status_code == 200 and later.json() == {"status": "received", "fetch": "queued"}, later.text
+        assert later.status_code == 200 and later.json() == {"status": "received"}, later.text
         wait_until(lambda: delivery_states(bot) == ["done", "done"], what="the overlapping batch's fetch")
     assert len(api.seen) == asked + 2  # the call and its owner, once more
     assert stored(bot) == EXPECTED
@@ -284,22 +295,79 @@ def test_an_owner_without_an_email_is_parked_by_owner_id_then_replayed_by_the_li
     assert count(bot, ParkedItem) == 0
 
 
-def test_when_hubspots_api_fails_the_delivery_waits_for_a_retry_and_loses_nothing(bot: HubSpotBot) -> None:
+CALL_JOB = {"object": "calls", "id": "17591596434", "occurred_at": "2021-03-17T01:32:44.872000+00:00"}
+
+
+def the_delivery(bot: HubSpotBot) -> WebhookDelivery:
+    with bot.session_factory() as session:
+        return session.scalars(select(WebhookDelivery)).one()
+
+
+def test_when_hubspots_api_fails_the_run_stops_and_the_rest_is_retried_first(bot: HubSpotBot) -> None:
+    """A failing API stops the run at once (HubSpot down would otherwise cost a timeout per
+    engagement); the failed engagement goes last, so the others are fetched on the retry."""
     reps_known_to_slack(bot)
     with hubspot_api(documented_records()) as (api_url, api):
         api.failing.add("/crm/v3/objects/calls/17591596434")
         source = new_source(bot, api_url)
         answer = deliver(bot, source.id, BATCH)
         assert answer.status_code == 200, answer.text
-        wait_until(lambda: count(bot, Activity) == 2, what=lambda: f"the meeting and email (API saw {api.seen})")
-        with bot.session_factory() as session:
-            delivery = session.scalars(select(WebhookDelivery)).one()
-            assert delivery.state == "fetching"
-            assert delivery.jobs == [
-                {"object": "calls", "id": "17591596434", "occurred_at": "2021-03-17T01:32:44.872000+00:00"}
-            ]
-            assert "500" in (delivery.reason or "")
-    assert sorted(type_key for _, type_key, _, _, _ in stored(bot)) == ["email", "meeting"]
+        wait_for_runs(bot.session_factory)
+        failed = the_delivery(bot)
+        assert (failed.state, failed.attempts, count(bot, Activity)) == ("pending", 1, 0)
+        assert [job["object"] for job in failed.jobs or []] == ["meetings", "emails", "calls"]
+        assert failed.reason == "GET /crm/v3/objects/calls/17591596434 answered 500"
+        assert [path for path, _, _ in api.seen] == ["/crm/v3/objects/calls/17591596434"]
+        bot.clock.advance(timedelta(minutes=1))
+        assert retry_due_deliveries(clock_runtime(bot)) == ["pending"]
+        retried = the_delivery(bot)
+        assert (retried.attempts, retried.jobs) == (2, [CALL_JOB])
+        assert sorted(type_key for _, type_key, _, _, _ in stored(bot)) == ["email", "meeting"]
+        api.failing.clear()
+        bot.clock.advance(timedelta(minutes=5))
+        assert retry_due_deliveries(clock_runtime(bot)) == ["done"]
+    assert stored(bot) == EXPECTED
+
+
+def test_a_meeting_booked_for_next_week_counts_today(bot: HubSpotBot) -> None:
+    """HubSpot's hs_timestamp is a meeting's start: read as the activity's time, a meeting booked
+    for Thursday was refused as "in the future" and lost."""
+    reps_known_to_slack(bot)
+    records = documented_records()
+    meeting = records["/crm/v3/objects/meetings/17591596501"]
+    booked = bot.clock() - timedelta(minutes=2)
+    meeting["properties"]["hs_timestamp"] = (bot.clock() + timedelta(days=2)).isoformat()  # Thursday's start
+    meeting["createdAt"] = booked.isoformat().replace("+00:00", "Z")
+    only_the_meeting = json.dumps([dict(json.loads(BATCH)[1], occurredAt=now_ms(bot))]).encode()
+    with hubspot_api(records) as (api_url, _api):
+        source = new_source(bot, api_url)
+        assert deliver(bot, source.id, only_the_meeting).json() == {"status": "received"}
+        wait_until(lambda: delivery_states(bot) == ["done"], what="the fetch")
+    assert stored(bot) == [("ext:hubspot:17591596501", "meeting", "hubspot", "U_REP1", booked)]
+    assert the_delivery(bot).rejected == 0
+
+
+def test_when_slack_cant_match_an_owners_email_the_fetched_items_wait_for_the_retry(bot: HubSpotBot) -> None:
+    """The fetched call used to be "rejected" and the delivery done: nothing stored, parked or logged."""
+    reps_known_to_slack(bot)
+    bot.slack.fail("users.lookupByEmail", error="fatal_error", status=200, retry_after=None, times=1)
+    only_the_call = json.dumps(json.loads(BATCH)[:1]).encode()
+    with hubspot_api(documented_records()) as (api_url, api):
+        source = new_source(bot, api_url)
+        deliver(bot, source.id, only_the_call)
+        wait_for_runs(bot.session_factory)
+        waiting = the_delivery(bot)
+        assert (waiting.state, waiting.attempts, waiting.jobs, count(bot, Activity)) == ("pending", 1, None, 0)
+        assert [item["external_id"] for item in waiting.items or []] == ["17591596434", "17591596434:connect"]
+        assert waiting.reason is not None and waiting.reason.startswith("Slack couldn't match an email just now")
+        asked = len(api.seen)
+        bot.clock.advance(timedelta(minutes=1))
+        assert retry_due_deliveries(clock_runtime(bot)) == ["done"]
+    assert len(api.seen) == asked  # what was fetched was kept: HubSpot isn't asked again
+    assert [(key, user) for key, _, _, user, _ in stored(bot)] == [
+        ("ext:hubspot:17591596434", "U_REP1"),
+        ("ext:hubspot:17591596434:connect", "U_REP1"),
+    ]
 
 
 def test_deliveries_not_provably_hubspots_get_401_store_nothing_and_call_nobody(bot: HubSpotBot) -> None:

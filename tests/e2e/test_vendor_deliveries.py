@@ -22,7 +22,7 @@ from bot.adapters.registry import registered
 from bot.app import create_app
 from bot.devtools.slack_requests import HttpResult, SignedRequest
 from bot.domain.activities import member_totals
-from bot.domain.deliveries import BACKOFF, FETCHING, PARKED, requeue_parked
+from bot.domain.deliveries import BACKOFF, PARKED, PENDING, requeue_parked
 from bot.domain.directory import get_member
 from bot.domain.ingestion import link_person, parked_items
 from bot.domain.secret_box import SecretBox
@@ -34,6 +34,7 @@ from bot.web import create_web_app
 from models import Activity
 from models.ingestion import WebhookDelivery
 from tests.e2e.conftest import DEFAULT_NOW, SECRET_KEY, SIGNING_SECRET, TEAM_ID, LiveBot
+from tests.e2e.webhook_runs import wait_for_runs
 from tests.support.waiting import wait_until
 from tests.support.wsgi_server import serve_wsgi
 
@@ -157,7 +158,8 @@ def test_a_vendor_user_id_is_parked_under_its_key_and_linking_it_replays_into_th
         {"id": "c3", "at": LAST_WEEK, "by": "42"},
     ]
     answer = deliver(live_bot, source, {"delivery": "d1", "calls": calls})
-    assert answer.json() == {"status": "received", "unmatched": 3}
+    assert answer.json() == {"status": "received"}
+    wait_for_runs(live_bot.session_factory)
     with live_bot.session_factory.begin() as session:
         (parked,) = parked_items(session, TEAM_ID)["outreach:42"][:1]
         assert parked.reason == "nobody is linked to outreach:42" and parked.item["vendor_user_id"] == "42"
@@ -173,12 +175,17 @@ def test_a_vendor_user_id_is_parked_under_its_key_and_linking_it_replays_into_th
         assert member_totals(session, member.id, last_week) == {"call": 1.0}
     # Linked now: the next call by 42 counts at once; a repeat of the first delivery is a duplicate.
     later = {"delivery": "d2", "calls": [{"id": "c4", "at": THIS_WEEK, "by": "42"}]}
-    assert deliver(live_bot, source, later).json() == {"status": "received", "created": 1}
+    assert deliver(live_bot, source, later).json() == {"status": "received"}
     assert deliver(live_bot, source, {"delivery": "d1", "calls": calls}).json() == {"status": "duplicate"}
+    wait_for_runs(live_bot.session_factory)
     assert activity_count(live_bot) == 4
     # Another vendor's 42 is somebody else: keys are per source.
     other = new_source(live_bot, None, name="salesloft")
-    assert deliver(live_bot, other, later).json() == {"status": "received", "unmatched": 1}
+    assert deliver(live_bot, other, later).json() == {"status": "received"}
+    wait_for_runs(live_bot.session_factory)
+    with live_bot.session_factory() as session:
+        assert [row.source for row in parked_items(session, TEAM_ID)["salesloft:42"]] == ["salesloft"]
+    assert activity_count(live_bot) == 4
 
 
 def test_linking_a_key_refuses_unknown_sources_and_keys_linked_to_someone_else(
@@ -222,8 +229,8 @@ def test_a_delivery_naming_calls_by_id_is_answered_then_fetched_with_the_sources
         link_person(session, TEAM_ID, "outreach:7", "U_REP7")
     vendor_api.calls["c9"] = {"id": "c9", "at": THIS_WEEK, "by": "7"}
     answer = deliver(live_bot, source, {"delivery": "d9", "fetch": ["c9"]})
-    assert answer.json() == {"status": "received", "fetch": "queued"}
-    wait_until(lambda: delivery(live_bot).state != FETCHING, what="the fetch after the answer")
+    assert answer.json() == {"status": "received"}
+    wait_until(lambda: delivery(live_bot).state != PENDING, what="the fetch after the answer")
     done = delivery(live_bot)
     assert (done.state, done.attempts, done.jobs, done.reason) == ("done", 0, None, None)
     assert vendor_api.seen_auth == [f"Bearer {API_TOKEN}"]
@@ -245,13 +252,13 @@ def test_a_failing_fetch_is_retried_with_backoff_then_parked_and_ingest_retry_br
     runtime = clock_runtime(live_bot)
     for attempt, wait in enumerate(BACKOFF, start=1):
         failed = delivery(live_bot)
-        assert (failed.state, failed.attempts) == (FETCHING, attempt)
+        assert (failed.state, failed.attempts) == (PENDING, attempt)
         assert failed.next_attempt_at == live_bot.clock() + wait
         assert failed.reason == "GET /v1/calls/c9 answered 503"
         live_bot.clock.advance(wait - timedelta(seconds=1))
         assert retry_due_deliveries(runtime) == []  # not due yet
         live_bot.clock.advance(timedelta(seconds=1))
-        assert retry_due_deliveries(runtime) == [PARKED if attempt == len(BACKOFF) else FETCHING]
+        assert retry_due_deliveries(runtime) == [PARKED if attempt == len(BACKOFF) else PENDING]
     parked = delivery(live_bot)
     assert (parked.state, parked.attempts, parked.next_attempt_at) == (PARKED, 5, None)
     assert parked.jobs == [{"call_id": "c9"}] and len(vendor_api.seen_auth) == 5
@@ -276,7 +283,8 @@ def test_without_an_api_token_a_delivery_is_parked_at_once_and_fetched_once_the_
     answer = deliver(
         live_bot, source, {"delivery": "d9", "fetch": ["c9"], "calls": [{"id": "c1", "at": THIS_WEEK, "by": "7"}]}
     )
-    assert answer.json() == {"status": "received", "created": 1, "fetch": "parked"}
+    assert answer.json() == {"status": "received"}
+    wait_until(lambda: delivery(live_bot).state == PARKED, what="the run after the answer")
     parked = delivery(live_bot)
     assert parked.state == PARKED and parked.reason is not None and parked.reason.startswith("no API token: ")
     assert vendor_api.seen_auth == [] and activity_count(live_bot) == 1
@@ -301,7 +309,7 @@ def test_a_generic_sender_can_name_its_deliveries_so_a_retry_is_acknowledged_onc
     first = SignedRequest(body, headers).send(live_bot.base_url, f"/hooks/generic/{source.id}")
     assert first.json() == {"results": [{"external_id": "z1", "status": "created"}]}
     again = SignedRequest(body, headers).send(live_bot.base_url, f"/hooks/generic/{source.id}")
-    assert again.json() == {"status": "duplicate"}
+    assert again.json() == {"results": [{"external_id": "z1", "status": "duplicate"}]}
     assert activity_count(live_bot) == 1
 
 
