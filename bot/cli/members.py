@@ -114,7 +114,8 @@ def describe(item: Member) -> str:
     short_help="Link an email or a vendor's user id to a member and replay their parked activity.",
     help="Link KEY to the member USER_ID, so activity from other tools that names them that way counts for "
     "them, and replay what was parked under it (`pipeday ingest unmatched`). KEY is an email "
-    "(sam@acme.com) or a source's name and that vendor's user id (outreach:42).",
+    "(sam@acme.com) or a source's name and that vendor's user id (outreach:42). A member can have any "
+    "number of linked emails beside the one Slack knows; linking one never replaces another.",
 )
 @click.argument("key")
 @click.argument("user_id")

@@ -91,7 +91,8 @@ def source_add(
 
 @source.command(
     "set",
-    help="Change the source NAME's secret, API token or API URL (an empty --api-token or --api-url clears it).",
+    help="Change the source NAME's secret, API token or API URL (an empty --api-token or --api-url clears it). "
+    "A new API token or URL re-queues the source's parked deliveries (a refused or expired token parks them).",
 )
 @click.argument("name")
 @click.option("--secret", default=None, help="The vendor's signing secret or token.")
@@ -104,7 +105,9 @@ def source_set(
 ) -> None:
     if secret is None and api_token is None and api_url is None:
         raise click.UsageError("Give --secret, --api-token and/or --api-url.")
+    from bot.domain.deliveries import requeue_parked
     from bot.domain.webhook_sources import update_source
+    from models import utc_now
 
     box = _box(state)
     with team_session(state, team) as (session, team_id):
@@ -112,7 +115,11 @@ def source_set(
             session, team_id, name, box, secret=secret, api_token=api_token, api_url=api_url
         )
         source_name = changed_source.name
+        fetches_may_work = bool(api_token and api_token.strip()) or bool(api_url and api_url.strip())
+        requeued = requeue_parked(session, team_id, utc_now(), source_name) if fetches_may_work else 0
     click.echo(f"Source {source_name}: {'; '.join(changed)}.")
+    if requeued:
+        click.echo(f"Re-queued {requeued} parked delivery(ies): the clock retries them within a minute.")
 
 
 @source.command(

@@ -8,7 +8,9 @@ admin's changes to the adapter's event → activity type defaults.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -149,10 +151,31 @@ def _clean_secret(value: str, option: str, limit: int) -> str:
 
 
 def _clean_api_url(value: str) -> str:
+    """An https URL; http only for this machine (a local stand-in for the vendor): the API token
+    goes with every call, and over http anyone on the way could read it."""
     cleaned = require_plain_text(value, "--api-url").strip().rstrip("/")
-    if not cleaned.startswith(("https://", "http://")) or len(cleaned) > MAX_API_URL or " " in cleaned:
-        raise Conflict(f"--api-url is an http(s) URL of at most {MAX_API_URL} characters, e.g. https://api.hubapi.com.")
+    try:
+        parts = urllib.parse.urlsplit(cleaned)
+        scheme, host = parts.scheme, parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        scheme, host = "", None
+    if scheme not in ("https", "http") or not host or len(cleaned) > MAX_API_URL or " " in cleaned:
+        raise Conflict(f"--api-url is an https URL of at most {MAX_API_URL} characters, e.g. https://api.hubapi.com.")
+    if scheme == "http" and not _is_loopback(host):
+        raise Conflict(
+            f"--api-url must be https: {cleaned} would send the API token unencrypted.",
+            "http is accepted only for this machine (http://127.0.0.1:PORT, http://localhost:PORT), e.g. a test stand-in.",
+        )
     return cleaned
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def list_sources(session: Session, team_id: str) -> list[WebhookSource]:

@@ -153,7 +153,61 @@ def test_an_api_token_is_stored_encrypted_and_listed_only_as_set(url: str) -> No
     )
     assert "no API token" in invoke(url, "source", "list")[1]
     code, output = invoke(url, "source", "add", "generic", "--name", "bad", "--api-url", "ftp://x")
-    assert code == 1 and "--api-url is an http(s) URL" in output
+    assert code == 1 and "--api-url is an https URL" in output
+
+
+@pytest.mark.parametrize(
+    "api_url", ["https://api.hubapi.com", "http://127.0.0.1:8080", "http://localhost:9", "http://[::1]:9"]
+)
+def test_an_api_url_is_https_or_this_machine(url: str, api_url: str) -> None:
+    assert invoke(url, "source", "add", "generic", "--name", "crm", "--api-url", api_url)[0] == 0
+    assert stored_source(url, "crm").api_url == api_url
+
+
+@pytest.mark.parametrize("api_url", ["http://api.hubapi.com", "http://10.0.0.5:8080", "http://127.0.0.1.example.com"])
+def test_an_http_api_url_elsewhere_is_refused_the_token_would_travel_in_clear(url: str, api_url: str) -> None:
+    """The API token goes with every call: over http anyone on the way could read it."""
+    code, output = invoke(url, "source", "add", "generic", "--name", "crm", "--api-url", api_url)
+    assert code == 1 and f"--api-url must be https: {api_url} would send the API token unencrypted." in output
+    assert "http is accepted only for this machine (http://127.0.0.1:PORT" in output
+    assert invoke(url, "source", "add", "generic", "--name", "crm")[0] == 0
+    code, output = invoke(url, "source", "set", "crm", "--api-url", api_url)
+    assert code == 1 and "must be https" in output
+    assert stored_source(url, "crm").api_url is None
+
+
+def test_a_new_api_token_requeues_the_sources_parked_deliveries(url: str) -> None:
+    """Outreach's OAuth tokens expire after about two hours: a refused token parks deliveries at
+    once, and setting a new one puts them back in line."""
+    from bot.domain.deliveries import claim_delivery
+    from models import utc_now
+    from models.ingestion import WebhookDelivery
+
+    assert invoke(url, "source", "add", "aircall", "--name", "outreach", "--secret", "tok")[0] == 0
+    assert invoke(url, "source", "add", "aircall", "--name", "other", "--secret", "tok2")[0] == 0
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            for name in ("outreach", "other"):
+                source_id = session.scalars(select(WebhookSource.id).where(WebhookSource.name == name)).one()
+                claim_delivery(session, source_id, "m1", utc_now(), jobs=[{"id": "1"}], parked_reason="refused")
+        assert invoke(url, "source", "set", "outreach", "--secret", "tok3") == (
+            0,
+            "Source outreach: secret replaced.\n",
+        )
+        assert invoke(url, "source", "set", "outreach", "--api-token", "fresh") == (
+            0,
+            "Source outreach: API token set.\nRe-queued 1 parked delivery(ies): the clock retries them within a minute.\n",
+        )
+        with make_session_factory(engine)() as session:
+            states = session.execute(
+                select(WebhookSource.name, WebhookDelivery.state)
+                .join(WebhookSource, WebhookSource.id == WebhookDelivery.source_id)
+                .order_by(WebhookSource.name)
+            ).all()
+        assert [tuple(row) for row in states] == [("other", "parked"), ("outreach", "pending")]
+    finally:
+        engine.dispose()
 
 
 def test_source_map_lists_events_changes_one_and_refuses_bad_events_and_types(url: str) -> None:
