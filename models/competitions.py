@@ -30,6 +30,10 @@ from models.base import Base, UTCDateTime, utc_now
 from models.entities import Member, Region
 
 DAY_OPEN, DAY_CLOSED = "open", "closed"
+# When a manager reviews a winner before the wheel spins: every winner, only a winner with open
+# flags on the day (the default), or never (flags are still raised and listed).
+REVIEW_ALWAYS, REVIEW_FLAGS, REVIEW_NEVER = "always", "flags", "never"
+REVIEW_MODES = (REVIEW_ALWAYS, REVIEW_FLAGS, REVIEW_NEVER)
 AWARD_PENDING, AWARD_DELIVERED = "pending", "delivered"
 
 
@@ -55,6 +59,10 @@ class Competition(Base):
     leaders_win: Mapped[bool] = mapped_column(Boolean, default=False)
     # "all" activity or only "verified" (recorded by a system; see bot.domain.activity_sources).
     counts: Mapped[str] = mapped_column(String(16), default="all", server_default="all")
+    # Review before the spin: REVIEW_ALWAYS, REVIEW_FLAGS or REVIEW_NEVER.
+    review: Mapped[str] = mapped_column(String(8), default=REVIEW_FLAGS, server_default=REVIEW_FLAGS)
+    # The largest single log of the metric accepted during the window (None: no cap).
+    max_per_log: Mapped[int | None] = mapped_column(Integer)
     # Region ids the competition runs in; empty means every region of the workspace.
     region_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     # Removed competitions with history are deactivated, not deleted, so their days and
@@ -99,6 +107,10 @@ class CompetitionDay(Base):
     results_channel_id: Mapped[str | None] = mapped_column(String(32))
     results_ts: Mapped[str | None] = mapped_column(String(32))
     results_posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What changed after the results were published (a void that changed the standings), as
+    # the results post says it: [{at, by, voided, before, after, spun}] oldest first
+    # (bot.domain.competition_closing.correct_closed_day).
+    corrections: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     competition: Mapped[Competition] = relationship()

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
     Float,
     ForeignKey,
     Index,
@@ -84,6 +85,10 @@ class Member(Base):
     region: Mapped[Region | None] = relationship()
 
 
+# What the partial indexes on activities hold: the rows that count (see counted_activities).
+LIVE_ACTIVITY = "deleted_at IS NULL"
+
+
 class Activity(Base):
     __tablename__ = "activities"
     __table_args__ = (
@@ -99,8 +104,8 @@ class Activity(Base):
             "occurred_at",
             "member_id",
             "quantity",
-            sqlite_where=text("deleted_at IS NULL"),
-            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text(LIVE_ACTIVITY),
+            postgresql_where=text(LIVE_ACTIVITY),
         ),
         Index(
             "ix_activities_all_regions",
@@ -109,8 +114,8 @@ class Activity(Base):
             "occurred_at",
             "member_id",
             "quantity",
-            sqlite_where=text("deleted_at IS NULL"),
-            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text(LIVE_ACTIVITY),
+            postgresql_where=text(LIVE_ACTIVITY),
         ),
         Index("ix_activities_member", "member_id", "occurred_at"),
         # One member's live total of one type: log replies, and all-region boards on SQLite.
@@ -120,8 +125,8 @@ class Activity(Base):
             "type",
             "occurred_at",
             "quantity",
-            sqlite_where=text("deleted_at IS NULL"),
-            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text(LIVE_ACTIVITY),
+            postgresql_where=text(LIVE_ACTIVITY),
         ),
     )
 
@@ -140,9 +145,26 @@ class Activity(Base):
     # slash, modal, or the system an ingested activity came from (an API key's name, …).
     source: Mapped[str] = mapped_column(String(64), default="slash")
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    # Set when the activity stops counting: undone by its member, or voided by a manager.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set (with deleted_at) when a manager voided it (bot.domain.voiding). The row stays, so its
+    # idempotency key stays reserved and a redelivery is still a duplicate.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     member: Mapped[Member] = relationship()
+
+
+def counted_activities(columns: Any = None) -> ColumnElement[bool]:
+    """The one condition every read that counts activity uses: not undone and not voided.
+
+    A void sets `deleted_at` as an undo does (and `voided_at` besides), so this is the same
+    condition the partial indexes above are built on (LIVE_ACTIVITY): boards stay covered by
+    their indexes, and every read that leaves undone logs out leaves voided ones out too.
+    `columns`: a table's or alias's `.c` (default the activities table's).
+    """
+    source = Activity.__table__.c if columns is None else columns
+    condition: ColumnElement[bool] = source.deleted_at.is_(None)
+    return condition
 
 
 class AuditLog(Base):
