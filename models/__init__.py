@@ -6,6 +6,7 @@ from models.entities import Activity, AuditLog, Member, ProcessedEvent, Region, 
 from models.goals import GoalOverride, GoalRamp, GoalRampChange, Holiday
 from models.ingestion import ApiKey, ParkedItem, WebhookSource
 from models.scheduling import SentLog
+from models.trust import Flag, TrustSetting
 from models.wallboard import TvLink
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "Competition",
     "CompetitionDay",
     "CompetitionWinner",
+    "Flag",
     "GoalOverride",
     "GoalRamp",
     "GoalRampChange",
@@ -27,6 +29,7 @@ __all__ = [
     "Region",
     "SentLog",
     "Spin",
+    "TrustSetting",
     "TvLink",
     "UTCDateTime",
     "WebhookSource",
