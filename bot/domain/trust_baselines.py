@@ -1,0 +1,185 @@
+"""What a usual day looks like: percentiles of daily totals over the last weeks, for the flag rules.
+
+A "day" is a local calendar day in the region's zone (DST days are 23 or 25 hours long, as
+people there live them), and only days with some activity of the type count: a percentile of
+"days you logged connects", not diluted by days off. The history ends at the start of the
+log's local day, so a day's own logs never move its baseline, and a baseline read once stays
+right all day: `BaselineCache` keeps it per member (or region), type and local day.
+
+Each baseline is one aggregate query on a covering index: the activities are bucketed into
+local days in SQL (a balanced CASE over the local midnights, ~6 comparisons a row) and summed
+there; Python sees at most one row per day (per member-day for a region), never the activities.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, literal, select
+from sqlalchemy.orm import Session
+
+from bot.domain.windows import local_midnight_utc
+from models import Activity
+from models.entities import counted_activities
+
+MAX_CACHED = 4096
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Percentiles of daily totals: `days` is how many (member-)days they were read from."""
+
+    days: int
+    percentiles: dict[float, float]
+
+    def at(self, percentile: float) -> float:
+        return self.percentiles[percentile]
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The p-th percentile with linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def distribution(totals: Sequence[float], percentiles: Sequence[float]) -> Distribution:
+    present = [t for t in totals if t > 0]
+    return Distribution(len(present), {p: percentile(present, p) for p in percentiles} if present else {})
+
+
+def history_midnights(today: date, tz: ZoneInfo, weeks: int) -> list[datetime]:
+    """The local midnights from `weeks` weeks before `today` to `today`'s own, as UTC: the
+    boundaries of the history's days (the last is where today starts)."""
+    first = today - timedelta(days=7 * weeks)
+    return [local_midnight_utc(first + timedelta(days=n), tz) for n in range(7 * weeks + 1)]
+
+
+def local_day_index(column: SQLColumnExpression[datetime], midnights: Sequence[datetime]) -> ColumnElement[int]:
+    """Which history day (0-based) `column` falls in, for values within [midnights[0], midnights[-1])."""
+
+    def between(low: int, high: int) -> ColumnElement[int]:
+        # Days low..high: day n starts at midnights[n].
+        if low == high:
+            return literal(low)
+        middle = (low + high + 1) // 2
+        return case((column < midnights[middle], between(low, middle - 1)), else_=between(middle, high))
+
+    return between(0, len(midnights) - 2)
+
+
+def member_day_totals(
+    session: Session, member_id: int, activity_type: str, midnights: Sequence[datetime]
+) -> list[float]:
+    """The member's total of the type on each history day they logged any (ix_activities_member_type)."""
+    day = local_day_index(Activity.occurred_at, midnights).label("day")
+    per_log = (
+        select(day, Activity.quantity.label("quantity"))
+        .where(
+            Activity.member_id == member_id,
+            Activity.type == activity_type,
+            Activity.occurred_at >= midnights[0],
+            Activity.occurred_at < midnights[-1],
+            counted_activities(),
+        )
+        .subquery()
+    )
+    rows = session.execute(select(func.sum(per_log.c.quantity)).group_by(per_log.c.day))
+    return [float(total) for (total,) in rows]
+
+
+def region_day_totals(
+    session: Session, team_id: str, region_id: int, activity_type: str, midnights: Sequence[datetime]
+) -> list[float]:
+    """Every member's total of the type on each history day they logged any in the region
+    (ix_activities_board): one number per member-day."""
+    day = local_day_index(Activity.occurred_at, midnights).label("day")
+    per_log = (
+        select(Activity.member_id.label("member_id"), day, Activity.quantity.label("quantity"))
+        .where(
+            Activity.team_id == team_id,
+            Activity.region_id == region_id,
+            Activity.type == activity_type,
+            Activity.occurred_at >= midnights[0],
+            Activity.occurred_at < midnights[-1],
+            counted_activities(),
+        )
+        .subquery()
+    )
+    rows = session.execute(select(func.sum(per_log.c.quantity)).group_by(per_log.c.member_id, per_log.c.day))
+    return [float(total) for (total,) in rows]
+
+
+@dataclass(frozen=True)
+class BaselineKey:
+    scope: str  # "member" or "region"
+    owner_id: int
+    activity_type: str
+    today: date
+    weeks: int
+    percentiles: tuple[float, ...]
+
+
+class BaselineCache:
+    """Distributions by (member or region, type, local day, weeks, percentiles), least recently
+    used dropped past `max_entries`. Thread-safe; two threads missing the same key at once
+    both compute it (the same answer), which is cheaper than making one wait on the other."""
+
+    def __init__(self, max_entries: int = MAX_CACHED) -> None:
+        self._max = max_entries
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[BaselineKey, Distribution] = OrderedDict()
+        self.misses = 0
+
+    def get(self, key: BaselineKey, compute: Callable[[], Distribution]) -> Distribution:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+            self.misses += 1
+        value = compute()
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return value
+
+
+@dataclass(frozen=True)
+class BaselineReader:
+    """Reads (through `cache`) the distributions the rules compare with, for one local day."""
+
+    session: Session
+    cache: BaselineCache
+    today: date
+    tz: ZoneInfo
+    weeks: int
+
+    def member(self, member_id: int, activity_type: str, percentiles: tuple[float, ...]) -> Distribution:
+        key = BaselineKey("member", member_id, activity_type, self.today, self.weeks, percentiles)
+        return self.cache.get(key, lambda: distribution(self._member_totals(member_id, activity_type), percentiles))
+
+    def region(self, team_id: str, region_id: int, activity_type: str, percentiles: tuple[float, ...]) -> Distribution:
+        key = BaselineKey("region", region_id, activity_type, self.today, self.weeks, percentiles)
+        return self.cache.get(
+            key, lambda: distribution(self._region_totals(team_id, region_id, activity_type), percentiles)
+        )
+
+    def _member_totals(self, member_id: int, activity_type: str) -> list[float]:
+        return member_day_totals(self.session, member_id, activity_type, self._midnights())
+
+    def _region_totals(self, team_id: str, region_id: int, activity_type: str) -> list[float]:
+        return region_day_totals(self.session, team_id, region_id, activity_type, self._midnights())
+
+    def _midnights(self) -> list[datetime]:
+        return history_midnights(self.today, self.tz, self.weeks)
