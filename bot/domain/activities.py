@@ -14,12 +14,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
+from bot.domain.competition_caps import refuse_over_cap
 from bot.domain.directory import MemberRef
 from bot.domain.errors import Conflict
 from bot.domain.grammar import LogCommand
 from bot.domain.text_input import require_plain_text, unsafe_character
 from bot.domain.windows import Window, period_window
 from models import Activity, Member
+from models.entities import counted_activities
 
 UNDO_LIMIT = timedelta(hours=24)
 MAX_KEY_LENGTH = 128  # activities.idempotency_key
@@ -93,6 +95,16 @@ def log_activity(
     logged_by: str | None = None,
 ) -> LogResult:
     who = member if isinstance(member, MemberRef) else MemberRef.of(member)
+    refuse_over_cap(
+        session,
+        team_id=who.team_id,
+        region_id=who.region_id,
+        tz=who.tz,
+        activity_type=entry.type,
+        quantity=float(entry.quantity),
+        source=source,
+        now=now,
+    )
     activity = _insert_unless_duplicate(session, who, entry, now, idempotency_key, source, logged_by)
     duplicate = activity is None
     if activity is None:
@@ -198,7 +210,7 @@ def _totals_statement() -> Select[Any]:
         table.c.type == bindparam("type"),
         table.c.occurred_at >= bindparam("week_start"),
         table.c.occurred_at < bindparam("week_end"),
-        table.c.deleted_at.is_(None),
+        counted_activities(table.c),
     )
 
 
@@ -222,7 +234,7 @@ def member_totals(session: Session, member_id: int, window: Window) -> dict[str,
             Activity.member_id == member_id,
             Activity.occurred_at >= window.start,
             Activity.occurred_at < window.end,
-            Activity.deleted_at.is_(None),
+            counted_activities(),
         )
         .group_by(Activity.type)
     )
@@ -232,7 +244,7 @@ def member_totals(session: Session, member_id: int, window: Window) -> dict[str,
 def undo_last(session: Session, member: Member, *, now: datetime) -> Activity:
     latest = session.scalars(
         select(Activity)
-        .where(Activity.member_id == member.id, Activity.deleted_at.is_(None))
+        .where(Activity.member_id == member.id, counted_activities())
         .order_by(Activity.occurred_at.desc(), Activity.id.desc())
         .limit(1)
     ).first()

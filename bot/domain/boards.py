@@ -14,6 +14,7 @@ from bot.domain.activity_sources import verified_only
 from bot.domain.ranking import RankedStanding, Standing, rank_standings
 from bot.domain.windows import Window
 from models import Activity, Member, Region
+from models.entities import counted_activities
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def _totals(
             Activity.type == activity_type,
             Activity.occurred_at >= window.start,
             Activity.occurred_at < window.end,
-            Activity.deleted_at.is_(None),
+            counted_activities(),
         )
         .group_by(Activity.member_id)
     )
@@ -142,7 +143,7 @@ def _top_standings_per_member(
         & (Activity.type == activity_type)
         & (Activity.occurred_at >= window.start)
         & (Activity.occurred_at < window.end)
-        & Activity.deleted_at.is_(None)
+        & counted_activities()
     )
     if verified:
         live = live & verified_only()

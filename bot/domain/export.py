@@ -24,6 +24,7 @@ from bot.domain.errors import Conflict
 from bot.domain.goal_store import team_members
 from bot.domain.windows import Window, local_midnight_utc, period_window
 from models import Activity, Member, Region
+from models.entities import counted_activities
 
 # Period keys ("<this|last>_<week|month|quarter>") and their labels, in menu order.
 EXPORT_PERIODS: dict[str, str] = {
@@ -124,7 +125,7 @@ def _live_in(team_id: str, window: Window) -> tuple[ColumnElement[bool], ...]:
         Activity.team_id == team_id,
         Activity.occurred_at >= window.start,
         Activity.occurred_at < window.end,
-        Activity.deleted_at.is_(None),
+        counted_activities(),
     )
 
 

@@ -38,6 +38,7 @@ from bot.domain.goals import (
 from bot.domain.ranking import Standing, rank_standings
 from bot.domain.windows import Window, period_window
 from models import Activity, GoalOverride, GoalRamp, Member, Region
+from models.entities import counted_activities
 from models.goals import GOAL_SCOPES
 
 # A weekly target above this is a typo (500 is the most one log may hold).
@@ -336,7 +337,7 @@ def _totals_by_member(
             region_match,
             Activity.occurred_at >= window.start,
             Activity.occurred_at < window.end,
-            Activity.deleted_at.is_(None),
+            counted_activities(),
         )
         .group_by(Activity.member_id, Activity.type)
     )
@@ -409,7 +410,7 @@ def _last_log_times(session: Session, team_id: str, weeks: list[MemberWeek]) -> 
                 Activity.member_id.in_(ids),
                 Activity.occurred_at >= window.start,
                 Activity.occurred_at < window.end,
-                Activity.deleted_at.is_(None),
+                counted_activities(),
             )
             .group_by(Activity.member_id)
         )

@@ -30,6 +30,7 @@ from bot.domain.ranking import RankedStanding, Standing, rank_standings
 from bot.domain.windows import Window, local_midnight_utc, period_window
 from models import Activity, Competition, CompetitionDay, CompetitionWinner, Member, Region, Spin
 from models.competitions import DAY_CLOSED
+from models.entities import counted_activities
 
 TOP_COUNT = 3
 TRAILING_WEEKS = 4
@@ -200,7 +201,7 @@ def _in_region_and_window(region: Region, start: datetime, end: datetime) -> tup
         Activity.type.in_(_TYPES),
         Activity.occurred_at >= start,
         Activity.occurred_at < end,
-        Activity.deleted_at.is_(None),
+        counted_activities(),
     )
 
 

@@ -1,0 +1,82 @@
+"""Caps on single logs during a competition: refused over the cap with nothing stored; at the
+cap, outside the window, in another region, of another type or on a verified-only day's typed
+logs, accepted."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, time
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.domain.activities import log_activity
+from bot.domain.competition_definitions import add_competition
+from bot.domain.competition_presets import PRESETS, CompetitionSpec
+from bot.domain.directory import add_region, ensure_member_ref, join_region
+from bot.domain.errors import Conflict
+from bot.domain.grammar import LogCommand
+from models import Activity
+
+TEAM = "T1"
+THURSDAY_10AM_NY = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+THURSDAY_6PM_NY = datetime(2026, 11, 26, 23, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def capped(session: Session) -> Session:
+    add_region(session, TEAM, "AMER", "America/New_York", "C_AMER", actor="test")
+    add_region(session, TEAM, "EMEA", "Europe/London", "C_EMEA", actor="test")
+    join_region(session, TEAM, "U_ANA", "ana", "AMER")
+    join_region(session, TEAM, "U_EVE", "eve", "EMEA")
+    competition = add_competition(session, TEAM, replace(PRESETS["connect-day"], regions=("AMER",)), actor="test")
+    competition.max_per_log = 20
+    return session
+
+
+def stored(session: Session) -> float:
+    return float(session.scalar(select(func.coalesce(func.sum(Activity.quantity), 0.0))) or 0.0)
+
+
+def log(session: Session, user: str, quantity: float, at: datetime = THURSDAY_10AM_NY, kind: str = "connect") -> None:
+    who = ensure_member_ref(session, TEAM, user, user)
+    log_activity(session, who, LogCommand(kind, quantity), now=at, idempotency_key=None)
+
+
+def test_a_log_over_the_cap_is_refused_with_the_reason_and_nothing_is_stored(capped: Session) -> None:
+    with pytest.raises(Conflict) as refused:
+        log(capped, "U_ANA", 21)
+    assert refused.value.message == (
+        "During Connect Day (until 17:30) one log can hold at most 20 connects; 21 is over that, so nothing was saved."
+    )
+    assert refused.value.hint == "Log them as they happen, up to 20 at a time."
+    assert stored(capped) == 0
+    log(capped, "U_ANA", 20)  # at the cap
+    assert stored(capped) == 20
+
+
+def test_the_cap_holds_only_in_the_window_the_regions_and_the_metric(capped: Session) -> None:
+    log(capped, "U_ANA", 50, at=THURSDAY_6PM_NY)  # after the window
+    log(capped, "U_ANA", 50, kind="call")  # another type
+    log(capped, "U_EVE", 50)  # 15:00 in London, in EMEA: Connect Day runs in AMER only
+    assert stored(capped) == 150
+
+
+def test_a_competition_in_other_regions_caps_nobody_here(session: Session) -> None:
+    add_region(session, TEAM, "AMER", "America/New_York", "C_AMER", actor="test")
+    add_region(session, TEAM, "EMEA", "Europe/London", "C_EMEA", actor="test")
+    join_region(session, TEAM, "U_ANA", "ana", "AMER")
+    spec = CompetitionSpec("EMEA Blitz", 3, "connect", regions=("EMEA",), start=time(0), end=time(23, 59))
+    add_competition(session, TEAM, spec, actor="test").max_per_log = 5
+    log(session, "U_ANA", 30)
+    assert stored(session) == 30
+
+
+def test_a_typed_log_on_a_verified_only_day_is_not_capped(session: Session) -> None:
+    add_region(session, TEAM, "AMER", "America/New_York", "C_AMER", actor="test")
+    join_region(session, TEAM, "U_ANA", "ana", "AMER")
+    spec = CompetitionSpec("Verified Day", 3, "connect", counts="verified")
+    add_competition(session, TEAM, spec, actor="test").max_per_log = 5
+    log(session, "U_ANA", 30)  # it doesn't count for that day, so its size is no one's business there
+    assert stored(session) == 30
