@@ -13,7 +13,8 @@ else in Pipeday holds SQLite's lock; other programs still meet the busy timeout.
 WAL checkpoints happen after a commit has released the gate, not inside the commit that
 crosses SQLite's 1,000-page mark with the lock held (`WriteGate.checkpoint_due`).
 
-Bulk writes (an ingested batch's chunks, `yielding_writes()`) let every other writer go
+Bulk writes (an ingested batch's chunks, `yielding_writes()`) take turns in a lane of
+their own, one block at a time (`<database>.bulk.writer-lock`), and let every other writer go
 first: a thread of this process waiting for the gate, or another process's, which says so
 with a shared flock() on `<database>.waiting.writer-lock` while it waits. A bulk writer that
 gets the gate while anyone waits hands it back and waits until nobody does. So a typed log
@@ -44,22 +45,48 @@ YIELD_POLL_S = 0.0005
 BULK_COMMITS_PER_CHECKPOINT = 8
 COMMITS_PER_CHECKPOINT = 250
 
-_yielding: ContextVar[bool] = ContextVar("pipeday_sqlite_yielding_writes", default=False)
+
+class _BulkScope:
+    """One `yielding_writes()` block: the bulk lanes it has entered, left when it ends."""
+
+    def __init__(self) -> None:
+        self.lanes: list[WriteGate] = []
+
+    def leave(self) -> None:
+        for gate in reversed(self.lanes):
+            gate.leave_lane()
+        self.lanes.clear()
+
+
+_bulk: ContextVar[_BulkScope | None] = ContextVar("pipeday_sqlite_bulk_writes", default=None)
 
 
 @contextmanager
 def yielding_writes() -> Iterator[None]:
-    """Transactions begun inside this block let every other Pipeday writer go first."""
-    token = _yielding.set(True)
+    """Transactions begun inside this block let every other Pipeday writer go first; and per
+    database one such block writes at a time, in all processes (the bulk lane, held from its
+    first transaction to the block's end). A bulk job then takes about one core however many
+    clients send it, and leaves the other to everyone else."""
+    if _bulk.get() is not None:
+        yield  # already inside one: same lane
+        return
+    scope = _BulkScope()
+    token = _bulk.set(scope)
     try:
         yield
     finally:
-        _yielding.reset(token)
+        _bulk.reset(token)
+        scope.leave()
 
 
 def waiting_path(lock_path: Path) -> Path:
-    """`<database>.waiting.writer-lock` next to `<database>.writer-lock` (both git-ignored)."""
+    """`<database>.waiting.writer-lock` next to `<database>.writer-lock` (all git-ignored)."""
     return lock_path.with_name(f"{lock_path.stem}.waiting{lock_path.suffix}")
+
+
+def lane_path(lock_path: Path) -> Path:
+    """`<database>.bulk.writer-lock`: the bulk lane's lock."""
+    return lock_path.with_name(f"{lock_path.stem}.bulk{lock_path.suffix}")
 
 
 class _ProcessFile:
@@ -95,13 +122,43 @@ class WriteGate:
         self._held = False
         self._waiting = 0  # this process's ordinary (not yielding) writers waiting for the gate
         self._commits_since_checkpoint = 0
+        self._lane = threading.Lock()
+        self._lane_file = _ProcessFile(lane_path(lock_path))
 
     def acquire(self) -> None:
         deadline = time.monotonic() + self.timeout_s
-        if _yielding.get():
-            self._acquire_yielding(deadline)
-        else:
+        scope = _bulk.get()
+        if scope is None:
             self._acquire_first(deadline)
+            return
+        if self not in scope.lanes:
+            self._enter_lane(deadline)
+            scope.lanes.append(self)
+        self._acquire_yielding(deadline)
+
+    def leave_lane(self) -> None:
+        try:
+            fcntl.flock(self._lane_file.fd(), fcntl.LOCK_UN)
+        finally:
+            self._lane.release()
+
+    def _enter_lane(self, deadline: float) -> None:
+        if not self._lane.acquire(timeout=_left(deadline)):
+            raise sqlite3.OperationalError("database is locked (bulk write: waited for this process's bulk write)")
+        fd = self._lane_file.fd()
+        pause = FIRST_POLL_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self._lane.release()
+                    raise sqlite3.OperationalError(
+                        "database is locked (bulk write: waited for another process's bulk write)"
+                    ) from None
+                time.sleep(pause)
+                pause = min(pause * 2, LONGEST_POLL_S)
 
     def release(self) -> None:
         try:
@@ -254,7 +311,7 @@ def gated_connection_class(gate: WriteGate) -> type[sqlite3.Connection]:
         def begin_immediate(self) -> None:
             gate.acquire()
             self.holding_gate = True
-            self.bulk = _yielding.get()
+            self.bulk = _bulk.get() is not None
             try:
                 self.execute("BEGIN IMMEDIATE")
             except BaseException:

@@ -10,8 +10,8 @@ webhooks (bot/hooks.py) and `pipeday import` (bot/cli/importing.py), so all take
    person so each chunk matches few people. Every item is idempotent (its external id is its
    key), so a chunk committed before a later one fails is never stored twice: on SQLite a
    1,000-item batch no longer holds the single write lock for its whole length, and a typed
-   `/pg` log waits for one chunk at most (it also goes first at the write gate:
-   `models.sqlite_gate.yielding_writes`).
+   `/pg` log waits for one chunk at most (it also goes first at the write gate, and one
+   batch at a time stores its chunks: `models.sqlite_gate.yielding_writes`).
 
 If a chunk fails after an earlier one committed, the caller still gets one result per item:
 the committed ones as they were stored, the others `rejected` with "not stored …; send it
@@ -126,20 +126,23 @@ def store_batch(
             session_factory, team_id, pending, now, resolve_email, prepared.from_adapter
         )
         size = max(chunk_items or _default_chunk_items(session_factory), 1)
-        for start in range(0, len(pending), size):
-            chunk = pending[start : start + size]
-            try:
-                part = _ingest_chunk(session_factory, team_id, prepared, chunk, now, answers, dry_run)
-            except SQLAlchemyError:
-                if start == 0:
-                    raise  # nothing stored: the request fails as a whole, as it always did
-                logger.exception("a chunk of an ingested batch failed; its items and the rest are 'send it again'")
-                for entry in pending[start:]:  # never committed
-                    results[entry.index] = ItemResult(entry.item.external_id, "rejected", NOT_STORED)
-                break
-            for entry, result in zip(chunk, part.results, strict=True):
-                results[entry.index] = result
-            report.touched |= part.touched
+        # A bulk write: typed logs waiting for SQLite's write lock go first, and one batch at a
+        # time stores its chunks (models.sqlite_gate; a no-op elsewhere).
+        with yielding_writes():
+            for start in range(0, len(pending), size):
+                chunk = pending[start : start + size]
+                try:
+                    part = _ingest_chunk(session_factory, team_id, prepared, chunk, now, answers, dry_run)
+                except SQLAlchemyError:
+                    if start == 0:
+                        raise  # nothing stored: the request fails as a whole, as it always did
+                    logger.exception("a chunk of an ingested batch failed; the rest of it is 'send it again'")
+                    for entry in pending[start:]:  # never committed
+                        results[entry.index] = ItemResult(entry.item.external_id, "rejected", NOT_STORED)
+                    break
+                for entry, result in zip(chunk, part.results, strict=True):
+                    results[entry.index] = result
+                report.touched |= part.touched
     report.results = [result for result in results if result is not None]
     assert len(report.results) == len(results), "every item gets exactly one result"
     return report
@@ -169,8 +172,7 @@ def _ingest_chunk(
     answers: dict[str, str | EmailLookupFailed | None],
     dry_run: bool,
 ) -> IngestReport:
-    # A bulk write: typed logs waiting for SQLite's write lock go first (a no-op elsewhere).
-    with yielding_writes(), session_factory() as session:
+    with session_factory() as session:
         transaction = session.begin()
         try:
             part = ingest_items(

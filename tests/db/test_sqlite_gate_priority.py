@@ -125,3 +125,57 @@ def test_a_typed_log_does_not_queue_behind_a_bulk_write_of_its_process_that_wait
     # The typed log queued for the other process's lock itself (and timed out there), not behind
     # the bulk write's place in this process.
     assert "another process" in failures["typed"]
+
+
+def test_one_bulk_block_writes_at_a_time_and_ordinary_writers_pass_it(tmp_path: Path) -> None:
+    gate = WriteGate(tmp_path / "db.writer-lock", timeout_s=0.3)
+    first_wrote, first_may_end = threading.Event(), threading.Event()
+
+    def first_batch() -> None:
+        with yielding_writes():
+            gate.acquire()
+            gate.release()  # its first chunk is stored; the batch goes on
+            first_wrote.set()
+            first_may_end.wait(5)
+
+    first = threading.Thread(target=first_batch)
+    first.start()
+    try:
+        assert first_wrote.wait(5)
+        with yielding_writes(), pytest.raises(sqlite3.OperationalError, match="bulk write"):
+            gate.acquire()  # another batch: waits for the lane, not just the gate
+        gate.acquire()  # a typed log: the gate is free, the lane is no concern of its
+        gate.release()
+    finally:
+        first_may_end.set()
+        first.join(5)
+    with yielding_writes():
+        gate.acquire()  # the first batch's block ended: the lane is free again
+        gate.release()
+
+
+def _bulk_block_in_another_process(
+    lock_path: str, inside: multiprocessing.synchronize.Event, may_end: multiprocessing.synchronize.Event
+) -> None:
+    gate = WriteGate(Path(lock_path), timeout_s=10)
+    with yielding_writes():
+        gate.acquire()
+        gate.release()
+        inside.set()
+        may_end.wait(20)
+
+
+def test_the_bulk_lane_is_shared_with_other_processes(tmp_path: Path) -> None:
+    lock_path = tmp_path / "db.writer-lock"
+    context = multiprocessing.get_context("spawn")
+    inside, may_end = context.Event(), context.Event()
+    other = context.Process(target=_bulk_block_in_another_process, args=(str(lock_path), inside, may_end))
+    other.start()
+    try:
+        assert inside.wait(20)
+        gate = WriteGate(lock_path, timeout_s=0.3)
+        with yielding_writes(), pytest.raises(sqlite3.OperationalError, match="another process's bulk write"):
+            gate.acquire()
+    finally:
+        may_end.set()
+        other.join(20)
