@@ -20,11 +20,13 @@ from bot.domain.boards import standings
 from bot.domain.competition_days import competitions_on, day_window_of, ensure_day, region_local_date
 from bot.domain.directory import audit
 from bot.domain.errors import Conflict
+from bot.domain.flag_store import store_drafts
 from bot.domain.ranking import RankedStanding, Standing, rank_standings, winners
+from bot.domain.trust_close import check_closed_day, review_draft
 from bot.domain.wheel import SeedSource, commitment, new_seed
-from models import CompetitionDay, CompetitionWinner, Member, Region
+from models import CompetitionDay, CompetitionWinner, Member, Region, Spin
 from models.claims import updated_rows
-from models.competitions import DAY_CLOSED, DAY_OPEN
+from models.competitions import DAY_CLOSED, DAY_OPEN, REVIEW_ALWAYS
 
 
 def counting_until(day: CompetitionDay) -> datetime:
@@ -98,7 +100,66 @@ def close_day(
         f"{day.id}",
         {"winners": [row.standing.member_id for row in chosen], "commitment": day.commitment},
     )
+    # Flags that only the whole day shows (and every winner's review, if the competition wants
+    # one), raised before the results offer a spin.
+    check_closed_day(session, day, counting_until(day), ranked, chosen, now)
     return CloseResult(day, closed_now=True, standings=ranked, winners=chosen)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A closed day recounted after a void: its standings changed, and maybe its winners."""
+
+    day_id: int
+    winners_before: list[str]  # user ids
+    winners_after: list[str]
+    spun: bool  # the wheel had spun already, so the winners stood
+
+    @property
+    def winners_changed(self) -> bool:
+        return self.winners_before != self.winners_after
+
+
+def correct_closed_day(
+    session: Session, day: CompetitionDay, now: datetime, *, actor: str, voided: float
+) -> Correction | None:
+    """Recount a closed day from the logs that still count (after a manager voided `voided` of
+    its metric). None when its published standings still stand. The standings are republished
+    as counted now; the winners are picked again unless the wheel has spun for the day (a prize
+    drawn stays drawn: the correction says so). Each correction is kept on the day, for the
+    results post to say what changed, and audited."""
+    if day.status != DAY_CLOSED or day.final_standings is None:
+        return None
+    ranked = _counted_standings(session, day)
+    published = [(int(row["member_id"]), float(row["total"])) for row in day.final_standings]
+    if published == [(row.standing.member_id, row.standing.total) for row in ranked]:
+        return None
+    before = [w.member.user_id for w in day.winners]
+    spun = session.scalar(select(Spin.id).where(Spin.competition_day_id == day.id).limit(1)) is not None
+    day.final_standings = snapshot_standings(session, ranked)
+    totals = {row.standing.member_id: row.standing.total for row in ranked}
+    chosen = winners(ranked, day.winners_count, day.leaders_win)
+    if not spun and [row.standing.member_id for row in chosen] != [w.member_id for w in day.winners]:
+        day.winners.clear()
+        session.flush()  # the old places go before the new ones take their numbers
+        for place, row in enumerate(chosen, start=1):
+            day.winners.append(
+                CompetitionWinner(member_id=row.standing.member_id, place=place, total=row.standing.total)
+            )
+    else:
+        for winner in day.winners:
+            winner.total = totals.get(winner.member_id, 0.0)
+    session.flush()
+    session.refresh(day)
+    after = [w.member.user_id for w in day.winners]
+    entry = {"at": now.isoformat(), "by": actor, "voided": voided, "before": before, "after": after, "spun": spun}
+    day.corrections = [*(day.corrections or []), entry]
+    session.flush()
+    audit(session, day.team_id, actor, "competition_day.correct", f"{day.id}", entry)
+    if after != before and day.competition.review == REVIEW_ALWAYS:
+        # A new winner is reviewed like the first one was.
+        store_drafts(session, [review_draft(day, counting_until(day), row) for row in chosen], now)
+    return Correction(day.id, before, after, spun)
 
 
 def _published_winners(day: CompetitionDay, ranked: Sequence[RankedStanding]) -> list[RankedStanding]:
