@@ -36,7 +36,6 @@ from bot.domain.ingestion import (
     EmailResolver,
     IngestReport,
     emails_to_match,
-    external_key,
     ingest_items,
 )
 from models.sqlite_gate import yielding_writes
@@ -91,13 +90,16 @@ def prepare_batch(items: Sequence[object], source: str, now: datetime, *, from_a
     duplicate. No database work: `pipeday import` prepares the next batch while one is stored."""
     results: list[ItemResult | None] = [None] * len(items)
     pending: list[_Pending] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for index, raw in enumerate(items):
         checked = validate_item(raw, source, now, from_adapter=from_adapter)
         if isinstance(checked, ItemResult):
             results[index] = checked
             continue
-        key = external_key(checked.source or source, checked.external_id)
+        # (source, external id) is what external_key() turns into the stored key; the tuple
+        # spares that its character checks (ingest_items makes the key, and catches the rare
+        # two pairs sharing one).
+        key = (checked.source or source, checked.external_id)
         if key in seen:  # the same item twice in one batch (maybe in different chunks)
             results[index] = ItemResult(checked.external_id, "duplicate")
             continue
