@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.directory import audit
 from bot.domain.errors import Conflict, NotFound
+from bot.domain.flags import blocking_flags
 from bot.domain.prizes import as_wheel_prize, lock_wheel_prizes
 from bot.domain.wheel import CommitmentMismatch, WheelPrize, draw, odds, verify, wheel_segments
 from models import Competition, CompetitionDay, CompetitionWinner, Member, Region, Spin
@@ -27,6 +28,11 @@ from models.competitions import AWARD_DELIVERED, AWARD_PENDING, DAY_CLOSED
 
 class AlreadySpun(Conflict):
     """This winner's spin for this day has happened already."""
+
+
+class ReviewNeeded(Conflict):
+    """The winner has open flags on the day (or the competition reviews every winner): a
+    manager keeps or voids them first (bot.domain.voiding)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ def spin_for(session: Session, day: CompetitionDay, member_id: int, *, spun_by: 
     winner = next((w for w in day.winners if w.member_id == member_id), None)
     if winner is None:
         raise NotFound("That person isn't a winner of this competition day.")
+    require_reviewed(session, day, winner)
     prizes = {p.id: p for p in lock_wheel_prizes(session, day.team_id)}
     # Checked after taking the prize locks: a concurrent spin has committed by now.
     _refuse_if_spun(session, day, winner)
@@ -104,6 +111,18 @@ def spin_for(session: Session, day: CompetitionDay, member_id: int, *, spun_by: 
     session.flush()
     audit(session, day.team_id, spun_by, "spin", str(spin.id), {"prize": prize.name, "member_id": member_id})
     return SpinResult(spin.id, day.id, winner.member.user_id, prize.name, segments, index)
+
+
+def require_reviewed(session: Session, day: CompetitionDay, winner: CompetitionWinner) -> None:
+    """Refuse to spin while the winner has flags to review on the day."""
+    blocking = blocking_flags(session, day, winner.member_id)
+    if blocking:
+        count = "a flag" if len(blocking) == 1 else f"{len(blocking)} flags"
+        raise ReviewNeeded(
+            f"<@{winner.member.user_id}> has {count} to review on {day.competition.name} "
+            f"({day.local_date:%a %d %b}) before the wheel spins.",
+            "Press 🎡 Spin the wheel on the results: it opens the review. Or `pipeday flags list`.",
+        )
 
 
 def _refuse_if_spun(session: Session, day: CompetitionDay, winner: CompetitionWinner) -> None:
