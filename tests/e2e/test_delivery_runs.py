@@ -25,7 +25,7 @@ from bot.domain.deliveries import LEASE, MAX_ATTEMPTS, PARKED, PENDING, claim_de
 from bot.domain.ingestion import link_person
 from bot.domain.secret_box import SecretBox
 from bot.domain.webhook_sources import update_source
-from bot.ingest.deliveries_runner import RUN_BUDGET_S, DeliveryRunner
+from bot.ingest.deliveries_runner import RUN_BUDGET_S, DeliveryPool, DeliveryRunner
 from bot.scheduler.delivery_retries import retry_due_deliveries
 from models import Activity
 from models.ingestion import WebhookDelivery
@@ -229,6 +229,26 @@ def test_the_web_app_runs_deliveries_on_two_threads_and_leaves_the_rest_to_the_c
         assert held.most_in_flight == 2
         assert retry_due_deliveries(clock_runtime(live_bot)) == ["done", "done"]
     assert count(live_bot, Activity) == 12
+
+
+def test_the_pools_threads_never_hold_a_stopping_process_and_a_stopped_pool_takes_nothing() -> None:
+    ran: list[int] = []
+    gate = threading.Event()
+
+    class Recording:
+        def run(self, delivery_row_id: int) -> None:
+            gate.wait(5)
+            ran.append(delivery_row_id)
+
+    pool = DeliveryPool(Recording(), workers=2, queued=1)  # type: ignore[arg-type]
+    assert [pool.submit(n) for n in range(4)] == [True, True, True, False]  # two running, one waiting
+    threads = [thread for thread in threading.enumerate() if thread.name.startswith("webhook-runs-")]
+    assert threads and all(thread.daemon for thread in threads)  # a stopping worker doesn't wait for them
+    gate.set()
+    wait_until(lambda: sorted(ran) == [0, 1, 2], what="the three runs")
+    pool.shutdown()
+    assert pool.submit(9) is False
+    assert sorted(ran) == [0, 1, 2]
 
 
 def test_a_run_that_raises_is_logged_and_counted_on_its_delivery_only_and_parks_in_the_end(
