@@ -28,11 +28,18 @@ from sqlalchemy.orm import Session
 
 from bot.domain.calendar_store import WorkCalendar, work_calendar
 from bot.domain.directory import list_regions, require_region
-from bot.domain.lift_data import FOLLOW_UP_TYPES, Period, RegionDays, load_region_days, region_competitions
+from bot.domain.lift_data import (
+    FOLLOW_UP_TYPES,
+    ContestFacts,
+    Period,
+    RegionDays,
+    load_region_days,
+    region_competitions,
+)
 from bot.domain.lift_stats import MIN_DAYS, Comparison, Values, compare
 from bot.domain.streaks import is_working_day
 from bot.domain.windows import local_date, week_start
-from models import Competition, Region
+from models import Region
 
 DEFAULT_WEEKS = 12
 MAX_WEEKS = 52
@@ -106,12 +113,11 @@ def lift_report(
     regions = [require_region(session, team_id, region_name)] if region_name else list_regions(session, team_id)
     calendar = work_calendar(session, team_id)
     if len(regions) == 1:
-        return [_assemble(regions[0], _load(session, regions[0], now, weeks), calendar, weeks, weekly)]
+        return [_assemble(_load(session, regions[0], now, weeks), calendar, weeks, weekly)]
     workers = max(1, min(len(regions), os.cpu_count() or 1, MAX_THREADS))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lift") as pool:
         futures = [
-            pool.submit(_assemble, region, _load(session, region, now, weeks), calendar, weeks, weekly)
-            for region in regions
+            pool.submit(_assemble, _load(session, region, now, weeks), calendar, weeks, weekly) for region in regions
         ]
         return [future.result() for future in futures]
 
@@ -121,7 +127,7 @@ def region_lift(
 ) -> RegionLift:
     """The report for one region; `weekly` adds each week's difference (for the chart)."""
     data = _load(session, region, now, weeks)
-    return _assemble(region, data, work_calendar(session, region.team_id), weeks, weekly)
+    return _assemble(data, work_calendar(session, region.team_id), weeks, weekly)
 
 
 def _load(session: Session, region: Region, now: datetime, weeks: int) -> RegionDays:
@@ -130,7 +136,9 @@ def _load(session: Session, region: Region, now: datetime, weeks: int) -> Region
     return load_region_days(session, region, period, {c.metric for c in competitions}, competitions)
 
 
-def _assemble(region: Region, data: RegionDays, calendar: WorkCalendar, weeks: int, weekly: bool) -> RegionLift:
+def _assemble(data: RegionDays, calendar: WorkCalendar, weeks: int, weekly: bool) -> RegionLift:
+    """The arithmetic, on plain values only (it may run on a worker thread)."""
+    region = data.region
     days = _DayFacts(data, calendar)
     return RegionLift(
         region_id=region.id,
@@ -187,7 +195,7 @@ class _DayFacts:
         return totals[ordered] / self.active[ordered] if ordered else np.zeros(0)
 
 
-def _competition_lift(days: _DayFacts, region_id: int, competition: Competition, weekly: bool) -> CompetitionLift:
+def _competition_lift(days: _DayFacts, region_id: int, competition: ContestFacts, weekly: bool) -> CompetitionLift:
     ran = days.data.competition_days.get(competition.id, set()) & days.working
     same_weekday = {d for d in days.ordinary if days.dates[d].weekday() == competition.weekday}
     metric = competition.metric

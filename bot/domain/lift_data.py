@@ -47,17 +47,36 @@ class Period:
         return (day - self.first_day).days
 
 
+@dataclass(frozen=True)
+class ContestFacts:
+    """What the report needs of a competition (plain values: the arithmetic runs on other
+    threads, away from the session)."""
+
+    id: int
+    name: str
+    metric: str
+    weekday: int
+
+
+@dataclass(frozen=True)
+class RegionFacts:
+    id: int
+    name: str
+    tz: str
+
+
 @dataclass
 class RegionDays:
     """A region's period, folded to days. Day indexes count from `period.first_day`."""
 
+    region: RegionFacts
     period: Period
     rep_spans: list[tuple[int, int]]  # per rep: first and last day index with a log
     # type -> day index -> {per-rep total: how many reps had it}, for reps with a non-zero total
     histograms: dict[str, dict[int, dict[float, int]]] = field(default_factory=dict)
     leader_days: set[int] = field(default_factory=set)  # days a leader logged >= 1 hour
     leaders: int = 0
-    competitions: list[Competition] = field(default_factory=list)
+    competitions: list[ContestFacts] = field(default_factory=list)
     competition_days: dict[int, set[int]] = field(default_factory=dict)  # competition id -> day indexes
 
     def active_reps(self, day: int) -> int:
@@ -74,13 +93,14 @@ def load_region_days(
     """Everything the report needs about `region` over `period`, in five small queries."""
     reps = _member_ids(session, region, "rep")
     leaders = _member_ids(session, region, "leader")
-    data = RegionDays(period, _rep_spans(session, reps, period), leaders=len(leaders))
+    facts = RegionFacts(region.id, region.name, region.tz)
+    data = RegionDays(facts, period, _rep_spans(session, reps, period), leaders=len(leaders))
     types = sorted(metric_types | {"connect", *FOLLOW_UP_TYPES})
     if reps:
         data.histograms = _histograms(session, reps, types, period)
     if leaders:
         data.leader_days = _leader_days(session, leaders, period)
-    data.competitions = competitions
+    data.competitions = [ContestFacts(c.id, c.name, c.metric, c.weekday) for c in competitions]
     data.competition_days = _competition_days(session, region, competitions, period)
     return data
 

@@ -246,3 +246,15 @@ def test_local_days_across_daylight_saving_changes(session: Session) -> None:
         }, region.name
         # The rep's days run from their first log to their last, in local days.
         assert data.rep_spans == [(5, 7)]
+
+
+def test_every_region_at_once_equals_each_region_alone(session: Session) -> None:
+    """The all-regions report runs its arithmetic on worker threads: same figures as one by one."""
+    amer = seeded(session, competition_rate=6.0, seed=4)
+    emea = make_region(session, "EMEA", "Europe/London")
+    reps = add_people(session, emea, "rep", 5, "EMEA")
+    seed_connects(session, reps, FIRST_DAY, LAST_DAY, set(), ordinary_rate=3.0, competition_rate=3.0, seed=5)
+    together = lift_report(session, TEAM, NOW, weeks=WEEKS, weekly=True)
+    alone = [region_lift(session, region, NOW, weeks=WEEKS, weekly=True) for region in (amer, emea)]
+    assert [r.region_name for r in together] == ["AMER", "EMEA"]
+    assert together == alone
