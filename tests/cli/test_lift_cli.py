@@ -101,3 +101,10 @@ def test_help_loads_neither_numpy_nor_scipy() -> None:
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == {"": [0, [], True], "lift": [0, [], True]}
+
+
+def test_the_cli_defaults_are_the_reports() -> None:
+    from bot.cli import lift as cli_lift
+    from bot.domain import lift as domain_lift
+
+    assert (cli_lift.DEFAULT_WEEKS, cli_lift.MAX_WEEKS) == (domain_lift.DEFAULT_WEEKS, domain_lift.MAX_WEEKS)
