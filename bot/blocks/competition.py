@@ -21,7 +21,7 @@ from bot.blocks.common import (
     section,
 )
 from bot.domain.activity_types import ACTIVITY_TYPES
-from bot.domain.competition_views import CompetitionView, DayView, LiveState, WinnerView
+from bot.domain.competition_views import CompetitionView, CorrectionView, DayView, LiveState, WinnerView
 from bot.domain.ranking import RankedStanding
 
 SPIN_ACTION = "spin_wheel"
@@ -165,7 +165,12 @@ def results_message(
     winners: Sequence[WinnerView],
     commitment: str,
     leaders_win: bool,
+    *,
+    under_review: frozenset[int] = frozenset(),
+    corrections: Sequence[CorrectionView] = (),
 ) -> Message:
+    """`under_review`: winners (member ids) a manager reviews before their spin (their button
+    opens the review); `corrections`: what changed since the results were first posted."""
     unit = _unit(view.metric)
     title = f"🏆 {view.competition} results — {view.region}"
     blocks: list[Block] = [header(title)]
@@ -184,20 +189,39 @@ def results_message(
             f"the spin so anyone can check the draw · {leaders} · {_window_text(view)}"
         )
     )
+    blocks += [context(correction_text(c)) for c in corrections[-3:]]
     for winner in winners:
         if winner.prize is None:
             label = "🎡 Spin the wheel" if len(winners) == 1 else f"🎡 Spin for place {winner.place}"
+            if winner.member_id in under_review:
+                label = (
+                    "🔎 Review, then spin" if len(winners) == 1 else f"🔎 Review, then spin for place {winner.place}"
+                )
             blocks.append(
                 actions(
                     button(label, SPIN_ACTION, f"{view.day_id}:{winner.member_id}", style="primary"),
                     block_id=f"spin_{winner.member_id}",
                 )
             )
-    if any(w.prize is None for w in winners):
+    if any(w.prize is None and w.member_id in under_review for w in winners):
+        blocks.append(context("A manager reviews the winner's day before the wheel spins."))
+    elif any(w.prize is None for w in winners):
         blocks.append(context("Managers spin the wheel for the winner."))
     # The notification (Slack shows `text` there, not the blocks) names the winners too.
     names = ", ".join(f"<@{w.user_id}>" for w in winners) or "nobody"
     return message(f"{escape(title)}: {names} won", blocks)
+
+
+def correction_text(correction: CorrectionView) -> str:
+    """Said on the results post after a void changed them (the post is edited in place)."""
+    voided = activity_count(correction.voided, correction.metric)
+    start = f"✏️ Corrected {correction.at:%a %H:%M}: a manager voided {voided} after review"
+    if correction.winners_changed:
+        winners = ", ".join(f"<@{user_id}>" for user_id in correction.after) or "nobody"
+        return f"{start}, so the winner is now {winners}."
+    if correction.spun:
+        return f"{start}; the standings changed, and the prize drawn before stands."
+    return f"{start}; the standings changed, the winner stands."
 
 
 def _winner_line(winner: WinnerView, metric: str, count: int) -> str:

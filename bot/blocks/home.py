@@ -1,5 +1,6 @@
 """The App Home tab: your week toward your goals, your streak and standing, quick-log buttons;
-for managers also the team table (paginated), leaders' prospecting hours and the CSV export.
+for managers also the open flags to look at, the team table (paginated), leaders' prospecting
+hours and the CSV export.
 
 People appear as `<@U…>` mentions, which Slack renders as the name it shows now (a Home tab
 notifies nobody); the stored name only where there is no user id.
@@ -29,6 +30,7 @@ from bot.blocks.common import (
     section,
 )
 from bot.blocks.competition import VERIFIED_ONLY_RULE
+from bot.blocks.flags import needs_a_look_blocks
 from bot.blocks.goals import goal_blocks
 from bot.domain.activity_sources import SourceSplit, source_label
 from bot.domain.activity_types import ACTIVITY_TYPES
@@ -36,6 +38,7 @@ from bot.domain.boards import Board
 from bot.domain.calendar_store import StreakSummary
 from bot.domain.competition_views import DayView
 from bot.domain.export import EXPORT_PERIODS, ExportFile
+from bot.domain.flags import FlagView
 from bot.domain.goal_store import MemberWeek, by_attainment
 from bot.domain.goals import progress_bar
 
@@ -106,6 +109,9 @@ class HomeData:
     # Today's competitions in the viewer's region (bot.domain.competition_views.today_views):
     # the standing above ranks every log, so a verified-only one says what it counts.
     competitions_today: Sequence[DayView] = ()
+    # Managers: the open flags in their team ("Needs a look"), the newest few and how many in all.
+    flags: Sequence[FlagView] = ()
+    flags_total: int = 0
 
 
 def standing_summary(board: Board, member_id: int | None) -> StandingSummary:
@@ -148,6 +154,7 @@ def home_view(data: HomeData) -> dict[str, Any]:
     blocks += [context(verified_only_text(day)) for day in data.competitions_today if day.verified_only]
     blocks += quick_log_blocks()
     if data.team is not None:
+        blocks += needs_a_look_blocks(data.flags, data.flags_total, data.team.scope)
         blocks += team_blocks(data.team)
     return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
 

@@ -72,6 +72,37 @@ class WinnerView:
     prize: str | None  # what their spin won, once spun
 
 
+@dataclass(frozen=True)
+class CorrectionView:
+    """A change to a closed day's published results (bot.domain.competition_closing.correct_closed_day)."""
+
+    at: datetime  # in the region's zone
+    voided: float
+    metric: str
+    before: list[str]  # winners' user ids
+    after: list[str]
+    spun: bool
+
+    @property
+    def winners_changed(self) -> bool:
+        return self.before != self.after
+
+
+def correction_views(day: CompetitionDay) -> list[CorrectionView]:
+    zone = ZoneInfo(day.region.tz)
+    return [
+        CorrectionView(
+            at=datetime.fromisoformat(str(entry["at"])).astimezone(zone),
+            voided=float(entry.get("voided", 0.0)),
+            metric=day.metric,
+            before=[str(u) for u in entry.get("before", [])],
+            after=[str(u) for u in entry.get("after", [])],
+            spun=bool(entry.get("spun")),
+        )
+        for entry in day.corrections or []
+    ]
+
+
 def competition_view(session: Session, competition: Competition) -> CompetitionView:
     return CompetitionView(
         name=competition.name,

@@ -244,9 +244,8 @@ def raise_dispute(
         raise Conflict("Join a region first: disputes are between people in one region.", "/pg join <region>")
     disputed = get_member(session, team_id, disputed_user_id)
     if disputed is None or disputed.region_id != disputer.region_id:
-        raise Conflict(
-            f"<@{disputed_user_id}> isn't in {disputer.region.name}: you can dispute totals in your own region only."
-        )
+        who = disputed.display_name if disputed is not None else "That person"
+        raise Conflict(f"{who} isn't in {disputer.region.name}: you can dispute totals in your own region only.")
     if disputed.id == disputer.id:
         raise Conflict("That's your own day: there's nothing to dispute. `/pg undo` removes your last log.")
     note = require_plain_text(reason.strip(), "A dispute's reason") if reason and reason.strip() else None

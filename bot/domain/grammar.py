@@ -42,6 +42,7 @@ USAGE = {
     "undo": "/pg undo",
     "tv": "/pg tv [region]",
     "lift": "/pg lift [region]",
+    "dispute": "/pg dispute @user [reason]",
     "help": "/pg help",
 }
 
@@ -115,7 +116,7 @@ class JobChange:
 Command = HelpCommand | JoinCommand | LogCommand | UndoCommand | BoardCommand | MeCommand | RoleCommand | OtherCommand
 
 # Verbs owned by feature modules; the grammar only splits their arguments.
-DELEGATED_VERBS = frozenset({"goals", "plan", "close", "spin", "days", "summary", "job", "tv", "lift"})
+DELEGATED_VERBS = frozenset({"goals", "plan", "close", "spin", "days", "summary", "job", "tv", "lift", "dispute"})
 
 _NUMBER_WITH_UNIT = re.compile(r"^(-?\d+(?:[.,]\d+)?)([a-z]+)$")
 _NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")

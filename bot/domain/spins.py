@@ -119,7 +119,7 @@ def require_reviewed(session: Session, day: CompetitionDay, winner: CompetitionW
     if blocking:
         count = "a flag" if len(blocking) == 1 else f"{len(blocking)} flags"
         raise ReviewNeeded(
-            f"<@{winner.member.user_id}> has {count} to review on {day.competition.name} "
+            f"{winner.member.display_name} has {count} to review on {day.competition.name} "
             f"({day.local_date:%a %d %b}) before the wheel spins.",
             "Press 🎡 Spin the wheel on the results: it opens the review. Or `pipeday flags list`.",
         )

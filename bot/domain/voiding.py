@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 from bot.domain.activity_sources import counts_source
 from bot.domain.competition_closing import Correction, correct_closed_day
 from bot.domain.competition_days import days_touched_by
-from bot.domain.directory import audit
+from bot.domain.directory import audit, get_member
 from bot.domain.errors import Conflict
 from bot.domain.flag_store import get_flag
 from bot.domain.flags import covered_activities
+from bot.domain.live_standings import mark_pending
 from bot.domain.text_input import require_plain_text
 from models import Activity, CompetitionDay, Flag
 from models.claims import updated_rows
@@ -60,6 +61,8 @@ class Resolution:
     open_day_ids: list[int] = field(default_factory=list)  # live standings to edit
     corrections: list[Correction] = field(default_factory=list)  # results posts to correct
     also_resolved: list[int] = field(default_factory=list)  # other flags on the voided logs
+    # Results posts of the flag's day and region: what they say is still to review changed.
+    results_day_ids: list[int] = field(default_factory=list)
 
     @property
     def voided_by_type(self) -> dict[str, float]:
@@ -92,8 +95,10 @@ def resolve_flag(
     )
     session.refresh(flag)
     if claimed != 1:
+        resolver = get_member(session, team_id, flag.resolved_by or "")
+        by = resolver.display_name if resolver is not None else flag.resolved_by
         raise Conflict(
-            f"Flag #{flag.id} was already {flag.state} by <@{flag.resolved_by}>"
+            f"Flag #{flag.id} was already {flag.state} by {by}"
             + (f": “{flag.resolution_reason}”." if flag.resolution_reason else ".")
         )
     member = flag.member
@@ -108,6 +113,7 @@ def resolve_flag(
         summary=flag.summary,
         member_user_id=member.user_id,
         tz=region.tz if region else "UTC",
+        results_day_ids=_results_on(session, flag),
     )
     if keep:
         audit(session, team_id, actor, "flag.keep", f"flag:{flag.id}", {"reason": text, "member": member.user_id})
@@ -128,6 +134,8 @@ def _void(session: Session, flag: Flag, base: Resolution, now: datetime) -> Reso
     also = _resolve_flags_on(session, ids, flag, now)
     voided = [VoidedLog(log.id, log.type, log.quantity, log.occurred_at) for log in logs]
     open_days, corrections = _days_changed(session, logs, now, base.actor)
+    # Their live messages show the standings without the voided logs at the next edit.
+    mark_pending(session, [*open_days, *(c.day_id for c in corrections)])
     audit(
         session,
         base.team_id,
@@ -195,6 +203,20 @@ def _days_changed(
         if correction is not None:
             corrections.append(correction)
     return sorted(open_days), corrections
+
+
+def _results_on(session: Session, flag: Flag) -> list[int]:
+    if flag.region_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(CompetitionDay.id).where(
+                CompetitionDay.region_id == flag.region_id,
+                CompetitionDay.local_date == flag.local_date,
+                CompetitionDay.results_ts.is_not(None),
+            )
+        )
+    )
 
 
 def _closed_days_counting(session: Session, log: Activity) -> list[CompetitionDay]:

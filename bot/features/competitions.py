@@ -1,5 +1,8 @@
 """Prospecting days in Slack: `/pg days`, `/pg close [region]`, `/pg spin [region]`,
-the "Spin the wheel" and "Mark delivered" buttons, and live standings as logs arrive."""
+the "Spin the wheel" and "Mark delivered" buttons, and live standings as logs arrive.
+
+A winner with flags to review on the day (bot.domain.flags.review_needed) can't be spun for:
+their Spin button opens the review (bot.features.trust) and `/pg spin` says why."""
 
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ from bot.domain.grammar import OtherCommand, ParseError
 from bot.domain.post_claims import claim_results_post
 from bot.domain.spins import mark_delivered, spin_or_resume, winner_to_spin
 from bot.domain.text_input import parse_record_id
+from bot.features.trust import review_before_spin
 from bot.posting.competition_posts import LiveStandingsRefresher, require_channel
 from bot.posting.retrying import claim_results_row, publish_results_retrying
 from bot.posting.sent_log import Claim
@@ -109,6 +113,13 @@ def register(app: App, ctx: AppContext) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
     ) -> None:
         ack()  # first: rendering and uploading the wheel takes longer than Slack waits
+        try:
+            day_id, member_id = _parse_spin_value(action.get("value"))
+        except DomainError:
+            day_id = member_id = 0  # the spin below says the button is out of date
+        # A winner with flags to review: the button opens the review (the trigger_id lasts 3 s).
+        if day_id and review_before_spin(ctx, client, body, day_id, member_id, respond):
+            return
         ctx.after_ack(partial(_spin_from_button, ctx, client, body, action, respond), body, respond)
 
     @app.action(DELIVERED_ACTION)

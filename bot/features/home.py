@@ -1,5 +1,5 @@
 """App Home: progress toward weekly goals, streak, standing and quick-log buttons for everyone;
-the team table, leaders' hours and the CSV export for managers.
+the open flags ("Needs a look"), the team table, leaders' hours and the CSV export for managers.
 
 Web API calls (users.info via bot.slack.permissions, views.*, files.*) happen outside the
 database transaction, so SQLite's write lock is never held across a network round trip.
@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot.blocks.common import escape
+from bot.blocks.flags import HOME_FLAGS_SHOWN
 from bot.blocks.home import (
     EXPORT_BUTTON_ACTION,
     EXPORT_PERIOD_ACTION,
@@ -33,6 +34,7 @@ from bot.blocks.home import (
 )
 from bot.blocks.log_modal import (
     CALLBACK_ID,
+    COUNT_BLOCK,
     ModalErrors,
     log_modal,
     parse_log_input,
@@ -44,7 +46,9 @@ from bot.domain.board_view import BoardRequest, board_for
 from bot.domain.calendar_store import member_streak
 from bot.domain.competition_views import today_views
 from bot.domain.directory import ensure_member_ref, get_member
+from bot.domain.errors import DomainError
 from bot.domain.export import ExportFile, export_csv
+from bot.domain.flags import FlagView, list_flags
 from bot.domain.goal_store import REP_ROLES, GoalLayers, load_goal_layers, member_week, ramp_fraction, team_week
 from bot.domain.grammar import BoardCommand
 from bot.domain.text_input import parse_page_number
@@ -84,18 +88,22 @@ def register(app: App, ctx: AppContext) -> None:
             ack(response_action="errors", errors=error.errors)
             return
         team_id, user = body["team"]["id"], body["user"]
-        with ctx.session_factory.begin() as session:
-            member = ensure_member_ref(session, team_id, user["id"], user.get("name") or user["id"])
-            result = log_activity(
-                session,
-                member,
-                entry,
-                now=ctx.clock(),
-                # A re-sent submission carries the same view id and hash: it counts once.
-                idempotency_key=request_key("modal", user["id"], f"{view['id']}:{view.get('hash', '')}"),
-                source=HOME_SOURCE,
-            )
-            follow_up = ctx.note_log(session, result)
+        try:
+            with ctx.session_factory.begin() as session:
+                member = ensure_member_ref(session, team_id, user["id"], user.get("name") or user["id"])
+                result = log_activity(
+                    session,
+                    member,
+                    entry,
+                    now=ctx.clock(),
+                    # A re-sent submission carries the same view id and hash: it counts once.
+                    idempotency_key=request_key("modal", user["id"], f"{view['id']}:{view.get('hash', '')}"),
+                    source=HOME_SOURCE,
+                )
+                follow_up = ctx.note_log(session, result)
+        except DomainError as refused:  # a competition's cap on single logs: said under the count
+            ack(response_action="errors", errors={COUNT_BLOCK: f"{refused.message} {refused.hint or ''}".strip()})
+            return
         ack()
         if not result.duplicate:  # a re-sent submission changed nothing, so the Home is still right
             ctx.after_ack(partial(_after_modal_log, ctx, client, team_id, user["id"], follow_up), body)
@@ -162,8 +170,9 @@ def home_data(session: Session, team_id: str, user_id: str, now: datetime, *, ma
     # Read once for the viewer's week and the manager's team table.
     layers, fraction = load_goal_layers(session, team_id), ramp_fraction(session, team_id)
     team = _team(session, team_id, member, now, page, layers, fraction) if manager else None
+    flags, flags_total = _flags(session, team_id, member) if manager else ([], 0)
     if member is None:
-        return HomeData("there", None, None, None, fraction, None, team)
+        return HomeData("there", None, None, None, fraction, None, team, flags=flags, flags_total=flags_total)
     board, me = board_for(session, BoardRequest(team_id, user_id, BoardCommand(), now), everyone=True, member=member)
     week = member_week(session, member, now, layers=layers, fraction=fraction)
     return HomeData(
@@ -178,7 +187,15 @@ def home_data(session: Session, team_id: str, user_id: str, now: datetime, *, ma
         team=team,
         # A verified-only day's note: typed logs land on the board but not in that competition.
         competitions_today=today_views(session, member.region, now) if member.region else (),
+        flags=flags,
+        flags_total=flags_total,
     )
+
+
+def _flags(session: Session, team_id: str, manager: Member | None) -> tuple[list[FlagView], int]:
+    """A manager's open flags: their region's, or the whole workspace's without one."""
+    region_id = manager.region_id if manager is not None else None
+    return list_flags(session, team_id, region_id=region_id, limit=HOME_FLAGS_SHOWN)
 
 
 def _team(

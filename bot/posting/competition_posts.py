@@ -27,7 +27,8 @@ never mistaken for a dead process's):
     publish_results(client, session_factory, day_id: int, now) -> ResultsOutcome
         Post results for a day closed (and claimed) by the caller's own transaction.
     refresh_results_message(client, session_factory, day_id, now) -> None
-        Edit the results message to show the prizes won so far.
+        Edit the results message to show the prizes won so far, the reviews still to do and
+        any correction after a void.
 
 Spinning and announcing spins: bot.posting.spin_announcements.
 
@@ -59,8 +60,9 @@ from bot.blocks.competition import (
 )
 from bot.domain.competition_closing import close_day, day_standings
 from bot.domain.competition_days import DayKey, LoggedFacts, day_for_key, days_touched_by
-from bot.domain.competition_views import LiveState, day_view, winner_views
+from bot.domain.competition_views import LiveState, correction_views, day_view, winner_views
 from bot.domain.errors import DomainError
+from bot.domain.flags import review_needed
 from bot.domain.ingested_days import days_touched_by_batch
 from bot.domain.live_standings import (
     LIVE_EDIT_INTERVAL,
@@ -384,7 +386,15 @@ def post_results(
 def results_content(session: Session, day: CompetitionDay, now: datetime) -> Message:
     prizes = {spin.member_id: spin.prize_name for spin in spins_of_day(session, day.id)}
     rows, winners = day_standings(session, day), winner_views(day, prizes)
-    return results_message(day_view(day), rows, winners, day.commitment or "", day.leaders_win)
+    return results_message(
+        day_view(day),
+        rows,
+        winners,
+        day.commitment or "",
+        day.leaders_win,
+        under_review=frozenset(review_needed(session, day)),
+        corrections=correction_views(day),
+    )
 
 
 def publish_results(client: WebClient, session_factory: SessionFactory, day_id: int, now: datetime) -> ResultsOutcome:
@@ -409,7 +419,8 @@ def publish_results(client: WebClient, session_factory: SessionFactory, day_id: 
 
 
 def refresh_results_message(client: WebClient, session_factory: SessionFactory, day_id: int, now: datetime) -> None:
-    """Edit the results message to show the prizes won so far (an edit: safe to repeat)."""
+    """Edit the results message to show the prizes won so far, what is still to review and
+    what a void corrected (an edit: safe to repeat)."""
     with session_factory.begin() as session:
         day = session.get(CompetitionDay, day_id)
         if day is None or not day.results_ts or not day.results_channel_id:

@@ -145,7 +145,7 @@ def test_keeping_changes_nothing_and_a_flag_is_answered_once(session: Session, a
     assert kept.kept and kept.voided == []
     row = session.get(Activity, big)
     assert row is not None and row.deleted_at is None and row.voided_at is None
-    with pytest.raises(Conflict, match=r"already kept by <@U_MGR>: “Call blitz, checked”"):
+    with pytest.raises(Conflict, match=r"already kept by U_MGR: “Call blitz, checked”"):
         resolve_flag(session, TEAM, flag_id, keep=False, actor="U_BOSS", reason="No", now=LATER)
     actions = session.scalars(select(AuditLog.action).where(AuditLog.action.like("flag.%"))).all()
     assert actions == ["flag.keep"]
@@ -192,7 +192,7 @@ def test_an_open_flag_on_the_winners_day_blocks_the_spin_until_its_resolved(sess
     ana = member(session, "U_ANA")
     flag_id = flag_on(session, big)
 
-    with pytest.raises(ReviewNeeded, match="<@U_ANA> has a flag to review on Connect Day"):
+    with pytest.raises(ReviewNeeded, match="Ana has a flag to review on Connect Day"):
         spin_for(session, day, ana.id, spun_by="U_MGR", now=LATER)
 
     resolve_flag(session, TEAM, flag_id, keep=True, actor="U_MGR", reason="Checked the dialer", now=LATER)
