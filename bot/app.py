@@ -23,6 +23,7 @@ from bot.features import (
     membership,
     profiles,
     summary,
+    trust,
     tv,
 )
 from bot.settings import Settings
@@ -31,7 +32,21 @@ from bot.slack.after_ack import AfterAck, after_ack_pool
 from bot.slack.context import AppContext
 from models import utc_now
 
-FEATURES = (dispatch, help, activity_log, boards, membership, home, competitions, goals, summary, profiles, tv, lift)
+FEATURES = (
+    dispatch,
+    help,
+    activity_log,
+    boards,
+    membership,
+    home,
+    competitions,
+    trust,
+    goals,
+    summary,
+    profiles,
+    tv,
+    lift,
+)
 # Bolt's own default: listeners only answer (see bot.slack.after_ack), so a few threads do.
 LISTENER_THREADS = 5
 
