@@ -30,6 +30,7 @@ from bot.blocks.common import (
 )
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.flags import Dispute, FlagView
+from bot.domain.text_input import is_slack_user_id
 from bot.domain.trust_rules import RULE_DISPUTE, RULE_TITLES, quantity_text
 from bot.domain.voiding import MAX_REASON, Resolution
 from models.trust import RAISED_BY_RULES
@@ -252,10 +253,12 @@ def void_dm(resolution: Resolution) -> Message:
         if logs:
             what += f" from {_when(logs[0].occurred_at, zone)}"
     text = f"A manager voided {what}: “{resolution.reason}”"
+    # An operator's void from the CLI has no Slack user behind it unless they said who they are.
+    who = f"<@{resolution.actor}>" if is_slack_user_id(resolution.actor) else "A manager"
     return message(
         escape(text),
         [
-            section(f"🧾 <@{resolution.actor}> voided {escape(what)}.\n> {escape(resolution.reason)}"),
+            section(f"🧾 {who} voided {escape(what)}.\n> {escape(resolution.reason)}"),
             context("It no longer counts on boards, goals, streaks, competitions or summaries. Questions? Ask them."),
         ],
     )

@@ -18,6 +18,18 @@ from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.competition_presets import PRESETS, CompetitionSpec
 
 regions_option = click.option("--regions", help="Comma-separated region names (default: every region).")
+REVIEW_CHOICES = ("always", "flags", "never")  # models.competitions.REVIEW_MODES, without importing models
+review_option = click.option(
+    "--review",
+    type=click.Choice(REVIEW_CHOICES),
+    help="When a manager reviews the winner before the spin: always, flags (a winner with open flags on the "
+    "day; the default) or never.",
+)
+cap_option = click.option(
+    "--max-per-log",
+    type=click.IntRange(1, 500),
+    help="Refuse single logs of the metric bigger than N during the window, in its regions.",
+)
 
 
 @click.group()  # its help is its summary in bot.cli.main.COMMANDS
@@ -50,6 +62,8 @@ def competition() -> None:
     type=click.Choice(["all", "verified"]),
     help="What counts: all activity (default), or only verified activity recorded by a system, not typed in Slack.",
 )
+@review_option
+@cap_option
 @team_option
 @pass_state
 def competition_add(state: CliState, /, team: str | None, **options: Any) -> None:
@@ -74,6 +88,8 @@ def _spec_from_options(
     winners: int | None,
     leaders_win: bool | None,
     counts: str | None = None,
+    review: str | None = None,
+    max_per_log: int | None = None,
 ) -> CompetitionSpec:
     from bot.domain.competition_definitions import parse_local_time, parse_metric, parse_weekday
 
@@ -100,6 +116,10 @@ def _spec_from_options(
         spec = replace(spec, leaders_win=leaders_win)
     if counts is not None:
         spec = replace(spec, counts=counts)
+    if review is not None:
+        spec = replace(spec, review=review)
+    if max_per_log is not None:
+        spec = replace(spec, max_per_log=max_per_log)
     return spec
 
 
@@ -113,8 +133,14 @@ def _describe(spec: CompetitionSpec) -> str:
     regions = ", ".join(spec.regions) or "every region"
     return (
         f"{spec.name}: {weekday_name(spec.weekday)}s, most {ACTIVITY_TYPES[spec.metric].plural} "
-        f"{spec.start:%H:%M}–{spec.end:%H:%M} local, {regions}, counting {_counted(spec.counts)}"
+        f"{spec.start:%H:%M}–{spec.end:%H:%M} local, {regions}, counting {_counted(spec.counts)}, "
+        f"{_guarded(spec.review, spec.max_per_log)}"
     )
+
+
+def _guarded(review: str, max_per_log: int | None) -> str:
+    reviewed = {"always": "every winner reviewed", "never": "no review"}.get(review, "flagged winners reviewed")
+    return reviewed + (f", at most {max_per_log} per log" if max_per_log else "")
 
 
 def _counted(counts: str) -> str:
@@ -156,8 +182,35 @@ def competition_list(state: CliState, team: str | None) -> None:
             click.echo(
                 f"{item.name:<20} {weekday_name(item.weekday):<10} {item.metric:<9} "
                 f"{item.start_local:%H:%M}-{item.end_local:%H:%M}  {regions:<20} "
-                f"{item.winners_per_region} winner(s), {leaders}, {_counted(item.counts)}"
+                f"{item.winners_per_region} winner(s), {leaders}, {_counted(item.counts)}, {_guarded(item.review, item.max_per_log)}"
             )
+
+
+@competition.command(
+    "set",
+    short_help="Change a prospecting day's review and cap.",
+    help="Change how NAME is guarded: `--review always|flags|never` (when a manager reviews the winner before "
+    "the spin) and `--max-per-log N` (refuse bigger single logs of its metric during its window; "
+    "`--no-max-per-log` lifts the cap).",
+)
+@click.argument("name")
+@review_option
+@cap_option
+@click.option("--no-max-per-log", "clear_cap", is_flag=True, help="Lift the cap on single logs.")
+@team_option
+@pass_state
+def competition_set(
+    state: CliState, name: str, review: str | None, max_per_log: int | None, clear_cap: bool, team: str | None
+) -> None:
+    from bot.domain.competition_definitions import update_trust_rules
+
+    if clear_cap and max_per_log is not None:
+        raise click.UsageError("Give --max-per-log N or --no-max-per-log, not both.")
+    with team_session(state, team) as (session, team_id):
+        changed = update_trust_rules(
+            session, team_id, name, review=review, max_per_log=max_per_log, clear_cap=clear_cap, actor="cli"
+        )
+        click.echo(f"{changed.name}: {_guarded(changed.review, changed.max_per_log)}.")
 
 
 @competition.command("remove", help="Remove a prospecting day (past results and awards are kept).")

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from bot.domain.activity_sources import COUNTED_ACTIVITY
 from bot.domain.activity_types import ACTIVITY_TYPES, lookup_type
+from bot.domain.competition_caps import MAX_CAP, MIN_CAP
 from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import audit, ensure_workspace, list_regions, require_region
 from bot.domain.errors import Conflict, NotFound
 from models import Competition, CompetitionDay, Region
+from models.competitions import REVIEW_MODES
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_WINNERS = 10
@@ -89,6 +91,8 @@ def add_competition(session: Session, team_id: str, spec: CompetitionSpec, actor
     competition.winners_per_region = spec.winners
     competition.leaders_win = spec.leaders_win
     competition.counts = spec.counts
+    competition.review = spec.review
+    competition.max_per_log = spec.max_per_log
     competition.active = True
     session.add(competition)
     session.flush()
@@ -98,7 +102,14 @@ def add_competition(session: Session, team_id: str, spec: CompetitionSpec, actor
         actor,
         "competition.add",
         spec.name,
-        {"weekday": spec.weekday, "metric": spec.metric, "regions": list(spec.regions), "counts": spec.counts},
+        {
+            "weekday": spec.weekday,
+            "metric": spec.metric,
+            "regions": list(spec.regions),
+            "counts": spec.counts,
+            "review": spec.review,
+            "max_per_log": spec.max_per_log,
+        },
     )
     return competition
 
@@ -118,6 +129,49 @@ def _validate_spec(spec: CompetitionSpec) -> None:
     if not 1 <= spec.winners <= MAX_WINNERS:
         raise Conflict(f"Winners per region go from 1 to {MAX_WINNERS}.")
     parse_counts(spec.counts)
+    parse_review(spec.review)
+    if spec.max_per_log is not None and not MIN_CAP <= spec.max_per_log <= MAX_CAP:
+        raise Conflict(f"A cap on single logs goes from {MIN_CAP} to {MAX_CAP}.")
+
+
+def parse_review(text: str) -> str:
+    """`--review`: when a manager reviews a winner before the spin."""
+    word = text.strip().lower()
+    if word not in REVIEW_MODES:
+        raise Conflict(f"`{text}` isn't a review mode.", "Use --review always, flags or never.")
+    return word
+
+
+def update_trust_rules(
+    session: Session,
+    team_id: str,
+    name: str,
+    *,
+    review: str | None,
+    max_per_log: int | None,
+    clear_cap: bool,
+    actor: str,
+) -> Competition:
+    """`pipeday competition set NAME --review … --max-per-log N`: change how a competition is
+    guarded. Takes effect at once (a day's review is decided when its winner would spin)."""
+    competition = find_competition(session, team_id, name)
+    if competition is None:
+        known = ", ".join(c.name for c in list_competitions(session, team_id)) or "none"
+        raise NotFound(f"There's no competition called `{name}`.", f"Competitions: {known}.")
+    changes: dict[str, object] = {}
+    if review is not None:
+        competition.review = changes["review"] = parse_review(review)
+    if clear_cap:
+        competition.max_per_log = changes["max_per_log"] = None
+    elif max_per_log is not None:
+        if not MIN_CAP <= max_per_log <= MAX_CAP:
+            raise Conflict(f"A cap on single logs goes from {MIN_CAP} to {MAX_CAP}.")
+        competition.max_per_log = changes["max_per_log"] = max_per_log
+    if not changes:
+        raise Conflict("Nothing to change.", "Give --review always|flags|never, --max-per-log N or --no-max-per-log.")
+    session.flush()
+    audit(session, team_id, actor, "competition.set", competition.name, changes)
+    return competition
 
 
 def find_competition(session: Session, team_id: str, name: str, include_inactive: bool = False) -> Competition | None:

@@ -22,6 +22,8 @@ class CompetitionSpec:
     winners: int = 1
     leaders_win: bool = False
     counts: str = "all"  # "all" activity, or only "verified" (recorded by a system)
+    review: str = "flags"  # review before the spin: "always", "flags" (a flagged winner) or "never"
+    max_per_log: int | None = None  # the biggest single log of the metric during the window
 
 
 # The two classics from the playbook, one command each (`--preset`).
