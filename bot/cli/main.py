@@ -39,6 +39,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "db": LazyCommand("bot.cli.database", "db", "Database maintenance."),
     "demo": LazyCommand("bot.cli.demo", "demo", "Play a prospecting week in the terminal, no Slack needed."),
     "doctor": LazyCommand("bot.cli.doctor", "doctor", "Check the configuration, the database, Slack and the setup."),
+    "flags": LazyCommand("bot.cli.flags", "flags", "Unusual activity and disputes: list them, keep or void them."),
     "goals": LazyCommand(
         "bot.cli.goals", "goals", "Weekly goals: defaults per job, overridden per job, region or member."
     ),
@@ -55,6 +56,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "serve": LazyCommand("bot.cli.serve", "serve", "Run the bot (Socket Mode or HTTP)."),
     "source": LazyCommand("bot.cli.sources", "source", "Webhook sources: URLs and secrets for vendors' webhooks."),
     "spin": LazyCommand("bot.cli.prizes", "spin", "Spins of the prize wheel."),
+    "trust": LazyCommand("bot.cli.trust", "trust", "Thresholds of the flag rules, per workspace."),
     "tv": LazyCommand("bot.cli.tv", "tv", "Wallboard links: a region's live board on the sales floor's TV."),
     "workdays": LazyCommand("bot.cli.goals", "workdays", "Working days for streaks (Monday–Friday unless set)."),
 }
