@@ -5,6 +5,7 @@ from models.competitions import Competition, CompetitionDay, CompetitionWinner, 
 from models.entities import Activity, AuditLog, Member, ProcessedEvent, Region, Workspace
 from models.goals import GoalOverride, GoalRamp, GoalRampChange, Holiday
 from models.ingestion import ApiKey, ParkedItem, WebhookSource
+from models.installations import WorkspaceInstall
 from models.scheduling import SentLog
 from models.trust import Flag, TrustSetting
 from models.wallboard import TvLink
@@ -34,5 +35,6 @@ __all__ = [
     "UTCDateTime",
     "WebhookSource",
     "Workspace",
+    "WorkspaceInstall",
     "utc_now",
 ]
