@@ -20,8 +20,12 @@ MANIFEST_HINT = (
     "From a manifest), install it to your workspace, then set:\n"
     "  SLACK_BOT_TOKEN       the Bot User OAuth Token (xoxb-…) from OAuth & Permissions\n"
     "  SLACK_SIGNING_SECRET  from Basic Information → App Credentials\n"
-    "  SLACK_APP_TOKEN       (optional, Socket Mode) an app-level token (xapp-…) with connections:write"
+    "  SLACK_APP_TOKEN       (optional, Socket Mode) an app-level token (xapp-…) with connections:write\n"
+    "Or, to install into many workspaces through Slack's OAuth flow, set SLACK_CLIENT_ID, "
+    "SLACK_CLIENT_SECRET (Basic Information → App Credentials), SLACK_SIGNING_SECRET and "
+    "PIPEDAY_SECRET_KEY instead of SLACK_BOT_TOKEN."
 )
+MAKE_A_SECRET_KEY = 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 
 
 class ConfigurationError(RuntimeError):
@@ -43,6 +47,16 @@ class Settings:
     public_url: str | None = None
     # PIPEDAY_SECRET_KEY: a Fernet key that encrypts secrets at rest (bot/domain/secret_box.py).
     secret_key: str | None = None
+    # SLACK_CLIENT_ID / SLACK_CLIENT_SECRET: many workspaces through Slack's OAuth flow (bot/installs)
+    # instead of SLACK_BOT_TOKEN's one.
+    client_id: str | None = None
+    client_secret: str | None = None
+
+    @property
+    def multi_workspace(self) -> bool:
+        """Installed through OAuth into any number of workspaces (SLACK_CLIENT_ID is set),
+        rather than one workspace's SLACK_BOT_TOKEN."""
+        return bool(self.client_id or self.client_secret)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -68,10 +82,15 @@ class Settings:
             database_timeouts=timeouts,
             public_url=(env.get("PIPEDAY_PUBLIC_URL") or "").strip().rstrip("/") or None,
             secret_key=(env.get("PIPEDAY_SECRET_KEY") or "").strip() or None,
+            client_id=(env.get("SLACK_CLIENT_ID") or "").strip() or None,
+            client_secret=(env.get("SLACK_CLIENT_SECRET") or "").strip() or None,
         )
 
     def require_slack(self, socket_mode: bool = False) -> None:
         """Fail fast, naming every missing variable, before anything talks to Slack."""
+        if self.multi_workspace:
+            self._require_oauth(socket_mode)
+            return
         missing = [name for name, value in self._required(socket_mode) if not value]
         if missing:
             raise ConfigurationError(f"Missing {', '.join(missing)}.\n\n{MANIFEST_HINT}")
@@ -87,6 +106,49 @@ class Settings:
         else:
             required.append(("SLACK_SIGNING_SECRET", self.signing_secret))
         return required
+
+
+    def _require_oauth(self, socket_mode: bool) -> None:
+        """Many workspaces: the app's OAuth credentials, the signing secret and a key that
+        encrypts every workspace's tokens at rest; never a bot token as well."""
+        if self.bot_token:
+            raise ConfigurationError(
+                "Both SLACK_BOT_TOKEN (one workspace) and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET (many workspaces, "
+                "installed through Slack's OAuth flow) are set. Remove SLACK_BOT_TOKEN to serve many workspaces, "
+                "or remove SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to keep to the token's one workspace."
+            )
+        if socket_mode:
+            raise ConfigurationError(
+                "SLACK_APP_TOKEN (Socket Mode) is set with SLACK_CLIENT_ID: installing into many workspaces needs "
+                "Pipeday served over HTTP (Slack's OAuth flow redirects browsers to it). Remove SLACK_APP_TOKEN."
+            )
+        required = [
+            ("SLACK_CLIENT_ID", self.client_id),
+            ("SLACK_CLIENT_SECRET", self.client_secret),
+            ("SLACK_SIGNING_SECRET", self.signing_secret),
+        ]
+        missing = [name for name, value in required if not value]
+        if missing:
+            raise ConfigurationError(
+                f"Missing {', '.join(missing)}.\n"
+                "Many workspaces need the app's Client ID, Client Secret and Signing Secret "
+                "(Basic Information → App Credentials)."
+            )
+        if not self.secret_key:
+            raise ConfigurationError(
+                "PIPEDAY_SECRET_KEY is not set: with SLACK_CLIENT_ID, every workspace's bot and refresh tokens "
+                "are stored encrypted with it.\n"
+                f"Make one with: {MAKE_A_SECRET_KEY}\nand keep it: tokens stored with it can't be read without it."
+            )
+        from cryptography.fernet import Fernet
+
+        try:
+            Fernet(self.secret_key.encode("utf-8"))
+        except (ValueError, UnicodeEncodeError):
+            raise ConfigurationError(
+                "PIPEDAY_SECRET_KEY is not a Fernet key (32 url-safe base64-encoded bytes).\n"
+                f"Make one with: {MAKE_A_SECRET_KEY}"
+            ) from None
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
