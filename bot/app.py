@@ -8,7 +8,6 @@ from datetime import datetime
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.wheel import SeedSource, new_seed
@@ -29,6 +28,7 @@ from bot.features import (
 from bot.settings import Settings
 from bot.slack import dispatch
 from bot.slack.after_ack import AfterAck, after_ack_pool
+from bot.slack.clients import configure_web_client
 from bot.slack.context import AppContext
 from models import utc_now
 
@@ -57,17 +57,6 @@ def listener_pool() -> ThreadPoolExecutor:
 
 def make_web_client(settings: Settings) -> WebClient:
     return configure_web_client(WebClient(token=settings.bot_token), settings)
-
-
-def configure_web_client(client: WebClient, settings: Settings) -> WebClient:
-    """Point `client` at the configured Web API, with our retry policy."""
-    client.base_url = settings.slack_api_url or WebClient.BASE_URL
-    # Slack asks us to back off on 429s (honouring Retry-After); a dropped connection is worth one more try.
-    client.retry_handlers = [
-        ConnectionErrorRetryHandler(max_retry_count=1),
-        RateLimitErrorRetryHandler(max_retry_count=2),
-    ]
-    return client
 
 
 def create_app(

@@ -1,7 +1,7 @@
 """Pacing bulk posts: at most one message per second per channel.
 
 Slack allows roughly one message per second per channel and answers bursts with 429s.
-The Web API client already retries 429s (see bot.app.make_web_client), but the clock
+The Web API client already retries 429s (see bot.app.configure_web_client), but the clock
 posts to many channels at once (every region's summary at Friday 16:00 local, several
 competition posts per region), so it spaces its own messages out instead of relying on
 being told off. Slots are handed out under a lock and slept on outside it, so concurrent
@@ -19,8 +19,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.web import SlackResponse
 
-from bot.app import make_web_client
 from bot.settings import Settings
+from bot.slack.clients import configure_web_client
 
 DEFAULT_INTERVAL_SECONDS = 1.0
 # Methods that put (or change) a message in a channel.
@@ -106,10 +106,20 @@ class PacedWebClient(WebClient):
 
 def make_paced_client(settings: Settings, pacer: ChannelPacer) -> PacedWebClient:
     """The clock's Slack client: the app's retry policy (429s, connection errors) plus pacing."""
-    template = make_web_client(settings)
+    return paced_client(settings, settings.bot_token, pacer)
+
+
+def paced_client(
+    settings: Settings, token: str | None, pacer: ChannelPacer, *, team_id: str | None = None
+) -> PacedWebClient:
+    """A paced client for one workspace's token (`team_id`: the workspace an org-wide token
+    acts in). Each workspace gets its own pacer (bot.installs.clients): Slack's limits are per
+    workspace, so one workspace's posts never wait for another's."""
+    template = configure_web_client(WebClient(token=token), settings)
     return PacedWebClient(
         pacer=pacer,
-        token=template.token,
+        token=token,
         base_url=template.base_url,
         retry_handlers=list(template.retry_handlers),
+        team_id=team_id,
     )
