@@ -19,6 +19,7 @@ from models import utc_now
 
 if TYPE_CHECKING:
     from bot.domain.activities import LogResult
+    from bot.installs.clients import WorkspaceClients
 
 # Called inside the log's transaction (keep it to cheap reads); returns work to do once the
 # log is acknowledged, which opens its own transaction if it needs one.
@@ -37,6 +38,9 @@ class AppContext:
     log_listeners: list[LogListener] = field(default_factory=list)
     # Where listeners send what they do after answering (bot.slack.after_ack).
     after_ack: AfterAck = field(default_factory=lambda: AfterAck(after_ack_pool()))
+    # Many workspaces (SLACK_CLIENT_ID): the client for any workspace's work done outside a
+    # request (live standings). None: one workspace, whose client is the Bolt app's.
+    clients: WorkspaceClients | None = None
 
     def note_log(self, session: Session, result: LogResult) -> FollowUp | None:
         """Tell features about a new log within its transaction, so that most logs need no
