@@ -40,6 +40,7 @@ from bot.domain.post_claims import claim_results_post
 from bot.domain.spins import mark_delivered, spin_or_resume, winner_to_spin
 from bot.domain.text_input import parse_record_id
 from bot.features.trust import review_before_spin
+from bot.installs.live_standings import live_standings_refresher
 from bot.posting.competition_posts import LiveStandingsRefresher, require_channel
 from bot.posting.retrying import claim_results_row, publish_results_retrying
 from bot.posting.sent_log import Claim
@@ -57,7 +58,7 @@ NOT_A_MANAGER_DELIVER = "Only managers can mark a prize delivered."
 
 
 def register(app: App, ctx: AppContext) -> None:
-    refresher = LiveStandingsRefresher(app.client, ctx.session_factory, ctx.clock)
+    refresher = live_standings_refresher(app.client, ctx.clients, ctx.session_factory, ctx.clock)
     ctx.log_listeners.append(_refresh_after_log(refresher))
     commands = ctx.commands
 
