@@ -122,9 +122,13 @@ def ingestion_blueprint(
     clock: Callable[[], datetime],
     resolve_email: EmailResolver,
     on_ingested: IngestedListener | None = None,
+    *,
+    resolver_for_team: Callable[[str], EmailResolver] | None = None,
 ) -> Blueprint:
     """`on_ingested` gets the facts of a batch's created activities once it has committed and
-    the caller has its answer (the web app passes the live standings' `on_logs`)."""
+    the caller has its answer (the web app passes the live standings' `on_logs`).
+    `resolver_for_team` (many workspaces) gives the key's workspace its own email lookups;
+    without it every batch uses `resolve_email`."""
     api = Blueprint("ingestion_api", __name__, url_prefix="/api/v1")
 
     @api.get("/openapi.json")
@@ -149,7 +153,8 @@ def ingestion_blueprint(
         items = batch_items(request.get_json(silent=True))
         if isinstance(items, str):
             return _problem(400, items)
-        report = resolve_then_ingest(session_factory, owner.team_id, owner.name, items, now, resolve_email)
+        resolver = resolver_for_team(owner.team_id) if resolver_for_team is not None else resolve_email
+        report = resolve_then_ingest(session_factory, owner.team_id, owner.name, items, now, resolver)
         answer = jsonify(results=[result.as_json() for result in report.results])
         if report.touched and on_ingested is not None:
             # Once the caller has its answer: the live standings of the days the batch changed.
