@@ -23,6 +23,7 @@ from bot.devtools.slack_stub.block_kit import (
 from bot.devtools.slack_stub.conversations import ConversationMethods
 from bot.devtools.slack_stub.files import FileMethods
 from bot.devtools.slack_stub.http import Answer, StubHTTPServer, bearer_token, decode_args
+from bot.devtools.slack_stub.oauth import TOKENLESS_METHODS, OAuthMethods
 from bot.devtools.slack_stub.records import Call, ForcedFailure, StubChannel
 from bot.devtools.slack_stub.users import UserMethods
 from bot.devtools.slack_stub.views import ViewMethods
@@ -58,7 +59,7 @@ REQUIRED_ARGS: dict[str, tuple[str, ...]] = {
 DEFAULT_SCOPES = tuple(REQUIRED_SCOPES)  # a token with every scope the app needs
 
 
-class SlackStub(ConversationMethods, FileMethods, UserMethods, ViewMethods):
+class SlackStub(ConversationMethods, FileMethods, UserMethods, ViewMethods, OAuthMethods):
     """Threaded fake of the Slack Web API, response URLs and upload URLs on 127.0.0.1.
 
     Use as `with SlackStub() as stub:`; point clients at `stub.base_url`.
@@ -100,6 +101,8 @@ class SlackStub(ConversationMethods, FileMethods, UserMethods, ViewMethods):
         self._last_ts_micros = 0
         self._id_counter = 0
         self._clear_records()
+        # Installs through OAuth: codes, issued tokens, refresh tokens (bot/devtools/slack_stub/oauth.py).
+        self._init_oauth()
 
     def start(self) -> SlackStub:
         if self._server is not None:
@@ -243,14 +246,18 @@ class SlackStub(ConversationMethods, FileMethods, UserMethods, ViewMethods):
         if failure is not None:
             extra = {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
             return Answer.json({"ok": False, "error": failure.error}, failure.status, extra)
+        refused = self._token_refusal(method, headers, args)
+        if refused is not None:
+            return Answer.json(refused)
         problem_answer = self._check_request(method, args, headers)
         if problem_answer is not None:
             return problem_answer
+        answer = self._answer_oauth(method, args, headers) or self._answer_method(method, args)
         # Like Slack, tell the caller which scopes its token has.
-        return Answer.json(self._answer_method(method, args), headers={"x-oauth-scopes": ",".join(self.scopes)})
+        return Answer.json(answer, headers={"x-oauth-scopes": ",".join(self.scopes)})
 
     def _check_request(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> Answer | None:
-        if not bearer_token(headers) and not args.get("token"):
+        if method not in TOKENLESS_METHODS and not bearer_token(headers) and not args.get("token"):
             return self._reject(method, "not_authed", "called without a token")
         if method == "apps.connections.open" and not (bearer_token(headers) or "").startswith("xapp-"):
             return self._reject(method, "not_allowed_token_type", "needs an app-level token (xapp-…)")
@@ -304,6 +311,16 @@ class SlackStub(ConversationMethods, FileMethods, UserMethods, ViewMethods):
         }
         answerer = answerers.get(method)
         return answerer(args) if answerer else {"ok": True}
+
+    def _answer_oauth(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> dict[str, Any] | None:
+        """Methods answered per token or with the app's credentials (bot/devtools/slack_stub/oauth.py)."""
+        if method == "oauth.v2.access":
+            return self._oauth_v2_access(args, headers)
+        if method == "auth.test":
+            return self._oauth_auth_test(args, headers)  # None: a token the stub didn't issue
+        if method == "auth.revoke":
+            return self._auth_revoke(args, headers)
+        return None
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         """Socket Mode's WebSocket URL (_check_request refuses tokens that aren't app-level).
