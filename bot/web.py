@@ -1,6 +1,7 @@
 """The WSGI app gunicorn serves: `POST /slack/events`, `GET /healthz`, the ingestion API
 (`/api/v1/…`, bot/api.py), vendors' webhooks (`/hooks/…`, bot/hooks.py) and the wallboard
-(`/tv/<token>`, bot/tv).
+(`/tv/<token>`, bot/tv); with SLACK_CLIENT_ID (many workspaces) also Slack's OAuth install,
+`GET /slack/install` and `GET /slack/oauth_redirect` (bot/installs/oauth.py).
 
 The app boots whatever the database does: until it is reachable and migrated (checked in
 the background, models/readiness.py) /healthz answers 503 and every request that needs the
@@ -29,7 +30,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.api import ingestion_blueprint, slack_email_resolver
 from bot.app import create_app
 from bot.domain.ingested_days import IngestedFacts
+from bot.domain.ingestion import EmailLookupFailed
 from bot.hooks import hooks_blueprint
+from bot.installs.live_standings import live_standings_refresher
+from bot.installs.setup import MultiWorkspace, email_resolver_for, multi_workspace
 from bot.posting.competition_posts import LiveStandingsRefresher
 from bot.settings import ConfigurationError, Settings
 from bot.slack.verification import MAX_BODY_BYTES, SignedBody, verify_request
@@ -65,13 +69,18 @@ def create_web_app(
     clock: Callable[[], datetime] = utc_now,
     secret_key: str | None = None,
     public_url: str | None = None,
+    multi: MultiWorkspace | None = None,
 ) -> Flask:
     """`readiness` None: the caller has checked the database is migrated (tests, `pipeday serve`).
     `session_factory` (the ingestion API's; by default the readiness's, else one on `engine`).
     `secret_key` (PIPEDAY_SECRET_KEY) decrypts webhook sources' secrets, and `public_url`
-    (PIPEDAY_PUBLIC_URL) is the base of the URI vendors sign (bot/hooks.py)."""
+    (PIPEDAY_PUBLIC_URL) is the base of the URI vendors sign (bot/hooks.py).
+    `multi`: the Bolt app's multi-workspace machinery (bot.installs.setup), whose clients serve
+    each workspace's ingested activity; None with one workspace's token."""
     if not signing_secret:
         raise ConfigurationError("SLACK_SIGNING_SECRET is empty: no request could be verified.")
+    if bolt_app.oauth_flow is not None and multi is None:
+        raise ConfigurationError("This Bolt app serves many workspaces: pass its MultiWorkspace (multi=…).")
     web = Flask("pipeday")
     # Flask answers 413 to anything larger, before the route reads it.
     web.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -83,20 +92,24 @@ def create_web_app(
         session_factory = readiness.session_factory() if readiness is not None else make_session_factory(engine)
     # The ingestion API's batches reach the live standings through the same refresher class as
     # typed logs; the edit throttle is claimed in the database, so it holds across both.
-    live_standings = LiveStandingsRefresher(bolt_app.client, session_factory, clock)
+    # With many workspaces, each day's edits and each batch's email lookups use the client of
+    # the workspace they belong to (bot/installs/clients.py), never the Bolt app's token-less one.
+    clients = multi.clients if multi is not None else None
+    live_standings = live_standings_refresher(bolt_app.client, clients, session_factory, clock)
     web.register_blueprint(
         ingestion_blueprint(
             session_factory,
             clock,
             slack_email_resolver(bolt_app.client),
             on_ingested=partial(refresh_live_standings_quietly, live_standings),
+            resolver_for_team=partial(email_resolver_for, clients) if clients is not None else None,
         )
     )
     web.register_blueprint(
         hooks_blueprint(
             session_factory,
             clock,
-            slack_email_resolver(bolt_app.client),
+            slack_email_resolver(bolt_app.client) if clients is None else no_email_lookups,
             secret_key,
             public_url=public_url,
             on_ingested=partial(refresh_live_standings_quietly, live_standings),
@@ -120,6 +133,20 @@ def create_web_app(
             return Response(status=refusal.status)
         return handler.handle(request)
 
+    if bolt_app.oauth_flow is not None:
+        oauth_flow = bolt_app.oauth_flow
+
+        @web.get(oauth_flow.install_path)
+        def slack_install() -> Response:
+            """The "Add to Slack" page: a fresh state, in a cookie and in the link."""
+            return handler.handle(request)
+
+        @web.get(oauth_flow.redirect_uri_path)
+        def slack_oauth_redirect() -> Response:
+            """Slack sends the browser back here: the state is checked against the cookie and
+            used up, the code exchanged for the workspace's tokens (oauth.v2.access)."""
+            return handler.handle(request)
+
     @web.get("/healthz")
     def healthz() -> tuple[Response, int]:
         health = probe.run()
@@ -130,6 +157,13 @@ def create_web_app(
         return jsonify(status="unavailable", database="unavailable"), 503
 
     return web
+
+
+def no_email_lookups(email: str) -> str | None:
+    """Vendor webhooks with many workspaces: their runner has one resolver for every source,
+    and no workspace's token is right for all of them, so nobody is asked and the item waits
+    (parked, replayed when `pipeday member link` names the person)."""
+    raise EmailLookupFailed("email lookups for vendor webhooks need one workspace's token (SLACK_BOT_TOKEN)")
 
 
 def refresh_live_standings_quietly(refresher: LiveStandingsRefresher, activities: set[IngestedFacts]) -> None:
@@ -154,13 +188,16 @@ def create_wsgi_app() -> Flask:
     readiness = DatabaseReadiness(engine).start()
     # A healthy database is ready before the first request; one that doesn't answer delays boot this long at most.
     readiness.wait_for_first_check(settings.database_timeouts.connect_s + 1)
+    session_factory = readiness.session_factory()
+    multi = multi_workspace(settings, engine, session_factory, utc_now)
     web = create_web_app(
-        create_app(settings, readiness.session_factory()),
+        create_app(settings, session_factory, multi=multi),
         engine,
         signing_secret=settings.signing_secret or "",
         readiness=readiness,
         secret_key=settings.secret_key,
         public_url=settings.public_url,
+        multi=multi,
     )
     web.extensions["pipeday.readiness"] = readiness
     return web
