@@ -1,0 +1,121 @@
+"""Many workspaces over real HTTP: "Add to Slack" through Bolt's OAuth flow (state cookie,
+redirect, oauth.v2.access in the stub), then each workspace's signed slash commands logging
+under it with its own token; forged and replayed states refused; tokens sealed at rest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.directory import add_region
+from models import Activity, WorkspaceInstall
+from models.installations import slack_bots, slack_installations, slack_oauth_states
+from tests.support.clock import FakeClock
+from tests.support.installs import MultiBot, running_multi_bot
+from tests.support.slack_stub import SlackStub
+
+
+@pytest.fixture
+def bot(
+    engine: Engine, session_factory: sessionmaker[Session], slack: SlackStub, clock: FakeClock
+) -> Iterator[MultiBot]:
+    with running_multi_bot(engine, session_factory, slack, clock) as running:
+        yield running
+
+
+def activities(bot: MultiBot, team_id: str) -> int:
+    with bot.session_factory.begin() as session:
+        query = select(func.count()).select_from(Activity).where(Activity.team_id == team_id)
+        return int(session.scalar(query) or 0)
+
+
+def reply(answer: object) -> str:
+    return json.dumps(answer.json(), ensure_ascii=False)  # type: ignore[attr-defined]
+
+
+def test_a_full_install_then_a_slash_command_logs_under_that_workspace(bot: MultiBot) -> None:
+    done = bot.install(team_id="T_ACME", team_name="Acme")
+    assert "Thank you" in done.text or "installation" in done.text.lower()
+    exchange = bot.slack.calls("oauth.v2.access")
+    assert len(exchange) == 1 and exchange[0].args["code"]
+    with bot.session_factory.begin() as session:
+        install = session.get(WorkspaceInstall, "T_ACME")
+        assert install is not None and install.state == "active" and install.team_name == "Acme"
+
+    answer = bot.pg("3 connects", team_id="T_ACME", user_id="U_ANA")
+    assert answer.status_code == 200 and "Logged 3 connects" in reply(answer)
+    assert activities(bot, "T_ACME") == 1
+    # The request was authorized with T_ACME's own token.
+    token = bot.slack.tokens_of("T_ACME")[0]
+    assert any(c.headers.get("Authorization") == f"Bearer {token}" for c in bot.slack.calls("auth.test"))
+
+
+def test_a_workspace_without_an_install_is_not_served(bot: MultiBot) -> None:
+    answer = bot.pg("3 connects", team_id="T_NOBODY")
+    assert activities(bot, "T_NOBODY") == 0
+    assert "Logged" not in answer.text
+
+
+def test_a_second_workspaces_logs_never_show_on_the_firsts_boards(bot: MultiBot) -> None:
+    bot.install(team_id="T_ACME")
+    bot.install(team_id="T_GLOBEX")
+    with bot.session_factory.begin() as session:
+        add_region(session, "T_ACME", "AMER", "America/New_York", "C_ACME", actor="test")
+        add_region(session, "T_GLOBEX", "AMER", "America/New_York", "C_GLOBEX", actor="test")
+    bot.pg("join AMER", team_id="T_ACME", user_id="U_ANA")
+    bot.pg("join AMER", team_id="T_GLOBEX", user_id="U_GUS")
+    bot.pg("4 connects", team_id="T_ACME", user_id="U_ANA")
+    bot.pg("9 connects", team_id="T_GLOBEX", user_id="U_GUS")
+
+    acme_board = reply(bot.pg("board", team_id="T_ACME", user_id="U_ANA"))
+    globex_board = reply(bot.pg("board", team_id="T_GLOBEX", user_id="U_GUS"))
+    assert "U_ANA" in acme_board and "4 connects" in acme_board
+    assert "U_GUS" not in acme_board and "9 connects" not in acme_board
+    assert "U_GUS" in globex_board and "U_ANA" not in globex_board
+    assert (activities(bot, "T_ACME"), activities(bot, "T_GLOBEX")) == (1, 1)
+
+
+def test_a_forged_state_is_refused(bot: MultiBot) -> None:
+    state, _cookie = bot.browser.open_install_page()
+    code = bot.slack.grant(team_id="T_ACME")
+    # A state nobody issued, in a cookie made to match it.
+    forged = bot.browser.come_back(code, "forged-state", "slack-app-oauth-state=forged-state")
+    # The real state without the cookie: another browser finishing someone else's install.
+    stolen = bot.browser.come_back(code, state, None)
+    assert forged.status_code == 401 and stolen.status_code == 400
+    assert bot.slack.calls("oauth.v2.access") == []
+    with bot.session_factory.begin() as session:
+        assert session.get(WorkspaceInstall, "T_ACME") is None
+        assert session.scalar(select(func.count()).select_from(slack_installations)) == 0
+
+
+def test_a_replayed_state_is_refused(bot: MultiBot) -> None:
+    state, cookie = bot.browser.open_install_page()
+    first = bot.browser.come_back(bot.slack.grant(team_id="T_ACME"), state, cookie)
+    assert first.status_code == 200
+    again = bot.browser.come_back(bot.slack.grant(team_id="T_EVIL"), state, cookie)
+    assert again.status_code == 401
+    assert len(bot.slack.calls("oauth.v2.access")) == 1
+    with bot.session_factory.begin() as session:
+        assert session.get(WorkspaceInstall, "T_EVIL") is None
+        assert session.scalar(select(func.count()).select_from(slack_oauth_states)) == 0  # used up
+
+
+def test_tokens_are_encrypted_at_rest(bot: MultiBot) -> None:
+    bot.install(team_id="T_ACME", rotating=True)
+    token = bot.slack.tokens_of("T_ACME")[0]
+    with bot.session_factory.begin() as session:
+        stored = [
+            *session.execute(select(slack_installations.c.bot_token, slack_installations.c.bot_refresh_token)),
+            *session.execute(select(slack_bots.c.bot_token, slack_bots.c.bot_refresh_token)),
+        ]
+    assert len(stored) == 2
+    for bot_token, refresh_token in stored:
+        assert bot_token and refresh_token
+        assert token not in bot_token and "xox" not in bot_token and "xox" not in refresh_token
+    found = bot.multi.installs.store.find_bot(enterprise_id=None, team_id="T_ACME")
+    assert found is not None and found.bot_token == token and found.bot_refresh_token.startswith("xoxe-1-")
