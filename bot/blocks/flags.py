@@ -30,9 +30,8 @@ from bot.blocks.common import (
 )
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.flags import Dispute, FlagView
-from bot.domain.text_input import is_slack_user_id
 from bot.domain.trust_rules import RULE_DISPUTE, RULE_TITLES, quantity_text
-from bot.domain.voiding import MAX_REASON, Resolution
+from bot.domain.voiding import CLI_ACTOR, MAX_REASON, Resolution
 from models.trust import RAISED_BY_RULES
 
 HOME_KEEP_ACTION, HOME_VOID_ACTION = "flag_keep", "flag_void"
@@ -254,7 +253,7 @@ def void_dm(resolution: Resolution) -> Message:
             what += f" from {_when(logs[0].occurred_at, zone)}"
     text = f"A manager voided {what}: “{resolution.reason}”"
     # An operator's void from the CLI has no Slack user behind it unless they said who they are.
-    who = f"<@{resolution.actor}>" if is_slack_user_id(resolution.actor) else "A manager"
+    who = "A manager" if resolution.actor == CLI_ACTOR else f"<@{resolution.actor}>"
     return message(
         escape(text),
         [

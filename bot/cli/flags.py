@@ -95,9 +95,10 @@ def _resolve(cli_state: CliState, flag_id: int, keep: bool, reason: str, actor: 
 
 def _actor(value: str | None) -> str:
     from bot.domain.text_input import is_slack_user_id
+    from bot.domain.voiding import CLI_ACTOR
 
     if value is None:
-        return "cli"
+        return CLI_ACTOR
     if not is_slack_user_id(value):
         raise click.BadParameter(f"{value!r} isn't a Slack member id (U0123ABCD).", param_hint="--as")
     return value

@@ -36,6 +36,8 @@ from models.entities import counted_activities
 from models.trust import FLAG_KEPT, FLAG_OPEN, FLAG_VOIDED
 
 MAX_REASON = 500
+# Who resolved a flag from `pipeday flags` without naming themselves (--as U…).
+CLI_ACTOR = "cli"
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,12 @@ def test_a_void_from_the_cli_tells_the_member_through_slack(database: str) -> No
         assert result.exit_code == 0, result.output
         (dm,) = [c for c in stub.calls("chat.postMessage") if c.args["channel"] == "DU0ANA"]
         assert "<@U0MGR> voided your 4 connects logged Tue 24 Nov 05:00" in str(dm.args["blocks"])
+        # An operator who doesn't say who they are is "a manager" to the member.
+        unnamed = night_flag(database, "U0BEN")
+        result = CliRunner().invoke(cli, ["flags", "void", str(unnamed), "--reason", "Not real"], env=env)
+        assert result.exit_code == 0, result.output
+        (dm,) = [c for c in stub.calls("chat.postMessage") if c.args["channel"] == "DU0BEN"]
+        assert "A manager voided your 4 connects" in str(dm.args["blocks"])
         assert stub.errors == []
 
 
