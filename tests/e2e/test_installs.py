@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -119,3 +120,109 @@ def test_tokens_are_encrypted_at_rest(bot: MultiBot) -> None:
         assert token not in bot_token and "xox" not in bot_token and "xox" not in refresh_token
     found = bot.multi.installs.store.find_bot(enterprise_id=None, team_id="T_ACME")
     assert found is not None and found.bot_token == token and found.bot_refresh_token.startswith("xoxe-1-")
+
+
+# --- Enterprise Grid --------------------------------------------------------------------------
+
+
+def test_an_org_wide_install_serves_each_granted_workspace_with_its_own_data(bot: MultiBot) -> None:
+    bot.install(enterprise_id="E_ORG", enterprise_name="Initech", org_wide=True)
+    org_token = bot.slack.tokens_of(enterprise_id="E_ORG")[0]
+    granted = bot.event(
+        {"type": "team_access_granted", "team_ids": ["T_EAST", "T_WEST"]},
+        team_id=None,
+        enterprise_id="E_ORG",
+        org_wide=True,
+    )
+    assert granted.status_code == 200
+    with bot.session_factory.begin() as session:
+        for team_id in ("T_EAST", "T_WEST"):
+            add_region(session, team_id, "AMER", "America/New_York", f"C_{team_id}", actor="test")
+        installs = {row.team_id: row for row in session.scalars(select(WorkspaceInstall))}
+    assert {t: (r.state, r.enterprise_id, r.org_install) for t, r in installs.items()} == {
+        "T_EAST": ("active", "E_ORG", True),
+        "T_WEST": ("active", "E_ORG", True),
+    }
+
+    for team_id, user_id, count in (("T_EAST", "U_EVA", 2), ("T_WEST", "U_WES", 7)):
+        grid = {"team_id": team_id, "enterprise_id": "E_ORG", "org_wide": True, "user_id": user_id}
+        bot.pg("join AMER", **grid)
+        assert f"Logged {count} connects" in reply(bot.pg(f"{count} connects", **grid))
+    east = reply(bot.pg("board", team_id="T_EAST", enterprise_id="E_ORG", org_wide=True, user_id="U_EVA"))
+    assert "U_EVA" in east and "U_WES" not in east
+    assert (activities(bot, "T_EAST"), activities(bot, "T_WEST")) == (1, 1)
+    # Both workspaces were served with the org's one token.
+    assert {c.headers.get("Authorization") for c in bot.slack.calls("auth.test")} == {f"Bearer {org_token}"}
+
+    bot.event(
+        {"type": "team_access_revoked", "team_ids": ["T_WEST"]}, team_id=None, enterprise_id="E_ORG", org_wide=True
+    )
+    with bot.session_factory.begin() as session:
+        west, east_row = session.get(WorkspaceInstall, "T_WEST"), session.get(WorkspaceInstall, "T_EAST")
+        assert west is not None and west.state == "access_revoked" and west.purge_after is not None
+        assert east_row is not None and east_row.state == "active"
+
+
+def test_a_request_from_an_org_workspace_nobody_granted_yet_is_served(bot: MultiBot) -> None:
+    bot.install(enterprise_id="E_ORG", org_wide=True)
+    answer = bot.pg("1 connect", team_id="T_NEW", enterprise_id="E_ORG", org_wide=True, user_id="U_NEW")
+    assert "Logged 1 connect" in reply(answer)
+    with bot.session_factory.begin() as session:
+        row = session.get(WorkspaceInstall, "T_NEW")
+        assert row is not None and (row.state, row.enterprise_id, row.org_install) == ("active", "E_ORG", True)
+
+
+# --- uninstall and revocation ----------------------------------------------------------------
+
+
+def token_rows(bot: MultiBot, team_id: str) -> int:
+    with bot.session_factory.begin() as session:
+        return sum(
+            int(session.scalar(select(func.count()).select_from(table).where(table.c.team_id == team_id)) or 0)
+            for table in (slack_installations, slack_bots)
+        )
+
+
+@pytest.mark.parametrize(
+    ("event", "state"),
+    [
+        ({"type": "app_uninstalled"}, "uninstalled"),
+        ({"type": "tokens_revoked", "tokens": {"bot": ["U_BOT_T_ACME"]}}, "revoked"),
+    ],
+)
+def test_uninstall_or_revocation_deletes_the_workspaces_tokens_at_once(
+    bot: MultiBot, event: dict[str, object], state: str
+) -> None:
+    bot.install(team_id="T_ACME")
+    bot.install(team_id="T_GLOBEX")
+    bot.pg("2 connects", team_id="T_ACME", user_id="U_ANA")
+    assert token_rows(bot, "T_ACME") == 2
+    bot.slack.uninstall("T_ACME")
+    assert bot.event(event, team_id="T_ACME").status_code == 200
+
+    assert token_rows(bot, "T_ACME") == 0 and token_rows(bot, "T_GLOBEX") == 2
+    with bot.session_factory.begin() as session:
+        row = session.get(WorkspaceInstall, "T_ACME")
+        assert row is not None and row.state == state
+        assert row.purge_after == bot.clock() + timedelta(days=30)
+    assert activities(bot, "T_ACME") == 1  # kept until the purge
+    # The removed workspace is no longer served; the other one is.
+    assert "Logged" not in bot.pg("1 connect", team_id="T_ACME", user_id="U_ANA").text
+    assert "Logged 1 connect" in reply(bot.pg("1 connect", team_id="T_GLOBEX", user_id="U_GUS"))
+
+
+def test_revoking_only_user_tokens_keeps_the_bot(bot: MultiBot) -> None:
+    bot.install(team_id="T_ACME")
+    bot.event({"type": "tokens_revoked", "tokens": {"oauth": ["U_INSTALLER"]}}, team_id="T_ACME")
+    assert token_rows(bot, "T_ACME") == 2
+    assert "Logged 1 connect" in reply(bot.pg("1 connect", team_id="T_ACME", user_id="U_ANA"))
+
+
+def test_reinstalling_within_the_30_days_cancels_the_purge(bot: MultiBot) -> None:
+    bot.install(team_id="T_ACME")
+    bot.event({"type": "app_uninstalled"}, team_id="T_ACME")
+    bot.clock.advance(timedelta(days=3))
+    bot.install(team_id="T_ACME")
+    with bot.session_factory.begin() as session:
+        row = session.get(WorkspaceInstall, "T_ACME")
+        assert row is not None and (row.state, row.purge_after, row.removed_at) == ("active", None, None)
