@@ -5,8 +5,6 @@ pipeday lift --region AMER --weeks 12 --chart lift.png
 
 from __future__ import annotations
 
-import importlib
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -55,10 +53,6 @@ def lift(
     from bot.cli.jobs import parse_at
     from bot.domain.lift import lift_report
     from models import utc_now
-
-    # SciPy's statistics take about half a second to import and only the bootstraps need them:
-    # load them on the side while the database answers (NumPy, which they share, is loaded).
-    threading.Thread(target=importlib.import_module, args=("scipy.stats",), name="load-scipy", daemon=True).start()
 
     now = parse_at(at_text, ZoneInfo("UTC")) if at_text else utc_now()
     with team_session(state, team) as (session, team_id):

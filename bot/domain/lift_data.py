@@ -1,8 +1,8 @@
 """What the lift report reads: a region's reps, leaders, competition days and per-day figures.
 
 A handful of aggregate queries per region, never one row per activity: the day of each log
-is worked out in SQL (a balanced CASE over the region's local midnights, so a DST day is 23
-or 25 hours long and a log at 23:30 local counts on that local day), per-rep sums are folded
+is worked out in SQL (whole local days from epoch seconds and the zone's offset, so a DST day
+is 23 or 25 hours long and a log at 23:30 local counts on that local day), per-rep sums are folded
 into a histogram of values per day, and only that histogram comes back. Ten regions of two
 hundred reps over a million activities stay well inside the report's two seconds
 (bench/lift.py).
@@ -17,18 +17,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, literal_column, select
+from sqlalchemy import BigInteger, ColumnElement, case, func, literal_column, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from bot.domain.windows import local_date, local_midnight_utc
 from models import Activity, Competition, CompetitionDay, Member, Region
 
 FOLLOW_UP_TYPES = ("meeting", "qbm", "opp")
 LEADER_HOUR_THRESHOLD = 1.0  # "a leader logged at least one prospecting hour"
+SECONDS_PER_DAY = 86_400
 
 
 @dataclass(frozen=True)
@@ -166,22 +170,79 @@ def _rep_spans(session: Session, reps: list[int], period: Period) -> list[tuple[
     ]
 
 
+class _EpochSeconds(FunctionElement[int]):
+    """Whole seconds since 1970-01-01 of a naive-UTC timestamp column, on either database."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(_EpochSeconds, "sqlite")
+def _epoch_seconds_sqlite(element: _EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(_EpochSeconds, "postgresql")
+def _epoch_seconds_postgresql(element: _EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
 def local_day_index(
     moment: ColumnElement[datetime] | InstrumentedAttribute[datetime], period: Period
 ) -> ColumnElement[int]:
     """The local day (index from `period.first_day`) of a UTC timestamp column, in SQL.
 
-    A balanced tree of comparisons with the local midnights: about seven per row for a
-    quarter, where a flat CASE would make fifty on average."""
-    midnights = [local_midnight_utc(day, period.tz) for day in period.days[1:]]
+    Integer arithmetic on epoch seconds: the zone's UTC offset (a CASE over the period's DST
+    changes, usually none or one) turns a moment into local wall-clock seconds, and whole days
+    since the period's first local midnight are its index. Exact to the second, unlike
+    fractional julian days, and a third cheaper than comparing with every local midnight."""
+    offset: ColumnElement[int]
+    segments = _offset_segments(period)
+    if len(segments) == 1:
+        offset = _integer(segments[0][1])
+    else:
+        offset = case(
+            *[(moment < until, _integer(seconds)) for until, seconds in segments[:-1]],
+            else_=_integer(segments[-1][1]),
+        )
+    first_midnight = int(datetime.combine(period.first_day, time(0), tzinfo=UTC).timestamp())
+    local_seconds = _EpochSeconds(moment) + offset - _integer(first_midnight)
+    # Never negative (the period starts at its first local midnight): integer division floors.
+    return local_seconds // _integer(SECONDS_PER_DAY)
 
-    def between(low: int, high: int) -> ColumnElement[int]:
-        if low == high:
-            return literal_column(str(low))
-        middle = (low + high + 1) // 2
-        return case((moment < midnights[middle - 1], between(low, middle - 1)), else_=between(middle, high))
 
-    return between(0, len(midnights))
+def _integer(value: int) -> ColumnElement[int]:
+    """An integer written into the SQL text: with integers on both sides, `//` is the
+    databases' own integer division."""
+    return literal_column(str(value), BigInteger())
+
+
+def _offset_segments(period: Period) -> list[tuple[datetime, int]]:
+    """(until, UTC offset in seconds) over the period; the last one's `until` is its end."""
+    start, end = _bounds(period)
+    segments: list[tuple[datetime, int]] = []
+    current = _offset_at(start, period.tz)
+    for day in period.days:
+        midnight = local_midnight_utc(day + timedelta(days=1), period.tz)
+        after = _offset_at(midnight, period.tz)
+        if after != current:  # a change during `day`: find its second (one change a day at most)
+            low, high = int(local_midnight_utc(day, period.tz).timestamp()), int(midnight.timestamp())
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if _offset_at(_utc(middle), period.tz) == current else (low, middle)
+            segments.append((_utc(high), current))
+            current = after
+    segments.append((end, current))
+    return segments
+
+
+def _offset_at(moment: datetime, tz: ZoneInfo) -> int:
+    offset = moment.astimezone(tz).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def _utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _histograms(
