@@ -54,6 +54,7 @@ from bot.domain.spins import (
     unannounced_spins,
 )
 from bot.domain.wheel import WheelPrize, landing_jitter, odds
+from bot.installs.clients import WorkspaceNotServed
 from bot.posting import retrying
 from bot.posting.competition_posts import WHEEL_FRAMES, WHEEL_SIZE_PX, refresh_results_message, require_channel
 from bot.posting.retrying import NO_RETRY, RetryPolicy
@@ -277,28 +278,38 @@ def _upload_wheel(client: WebClient, plan: _Plan) -> None:
 
 
 def announce_pending_spins(
-    client: WebClient, session_factory: SessionFactory, now: datetime, clock: Clock | None = None
+    client: WebClient,
+    session_factory: SessionFactory,
+    now: datetime,
+    clock: Clock | None = None,
+    *,
+    client_for: Callable[[str], WebClient] | None = None,
 ) -> list[AnnounceOutcome]:
     """The clock's sweep at its tick `now`: announce spins a failure or a dead process left
     unannounced, stamping each step with `clock()` (default: the tick's time).
 
     Leaves spins younger than SWEEP_AFTER to the announcer that drew them, and spins older
-    than SWEEP_WITHIN or tried MAX_SWEEP_ATTEMPTS times to `pipeday spin announce`."""
+    than SWEEP_WITHIN or tried MAX_SWEEP_ATTEMPTS times to `pipeday spin announce`.
+    `client_for` (many workspaces) gives each spin its workspace's client; one that raises
+    (a workspace no longer served) leaves that spin alone."""
     step_clock = clock or (lambda: now)
     with session_factory.begin() as session:
         pending = [
-            (spin.id, spin.spun_at)
+            (spin.id, spin.team_id, spin.spun_at)
             for spin in unannounced_spins(session, spun_after=now - SWEEP_WITHIN)
             if spin.announce_attempts < MAX_SWEEP_ATTEMPTS
         ]
     outcomes = []
-    for spin_id, spun_at in pending:
+    for spin_id, team_id, spun_at in pending:
         if now - spun_at < SWEEP_AFTER:
             continue
         try:
-            outcomes.append(announce_spin(client, session_factory, spin_id, step_clock, NO_RETRY))
+            spin_client = client if client_for is None else client_for(team_id)
+            outcomes.append(announce_spin(spin_client, session_factory, spin_id, step_clock, NO_RETRY))
         except DomainError as refused:  # in progress elsewhere, or failed again (already logged)
             logger.info("spin %s not announced on this tick: %s", spin_id, refused.message)
+        except WorkspaceNotServed as not_served:
+            logger.info("spin %s not announced: %s", spin_id, not_served)
     return outcomes
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -32,8 +33,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.orm import Session
 
 from bot.domain.calendar_store import WEEKDAY_NAMES
+from bot.installs.clients import WorkspaceClients
 from bot.posting.spin_announcements import announce_pending_spins
 from bot.scheduler.constants import DEFAULT_RECONCILE_EVERY
 from bot.scheduler.delivery_retries import retry_due_deliveries
@@ -45,7 +48,8 @@ from bot.scheduler.jobs import (
     retry_failed,
     run_firing,
 )
-from bot.scheduler.specs import JobSpec, SpecProblem, load_job_specs
+from bot.scheduler.lanes import WorkspaceLanes
+from bot.scheduler.specs import JobSpec, SpecProblem, SpecSet, load_job_specs
 from bot.scheduler.takeover import take_over_stale_claims
 from bot.scheduler.timing import weekly_trigger
 from models import utc_now
@@ -119,11 +123,17 @@ class Clock:
         clock: Callable[[], datetime] = utc_now,
         reconcile_every: timedelta = DEFAULT_RECONCILE_EVERY,
         trigger_for: TriggerFactory = spec_trigger,
+        lanes: WorkspaceLanes | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.runtime = runtime
         # One clock for the jobs and the retries they defer, which this scheduler runs.
         runtime.clock, runtime.defer = clock, self.defer
+        # Many workspaces: every firing runs in its workspace's lane (bot.scheduler.lanes), so
+        # one workspace's backlog or Retry-After never holds up another's posts.
+        self.lanes = lanes if lanes is not None or runtime.clients is None else WorkspaceLanes()
+        if self.lanes is not None:
+            runtime.dispatch = self._dispatch_in_lane
         self._reconcile_every = reconcile_every
         self._trigger_for = trigger_for
         self._lock = threading.Lock()
@@ -155,6 +165,7 @@ class Clock:
         now = self.runtime.clock()
         with self.runtime.session_factory.begin() as session:
             spec_set = load_job_specs(session)
+            spec_set = served_only(spec_set, self.runtime.clients, session)
         self._report_problems(spec_set.problems)
         added, replaced, removed = self._sync_jobs(spec_set.specs)
         if announce:
@@ -179,7 +190,7 @@ class Clock:
             if unchanged and self.scheduler.get_job(job_id) is not None:
                 continue
             self.scheduler.add_job(
-                self.fire,
+                self.fire if self.lanes is None else self.fire_in_lane,
                 self._trigger_for(spec),
                 args=[job_id],
                 id=job_id,
@@ -211,9 +222,19 @@ class Clock:
         outcomes = take_over_stale_claims(self.runtime, specs, now)
         outcomes += retry_failed(self.runtime, specs, now)
         outcomes += catch_up_missed(self.runtime, specs, now)
-        announce_pending_spins(self.runtime.client, self.runtime.session_factory, now, self.runtime.clock)
+        client_for = self.runtime.client_for if self.runtime.clients is not None else None
+        announce_pending_spins(
+            self.runtime.client, self.runtime.session_factory, now, self.runtime.clock, client_for=client_for
+        )
         # Vendor deliveries whose fetch from the vendor's API is due (bot/hooks.py).
         retry_due_deliveries(self.runtime)
+        for upkeep in self.runtime.upkeep:
+            try:
+                upkeep(now)
+            except Exception:  # one chore failing never stops the tick (or the others)
+                logger.exception(
+                    "clock upkeep %s failed; the next tick tries again", getattr(upkeep, "__name__", upkeep)
+                )
         return outcomes
 
     # -- firing ---------------------------------------------------------------------------------
@@ -232,9 +253,36 @@ class Clock:
             return None
         return run_firing(self.runtime, firing, now=now)
 
+    def fire_in_lane(self, job_id: str) -> None:
+        """An APScheduler job with many workspaces: hand the firing to its workspace's lane."""
+        with self._lock:
+            spec = self._specs.get(job_id)
+        if spec is None:
+            logger.info("job %s fired but is no longer configured", job_id)
+            return
+        assert self.lanes is not None
+        if not self.lanes.submit(spec.team_id, job_id, partial(self.fire, job_id)):
+            logger.info("job %s fired while its last run is still queued or running", job_id)
+
+    def _dispatch_in_lane(self, team_id: str, key: str, action: Callable[[], RunOutcome]) -> RunOutcome | None:
+        assert self.lanes is not None
+        self.lanes.submit(team_id, key, action)
+        return None
+
     def defer(self, at: datetime, action: Callable[[], None]) -> None:
         """Run `action` once at `at` (live standings throttling asks for this)."""
         self.scheduler.add_job(action, DateTrigger(run_date=at), misfire_grace_time=DEFERRED_MISFIRE_GRACE_SECONDS)
+
+
+def served_only(spec_set: SpecSet, clients: WorkspaceClients | None, session: Session) -> SpecSet:
+    """Only the jobs of served workspaces (with many: uninstalled and revoked ones drop out)."""
+    served = clients.served_teams(session) if clients is not None else None
+    if served is None:
+        return spec_set
+    return SpecSet(
+        [spec for spec in spec_set.specs if spec.team_id in served],
+        [problem for problem in spec_set.problems if problem.team_id in served],
+    )
 
 
 def schedule_summary(specs: Sequence[JobSpec]) -> list[str]:

@@ -17,10 +17,11 @@ it back): if it did, the row is marked sent; if not, it is posted now. A crashed
 delays a post instead of losing it. Only when Slack cannot tell (no history scope, the bot
 not in the channel) is the claim abandoned for an operator (`pipeday jobs run … --force`).
 
-Job kinds: kickoff, standings, last_call and results delegate to the competition posting
-code (bot.posting.competition_posts, which has its own per-day claims as well);
-weekly_summary posts with bot.posting.weekly_summary (shared with /pg summary);
-goals_kickoff with bot.scheduler.goals_kickoff.
+Job kinds (their posters are in bot.scheduler.posters): kickoff, standings, last_call and
+results delegate to the competition posting code (bot.posting.competition_posts, which has
+its own per-day claims as well); weekly_summary posts with bot.posting.weekly_summary (shared
+with /pg summary); goals_kickoff with bot.scheduler.goals_kickoff. With many workspaces each
+posts with its workspace's own client, and a workspace no longer served is skipped.
 """
 
 from __future__ import annotations
@@ -31,24 +32,22 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.competition_days import DayKey, day_for_key
+from bot.domain.competition_days import DayKey
 from bot.domain.wheel import SeedSource, new_seed
+from bot.installs.clients import WorkspaceClients, WorkspaceNotServed
+from bot.installs.live_standings import live_standings_refresher
 from bot.posting import sent_log
 from bot.posting.competition_posts import (
     LiveStandingsRefresher,
-    post_kickoff,
-    post_last_call,
-    post_results,
 )
 from bot.posting.sent_log import Claim, SentKey
-from bot.posting.slack_messages import describe_error, post_message
-from bot.posting.weekly_summary import post_weekly_summary
-from bot.scheduler.goals_kickoff import goals_kickoff_content
+from bot.posting.slack_messages import describe_error
 from bot.scheduler.specs import JobSpec
 from bot.scheduler.timing import catch_up, missed_firings, scheduled_local_date
 from models import SentLog, utc_now
@@ -56,6 +55,8 @@ from models import SentLog, utc_now
 logger = logging.getLogger(__name__)
 SessionFactory = sessionmaker[Session]
 
+# Slack's answers to a token it no longer honours: the workspace's posts aren't retried.
+REFUSED_TOKEN_ERRORS = frozenset({"token_revoked", "token_expired", "invalid_auth", "account_inactive", "not_authed"})
 # A weekly job always has a firing in the last eight days.
 CATCH_UP_LOOKBACK = timedelta(days=8)
 # A claim this old belongs to a process that died while posting: it is taken over.
@@ -63,6 +64,15 @@ CLAIM_LEASE = timedelta(minutes=15)
 MAX_ATTEMPTS = 10
 
 Deferrer = Callable[[datetime, Callable[[], None]], None]
+Upkeep = Callable[[datetime], object]
+Poster = Callable[["JobRuntime", "Firing", "PostTimes"], "PostResult"]
+# Runs one workspace's firing: at once, returning its outcome (one workspace), or in that
+# workspace's lane, returning None (many: bot.scheduler.lanes). Keyed so a firing is queued once.
+Dispatch = Callable[[str, str, Callable[[], "RunOutcome"]], "RunOutcome | None"]
+
+
+def run_now(team_id: str, key: str, action: Callable[[], RunOutcome]) -> RunOutcome | None:
+    return action()
 
 
 def default_worker_id() -> str:
@@ -88,11 +98,25 @@ class JobRuntime:
     clock: Callable[[], datetime] = utc_now
     # PIPEDAY_SECRET_KEY: the fetch retries decrypt webhook sources' API tokens with it.
     secret_key: str | None = None
+    # Many workspaces (SLACK_CLIENT_ID): each workspace's own client, and which workspaces are
+    # served. None: `client` serves every workspace in the database (SLACK_BOT_TOKEN).
+    clients: WorkspaceClients | None = None
+    # What else the clock's tick keeps up, e.g. refreshing tokens and purging removed workspaces
+    # (bot.scheduler.workspaces); each is given the tick's time.
+    upkeep: list[Upkeep] = field(default_factory=list)
+    # How the tick's retries and catch-ups run (the clock sets lanes for many workspaces).
+    dispatch: Dispatch = run_now
+
+    def client_for(self, team_id: str) -> WebClient:
+        """The client for a workspace's posts; raises WorkspaceNotServed for one no longer served."""
+        return self.client if self.clients is None else self.clients.for_team(team_id)
 
     @cached_property
     def live_standings(self) -> LiveStandingsRefresher:
         """Live-standings edits as the web process makes them, throttled flushes deferred here."""
-        return LiveStandingsRefresher(self.client, self.session_factory, lambda: self.clock(), self._start_timer)
+        return live_standings_refresher(
+            self.client, self.clients, self.session_factory, lambda: self.clock(), self._start_timer
+        )
 
     def _start_timer(self, delay_seconds: float, action: Callable[[], None]) -> None:
         self.defer(self.clock() + timedelta(seconds=delay_seconds), action)
@@ -170,6 +194,10 @@ def run_firing(
         decision = catch_up(firing.scheduled_for, now, spec.grace)
         if not decision.run:
             return _skip(runtime, firing, now, decision.reason)
+    not_served = _not_served(runtime, spec.team_id)
+    if not_served is not None:
+        # Uninstalled or revoked since the jobs were last built: nothing to post, nothing to retry.
+        return _skip(runtime, firing, now, not_served)
     with runtime.session_factory.begin() as session:
         claimed = sent_log.claim(
             session, firing.key, scheduled_for=firing.scheduled_for, now=now, claimed_by=runtime.worker_id, force=force
@@ -195,21 +223,24 @@ def post_claimed(
     the caller reports it itself)."""
     spec, now = firing.spec, times.now
     try:
-        result = POSTERS[spec.kind](runtime, firing, times)
-    except Exception as error:
-        detail = describe_error(error)
-        logger.log(
-            logging.ERROR if report else logging.DEBUG,
-            "%s on %s failed (attempt %d): %s",
-            spec.describe(),
-            firing.local_date,
-            claimed.attempt,
-            detail,
-            exc_info=True,
-        )
-        with runtime.session_factory.begin() as session:
-            sent_log.mark_failed(session, claimed, detail, now=now)
-        return RunOutcome(spec.job_id, firing.local_date, "failed", detail)
+        result = poster_for(spec.kind)(runtime, firing, times)
+    except WorkspaceNotServed as not_served:
+        # Removed mid-run: given up, never retried (the next tick drops its jobs).
+        logger.info("%s on %s: not posted, %s", spec.describe(), firing.local_date, not_served)
+        abandon(runtime, _claimed_row(runtime, claimed), str(not_served), now)
+        return RunOutcome(spec.job_id, firing.local_date, "skipped", str(not_served))
+    except SlackApiError as error:
+        refused = str(error.response.get("error") or "")
+        if runtime.clients is None or refused not in REFUSED_TOKEN_ERRORS:
+            return _failed(runtime, firing, claimed, error, now, report)
+        # Slack took the workspace's token back (its tokens_revoked/app_uninstalled event is on
+        # its way): retrying can't help, and the other workspaces carry on.
+        reason = f"Slack refused {spec.team_id}'s token ({refused}); not retried"
+        logger.warning("%s on %s: %s", spec.describe(), firing.local_date, reason)
+        abandon(runtime, _claimed_row(runtime, claimed), reason, now)
+        return RunOutcome(spec.job_id, firing.local_date, "skipped", reason)
+    except Exception as error:  # noqa: BLE001 - _failed logs it, traceback and all, and records it for a retry
+        return _failed(runtime, firing, claimed, error, now, report)
     with runtime.session_factory.begin() as session:
         sent_log.mark_sent(
             session, claimed, channel_id=result.channel_id, message_ts=result.message_ts, now=now, note=result.note
@@ -222,6 +253,49 @@ def post_claimed(
         f" ({result.note})" if result.note else "",
     )
     return RunOutcome(spec.job_id, firing.local_date, "sent", result.note or "posted")
+
+
+def _failed(
+    runtime: JobRuntime, firing: Firing, claimed: Claim, error: Exception, now: datetime, report: bool
+) -> RunOutcome:
+    """A post that failed: recorded as failed, for the tick to retry within its grace."""
+    spec, detail = firing.spec, describe_error(error)
+    logger.log(
+        logging.ERROR if report else logging.DEBUG,
+        "%s on %s failed (attempt %d): %s",
+        spec.describe(),
+        firing.local_date,
+        claimed.attempt,
+        detail,
+        exc_info=True,
+    )
+    with runtime.session_factory.begin() as session:
+        sent_log.mark_failed(session, claimed, detail, now=now)
+    return RunOutcome(spec.job_id, firing.local_date, "failed", detail)
+
+
+def poster_for(kind: str) -> Poster:
+    # The posters build on this module's runtime and firings (bot.scheduler.posters).
+    from bot.scheduler.posters import POSTERS
+
+    return POSTERS[kind]
+
+
+def _not_served(runtime: JobRuntime, team_id: str) -> str | None:
+    if runtime.clients is None:
+        return None
+    try:
+        runtime.clients.for_team(team_id)
+    except WorkspaceNotServed as not_served:
+        return str(not_served)
+    return None
+
+
+def _claimed_row(runtime: JobRuntime, claimed: Claim) -> SentLog:
+    with runtime.session_factory.begin() as session:
+        row = session.get(SentLog, claimed.row_id)
+        assert row is not None, f"sent-log row {claimed.row_id} vanished"
+        return row
 
 
 def _skip(runtime: JobRuntime, firing: Firing, now: datetime, reason: str) -> RunOutcome:
@@ -260,15 +334,25 @@ def retry_failed(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime) -
     with runtime.session_factory.begin() as session:
         # The session factory keeps loaded rows readable after the commit.
         failed = sent_log.rows_with_status(session, "failed")
-    outcomes = []
+    outcomes: list[RunOutcome] = []
     for row in failed:
         spec = by_slot.get(sent_log.slot_of(row))
         give_up = give_up_reason(spec, now - row.scheduled_for, row.attempts)
         if give_up is not None:
             abandon(runtime, row, f"{give_up}; last error: {row.last_error}", now)
         elif spec is not None:
-            outcomes.append(run_firing(runtime, Firing(spec, row.scheduled_for, row.local_date), now=now))
+            firing = Firing(spec, row.scheduled_for, row.local_date)
+            _dispatch(runtime, firing, partial(run_firing, runtime, firing, now=now), outcomes)
     return outcomes
+
+
+def _dispatch(
+    runtime: JobRuntime, firing: Firing, action: Callable[[], RunOutcome], outcomes: list[RunOutcome]
+) -> None:
+    key = f"{firing.spec.job_id}@{firing.local_date.isoformat()}"
+    outcome = runtime.dispatch(firing.spec.team_id, key, action)
+    if outcome is not None:
+        outcomes.append(outcome)
 
 
 def give_up_reason(spec: JobSpec | None, lateness: timedelta, attempts: int) -> str | None:
@@ -297,90 +381,19 @@ def catch_up_missed(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime
     """
     with runtime.session_factory.begin() as session:
         handled = sent_log.keys_since(session, (now - CATCH_UP_LOOKBACK).date() - timedelta(days=1))
-    outcomes = []
+    outcomes: list[RunOutcome] = []
     for spec in specs:
         firing = latest_firing(spec, now)
         if firing is None or firing.scheduled_for < spec.active_since or firing.key in handled:
             continue
-        outcomes.append(run_firing(runtime, firing, now=now))
+        _dispatch(runtime, firing, partial(run_firing, runtime, firing, now=now), outcomes)
     return outcomes
 
 
-# --- posters ---------------------------------------------------------------------------------------
+# --- posting ------------------------------------------------------------------------------------
 
 
 def day_key(firing: Firing) -> DayKey:
     spec = firing.spec
     assert spec.competition_id is not None, f"{spec.kind} needs a competition"
     return DayKey(spec.team_id, spec.region_id, spec.competition_id, firing.local_date)
-
-
-def _post_kickoff(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
-    posted = post_kickoff(
-        runtime.client, runtime.session_factory, day_key(firing), times.now, content_time=times.content_time
-    )
-    return PostResult(firing.spec.channel_id, None, None if posted else "already posted, or the day is closed")
-
-
-def _post_standings(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
-    with runtime.session_factory.begin() as session:
-        day_id = day_for_key(session, day_key(firing)).id
-    refreshed = runtime.live_standings.flush(day_id, times.content_time)
-    if refreshed.changed_message:
-        note = None
-    elif refreshed.retry_at is not None:
-        # Slack edits of one message are spaced out: the edit runs when the spacing allows.
-        note = f"the live standings were edited moments ago; this edit follows at {refreshed.retry_at:%H:%M:%S} UTC"
-    else:
-        note = "the live standings were already up to date"
-    return PostResult(firing.spec.channel_id, None, note)
-
-
-def _post_last_call(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
-    posted = post_last_call(
-        runtime.client, runtime.session_factory, day_key(firing), times.now, content_time=times.content_time
-    )
-    return PostResult(firing.spec.channel_id, None, None if posted else "already posted, or the day is closed")
-
-
-def _post_results(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
-    outcome = post_results(
-        runtime.client,
-        runtime.session_factory,
-        day_key(firing),
-        times.now,
-        closed_by="scheduler",
-        seed_source=runtime.seed_source,
-        content_time=times.content_time,
-    )
-    if outcome.live_retry_at is not None:
-        runtime.live_standings.defer(outcome.day_id, outcome.live_retry_at)
-    return PostResult(
-        firing.spec.channel_id, None, "already closed (e.g. by /pg close)" if outcome.already_closed else None
-    )
-
-
-def _post_weekly_summary(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
-    posted = post_weekly_summary(
-        runtime.client, runtime.session_factory, firing.spec.region_id, times.content_time, post_key=firing.key.token
-    )
-    note = f"chart not uploaded: {posted.chart_error}" if posted.chart_error else None
-    return PostResult(posted.channel_id, posted.message_ts, note)
-
-
-def _post_goals_kickoff(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
-    with runtime.session_factory.begin() as session:
-        channel, content = goals_kickoff_content(session, firing.spec.region_id, firing.local_date, times.content_time)
-    ts = post_message(runtime.client, channel, content, post_key=firing.key.token)
-    return PostResult(channel, ts)
-
-
-Poster = Callable[[JobRuntime, Firing, PostTimes], PostResult]
-POSTERS: dict[str, Poster] = {
-    "kickoff": _post_kickoff,
-    "standings": _post_standings,
-    "last_call": _post_last_call,
-    "results": _post_results,
-    "weekly_summary": _post_weekly_summary,
-    "goals_kickoff": _post_goals_kickoff,
-}

@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 from bot.domain.post_claims import release_stale_day_claim
+from bot.installs.clients import WorkspaceNotServed
 from bot.posting import sent_log
 from bot.posting.sent_log import Claim
 from bot.posting.slack_messages import SLACK_FAILURES, FoundPost, describe_error, find_posted, is_transient
@@ -56,7 +58,11 @@ def take_over_stale_claims(runtime: JobRuntime, specs: Sequence[JobSpec], now: d
                 runtime, row, f"{reason}; check the channel, then `pipeday jobs run … --force` if it is missing", now
             )
             continue
-        outcomes.append(_take_over(runtime, Firing(spec, row.scheduled_for, row.local_date), row, now))
+        firing = Firing(spec, row.scheduled_for, row.local_date)
+        key = f"{spec.job_id}@{row.local_date.isoformat()}"
+        outcome = runtime.dispatch(spec.team_id, key, partial(_take_over, runtime, firing, row, now))
+        if outcome is not None:
+            outcomes.append(outcome)
     return outcomes
 
 
@@ -68,6 +74,9 @@ def _take_over(runtime: JobRuntime, firing: Firing, stale: SentLog, now: datetim
         return RunOutcome(spec.job_id, firing.local_date, "duplicate", "taken over by another runner")
     try:
         found = _posted_already(runtime, firing, stale)
+    except WorkspaceNotServed as not_served:
+        abandon(runtime, stale, f"claimed by {stale.claimed_by} but never confirmed; {not_served}", now)
+        return RunOutcome(spec.job_id, firing.local_date, "skipped", str(not_served))
     except SLACK_FAILURES as error:
         return _cannot_tell(runtime, firing, stale, claimed, error, now)
     if found is not None:
@@ -92,7 +101,8 @@ def _posted_already(runtime: JobRuntime, firing: Firing, stale: SentLog) -> Foun
     channel = firing.spec.channel_id
     if channel is None:
         return None
-    return find_posted(runtime.client, channel, firing.key.token, stale.claimed_at - HISTORY_MARGIN)
+    client = runtime.client_for(firing.spec.team_id)
+    return find_posted(client, channel, firing.key.token, stale.claimed_at - HISTORY_MARGIN)
 
 
 def _cannot_tell(
