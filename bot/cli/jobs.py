@@ -60,17 +60,16 @@ def clock(state: CliState, reconcile_seconds: int) -> None:
 
 
 def _runtime(state: CliState) -> JobRuntime:
-    from bot.scheduler.jobs import JobRuntime
-    from bot.scheduler.pacing import ChannelPacer, make_paced_client
+    """One workspace's paced client, or (SLACK_CLIENT_ID) each workspace's (bot.scheduler.workspaces)."""
+    from bot.scheduler.workspaces import clock_runtime
+    from bot.settings import ConfigurationError
 
-    if not state.settings.bot_token:
+    if not state.settings.multi_workspace and not state.settings.bot_token:
         raise click.ClickException("SLACK_BOT_TOKEN is not set: the clock needs it to post to Slack.")
-    session_factory = state.session_factory()
-    return JobRuntime(
-        session_factory=session_factory,
-        client=make_paced_client(state.settings, ChannelPacer()),
-        secret_key=state.settings.secret_key,
-    )
+    try:
+        return clock_runtime(state.settings, state.session_factory())
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
 
 
 # --- pipeday jobs -------------------------------------------------------------------------------
