@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.directory import add_region
+from bot.scheduler.clock import Clock, make_scheduler
+from bot.scheduler.workspaces import clock_runtime
 from models import Activity, WorkspaceInstall
 from models.installations import slack_bots, slack_installations, slack_oauth_states
 from tests.support.clock import FakeClock
@@ -226,3 +228,26 @@ def test_reinstalling_within_the_30_days_cancels_the_purge(bot: MultiBot) -> Non
     with bot.session_factory.begin() as session:
         row = session.get(WorkspaceInstall, "T_ACME")
         assert row is not None and (row.state, row.purge_after, row.removed_at) == ("active", None, None)
+
+
+def test_uninstall_stops_the_workspaces_scheduled_posts(bot: MultiBot) -> None:
+    bot.install(team_id="T_ACME")
+    bot.install(team_id="T_GLOBEX")
+    with bot.session_factory.begin() as session:
+        for team_id, channel in (("T_ACME", "C_ACME"), ("T_GLOBEX", "C_GLOBEX")):
+            region = add_region(session, team_id, "AMER", "America/New_York", channel, actor="test")
+            region.created_at = datetime(2026, 1, 1, tzinfo=UTC)  # so this Friday's summary is due
+    acme_tokens = set(bot.slack.tokens_of("T_ACME"))
+    bot.slack.uninstall("T_ACME")
+    bot.event({"type": "app_uninstalled"}, team_id="T_ACME")
+    uninstalled_at = len(bot.slack.calls())
+
+    bot.clock.set(datetime(2026, 11, 27, 21, 1, tzinfo=UTC))  # Friday 16:01 in New York
+    clock = Clock(make_scheduler(blocking=False), clock_runtime(bot.settings, bot.session_factory), clock=bot.clock)
+    report = clock.reconcile()
+    assert clock.lanes is not None and clock.lanes.wait_idle(10)
+    assert not any(job.startswith("pipeday:T_ACME:") for job in report.added)
+    channels = {message.channel for message in bot.slack.posted_messages()}
+    assert "C_GLOBEX" in channels and "C_ACME" not in channels
+    later = bot.slack.calls()[uninstalled_at:]
+    assert not [c for c in later if c.headers.get("Authorization", "").removeprefix("Bearer ") in acme_tokens]
