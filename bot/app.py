@@ -60,7 +60,7 @@ def listener_pool() -> ThreadPoolExecutor:
 
 
 def make_web_client(settings: Settings) -> WebClient:
-    return configure_web_client(WebClient(token=settings.bot_token), settings)
+    return configure_web_client(WebClient(token=settings.bot_token, team_id=settings.bot_token_team), settings)
 
 
 def create_app(

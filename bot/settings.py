@@ -51,6 +51,9 @@ class Settings:
     # instead of SLACK_BOT_TOKEN's one.
     client_id: str | None = None
     client_secret: str | None = None
+    # Not from the environment: the workspace an org-wide bot token acts in, when a CLI command
+    # acts for one workspace of an Enterprise Grid org (Slack wants team_id on those calls).
+    bot_token_team: str | None = None
 
     @property
     def multi_workspace(self) -> bool:
@@ -106,7 +109,6 @@ class Settings:
         else:
             required.append(("SLACK_SIGNING_SECRET", self.signing_secret))
         return required
-
 
     def _require_oauth(self, socket_mode: bool) -> None:
         """Many workspaces: the app's OAuth credentials, the signing secret and a key that
