@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # SQLAlchemy, Slack's SDK and the settings load when a comman
 logger = logging.getLogger(__name__)
 
 _TEAM_ID = re.compile(r"[TE][A-Z0-9]{1,31}")
+_ENTERPRISE_ID = re.compile(r"E[A-Z0-9]{1,31}")
+F = TypeVar("F", bound=Callable[..., Any])
 SUPPORTED_DATABASES = "sqlite:///path/to/pipeday.db or postgresql://user:password@host:5432/dbname"
 # (backend, driver) pairs Pipeday ships drivers for; "" is the backend's default driver.
 _SUPPORTED_DRIVERS = {("sqlite", ""), ("sqlite", "pysqlite"), ("postgresql", "psycopg")}
@@ -31,11 +33,17 @@ _SUPPORTED_DRIVERS = {("sqlite", ""), ("sqlite", "pysqlite"), ("postgresql", "ps
 
 @dataclass
 class CliState:
-    """What commands share; each part is made when a command first needs it."""
+    """What commands share; each part is made when a command first needs it.
+
+    With SLACK_CLIENT_ID (many workspaces) a command acts for the workspace its --team names,
+    and once that is resolved `settings.bot_token` is that workspace's own token (or its org's),
+    so whatever the command asks Slack goes to that workspace."""
 
     _settings: Settings | None = None
     _engine: Engine | None = None
     _session_factory: sessionmaker[Session] | None = None
+    # --enterprise E…: the Enterprise Grid org of --team (many workspaces only).
+    enterprise: str | None = None
 
     @property
     def settings(self) -> Settings:
@@ -190,8 +198,12 @@ def resolve_team(state: CliState, session: Session, team: str | None) -> str:
     Single-workspace installs use the bot token's own workspace (as auth.test reports it),
     so regions made here are the ones Slack users see. Without a token, the database's only
     workspace; `--team` is needed only without a token when the database holds no workspace
-    yet (a fresh install) or several.
+    yet (a fresh install) or several. With many workspaces (SLACK_CLIENT_ID), always.
     """
+    if state.settings.multi_workspace:
+        from bot.cli.workspaces import installed_team
+
+        return installed_team(state, session, team)
     if team:
         return require_team_id(team)
     if state.settings.bot_token:
@@ -231,10 +243,28 @@ def require_team_id(team: str) -> str:
     return cleaned
 
 
-team_option = click.option(
-    "--team",
-    help="Slack team id (T…). Needed only without SLACK_BOT_TOKEN, when the database has no workspace yet or several.",
-)
+def _remember_enterprise(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    cleaned = value.strip()
+    if not _ENTERPRISE_ID.fullmatch(cleaned):
+        raise click.BadParameter(f"{value!r} isn't an Enterprise Grid org id (E0123ABCD).", ctx, param)
+    ctx.ensure_object(CliState).enterprise = cleaned
+
+
+def team_option(command: F) -> F:
+    """--team T… (and, for a workspace of an Enterprise Grid org with many workspaces, --enterprise E…)."""
+    command = click.option(
+        "--enterprise",
+        expose_value=False,
+        callback=_remember_enterprise,
+        help="With SLACK_CLIENT_ID: the Enterprise Grid org (E…) --team belongs to, when Pipeday is installed org-wide.",
+    )(command)
+    return click.option(
+        "--team",
+        help="Slack team id (T…). Needed only without SLACK_BOT_TOKEN, when the database has no workspace yet or "
+        "several. With SLACK_CLIENT_ID (many workspaces), always.",
+    )(command)
 
 
 @contextmanager

@@ -58,6 +58,8 @@ def _diagnose(state: CliState) -> list[Finding]:
     # The setup can only be read from a reachable database at the schema this code knows.
     if not all(finding.ok for finding in database):
         return findings
+    if state.settings.multi_workspace:
+        return findings + _installs_findings(state)
     with state.transaction() as session:
         findings += check_secrets(session, state.settings)
         findings += _source_findings(session, state.settings.public_url is not None)
@@ -67,6 +69,41 @@ def _diagnose(state: CliState) -> list[Finding]:
         else:
             findings += check_setup(session, workspace_ids(session), state.settings.admins)
     return findings
+
+
+def _installs_findings(state: CliState) -> list[Finding]:
+    """Many workspaces (SLACK_CLIENT_ID): each install's token with auth.test, failed token
+    refreshes, then each served workspace's setup."""
+    from slack_sdk import WebClient
+
+    from bot.diagnostics import check_secrets, check_setup
+    from bot.installs.diagnostics import check_installs
+    from bot.installs.lifecycle import served_team_ids
+    from bot.installs.oauth import make_store
+    from bot.slack.clients import configure_web_client
+
+    settings = state.settings
+    if not all(f.ok for f in _configuration(state)):
+        return []  # the configuration finding already says what is missing
+    store = make_store(settings, state.engine)
+
+    def client_for(token: str, team_id: str | None) -> WebClient:
+        return configure_web_client(WebClient(token=token, team_id=team_id), settings)
+
+    with state.transaction() as session:
+        findings = check_installs(session, store, client_for)
+        findings += check_secrets(session, settings)
+        findings += _source_findings(session, settings.public_url is not None)
+        served = sorted(served_team_ids(session))
+        if served:
+            findings += check_setup(session, served, settings.admins)
+    return findings
+
+
+def _configuration(state: CliState) -> list[Finding]:
+    from bot.diagnostics import check_configuration
+
+    return check_configuration(state.settings)
 
 
 def _source_findings(session: Session, public_url_set: bool) -> list[Finding]:

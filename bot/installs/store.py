@@ -23,7 +23,7 @@ from typing import Any
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine, Table, and_, delete, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, delete, or_, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import Text, TypeDecorator
 
@@ -84,6 +84,36 @@ class SealedInstallationStore(SQLAlchemyInstallationStore):
         sealed = SealedToken(box)
         for table in (self.installations, self.bots):
             _seal(table, sealed)
+
+    def bot_on(
+        self, connection: Connection, *, enterprise_id: str | None, team_id: str | None, org_wide: bool
+    ) -> Bot | None:
+        """`find_bot`, on a connection already in a transaction (a CLI command's): on SQLite a
+        second connection would wait for the write lock that transaction holds."""
+        c = self.bots.c
+        query = (
+            self.bots.select()
+            .where(
+                c.client_id == self.client_id,
+                _matches(c.enterprise_id, enterprise_id),
+                _matches(c.team_id, None if org_wide else team_id),
+                c.bot_token.is_not(None),
+            )
+            .order_by(c.installed_at.desc())
+            .limit(1)
+        )
+        row = connection.execute(query).mappings().first()
+        return None if row is None else self.build_bot_entity(row)
+
+    def has_org_wide_install(self, connection: Connection, enterprise_id: str) -> bool:
+        c = self.installations.c
+        query = select(c.id).where(
+            c.client_id == self.client_id,
+            c.enterprise_id == enterprise_id,
+            c.team_id.is_(None),
+            c.is_enterprise_install.is_(True),
+        )
+        return connection.execute(query.limit(1)).first() is not None
 
     def latest_bots(self) -> list[InstalledBot]:
         """Every org's and workspace's latest bot install (what `find_bot` would answer for it)."""
