@@ -59,6 +59,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "trust": LazyCommand("bot.cli.trust", "trust", "Thresholds of the flag rules, per workspace."),
     "tv": LazyCommand("bot.cli.tv", "tv", "Wallboard links: a region's live board on the sales floor's TV."),
     "workdays": LazyCommand("bot.cli.goals", "workdays", "Working days for streaks (Monday–Friday unless set)."),
+    "workspace": LazyCommand(
+        "bot.cli.workspaces", "workspace", "Workspaces Pipeday is installed in: list them, purge a removed one."
+    ),
 }
 
 
