@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from slack_sdk.oauth.installation_store.models.installation import Installation
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -231,3 +232,28 @@ def running_multi_bot(
     finally:
         listeners.shutdown(wait=True)
         after_ack.shutdown(wait=True)
+
+
+def install_with_flow(multi: MultiWorkspace, slack: SlackStub, **grant: Any) -> Installation:
+    """An install without a browser: Slack's side (a code from the stub) and ours (Bolt's flow
+    exchanging it with oauth.v2.access, saving it and recording the workspace)."""
+    flow = multi.installs.flow
+    installation = flow.run_installation(slack.grant(**grant))
+    assert installation is not None, "oauth.v2.access refused the code"
+    flow.store_installation(None, installation)  # type: ignore[arg-type] # the request isn't read
+    return installation
+
+
+def multi_env(slack: SlackStub, database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a `pipeday` command in multi-workspace mode."""
+    return {
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_APP_TOKEN": "",
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "PIPEDAY_SECRET_KEY": SECRET_KEY,
+        "SLACK_API_URL": slack.base_url,
+        **extra,
+    }
