@@ -47,21 +47,30 @@ def serve(state: CliState) -> None:
     except ConfigurationError as error:
         raise click.ClickException(str(error)) from None
     from bot.app import create_app
+    from bot.installs.setup import multi_workspace
+    from models import utc_now
 
     session_factory = state.session_factory()
-    bolt_app = create_app(settings, session_factory, socket_mode=socket_mode)
+    # Many workspaces (SLACK_CLIENT_ID): the OAuth flow and each workspace's client, shared by
+    # the Bolt app and the web routes around it.
+    multi = multi_workspace(settings, state.engine, session_factory, utc_now)
+    bolt_app = create_app(settings, session_factory, socket_mode=socket_mode, multi=multi)
     if settings.app_token:
         serve_socket_mode(bolt_app, settings.app_token)
         return
     from bot.web import create_web_app
 
     click.echo(f"Pipeday listening on http://0.0.0.0:{settings.port}/slack/events (use gunicorn in production).")
+    if multi is not None:
+        base = settings.public_url or f"http://localhost:{settings.port}"
+        click.echo(f"Serving many workspaces: add Pipeday to one at {base}/slack/install")
     create_web_app(
         bolt_app,
         state.engine,
         signing_secret=settings.signing_secret or "",
         secret_key=settings.secret_key,
         public_url=settings.public_url,
+        multi=multi,
     ).run(host="0.0.0.0", port=settings.port, threaded=True)
 
 
