@@ -10,6 +10,8 @@ standings of the days it changed and corrects a closed day's results post in pla
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -58,6 +60,7 @@ from models import CompetitionDay
 logger = logging.getLogger(__name__)
 NOT_A_MANAGER = "Only managers can keep or void flags."
 TRIGGER_CALL_TIMEOUT_S = 2.0
+REMEMBERED_FLAGS = 10_000
 SessionFactory = sessionmaker[Session]
 
 
@@ -70,6 +73,10 @@ class LogFlagger:
         self._clock = clock
         self.settings = SettingsCache()
         self.baselines = BaselineCache()
+        # Flags this process has stored (or found stored): a member above the region's big day
+        # stays above it for every further log that day, and needs no INSERT each time.
+        self._raised: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
 
     def listener(self, session: Session, result: LogResult) -> FollowUp | None:
         """In the log's transaction: nothing but handing the facts on (the settings from memory
@@ -86,12 +93,24 @@ class LogFlagger:
                 if not settings.any_log_rule:
                     return
                 reader = BaselineReader(session, self.baselines, facts.local_date, facts.zone, settings.history_weeks)
-                drafts = check_log(session, facts, settings, reader)
+                drafts = [d for d in check_log(session, facts, settings, reader) if not self._known(d.dedupe_key)]
                 if drafts:
                     store_drafts(session, drafts, self._clock())
+            self._remember([d.dedupe_key for d in drafts])
         except SQLAlchemyError:
             # The log is saved and answered; a flag that couldn't be raised is the only loss.
             logger.exception("flag rules failed for activity %s", facts.activity_id)
+
+    def _known(self, key: str) -> bool:
+        with self._lock:
+            return key in self._raised
+
+    def _remember(self, keys: list[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._raised[key] = None
+            while len(self._raised) > REMEMBERED_FLAGS:
+                self._raised.popitem(last=False)
 
 
 def register(app: App, ctx: AppContext) -> None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.activities import log_activity
 from bot.domain.competition_closing import close_day
@@ -23,6 +26,7 @@ from bot.domain.grammar import LogCommand
 from bot.domain.trust_baselines import BaselineCache, BaselineReader, history_midnights, member_day_totals
 from bot.domain.trust_rules import LogFacts, check_log
 from bot.domain.trust_settings import DEFAULTS, load_trust_settings, set_trust_setting
+from bot.features.trust import LogFlagger
 from models import Activity, Competition, Flag, Member
 
 TEAM = "T1"
@@ -268,3 +272,23 @@ def test_activity_from_other_systems_is_checked_when_the_day_closes(session: Ses
         ("big-log", "7 connects in one log; 3× this member's 95th-percentile day is 6 (8 weeks, 12 days)"),
         ("day-total", "7 connects in the day; AMER's 99th-percentile day is 2 (8 weeks, 12 member-days)"),
     ]
+
+
+def test_the_after_ack_check_stores_what_it_finds_and_a_failure_never_reaches_the_log(
+    session_factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    with session_factory.begin() as session:
+        setup(session)
+        night = log(session, "U_ANA", 1, at=datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    flagger = LogFlagger(session_factory, lambda: NOW)
+    flagger.check(night)
+    flagger.check(night)  # the same log checked twice (a retried follow-up): one flag
+    with session_factory.begin() as session:
+        assert session.scalars(select(Flag.rule)).all() == ["hours"]
+
+    class Unreachable:
+        def begin(self) -> Any:
+            raise OperationalError("SELECT 1", {}, Exception("database is down"))
+
+    LogFlagger(Unreachable(), lambda: NOW).check(night)  # type: ignore[arg-type]
+    assert "flag rules failed for activity" in caplog.text
