@@ -101,7 +101,9 @@ def teams_of_install(session: Session, enterprise_id: str | None, team_id: str |
 
 
 def served_team_ids(session: Session) -> set[str]:
-    return set(session.scalars(select(WorkspaceInstall.team_id).where(WorkspaceInstall.state == ACTIVE)))
+    # Core on the session's connection: the clock asks every tick.
+    query = select(WorkspaceInstall.team_id).where(WorkspaceInstall.state == ACTIVE)
+    return set(session.connection().scalars(query))
 
 
 def find_install(session: Session, team_id: str) -> WorkspaceInstall | None:

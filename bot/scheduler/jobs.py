@@ -330,10 +330,12 @@ def _describe_holder(session: Session, key: SentKey) -> str:
 
 def retry_failed(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime) -> list[RunOutcome]:
     """Retry failed posts while within their grace; give up loudly after that."""
-    by_slot = {spec.slot: spec for spec in specs}
     with runtime.session_factory.begin() as session:
         # The session factory keeps loaded rows readable after the commit.
         failed = sent_log.rows_with_status(session, "failed")
+    if not failed:
+        return []
+    by_slot = {spec.slot: spec for spec in specs}
     outcomes: list[RunOutcome] = []
     for row in failed:
         spec = by_slot.get(sent_log.slot_of(row))
@@ -342,13 +344,15 @@ def retry_failed(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime) -
             abandon(runtime, row, f"{give_up}; last error: {row.last_error}", now)
         elif spec is not None:
             firing = Firing(spec, row.scheduled_for, row.local_date)
-            _dispatch(runtime, firing, partial(run_firing, runtime, firing, now=now), outcomes)
+            dispatch_firing(runtime, firing, partial(run_firing, runtime, firing, now=now), outcomes)
     return outcomes
 
 
-def _dispatch(
+def dispatch_firing(
     runtime: JobRuntime, firing: Firing, action: Callable[[], RunOutcome], outcomes: list[RunOutcome]
 ) -> None:
+    """Run `action` (the firing's run) through `runtime.dispatch`; its outcome, when known now,
+    joins `outcomes`."""
     key = f"{firing.spec.job_id}@{firing.local_date.isoformat()}"
     outcome = runtime.dispatch(firing.spec.team_id, key, action)
     if outcome is not None:
@@ -386,7 +390,7 @@ def catch_up_missed(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime
         firing = latest_firing(spec, now)
         if firing is None or firing.scheduled_for < spec.active_since or firing.key in handled:
             continue
-        _dispatch(runtime, firing, partial(run_firing, runtime, firing, now=now), outcomes)
+        dispatch_firing(runtime, firing, partial(run_firing, runtime, firing, now=now), outcomes)
     return outcomes
 
 

@@ -264,10 +264,6 @@ def load_job_specs(session: Session, team_id: str | None = None, *, include_disa
 
 def _workspace_specs(session: Session, workspace: Workspace, include_disabled: bool) -> SpecSet:
     team_id = workspace.team_id
-    try:
-        settings = workspace_schedule(workspace)
-    except ScheduleSettingsError as error:
-        return SpecSet([], [SpecProblem(team_id, f"schedule settings ignored: {error}")])
     regions = list_regions(session, team_id)
     competitions = list(
         session.scalars(
@@ -276,6 +272,19 @@ def _workspace_specs(session: Session, workspace: Workspace, include_disabled: b
             .order_by(Competition.id)
         )
     )
+    return workspace_specs(workspace, regions, competitions, include_disabled)
+
+
+def workspace_specs(
+    workspace: Workspace, regions: list[Region], competitions: list[Competition], include_disabled: bool = False
+) -> SpecSet:
+    """One workspace's jobs from its regions (by name) and active competitions (by id), loaded
+    by the caller (the clock loads many workspaces' at once: bot.scheduler.bookkeeping)."""
+    team_id = workspace.team_id
+    try:
+        settings = workspace_schedule(workspace)
+    except ScheduleSettingsError as error:
+        return SpecSet([], [SpecProblem(team_id, f"schedule settings ignored: {error}")])
     specs: list[JobSpec] = []
     problems: list[SpecProblem] = []
     for region in regions:

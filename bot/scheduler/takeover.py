@@ -44,9 +44,11 @@ HISTORY_MARGIN = timedelta(minutes=5)
 
 def take_over_stale_claims(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime) -> list[RunOutcome]:
     """Claims whose process died mid-post: taken over, and posted unless Slack has the post."""
-    by_slot = {spec.slot: spec for spec in specs}
     with runtime.session_factory.begin() as session:
         stale = sent_log.stale_claims(session, claimed_before=now - CLAIM_LEASE)
+    if not stale:
+        return []
+    by_slot = {spec.slot: spec for spec in specs}
     outcomes = []
     for row in stale:
         spec = by_slot.get(sent_log.slot_of(row))
