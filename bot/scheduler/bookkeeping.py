@@ -30,8 +30,9 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from bot.posting.sent_log import SentKey, keys_since
-from bot.scheduler.specs import SpecSet, workspace_specs
-from bot.scheduler.timing import LocalSchedule, next_fire_utc
+from bot.scheduler.jobs import CATCH_UP_LOOKBACK, Firing, firing_at
+from bot.scheduler.specs import JobSpec, SpecSet, workspace_specs
+from bot.scheduler.timing import LocalSchedule, missed_firings, next_fire_utc
 from models import Competition, Region, SentLog, Workspace
 
 CHUNK = 500  # ids per IN (...) list
@@ -178,6 +179,16 @@ class FiringTimes:
     def __init__(self, now: datetime) -> None:
         self.now = now
         self._next: dict[LocalSchedule, datetime] = {}
+        self._latest: dict[LocalSchedule, datetime | None] = {}
+
+    def latest(self, spec: JobSpec) -> Firing | None:
+        """`latest_firing(spec, now)`, its time computed once per schedule."""
+        schedule = spec.schedule
+        if schedule not in self._latest:
+            firings = missed_firings(schedule, self.now - CATCH_UP_LOOKBACK, self.now)
+            self._latest[schedule] = firings[-1] if firings else None
+        scheduled = self._latest[schedule]
+        return None if scheduled is None else firing_at(spec, scheduled)
 
     def next_after_now(self, schedule: LocalSchedule) -> datetime:
         found = self._next.get(schedule)

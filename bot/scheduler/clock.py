@@ -40,6 +40,7 @@ from bot.scheduler.announce import schedule_summary
 from bot.scheduler.bookkeeping import CatchUpWatch, ConfigWatch, FiringTimes, handled_keys, specs_for
 from bot.scheduler.constants import DEFAULT_RECONCILE_EVERY
 from bot.scheduler.delivery_retries import retry_due_deliveries
+from bot.scheduler.groups import GroupKey, SharedTriggers
 from bot.scheduler.jobs import (
     Firing,
     JobRuntime,
@@ -135,6 +136,8 @@ class Clock:
         self.lanes = lanes if lanes is not None or runtime.clients is None else WorkspaceLanes()
         if self.lanes is not None:
             runtime.dispatch = self._dispatch_in_lane
+        # ...and jobs of the same schedule share one APScheduler job (bot.scheduler.groups).
+        self._shared = SharedTriggers(scheduler, trigger_for, self.fire_group) if self.lanes is not None else None
         self._reconcile_every = reconcile_every
         self._trigger_for = trigger_for
         self._lock = threading.Lock()
@@ -147,6 +150,11 @@ class Clock:
         self._config = ConfigWatch()
         self._catch_up = CatchUpWatch()
         self._last_tick: datetime | None = None
+
+    @property
+    def job_count(self) -> int:
+        """Jobs scheduled (with many workspaces, fewer APScheduler jobs: one per schedule)."""
+        return len(self._specs)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -225,23 +233,34 @@ class Clock:
             for spec in rebuilt[team_id].specs:
                 before = old.get(spec.job_id)
                 unchanged = before is not None and before.trigger_fingerprint == spec.trigger_fingerprint
-                if unchanged and self.scheduler.get_job(spec.job_id) is not None:
+                if unchanged and self._is_scheduled(spec.job_id):
                     continue
                 self._schedule(spec)
                 (replaced if before is not None else added).append(spec.job_id)
-        if not self._specs_known:
+        if not self._specs_known and self._shared is None:
             # The first time: jobs this scheduler had from before (none, normally) go too.
             removed += [
                 job.id for job in self.scheduler.get_jobs() if self._is_spec_job(job.id) and job.id not in specs
             ]
-            self._specs_known = True
+        self._specs_known = True
         for job_id in removed:
             self._catch_up.unwatch(job_id)
-            if self.scheduler.get_job(job_id) is not None:
+            if self._shared is not None:
+                self._shared.remove(job_id)
+            elif self.scheduler.get_job(job_id) is not None:
                 self.scheduler.remove_job(job_id)
         return added, replaced, removed
 
+    def _is_scheduled(self, job_id: str) -> bool:
+        if self._shared is not None:
+            return self._shared.is_placed(job_id)
+        return self.scheduler.get_job(job_id) is not None
+
     def _schedule(self, spec: JobSpec) -> None:
+        self._catch_up.watch(spec.job_id)  # a new or changed job: looked at on this tick
+        if self._shared is not None:
+            self._shared.place(spec)
+            return
         self.scheduler.add_job(
             self.fire if self.lanes is None else self.fire_in_lane,
             self._trigger_for(spec),
@@ -254,7 +273,6 @@ class Clock:
             coalesce=True,
             max_instances=1,
         )
-        self._catch_up.watch(spec.job_id)  # a new or changed job: looked at on this tick
 
     @staticmethod
     def _is_spec_job(job_id: str) -> bool:
@@ -300,7 +318,7 @@ class Clock:
             if spec is None:
                 continue
             self._catch_up.watch(job_id, times.next_after_now(spec.schedule))
-            firing = latest_firing(spec, now)
+            firing = times.latest(spec)
             if firing is not None and firing.scheduled_for >= spec.active_since:
                 firings.append(firing)
         if not firings:
@@ -328,6 +346,13 @@ class Clock:
             logger.warning("job %s fired at %s with no firing due", job_id, now.isoformat())
             return None
         return run_firing(self.runtime, firing, now=now)
+
+    def fire_group(self, key: GroupKey) -> None:
+        """The APScheduler job of one schedule, with many workspaces: each member job's firing
+        goes to its own workspace's lane."""
+        assert self._shared is not None
+        for job_id in self._shared.members(key):
+            self.fire_in_lane(job_id)
 
     def fire_in_lane(self, job_id: str) -> None:
         """An APScheduler job with many workspaces: hand the firing to its workspace's lane."""
