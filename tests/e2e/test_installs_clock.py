@@ -263,3 +263,28 @@ def test_a_busy_workspace_never_holds_up_another_workspaces_posts() -> None:
     release.set()
     assert lanes.wait_idle(10) and len(started) == 6
     lanes.shutdown()
+
+
+def test_jobs_of_the_same_schedule_share_one_scheduler_job(installs: Installs) -> None:
+    installs.install(team_id="T_ACME")
+    installs.install(team_id="T_GLOBEX")
+    acme, globex = installs.region("T_ACME"), installs.region("T_GLOBEX")
+    installs.fake.set(FRIDAY_1601_NY - timedelta(days=1))
+    clock = installs.clock()
+    clock.reconcile()
+    # Two workspaces' weekly summary and goals kickoff in New York: two scheduler jobs, not four.
+    group_jobs = [job for job in clock.scheduler.get_jobs() if job.id.startswith("pipeday-group:")]
+    assert len(group_jobs) == 2 and len(clock.scheduler.get_jobs()) == 2
+    summary = next(job for job in group_jobs if ":weekly_summary:" in job.id)
+
+    installs.fake.set(FRIDAY_1601_NY)
+    summary.func(*summary.args)  # what APScheduler does at Friday 16:00
+    assert clock.lanes is not None and clock.lanes.wait_idle(10)
+    assert posts(installs.slack) == {"C_T_ACME_AMER": "T_ACME", "C_T_GLOBEX_AMER": "T_GLOBEX"}
+
+    installs.remove("T_ACME")
+    assert summary_job("T_ACME", acme) in clock.reconcile().removed
+    assert clock.scheduler.get_job(summary.id) is not None  # still T_GLOBEX's
+    installs.remove("T_GLOBEX")
+    assert summary_job("T_GLOBEX", globex) in clock.reconcile().removed
+    assert clock.scheduler.get_jobs() == []
