@@ -19,9 +19,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, bindparam, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from bot.domain.windows import local_midnight_utc
@@ -64,36 +66,30 @@ def history_midnights(today: date, tz: ZoneInfo, weeks: int) -> list[datetime]:
     return [local_midnight_utc(first + timedelta(days=n), tz) for n in range(7 * weeks + 1)]
 
 
-def local_day_index(column: SQLColumnExpression[datetime], midnights: Sequence[datetime]) -> ColumnElement[int]:
-    """Which history day (0-based) `column` falls in, for values within [midnights[0], midnights[-1])."""
+def local_day_index(column: SQLColumnExpression[datetime], days: int) -> ColumnElement[int]:
+    """Which history day (0-based) `column` falls in, for values within [:d0, :d{days}): the
+    local midnights are bound parameters d0..d{days}, so the statement is built once."""
 
     def between(low: int, high: int) -> ColumnElement[int]:
-        # Days low..high: day n starts at midnights[n].
+        # Days low..high: day n starts at :d{n}.
         if low == high:
-            return literal(low)
+            return literal_column(str(low))
         middle = (low + high + 1) // 2
-        return case((column < midnights[middle], between(low, middle - 1)), else_=between(middle, high))
+        return case((column < bindparam(f"d{middle}"), between(low, middle - 1)), else_=between(middle, high))
 
-    return between(0, len(midnights) - 2)
+    return between(0, days - 1)
+
+
+def _boundaries(midnights: Sequence[datetime]) -> dict[str, datetime]:
+    return {f"d{n}": moment for n, moment in enumerate(midnights)}
 
 
 def member_day_totals(
     session: Session, member_id: int, activity_type: str, midnights: Sequence[datetime]
 ) -> list[float]:
     """The member's total of the type on each history day they logged any (ix_activities_member_type)."""
-    day = local_day_index(Activity.occurred_at, midnights).label("day")
-    per_log = (
-        select(day, Activity.quantity.label("quantity"))
-        .where(
-            Activity.member_id == member_id,
-            Activity.type == activity_type,
-            Activity.occurred_at >= midnights[0],
-            Activity.occurred_at < midnights[-1],
-            counted_activities(),
-        )
-        .subquery()
-    )
-    rows = session.execute(select(func.sum(per_log.c.quantity)).group_by(per_log.c.day))
+    values = {"member_id": member_id, "type": activity_type, **_boundaries(midnights)}
+    rows = session.execute(_member_statement(len(midnights) - 1), values)
     return [float(total) for (total,) in rows]
 
 
@@ -102,21 +98,46 @@ def region_day_totals(
 ) -> list[float]:
     """Every member's total of the type on each history day they logged any in the region
     (ix_activities_board): one number per member-day."""
-    day = local_day_index(Activity.occurred_at, midnights).label("day")
+    values = {"team_id": team_id, "region_id": region_id, "type": activity_type, **_boundaries(midnights)}
+    rows = session.execute(_region_statement(len(midnights) - 1), values)
+    return [float(total) for (total,) in rows]
+
+
+# Built once per history length: a statement made per call (a CASE of ~110 nodes) cost more
+# CPU than the read itself (~4 ms against ~1 ms).
+@cache
+def _member_statement(days: int) -> Select[Any]:
+    table = Activity.__table__
     per_log = (
-        select(Activity.member_id.label("member_id"), day, Activity.quantity.label("quantity"))
+        select(local_day_index(table.c.occurred_at, days).label("day"), table.c.quantity)
         .where(
-            Activity.team_id == team_id,
-            Activity.region_id == region_id,
-            Activity.type == activity_type,
-            Activity.occurred_at >= midnights[0],
-            Activity.occurred_at < midnights[-1],
-            counted_activities(),
+            table.c.member_id == bindparam("member_id"),
+            table.c.type == bindparam("type"),
+            table.c.occurred_at >= bindparam("d0"),
+            table.c.occurred_at < bindparam(f"d{days}"),
+            counted_activities(table.c),
         )
         .subquery()
     )
-    rows = session.execute(select(func.sum(per_log.c.quantity)).group_by(per_log.c.member_id, per_log.c.day))
-    return [float(total) for (total,) in rows]
+    return select(func.sum(per_log.c.quantity)).group_by(per_log.c.day)
+
+
+@cache
+def _region_statement(days: int) -> Select[Any]:
+    table = Activity.__table__
+    per_log = (
+        select(table.c.member_id, local_day_index(table.c.occurred_at, days).label("day"), table.c.quantity)
+        .where(
+            table.c.team_id == bindparam("team_id"),
+            table.c.region_id == bindparam("region_id"),
+            table.c.type == bindparam("type"),
+            table.c.occurred_at >= bindparam("d0"),
+            table.c.occurred_at < bindparam(f"d{days}"),
+            counted_activities(table.c),
+        )
+        .subquery()
+    )
+    return select(func.sum(per_log.c.quantity)).group_by(per_log.c.member_id, per_log.c.day)
 
 
 @dataclass(frozen=True)

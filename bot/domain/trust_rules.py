@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.domain.activity_sources import SELF_REPORTED_SOURCES
@@ -29,7 +30,7 @@ from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.trust_baselines import BaselineReader, Distribution
 from bot.domain.trust_settings import TrustSettings
 from bot.domain.windows import local_date, local_midnight_utc
-from models import Activity, Flag
+from models import Activity, Flag, UTCDateTime
 from models.entities import counted_activities
 from models.trust import RAISED_BY_RULES
 
@@ -49,6 +50,12 @@ RULE_TITLES = {
     RULE_REVIEW: "Winner review",
 }
 ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+@cache
+def zone_named(name: str) -> ZoneInfo:
+    """ZoneInfo keeps only a few zones strongly; the rules ask for one per log."""
+    return ZoneInfo(name)
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,7 @@ class LogFacts:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.tz or "UTC")
+        return zone_named(self.tz or "UTC")
 
     @property
     def local_date(self) -> date:
@@ -347,13 +354,26 @@ def _typed_logs_between(
     session: Session, member_id: int, after: datetime, until: datetime
 ) -> tuple[int, datetime | None, int | None]:
     """How many typed logs the member made in (after, until], the first's time and id (ix_activities_member)."""
-    row = session.execute(
-        select(func.count(), func.min(Activity.occurred_at), func.min(Activity.id)).where(
-            Activity.member_id == member_id,
-            Activity.occurred_at > after,
-            Activity.occurred_at <= until,
-            Activity.source.in_(sorted(SELF_REPORTED_SOURCES)),
-            counted_activities(),
-        )
-    ).one()
+    values = {"member_id": member_id, "after": after, "until": until}
+    values |= {f"source{n}": source for n, source in enumerate(TYPED_SOURCES)}
+    row = session.execute(_typed_logs_statement(), values).one()
     return int(row[0]), row[1], row[2]
+
+
+TYPED_SOURCES = tuple(sorted(SELF_REPORTED_SOURCES))
+
+
+# Built once: this read runs after every log, and a statement made per call (its cache key,
+# an expanding IN) cost several times the read itself.
+@cache
+def _typed_logs_statement() -> Select[int, Any, Any]:
+    table = Activity.__table__
+    typed = or_(*(table.c.source == bindparam(f"source{n}") for n in range(len(TYPED_SOURCES))))
+    statement: Select[int, Any, Any] = select(func.count(), func.min(table.c.occurred_at), func.min(table.c.id)).where(
+        table.c.member_id == bindparam("member_id"),
+        table.c.occurred_at > bindparam("after", type_=UTCDateTime()),
+        table.c.occurred_at <= bindparam("until", type_=UTCDateTime()),
+        typed,
+        counted_activities(table.c),
+    )
+    return statement
