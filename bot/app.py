@@ -63,6 +63,12 @@ def make_web_client(settings: Settings) -> WebClient:
     return configure_web_client(WebClient(token=settings.bot_token, team_id=settings.bot_token_team), settings)
 
 
+def not_installed_message(settings: Settings) -> str:
+    """What someone in a workspace Pipeday doesn't serve (any more) is told."""
+    where = f" from {settings.public_url}/slack/install" if settings.public_url else ""
+    return f"Pipeday isn't installed in this workspace (any more): a workspace admin can add it{where}."
+
+
 def create_app(
     settings: Settings,
     session_factory: sessionmaker[Session],
@@ -110,6 +116,7 @@ def create_app(
             installation_store=multi.installs.store,
             # An Authorize instance, which Bolt takes as it is (its hint says Callable[..., AuthorizeResult]).
             authorize=multi.installs.authorize,  # type: ignore[arg-type]
+            user_facing_authorize_error_message=not_installed_message(settings),
             process_before_response=False,
             listener_executor=executor,
         )

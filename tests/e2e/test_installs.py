@@ -58,9 +58,14 @@ def test_a_full_install_then_a_slash_command_logs_under_that_workspace(bot: Mult
 
 
 def test_a_workspace_without_an_install_is_not_served(bot: MultiBot) -> None:
-    answer = bot.pg("3 connects", team_id="T_NOBODY")
+    request = bot.requests.slash_command("3 connects", team_id="T_NOBODY")
+    answer = request.send(bot.base_url)
+    bot.settle()
     assert activities(bot, "T_NOBODY") == 0
-    assert "Logged" not in answer.text
+    assert answer.status_code == 200 and "Logged" not in answer.text
+    assert request.response_url is not None
+    [told] = bot.slack.wait_for_responses(request.response_url.rsplit("/", 1)[-1])
+    assert "Pipeday isn't installed in this workspace" in told.args["text"]
 
 
 def test_a_second_workspaces_logs_never_show_on_the_firsts_boards(bot: MultiBot) -> None:
