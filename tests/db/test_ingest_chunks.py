@@ -131,3 +131,17 @@ def test_a_first_chunk_that_fails_fails_the_request_and_stores_nothing(
     with pytest.raises(OperationalError):
         resolve_then_ingest(workspace, TEAM, "dialer", items, NOW, lambda _email: None, chunk_items=4)
     assert stored(workspace) == []
+
+
+def test_from_adapter_lets_items_name_people_by_vendor_id_and_the_api_may_not(
+    workspace: sessionmaker[Session],
+) -> None:
+    items = [call("o1", vendor_user_id="42"), call("o2", slack_user_id="U_ANA")]
+    refused = resolve_then_ingest(workspace, TEAM, "outreach", items, NOW, lambda _email: None, chunk_items=1)
+    assert [result.status for result in refused.results] == ["rejected", "created"]
+    adapted = resolve_then_ingest(
+        workspace, TEAM, "outreach", items, NOW, lambda _email: None, from_adapter=True, chunk_items=1
+    )
+    assert answer(adapted) == [("o1", "unmatched"), ("o2", "duplicate")]
+    with workspace() as session:
+        assert session.scalars(select(ParkedItem.person_key)).all() == ["outreach:42"]
