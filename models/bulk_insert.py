@@ -23,18 +23,22 @@ from sqlalchemy import Table, TextClause, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.dml import Insert
 
 
 def insert_new(
     session: Session,
-    table: Table,
+    table: FromClause,
     rows: Sequence[Mapping[str, Any]],
     conflict: tuple[str, ...],
     returning: str,
 ) -> list[Any]:
-    """Insert `rows` (every row with the same columns), skipping any that conflicts on the
-    unique `conflict` columns; the `returning` column of each row actually inserted."""
+    """Insert `rows` (every row with the same columns) into `table` (a model's `__table__`),
+    skipping any that conflicts on the unique `conflict` columns; the `returning` column of
+    each row actually inserted."""
+    if not isinstance(table, Table):
+        raise TypeError(f"insert_new needs a Table, not {type(table).__name__}")
     if not rows:
         return []
     columns = tuple(rows[0])
