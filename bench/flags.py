@@ -5,7 +5,9 @@ seeded like bench/seed.py (default 1,000,000 activities, 2,000 members in 10 reg
 weeks: the rules' 8-week baselines have real history to read). "with" serves the real app;
 "without" serves the same app with the trust feature left out (`create_wsgi_app_without_flags`
 below: no log listener, so no after-ack check). Every seeded member logs in turn, as Slack
-sends them (signed, a fresh trigger_id each). The two apps take turns, round after round, so
+sends them (signed, a fresh trigger_id each), wherever it is night or day: a log at night raises
+an hours flag, so that is the pessimistic case (`--daytime` logs only as members whose region is
+in its usual hours, the usual case). The two apps take turns, round after round, so
 drift in the machine's load lands on both; the target is the difference of the medians of
 each round's p50: <= 1 ms (issue 15), at concurrency 1 (the issue's measure) and 4 (where the
 after-ack check competes for the cores with the next logs).
@@ -62,25 +64,49 @@ def create_wsgi_app_without_flags() -> Any:
     return create_wsgi_app()
 
 
-def seed_database(database_url: str, activities: int, team_id: str) -> int:
-    from bench.seed import SeedPlan, seed
+def seed_database(database_url: str, activities: int, team_id: str) -> list[str]:
+    from bench.seed import SeedPlan, member_user_id, seed
     from models.db import DatabaseTimeouts, make_engine
 
     # Seeding COPYs a million rows in one statement: no 5 s statement timeout for it.
     engine = make_engine(database_url, DatabaseTimeouts(statement_s=600))
     try:
         report = seed(engine, SeedPlan(team_id=team_id, activities=activities), now=datetime.now(UTC), log=print)
-        return report.members
+        return [member_user_id(n) for n in range(report.members)]
     finally:
         engine.dispose()
 
 
-def slash_commands(text: str, count: int, members: int, offset: int, team_id: str) -> list[SignedRequest]:
-    from bench.seed import member_user_id
+def slash_commands(text: str, count: int, members: list[str], offset: int, team_id: str) -> list[SignedRequest]:
     from bot.devtools.slack_requests import SlackRequestFactory
 
     factory = SlackRequestFactory(SIGNING_SECRET, team_id=team_id)
-    return [factory.slash_command(text, user_id=member_user_id((offset + n) % members)) for n in range(count)]
+    return [factory.slash_command(text, user_id=members[(offset + n) % len(members)]) for n in range(count)]
+
+
+def awake(database_url: str, members: list[str], team_id: str) -> list[str]:
+    """The members whose region is inside its usual hours (06:00-22:00) now: logs at night are
+    rare, and each raises an hours flag (a write) that a daytime log doesn't."""
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from models import Member, Region
+    from models.db import make_engine, make_session_factory
+
+    engine = make_engine(database_url)
+    now = datetime.now(UTC)
+    try:
+        with make_session_factory(engine).begin() as session:
+            rows = session.execute(
+                select(Member.user_id, Region.tz)
+                .join(Region, Region.id == Member.region_id)
+                .where(Member.team_id == team_id)
+            ).all()
+    finally:
+        engine.dispose()
+    day = {user_id for user_id, tz in rows if 6 <= now.astimezone(ZoneInfo(tz)).hour < 22}
+    return [user_id for user_id in members if user_id in day]
 
 
 def logged(text: str) -> Any:
@@ -103,7 +129,7 @@ class Rounds:
 
 
 def measure(
-    ports: dict[str, int], text: str, concurrency: int, rounds: int, per_round: int, members: int, team_id: str
+    ports: dict[str, int], text: str, concurrency: int, rounds: int, per_round: int, members: list[str], team_id: str
 ) -> Rounds:
     result = Rounds({name: [] for name in ports}, {name: [] for name in ports})
     offset = 0
@@ -146,7 +172,7 @@ def time_the_check(database_url: str, team_id: str, samples: int) -> dict[str, f
     from bench.seed import member_user_id
     from bot.domain.activities import LoggedActivity, LogResult, today_and_week_totals
     from bot.domain.directory import find_member_ref
-    from bot.features.trust import LogFlagger
+    from bot.features.log_flagger import LogFlagger
     from models import Activity
     from models.db import make_engine, make_session_factory
 
@@ -199,6 +225,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5, help="turns each app gets per level (default 5)")
     parser.add_argument("--requests", type=int, default=400, help="logs per app per round (default 400)")
     parser.add_argument("--samples", type=int, default=200, help="members timed in-process (default 200)")
+    parser.add_argument(
+        "--daytime",
+        action="store_true",
+        help="log only as members whose region is in its usual hours now (default: everyone, night or day)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (server logs, SQLite file)")
     return parser.parse_args()
 
@@ -213,6 +244,9 @@ def main() -> int:
         print(f"database: {database_url.split('@')[-1]}")
         migrate(database_url)
         members = seed_database(database_url, args.activities, team_id)
+        if args.daytime:
+            members = awake(database_url, members, team_id)
+            print(f"logging as the {len(members)} members whose region is between 06:00 and 22:00 now")
         verdicts = []
         with (
             SlackStub(team_id=team_id) as web_api,

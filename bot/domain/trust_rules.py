@@ -9,9 +9,9 @@
                 competition's last 10 minutes (checked when the day closes)
 
 Rules only draft flags (`FlagDraft`): the figures behind each, in numbers and in a sentence.
-Storing them is bot.domain.flags; nothing here changes or hides any activity. The pure rules
-take plain facts; `check_log` and `check_closed_day` read what they need (one small indexed
-read per log with warm baselines, bot.domain.trust_baselines).
+Storing them is bot.domain.flag_store; nothing here changes or hides any activity. The rules
+here are pure: they take plain facts. Reading those facts for logs is bot.domain.trust_checks,
+for a closing competition day bot.domain.trust_close.
 """
 
 from __future__ import annotations
@@ -22,16 +22,10 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, func, or_, select
-from sqlalchemy.orm import Session
-
-from bot.domain.activity_sources import SELF_REPORTED_SOURCES
 from bot.domain.activity_types import ACTIVITY_TYPES
-from bot.domain.trust_baselines import BaselineReader, Distribution
+from bot.domain.trust_baselines import Distribution
 from bot.domain.trust_settings import TrustSettings
 from bot.domain.windows import local_date, local_midnight_utc
-from models import Activity, Flag, UTCDateTime
-from models.entities import counted_activities
 from models.trust import RAISED_BY_RULES
 
 if TYPE_CHECKING:
@@ -302,78 +296,3 @@ def burst_flag(
         dedupe_key=f"{RULE_BURST}:m{facts.member_id}:a{first_id}",
         figures={"logs": logs, "seconds": settings.burst_seconds, "limit": settings.burst_logs, "typed_only": True},
     )
-
-
-# --- reading what the rules need -----------------------------------------------------------
-
-
-def check_log(session: Session, facts: LogFacts, settings: TrustSettings, reader: BaselineReader) -> list[FlagDraft]:
-    """Every rule a typed log can trip, in one short read-only pass (after the log's ack)."""
-    drafts = [draft for draft in (hours_flag(facts, settings),) if draft is not None]
-    if settings.burst_logs is not None:
-        burst = _burst(session, facts, settings)
-        if burst is not None:
-            drafts.append(burst)
-    region_ps = tuple(p for p in (settings.big_log_percentile, settings.day_total_percentile) if p is not None)
-    region: Distribution | None = None
-    if facts.region_id is not None and region_ps and (might_be_big(facts, settings) or settings.day_total_percentile):
-        region = reader.region(facts.team_id, facts.region_id, facts.type, region_ps)
-    if might_be_big(facts, settings):
-        own = reader.member(facts.member_id, facts.type, (settings.big_log_percentile,))
-        big = big_log_flag(facts, settings, own, region)
-        if big is not None:
-            drafts.append(big)
-    if region is not None and settings.day_total_percentile is not None:
-        day = day_total_flag(facts, settings, region)
-        if day is not None:
-            drafts.append(day)
-    return drafts
-
-
-def _burst(session: Session, facts: LogFacts, settings: TrustSettings) -> FlagDraft | None:
-    since = facts.occurred_at - timedelta(seconds=settings.burst_seconds)
-    logs, first_at, first_id = _typed_logs_between(session, facts.member_id, since, facts.occurred_at)
-    if settings.burst_logs is None or logs < settings.burst_logs:
-        return None
-    # Logs an earlier burst flag covers don't start another one.
-    covered_until = session.scalar(
-        select(func.max(Flag.span_end)).where(
-            Flag.member_id == facts.member_id, Flag.rule == RULE_BURST, Flag.span_end > since
-        )
-    )
-    if covered_until is not None:
-        logs, first_at, first_id = _typed_logs_between(
-            session, facts.member_id, covered_until - ONE_MICROSECOND, facts.occurred_at
-        )
-    if first_at is None or first_id is None:
-        return None
-    return burst_flag(facts, settings, logs, first_at, first_id)
-
-
-def _typed_logs_between(
-    session: Session, member_id: int, after: datetime, until: datetime
-) -> tuple[int, datetime | None, int | None]:
-    """How many typed logs the member made in (after, until], the first's time and id (ix_activities_member)."""
-    values = {"member_id": member_id, "after": after, "until": until}
-    values |= {f"source{n}": source for n, source in enumerate(TYPED_SOURCES)}
-    row = session.execute(_typed_logs_statement(), values).one()
-    return int(row[0]), row[1], row[2]
-
-
-TYPED_SOURCES = tuple(sorted(SELF_REPORTED_SOURCES))
-
-
-# Built once: this read runs after every log, and a statement made per call (its cache key,
-# an expanding IN) cost several times the read itself.
-@cache
-def _typed_logs_statement() -> Select[int, Any, Any]:
-    table = Activity.__table__
-    typed = or_(*(table.c.source == bindparam(f"source{n}") for n in range(len(TYPED_SOURCES))))
-    statement: Select[int, Any, Any] = select(func.count(), func.min(table.c.occurred_at), func.min(table.c.id)).where(
-        table.c.member_id == bindparam("member_id"),
-        table.c.occurred_at > bindparam("after", type_=UTCDateTime()),
-        table.c.occurred_at <= bindparam("until", type_=UTCDateTime()),
-        typed,
-        counted_activities(table.c),
-    )
-    return statement

@@ -10,8 +10,6 @@ standings of the days it changed and corrects a closed day's results post in pla
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -19,7 +17,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.flags import (
@@ -38,79 +35,26 @@ from bot.blocks.flags import (
     typed_reason,
     void_dm,
 )
-from bot.domain.activities import LogResult
 from bot.domain.competition_days import get_day
 from bot.domain.errors import DomainError
-from bot.domain.flag_store import get_flag, store_drafts
+from bot.domain.flag_store import get_flag
 from bot.domain.flags import Dispute, flag_view, raise_dispute, review_needed
 from bot.domain.grammar import USAGE, OtherCommand, ParseError, parse_user_mention
 from bot.domain.text_input import parse_record_id
-from bot.domain.trust_baselines import BaselineCache, BaselineReader
-from bot.domain.trust_rules import LogFacts, check_log
-from bot.domain.trust_settings import SettingsCache
 from bot.domain.voiding import Resolution, resolve_flag
+from bot.features.log_flagger import LogFlagger
 from bot.posting.competition_posts import LiveStandingsRefresher, refresh_results_message
 from bot.posting.slack_messages import SLACK_FAILURES, open_dm, post_message
 from bot.slack.clients import one_quick_try
 from bot.slack.commands import CommandRequest
-from bot.slack.context import AppContext, FollowUp
+from bot.slack.context import AppContext
 from bot.slack.permissions import is_manager_user
 from models import CompetitionDay
 
 logger = logging.getLogger(__name__)
 NOT_A_MANAGER = "Only managers can keep or void flags."
 TRIGGER_CALL_TIMEOUT_S = 2.0
-REMEMBERED_FLAGS = 10_000
 SessionFactory = sessionmaker[Session]
-
-
-class LogFlagger:
-    """Checks each new log against the flag rules after its ack, with per-process caches of
-    the workspace's settings and of the baselines (per member or region, type and local day)."""
-
-    def __init__(self, session_factory: SessionFactory, clock: Callable[[], datetime]) -> None:
-        self._session_factory = session_factory
-        self._clock = clock
-        self.settings = SettingsCache()
-        self.baselines = BaselineCache()
-        # Flags this process has stored (or found stored): a member above the region's big day
-        # stays above it for every further log that day, and needs no INSERT each time.
-        self._raised: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def listener(self, session: Session, result: LogResult) -> FollowUp | None:
-        """In the log's transaction: nothing but handing the facts on (the settings from memory
-        say whether any rule is on; unknown yet means check)."""
-        settings = self.settings.cached(result.activity.team_id)
-        if settings is not None and not settings.any_log_rule:
-            return None
-        return partial(self.check, LogFacts.of(result))
-
-    def check(self, facts: LogFacts) -> None:
-        try:
-            with self._session_factory.begin() as session:
-                settings = self.settings.get(session, facts.team_id)
-                if not settings.any_log_rule:
-                    return
-                reader = BaselineReader(session, self.baselines, facts.local_date, facts.zone, settings.history_weeks)
-                drafts = [d for d in check_log(session, facts, settings, reader) if not self._known(d.dedupe_key)]
-                if drafts:
-                    store_drafts(session, drafts, self._clock())
-            self._remember([d.dedupe_key for d in drafts])
-        except SQLAlchemyError:
-            # The log is saved and answered; a flag that couldn't be raised is the only loss.
-            logger.exception("flag rules failed for activity %s", facts.activity_id)
-
-    def _known(self, key: str) -> bool:
-        with self._lock:
-            return key in self._raised
-
-    def _remember(self, keys: list[str]) -> None:
-        with self._lock:
-            for key in keys:
-                self._raised[key] = None
-            while len(self._raised) > REMEMBERED_FLAGS:
-                self._raised.popitem(last=False)
 
 
 def register(app: App, ctx: AppContext) -> None:

@@ -4,6 +4,7 @@ when it closes (late surge, every winner's review, activity from other systems).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -24,9 +25,10 @@ from bot.domain.flag_store import store_drafts
 from bot.domain.flags import list_flags
 from bot.domain.grammar import LogCommand
 from bot.domain.trust_baselines import BaselineCache, BaselineReader, history_midnights, member_day_totals
-from bot.domain.trust_rules import LogFacts, check_log
+from bot.domain.trust_checks import check_log
+from bot.domain.trust_rules import LogFacts
 from bot.domain.trust_settings import DEFAULTS, load_trust_settings, set_trust_setting
-from bot.features.trust import LogFlagger
+from bot.features.log_flagger import LogFlagger
 from models import Activity, Competition, Flag, Member
 
 TEAM = "T1"
@@ -291,4 +293,33 @@ def test_the_after_ack_check_stores_what_it_finds_and_a_failure_never_reaches_th
             raise OperationalError("SELECT 1", {}, Exception("database is down"))
 
     LogFlagger(Unreachable(), lambda: NOW).check(night)  # type: ignore[arg-type]
-    assert "flag rules failed for activity" in caplog.text
+    assert "flag rules failed for activities" in caplog.text
+
+
+def test_logs_checked_at_once_share_a_checker_and_none_is_left_behind(session_factory: sessionmaker[Session]) -> None:
+    with session_factory.begin() as session:
+        setup(session)
+        nights = [log(session, "U_ANA", 1, at=datetime(2026, 11, 24, 9, minute, tzinfo=UTC)) for minute in range(12)]
+    flagger = LogFlagger(session_factory, lambda: NOW)
+    batches: list[int] = []
+    check_batch = flagger._check_batch
+
+    def counting(batch: list[LogFacts]) -> None:
+        batches.append(len(batch))
+        check_batch(batch)
+
+    flagger._check_batch = counting  # type: ignore[method-assign]
+    start = threading.Barrier(len(nights))
+
+    def follow_up(facts: LogFacts) -> None:
+        start.wait()
+        flagger.check(facts)
+
+    threads = [threading.Thread(target=follow_up, args=(facts,)) for facts in nights]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with session_factory.begin() as session:
+        assert session.scalar(select(func.count()).select_from(Flag).where(Flag.rule == "hours")) == 12
+    assert sum(batches) == 12 and not flagger._checking  # every log checked once, and nobody still checking

@@ -1,0 +1,105 @@
+"""The flag rules' check of each new log, after its ack: batched, cached, and never in the way.
+
+A log's listener only hands its facts on; its follow-up (after the ack, after the commit)
+queues them here. The first follow-up to find nobody checking becomes the checker: it checks
+everything queued, in one transaction a batch, until the queue is empty; the others return
+at once. Quiet, one log is one small transaction; busy, a dozen logs share one, which is what
+keeps the rules off the logs' own latency (bench/flags.py). A failure is logged and never
+reaches the person who logged: the log is saved and answered already.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.activities import LogResult
+from bot.domain.flag_store import store_drafts
+from bot.domain.trust_baselines import BaselineCache, BaselineReader
+from bot.domain.trust_checks import check_logs
+from bot.domain.trust_rules import LogFacts
+from bot.domain.trust_settings import SettingsCache, TrustSettings
+from bot.slack.context import FollowUp
+
+logger = logging.getLogger(__name__)
+REMEMBERED_FLAGS = 10_000
+MAX_BATCH = 200
+
+
+class LogFlagger:
+    """Checks new logs against the flag rules, with per-process caches of each workspace's
+    settings, of the baselines (per member or region, type and local day) and of the flags
+    this process has raised (a member above the region's big day stays above it for every
+    further log that day: no INSERT each time)."""
+
+    def __init__(self, session_factory: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
+        self._session_factory = session_factory
+        self._clock = clock
+        self.settings = SettingsCache()
+        self.baselines = BaselineCache()
+        self._raised: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._queue: list[LogFacts] = []
+        self._checking = False
+
+    def listener(self, session: Session, result: LogResult) -> FollowUp | None:
+        """In the log's transaction: nothing but handing the facts on (the settings from memory
+        say whether any rule is on; unknown yet means check)."""
+        settings = self.settings.cached(result.activity.team_id)
+        if settings is not None and not settings.any_log_rule:
+            return None
+        return partial(self.check, LogFacts.of(result))
+
+    def check(self, facts: LogFacts) -> None:
+        """Queue the log; check the queue unless someone else is checking it now."""
+        with self._lock:
+            self._queue.append(facts)
+            if self._checking:
+                return  # the checker takes it before it stops
+            self._checking = True
+        while batch := self._next_batch():
+            self._check_batch(batch)
+
+    def _next_batch(self) -> list[LogFacts]:
+        """The next batch; when there is none, stop checking, in the same breath as seeing the
+        queue empty (so no log can be queued between the two and left for nobody)."""
+        with self._lock:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            if not batch:
+                self._checking = False
+            return batch
+
+    def _check_batch(self, batch: list[LogFacts]) -> None:
+        try:
+            with self._session_factory.begin() as session:
+                settings = {team_id: self.settings.get(session, team_id) for team_id in {f.team_id for f in batch}}
+                checked = [facts for facts in batch if settings[facts.team_id].any_log_rule]
+                drafts = check_logs(session, checked, settings.__getitem__, partial(self._reader, session))
+                drafts = [draft for draft in drafts if not self._known(draft.dedupe_key)]
+                if drafts:
+                    store_drafts(session, drafts, self._clock())
+            self._remember([draft.dedupe_key for draft in drafts])
+        except SQLAlchemyError:
+            # The logs are saved and answered; flags that couldn't be raised are the only loss.
+            logger.exception("flag rules failed for activities %s", [facts.activity_id for facts in batch])
+
+    def _reader(self, session: Session, facts: LogFacts, settings: TrustSettings) -> BaselineReader:
+        return BaselineReader(session, self.baselines, facts.local_date, facts.zone, settings.history_weeks)
+
+    def _known(self, key: str) -> bool:
+        with self._lock:
+            return key in self._raised
+
+    def _remember(self, keys: list[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._raised[key] = None
+            while len(self._raised) > REMEMBERED_FLAGS:
+                self._raised.popitem(last=False)
