@@ -41,7 +41,7 @@ def preview_firing(session: Session, firing: Firing, now: datetime) -> Preview:
     spec = firing.spec
     if spec.kind == "weekly_summary":
         region = require_region_id(session, spec.region_id)
-        summary = weekly_summary(session, region, now)
+        summary = weekly_summary(session, region, now, lift=True)  # as posted
         note = "The chart of the week goes in its thread."
         return Preview(require_channel(region), [weekly_summary_message(summary)], [note])
     if spec.kind == "goals_kickoff":

@@ -337,7 +337,11 @@ def test_a_run_for_a_post_still_to_come_is_refused_and_points_to_preview(
         ("standings", "2026-11-26T12:45", ["Connect Day"]),
         ("last_call", "2026-11-26T16:30", ["Last call: 60 minutes left"]),
         ("results", "2026-11-26T17:30", ["Connect Day results — AMER", "Winner: @Ana", "commitment is a stand-in"]),
-        ("weekly_summary", "2026-11-27T16:00", ["Weekly summary — AMER", "The chart of the week goes in its thread."]),
+        (
+            "weekly_summary",
+            "2026-11-27T16:00",
+            ["Weekly summary — AMER", "The chart of the week goes in its thread.", "What the prospecting days changed"],
+        ),
         ("goals_kickoff", "2026-11-30T09:00", ["goals"]),
     ],
 )
