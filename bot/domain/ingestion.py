@@ -14,14 +14,12 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Insert
 
 from bot.domain.activities import MAX_KEY_LENGTH
 from bot.domain.directory import MemberRef, ensure_member, find_member_ref
@@ -49,6 +47,7 @@ from bot.domain.person_keys import (
 )
 from bot.domain.text_input import unsafe_character
 from models import Activity, Member, ParkedItem
+from models.bulk_insert import insert_new
 from models.ingestion import PersonLink
 
 EmailResolver = Callable[[str], str | None]  # an email → a Slack user id, or None
@@ -221,8 +220,8 @@ def _insert_activities(session: Session, team_id: str, entries: list[_Valid]) ->
         return set()
     # In key order, so two concurrent batches lock the same keys in the same order (no deadlock).
     rows = [_activity_row(team_id, entry) for entry in sorted(entries, key=lambda entry: entry.key)]
-    statement = _activity_insert(session.get_bind().dialect.name).values(rows)
-    return set(session.scalars(statement))
+    # Not insert().values(rows): a multi-row VALUES statement is compiled afresh on every call.
+    return set(insert_new(session, Activity.__table__, rows, ("team_id", "idempotency_key"), "idempotency_key"))
 
 
 def _activity_row(team_id: str, entry: _Valid) -> dict[str, Any]:
@@ -241,18 +240,6 @@ def _activity_row(team_id: str, entry: _Valid) -> dict[str, Any]:
         "source": entry.source,
         "idempotency_key": entry.key,
     }
-
-
-@cache
-def _activity_insert(dialect_name: str) -> Insert:
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    table = Activity.__table__
-    statement: Insert = (
-        dialect.insert(table)
-        .on_conflict_do_nothing(index_elements=["team_id", "idempotency_key"])
-        .returning(table.c.idempotency_key)
-    )
-    return statement
 
 
 def _park(session: Session, team_id: str, entry: _Valid, now: datetime) -> Status:
