@@ -24,7 +24,14 @@ def configure_web_client(client: WebClient, settings: Settings) -> WebClient:
 
 
 def one_quick_try(client: WebClient, timeout_s: float) -> WebClient:
-    """`client`'s token and base URL, with a short timeout and no retries: a 429's
-    Retry-After or a second attempt would land after Slack has stopped waiting."""
+    """`client`'s token, base URL and workspace (an org-wide token's team_id), with a short
+    timeout and no retries: a 429's Retry-After or a second attempt would land after Slack has
+    stopped waiting."""
     # WebClient's `timeout` is annotated int, but it goes straight to urllib, which takes seconds as a float.
-    return WebClient(token=client.token, base_url=client.base_url, timeout=cast(int, timeout_s), retry_handlers=[])
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=cast(int, timeout_s),
+        retry_handlers=[],
+        team_id=client.team_id,
+    )
