@@ -33,5 +33,5 @@ def one_quick_try(client: WebClient, timeout_s: float) -> WebClient:
         base_url=client.base_url,
         timeout=cast(int, timeout_s),
         retry_handlers=[],
-        team_id=client.team_id,
+        team_id=client.default_params.get("team_id"),
     )
