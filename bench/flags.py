@@ -40,6 +40,7 @@ from bench.harness import (
     SIGNING_SECRET,
     Answer,
     RunResult,
+    Server,
     drive,
     gunicorn_server,
     load_average,
@@ -122,29 +123,43 @@ def logged(text: str) -> Any:
 class Rounds:
     p50_ms: dict[str, list[float]]
     p99_ms: dict[str, list[float]]
+    cpu_ms: dict[str, list[float]]
     errors: int = 0
 
     def median(self, name: str) -> float:
         return statistics.median(self.p50_ms[name])
 
+    def cpu(self, name: str) -> float:
+        return statistics.median(self.cpu_ms[name])
+
 
 def measure(
-    ports: dict[str, int], text: str, concurrency: int, rounds: int, per_round: int, members: list[str], team_id: str
+    servers: dict[str, Server],
+    text: str,
+    concurrency: int,
+    rounds: int,
+    per_round: int,
+    members: list[str],
+    team_id: str,
 ) -> Rounds:
-    result = Rounds({name: [] for name in ports}, {name: [] for name in ports})
+    result = Rounds({name: [] for name in servers}, {name: [] for name in servers}, {name: [] for name in servers})
     offset = 0
     for number in range(rounds):
-        order = list(ports) if number % 2 == 0 else list(reversed(ports))
+        order = list(servers) if number % 2 == 0 else list(reversed(servers))
         for name in order:
             requests = slash_commands(text, per_round, members, offset, team_id)
             offset += per_round
-            run: RunResult = drive(ports[name], requests, concurrency, 60.0, logged(text))
+            cpu_before = servers[name].cpu_seconds()
+            run: RunResult = drive(servers[name].port, requests, concurrency, 60.0, logged(text))
+            cpu_ms = (servers[name].cpu_seconds() - cpu_before) / max(1, run.completed) * 1000
+            result.cpu_ms[name].append(cpu_ms)
             result.errors += run.errors
             result.p50_ms[name].append(run.p(0.50) * 1000)
             result.p99_ms[name].append(run.p(0.99) * 1000)
             print(
                 f"  round {number + 1} {name:<7} {run.completed:>5} logs  p50 {run.p(0.5) * 1000:6.2f} ms  "
-                f"p99 {run.p(0.99) * 1000:6.2f} ms  {run.throughput:5.0f} logs/s  errors {run.errors}",
+                f"p99 {run.p(0.99) * 1000:6.2f} ms  {run.throughput:5.0f} logs/s  server CPU {cpu_ms:.2f} ms/log  "
+                f"errors {run.errors}",
                 flush=True,
             )
     return result
@@ -253,8 +268,9 @@ def main() -> int:
             gunicorn_server("with", REAL_APP_SPEC, database_url, workdir, web_api.base_url) as with_flags,
             gunicorn_server("without", WITHOUT_APP_SPEC, database_url, workdir, web_api.base_url) as without,
         ):
-            ports = {"with": with_flags.port, "without": without.port}
-            for name, port in ports.items():  # connection pools, auth.test, lazy imports, baselines
+            servers = {"with": with_flags, "without": without}
+            for name, server in servers.items():  # connection pools, auth.test, lazy imports, baselines
+                port = server.port
                 warm = drive(port, slash_commands("1 connect", 400, members, 0, team_id), 4, 60, logged("1 connect"))
                 if warm.errors:
                     raise SystemExit(f"{name} app failed during warm-up: {warm.first_error}")
@@ -263,14 +279,15 @@ def main() -> int:
                     print(
                         f"/pg {text}, concurrency {concurrency}, {args.rounds} rounds of {args.requests} logs per app:"
                     )
-                    rounds = measure(ports, text, concurrency, args.rounds, args.requests, members, team_id)
+                    rounds = measure(servers, text, concurrency, args.rounds, args.requests, members, team_id)
                     cost = rounds.median("with") - rounds.median("without")
                     verdict = "ok" if cost <= TARGET_MS and not rounds.errors else "OVER TARGET"
                     verdicts.append(verdict == "ok")
                     print(
                         f"  median p50: with {rounds.median('with'):.2f} ms, without "
                         f"{rounds.median('without'):.2f} ms; the rules cost {cost:+.2f} ms "
-                        f"(target <= {TARGET_MS} ms)  {verdict}",
+                        f"(target <= {TARGET_MS} ms)  {verdict}; server CPU {rounds.cpu('with'):.2f} vs "
+                        f"{rounds.cpu('without'):.2f} ms/log",
                         flush=True,
                     )
         print(f"flags raised during the runs: {flags_raised(database_url) or 'none'}")

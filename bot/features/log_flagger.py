@@ -14,9 +14,11 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import partial
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,6 +50,12 @@ class LogFlagger:
         self._lock = threading.Lock()
         self._queue: list[LogFacts] = []
         self._checking = False
+        bind = session_factory.kw.get("bind")
+        self._autocommit = (
+            bind.execution_options(isolation_level="AUTOCOMMIT")
+            if isinstance(bind, Engine) and bind.dialect.name == "postgresql"
+            else None
+        )
 
     def listener(self, session: Session, result: LogResult) -> FollowUp | None:
         """In the log's transaction: nothing but handing the facts on (the settings from memory
@@ -78,7 +86,7 @@ class LogFlagger:
 
     def _check_batch(self, batch: list[LogFacts]) -> None:
         try:
-            with self._session_factory.begin() as session:
+            with self._session() as session:
                 settings = {team_id: self.settings.get(session, team_id) for team_id in {f.team_id for f in batch}}
                 checked = [facts for facts in batch if settings[facts.team_id].any_log_rule]
                 drafts = check_logs(session, checked, settings.__getitem__, partial(self._reader, session))
@@ -89,6 +97,14 @@ class LogFlagger:
         except SQLAlchemyError:
             # The logs are saved and answered; flags that couldn't be raised are the only loss.
             logger.exception("flag rules failed for activities %s", [facts.activity_id for facts in batch])
+
+    def _session(self) -> AbstractContextManager[Session]:
+        """A transaction for the check; on PostgreSQL none at all (autocommit): the check only
+        reads, and each flag is one INSERT, so BEGIN and COMMIT would only be two more round
+        trips after every log. SQLite keeps its transaction (its write gate starts there)."""
+        if self._autocommit is not None:
+            return self._session_factory(bind=self._autocommit)
+        return self._session_factory.begin()
 
     def _reader(self, session: Session, facts: LogFacts, settings: TrustSettings) -> BaselineReader:
         return BaselineReader(session, self.baselines, facts.local_date, facts.zone, settings.history_weeks)

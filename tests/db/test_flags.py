@@ -289,6 +289,8 @@ def test_the_after_ack_check_stores_what_it_finds_and_a_failure_never_reaches_th
         assert session.scalars(select(Flag.rule)).all() == ["hours"]
 
     class Unreachable:
+        kw: dict[str, Any] = {}  # noqa: RUF012 - as a sessionmaker has: no bind of its own
+
         def begin(self) -> Any:
             raise OperationalError("SELECT 1", {}, Exception("database is down"))
 
