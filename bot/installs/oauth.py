@@ -105,14 +105,18 @@ def build_installs(
         state_store=state_store,
         state_expiration_seconds=state_store.expiration_seconds,
         token_rotation_expiration_minutes=WEB_REFRESH_MINUTES,
+        installation_store_bot_only=True,
         logger=logger,
     )
+    # Bot tokens only (Pipeday asks for no user scopes): one `find_bot` per request, never a
+    # second lookup for the installing user's token. Every reader of tokens reads slack_bots.
     authorize = CachingAuthorize(
         logger=logger,
         installation_store=store,
         client_id=settings.client_id,
         client_secret=settings.client_secret,
         token_rotation_expiration_minutes=WEB_REFRESH_MINUTES,
+        bot_only=True,
         cache_enabled=True,
         client=oauth_client,
     )

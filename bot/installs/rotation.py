@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.installation_store.models.bot import Bot
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.installs.lifecycle import record_refreshed, record_token_error, teams_of_install
@@ -59,13 +59,11 @@ def refresh_expiring_tokens(
     report = RefreshReport()
     for enterprise_id, team_id, org_wide in store.expiring(now + ahead):
         who = (enterprise_id if org_wide else team_id) or "?"
-        installation = store.find_installation(
-            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=org_wide
-        )
-        if installation is None or not _expires_before(installation, now + ahead):
+        bot = store.find_bot(enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=org_wide)
+        if bot is None or not _expires_before(bot, now + ahead):
             continue
         try:
-            refreshed = refresh_installation(installation, app, now)
+            refreshed = refresh_bot(bot, app, now)
         except (SlackApiError, SlackClientError, OSError, KeyError, ValueError) as error:
             detail = _describe(error)
             logger.error("refreshing the bot token of %s failed: %s; `pipeday doctor` shows it", who, detail)
@@ -75,7 +73,7 @@ def refresh_expiring_tokens(
             continue
         if refreshed is None:
             continue
-        store.save(refreshed)
+        store.save_bot(refreshed)
         with session_factory.begin() as session:
             record_refreshed(session, teams_of_install(session, enterprise_id, team_id, org_wide), now)
         report.refreshed.append(who)
@@ -84,27 +82,29 @@ def refresh_expiring_tokens(
     return report
 
 
-def refresh_installation(installation: Installation, app: OAuthApp, now: datetime) -> Installation | None:
-    """A copy of `installation` with a new bot token, or None when Slack answered with
-    something other than a bot token (what TokenRotator does too)."""
+def refresh_bot(bot: Bot, app: OAuthApp, now: datetime) -> Bot | None:
+    """A copy of `bot` with a new token, or None when Slack answered with something other than
+    a bot token (what TokenRotator.perform_bot_token_rotation does too). Saved with
+    `save_bot`, it updates the same slack_bots row (same installed_at): tokens are read from
+    slack_bots everywhere (bot-only authorize, the clock, the CLI, doctor)."""
     answer = app.client.oauth_v2_access(
         client_id=app.client_id,
         client_secret=app.client_secret,
         grant_type="refresh_token",
-        refresh_token=installation.bot_refresh_token,
+        refresh_token=bot.bot_refresh_token,
     )
     if answer.get("token_type") != "bot":
         return None
-    refreshed = Installation(**installation.to_dict_for_copying())
+    refreshed = Bot(**bot.to_dict_for_copying())
     refreshed.bot_token = str(answer["access_token"])
-    refreshed.bot_refresh_token = answer.get("refresh_token") or installation.bot_refresh_token
+    refreshed.bot_refresh_token = answer.get("refresh_token") or bot.bot_refresh_token
     refreshed.bot_token_expires_at = int(now.timestamp()) + int(answer["expires_in"])
     return refreshed
 
 
-def _expires_before(installation: Installation, when: datetime) -> bool:
-    expires_at = installation.bot_token_expires_at
-    return expires_at is not None and installation.bot_refresh_token is not None and expires_at < when.timestamp()
+def _expires_before(bot: Bot, when: datetime) -> bool:
+    expires_at = bot.bot_token_expires_at
+    return expires_at is not None and bot.bot_refresh_token is not None and expires_at < when.timestamp()
 
 
 def _describe(error: Exception) -> str:
