@@ -9,18 +9,19 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, case, func, select
+from sqlalchemy import Select, bindparam, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
+from bot.domain.activity_sources import SELF_REPORTED_SOURCES
 from bot.domain.competition_caps import refuse_over_cap
 from bot.domain.directory import MemberRef
 from bot.domain.errors import Conflict
 from bot.domain.grammar import LogCommand
 from bot.domain.text_input import require_plain_text, unsafe_character
 from bot.domain.windows import Window, period_window
-from models import Activity, Member
+from models import Activity, Member, UTCDateTime
 from models.entities import counted_activities
 
 UNDO_LIMIT = timedelta(hours=24)
@@ -82,6 +83,10 @@ class LogResult:
     week_total: float
     region_name: str | None
     region_tz: str | None = None  # the logging member's region's zone, read with the member
+    # The member's typed logs in the hour up to this one (this one included), read by the same
+    # query as the totals: the flag rules' burst check needs no read of its own unless this
+    # reaches its threshold (bot.features.log_flagger).
+    recent_typed_logs: int = 0
 
 
 def log_activity(
@@ -110,14 +115,15 @@ def log_activity(
     if activity is None:
         activity = _find_by_key(session, who.team_id, idempotency_key)
         assert activity is not None, "ON CONFLICT skipped the insert, so the key exists"
-    today_total, week_total = today_and_week_totals(session, who.id, activity.type, now, who.zone)
+    totals = log_totals(session, who.id, activity.type, now, who.zone)
     return LogResult(
         activity=activity,
         duplicate=duplicate,
-        today_total=today_total,
-        week_total=week_total,
+        today_total=totals.today,
+        week_total=totals.week,
         region_name=who.region_name,
         region_tz=who.tz,
+        recent_typed_logs=totals.recent_typed_logs,
     )
 
 
@@ -179,32 +185,65 @@ def _insert_statement(dialect_name: str) -> ReturningInsert[Any]:
     return statement
 
 
+# How far back a log's own query counts the member's typed logs: the longest burst window a
+# workspace can set (bot.domain.trust_settings, burst-seconds).
+RECENT_LOGS_WINDOW = timedelta(hours=1)
+TYPED_SOURCES = tuple(sorted(SELF_REPORTED_SOURCES))
+
+
+@dataclass(frozen=True)
+class LogTotals:
+    today: float
+    week: float
+    recent_typed_logs: int
+
+
 def today_and_week_totals(
     session: Session, member_id: int, activity_type: str, now: datetime, tz: ZoneInfo
 ) -> tuple[float, float]:
-    """Both totals in one pass over the week (today always falls inside this week)."""
+    totals = log_totals(session, member_id, activity_type, now, tz)
+    return totals.today, totals.week
+
+
+def log_totals(session: Session, member_id: int, activity_type: str, now: datetime, tz: ZoneInfo) -> LogTotals:
+    """Both totals in one pass over the week (today always falls inside this week), and the
+    member's typed logs of the last hour, in the same query."""
     today, week = period_window("today", now, tz), period_window("week", now, tz)
-    row = session.execute(
-        _totals_statement(),
-        {
-            "member_id": member_id,
-            "type": activity_type,
-            "today_start": today.start,
-            "today_end": today.end,
-            "week_start": week.start,
-            "week_end": week.end,
-        },
-    ).one()
-    return float(row[0]), float(row[1])
+    values = {
+        "member_id": member_id,
+        "type": activity_type,
+        "today_start": today.start,
+        "today_end": today.end,
+        "week_start": week.start,
+        "week_end": week.end,
+        "recent_since": now - RECENT_LOGS_WINDOW,
+        "recent_until": now,
+    }
+    values |= {f"source{n}": source for n, source in enumerate(TYPED_SOURCES)}
+    row = session.execute(_totals_statement(), values).one()
+    return LogTotals(float(row[0]), float(row[1]), int(row[2]))
 
 
 @cache
 def _totals_statement() -> Select[Any]:
     table = Activity.__table__
     in_today = (table.c.occurred_at >= bindparam("today_start")) & (table.c.occurred_at < bindparam("today_end"))
+    typed = or_(*(table.c.source == bindparam(f"source{n}") for n in range(len(TYPED_SOURCES))))
+    recent = (
+        select(func.count())
+        .where(
+            table.c.member_id == bindparam("member_id"),
+            table.c.occurred_at > bindparam("recent_since", type_=UTCDateTime()),
+            table.c.occurred_at <= bindparam("recent_until", type_=UTCDateTime()),
+            typed,
+            counted_activities(table.c),
+        )
+        .scalar_subquery()
+    )
     return select(
         func.coalesce(func.sum(case((in_today, table.c.quantity), else_=0.0)), 0.0),
         func.coalesce(func.sum(table.c.quantity), 0.0),
+        recent,
     ).where(
         table.c.member_id == bindparam("member_id"),
         table.c.type == bindparam("type"),

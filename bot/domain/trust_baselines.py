@@ -179,6 +179,12 @@ class BaselineKey:
     percentiles: tuple[float, ...]
 
 
+def region_key(
+    region_id: int, activity_type: str, today: date, weeks: int, percentiles: tuple[float, ...]
+) -> BaselineKey:
+    return BaselineKey("region", region_id, activity_type, today, weeks, percentiles)
+
+
 class BaselineCache:
     """Distributions by (member or region, type, local day, weeks, percentiles), least recently
     used dropped past `max_entries`. Thread-safe; two threads missing the same key at once
@@ -189,6 +195,11 @@ class BaselineCache:
         self._lock = threading.Lock()
         self._entries: OrderedDict[BaselineKey, Distribution] = OrderedDict()
         self.misses = 0
+
+    def peek(self, key: BaselineKey) -> Distribution | None:
+        """The distribution if it's cached, without reading anything."""
+        with self._lock:
+            return self._entries.get(key)
 
     def get(self, key: BaselineKey, compute: Callable[[], Distribution]) -> Distribution:
         with self._lock:
@@ -220,7 +231,7 @@ class BaselineReader:
         return self.cache.get(key, lambda: distribution(self._member_totals(member_id, activity_type), percentiles))
 
     def region(self, team_id: str, region_id: int, activity_type: str, percentiles: tuple[float, ...]) -> Distribution:
-        key = BaselineKey("region", region_id, activity_type, self.today, self.weeks, percentiles)
+        key = region_key(region_id, activity_type, self.today, self.weeks, percentiles)
         return self.cache.get(
             key, lambda: distribution(self._region_totals(team_id, region_id, activity_type), percentiles)
         )

@@ -39,6 +39,27 @@ TYPED_SOURCES = tuple(sorted(SELF_REPORTED_SOURCES))
 RecentLogs = list[tuple[datetime, int]]
 
 
+def region_percentiles(settings: TrustSettings) -> tuple[float, ...]:
+    """The percentiles read from a region's days (one cached distribution serves both rules)."""
+    return tuple(p for p in (settings.big_log_percentile, settings.day_total_percentile) if p is not None)
+
+
+def worth_checking(
+    facts: LogFacts, settings: TrustSettings, recent_typed_logs: int, region: Distribution | None
+) -> bool:
+    """Whether a log could trip any rule, from what its own transaction knows already (the
+    member's typed logs of the last hour, read with its totals) and the region's cached
+    distribution (None: not cached in this process yet). False spares the log any check after
+    its ack; True is only a maybe (the check decides)."""
+    if hours_flag(facts, settings) is not None or might_be_big(facts, settings):
+        return True
+    if settings.burst_logs is not None and recent_typed_logs >= settings.burst_logs:
+        return True
+    if settings.day_total_percentile is None or facts.region_id is None:
+        return False
+    return region is None or day_total_flag(facts, settings, region) is not None
+
+
 def check_log(session: Session, facts: LogFacts, settings: TrustSettings, reader: BaselineReader) -> list[FlagDraft]:
     """Every rule one typed log can trip."""
     return check_logs(session, [facts], lambda team_id: settings, lambda one, _: reader)
@@ -67,7 +88,7 @@ def _check(
     burst = _burst(session, facts, settings, recent)
     if burst is not None:
         drafts.append(burst)
-    region_ps = tuple(p for p in (settings.big_log_percentile, settings.day_total_percentile) if p is not None)
+    region_ps = region_percentiles(settings)
     region: Distribution | None = None
     if facts.region_id is not None and region_ps and (might_be_big(facts, settings) or settings.day_total_percentile):
         region = reader.region(facts.team_id, facts.region_id, facts.type, region_ps)

@@ -1,7 +1,8 @@
 """The flag rules' check of each new log, after its ack: batched, cached, and never in the way.
 
-A log's listener only hands its facts on; its follow-up (after the ack, after the commit)
-queues them here. The first follow-up to find nobody checking becomes the checker: it checks
+A log's listener decides, reading nothing, whether the log could trip a rule at all (most
+can't: a daytime `/pg 1 connect` under the region's big day, with few recent logs); only then
+does its follow-up (after the ack, after the commit) queue it here. The first follow-up to find nobody checking becomes the checker: it checks
 everything queued, in one transaction a batch, until the queue is empty; the others return
 at once. Quiet, one log is one small transaction; busy, a dozen logs share one, which is what
 keeps the rules off the logs' own latency (bench/flags.py). A failure is logged and never
@@ -24,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.activities import LogResult
 from bot.domain.flag_store import store_drafts
-from bot.domain.trust_baselines import BaselineCache, BaselineReader
-from bot.domain.trust_checks import check_logs
+from bot.domain.trust_baselines import BaselineCache, BaselineReader, region_key
+from bot.domain.trust_checks import check_logs, region_percentiles, worth_checking
 from bot.domain.trust_rules import LogFacts
 from bot.domain.trust_settings import SettingsCache, TrustSettings
 from bot.slack.context import FollowUp
@@ -58,12 +59,22 @@ class LogFlagger:
         )
 
     def listener(self, session: Session, result: LogResult) -> FollowUp | None:
-        """In the log's transaction: nothing but handing the facts on (the settings from memory
-        say whether any rule is on; unknown yet means check)."""
-        settings = self.settings.cached(result.activity.team_id)
-        if settings is not None and not settings.any_log_rule:
+        """In the log's transaction, reading nothing: hand the log on for a check after the ack
+        when it could trip a rule, judged from what the log knows already and this process's
+        caches (settings not cached yet, or the region's distribution: check)."""
+        facts = LogFacts.of(result)
+        settings = self.settings.cached(facts.team_id)
+        if settings is None:
+            return partial(self.check, facts)
+        if not settings.any_log_rule:
             return None
-        return partial(self.check, LogFacts.of(result))
+        region = None
+        if facts.region_id is not None and (percentiles := region_percentiles(settings)):
+            key = region_key(facts.region_id, facts.type, facts.local_date, settings.history_weeks, percentiles)
+            region = self.baselines.peek(key)
+        if not worth_checking(facts, settings, result.recent_typed_logs, region):
+            return None
+        return partial(self.check, facts)
 
     def check(self, facts: LogFacts) -> None:
         """Queue the log; check the queue unless someone else is checking it now."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -325,3 +325,40 @@ def test_logs_checked_at_once_share_a_checker_and_none_is_left_behind(session_fa
     with session_factory.begin() as session:
         assert session.scalar(select(func.count()).select_from(Flag).where(Flag.rule == "hours")) == 12
     assert sum(batches) == 12 and not flagger._checking  # every log checked once, and nobody still checking
+
+
+def test_a_logs_own_query_counts_the_members_typed_logs_of_the_last_hour(session: Session) -> None:
+    setup(session)
+    ana = member(session, "U_ANA")
+    session.add(
+        Activity(
+            team_id=TEAM, member_id=ana.id, region_id=ana.region_id, type="call", quantity=1,
+            occurred_at=NOW - timedelta(minutes=5), logged_by="api", source="aircall",
+        )
+    )  # fmt: skip
+    log(session, "U_ANA", 1, at=NOW - timedelta(minutes=61))  # over an hour before
+    log(session, "U_ANA", 1, at=NOW - timedelta(minutes=30), kind="email")
+    result = log_activity(session, ana, LogCommand("connect", 1), now=NOW, idempotency_key=None)
+    assert result.recent_typed_logs == 2  # the email and this one: typed, within the hour
+
+
+def test_the_listener_hands_a_log_on_only_when_it_could_trip_a_rule(session_factory: sessionmaker[Session]) -> None:
+    with session_factory.begin() as session:
+        setup(session)
+        add_history(session, "U_BEN", [5.0] * 12)
+        ana = member(session, "U_ANA")
+        results = [
+            log_activity(session, ana, LogCommand("connect", 1), now=NOW + timedelta(minutes=n), idempotency_key=None)
+            for n in range(3)
+        ]
+    flagger = LogFlagger(session_factory, lambda: NOW)
+    first = flagger.listener(cast(Session, None), results[0])
+    assert first is not None  # nothing known in this process yet: check, and learn
+    first()
+    assert flagger.listener(cast(Session, None), results[1]) is None  # daytime, 2 connects, few logs
+    with session_factory.begin() as session:
+        night = log_activity(
+            session, member(session, "U_ANA"), LogCommand("connect", 1), now=datetime(2026, 11, 24, 9, tzinfo=UTC),
+            idempotency_key=None,
+        )  # fmt: skip
+    assert flagger.listener(cast(Session, None), night) is not None

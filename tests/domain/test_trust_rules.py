@@ -221,3 +221,17 @@ def test_settings_parse_and_refuse_with_the_range() -> None:
     assert (parsed.big_log_multiple, parsed.burst_logs, parsed.late_surge_share) == (None, 12, 0.6)
     assert parsed.hours == DEFAULTS.hours  # a value that no longer parses falls back to the default
     assert settings_from({"big-log": "off", "burst": "off", "hours": "off", "day-total": "off"}).any_log_rule is False
+
+
+def test_a_log_is_handed_on_for_a_check_only_when_it_could_trip_a_rule() -> None:
+    from bot.domain.trust_checks import worth_checking
+
+    usual = Distribution(412, {95.0: 4.0, 99.0: 20.0})
+    assert not worth_checking(facts(), DEFAULTS, 1, usual)  # a daytime `/pg 1 connect`
+    assert worth_checking(facts(), DEFAULTS, 1, None)  # the region's day not known here yet
+    assert worth_checking(facts(occurred_at=datetime(2026, 11, 24, 10, 0, tzinfo=UTC)), DEFAULTS, 1, usual)  # 05:00
+    assert not worth_checking(facts(), DEFAULTS, 9, usual) and worth_checking(facts(), DEFAULTS, 10, usual)
+    assert worth_checking(facts(quantity=4), DEFAULTS, 1, usual)  # could be 3× someone's day
+    assert not worth_checking(facts(day_total=20), DEFAULTS, 1, usual)
+    assert worth_checking(facts(day_total=21), DEFAULTS, 1, usual)
+    assert not worth_checking(facts(day_total=21), replace(DEFAULTS, day_total_percentile=None), 1, None)

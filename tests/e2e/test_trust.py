@@ -298,3 +298,15 @@ def test_a_log_over_the_competitions_cap_is_refused_and_nothing_is_stored(connec
     assert counted(bot) == []
     assert bot.pg_reply("20 connects", user_id="U_ANA")["text"].startswith("Logged 20 connects")
     assert counted(bot) == [20.0]
+
+
+def test_ten_logs_within_a_minute_raise_one_burst_flag_after_the_answers(team: LiveBot) -> None:
+    bot = team
+    for second in range(12):
+        bot.clock.set(datetime(2026, 11, 24, 15, 0, second * 4, tzinfo=UTC))
+        assert bot.pg_reply("1 connect", user_id="U_ANA")["text"].startswith("Logged 1 connect")
+    bot.settle()
+    with bot.session_factory.begin() as session:
+        (burst,) = session.scalars(select(Flag).where(Flag.rule == "burst")).all()
+        assert burst.summary.startswith("10 logs within 36 s (10:00:00–10:00:36 America/New_York)")
+        assert burst.figures["logs"] == 10
