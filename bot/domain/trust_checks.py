@@ -45,19 +45,27 @@ def region_percentiles(settings: TrustSettings) -> tuple[float, ...]:
 
 
 def worth_checking(
-    facts: LogFacts, settings: TrustSettings, recent_typed_logs: int, region: Distribution | None
+    facts: LogFacts,
+    settings: TrustSettings,
+    recent_typed_logs: int,
+    region: Distribution | None,
+    raised: Callable[[str], bool] = lambda key: False,
 ) -> bool:
     """Whether a log could trip any rule, from what its own transaction knows already (the
-    member's typed logs of the last hour, read with its totals) and the region's cached
-    distribution (None: not cached in this process yet). False spares the log any check after
-    its ack; True is only a maybe (the check decides)."""
+    member's typed logs of the last hour, read with its totals), the region's cached
+    distribution (None: not cached in this process yet) and the flags this process has raised
+    (`raised(dedupe_key)`: a member's big day is flagged once). False spares the log any check
+    after its ack; True is only a maybe (the check decides)."""
     if hours_flag(facts, settings) is not None or might_be_big(facts, settings):
         return True
     if settings.burst_logs is not None and recent_typed_logs >= settings.burst_logs:
         return True
     if settings.day_total_percentile is None or facts.region_id is None:
         return False
-    return region is None or day_total_flag(facts, settings, region) is not None
+    if region is None:
+        return True
+    big_day = day_total_flag(facts, settings, region)
+    return big_day is not None and not raised(big_day.dedupe_key)
 
 
 def check_log(session: Session, facts: LogFacts, settings: TrustSettings, reader: BaselineReader) -> list[FlagDraft]:

@@ -72,7 +72,7 @@ class LogFlagger:
         if facts.region_id is not None and (percentiles := region_percentiles(settings)):
             key = region_key(facts.region_id, facts.type, facts.local_date, settings.history_weeks, percentiles)
             region = self.baselines.peek(key)
-        if not worth_checking(facts, settings, result.recent_typed_logs, region):
+        if not worth_checking(facts, settings, result.recent_typed_logs, region, self._known):
             return None
         return partial(self.check, facts)
 

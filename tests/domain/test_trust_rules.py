@@ -234,4 +234,6 @@ def test_a_log_is_handed_on_for_a_check_only_when_it_could_trip_a_rule() -> None
     assert worth_checking(facts(quantity=4), DEFAULTS, 1, usual)  # could be 3× someone's day
     assert not worth_checking(facts(day_total=20), DEFAULTS, 1, usual)
     assert worth_checking(facts(day_total=21), DEFAULTS, 1, usual)
+    already = "day-total:m7:2026-11-24:connect"  # this member's big day, flagged before
+    assert not worth_checking(facts(day_total=22), DEFAULTS, 1, usual, raised=lambda key: key == already)
     assert not worth_checking(facts(day_total=21), replace(DEFAULTS, day_total_percentile=None), 1, None)
