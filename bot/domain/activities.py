@@ -83,9 +83,9 @@ class LogResult:
     week_total: float
     region_name: str | None
     region_tz: str | None = None  # the logging member's region's zone, read with the member
-    # The member's typed logs in the hour up to this one (this one included), read by the same
-    # query as the totals: the flag rules' burst check needs no read of its own unless this
-    # reaches its threshold (bot.features.log_flagger).
+    # The member's typed logs in the RECENT_LOGS_WINDOW up to this one (this one included),
+    # read by the same query as the totals: the flag rules' burst check needs no read of its
+    # own unless this reaches its threshold (bot.features.log_flagger).
     recent_typed_logs: int = 0
 
 
@@ -185,9 +185,10 @@ def _insert_statement(dialect_name: str) -> ReturningInsert[Any]:
     return statement
 
 
-# How far back a log's own query counts the member's typed logs: the longest burst window a
-# workspace can set (bot.domain.trust_settings, burst-seconds).
-RECENT_LOGS_WINDOW = timedelta(hours=1)
+# How far back a log's own query counts the member's typed logs: the flag rules' burst window
+# unless a workspace sets a longer one (bot.domain.trust_settings, burst-seconds; then every
+# log is checked after its ack).
+RECENT_LOGS_WINDOW = timedelta(seconds=60)
 TYPED_SOURCES = tuple(sorted(SELF_REPORTED_SOURCES))
 
 
@@ -207,7 +208,7 @@ def today_and_week_totals(
 
 def log_totals(session: Session, member_id: int, activity_type: str, now: datetime, tz: ZoneInfo) -> LogTotals:
     """Both totals in one pass over the week (today always falls inside this week), and the
-    member's typed logs of the last hour, in the same query."""
+    member's typed logs of the last RECENT_LOGS_WINDOW, in the same query."""
     today, week = period_window("today", now, tz), period_window("week", now, tz)
     values = {
         "member_id": member_id,

@@ -50,16 +50,19 @@ def worth_checking(
     recent_typed_logs: int,
     region: Distribution | None,
     raised: Callable[[str], bool] = lambda key: False,
+    recent_window_s: float = 60.0,
 ) -> bool:
     """Whether a log could trip any rule, from what its own transaction knows already (the
-    member's typed logs of the last hour, read with its totals), the region's cached
+    member's typed logs of the last `recent_window_s`, read with its totals), the region's cached
     distribution (None: not cached in this process yet) and the flags this process has raised
     (`raised(dedupe_key)`: a member's big day is flagged once). False spares the log any check
     after its ack; True is only a maybe (the check decides)."""
     if hours_flag(facts, settings) is not None or might_be_big(facts, settings):
         return True
-    if settings.burst_logs is not None and recent_typed_logs >= settings.burst_logs:
-        return True
+    if settings.burst_logs is not None and (
+        recent_typed_logs >= settings.burst_logs or settings.burst_seconds > recent_window_s
+    ):
+        return True  # (a burst window longer than the log counted: only the check can tell)
     if settings.day_total_percentile is None or facts.region_id is None:
         return False
     if region is None:

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.activities import LogResult
+from bot.domain.activities import RECENT_LOGS_WINDOW, LogResult
 from bot.domain.flag_store import store_drafts
 from bot.domain.trust_baselines import BaselineCache, BaselineReader, region_key
 from bot.domain.trust_checks import check_logs, region_percentiles, worth_checking
@@ -72,7 +72,8 @@ class LogFlagger:
         if facts.region_id is not None and (percentiles := region_percentiles(settings)):
             key = region_key(facts.region_id, facts.type, facts.local_date, settings.history_weeks, percentiles)
             region = self.baselines.peek(key)
-        if not worth_checking(facts, settings, result.recent_typed_logs, region, self._known):
+        window_s = RECENT_LOGS_WINDOW.total_seconds()
+        if not worth_checking(facts, settings, result.recent_typed_logs, region, self._known, window_s):
             return None
         return partial(self.check, facts)
 

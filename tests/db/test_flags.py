@@ -327,19 +327,19 @@ def test_logs_checked_at_once_share_a_checker_and_none_is_left_behind(session_fa
     assert sum(batches) == 12 and not flagger._checking  # every log checked once, and nobody still checking
 
 
-def test_a_logs_own_query_counts_the_members_typed_logs_of_the_last_hour(session: Session) -> None:
+def test_a_logs_own_query_counts_the_members_typed_logs_of_the_last_minute(session: Session) -> None:
     setup(session)
     ana = member(session, "U_ANA")
     session.add(
         Activity(
             team_id=TEAM, member_id=ana.id, region_id=ana.region_id, type="call", quantity=1,
-            occurred_at=NOW - timedelta(minutes=5), logged_by="api", source="aircall",
+            occurred_at=NOW - timedelta(seconds=5), logged_by="api", source="aircall",
         )
     )  # fmt: skip
-    log(session, "U_ANA", 1, at=NOW - timedelta(minutes=61))  # over an hour before
-    log(session, "U_ANA", 1, at=NOW - timedelta(minutes=30), kind="email")
+    log(session, "U_ANA", 1, at=NOW - timedelta(seconds=61))  # over a minute before
+    log(session, "U_ANA", 1, at=NOW - timedelta(seconds=30), kind="email")
     result = log_activity(session, ana, LogCommand("connect", 1), now=NOW, idempotency_key=None)
-    assert result.recent_typed_logs == 2  # the email and this one: typed, within the hour
+    assert result.recent_typed_logs == 2  # the email and this one: typed, within the minute
 
 
 def test_the_listener_hands_a_log_on_only_when_it_could_trip_a_rule(session_factory: sessionmaker[Session]) -> None:

@@ -231,6 +231,8 @@ def test_a_log_is_handed_on_for_a_check_only_when_it_could_trip_a_rule() -> None
     assert worth_checking(facts(), DEFAULTS, 1, None)  # the region's day not known here yet
     assert worth_checking(facts(occurred_at=datetime(2026, 11, 24, 10, 0, tzinfo=UTC)), DEFAULTS, 1, usual)  # 05:00
     assert not worth_checking(facts(), DEFAULTS, 9, usual) and worth_checking(facts(), DEFAULTS, 10, usual)
+    # A workspace's longer burst window than the log counted: only the check can tell.
+    assert worth_checking(facts(), replace(DEFAULTS, burst_seconds=120), 1, usual)
     assert worth_checking(facts(quantity=4), DEFAULTS, 1, usual)  # could be 3× someone's day
     assert not worth_checking(facts(day_total=20), DEFAULTS, 1, usual)
     assert worth_checking(facts(day_total=21), DEFAULTS, 1, usual)
