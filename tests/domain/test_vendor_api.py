@@ -3,6 +3,7 @@ bearer token; every failure a FetchFailed with a short reason; no redirect carri
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -123,12 +124,27 @@ def test_a_vendor_that_trickles_its_answer_is_cut_off_at_the_deadline() -> None:
         server = threading.Thread(target=trickle, args=(listener,), daemon=True)
         server.start()
         started = time.monotonic()
-        with pytest.raises(FetchFailed, match=r"^GET /crm/v3/objects/calls/1 didn't finish within 0\.5 s$"):
+        with pytest.raises(FetchFailed) as failed:
             UrllibVendorApi(url, "t", timeout=5, deadline=started + 0.5).get_json("/crm/v3/objects/calls/1")
         took = time.monotonic() - started
         stop.set()
         server.join(5)
-    assert 0.5 <= took < 2.0, took  # the whole body would take 5.6 s
+    assert_cut_off_by_the_deadline(failed.value, "GET /crm/v3/objects/calls/1", 0.5)
+    assert 0.45 <= took < 3.0, took  # not before the deadline; the whole body would take 5.6 s
+
+
+def assert_cut_off_by_the_deadline(
+    error: FetchFailed, where: str, deadline_s: float, *, silent_vendor: bool = False
+) -> None:
+    """The reason says the call was cut off by the deadline (not another failure), with a budget
+    up to `deadline_s`: the call measures what's left when it starts, a moment after the test's
+    clock did, so the text may say 0.499 s under load. A vendor that sends nothing at all may
+    instead meet the read timeout, which the call caps at the same budget: under load either
+    fires first, and both say the call ended by its deadline."""
+    ended = "(?:finish|answer)" if silent_vendor else "finish"
+    matched = re.fullmatch(re.escape(where) + rf" didn't {ended} within (\d+(?:\.\d+)?) s", str(error))
+    assert matched is not None, str(error)
+    assert 0 < float(matched.group(1)) <= deadline_s, str(error)
 
 
 def test_a_vendor_that_accepts_and_never_answers_fails_by_the_deadline_and_no_time_left_tries_nothing() -> None:
@@ -137,9 +153,10 @@ def test_a_vendor_that_accepts_and_never_answers_fails_by_the_deadline_and_no_ti
         accepting = threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True)
         accepting.start()
         started = time.monotonic()
-        with pytest.raises(FetchFailed, match=r"^GET /x didn't finish within 0\.3 s$"):
+        with pytest.raises(FetchFailed) as failed:
             UrllibVendorApi(url, "t", timeout=5, deadline=started + 0.3).get_json("/x")
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 3.0
+        assert_cut_off_by_the_deadline(failed.value, "GET /x", 0.3, silent_vendor=True)
         accepting.join(5)
         for conn in held:
             conn.close()
