@@ -65,6 +65,8 @@ BATCH_SIZE = 1000
 MIN_ACTIVITIES_PER_S = 5000.0
 MAX_BATCH_P99_S = 0.5
 MAX_PG_P99_RATIO = 2.0
+# Activities/s no ingest here reaches: sizes the ingest that runs under the /pg measurement.
+MAX_EXPECTED_RATE = 25_000
 EXTRAPOLATE_TO_ROWS = 1_000_000
 MAX_IMPORT_S = 180.0
 
@@ -160,7 +162,7 @@ def print_ingest(label: str, run: RunResult, server_cpu_s: float | None = None) 
 def print_pg(label: str, run: RunResult) -> None:
     print(
         f"{label}: {run.completed} commands, errors {run.errors}, p50 {run.p(0.5) * 1000:.1f} ms, "
-        f"p99 {run.p(0.99) * 1000:.1f} ms",
+        f"p90 {run.p(0.9) * 1000:.1f} ms, p99 {run.p(0.99) * 1000:.1f} ms, max {run.p(1.0) * 1000:.1f} ms",
         flush=True,
     )
     if run.first_error:
@@ -208,10 +210,13 @@ def run_http(args: argparse.Namespace, server: Server, key: str, week_start: dat
     print_pg(f"/pg 1 connect at {args.rate:g}/s, no ingest", pg_alone)
 
     during: dict[str, RunResult] = {}
-    second = batch_requests(key, 20_000_000, args.activities, members, week_start)
+    # Enough batches to keep the ingest going for the whole /pg run (it stops at the time cap), so
+    # every command is measured during an ingest, not after a fast one has finished.
+    during_activities = max(args.activities, round(args.pg_seconds * MAX_EXPECTED_RATE / BATCH_SIZE) * BATCH_SIZE)
+    second = batch_requests(key, 20_000_000, during_activities, members, week_start)
 
     def ingest_again() -> None:
-        during["run"] = drive(server.port, second, args.clients, args.pg_seconds + 2, all_created, path=API_PATH)
+        during["run"] = drive(server.port, second, args.clients, args.pg_seconds + 1.5, all_created, path=API_PATH)
 
     background = threading.Thread(target=ingest_again, name="ingest-during", daemon=True)
     background.start()
@@ -229,7 +234,9 @@ def run_http(args: argparse.Namespace, server: Server, key: str, week_start: dat
     return Results(ingest, pg_alone, pg_during, during["run"])
 
 
-def time_import(workdir: Path, rows: int, members: int, week_start: datetime) -> tuple[float, int]:
+def time_import(
+    workdir: Path, rows: int, members: int, week_start: datetime, extra_env: dict[str, str]
+) -> tuple[float, int]:
     """`pipeday import` of a generated `rows`-row CSV into a fresh SQLite file: (seconds, peak RSS KiB).
 
     The import runs under a small wrapper process so RUSAGE_CHILDREN sees only it."""
@@ -250,7 +257,7 @@ def time_import(workdir: Path, rows: int, members: int, week_start: datetime) ->
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", wrapper, str(pipeday), "import", str(path), "--team", TEAM_ID],
-        env=server_environment(database_url, port=0),
+        env=server_environment(database_url, port=0, extra=extra_env),
         check=False,
         capture_output=True,
         text=True,
@@ -277,6 +284,20 @@ def parse_args() -> argparse.Namespace:
         help="also time `pipeday import` of this many rows on SQLite (default 0: skip)",
     )
     parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the server and `pipeday import` (repeatable)",
+    )
+    parser.add_argument(
+        "--real-app",
+        default=REAL_APP_SPEC,
+        metavar="SPEC",
+        type=lambda spec: spec if spec.startswith("'") else f"'{spec}'",  # quoted for `sh -c`, as the Procfile's
+        help="gunicorn app spec to serve instead of the real app (an experiment's variant)",
+    )
+    parser.add_argument(
         "--import-only", action="store_true", help="time only `pipeday import` (with --import-rows), no HTTP phases"
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (server log, SQLite file)")
@@ -285,7 +306,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    print(f"server: {loopback_web_command(REAL_APP_SPEC)}")
+    print(f"server: {loopback_web_command(args.real_app)}")
+    extra_env = dict(item.split("=", 1) for item in args.env)
+    if extra_env:
+        print(f"extra environment: {extra_env}")
     print(f"load average before: {load_average()}")
     week_start = this_week_start(datetime.now(UTC))
     if args.import_only and not args.import_rows:
@@ -298,10 +322,12 @@ def main() -> int:
             key = seed_workspace(database_url, args.members)
             with (
                 SlackStub(team_id=TEAM_ID) as web_api,
-                gunicorn_server("real", REAL_APP_SPEC, database_url, workdir, web_api.base_url) as server,
+                gunicorn_server("real", args.real_app, database_url, workdir, web_api.base_url, extra_env) as server,
             ):
                 results = run_http(args, server, key, week_start)
-        import_result = time_import(workdir, args.import_rows, args.members, week_start) if args.import_rows else None
+        import_result = (
+            time_import(workdir, args.import_rows, args.members, week_start, extra_env) if args.import_rows else None
+        )
     print(f"load average after: {load_average()}")
     checks: dict[str, bool] = {}
     if results is not None:
