@@ -66,13 +66,22 @@ def hooks_blueprint(
     public_url: str | None = None,
     on_ingested: IngestedListener | None = None,
     api_factory: ApiFactory = UrllibVendorApi,
+    resolver_for_team: Callable[[str], EmailResolver] | None = None,
 ) -> HooksBlueprint:
     """`public_url` (PIPEDAY_PUBLIC_URL): the base of the full URI that some vendors sign.
     `on_ingested` gets the facts of the created activities once they're committed and the
-    sender has its answer (the web app passes the live standings' `on_logs`)."""
+    sender has its answer (the web app passes the live standings' `on_logs`).
+    `resolver_for_team` (many workspaces) gives each source's workspace its own email lookups;
+    without it every source uses `resolve_email`."""
     hooks = HooksBlueprint("webhooks", __name__, url_prefix="/hooks")
     runner = DeliveryRunner(
-        session_factory, clock, resolve_email, secret_key, on_ingested=on_ingested, api_factory=api_factory
+        session_factory,
+        clock,
+        resolve_email,
+        secret_key,
+        on_ingested=on_ingested,
+        api_factory=api_factory,
+        resolver_for_team=resolver_for_team,
     )
     pool = hooks.delivery_pool = DeliveryPool(runner)
 
@@ -113,7 +122,8 @@ def hooks_blueprint(
             logger.warning("a %s webhook for source %s had an unexpected body: %s", kind, source.name, error)
             return jsonify(error=str(error) or "The body isn't this vendor's shape."), 400
         if kind == "generic":
-            return _ingest_generic(session_factory, source, parsed, now, resolve_email, on_ingested)
+            resolver = resolver_for_team(source.team_id) if resolver_for_team is not None else resolve_email
+            return _ingest_generic(session_factory, source, parsed, now, resolver, on_ingested)
         with session_factory.begin() as session:
             new, row_id = _record(session, source, parsed, now)
         if not new:

@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.api import ingestion_blueprint, slack_email_resolver
 from bot.app import create_app
 from bot.domain.ingested_days import IngestedFacts
-from bot.domain.ingestion import EmailLookupFailed
 from bot.hooks import hooks_blueprint
 from bot.installs.live_standings import live_standings_refresher
 from bot.installs.setup import MultiWorkspace, email_resolver_for, multi_workspace
@@ -92,7 +91,7 @@ def create_web_app(
         session_factory = readiness.session_factory() if readiness is not None else make_session_factory(engine)
     # The ingestion API's batches reach the live standings through the same refresher class as
     # typed logs; the edit throttle is claimed in the database, so it holds across both.
-    # With many workspaces, each day's edits and each batch's email lookups use the client of
+    # With many workspaces, each day's edits and each batch's or vendor delivery's email lookups use the client of
     # the workspace they belong to (bot/installs/clients.py), never the Bolt app's token-less one.
     clients = multi.clients if multi is not None else None
     live_standings = live_standings_refresher(bolt_app.client, clients, session_factory, clock)
@@ -109,10 +108,11 @@ def create_web_app(
         hooks_blueprint(
             session_factory,
             clock,
-            slack_email_resolver(bolt_app.client) if clients is None else no_email_lookups,
+            slack_email_resolver(bolt_app.client),
             secret_key,
             public_url=public_url,
             on_ingested=partial(refresh_live_standings_quietly, live_standings),
+            resolver_for_team=partial(email_resolver_for, clients) if clients is not None else None,
         )
     )
     # Read-only pages for the sales floor's TVs; they poll, so they never hold a worker.
@@ -157,13 +157,6 @@ def create_web_app(
         return jsonify(status="unavailable", database="unavailable"), 503
 
     return web
-
-
-def no_email_lookups(email: str) -> str | None:
-    """Vendor webhooks with many workspaces: their runner has one resolver for every source,
-    and no workspace's token is right for all of them, so nobody is asked and the item waits
-    (parked, replayed when `pipeday member link` names the person)."""
-    raise EmailLookupFailed("email lookups for vendor webhooks need one workspace's token (SLACK_BOT_TOKEN)")
 
 
 def refresh_live_standings_quietly(refresher: LiveStandingsRefresher, activities: set[IngestedFacts]) -> None:

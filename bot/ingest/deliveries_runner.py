@@ -140,10 +140,13 @@ class DeliveryRunner:
         on_ingested: IngestedListener | None = None,
         api_factory: ApiFactory = UrllibVendorApi,
         run_budget_s: float = RUN_BUDGET_S,
+        resolver_for_team: Callable[[str], EmailResolver] | None = None,
     ) -> None:
+        """`resolver_for_team` (many workspaces): each source's workspace's own email lookups;
+        without it every source's emails go to `resolve_email`."""
         self._session_factory = session_factory
         self._clock = clock
-        self._resolve_email = resolve_email
+        self._resolver_for_team = resolver_for_team if resolver_for_team is not None else partial(_same, resolve_email)
         self._secret_key = secret_key
         self._on_ingested = on_ingested
         self._api_factory = api_factory
@@ -284,11 +287,12 @@ class DeliveryRunner:
             unknown = emails_to_match(session, source.team_id, work, now, from_adapter=True)
         answers: dict[str, str | None] = {}
         failure = None
+        resolve_email = self._resolver_for_team(source.team_id)
         for email in sorted(unknown):
             if failure is not None or time.monotonic() >= deadline:
                 break
             try:
-                answers[email] = self._resolve_email(email)
+                answers[email] = resolve_email(email)
             except EmailLookupFailed as error:
                 failure = f"Slack couldn't match an email just now ({error}); retried"
         unanswered = unknown - answers.keys()
@@ -324,6 +328,11 @@ def _email_of(raw: object, now: datetime) -> str | None:
     if isinstance(checked, ActivityItem) and checked.slack_user_id is None:
         return checked.email
     return None
+
+
+def _same(resolve_email: EmailResolver, team_id: str) -> EmailResolver:
+    """One workspace's token: the same lookups for every source."""
+    return resolve_email
 
 
 def _answered(answers: dict[str, str | None], email: str) -> str | None:
