@@ -65,14 +65,15 @@ def create_wsgi_app_without_flags() -> Any:
     return create_wsgi_app()
 
 
-def seed_database(database_url: str, activities: int, team_id: str) -> list[str]:
+def seed_database(database_url: str, activities: int, members: int, team_id: str) -> list[str]:
     from bench.seed import SeedPlan, member_user_id, seed
     from models.db import DatabaseTimeouts, make_engine
 
     # Seeding COPYs a million rows in one statement: no 5 s statement timeout for it.
     engine = make_engine(database_url, DatabaseTimeouts(statement_s=600))
     try:
-        report = seed(engine, SeedPlan(team_id=team_id, activities=activities), now=datetime.now(UTC), log=print)
+        plan = SeedPlan(team_id=team_id, activities=activities, members=members)
+        report = seed(engine, plan, now=datetime.now(UTC), log=print)
         return [member_user_id(n) for n in range(report.members)]
     finally:
         engine.dispose()
@@ -237,6 +238,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", help="PostgreSQL server to benchmark on (default: a SQLite file)")
     parser.add_argument("--activities", type=int, default=1_000_000, help="seeded history (default 1,000,000)")
     parser.add_argument("--concurrency", default="1,4", help="comma-separated closed-loop levels (default 1,4)")
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=2000,
+        help="seeded members, who log in turn (default 2,000; at ~300 logs/s each of 1,200 awake members "
+        "logs every 4 s, a burst by the rule: --members 10000 keeps them at a human pace)",
+    )
     parser.add_argument("--rounds", type=int, default=5, help="turns each app gets per level (default 5)")
     parser.add_argument("--requests", type=int, default=400, help="logs per app per round (default 400)")
     parser.add_argument("--samples", type=int, default=200, help="members timed in-process (default 200)")
@@ -258,7 +266,7 @@ def main() -> int:
     with scratch_directory(args.keep) as workdir, throwaway_database(args.database_url, workdir) as database_url:
         print(f"database: {database_url.split('@')[-1]}")
         migrate(database_url)
-        members = seed_database(database_url, args.activities, team_id)
+        members = seed_database(database_url, args.activities, args.members, team_id)
         if args.daytime:
             members = awake(database_url, members, team_id)
             print(f"logging as the {len(members)} members whose region is between 06:00 and 22:00 now")
