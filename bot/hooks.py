@@ -23,16 +23,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import cast
 
 from flask import Blueprint, Response, jsonify, request
+from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.base import Adapter, HookRequest, Parsed, PayloadError
 from bot.adapters.registry import adapter_for
 from bot.adapters.vendor_api import UrllibVendorApi
+from bot.api import slack_email_resolver
 from bot.domain.deliveries import claim_delivery, delivery_seen
 from bot.domain.ingested_days import IngestedFacts
 from bot.domain.ingested_items import ItemResult, validate_item
@@ -41,7 +44,10 @@ from bot.domain.secret_box import SecretBox
 from bot.domain.webhook_sources import SIGNS_THE_URI, effective_mapping, find_source
 from bot.ingest.batches import NOT_STORED, resolve_then_ingest
 from bot.ingest.deliveries_runner import ApiFactory, DeliveryPool, DeliveryRunner, Source
+from bot.installs.clients import WorkspaceClients
+from bot.installs.setup import email_resolver_for
 from bot.settings import ConfigurationError
+from bot.slack.clients import one_quick_try
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +55,42 @@ IngestedListener = Callable[[set[IngestedFacts]], None]
 REFUSED = "Unknown source, or a bad signature."
 UNAVAILABLE = "This source can't be verified right now; try again later."
 SLACK_UNAVAILABLE = "Slack couldn't match an email just now, so nothing was stored: send the same request again."
+
+
+# users.lookupByEmail's whole time: a delivery run's budget (RUN_BUDGET_S, 30 s) must hold a
+# vendor fetch and a lookup or two, and the batch API's caller is waiting.
+EMAIL_LOOKUP_TIMEOUT_S = 5.0
+
+
+def email_lookups(client: WebClient, clients: WorkspaceClients | None) -> EmailLookups:
+    """The email resolver of `client`'s workspace and, with many workspaces (`clients`), each
+    workspace's own, on clients with a short timeout and no retries: a 429's Retry-After isn't
+    waited out (the item waits for the run's retry, or the batch's sender sends it again)."""
+    for_team = None if clients is None else partial(email_resolver_for, _QuickLookups(clients))
+    return EmailLookups(slack_email_resolver(one_quick_try(client, EMAIL_LOOKUP_TIMEOUT_S)), for_team)
+
+
+@dataclass(frozen=True)
+class EmailLookups:
+    resolve_email: EmailResolver
+    resolver_for_team: Callable[[str], EmailResolver] | None
+
+
+@dataclass(frozen=True)
+class _QuickLookups:
+    """Each workspace's client, as a quick try for email lookups."""
+
+    clients: WorkspaceClients
+
+    @property
+    def multi_workspace(self) -> bool:
+        return self.clients.multi_workspace
+
+    def for_team(self, team_id: str) -> WebClient:
+        return one_quick_try(self.clients.for_team(team_id), EMAIL_LOOKUP_TIMEOUT_S)
+
+    def served_teams(self, session: Session) -> set[str] | None:
+        return self.clients.served_teams(session)
 
 
 class HooksBlueprint(Blueprint):

@@ -12,6 +12,7 @@ app, not a crash loop.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import time
@@ -27,12 +28,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.api import ingestion_blueprint, slack_email_resolver
+from bot.api import ingestion_blueprint
 from bot.app import create_app
 from bot.domain.ingested_days import IngestedFacts
-from bot.hooks import hooks_blueprint
+from bot.hooks import HooksBlueprint, email_lookups, hooks_blueprint
 from bot.installs.live_standings import live_standings_refresher
-from bot.installs.setup import MultiWorkspace, email_resolver_for, multi_workspace
+from bot.installs.setup import MultiWorkspace, multi_workspace
 from bot.posting.competition_posts import LiveStandingsRefresher
 from bot.settings import ConfigurationError, Settings
 from bot.slack.verification import MAX_BODY_BYTES, SignedBody, verify_request
@@ -95,24 +96,26 @@ def create_web_app(
     # the workspace they belong to (bot/installs/clients.py), never the Bolt app's token-less one.
     clients = multi.clients if multi is not None else None
     live_standings = live_standings_refresher(bolt_app.client, clients, session_factory, clock)
+    # Lookups with a short timeout and no waiting out a 429, so one can't outlast a run's budget.
+    lookups = email_lookups(bolt_app.client, clients)
     web.register_blueprint(
         ingestion_blueprint(
             session_factory,
             clock,
-            slack_email_resolver(bolt_app.client),
+            lookups.resolve_email,
             on_ingested=partial(refresh_live_standings_quietly, live_standings),
-            resolver_for_team=partial(email_resolver_for, clients) if clients is not None else None,
+            resolver_for_team=lookups.resolver_for_team,
         )
     )
     web.register_blueprint(
         hooks_blueprint(
             session_factory,
             clock,
-            slack_email_resolver(bolt_app.client),
+            lookups.resolve_email,
             secret_key,
             public_url=public_url,
             on_ingested=partial(refresh_live_standings_quietly, live_standings),
-            resolver_for_team=partial(email_resolver_for, clients) if clients is not None else None,
+            resolver_for_team=lookups.resolver_for_team,
         )
     )
     # Read-only pages for the sales floor's TVs; they poll, so they never hold a worker.
@@ -193,4 +196,9 @@ def create_wsgi_app() -> Flask:
         multi=multi,
     )
     web.extensions["pipeday.readiness"] = readiness
+    # Flask has no app-teardown hook; a gunicorn worker leaves by sys.exit, which runs atexit:
+    # the pool takes no more runs then (queued ones stay due for the clock).
+    hooks = web.blueprints["webhooks"]
+    if isinstance(hooks, HooksBlueprint):
+        atexit.register(hooks.delivery_pool.shutdown)
     return web

@@ -7,12 +7,10 @@ logged with its traceback and counted on that delivery."""
 from __future__ import annotations
 
 import logging
-from functools import partial
 
-from bot.api import slack_email_resolver
 from bot.domain.ingested_days import IngestedFacts
+from bot.hooks import email_lookups
 from bot.ingest.deliveries_runner import DeliveryRunner
-from bot.installs.setup import email_resolver_for
 from bot.scheduler.jobs import JobRuntime
 
 logger = logging.getLogger(__name__)
@@ -20,15 +18,15 @@ logger = logging.getLogger(__name__)
 
 def delivery_runner(runtime: JobRuntime) -> DeliveryRunner:
     """With many workspaces, each source's emails are looked up with its workspace's own client
-    (the runtime's client is token-less then)."""
-    clients = runtime.clients
+    (the runtime's client is token-less then); quick tries, as the web app's runs make them."""
+    lookups = email_lookups(runtime.client, runtime.clients)
     return DeliveryRunner(
         runtime.session_factory,
         runtime.clock,
-        slack_email_resolver(runtime.client),
+        lookups.resolve_email,
         runtime.secret_key,
         on_ingested=lambda touched: _refresh_quietly(runtime, touched),
-        resolver_for_team=partial(email_resolver_for, clients) if clients is not None else None,
+        resolver_for_team=lookups.resolver_for_team,
     )
 
 
