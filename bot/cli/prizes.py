@@ -12,6 +12,8 @@ from bot.domain.text_input import MAX_RECORD_ID
 from bot.domain.wheel import draw_number
 
 if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
     from bot.domain.spins import SpinVerification
 
 # models.competitions' AWARD_PENDING and AWARD_DELIVERED, spelled out because importing models
@@ -154,20 +156,40 @@ def spin_verify(state: CliState, spin_id: int) -> None:
 @click.argument("spin_id", type=int)
 @pass_state
 def spin_announce(state: CliState, spin_id: int) -> None:
-    from bot.app import make_web_client
     from bot.posting.retrying import NO_RETRY
     from bot.posting.spin_announcements import announce_spin
     from models import utc_now
 
-    if not state.settings.bot_token:
-        raise click.ClickException("SLACK_BOT_TOKEN is not set: announcing a spin posts to Slack.")
-    client, session_factory = make_web_client(state.settings), state.session_factory()
+    client, session_factory = _spin_client(state, spin_id), state.session_factory()
     with domain_errors():
         outcome = announce_spin(client, session_factory, spin_id, utc_now, NO_RETRY)
     if outcome.status == "already":
         click.echo(f"Spin #{spin_id} was announced already; nothing was posted.")
     else:
         click.echo(f"Announced spin #{spin_id}.")
+
+
+def _spin_client(state: CliState, spin_id: int) -> WebClient:
+    """SLACK_BOT_TOKEN's client, or (SLACK_CLIENT_ID) the client of the spin's workspace."""
+    from bot.app import make_web_client
+
+    if not state.settings.multi_workspace:
+        if not state.settings.bot_token:
+            raise click.ClickException("SLACK_BOT_TOKEN is not set: announcing a spin posts to Slack.")
+        return make_web_client(state.settings)
+    from bot.domain.spins import get_spin
+    from bot.installs.clients import WorkspaceNotServed
+    from bot.scheduler.workspaces import clock_runtime
+    from bot.settings import ConfigurationError
+
+    with state.transaction() as session, domain_errors():
+        team_id = get_spin(session, None, spin_id).team_id
+    try:
+        return clock_runtime(state.settings, state.session_factory()).client_for(team_id)
+    except WorkspaceNotServed as not_served:
+        raise click.ClickException(f"Spin #{spin_id} can't be announced: {not_served}.") from None
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def verification_report(result: SpinVerification) -> list[str]:
