@@ -84,7 +84,7 @@ def register(app: App, ctx: AppContext) -> None:
         if flag_id is None:
             return
         with ctx.session_factory.begin() as session:
-            view = flag_view(session, get_flag(session, body["team"]["id"], flag_id))
+            view = flag_view(session, get_flag(session, _actor(body)[0], flag_id))
         keep = action.get("action_id") == HOME_KEEP_ACTION
         # Now, not after the ack: the trigger_id expires 3 s after the click.
         one_quick_try(client, TRIGGER_CALL_TIMEOUT_S).views_open(
@@ -97,7 +97,7 @@ def register(app: App, ctx: AppContext) -> None:
     @app.view(RESOLVE_CALLBACK)
     def submit_resolution(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         read = read_resolution(view)
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        team_id, user_id = _actor(body)
         if read is None:
             ack(response_action="errors", errors={REASON_BLOCK: "That form is out of date: open it again."})
             return
@@ -137,8 +137,7 @@ def review_before_spin(
 ) -> bool:
     """The Spin button of a winner with flags to review opens the review instead (for a
     manager; anyone else is refused by the spin itself). True when the click is handled here."""
-    team_id = str((body.get("team") or {}).get("id", ""))
-    user_id = str((body.get("user") or {}).get("id", ""))
+    team_id, user_id = _actor(body)
     with ctx.session_factory.begin() as session:
         day = session.get(CompetitionDay, day_id)
         if day is None or day.team_id != team_id:
@@ -176,7 +175,7 @@ def _review_click(
 ) -> None:
     view = body.get("view") or {}
     day_id, flag_id = parse_record_id(view.get("private_metadata")), parse_record_id(action.get("value"))
-    team_id, user_id = str(body["team"]["id"]), str(body["user"]["id"])
+    team_id, user_id = _actor(body)
     if day_id is None or flag_id is None:
         return
     problem: str | None = None
@@ -252,3 +251,11 @@ def _tell_disputed(client: WebClient, dispute: Dispute) -> None:
         post_message(client, open_dm(client, dispute.disputed_user_id), dispute_notice(dispute))
     except SLACK_FAILURES as error:
         logger.warning("dispute notice to %s not sent: %s", dispute.disputed_user_id, error)
+
+
+def _actor(body: dict[str, Any]) -> tuple[str, str]:
+    """(team, user) of a click or submission; an org-wide (Enterprise Grid) payload's `team` is
+    null, and the user's own team_id says which workspace."""
+    user = body.get("user") or {}
+    team = (body.get("team") or {}).get("id") or user.get("team_id", "")
+    return str(team), str(user.get("id", ""))
