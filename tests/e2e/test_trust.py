@@ -310,3 +310,32 @@ def test_ten_logs_within_a_minute_raise_one_burst_flag_after_the_answers(team: L
         (burst,) = session.scalars(select(Flag).where(Flag.rule == "burst")).all()
         assert burst.summary.startswith("10 logs within 36 s (10:00:00–10:00:36 America/New_York)")
         assert burst.figures["logs"] == 10
+
+
+def test_a_void_during_the_competition_day_edits_the_live_standings(connect_day: LiveBot) -> None:
+    bot = connect_day
+    bot.pg_reply("12 connects", user_id="U_ANA")
+    bot.slack.wait_for("chat.postMessage")  # the live standings
+    bot.settle()
+    bot.clock.advance(timedelta(seconds=31))
+    bot.pg_reply("3 connects", user_id="U_BEN")
+    bot.pg_reply("dispute <@U_ANA> made up", user_id="U_BEN")
+    bot.settle()
+    with bot.session_factory.begin() as session:
+        live_ts = session.scalars(select(CompetitionDay.live_ts)).one()
+    home = open_home(bot, "U_MGR", publishes=1)
+    (void_button,) = buttons(home["blocks"], HOME_VOID_ACTION)
+    bot.requests.block_action(HOME_VOID_ACTION, void_button["value"], user_id="U_MGR", view=home).send(bot.base_url)
+    modal = bot.slack.wait_for("views.open")[0].json_arg("view")
+    assert "A void takes away 1 log: 12 connects" in text_of(modal)
+    bot.clock.advance(timedelta(seconds=31))  # past the live message's edit throttle
+    submit = bot.requests.view_submission(
+        RESOLVE_CALLBACK, reason_state("Made up"), user_id="U_MGR", private_metadata=modal["private_metadata"]
+    )
+    assert submit.send(bot.base_url).status_code == 200
+    bot.settle()
+
+    edits = [c for c in bot.slack.calls("chat.update") if c.args["ts"] == live_ts]
+    latest = text_of(message_blocks(edits[-1]))
+    assert "ben — 3 connects" in latest and "ana" not in latest
+    assert "Made up" in dms_to(bot, "U_ANA")[-1].args["text"]
