@@ -138,8 +138,8 @@ def test_a_night_log_is_flagged_after_the_ack_and_a_manager_voids_it_from_app_ho
     republished = bot.slack.wait_for("views.publish", count=3)[-1].json_arg("view")
     assert "No open flags" in text_of(republished)
     with bot.session_factory.begin() as session:
-        flag = session.get(Flag, flag_id)
-        assert flag is not None and (flag.state, flag.resolved_by) == ("voided", "U_MGR")
+        resolved = session.get(Flag, flag_id)
+        assert resolved is not None and (resolved.state, resolved.resolved_by) == ("voided", "U_MGR")
         (audit,) = session.scalars(select(AuditLog).where(AuditLog.action == "flag.void")).all()
         assert (audit.actor, audit.details["reason"]) == ("U_MGR", "Logged from bed, not calls")
     board = bot.pg_reply("board", user_id="U_ANA")
