@@ -49,7 +49,8 @@ COMMITS_PER_CHECKPOINT = 250
 class _BulkScope:
     """One `yielding_writes()` block: the bulk lanes it has entered, left when it ends."""
 
-    def __init__(self) -> None:
+    def __init__(self, lane_wait_s: float | None) -> None:
+        self.lane_wait_s = lane_wait_s
         self.lanes: list[WriteGate] = []
 
     def leave(self) -> None:
@@ -62,15 +63,16 @@ _bulk: ContextVar[_BulkScope | None] = ContextVar("pipeday_sqlite_bulk_writes", 
 
 
 @contextmanager
-def yielding_writes() -> Iterator[None]:
+def yielding_writes(lane_wait_s: float | None = None) -> Iterator[None]:
     """Transactions begun inside this block let every other Pipeday writer go first; and per
     database one such block writes at a time, in all processes (the bulk lane, held from its
     first transaction to the block's end). A bulk job then takes about one core however many
-    clients send it, and leaves the other to everyone else."""
+    clients send it, and leaves the other to everyone else. `lane_wait_s`: how long the first
+    transaction may wait for the lane (default: the gate's timeout)."""
     if _bulk.get() is not None:
         yield  # already inside one: same lane
         return
-    scope = _BulkScope()
+    scope = _BulkScope(lane_wait_s)
     token = _bulk.set(scope)
     try:
         yield
@@ -132,8 +134,10 @@ class WriteGate:
             self._acquire_first(deadline)
             return
         if self not in scope.lanes:
-            self._enter_lane(deadline)
+            wait_s = self.timeout_s if scope.lane_wait_s is None else scope.lane_wait_s
+            self._enter_lane(time.monotonic() + wait_s)
             scope.lanes.append(self)
+            deadline = time.monotonic() + self.timeout_s  # the gate's own wait starts now
         self._acquire_yielding(deadline)
 
     def leave_lane(self) -> None:

@@ -10,8 +10,8 @@ webhooks (bot/hooks.py) and `pipeday import` (bot/cli/importing.py), so all take
    person so each chunk matches few people. Every item is idempotent (its external id is its
    key), so a chunk committed before a later one fails is never stored twice: on SQLite a
    1,000-item batch no longer holds the single write lock for its whole length, and a typed
-   `/pg` log waits for one chunk at most (it also goes first at the write gate, and one
-   batch at a time stores its chunks: `models.sqlite_gate.yielding_writes`).
+   `/pg` log waits for one chunk at most. One batch at a time stores its chunks, and on
+   SQLite typed logs go first at the write gate (`models.bulk_writes`).
 
 If a chunk fails after an earlier one committed, the caller still gets one result per item:
 the committed ones as they were stored, the others `rejected` with "not stored …; send it
@@ -22,11 +22,14 @@ error propagates, as it did when a batch was a single transaction.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,14 +41,14 @@ from bot.domain.ingestion import (
     emails_to_match,
     ingest_items,
 )
-from models.sqlite_gate import yielding_writes
+from models.bulk_writes import bulk_writes
 
 logger = logging.getLogger(__name__)
 
-# Items per write transaction. On SQLite a chunk is how long a typed log can wait for the
-# write lock (bench/README.md, "Ingestion"); on PostgreSQL more chunks only add commits.
-SQLITE_CHUNK_ITEMS = 100
-POSTGRESQL_CHUNK_ITEMS = 1000
+# Items per write transaction: on SQLite how long a typed log can wait for the write lock,
+# on PostgreSQL how much WAL its commit can find queued before its own (bench/README.md,
+# "Ingestion").
+CHUNK_ITEMS = 100
 NOT_STORED = "not stored: the database failed while storing this batch; send it again"
 
 
@@ -80,7 +83,7 @@ def resolve_then_ingest(
     """One result per item, in order. `source` is the default for items that don't name one;
     `dry_run` rolls every chunk back (each item gets the result it would get, nothing is
     stored); `from_adapter`: a vendor adapter made the items (they may name `vendor_user_id`);
-    `chunk_items` overrides the items per transaction (by default per database, above)."""
+    `chunk_items` overrides the items per transaction (CHUNK_ITEMS)."""
     prepared = prepare_batch(items, source, now, from_adapter=from_adapter)
     return store_batch(session_factory, team_id, prepared, now, resolve_email, dry_run=dry_run, chunk_items=chunk_items)
 
@@ -127,15 +130,14 @@ def store_batch(
         answers = _ask_slack_about_new_emails(
             session_factory, team_id, pending, now, resolve_email, prepared.from_adapter
         )
-        size = max(chunk_items or _default_chunk_items(session_factory), 1)
-        # A bulk write: typed logs waiting for SQLite's write lock go first, and one batch at a
-        # time stores its chunks (models.sqlite_gate; a no-op elsewhere).
-        with yielding_writes():
+        size = max(chunk_items or CHUNK_ITEMS, 1)
+        # One batch at a time stores its chunks, and typed logs go first (models.bulk_writes).
+        with _bulk_writes(session_factory):
             for start in range(0, len(pending), size):
                 chunk = pending[start : start + size]
                 try:
                     part = _ingest_chunk(session_factory, team_id, prepared, chunk, now, answers, dry_run)
-                except SQLAlchemyError:
+                except (SQLAlchemyError, sqlite3.Error):  # sqlite3's: the write gate waited too long
                     if start == 0:
                         raise  # nothing stored: the request fails as a whole, as it always did
                     logger.exception("a chunk of an ingested batch failed; the rest of it is 'send it again'")
@@ -197,10 +199,9 @@ def _ingest_chunk(
     return part
 
 
-def _default_chunk_items(session_factory: sessionmaker[Session]) -> int:
+def _bulk_writes(session_factory: sessionmaker[Session]) -> AbstractContextManager[None]:
     bind = session_factory.kw.get("bind")
-    dialect = getattr(getattr(bind, "dialect", None), "name", "sqlite")
-    return POSTGRESQL_CHUNK_ITEMS if dialect == "postgresql" else SQLITE_CHUNK_ITEMS
+    return bulk_writes(bind) if isinstance(bind, Engine) else nullcontext()
 
 
 def _lookup(resolve_email: EmailResolver, email: str) -> str | EmailLookupFailed | None:
