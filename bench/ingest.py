@@ -235,6 +235,7 @@ def run_pg_rounds(
         _merge(during, drive_at_rate(server.port, commands[len(commands) // 2 :], args.rate, window, is_logged))
         background.join()
         _merge(ingest, ingested["run"])
+        time.sleep(args.settle_seconds)  # the database's own catch-up after a burst (WAL, autovacuum)
     return alone, during, ingest
 
 
@@ -292,6 +293,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--rounds", type=int, default=4, help="alternating alone / during-ingest windows the /pg time is split into"
+    )
+    parser.add_argument(
+        "--settle-seconds", type=float, default=3.0, help="pause after each ingest window before /pg alone (default 3)"
     )
     parser.add_argument(
         "--import-rows",
