@@ -78,8 +78,20 @@ def seed_source() -> SeedSource:
 
 
 @pytest.fixture
+def public_url() -> str | None:
+    """PIPEDAY_PUBLIC_URL for the app; a test module that needs one (vendors that sign the full
+    URI) overrides this fixture."""
+    return None
+
+
+@pytest.fixture
 def live_bot(
-    engine: Engine, session_factory: sessionmaker[Session], slack: SlackStub, clock: FakeClock, seed_source: SeedSource
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    slack: SlackStub,
+    clock: FakeClock,
+    seed_source: SeedSource,
+    public_url: str | None,
 ) -> Iterator[LiveBot]:
     settings = Settings(
         bot_token="xoxb-test-token",
@@ -88,6 +100,7 @@ def live_bot(
         database_url=str(engine.url),
         admins=frozenset({"U_ADMIN"}),
         secret_key=SECRET_KEY,
+        public_url=public_url,
     )
     listeners, after_ack = listener_pool(), after_ack_pool()
     background = BackgroundWork()
@@ -106,6 +119,7 @@ def live_bot(
         session_factory=session_factory,
         clock=clock,
         secret_key=SECRET_KEY,
+        public_url=public_url,
     )
     with serve_wsgi(web) as base_url:
         factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url, team_id=TEAM_ID)
