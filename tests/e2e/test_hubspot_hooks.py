@@ -18,27 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select
 
 from bot.adapters.hubspot import signature
-from bot.app import create_app, listener_pool
-from bot.devtools.background_work import BackgroundWork
 from bot.devtools.slack_requests import HttpResult, SignedRequest
 from bot.domain.ingestion import link_person
 from bot.domain.secret_box import SecretBox
 from bot.domain.webhook_sources import NewSource, add_source
 from bot.scheduler.delivery_retries import retry_due_deliveries
 from bot.scheduler.jobs import JobRuntime
-from bot.settings import Settings
-from bot.slack.after_ack import after_ack_pool
-from bot.web import create_web_app
 from models import Activity, Member, ParkedItem
 from models.ingestion import WebhookDelivery
-from tests.e2e.conftest import SECRET_KEY, SIGNING_SECRET, TEAM_ID
+from tests.e2e.conftest import SECRET_KEY, TEAM_ID, LiveBot
 from tests.e2e.webhook_runs import wait_for_runs
-from tests.support.clock import FakeClock
-from tests.support.slack_stub import SlackStub
 from tests.support.waiting import wait_until
 from tests.support.wsgi_server import serve_wsgi
 
@@ -93,77 +85,43 @@ def hubspot_api(records: dict[str, Any]) -> Iterator[tuple[str, HubSpotApi]]:
         yield base_url, api
 
 
-@dataclass
-class HubSpotBot:
-    base_url: str
-    slack: SlackStub
-    session_factory: sessionmaker[Session]
-    clock: FakeClock
+@pytest.fixture
+def public_url() -> str:
+    """PIPEDAY_PUBLIC_URL for tests/e2e/conftest.py's live_bot: HubSpot signs the full public URI,
+    so without it hubspot deliveries can't be verified."""
+    return PUBLIC_URL
 
 
 @pytest.fixture
-def bot(
-    engine: Engine, session_factory: sessionmaker[Session], slack: SlackStub, clock: FakeClock
-) -> Iterator[HubSpotBot]:
-    """The live web app as tests/e2e/conftest.py's live_bot makes it, plus PIPEDAY_PUBLIC_URL:
-    HubSpot signs the full public URI, so without it hubspot deliveries can't be verified."""
-    settings = Settings(
-        bot_token="xoxb-test-token",
-        signing_secret=SIGNING_SECRET,
-        slack_api_url=slack.base_url,
-        database_url=str(engine.url),
-        admins=frozenset({"U_ADMIN"}),
-        secret_key=SECRET_KEY,
-    )
-    listeners, after_ack = listener_pool(), after_ack_pool()
-    background = BackgroundWork()
-    bolt_app = create_app(
-        settings,
-        session_factory,
-        clock=clock,
-        listener_executor=background.wrap(listeners),
-        after_ack_executor=background.wrap(after_ack),
-    )
-    web = create_web_app(
-        bolt_app,
-        engine,
-        signing_secret=SIGNING_SECRET,
-        session_factory=session_factory,
-        clock=clock,
-        secret_key=SECRET_KEY,
-        public_url=PUBLIC_URL,
-    )
-    with serve_wsgi(web) as base_url:
-        yield HubSpotBot(base_url, slack, session_factory, clock)
-    listeners.shutdown(wait=True)
-    after_ack.shutdown(wait=True)
+def bot(live_bot: LiveBot) -> LiveBot:
+    return live_bot
 
 
-def clock_runtime(bot: HubSpotBot) -> JobRuntime:
+def clock_runtime(bot: LiveBot) -> JobRuntime:
     """What `pipeday clock` runs deliveries with, on the test's clock and Slack."""
     return JobRuntime(
         bot.session_factory, bot.slack.client(), worker_id="clock-test", clock=bot.clock, secret_key=SECRET_KEY
     )
 
 
-def new_source(bot: HubSpotBot, api_url: str | None) -> NewSource:
+def new_source(bot: LiveBot, api_url: str | None) -> NewSource:
     with bot.session_factory.begin() as session:
         api = {"api_token": API_TOKEN, "api_url": api_url} if api_url is not None else {}
         return add_source(session, TEAM_ID, "hubspot", "hubspot", SecretBox(SECRET_KEY), secret=CLIENT_SECRET, **api)
 
 
-def reps_known_to_slack(bot: HubSpotBot) -> None:
+def reps_known_to_slack(bot: LiveBot) -> None:
     """The owners' emails (owners-list.json) belong to two reps in Slack."""
     bot.slack.users["U_REP1"] = {"profile": {"email": "email@hubspot.com"}}
     bot.slack.users["U_REP2"] = {"profile": {"email": "email@gmail.com"}}
 
 
-def now_ms(bot: HubSpotBot) -> int:
+def now_ms(bot: LiveBot) -> int:
     return int(bot.clock().timestamp() * 1000)
 
 
 def deliver(
-    bot: HubSpotBot,
+    bot: LiveBot,
     source_id: str,
     body: bytes,
     *,
@@ -187,7 +145,7 @@ def deliver(
     return SignedRequest(body, sent).send(bot.base_url, path)
 
 
-def stored(bot: HubSpotBot) -> list[tuple[str, str, str, str, datetime]]:
+def stored(bot: LiveBot) -> list[tuple[str, str, str, str, datetime]]:
     with bot.session_factory() as session:
         rows = session.execute(
             select(Activity.idempotency_key, Activity.type, Activity.source, Member.user_id, Activity.occurred_at)
@@ -197,12 +155,12 @@ def stored(bot: HubSpotBot) -> list[tuple[str, str, str, str, datetime]]:
         return [(row[0], row[1], row[2], row[3], row[4].astimezone(UTC)) for row in rows]
 
 
-def count(bot: HubSpotBot, model: type[Any]) -> int:
+def count(bot: LiveBot, model: type[Any]) -> int:
     with bot.session_factory() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def delivery_states(bot: HubSpotBot) -> list[str]:
+def delivery_states(bot: LiveBot) -> list[str]:
     with bot.session_factory() as session:
         return sorted(session.scalars(select(WebhookDelivery.state)))
 
@@ -221,7 +179,7 @@ EXPECTED = [
 ]
 
 
-def test_a_signed_batch_is_answered_then_fetched_and_counted_once(bot: HubSpotBot) -> None:
+def test_a_signed_batch_is_answered_then_fetched_and_counted_once(bot: LiveBot) -> None:
     reps_known_to_slack(bot)
     with hubspot_api(documented_records()) as (api_url, api):
         source = new_source(bot, api_url)
@@ -267,7 +225,7 @@ def test_a_signed_batch_is_answered_then_fetched_and_counted_once(bot: HubSpotBo
     assert stored(bot) == EXPECTED
 
 
-def test_the_docs_contact_delivery_is_acknowledged_and_counts_nothing(bot: HubSpotBot) -> None:
+def test_the_docs_contact_delivery_is_acknowledged_and_counts_nothing(bot: LiveBot) -> None:
     with hubspot_api(documented_records()) as (api_url, api):
         source = new_source(bot, api_url)
         body = (FIXTURES / "contact-creation-body.txt").read_bytes()
@@ -276,7 +234,7 @@ def test_the_docs_contact_delivery_is_acknowledged_and_counts_nothing(bot: HubSp
     assert (api.seen, count(bot, Activity)) == ([], 0)
 
 
-def test_an_owner_without_an_email_is_parked_by_owner_id_then_replayed_by_the_link(bot: HubSpotBot) -> None:
+def test_an_owner_without_an_email_is_parked_by_owner_id_then_replayed_by_the_link(bot: LiveBot) -> None:
     records = documented_records()
     records["/crm/v3/owners/41629779"] = {**records["/crm/v3/owners/41629779"], "email": ""}
     only_the_call = json.dumps(json.loads(BATCH)[:1]).encode()
@@ -298,12 +256,12 @@ def test_an_owner_without_an_email_is_parked_by_owner_id_then_replayed_by_the_li
 CALL_JOB = {"object": "calls", "id": "17591596434", "occurred_at": "2021-03-17T01:32:44.872000+00:00"}
 
 
-def the_delivery(bot: HubSpotBot) -> WebhookDelivery:
+def the_delivery(bot: LiveBot) -> WebhookDelivery:
     with bot.session_factory() as session:
         return session.scalars(select(WebhookDelivery)).one()
 
 
-def test_when_hubspots_api_fails_the_run_stops_and_the_rest_is_retried_first(bot: HubSpotBot) -> None:
+def test_when_hubspots_api_fails_the_run_stops_and_the_rest_is_retried_first(bot: LiveBot) -> None:
     """A failing API stops the run at once (HubSpot down would otherwise cost a timeout per
     engagement); the failed engagement goes last, so the others are fetched on the retry."""
     reps_known_to_slack(bot)
@@ -329,7 +287,7 @@ def test_when_hubspots_api_fails_the_run_stops_and_the_rest_is_retried_first(bot
     assert stored(bot) == EXPECTED
 
 
-def test_a_meeting_booked_for_next_week_counts_today(bot: HubSpotBot) -> None:
+def test_a_meeting_booked_for_next_week_counts_today(bot: LiveBot) -> None:
     """HubSpot's hs_timestamp is a meeting's start: read as the activity's time, a meeting booked
     for Thursday was refused as "in the future" and lost."""
     reps_known_to_slack(bot)
@@ -347,7 +305,7 @@ def test_a_meeting_booked_for_next_week_counts_today(bot: HubSpotBot) -> None:
     assert the_delivery(bot).rejected == 0
 
 
-def test_when_slack_cant_match_an_owners_email_the_fetched_items_wait_for_the_retry(bot: HubSpotBot) -> None:
+def test_when_slack_cant_match_an_owners_email_the_fetched_items_wait_for_the_retry(bot: LiveBot) -> None:
     """The fetched call used to be "rejected" and the delivery done: nothing stored, parked or logged."""
     reps_known_to_slack(bot)
     bot.slack.fail("users.lookupByEmail", error="fatal_error", status=200, retry_after=None, times=1)
@@ -370,7 +328,7 @@ def test_when_slack_cant_match_an_owners_email_the_fetched_items_wait_for_the_re
     ]
 
 
-def test_deliveries_not_provably_hubspots_get_401_store_nothing_and_call_nobody(bot: HubSpotBot) -> None:
+def test_deliveries_not_provably_hubspots_get_401_store_nothing_and_call_nobody(bot: LiveBot) -> None:
     reps_known_to_slack(bot)
     with hubspot_api(documented_records()) as (api_url, api):
         source = new_source(bot, api_url)
