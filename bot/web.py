@@ -34,7 +34,7 @@ from bot.domain.ingested_days import IngestedFacts
 from bot.hooks import HooksBlueprint, email_lookups, hooks_blueprint
 from bot.installs.live_standings import live_standings_refresher
 from bot.installs.setup import MultiWorkspace, multi_workspace
-from bot.posting.competition_posts import LiveStandingsRefresher
+from bot.posting.live_standings import LiveStandingsRefresher
 from bot.settings import ConfigurationError, Settings
 from bot.slack.verification import MAX_BODY_BYTES, SignedBody, verify_request
 from bot.tv import tv_blueprint

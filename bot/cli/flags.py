@@ -84,7 +84,7 @@ def _resolve(cli_state: CliState, flag_id: int, keep: bool, reason: str, actor: 
         return
     from bot.app import make_web_client
     from bot.features.trust import after_resolution
-    from bot.posting.competition_posts import LiveStandingsRefresher
+    from bot.posting.live_standings import LiveStandingsRefresher
 
     client = make_web_client(cli_state.settings)
     # No later in a CLI run: a throttled live edit is left to the next log or the day's close.

@@ -147,7 +147,7 @@ def _refresh_live_standings(state: CliState, touched: set[IngestedFacts]) -> Non
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.app import make_web_client
-    from bot.posting.competition_posts import LiveStandingsRefresher
+    from bot.posting.live_standings import LiveStandingsRefresher
     from models import utc_now
 
     # No later in a CLI run: a throttled edit is left to the next log or the day's close.

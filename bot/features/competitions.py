@@ -41,7 +41,8 @@ from bot.domain.spins import mark_delivered, spin_or_resume, winner_to_spin
 from bot.domain.text_input import parse_record_id
 from bot.features.trust import review_before_spin
 from bot.installs.live_standings import live_standings_refresher
-from bot.posting.competition_posts import LiveStandingsRefresher, require_channel
+from bot.posting.competition_posts import require_channel
+from bot.posting.live_standings import LiveStandingsRefresher
 from bot.posting.retrying import claim_results_row, publish_results_retrying
 from bot.posting.sent_log import Claim
 from bot.posting.spin_announcements import ANNOUNCE_LEASE, announce_spin, run_spin, update_announcement

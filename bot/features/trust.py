@@ -43,7 +43,8 @@ from bot.domain.grammar import USAGE, OtherCommand, ParseError, parse_user_menti
 from bot.domain.text_input import parse_record_id
 from bot.domain.voiding import Resolution, resolve_flag
 from bot.features.log_flagger import LogFlagger
-from bot.posting.competition_posts import LiveStandingsRefresher, refresh_results_message
+from bot.posting.competition_posts import refresh_results_message
+from bot.posting.live_standings import LiveStandingsRefresher
 from bot.posting.slack_messages import SLACK_FAILURES, open_dm, post_message
 from bot.slack.clients import one_quick_try
 from bot.slack.commands import CommandRequest

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.installs.clients import WorkspaceClients, WorkspaceNotServed
-from bot.posting.competition_posts import (
+from bot.posting.live_standings import (
     DEFERRED_TRIES,
     LiveRefresh,
     LiveStandingsRefresher,

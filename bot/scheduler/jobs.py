@@ -43,9 +43,7 @@ from bot.domain.wheel import SeedSource, new_seed
 from bot.installs.clients import WorkspaceClients, WorkspaceNotServed
 from bot.installs.live_standings import live_standings_refresher
 from bot.posting import sent_log
-from bot.posting.competition_posts import (
-    LiveStandingsRefresher,
-)
+from bot.posting.live_standings import LiveStandingsRefresher
 from bot.posting.sent_log import Claim, SentKey
 from bot.posting.slack_messages import describe_error
 from bot.scheduler.specs import JobSpec

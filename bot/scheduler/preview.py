@@ -22,7 +22,8 @@ from bot.domain.competition_days import DayKey, day_for_key
 from bot.domain.competition_views import day_view
 from bot.domain.directory import require_region_id
 from bot.domain.summary import weekly_summary
-from bot.posting.competition_posts import live_standings_content, require_channel, results_content
+from bot.posting.competition_posts import require_channel, results_content
+from bot.posting.live_standings import live_standings_content
 from bot.scheduler.goals_kickoff import goals_kickoff_content
 from bot.scheduler.jobs import Firing
 from models import Member

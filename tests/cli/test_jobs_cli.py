@@ -26,7 +26,7 @@ from bot.domain.competition_definitions import add_competition
 from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import add_region, get_member, join_region
 from bot.domain.grammar import LogCommand
-from bot.posting.competition_posts import LiveStandingsRefresher
+from bot.posting.live_standings import LiveStandingsRefresher
 from bot.scheduler.jobs import (
     CLAIM_LEASE,
     JobRuntime,

@@ -29,12 +29,12 @@ from bot.domain.live_standings import LIVE_EDIT_INTERVAL
 from bot.domain.wheel import commitment
 from bot.features.competitions import _refresh_after_log
 from bot.posting.competition_posts import (
-    LiveStandingsRefresher,
     NoChannel,
     post_kickoff,
     post_last_call,
     post_results,
 )
+from bot.posting.live_standings import LiveStandingsRefresher
 from models import Activity, Competition, CompetitionDay, CompetitionWinner, Region
 from tests.support.clock import FakeClock
 from tests.support.slack_stub import Call, SlackStub

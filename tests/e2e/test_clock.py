@@ -29,7 +29,7 @@ from bot.domain.goals import RampPolicy
 from bot.domain.grammar import LogCommand
 from bot.domain.ramp_store import configure_ramp
 from bot.domain.wheel import SeedSource, new_seed
-from bot.posting.competition_posts import DEFERRED_TRIES, LiveStandingsRefresher, refresh_live_standings
+from bot.posting.live_standings import DEFERRED_TRIES, LiveStandingsRefresher, refresh_live_standings
 from bot.scheduler.clock import RECONCILE_JOB_ID, Clock, make_scheduler, spec_trigger
 from bot.scheduler.jobs import JobRuntime
 from bot.scheduler.specs import JobSpec, update_schedule_settings
