@@ -221,6 +221,7 @@ def run_pg_rounds(
         batch_requests(key, 20_000_000 + n * per_round, per_round, members, week_start) for n in range(args.rounds)
     ]
     alone, during, ingest = RunResult(), RunResult(), RunResult()
+    time.sleep(args.settle_seconds)  # the first window alone follows the 100,000-activity ingest
     for batches in rounds:
         commands = slash_commands(2 * (int(args.rate * window) + 1), members)
         _merge(alone, drive_at_rate(server.port, commands[: len(commands) // 2], args.rate, window, is_logged))
