@@ -1,10 +1,8 @@
-"""API keys for the batch API: made once, stored as a SHA-256 only, revoked by name."""
+"""API keys for the batch API: made once, stored as a SHA-256 only (bot.domain.secret_tokens), revoked by name."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.directory import ensure_workspace
 from bot.domain.errors import Conflict, NotFound
+from bot.domain.secret_tokens import hash_token, new_token
 from bot.domain.text_input import require_plain_text
 from models import ApiKey
 
@@ -21,11 +20,6 @@ SHOWN_PREFIX_LENGTH = 10  # "pd_" and 7 random characters: enough to tell keys a
 MAX_KEY_NAME = 64
 # last_used_at moves at most this often: a busy key mustn't write on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-def hash_key(key: str) -> str:
-    # Keys carry 256 random bits: a fast unsalted hash is enough (nothing to brute-force).
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -54,8 +48,8 @@ def create_key(session: Session, team_id: str, name: str) -> NewKey:
     if session.scalars(select(ApiKey).where(ApiKey.team_id == team_id, ApiKey.name == cleaned)).first():
         raise Conflict(f"There's already a key named {cleaned}.", "Pick another name, or revoke that one first.")
     ensure_workspace(session, team_id)
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiKey(team_id=team_id, name=cleaned, prefix=key[:SHOWN_PREFIX_LENGTH], key_hash=hash_key(key)))
+    key = new_token(KEY_PREFIX)
+    session.add(ApiKey(team_id=team_id, name=cleaned, prefix=key[:SHOWN_PREFIX_LENGTH], key_hash=hash_token(key)))
     session.flush()
     return NewKey(cleaned, key)
 
@@ -77,7 +71,7 @@ def authenticate(session: Session, presented: str, now: datetime) -> KeyOwner | 
     """The owner of a live key, or None; compares hashes in constant time."""
     if not presented.startswith(KEY_PREFIX) or len(presented) < SHOWN_PREFIX_LENGTH:
         return None
-    presented_hash = hash_key(presented)
+    presented_hash = hash_token(presented)
     candidates = session.scalars(
         select(ApiKey).where(ApiKey.prefix == presented[:SHOWN_PREFIX_LENGTH], ApiKey.revoked_at.is_(None))
     )

@@ -1,14 +1,12 @@
 """Wallboard links: a region's live board at `/tv/<token>`, made once, revoked by name.
 
-The token is 256 random bits in url-safe text (43 characters) and only its SHA-256 is stored,
-so the database never holds a working link. An unknown and a revoked token look the same
-from outside: `region_for_token` answers None for both.
+The token is 256 random bits in url-safe text (43 characters) and only its SHA-256 is stored
+(bot.domain.secret_tokens), so the database never holds a working link. An unknown and a
+revoked token look the same from outside: `region_for_token` answers None for both.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,20 +15,15 @@ from sqlalchemy.orm import Session
 
 from bot.domain.directory import ensure_workspace
 from bot.domain.errors import Conflict, NotFound
+from bot.domain.secret_tokens import hash_token, new_token
 from bot.domain.text_input import require_plain_text
 from models import Region, TvLink
 
-TOKEN_BYTES = 32
 MAX_LINK_NAME = 64
 TV_PATH_PREFIX = "/tv/"
 # Tokens are token_urlsafe(32): 43 characters from this alphabet; anything else is not ours.
 _TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH = 32, 128
-
-
-def hash_token(token: str) -> str:
-    # 256 random bits: a fast unsalted hash is enough (nothing to brute-force).
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def tv_path(token: str) -> str:
@@ -82,7 +75,7 @@ def create_link(session: Session, region: Region, *, name: str | None, created_b
                 "Pick another name (`--name`); `pipeday tv list` shows them.",
             )
     ensure_workspace(session, region.team_id)
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = new_token()
     session.add(
         TvLink(
             team_id=region.team_id,

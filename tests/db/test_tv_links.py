@@ -15,7 +15,8 @@ from bot.domain.activities import log_activity, undo_last
 from bot.domain.directory import add_region, join_region, require_region
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.grammar import LogCommand
-from bot.domain.tv_links import create_link, hash_token, list_links, region_for_token, revoke_link, tv_url
+from bot.domain.secret_tokens import hash_token
+from bot.domain.tv_links import create_link, list_links, region_for_token, revoke_link, tv_url
 from bot.tv.cache import WallboardCache
 from models import Member, TvLink
 

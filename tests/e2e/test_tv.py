@@ -19,7 +19,8 @@ from bot.domain.competition_definitions import add_competition
 from bot.domain.competition_presets import PRESETS
 from bot.domain.directory import add_region, join_region, require_region, set_role
 from bot.domain.prizes import add_prize
-from bot.domain.tv_links import create_link, hash_token, revoke_link
+from bot.domain.secret_tokens import hash_token
+from bot.domain.tv_links import create_link, revoke_link
 from bot.render.wheel_gif import final_rotation, pointer_segment
 from models import Member, Spin, TvLink
 from tests.e2e.conftest import TEAM_ID, LiveBot
