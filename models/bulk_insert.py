@@ -37,6 +37,17 @@ def insert_new(
     """Insert `rows` (every row with the same columns) into `table` (a model's `__table__`),
     skipping any that conflicts on the unique `conflict` columns; the `returning` column of
     each row actually inserted."""
+    return [row[0] for row in insert_new_rows(session, table, rows, conflict, (returning,))]
+
+
+def insert_new_rows(
+    session: Session,
+    table: FromClause,
+    rows: Sequence[Mapping[str, Any]],
+    conflict: tuple[str, ...],
+    returning: tuple[str, ...],
+) -> list[tuple[Any, ...]]:
+    """`insert_new`, returning several columns of each row inserted (e.g. its id and its key)."""
     if not isinstance(table, Table):
         raise TypeError(f"insert_new needs a Table, not {type(table).__name__}")
     if not rows:
@@ -45,22 +56,24 @@ def insert_new(
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         statement = _unnest_insert(table, columns, conflict, returning, dialect)
-        return list(session.scalars(statement, _column_arrays(table, columns, rows, dialect)))
-    return list(session.scalars(_many_insert(table, conflict, returning, dialect.name), list(rows)))
+        return [tuple(row) for row in session.execute(statement, _column_arrays(table, columns, rows, dialect))]
+    return [tuple(row) for row in session.execute(_many_insert(table, conflict, returning, dialect.name), list(rows))]
 
 
 @cache
-def _many_insert(table: Table, conflict: tuple[str, ...], returning: str, dialect_name: str) -> Insert:
+def _many_insert(table: Table, conflict: tuple[str, ...], returning: tuple[str, ...], dialect_name: str) -> Insert:
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement: Insert = (
-        dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(table.c[returning])
+        dialect.insert(table)
+        .on_conflict_do_nothing(index_elements=list(conflict))
+        .returning(*(table.c[name] for name in returning))
     )
     return statement
 
 
 @cache
 def _unnest_insert(
-    table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], returning: str, dialect: Dialect
+    table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], returning: tuple[str, ...], dialect: Dialect
 ) -> TextClause:
     arrays = ", ".join(f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in columns)
     quote = dialect.identifier_preparer.quote
@@ -68,7 +81,7 @@ def _unnest_insert(
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
         f"SELECT * FROM unnest({arrays}) "
         f"ON CONFLICT ({', '.join(quote(name) for name in conflict)}) DO NOTHING "
-        f"RETURNING {quote(returning)}"
+        f"RETURNING {', '.join(quote(name) for name in returning)}"
     )
 
 
