@@ -19,6 +19,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.blocks.common import message
 from bot.blocks.flags import (
     HOME_KEEP_ACTION,
     HOME_VOID_ACTION,
@@ -84,8 +85,13 @@ def register(app: App, ctx: AppContext) -> None:
         flag_id = parse_record_id(action.get("value"))
         if flag_id is None:
             return
+        team_id, user_id = _actor(body)
+        # Checked here as well as on submit: the modal names who disputed.
+        if not is_manager_user(ctx, client, team_id, user_id):
+            _refuse_privately(client, user_id, NOT_A_MANAGER)
+            return
         with ctx.session_factory.begin() as session:
-            view = flag_view(session, get_flag(session, _actor(body)[0], flag_id))
+            view = flag_view(session, get_flag(session, team_id, flag_id))
         keep = action.get("action_id") == HOME_KEEP_ACTION
         # Now, not after the ack: the trigger_id expires 3 s after the click.
         one_quick_try(client, TRIGGER_CALL_TIMEOUT_S).views_open(
@@ -245,6 +251,14 @@ def _after_home_resolution(
 
     after_resolution(client, ctx.session_factory, ctx.clock, resolution, refresher)
     publish_home(ctx, client, team_id, user_id)
+
+
+def _refuse_privately(client: WebClient, user_id: str, text: str) -> None:
+    """An App Home button has no response_url to answer ephemerally through: a DM says no."""
+    try:
+        post_message(client, open_dm(client, user_id), message(text))
+    except SLACK_FAILURES as error:
+        logger.warning("refusal to %s not sent: %s", user_id, error)
 
 
 def _tell_disputed(client: WebClient, dispute: Dispute) -> None:

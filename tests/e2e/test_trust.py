@@ -146,6 +146,23 @@ def test_a_night_log_is_flagged_after_the_ack_and_a_manager_voids_it_from_app_ho
     assert "ana" not in text_of(board["blocks"])
 
 
+def test_a_rep_forging_a_keep_or_void_click_is_told_no_and_no_modal_opens(team: LiveBot) -> None:
+    # The modal names who disputed: only a manager may open it, not just submit it.
+    bot = team
+    bot.clock.set(TUESDAY_5AM)
+    bot.pg_reply("4 connects", user_id="U_ANA")
+    bot.settle()
+    home = open_home(bot, "U_MGR", publishes=1)
+    (void_button,) = buttons(home["blocks"], HOME_VOID_ACTION)
+    click = bot.requests.block_action(HOME_VOID_ACTION, void_button["value"], user_id="U_BEN", view=home)
+    assert click.send(bot.base_url).status_code == 200
+    bot.slack.wait_for("chat.postMessage")
+    bot.settle()
+    (refusal,) = dms_to(bot, "U_BEN")
+    assert "Only managers can keep or void flags" in refusal.args["text"]
+    assert bot.slack.calls("views.open") == []
+
+
 @pytest.fixture
 def connect_day(team: LiveBot) -> LiveBot:
     with team.session_factory.begin() as session:
