@@ -22,8 +22,6 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,12 +37,11 @@ from bench.harness import (
     gunicorn_server,
     load_average,
     loopback_web_command,
-    migrate,
     percentile,
     scratch_directory,
-    throwaway_database,
 )
-from bench.seed import SeedPlan, member_user_id, seed
+from bench.seed import member_user_id
+from bench.seeded import add_database_arguments, seeded_database
 from bot.devtools.slack_requests import SignedRequest
 from bot.devtools.slack_stub import SlackStub
 
@@ -78,23 +75,6 @@ def is_board(answer: Answer) -> bool:
         return False
     message = json.loads(answer.body)
     return bool(message.get("blocks")) and not message.get("text", "").startswith("Sorry")
-
-
-@contextmanager
-def seeded_database(args: argparse.Namespace, workdir: Path) -> Iterator[str]:
-    if args.seeded_url:
-        yield args.seeded_url
-        return
-    from models.db import make_engine
-
-    with throwaway_database(args.database_url, workdir) as url:
-        migrate(url)
-        engine = make_engine(url)
-        plan = SeedPlan(team_id=TEAM_ID, activities=args.activities)
-        report = seed(engine, plan, now=datetime.now(UTC), log=lambda line: print(f"  seed: {line}", flush=True))
-        engine.dispose()
-        print(f"seeded {report.activities} activities in {report.seconds:.0f} s")
-        yield url
 
 
 def time_in_process(database_url: str, text: str, runs: int) -> tuple[list[float], int]:
@@ -176,10 +156,7 @@ def print_result(result: VariantResult) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--database-url", help="PostgreSQL server to benchmark on (default: a SQLite file)")
-    source.add_argument("--seeded-url", help="an already migrated and seeded database to use as is")
-    parser.add_argument("--activities", type=int, default=1_000_000, help="activities to seed (default 1,000,000)")
+    add_database_arguments(parser)
     parser.add_argument("--requests", type=int, default=200, help="HTTP requests per variant (default 200)")
     parser.add_argument("--max-seconds", type=float, default=30.0, help="time cap per variant (default 30)")
     parser.add_argument("--runs", type=int, default=30, help="in-process build_board runs per variant (default 30)")
@@ -192,7 +169,7 @@ def main() -> int:
     print(f"server: {loopback_web_command(REAL_APP_SPEC)}")
     print(f"load average before: {load_average()}")
     print("times in ms; HTTP requests sent one at a time; target p95 <= 50 ms")
-    with scratch_directory(args.keep) as workdir, seeded_database(args, workdir) as database_url:
+    with scratch_directory(args.keep) as workdir, seeded_database(args, workdir, TEAM_ID) as database_url:
         print_header()
         results = measure(database_url, workdir, args.requests, args.max_seconds, args.runs)
     print(f"load average after: {load_average()}")

@@ -37,7 +37,6 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.board_latency import seeded_database
 from bench.harness import (
     LOOPBACK,
     REAL_APP_SPEC,
@@ -51,6 +50,7 @@ from bench.harness import (
     scratch_directory,
 )
 from bench.ingest import is_logged
+from bench.seeded import add_database_arguments, seeded_database
 from bot.devtools.slack_requests import SignedRequest
 from bot.devtools.slack_stub import SlackStub
 
@@ -251,10 +251,7 @@ def print_tvs(label: str, run: TvRun) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--database-url", help="PostgreSQL server to benchmark on (default: a SQLite file)")
-    source.add_argument("--seeded-url", help="an already migrated and seeded database to use as is")
-    parser.add_argument("--activities", type=int, default=1_000_000, help="activities to seed (default 1,000,000)")
+    add_database_arguments(parser)
     parser.add_argument("--rate", type=float, default=10.0, help="/pg 1 connect per second (default 10)")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each phase (default 30)")
     parser.add_argument("--mark-every", type=float, default=6.0, help="seconds between marked logs (default 6)")
@@ -267,7 +264,7 @@ def main() -> int:
     rng = random.Random(14)
     print(f"server: {loopback_web_command(REAL_APP_SPEC)}")
     print(f"load average before: {load_average()}")
-    with scratch_directory(args.keep) as workdir, seeded_database(args, workdir) as database_url:
+    with scratch_directory(args.keep) as workdir, seeded_database(args, workdir, TEAM_ID) as database_url:
         setup = prepare(database_url)
         regions = len(setup.tokens)
         print(
