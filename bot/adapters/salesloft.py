@@ -176,17 +176,19 @@ def _missing_fields(event: str, resource: Mapping[str, Any]) -> list[str]:
 
 
 def _items(event: str, resource: Mapping[str, Any], mapping: Mapping[str, str]) -> list[dict[str, Any]]:
+    # Calls and emails are separate Salesloft resources, each numbered on its own: the external
+    # id names the resource, so call 7 and email 7 are two activities, not a repeat.
     resource_id = _resource_id(resource)
     if event == CALL_CREATED:
         occurred_at = _utc(resource.get("created_at"), "created_at")
-        found = [(resource_id, _activity_type(mapping, CALL_CREATED))]
+        found = [(f"call:{resource_id}", _activity_type(mapping, CALL_CREATED))]
         if _text(resource.get("disposition"), "disposition").lower() in CONNECTED_DISPOSITIONS:
-            found.append((f"{resource_id}:connect", _activity_type(mapping, CALL_CONNECTED)))
+            found.append((f"call:{resource_id}:connect", _activity_type(mapping, CALL_CONNECTED)))
     else:
         if not _is_sent(resource):
             return []
         occurred_at = _utc(resource.get("sent_at") or resource.get("updated_at"), "sent_at")
-        found = [(resource_id, _activity_type(mapping, EMAIL_SENT))]
+        found = [(f"email:{resource_id}", _activity_type(mapping, EMAIL_SENT))]
     user_id = _user_id(resource)
     return [
         {"external_id": external_id, "type": activity_type, "occurred_at": occurred_at, "vendor_user_id": user_id}

@@ -131,8 +131,8 @@ def test_the_documented_connected_call_is_a_call_and_a_connect() -> None:
     parsed = ADAPTER.parse(delivery(CALL_BODY), {})
     assert parsed.delivery_id == "call_created:1:2023-01-01T00:00:00.000000-05:00"
     assert parsed.items == [
-        {"external_id": "1", "type": "call", "occurred_at": FIXTURE_MOMENT_UTC, "vendor_user_id": "10"},
-        {"external_id": "1:connect", "type": "connect", "occurred_at": FIXTURE_MOMENT_UTC, "vendor_user_id": "10"},
+        {"external_id": "call:1", "type": "call", "occurred_at": FIXTURE_MOMENT_UTC, "vendor_user_id": "10"},
+        {"external_id": "call:1:connect", "type": "connect", "occurred_at": FIXTURE_MOMENT_UTC, "vendor_user_id": "10"},
     ]
     assert parsed.to_fetch == []
 
@@ -142,7 +142,7 @@ def test_a_call_without_a_connected_disposition_is_only_a_call(disposition: str 
     # None: present but null (no result logged), which is not the same as a missing field.
     body = json.dumps({**json.loads(CALL_BODY), "disposition": disposition}).encode()
     parsed = ADAPTER.parse(delivery(body), {})
-    assert [item["external_id"] for item in parsed.items] == ["1"]
+    assert [item["external_id"] for item in parsed.items] == ["call:1"]
     assert parsed.to_fetch == []
 
 
@@ -160,7 +160,7 @@ def test_the_documented_sent_email_is_an_email_when_it_was_sent() -> None:
     parsed = ADAPTER.parse(delivery(EMAIL_BODY, "email_updated"), {})
     assert parsed.delivery_id == "email_updated:1:2023-01-01T00:00:00.000000-05:00"
     assert parsed.items == [
-        {"external_id": "1", "type": "email", "occurred_at": FIXTURE_MOMENT_UTC, "vendor_user_id": "10"}
+        {"external_id": "email:1", "type": "email", "occurred_at": FIXTURE_MOMENT_UTC, "vendor_user_id": "10"}
     ]
 
 
@@ -194,7 +194,7 @@ def test_a_record_without_timestamps_has_no_delivery_id_but_still_counts_by_its_
     body = changed(EMAIL_BODY, updated_at=None, created_at=None)
     parsed = ADAPTER.parse(delivery(body, "email_updated"), {})
     assert parsed.delivery_id is None
-    assert [item["external_id"] for item in parsed.items] == ["1"]
+    assert [item["external_id"] for item in parsed.items] == ["email:1"]
 
 
 # --- mapping ------------------------------------------------------------------------------
@@ -215,9 +215,9 @@ def test_the_default_mapping_names_real_activity_types_and_every_event_is_descri
 
 def test_an_event_mapped_to_nothing_is_ignored() -> None:
     only_calls = ADAPTER.parse(delivery(CALL_BODY), {"call_created.connected": ""})
-    assert [item["external_id"] for item in only_calls.items] == ["1"]
+    assert [item["external_id"] for item in only_calls.items] == ["call:1"]
     only_connects = ADAPTER.parse(delivery(CALL_BODY), {"call_created": ""})
-    assert [item["external_id"] for item in only_connects.items] == ["1:connect"]
+    assert [item["external_id"] for item in only_connects.items] == ["call:1:connect"]
     no_emails = ADAPTER.parse(delivery(EMAIL_BODY, "email_updated"), {"email_updated.sent": ""})
     assert no_emails.items == []
 
@@ -273,8 +273,8 @@ def test_a_call_without_a_disposition_is_fetched_from_the_api() -> None:
     items = ADAPTER.fetch(parsed.to_fetch[0], api, {})
     assert api.paths == ["/v2/activities/calls/1"]
     assert items == [
-        {"external_id": "1", "type": "call", "occurred_at": FIXTURE_MOMENT_UTC, "vendor_user_id": "10"},
-        {"external_id": "1:connect", "type": "connect", "occurred_at": FIXTURE_MOMENT_UTC, "vendor_user_id": "10"},
+        {"external_id": "call:1", "type": "call", "occurred_at": FIXTURE_MOMENT_UTC, "vendor_user_id": "10"},
+        {"external_id": "call:1:connect", "type": "connect", "occurred_at": FIXTURE_MOMENT_UTC, "vendor_user_id": "10"},
     ]
 
 
@@ -283,7 +283,7 @@ def test_an_email_without_its_user_is_fetched_and_the_fetch_honours_the_mapping(
     assert parsed.to_fetch == [{"event": "email_updated", "id": "1"}]
     api = FakeApi(json.loads(EMAIL_BODY))  # the bare record, as the OpenAPI schema shows it
     assert ADAPTER.fetch(parsed.to_fetch[0], api, {"email_updated.sent": "touch"}) == [
-        {"external_id": "1", "type": "touch", "occurred_at": FIXTURE_MOMENT_UTC, "vendor_user_id": "10"}
+        {"external_id": "email:1", "type": "touch", "occurred_at": FIXTURE_MOMENT_UTC, "vendor_user_id": "10"}
     ]
     assert api.paths == ["/v2/activities/emails/1"]
 

@@ -174,3 +174,20 @@ def test_a_call_delivered_without_its_disposition_is_fetched_from_the_api_after_
     assert stored(live_bot) == [("call", "salesloft", "U_REP1"), ("connect", "salesloft", "U_REP1")]
     with live_bot.session_factory() as session:
         assert session.scalars(select(WebhookDelivery.state)).all() == ["done"]
+
+
+def test_a_call_and_an_email_with_the_same_salesloft_id_are_both_counted(live_bot: LiveBot) -> None:
+    # Calls and emails are separate Salesloft resources with their own id spaces: the
+    # documented Call and Email fixtures are both record 1, and neither is the other's repeat.
+    assert json.loads(CALL_BODY)["id"] == json.loads(EMAIL_BODY)["id"]
+    source = new_source(live_bot)
+    link_rep(live_bot)
+    for body, event in ((CALL_BODY, "call_created"), (EMAIL_BODY, "email_updated")):
+        answer = deliver(live_bot, source.id, body, event, sign(body))
+        assert answer.status_code == 200 and answer.json() == {"status": "received"}, answer.text
+    wait_for_runs(live_bot.session_factory)
+    assert stored(live_bot) == [
+        ("call", "salesloft", "U_REP1"),
+        ("connect", "salesloft", "U_REP1"),
+        ("email", "salesloft", "U_REP1"),
+    ]
