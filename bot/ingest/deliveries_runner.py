@@ -232,9 +232,16 @@ class DeliveryRunner:
         return state
 
     def _fetch(self, source: Source, jobs: list[dict[str, Any]], deadline: float) -> _Fetched:
-        """The items of the jobs that worked, the jobs left, and why the run stopped early."""
+        """The items of the jobs that worked, the jobs left, and why the run stopped early.
+        A job may say what it yields without the vendor's API (`without_api`: items, e.g. a HubSpot
+        workflow delivery naming its owner by id rather than by the email the API would give):
+        a source with no API token takes those instead of parking the delivery."""
         adapter = adapter_for(source.kind)
         blocker = self._blocker(source, adapter)
+        if blocker is not None and adapter is not None and source.api_token_encrypted is None:
+            fallbacks = [job.get("without_api") for job in jobs]
+            if all(isinstance(items, list) for items in fallbacks):
+                return _Fetched([item for items in fallbacks if isinstance(items, list) for item in items], [])
         if blocker is not None:
             return _Fetched([], jobs, blocker, park=True)
         assert adapter is not None  # _blocker says so otherwise
