@@ -93,10 +93,11 @@ class DemoSystem:
         self._send(self.requests.event_callback(event).send(self.base_url))
         return self.slack.home_view(user_id)
 
-    def click_in_home(
+    def click_in_view(
         self, action_id: str, value: str, *, user_id: str, user_name: str, view: dict[str, Any], block_id: str
     ) -> HttpResult:
-        """Press a button in the App Home view."""
+        """Press a button in a view: the App Home tab or an open modal (with what was typed in
+        it as the view's `state`)."""
         signed = self.requests.block_action(
             action_id, value, user_id=user_id, user_name=user_name, view=view, block_id=block_id
         )

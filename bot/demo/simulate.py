@@ -26,6 +26,7 @@ from bot.demo.artifacts import ArtifactWriter
 from bot.demo.feed import FeedCollector, Place, PostedButton, find_buttons
 from bot.demo.harness import DemoSystem, running_system
 from bot.demo.history import HISTORY_WEEKS, seed_history
+from bot.demo.review import review_before_spin
 from bot.demo.terminal import FeedEntry, RenderOptions, render_feed_entry
 from bot.demo.world import DEMO_TEAM_DOMAIN, DEMO_TEAM_NAME, Person, World, build_world, played_days
 from bot.devtools.slack_requests import HttpResult
@@ -36,6 +37,8 @@ from bot.scheduler.jobs import JobRuntime
 
 FEED_FILE_WIDTH = 100
 SPIN_DELAY = timedelta(minutes=4)
+# A manager who has just cleared the winner's flags spins straight after.
+SPIN_AFTER_REVIEW = timedelta(minutes=1)
 # When the admin exports the week, in the first region's time zone on the last played day
 # (still inside the UTC week, which is what a workspace-wide export uses).
 EXPORT_LOCAL_TIME = time(18, 0)
@@ -159,7 +162,8 @@ class _Week:
         self.timeline = _Timeline()
         self.shown: list[FeedEntry] = []
         self.people = {p.user_id: p for p in world.people}
-        self.pressed: set[tuple[str, str, str]] = set()
+        self.pressed: set[tuple[str, str, str, str]] = set()
+        self.reviewed: set[tuple[str, str]] = set()  # (channel, spin button value) reviewed
         self.feed = FeedCollector(
             system.slack, _places(world), ZoneInfo(world.regions[0].tz), bot_user_id=system.slack.bot_user_id
         )
@@ -284,9 +288,11 @@ class _Week:
             self._maybe_press(button, now)
 
     def _maybe_press(self, button: PostedButton, now: datetime) -> None:
-        """Managers spin the wheel a few minutes after the results and mark prizes delivered
-        the next morning — by clicking the buttons the bot posted."""
-        key = (button.channel_id, button.action_id, button.value)
+        """Managers spin the wheel a few minutes after the results (reviewing the winner's flags
+        first when the button asks for it) and mark prizes delivered the next morning — by
+        clicking the buttons the bot posted."""
+        # The label is part of the key: after a review the same button comes back as "Spin".
+        key = (button.channel_id, button.action_id, button.value, button.label)
         label = button.label.lower()
         if key in self.pressed or not ("spin" in label or "deliver" in label):
             return
@@ -295,8 +301,25 @@ class _Week:
             return
         self.pressed.add(key)
         manager = self.world.manager_of(region.name)
-        delay = SPIN_DELAY if "spin" in label else DELIVERY_DELAY
+        if label.startswith("🔎 review"):
+            self.timeline.add(now + SPIN_DELAY, lambda: self._review(manager, button))
+            return
+        delay = DELIVERY_DELAY if "deliver" in label else SPIN_DELAY
+        if (button.channel_id, button.value) in self.reviewed:
+            delay = SPIN_AFTER_REVIEW
         self.timeline.add(now + delay, lambda: self._press(manager, button))
+
+    def _review(self, manager: Person, button: PostedButton) -> None:
+        """The winner has open flags: open the review, keep each with a reason, close it. The
+        results post then offers the spin again (seen by `_watch`)."""
+        region = self.world.region(manager.region)
+        self._show(self.feed.flush(button.channel_id))  # the channel's edits so far come first
+        done = review_before_spin(self.system, manager, region.channel_name, button)
+        self.report.clicks += 1 + len(done.kept)
+        self.reviewed.add((button.channel_id, button.value))
+        self._show(done.feed_entries(f"{manager.name} › {button.label}", self.system.clock(), ZoneInfo(region.tz)))
+        if not done.finished:
+            self.report.skipped.append(f"the spin in {region.name} (its review didn't finish)")
 
     def _press(self, manager: Person, button: PostedButton) -> None:
         region = self.world.region(manager.region)
@@ -320,7 +343,7 @@ class _Week:
         if view is None or button is None:
             self.report.skipped.append("CSV export (App Home showed no Export button)")
             return
-        self.system.click_in_home(
+        self.system.click_in_view(
             button.action_id,
             button.value,
             user_id=admin,

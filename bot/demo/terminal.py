@@ -455,7 +455,7 @@ class FeedEntry:
 
     channel: str  # as shown: "#pg-amer", "DM Maya Patel"
     at: datetime  # local time of the channel's region, for the heading
-    kind: str  # "post", "edit", "reply", "file" or "ephemeral"
+    kind: str  # "post", "edit", "reply", "file", "ephemeral" or "modal"
     text: str | None = None
     blocks: Any = None
     filename: str | None = None
@@ -464,7 +464,14 @@ class FeedEntry:
     in_thread: bool = False
 
 
-KIND_LABELS = {"post": "", "edit": "✎ edited", "reply": "↳ in thread", "file": "", "ephemeral": "only they see this"}
+KIND_LABELS = {
+    "post": "",
+    "edit": "✎ edited",
+    "reply": "↳ in thread",
+    "file": "",
+    "ephemeral": "only they see this",
+    "modal": "a modal only they see",
+}
 
 
 def render_feed_entry(entry: FeedEntry, options: RenderOptions = RenderOptions()) -> list[str]:

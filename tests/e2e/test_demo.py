@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import random
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -177,3 +178,35 @@ def test_stub_records_posted_messages_with_their_ts() -> None:
     assert [(m.channel, m.args["text"]) for m in posted] == [("C1", "one"), ("DU2", "two")]
     assert posted[0].ts == first["ts"] and posted[1].thread_ts == first["ts"]
     assert stub.posted_messages("C1") == posted[:1]
+
+
+def _results_with_a_winner(feed: str) -> set[tuple[str, str]]:
+    """(region, weekday) of every results post (as first posted) that names a winner."""
+    found = set()
+    for entry in feed.split("\n\n"):
+        heading, _, body = entry.partition("\n")
+        match = re.fullmatch(r"#pg-(\w+)  (\w{3}) \d\d:\d\d \S+", heading)
+        if match and " results — " in body and "🏆 Winner:" in body:
+            found.add((match[1], match[2].lower()))
+    return found
+
+
+def test_every_winner_gets_a_spin_including_one_reviewed_first(tmp_path: Path) -> None:
+    # Seed 2025's two days: APAC's Connect Day winner has a "Big day" flag, so the results
+    # post's button reads "Review, then spin"; the manager keeps the flag, then spins.
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["demo", "--days", "2", "--seed", "2025", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    feed = (out / FEED_FILENAME).read_text(encoding="utf-8")
+
+    assert "[ 🔎 Review, then spin ]" in feed
+    winners = _results_with_a_winner(feed)
+    assert len(winners) == 6
+    spun = {(g.name.split("-")[1], g.stem.split("-")[-1]) for g in out.glob("wheel-*.gif")}
+    assert spun == winners
+    review = feed[feed.index("Wei Zhang › 🔎 Review, then spin  Thu 17:34 +08  a modal only they see") :]
+    assert "#3 Big day · @Kenji Tanaka · APAC" in review
+    assert "Kept by @Wei Zhang: “Checked with the rep: a real call block" in review
+    assert "✅ Nothing left to review." in review
+    assert "#pg-apac  Thu 17:35 +08  ↳ in thread\n│ 🎡 Spinning the wheel for @Kenji Tanaka…" in review
+    assert "didn't finish" not in result.output
