@@ -5,7 +5,13 @@ bot.scheduler.goals_kickoff. Each posts with its workspace's client (`runtime.cl
 
 from __future__ import annotations
 
-from bot.domain.competition_days import day_for_key
+from datetime import datetime
+from typing import Protocol
+
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.competition_days import DayKey, day_for_key
 from bot.posting.competition_posts import post_kickoff, post_last_call, post_results
 from bot.posting.slack_messages import post_message
 from bot.posting.weekly_summary import post_weekly_summary
@@ -13,8 +19,22 @@ from bot.scheduler.goals_kickoff import goals_kickoff_content
 from bot.scheduler.jobs import Firing, JobRuntime, Poster, PostResult, PostTimes, day_key
 
 
-def _post_kickoff(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
-    posted = post_kickoff(
+class _OncePerDayPost(Protocol):
+    """post_kickoff, post_last_call: False when it was posted already or the day is closed."""
+
+    def __call__(
+        self,
+        client: WebClient,
+        session_factory: sessionmaker[Session],
+        key: DayKey,
+        now: datetime,
+        *,
+        content_time: datetime | None = None,
+    ) -> bool: ...
+
+
+def _post_once_per_day(post: _OncePerDayPost, runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
+    posted = post(
         runtime.client_for(firing.spec.team_id),
         runtime.session_factory,
         day_key(firing),
@@ -22,6 +42,10 @@ def _post_kickoff(runtime: JobRuntime, firing: Firing, times: PostTimes) -> Post
         content_time=times.content_time,
     )
     return PostResult(firing.spec.channel_id, None, None if posted else "already posted, or the day is closed")
+
+
+def _post_kickoff(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
+    return _post_once_per_day(post_kickoff, runtime, firing, times)
 
 
 def _post_standings(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
@@ -39,14 +63,7 @@ def _post_standings(runtime: JobRuntime, firing: Firing, times: PostTimes) -> Po
 
 
 def _post_last_call(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
-    posted = post_last_call(
-        runtime.client_for(firing.spec.team_id),
-        runtime.session_factory,
-        day_key(firing),
-        times.now,
-        content_time=times.content_time,
-    )
-    return PostResult(firing.spec.channel_id, None, None if posted else "already posted, or the day is closed")
+    return _post_once_per_day(post_last_call, runtime, firing, times)
 
 
 def _post_results(runtime: JobRuntime, firing: Firing, times: PostTimes) -> PostResult:
