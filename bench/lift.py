@@ -24,45 +24,30 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.seed import SeedPlan, seed
+from bench.seed import SeedPlan
+from bench.seeded import reuse_or_seed
 from bot.domain.competition_days import ensure_day
 from bot.domain.competition_definitions import add_competition, find_competition
 from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import list_regions
 from bot.domain.lift import RegionLift, lift_report
-from models import Activity, Competition
+from models import Competition
 from models.competitions import DAY_CLOSED
-from models.db import DatabaseTimeouts, make_engine, make_session_factory, upgrade
+from models.db import DatabaseTimeouts, make_engine, make_session_factory
 
 DEFAULT_DATABASE_URL = "sqlite:////tmp/pipeday-bench-lift.db"
-# Friday 27 Nov 2026, 21:00 UTC: 16:00 in New York, the end of the seeded 13 weeks.
-SEED_NOW = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)
 BUDGET_SECONDS = 2.0
 TEAM = "T0001"
 WEEKS_WITH_COMPETITIONS = 9
 COMPETITIONS = (CompetitionSpec("Booking Day", 2, "meeting"), CompetitionSpec("Connect Day", 3, "connect"))
-
-
-def prepare(engine: Engine, plan: SeedPlan, reseed: bool) -> datetime:
-    """Migrate, seed if empty (or --reseed), and return the `now` the data ends at."""
-    upgrade(engine)
-    with engine.connect() as connection:
-        count = connection.scalar(select(func.count()).select_from(Activity).where(Activity.team_id == plan.team_id))
-        latest = connection.scalar(select(func.max(Activity.occurred_at)).where(Activity.team_id == plan.team_id))
-    if count and not reseed:
-        print(f"reusing {count:,} activities of {plan.team_id} (pass --reseed to start over)")
-        return SEED_NOW if latest is None or latest <= SEED_NOW else latest
-    seed(engine, plan, now=SEED_NOW, force=bool(count))
-    return SEED_NOW
 
 
 def add_competition_days(session_factory: sessionmaker[Session], team_id: str, now: datetime) -> None:
@@ -137,7 +122,7 @@ def main() -> int:
     args = parse_args()
     # Seeding COPYs a million rows in one statement: no 5 s statement timeout for it.
     seeding = make_engine(args.database_url, DatabaseTimeouts(statement_s=600))
-    now = prepare(seeding, SeedPlan(team_id=TEAM), args.reseed)
+    now = reuse_or_seed(seeding, SeedPlan(team_id=TEAM), args.reseed)
     seeding.dispose()
     engine = make_engine(args.database_url)
     session_factory = make_session_factory(engine)

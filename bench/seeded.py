@@ -1,6 +1,11 @@
-"""The seeded database the read-heavy HTTP benchmarks (board_latency.py, tv.py) run on, and the
-command-line options that choose it: a throwaway SQLite file or PostgreSQL database seeded with
-bench/seed.py, or an already seeded one reused as is."""
+"""The seeded databases the read-heavy benchmarks run on.
+
+- board_latency.py and tv.py: a throwaway SQLite file or PostgreSQL database seeded with
+  bench/seed.py, or an already seeded one reused as is (`add_database_arguments`,
+  `seeded_database`);
+- lift.py and weekly_summary.py: a database kept between runs, seeded once with data that ends
+  at `SEED_NOW` (`reuse_or_seed`).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import Engine, func, select
+
 from bench.harness import migrate, throwaway_database
 from bench.seed import SeedPlan, seed
+from models import Activity
+from models.db import upgrade
+
+# Friday 27 Nov 2026, 21:00 UTC: 16:00 in New York, the end of the seeded 13 weeks.
+SEED_NOW = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)
 
 
 def add_database_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,3 +51,17 @@ def seeded_database(args: argparse.Namespace, workdir: Path, team_id: str) -> It
         engine.dispose()
         print(f"seeded {report.activities} activities in {report.seconds:.0f} s")
         yield url
+
+
+def reuse_or_seed(engine: Engine, plan: SeedPlan, reseed: bool) -> datetime:
+    """Migrate, seed if empty (or `reseed`), and return the `now` the data ends at: SEED_NOW,
+    or a later last activity when the database holds one."""
+    upgrade(engine)
+    with engine.connect() as connection:
+        count = connection.scalar(select(func.count()).select_from(Activity).where(Activity.team_id == plan.team_id))
+        latest = connection.scalar(select(func.max(Activity.occurred_at)).where(Activity.team_id == plan.team_id))
+    if count and not reseed:
+        print(f"reusing {count:,} activities of {plan.team_id} (pass --reseed to start over)")
+        return SEED_NOW if latest is None or latest <= SEED_NOW else latest
+    seed(engine, plan, now=SEED_NOW, force=bool(count))
+    return SEED_NOW

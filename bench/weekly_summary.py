@@ -22,16 +22,17 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.seed import SeedPlan, seed
+from bench.seed import SeedPlan
+from bench.seeded import reuse_or_seed
 from bot.blocks.summary import weekly_summary_message
 from bot.domain.competition_definitions import add_competition, find_competition
 from bot.domain.competition_presets import CompetitionSpec
@@ -40,12 +41,10 @@ from bot.domain.prizes import add_prize
 from bot.domain.region_metrics import competition_metrics
 from bot.domain.summary import WeeklySummary, weekly_summary
 from bot.posting.weekly_summary import summary_chart_png
-from models import Activity, CompetitionDay, CompetitionWinner, Member, Region, Spin
-from models.db import make_engine, make_session_factory, upgrade
+from models import CompetitionDay, CompetitionWinner, Member, Region, Spin
+from models.db import make_engine, make_session_factory
 
 DEFAULT_DATABASE_URL = "sqlite:////tmp/pipeday-bench-summary.db"
-# Friday 27 Nov 2026, 21:00 UTC: 16:00 in New York, the end of the seeded 13 weeks.
-SEED_NOW = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)
 BUDGET_SECONDS = 2.0
 TEAM = "T0001"
 
@@ -56,19 +55,6 @@ class RunTiming:
     messages: float
     charts: float
     chart_each: list[float]  # seconds per chart render
-
-
-def prepare(engine: Engine, plan: SeedPlan, reseed: bool) -> datetime:
-    """Migrate, seed if empty (or --reseed), and return the `now` the data ends at."""
-    upgrade(engine)
-    with engine.connect() as connection:
-        count = connection.scalar(select(func.count()).select_from(Activity).where(Activity.team_id == plan.team_id))
-        latest = connection.scalar(select(func.max(Activity.occurred_at)).where(Activity.team_id == plan.team_id))
-    if count and not reseed:
-        print(f"reusing {count:,} activities of {plan.team_id} (pass --reseed to start over)")
-        return latest
-    seed(engine, plan, now=SEED_NOW, force=bool(count))
-    return SEED_NOW
 
 
 def add_week_winners(session_factory: sessionmaker[Session], team_id: str, now: datetime) -> None:
@@ -162,7 +148,7 @@ def main() -> int:
     args = parse_args()
     engine = make_engine(args.database_url)
     plan = SeedPlan(team_id=TEAM)
-    now = prepare(engine, plan, args.reseed)
+    now = reuse_or_seed(engine, plan, args.reseed)
     session_factory = make_session_factory(engine)
     add_week_winners(session_factory, TEAM, now)
     warm_up, summaries = time_one_run(session_factory, TEAM, now)
