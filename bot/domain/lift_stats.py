@@ -1,10 +1,14 @@
 """Two sets of days compared: their means, the difference, the ratio, and 95% intervals.
 
-The intervals come from scipy.stats.bootstrap (percentile method, seeded so the same data
-always gives the same report): each resample redraws both samples with replacement, and the
-difference and the ratio of their means are read from the same resamples (RESAMPLES of them). Percentile rather
-than BCa: BCa's jackknife is quadratic in the sample, and a region's ordinary days hold ten
-thousand rep-days.
+The intervals are percentile bootstrap intervals, seeded so the same data always gives the
+same report: each resample redraws both samples with replacement, and the difference and the
+ratio of their means are read from the same resamples (RESAMPLES of them). The resampling is
+NumPy's (its seeded Generator draws every resample's indexes); the draws and the quantiles are
+scipy.stats.bootstrap's (method="percentile", vectorized, BATCH at a time) step for step, so
+the intervals are the ones SciPy gives for the same seed, to the last bit (the tests compare
+them) — without SciPy's stats, whose import cost the command more than the resampling itself.
+Percentile rather than BCa: BCa's jackknife is quadratic in the sample, and a region's
+ordinary days hold ten thousand rep-days.
 
 Nothing is estimated from fewer than MIN_DAYS days on either side: the comparison then
 carries its counts and means only, and says "not enough data yet".
@@ -15,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +37,7 @@ LIFT_SEED = 20_261_127
 UNBOUNDED = 1e12  # a ratio bound at least this large is shown as unbounded
 
 Values = NDArray[np.float64]
+Floats = NDArray[np.floating[Any]]  # float64 sample values, float32 resamples
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,7 @@ def compare(
     return replace(counts, difference_interval=difference, ratio_interval=ratio if mean_without else None)
 
 
-def _difference_and_ratio(with_values: Values, without_values: Values, axis: int = -1) -> Values:
+def _difference_and_ratio(with_values: Floats, without_values: Floats, axis: int = -1) -> Floats:
     mean_with = np.mean(with_values, axis=axis)
     mean_without = np.mean(without_values, axis=axis)
     # A resample with nothing on the other side has no ratio: it counts as "unbounded" (a
@@ -121,27 +127,42 @@ def _difference_and_ratio(with_values: Values, without_values: Values, axis: int
 
 
 def _bootstrap(with_values: Values, without_values: Values, seed: Sequence[int]) -> tuple[Interval, Interval]:
-    # Imported here: SciPy's stats take half a second to load, and only a report needs them
-    # (web workers answer logs without ever loading it).
-    from scipy.stats import bootstrap
-
     if _constant(with_values) and _constant(without_values):
-        # Every resample is the sample itself: the interval is the point (SciPy would warn).
+        # Every resample is the sample itself: the interval is the point.
         point = _difference_and_ratio(with_values, without_values)
         return _interval(point[0], point[0]), _interval(point[1], point[1])
-    result = bootstrap(
-        # Counts and half hours are exact in float32, and half the bytes to gather per resample.
-        (with_values.astype(np.float32), without_values.astype(np.float32)),
-        _difference_and_ratio,
-        n_resamples=RESAMPLES,
-        batch=BATCH,
-        vectorized=True,
-        method="percentile",
-        confidence_level=CONFIDENCE_LEVEL,
-        rng=np.random.default_rng([LIFT_SEED, *seed]),
-    )
-    low, high = result.confidence_interval
+    # Counts and half hours are exact in float32, and half the bytes to gather per resample.
+    samples = (with_values.astype(np.float32), without_values.astype(np.float32))
+    rng = np.random.default_rng([LIFT_SEED, *seed])
+    batches = []
+    for done in range(0, RESAMPLES, BATCH):
+        size = min(BATCH, RESAMPLES - done)
+        # Each resample redraws each sample with replacement: `size` rows of indexes a sample.
+        with_resampled, without_resampled = (
+            sample[rng.integers(0, sample.size, (size, sample.size))] for sample in samples
+        )
+        batches.append(_difference_and_ratio(with_resampled, without_resampled, axis=-1))
+    low, high = _percentile_interval(np.concatenate(batches, axis=-1))
     return _interval(low[0], high[0]), _interval(low[1], high[1])
+
+
+def _percentile_interval(distribution: Floats) -> tuple[Floats, Floats]:
+    """The (1 − CONFIDENCE_LEVEL) / 2 and 1 − that quantiles of each row (statistic) of the
+    bootstrap distribution, with linear interpolation between order statistics (Hyndman and
+    Fan's 7th definition, SciPy's and NumPy's default), in the distribution's float32 as
+    scipy.stats.quantile computes them: the intervals scipy.stats.bootstrap(method="percentile")
+    gives for the same resamples, to the last bit (tests/domain/test_lift_stats.py checks)."""
+    ordered = np.sort(distribution, axis=-1)
+    alpha = np.asarray((1 - CONFIDENCE_LEVEL) / 2, dtype=ordered.dtype)
+    p = np.stack([alpha, 1 - alpha])
+    n = np.asarray(ordered.shape[-1], dtype=ordered.dtype)
+    position = p * n + (1 - p)  # 1-based, as a float
+    upper = position // 1
+    lower = upper - 1
+    weight = np.where(lower < 0, np.zeros_like(p), position % 1)
+    lower, upper = np.clip(lower, 0.0, n - 1).astype(np.int64), np.clip(upper, 0.0, n - 1).astype(np.int64)
+    quantiles = (1 - weight) * ordered[..., lower] + weight * ordered[..., upper]
+    return quantiles[..., 0], quantiles[..., 1]
 
 
 def _constant(values: Values) -> bool:
