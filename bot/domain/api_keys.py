@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.domain.activity_sources import require_own_name
 from bot.domain.directory import ensure_workspace
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.secret_tokens import hash_token, new_token
@@ -17,7 +18,6 @@ from models import ApiKey
 
 KEY_PREFIX = "pd_"
 SHOWN_PREFIX_LENGTH = 10  # "pd_" and 7 random characters: enough to tell keys apart
-MAX_KEY_NAME = 64
 # last_used_at moves at most this often: a busy key mustn't write on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -37,10 +37,8 @@ class KeyOwner:
 
 
 def require_key_name(name: str) -> str:
-    cleaned = require_plain_text(name, "Key names")
-    if not cleaned or len(cleaned) > MAX_KEY_NAME:
-        raise Conflict(f"A key name is 1 to {MAX_KEY_NAME} characters.")
-    return cleaned
+    # Not slash, home, …: the key's name is its items' source (stored as api:<name>).
+    return require_own_name(require_plain_text(name, "Key names"), "key name")
 
 
 def create_key(session: Session, team_id: str, name: str) -> NewKey:
