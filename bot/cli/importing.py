@@ -65,16 +65,15 @@ def import_file(
 
 
 def _email_resolver(settings: Settings) -> EmailResolver:
-    """Slack's users.lookupByEmail with a bot token; without one, only emails already cached on
-    members match (the others park, and `pipeday member link` replays them)."""
+    """Slack's users.lookupByEmail with the workspace's bot token (for a workspace of an org-wide
+    install, its org's token told which workspace: `make_web_client`); without a token, only
+    emails already cached on members match (the others park, and `pipeday member link` replays them)."""
     if not settings.bot_token:
         return lambda _email: None
-    from slack_sdk import WebClient
-
     from bot.api import slack_email_resolver
-    from bot.app import configure_web_client
+    from bot.app import make_web_client
 
-    return slack_email_resolver(configure_web_client(WebClient(token=settings.bot_token), settings))
+    return slack_email_resolver(make_web_client(settings))
 
 
 def _show_progress(progress: Progress, size: int, started: float) -> None:
