@@ -4,9 +4,10 @@ Tests and `pipeday demo` point `WebClient(base_url=stub.base_url)` at it. It ans
 methods Pipeday uses the way Slack does, records every call, and rejects Block Kit payloads
 that the real API would reject, so layout bugs fail tests instead of failing in a workspace.
 
-By topic: `stub` (the server, recording, forced failures, dispatch), `http` (serving and
-decoding requests), `block_kit` (what Slack would reject), `records`, `state` (what every
-part shares), and the Web API methods in `conversations`, `files`, `users` and `views`.
+By topic: `stub` (the server, checks, dispatch), `recording` (recorded calls, rejections,
+forced failures, held calls), `http` (serving and decoding requests), `block_kit` (what Slack
+would reject), `records`, `state` (what every part shares), `oauth` (installs and tokens), and
+the Web API methods in `conversations`, `files`, `users` and `views`.
 Everything tests, the demo and the benchmarks use is importable from here.
 """
 
@@ -21,11 +22,11 @@ from bot.devtools.slack_stub.block_kit import (
     validate_message_payload,
     validate_view,
 )
+from bot.devtools.slack_stub.recording import HOLD_LIMIT_SECONDS
 from bot.devtools.slack_stub.records import Call, PostedMessage, SharedFile, StubChannel
 from bot.devtools.slack_stub.state import FAKE_TS_STEP_MICROS, FIRST_FAKE_TS_MICROS
 from bot.devtools.slack_stub.stub import (
     DEFAULT_SCOPES,
-    HOLD_LIMIT_SECONDS,
     MAX_RESPONSE_URL_USES,
     MESSAGE_METHODS,
     REQUIRED_ARGS,
