@@ -7,10 +7,11 @@ into a histogram of values per day, and only that histogram comes back. Ten regi
 hundred reps over a million activities stay well inside the report's two seconds
 (bench/lift.py).
 
-Who counts: the region's reps are its members with the `rep` role now, and all their logs
-count (wherever they were logged), so "the same reps" means the same people. A rep's days
-run from their first to their last log in the period; quiet working days in between are
-zeros, days before they started or after they stopped are not days of theirs at all.
+Who counts: the region's reps are its members with the `rep` role now, and all their counted
+logs count (wherever they were logged), so "the same reps" means the same people. A rep's days
+run from their first to their last counted log in the period (undone and voided ones never
+count, here or anywhere: models.entities.counted_activities); quiet working days in between
+are zeros, days before they started or after they stopped are not days of theirs at all.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, ColumnElement, case, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from bot.domain.windows import local_date, local_midnight_utc
 from models import Activity, Competition, CompetitionDay, Member, Region
+from models.entities import counted_activities
 
 FOLLOW_UP_TYPES = ("meeting", "qbm", "opp")
 LEADER_HOUR_THRESHOLD = 1.0  # "a leader logged at least one prospecting hour"
@@ -147,18 +149,23 @@ def _bounds(period: Period) -> tuple[datetime, datetime]:
 
 
 def _rep_spans(session: Session, reps: list[int], period: Period) -> list[tuple[int, int]]:
-    """Each rep's first and last log in the period (any type, undone ones too: they were at work).
+    """Each rep's first and last counted log in the period (any type; undone and voided logs
+    are no sign they were at work: a rep whose only log was voided has no days at all).
 
     Two index seeks per rep (ix_activities_member), rather than reading their logs."""
     if not reps:
         return []
     start, end = _bounds(period)
-    log = aliased(Activity)
 
     def edge(aggregate: Any) -> Any:
         return (
-            select(aggregate(log.occurred_at))
-            .where(log.member_id == Member.id, log.occurred_at >= start, log.occurred_at < end)
+            select(aggregate(Activity.occurred_at))
+            .where(
+                Activity.member_id == Member.id,
+                Activity.occurred_at >= start,
+                Activity.occurred_at < end,
+                counted_activities(),
+            )
             .scalar_subquery()
         )
 
@@ -263,7 +270,7 @@ def _histograms(
             Activity.type.in_(types),
             Activity.occurred_at >= start,
             Activity.occurred_at < end,
-            Activity.deleted_at.is_(None),
+            counted_activities(),
         )
         .subquery()
     )
@@ -299,7 +306,7 @@ def _leader_days(session: Session, leaders: list[int], period: Period) -> set[in
             Activity.type == "hour",
             Activity.occurred_at >= start,
             Activity.occurred_at < end,
-            Activity.deleted_at.is_(None),
+            counted_activities(),
         )
         .subquery()
     )

@@ -12,13 +12,14 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot.domain.calendar_store import add_holiday
 from bot.domain.lift import lift_period, lift_report, region_lift
 from bot.domain.lift_data import Period, load_region_days
 from bot.domain.lift_text import competition_headline, leaders_headline
-from models import Region
+from models import Activity, Region
 from tests.support.lift_data import (
     NEW_YORK,
     NOW,
@@ -258,3 +259,33 @@ def test_every_region_at_once_equals_each_region_alone(session: Session) -> None
     alone = [region_lift(session, region, NOW, weeks=WEEKS, weekly=True) for region in (amer, emea)]
     assert [r.region_name for r in together] == ["AMER", "EMEA"]
     assert together == alone
+
+
+def test_voided_and_undone_logs_are_no_days_at_work(session: Session) -> None:
+    """A rep's days run from their first to their last counted log: a voided or undone one
+    says nothing about when they were at work (Mon 2 – Sun 15 Nov 2026, day 0 a Monday)."""
+    region = make_region(session)
+    kim, lee, max_ = add_people(session, region, "rep", 3, "REP")
+    voided = {(kim.id, local(date(2026, 11, 10), 10)), (lee.id, local(date(2026, 11, 5), 10))}
+    undone = {(max_.id, local(date(2026, 11, 4), 10))}
+    store_logs(
+        session,
+        [
+            Log(kim, "call", 1, local(date(2026, 11, 3), 10)),  # day 1
+            Log(kim, "connect", 3, local(date(2026, 11, 10), 10)),  # day 8: voided
+            Log(lee, "connect", 2, local(date(2026, 11, 5), 10)),  # day 3, Lee's only log: voided
+            Log(max_, "call", 1, local(date(2026, 11, 4), 10)),  # day 2: undone
+            Log(max_, "call", 1, local(date(2026, 11, 6), 10)),  # day 4
+        ],
+    )
+    for rows, columns in ((voided, {"deleted_at": NOW, "voided_at": NOW}), (undone, {"deleted_at": NOW})):
+        for member_id, at in rows:
+            session.execute(
+                update(Activity).where(Activity.member_id == member_id, Activity.occurred_at == at).values(**columns)
+            )
+    period = Period(date(2026, 11, 2), date(2026, 11, 15), NEW_YORK)
+    data = load_region_days(session, region, period, {"connect"}, [])
+    assert data.rep_spans == [(1, 1), (4, 4)]  # Kim on day 1 only, Lee never, Max on day 4
+    assert [data.active_reps(day) for day in range(6)] == [0, 1, 0, 0, 1, 0]
+    assert data.histograms == {}  # and no connect counts
+    assert region_lift(session, region, NOW, weeks=4).reps == 2  # from Mon 26 Oct

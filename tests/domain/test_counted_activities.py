@@ -20,9 +20,6 @@ EXCLUSION_WORDS = ("counted_activities", "deleted_at")
 SEES_EVERY_ROW = {
     ("bot/domain/activities.py", "_find_by_key"): "a redelivery finds the row its key made, undone or voided",
     ("bot/domain/ingestion.py", "_park"): "an ingested key already used (even by a voided row) is a duplicate",
-    # Each rep's first and last log, any state: when they were around, for the lift report's
-    # comparisons (bot.domain.lift_data belongs to the lift report; reported, not changed here).
-    ("bot/domain/lift_data.py", "_rep_spans"): "a rep's span of activity, undone logs included",
 }
 
 
