@@ -390,7 +390,7 @@ def jobs_schedule(
     team: str | None,
 ) -> None:
     from bot.domain.directory import ensure_workspace
-    from bot.scheduler.specs import ScheduleSettingsError
+    from bot.scheduler.schedule_settings import ScheduleSettingsError
 
     kind = kind.lower()
     _check_day_and_time(day, at_text)
@@ -430,7 +430,7 @@ def _schedule_kind(
     enabled: bool | None,
     grace_minutes: int | None,
 ) -> None:
-    from bot.scheduler.specs import update_schedule_settings
+    from bot.scheduler.schedule_settings import update_schedule_settings
 
     if kind in COMPETITION_KINDS and (day or at_text):
         raise click.UsageError(
@@ -464,7 +464,7 @@ def _schedule_competition(
     enabled: bool | None,
 ) -> None:
     from bot.domain.competition_definitions import find_competition
-    from bot.scheduler.specs import update_schedule_settings
+    from bot.scheduler.schedule_settings import update_schedule_settings
 
     if kind in WEEKLY_KINDS or day or enabled is not None or not at_text:
         raise click.UsageError(

@@ -16,7 +16,7 @@ from bot.scheduler import clock as clock_module
 from bot.scheduler.bookkeeping import CatchUpWatch, ConfigWatch, specs_for
 from bot.scheduler.clock import Clock, make_scheduler
 from bot.scheduler.jobs import JobRuntime
-from bot.scheduler.specs import update_schedule_settings
+from bot.scheduler.schedule_settings import update_schedule_settings
 from models import Competition, Region, Workspace
 from tests.support.clock import FakeClock
 from tests.support.slack_stub import SlackStub

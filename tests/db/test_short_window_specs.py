@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from bot.domain.competition_definitions import add_competition
 from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import add_region, ensure_workspace
-from bot.scheduler.specs import load_job_specs, update_schedule_settings
+from bot.scheduler.schedule_settings import update_schedule_settings
+from bot.scheduler.specs import load_job_specs
 
 TEAM = "T1"
 

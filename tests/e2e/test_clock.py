@@ -32,7 +32,8 @@ from bot.domain.wheel import SeedSource, new_seed
 from bot.posting.live_standings import DEFERRED_TRIES, LiveStandingsRefresher, refresh_live_standings
 from bot.scheduler.clock import RECONCILE_JOB_ID, Clock, make_scheduler, spec_trigger
 from bot.scheduler.jobs import JobRuntime
-from bot.scheduler.specs import JobSpec, update_schedule_settings
+from bot.scheduler.schedule_settings import update_schedule_settings
+from bot.scheduler.specs import JobSpec
 from bot.scheduler.timing import LocalSchedule
 from models import CompetitionDay, Region, SentLog, Workspace
 from tests.support.clock import FakeClock
