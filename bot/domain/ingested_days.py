@@ -1,6 +1,7 @@
-"""The open competition days a batch of ingested activities changes (the batch API, `pipeday
-import`), found with as few reads as the batch allows: its live standings are then refreshed
-once per day, not once per activity."""
+"""What a batch of ingested activities created, for what follows it: the open competition days
+it changes (the batch API, `pipeday import`), found with as few reads as the batch allows (its
+live standings are then refreshed once per day, not once per activity), and each created
+activity as the flag rules see it (`IngestedActivity`, bot.domain.trust_ingested)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,23 @@ class IngestedFacts:
     region_id: int | None
     type: str
     occurred_at: datetime
+    source: str
+
+
+@dataclass(frozen=True)
+class IngestedActivity:
+    """One created activity, whose it is and where: what the flag rules check after the batch
+    has committed and been answered (bot.domain.trust_ingested)."""
+
+    activity_id: int
+    team_id: str
+    member_id: int
+    region_id: int | None
+    region_name: str | None
+    tz: str | None  # the member's region's zone
+    type: str
+    quantity: float
+    occurred_at: datetime  # UTC
     source: str
 
 

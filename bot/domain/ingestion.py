@@ -22,9 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.activities import MAX_KEY_LENGTH
+from bot.domain.competition_caps import MIN_CAP, IngestedCaps
 from bot.domain.directory import MemberRef, ensure_member, find_member_ref
 from bot.domain.errors import Conflict
-from bot.domain.ingested_days import IngestedFacts
+from bot.domain.ingested_days import IngestedActivity, IngestedFacts
 from bot.domain.ingested_items import ActivityBatch as ActivityBatch
 from bot.domain.ingested_items import ActivityItem as ActivityItem
 from bot.domain.ingested_items import ItemResult as ItemResult
@@ -47,7 +48,7 @@ from bot.domain.person_keys import (
 )
 from bot.domain.text_input import unsafe_character
 from models import Activity, Member, ParkedItem
-from models.bulk_insert import insert_new
+from models.bulk_insert import insert_new_rows
 from models.ingestion import PersonLink
 
 EmailResolver = Callable[[str], str | None]  # an email → a Slack user id, or None
@@ -68,6 +69,7 @@ class _Valid:
     member: MemberRef | None = None
     reason: str | None = None
     lookup_failed: str | None = None  # the email couldn't be matched just now: refused, not parked
+    refused: str | None = None  # over a competition's cap on single logs: rejected, nothing stored
 
 
 @dataclass
@@ -76,6 +78,9 @@ class IngestReport:
     # What each created activity was, coalesced (same region, type and moment): what the
     # caller hands the live standings once the batch has committed (days_touched_by_batch).
     touched: set[IngestedFacts] = field(default_factory=set)
+    # Each created activity with its id and member: what the caller hands the flag rules once
+    # the batch has committed and been answered (bot.domain.trust_ingested).
+    created: list[IngestedActivity] = field(default_factory=list)
 
 
 def external_key(source: str, external_id: str) -> str:
@@ -131,16 +136,19 @@ def ingest_items(
         seen.add(key)
         valid.append(_Valid(index, checked, item_source, key, checked.person_key(item_source)))
     _match_people(session, team_id, valid, resolve_email, now)
+    _refuse_over_caps(session, team_id, valid)
     report = IngestReport([])
-    created = _insert_activities(session, team_id, [v for v in valid if v.member is not None])
+    created = _insert_activities(session, team_id, [v for v in valid if v.member is not None and v.refused is None])
     for entry in valid:
-        if entry.lookup_failed is not None:
-            results[entry.index] = ItemResult(entry.item.external_id, "rejected", entry.lookup_failed)
+        refusal = entry.lookup_failed or entry.refused
+        if refusal is not None:
+            results[entry.index] = ItemResult(entry.item.external_id, "rejected", refusal)
             continue
         if entry.member is not None:
             status: Status = "created" if entry.key in created else "duplicate"
             if status == "created":
                 report.touched.add(_facts(team_id, entry))
+                report.created.append(_created(team_id, entry, created[entry.key]))
         else:
             status = _park(session, team_id, entry, now)
         results[entry.index] = ItemResult(entry.item.external_id, status)
@@ -153,6 +161,45 @@ def _facts(team_id: str, entry: _Valid) -> IngestedFacts:
     return IngestedFacts(
         team_id, entry.member.region_id, entry.item.type, entry.item.occurred_at.astimezone(UTC), entry.source
     )
+
+
+def _created(team_id: str, entry: _Valid, activity_id: int) -> IngestedActivity:
+    member, item = entry.member, entry.item
+    assert member is not None
+    return IngestedActivity(
+        activity_id,
+        team_id,
+        member.id,
+        member.region_id,
+        member.region_name,
+        member.tz,
+        item.type,
+        float(item.quantity),
+        item.occurred_at.astimezone(UTC),
+        entry.source,
+    )
+
+
+def _refuse_over_caps(session: Session, team_id: str, entries: list[_Valid]) -> None:
+    """Items over a competition's cap on single logs in the window they occurred in, in their
+    member's region, of its metric and counted by it, are refused (`pipeday competition set
+    NAME --max-per-log N`), as a typed log is. One read of the caps for the whole chunk, and
+    none when no item holds more than the least cap."""
+    over = [e for e in entries if e.member is not None and e.lookup_failed is None and e.item.quantity > MIN_CAP]
+    if not over:
+        return
+    caps = IngestedCaps.read(session, team_id, {entry.item.type for entry in over})
+    for entry in over:
+        member = entry.member
+        assert member is not None
+        entry.refused = caps.refusal(
+            member.region_id,
+            member.tz,
+            entry.item.type,
+            float(entry.item.quantity),
+            entry.source,
+            entry.item.occurred_at.astimezone(UTC),
+        )
 
 
 def _match_people(
@@ -214,14 +261,18 @@ def _member_for_email(
     return member
 
 
-def _insert_activities(session: Session, team_id: str, entries: list[_Valid]) -> set[str]:
-    """The keys actually inserted; the others were already stored (by an earlier or a concurrent delivery)."""
+def _insert_activities(session: Session, team_id: str, entries: list[_Valid]) -> dict[str, int]:
+    """The keys actually inserted, with their activities' ids; the others were already stored
+    (by an earlier or a concurrent delivery)."""
     if not entries:
-        return set()
+        return {}
     # In key order, so two concurrent batches lock the same keys in the same order (no deadlock).
     rows = [_activity_row(team_id, entry) for entry in sorted(entries, key=lambda entry: entry.key)]
     # Not insert().values(rows): a multi-row VALUES statement is compiled afresh on every call.
-    return set(insert_new(session, Activity.__table__, rows, ("team_id", "idempotency_key"), "idempotency_key"))
+    inserted = insert_new_rows(
+        session, Activity.__table__, rows, ("team_id", "idempotency_key"), ("idempotency_key", "id")
+    )
+    return {str(key): int(activity_id) for key, activity_id in inserted}
 
 
 def _activity_row(team_id: str, entry: _Valid) -> dict[str, Any]:
@@ -284,6 +335,10 @@ class LinkResult:
     duplicate: int
     # What the replayed activities were: the caller refreshes the live standings they change.
     touched: set[IngestedFacts] = field(default_factory=set)
+    # The replayed activities, for the flag rules once the link has committed.
+    replayed: list[IngestedActivity] = field(default_factory=list)
+    # Parked items over a competition's cap on single logs: refused (unparked, not stored).
+    rejected: int = 0
 
 
 def link_person(session: Session, team_id: str, person_key: str, user_id: str) -> LinkResult:
@@ -324,8 +379,18 @@ def link_person(session: Session, team_id: str, person_key: str, user_id: str) -
     for index, row in enumerate(parked):
         item = stored_item(row.item)
         entries.append(_Valid(index, item, row.source, external_key(row.source, item.external_id), key, ref))
-    created = _insert_activities(session, team_id, entries)
+    _refuse_over_caps(session, team_id, entries)
+    refused = [entry for entry in entries if entry.refused is not None]
+    created = _insert_activities(session, team_id, [entry for entry in entries if entry.refused is None])
     if parked:
         session.execute(delete(ParkedItem).where(ParkedItem.id.in_([row.id for row in parked])))
-    touched = {_facts(team_id, entry) for entry in entries if entry.key in created}
-    return LinkResult(key, ref, len(created), len(entries) - len(created), touched)
+    stored = [entry for entry in entries if entry.key in created]
+    return LinkResult(
+        key,
+        ref,
+        len(created),
+        len(entries) - len(created) - len(refused),
+        {_facts(team_id, entry) for entry in stored},
+        [_created(team_id, entry, created[entry.key]) for entry in stored],
+        len(refused),
+    )

@@ -147,6 +147,7 @@ def store_batch(
                 for entry, result in zip(chunk, part.results, strict=True):
                     results[entry.index] = result
                 report.touched |= part.touched
+                report.created += part.created
     report.results = [result for result in results if result is not None]
     assert len(report.results) == len(results), "every item gets exactly one result"
     return report
@@ -194,6 +195,7 @@ def _ingest_chunk(
         if dry_run:
             transaction.rollback()
             part.touched.clear()
+            part.created.clear()
         else:
             transaction.commit()
     return part
