@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cli.jobs import needs_attention
+from bot.cli.jobs_listing import needs_attention
 from bot.domain.competition_closing import close_day
 from bot.domain.directory import get_member
 from bot.domain.errors import Conflict, NotFound
