@@ -22,6 +22,7 @@ from bot.domain.api_keys import authenticate
 from bot.domain.ingested_days import IngestedFacts
 from bot.domain.ingestion import ActivityBatch, ActivityItem, EmailLookupFailed, EmailResolver
 from bot.ingest.batches import resolve_then_ingest
+from bot.ingest.flag_checks import IngestedFlagger
 
 logger = logging.getLogger(__name__)
 IngestedListener = Callable[[set[IngestedFacts]], None]
@@ -124,12 +125,15 @@ def ingestion_blueprint(
     on_ingested: IngestedListener | None = None,
     *,
     resolver_for_team: Callable[[str], EmailResolver] | None = None,
+    flagger: IngestedFlagger | None = None,
 ) -> Blueprint:
     """`on_ingested` gets the facts of a batch's created activities once it has committed and
     the caller has its answer (the web app passes the live standings' `on_logs`).
     `resolver_for_team` (many workspaces) gives the key's workspace its own email lookups;
-    without it every batch uses `resolve_email`."""
+    without it every batch uses `resolve_email`. `flagger` checks the created activities
+    against the flag rules after the answer (by default one of the blueprint's own)."""
     api = Blueprint("ingestion_api", __name__, url_prefix="/api/v1")
+    flags = flagger if flagger is not None else IngestedFlagger(session_factory, clock)
 
     @api.get("/openapi.json")
     def openapi() -> Response:
@@ -159,6 +163,9 @@ def ingestion_blueprint(
         if report.touched and on_ingested is not None:
             # Once the caller has its answer: the live standings of the days the batch changed.
             answer.call_on_close(partial(on_ingested, report.touched))
+        if report.created:
+            # Once the caller has its answer: the flag rules, on the flagger's own thread.
+            answer.call_on_close(partial(flags.submit, report.created))
         return answer, 200
 
     return api

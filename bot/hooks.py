@@ -44,6 +44,7 @@ from bot.domain.secret_box import SecretBox
 from bot.domain.webhook_sources import SIGNS_THE_URI, effective_mapping, find_source
 from bot.ingest.batches import NOT_STORED, resolve_then_ingest
 from bot.ingest.deliveries_runner import ApiFactory, DeliveryPool, DeliveryRunner, Source
+from bot.ingest.flag_checks import IngestedFlagger
 from bot.installs.clients import WorkspaceClients
 from bot.installs.setup import email_resolver_for
 from bot.settings import ConfigurationError
@@ -109,13 +110,16 @@ def hooks_blueprint(
     on_ingested: IngestedListener | None = None,
     api_factory: ApiFactory = UrllibVendorApi,
     resolver_for_team: Callable[[str], EmailResolver] | None = None,
+    flagger: IngestedFlagger | None = None,
 ) -> HooksBlueprint:
     """`public_url` (PIPEDAY_PUBLIC_URL): the base of the full URI that some vendors sign.
     `on_ingested` gets the facts of the created activities once they're committed and the
     sender has its answer (the web app passes the live standings' `on_logs`).
     `resolver_for_team` (many workspaces) gives each source's workspace its own email lookups;
-    without it every source uses `resolve_email`."""
+    without it every source uses `resolve_email`. `flagger` checks the created activities
+    against the flag rules once the sender has its answer (by default the blueprint's own)."""
     hooks = HooksBlueprint("webhooks", __name__, url_prefix="/hooks")
+    flags = flagger if flagger is not None else IngestedFlagger(session_factory, clock)
     runner = DeliveryRunner(
         session_factory,
         clock,
@@ -124,6 +128,7 @@ def hooks_blueprint(
         on_ingested=on_ingested,
         api_factory=api_factory,
         resolver_for_team=resolver_for_team,
+        flagger=flags,
     )
     pool = hooks.delivery_pool = DeliveryPool(runner)
 
@@ -165,7 +170,7 @@ def hooks_blueprint(
             return jsonify(error=str(error) or "The body isn't this vendor's shape."), 400
         if kind == "generic":
             resolver = resolver_for_team(source.team_id) if resolver_for_team is not None else resolve_email
-            return _ingest_generic(session_factory, source, parsed, now, resolver, on_ingested)
+            return _ingest_generic(session_factory, source, parsed, now, resolver, on_ingested, flags)
         with session_factory.begin() as session:
             new, row_id = _record(session, source, parsed, now)
         if not new:
@@ -224,8 +229,9 @@ def _ingest_generic(
     now: datetime,
     resolve_email: EmailResolver,
     on_ingested: IngestedListener | None,
+    flagger: IngestedFlagger,
 ) -> tuple[Response, int]:
-    """The batch API's answer: one result per item, in order."""
+    """The batch API's answer: one result per item, in order; the flag rules after it."""
     delivery_id, items = parsed.delivery_id, parsed.items
     if delivery_id is not None:
         with session_factory.begin() as session:
@@ -246,6 +252,8 @@ def _ingest_generic(
     answer = jsonify(results=[result.as_json() for result in report.results])
     if report.touched and on_ingested is not None:
         answer.call_on_close(partial(on_ingested, report.touched))
+    if report.created:
+        answer.call_on_close(partial(flagger.submit, report.created))
     return answer, 200
 
 

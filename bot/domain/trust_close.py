@@ -3,9 +3,10 @@
 - late-surge: a member whose total grew by more than half its final value in the competition's
   last minutes (as scheduled: a day a manager closes early has none);
 - review: every winner, when the competition reviews every winner (`--review always`);
-- what typed logs were checked for as they came but activity from other systems was not
-  (it arrives in batches, bot.domain.ingestion): its big single logs, and members' days above
-  the region's percentile day.
+- again, as a backstop, what ingested activity is checked for on arrival (bot.domain.trust_ingested,
+  after each batch's answer; a check that failed there, or a process that stopped before it
+  ran, would leave it unchecked): its big single logs, and members' days above the region's
+  percentile day.
 
 Called by bot.domain.competition_closing.close_day in the closing transaction; flags are
 stored once each (their dedupe keys), so a typed log flagged earlier isn't flagged twice.
@@ -124,7 +125,8 @@ def ingested_drafts(
     session: Session, day: CompetitionDay, until: datetime, ranked: list[RankedStanding], settings: TrustSettings
 ) -> list[FlagDraft]:
     """Big single logs from other systems in the window, and members' whole days above the
-    region's percentile day (typed logs had both checked as they came: stored once)."""
+    region's percentile day (checked on arrival already, typed and ingested alike: a flag raised
+    then is stored once, by its dedupe key)."""
     zone = ZoneInfo(day.region.tz)
     reader = BaselineReader(session, BaselineCache(), day.local_date, zone, settings.history_weeks)
     region_ps = tuple(p for p in (settings.big_log_percentile, settings.day_total_percentile) if p is not None)

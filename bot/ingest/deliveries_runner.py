@@ -43,6 +43,7 @@ from bot.domain.ingested_items import ActivityItem, validate_item
 from bot.domain.ingestion import EmailLookupFailed, EmailResolver, emails_to_match, ingest_items
 from bot.domain.secret_box import SecretBox
 from bot.domain.webhook_sources import effective_mapping
+from bot.ingest.flag_checks import IngestedFlagger
 from bot.settings import ConfigurationError
 from models import WebhookSource
 from models.sqlite_gate import yielding_writes
@@ -141,9 +142,11 @@ class DeliveryRunner:
         api_factory: ApiFactory = UrllibVendorApi,
         run_budget_s: float = RUN_BUDGET_S,
         resolver_for_team: Callable[[str], EmailResolver] | None = None,
+        flagger: IngestedFlagger | None = None,
     ) -> None:
         """`resolver_for_team` (many workspaces): each source's workspace's own email lookups;
-        without it every source's emails go to `resolve_email`."""
+        without it every source's emails go to `resolve_email`. `flagger`: checks what a run
+        created against the flag rules, after its commit (by default the runner's own)."""
         self._session_factory = session_factory
         self._clock = clock
         self._resolver_for_team = resolver_for_team if resolver_for_team is not None else partial(_same, resolve_email)
@@ -151,6 +154,7 @@ class DeliveryRunner:
         self._on_ingested = on_ingested
         self._api_factory = api_factory
         self._run_budget_s = run_budget_s
+        self._flagger = flagger if flagger is not None else IngestedFlagger(session_factory, clock)
 
     def run_due(self, limit: int = 100, budget_s: float = TICK_BUDGET_S) -> list[str]:
         """One run for each due delivery, until `budget_s` is spent; their new states
@@ -229,6 +233,9 @@ class DeliveryRunner:
             )
         if report.touched and self._on_ingested is not None:
             self._notify(report.touched)
+        # The delivery was acknowledged before this run: its activities are checked here, on
+        # the run's own thread (the pool's or the clock's), once per member-day.
+        self._flagger.check_now(report.created)
         return state
 
     def _fetch(self, source: Source, jobs: list[dict[str, Any]], deadline: float) -> _Fetched:

@@ -1,0 +1,134 @@
+"""The flag rules' check of ingested activity, once it is stored and its sender answered.
+
+The batch API and the generic webhook hand a batch's created activities to `submit` from the
+response's close (after the answer is sent): they are queued, and a thread of the checker's
+own checks the queue, many batches in one transaction when they come fast, so neither the
+request thread nor the sender waits for the rules. A vendor delivery's run and a replay after
+`pipeday member link` are already after their answer, and `check_now` in their own thread.
+
+The rules and their reads are bot.domain.trust_ingested: per (member, type, local day), not per
+item. Caches: each workspace's settings (SettingsCache), the baselines per member or region,
+type and local day (BaselineCache), and the flags this process has raised (a member above
+the region's big day stays above it for every later batch that day: no INSERT each time).
+A failure is logged, never raised: the activities are stored and answered for already.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.flag_store import store_many
+from bot.domain.ingested_days import IngestedActivity
+from bot.domain.trust_baselines import BaselineCache, BaselineReader
+from bot.domain.trust_ingested import check_ingested
+from bot.domain.trust_settings import SettingsCache, TrustSettings
+
+logger = logging.getLogger(__name__)
+REMEMBERED_FLAGS = 10_000
+# Activities one check transaction takes (a busy minute's batches share one).
+MAX_BATCH = 2_000
+# Past this many waiting, a batch's own request thread checks it: memory stays bounded and a
+# sender faster than the checks is slowed down, never allowed to outrun them for ever.
+MAX_QUEUED = 20_000
+IDLE_TIMEOUT_S = 30.0
+
+
+class IngestedFlagger:
+    def __init__(self, session_factory: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
+        self._session_factory = session_factory
+        self._clock = clock
+        self.settings = SettingsCache()
+        self.baselines = BaselineCache()
+        self._raised: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._queue: list[IngestedActivity] = []
+        self._checking = False
+
+    def submit(self, activities: Sequence[IngestedActivity]) -> None:
+        """Queue `activities` for a check on the checker's thread (started when none runs)."""
+        if not activities:
+            return
+        with self._lock:
+            if len(self._queue) >= MAX_QUEUED:
+                overflow = True
+            else:
+                overflow = False
+                self._queue.extend(activities)
+                if self._checking:
+                    return  # the running checker takes them before it stops
+                self._checking = True
+        if overflow:
+            self.check_now(activities)
+            return
+        threading.Thread(target=self._drain, name="pipeday-ingested-flags", daemon=True).start()
+
+    def check_now(self, activities: Sequence[IngestedActivity]) -> None:
+        """Check `activities` on this thread (a delivery run's, a CLI's)."""
+        for start in range(0, len(activities), MAX_BATCH):
+            self._check(activities[start : start + MAX_BATCH])
+
+    def wait_idle(self, timeout: float = IDLE_TIMEOUT_S) -> None:
+        """Until nothing is queued or being checked (tests, and a CLI before it exits)."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: not self._checking, timeout=timeout):
+                raise TimeoutError(f"ingested activity still being checked after {timeout}s")
+
+    def _drain(self) -> None:
+        while batch := self._next_batch():
+            self._check(batch)
+
+    def _next_batch(self) -> list[IngestedActivity]:
+        """The next batch; with none, stop checking in the same breath as seeing the queue
+        empty (so nothing can be queued between the two and left for nobody)."""
+        with self._lock:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            if not batch:
+                self._checking = False
+                self._idle.notify_all()
+            return batch
+
+    def _check(self, batch: Sequence[IngestedActivity]) -> None:
+        try:
+            with self._session_factory.begin() as session:
+                settings = {team_id: self.settings.get(session, team_id) for team_id in {a.team_id for a in batch}}
+                checked = [activity for activity in batch if settings[activity.team_id].any_log_rule]
+                reader = _Readers(session, self.baselines)
+                drafts = check_ingested(session, checked, settings.__getitem__, reader)
+                drafts = [draft for draft in drafts if not self._known(draft.dedupe_key)]
+                store_many(session, drafts, self._clock())
+            self._remember([draft.dedupe_key for draft in drafts])
+        except SQLAlchemyError:
+            # The activities are stored and answered; flags that couldn't be raised are the only
+            # loss (a competition day's close still checks its big logs and big days).
+            logger.exception("flag rules failed for %d ingested activities", len(batch))
+
+    def _known(self, key: str) -> bool:
+        with self._lock:
+            return key in self._raised
+
+    def _remember(self, keys: list[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._raised[key] = None
+            while len(self._raised) > REMEMBERED_FLAGS:
+                self._raised.popitem(last=False)
+
+
+class _Readers:
+    """A baseline reader per local day, on one check's session, through the shared cache."""
+
+    def __init__(self, session: Session, cache: BaselineCache) -> None:
+        self._session = session
+        self._cache = cache
+
+    def __call__(self, day: date, zone: ZoneInfo, settings: TrustSettings) -> BaselineReader:
+        return BaselineReader(self._session, self._cache, day, zone, settings.history_weeks)
