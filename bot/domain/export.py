@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from bot.domain.activity_sources import SourceSplit, split_by_source
+from bot.domain.activity_sources import SourceSplit, source_label, split_by_source
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.errors import Conflict
 from bot.domain.goal_store import team_members
@@ -166,9 +166,9 @@ def _sources(session: Session, team_id: str, window: Window, region: Region | No
 
 
 def _sources_cell(split: SourceSplit) -> str:
-    """`typed 40; aircall 120`: where the member's activity came from, typed first."""
+    """`typed 40; Aircall 120; API: crm 3`: where the member's activity came from, typed first."""
     parts = [f"typed {_number(split.self_reported)}"] if split.self_reported else []
-    return "; ".join(parts + [f"{source} {_number(total)}" for source, total in split.verified.items()])
+    return "; ".join(parts + [f"{source_label(source)} {_number(total)}" for source, total in split.verified.items()])
 
 
 def _number(value: float) -> str:

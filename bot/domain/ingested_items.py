@@ -25,13 +25,13 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from bot.domain.activity_sources import MAX_OWN_NAME, MAX_SOURCE, api_source
 from bot.domain.activity_types import MAX_COUNT, MAX_HOURS, MIN_COUNT, MIN_HOURS, lookup_type
 from bot.domain.errors import DomainError
 from bot.domain.money import AmountOutOfRange, amount_cents
 from bot.domain.text_input import require_plain_text, unsafe_character
 
 MAX_EXTERNAL_ID = 200
-MAX_SOURCE = 64
 MAX_EMAIL = 320
 MAX_USER_ID = 32  # members.user_id
 MAX_VENDOR_USER_ID = 200
@@ -58,7 +58,10 @@ class ActivityItem(BaseModel):
         min_length=1, max_length=MAX_EXTERNAL_ID, description="Your id for it; a repeat is a duplicate."
     )
     source: str | None = Field(
-        default=None, min_length=1, max_length=MAX_SOURCE, description="Where it came from; the key's name by default."
+        default=None,
+        min_length=1,
+        max_length=MAX_SOURCE,
+        description="Where it came from, stored as api:<source>; the key's name by default.",
     )
     type: str = Field(description="An activity type or alias: call, connect, meeting, deal, hour, …")
     quantity: float = Field(default=1, description="1 to 500; hours from 0.5 to 24 in halves.")
@@ -189,11 +192,15 @@ def describe_errors(error: ValidationError) -> str:
 def validate_item(
     raw: object, default_source: str, now: datetime, *, from_adapter: bool = False
 ) -> ActivityItem | ItemResult:
-    """The item, or its `rejected` result. An `ActivityItem` passed in was validated already
-    (callers may validate a batch once and hand the models on). `from_adapter`: a vendor
-    adapter made it, so it may name the person by `vendor_user_id`."""
+    """The item, or its `rejected` result, with its source set: the item's own, else
+    `default_source`, and `api:<that>` unless a vendor adapter made it (`from_adapter`, which
+    also lets it name the person by `vendor_user_id`): whatever the batch API, a generic
+    webhook or an import says, it can't pass for typing in Slack or for a vendor. An
+    `ActivityItem` passed in was validated already (callers may validate a batch once and
+    hand the models on; `api_source` leaves a namespaced source as it is)."""
     if isinstance(raw, ActivityItem):
-        return raw if raw.source is not None else raw.model_copy(update={"source": default_source})
+        source = _stored_source(raw.source or default_source, from_adapter)
+        return raw if source == raw.source else raw.model_copy(update={"source": source})
     external_id = raw.get("external_id") if isinstance(raw, dict) else None
     shown_id = external_id if isinstance(external_id, str) else None
     if not isinstance(raw, dict):
@@ -206,9 +213,15 @@ def validate_item(
         return ItemResult(shown_id, "rejected", str(error))
     if item.occurred_at > now + FUTURE_TOLERANCE:
         return ItemResult(item.external_id, "rejected", "occurred_at is in the future")
-    if item.source is None:
-        item = item.model_copy(update={"source": default_source})
-    return item
+    source = _stored_source(item.source or default_source, from_adapter)
+    if len(source) > MAX_SOURCE:
+        return ItemResult(item.external_id, "rejected", f"source: at most {MAX_OWN_NAME} characters")
+    return item if source == item.source else item.model_copy(update={"source": source})
+
+
+def _stored_source(source: str, from_adapter: bool) -> str:
+    # Ingestion is unreleased: no activity was ever stored under an un-namespaced API source.
+    return source if from_adapter else api_source(source)
 
 
 def stored_item(raw: dict[str, Any]) -> ActivityItem:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.adapters.base import Adapter
 from bot.adapters.registry import KNOWN_KINDS, adapter_for, built_kinds, is_known
+from bot.domain.activity_sources import require_own_name
 from bot.domain.activity_types import ACTIVITY_TYPES, lookup_type
 from bot.domain.deliveries import delete_deliveries
 from bot.domain.directory import ensure_workspace
@@ -27,7 +28,6 @@ from bot.domain.secret_box import SecretBox
 from bot.domain.text_input import require_plain_text
 from models import WebhookSource
 
-MAX_SOURCE_NAME = 64
 MAX_SECRET = 500
 MAX_API_TOKEN = 4000
 MAX_API_URL = 300  # webhook_sources.api_url
@@ -91,9 +91,8 @@ def add_source(
     webhook token) instead of a generated one. `api_token`/`api_url`: for the vendor's API."""
     kind = kind.strip().lower()
     require_adapter(kind)
-    cleaned = require_plain_text(name if name is not None else kind, "Source names")
-    if not cleaned or len(cleaned) > MAX_SOURCE_NAME:
-        raise Conflict(f"A source name is 1 to {MAX_SOURCE_NAME} characters.")
+    # Not slash, home, …: a vendor source's name is its activity's source.
+    cleaned = require_own_name(require_plain_text(name if name is not None else kind, "Source names"), "source name")
     if _named(session, team_id, cleaned) is not None:
         raise Conflict(f"There's already a source named {cleaned}.", "Pick another with --name, or remove that one.")
     chosen = _clean_secret(secret, "--secret", MAX_SECRET) if secret is not None else None

@@ -50,6 +50,31 @@ def test_apikey_create_prints_the_key_once_list_shows_it_revoke_stops_it(url: st
         engine.dispose()
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("slash", "typed in Slack"),
+        ("Home", "typed in Slack"),
+        ("modal", "typed in Slack"),
+        ("crm:emea", "colon"),
+        ("api", "starts with api"),
+        ("API-crm", "starts with api"),
+        ("x" * 61, "1 to 60 characters"),
+    ],
+)
+def test_apikey_create_refuses_names_pipeday_gives_sources_itself(url: str, name: str, reason: str) -> None:
+    # A key's name is its items' source: it must never read as typing in Slack or the api: namespace.
+    code, output = run_pipeday(url, "apikey", "create", name)
+    assert code == 1 and reason in output, output
+    assert "pd_" not in output
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            assert session.scalar(select(func.count()).select_from(ApiKey)) == 0
+    finally:
+        engine.dispose()
+
+
 def test_unmatched_items_are_listed_by_person_and_replayed_by_member_link(url: str) -> None:
     engine = make_engine(url)
     try:

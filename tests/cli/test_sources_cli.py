@@ -75,6 +75,25 @@ def test_source_add_refuses_unbuilt_kinds_and_a_missing_key(url: str, monkeypatc
     assert "No webhook sources yet" in invoke(url, "source", "list")[1]
 
 
+@pytest.mark.parametrize(
+    ("kind", "name", "reason"),
+    [
+        ("generic", "home", "typed in Slack"),
+        ("generic", "SLASH", "typed in Slack"),
+        ("aircall", "modal", "typed in Slack"),
+        ("generic", "api:crm", "colon"),
+        ("generic", "apicrm", "starts with api"),
+        ("generic", "x" * 61, "1 to 60 characters"),
+    ],
+)
+def test_source_add_refuses_names_pipeday_gives_sources_itself(url: str, kind: str, name: str, reason: str) -> None:
+    # A webhook source's name is its activity's source: it mustn't read as typing in Slack or
+    # as the batch API's api: namespace.
+    code, output = invoke(url, "source", "add", kind, "--name", name, "--secret", "tok")
+    assert code == 1 and reason in output, output
+    assert "No webhook sources yet" in invoke(url, "source", "list")[1]
+
+
 def test_doctor_says_when_sources_exist_and_the_key_is_missing(url: str) -> None:
     assert "secrets" not in invoke(url, "doctor", key="")[1]
     assert invoke(url, "source", "add", "generic")[0] == 0

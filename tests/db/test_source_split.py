@@ -36,9 +36,9 @@ def setup(session: Session) -> None:
         {"external_id": f"call-{n}", "type": "call", "occurred_at": earlier.isoformat(), "slack_user_id": "U_ANA"}
         for n in range(5)
     ]
-    ingest_items(session, TEAM, "aircall", items, NOW, lambda _email: None)
+    ingest_items(session, TEAM, "aircall", items, NOW, lambda _email: None, from_adapter=True)  # the webhook
     zap = [{"external_id": "m-1", "type": "meeting", "occurred_at": earlier.isoformat(), "slack_user_id": "U_ANA"}]
-    ingest_items(session, TEAM, "zapier", zap, NOW, lambda _email: None)
+    ingest_items(session, TEAM, "zapier", zap, NOW, lambda _email: None)  # the batch API: api:zapier
 
 
 def test_the_export_says_how_much_was_typed_and_where_the_rest_came_from(session: Session) -> None:
@@ -47,13 +47,13 @@ def test_the_export_says_how_much_was_typed_and_where_the_rest_came_from(session
     rows = {row["user_id"]: row for row in csv.DictReader(io.StringIO(exported.content.decode("utf-8")))}
     ana, idle = rows["U_ANA"], rows["U_IDLE"]
     assert (ana["self_reported"], ana["verified"]) == ("4", "6")
-    assert ana["sources"] == "typed 4; aircall 5; zapier 1"
+    assert ana["sources"] == "typed 4; Aircall 5; API: zapier 1"
     assert (idle["self_reported"], idle["verified"], idle["sources"]) == ("0", "0", "")
 
 
 def test_app_home_shows_a_rep_what_they_typed_and_what_systems_recorded(session: Session) -> None:
     setup(session)
     view = json.dumps(home_view(home_data(session, TEAM, "U_ANA", NOW, manager=False, page=0)), ensure_ascii=False)
-    assert "This week: 4 logged by you · 5 from Aircall · 1 from zapier" in view
+    assert "This week: 4 logged by you · 5 from Aircall · 1 from API: zapier" in view
     idle = json.dumps(home_view(home_data(session, TEAM, "U_IDLE", NOW, manager=False, page=0)), ensure_ascii=False)
     assert "This week:" not in idle

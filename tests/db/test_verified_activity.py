@@ -39,7 +39,9 @@ def typed(session: Session, user_id: str, n: float, at: datetime, source: str = 
 
 def from_the_dialer(session: Session, user_id: str, n: int, at: datetime, external_id: str) -> LoggedActivity:
     item = {"external_id": external_id, "type": "connect", "quantity": n, "occurred_at": at.isoformat()}
-    report = ingest_items(session, TEAM, "aircall", [{**item, "slack_user_id": user_id}], at, lambda _email: None)
+    report = ingest_items(
+        session, TEAM, "aircall", [{**item, "slack_user_id": user_id}], at, lambda _email: None, from_adapter=True
+    )
     assert [r.status for r in report.results] == ["created"]
     row = session.scalars(
         select(Activity).where(Activity.source == "aircall").order_by(Activity.id.desc()).limit(1)

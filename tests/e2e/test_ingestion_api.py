@@ -87,8 +87,8 @@ def test_every_item_status_in_order_and_one_bad_item_rejects_nothing_else(live_b
     with live_bot.session_factory() as session:
         rows = session.scalars(select(Activity).order_by(Activity.id)).all()
         assert [(a.type, a.quantity, a.amount_cents, a.note, a.source) for a in rows] == [
-            ("call", 3.0, None, None, "zapier"),
-            ("deal", 1.0, 1_250_050, "Acme renewal", "zapier"),
+            ("call", 3.0, None, None, "api:zapier"),
+            ("deal", 1.0, 1_250_050, "Acme renewal", "api:zapier"),
         ]
         assert rows[0].occurred_at == DEFAULT_NOW - timedelta(minutes=30)
 
