@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot.domain.boards import Board, build_board
 from bot.domain.competition_days import competitions_today
 from bot.domain.directory import get_member, require_region
-from bot.domain.goal_store import goal_board
+from bot.domain.goal_board import goal_board
 from bot.domain.grammar import BoardCommand
 from bot.domain.windows import period_window
 from models import Member, Region

@@ -13,10 +13,10 @@ from bot.domain.activities import log_activity
 from bot.domain.calendar_store import add_holiday, member_streak, parse_weekdays, set_working_days
 from bot.domain.directory import add_region, ensure_member, join_region, set_role
 from bot.domain.errors import Conflict
+from bot.domain.goal_board import goal_board
 from bot.domain.goal_store import (
     clear_goal,
     effective_goals,
-    goal_board,
     job_scope,
     member_scope,
     member_week,

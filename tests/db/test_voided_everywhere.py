@@ -30,7 +30,8 @@ from bot.domain.competition_definitions import add_competition
 from bot.domain.competition_presets import PRESETS
 from bot.domain.directory import add_region, ensure_member, join_region, set_role
 from bot.domain.flag_store import store_drafts
-from bot.domain.goal_store import goal_board, set_goal, team_scope
+from bot.domain.goal_board import goal_board
+from bot.domain.goal_store import set_goal, team_scope
 from bot.domain.grammar import LogCommand
 from bot.domain.plan_store import activity_totals, weekly_pace
 from bot.domain.prizes import add_prize
