@@ -133,8 +133,16 @@ def member_link(state: CliState, key: str, user_id: str, team: str | None) -> No
     click.echo(
         f"Replayed {total} {'activity' if total == 1 else 'activities'}{already} for {linked.key} → <@{user_id}>."
     )
+    if linked.rejected:
+        click.echo(f"Refused {linked.rejected} over a competition's --max-per-log cap (not stored).")
     if linked.touched:
         _refresh_live_standings(state, linked.touched)
+    if linked.replayed:
+        from bot.ingest.flag_checks import IngestedFlagger
+        from models import utc_now
+
+        # The flag rules, as for any ingested activity, once the replay has committed.
+        IngestedFlagger(state.session_factory(), utc_now).check_now(linked.replayed)
 
 
 def _refresh_live_standings(state: CliState, touched: set[IngestedFacts]) -> None:
