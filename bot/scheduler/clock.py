@@ -45,12 +45,11 @@ from bot.scheduler.jobs import (
     Firing,
     JobRuntime,
     RunOutcome,
-    dispatch_firing,
     latest_firing,
-    retry_failed,
     run_firing,
 )
 from bot.scheduler.lanes import WorkspaceLanes
+from bot.scheduler.retries import dispatch_firing, retry_failed
 from bot.scheduler.specs import JobSpec, SpecProblem, SpecSet
 from bot.scheduler.takeover import take_over_stale_claims
 from bot.scheduler.timing import weekly_trigger

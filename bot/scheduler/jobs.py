@@ -7,8 +7,8 @@ Every firing of every kind goes through `run_firing`:
    stop (this is what makes posts at-most-once across processes and restarts);
 3. post to Slack (outside any transaction);
 4. record "sent" with the message ts, or "failed" with the error, which the clock's next
-   tick retries (`retry_failed`) until the grace period runs out — then it is marked
-   "abandoned" with an error log line. Nothing is silently lost, nothing sent twice.
+   tick retries (`retry_failed`, bot.scheduler.retries) until the grace period runs out — then
+   it is marked "abandoned" with an error log line. Nothing is silently lost, nothing sent twice.
 
 A claim is a lease. One left "claimed" longer than CLAIM_LEASE belongs to a process that
 died mid-post; `take_over_stale_claims` (bot.scheduler.takeover) takes it over and asks Slack first whether the post
@@ -29,10 +29,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cached_property, partial
+from functools import cached_property
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -59,7 +59,6 @@ REFUSED_TOKEN_ERRORS = frozenset({"token_revoked", "token_expired", "invalid_aut
 CATCH_UP_LOOKBACK = timedelta(days=8)
 # A claim this old belongs to a process that died while posting: it is taken over.
 CLAIM_LEASE = timedelta(minutes=15)
-MAX_ATTEMPTS = 10
 
 Deferrer = Callable[[datetime, Callable[[], None]], None]
 Upkeep = Callable[[datetime], object]
@@ -323,73 +322,12 @@ def _describe_holder(session: Session, key: SentKey) -> str:
     return f"{row.status}: {row.last_error or 'no details'}"
 
 
-# --- the clock's tick: retries and catch-up (stale claims: bot.scheduler.takeover) -------------------------------------------
-
-
-def retry_failed(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime) -> list[RunOutcome]:
-    """Retry failed posts while within their grace; give up loudly after that."""
-    with runtime.session_factory.begin() as session:
-        # The session factory keeps loaded rows readable after the commit.
-        failed = sent_log.rows_with_status(session, "failed")
-    if not failed:
-        return []
-    by_slot = {spec.slot: spec for spec in specs}
-    outcomes: list[RunOutcome] = []
-    for row in failed:
-        spec = by_slot.get(sent_log.slot_of(row))
-        give_up = give_up_reason(spec, now - row.scheduled_for, row.attempts)
-        if give_up is not None:
-            abandon(runtime, row, f"{give_up}; last error: {row.last_error}", now)
-        elif spec is not None:
-            firing = Firing(spec, row.scheduled_for, row.local_date)
-            dispatch_firing(runtime, firing, partial(run_firing, runtime, firing, now=now), outcomes)
-    return outcomes
-
-
-def dispatch_firing(
-    runtime: JobRuntime, firing: Firing, action: Callable[[], RunOutcome], outcomes: list[RunOutcome]
-) -> None:
-    """Run `action` (the firing's run) through `runtime.dispatch`; its outcome, when known now,
-    joins `outcomes`."""
-    key = f"{firing.spec.job_id}@{firing.local_date.isoformat()}"
-    outcome = runtime.dispatch(firing.spec.team_id, key, action)
-    if outcome is not None:
-        outcomes.append(outcome)
-
-
-def give_up_reason(spec: JobSpec | None, lateness: timedelta, attempts: int) -> str | None:
-    if spec is None:
-        return "no longer scheduled (its region, competition or kind was removed)"
-    if attempts >= MAX_ATTEMPTS:
-        return f"gave up after {attempts} attempts"
-    if lateness > spec.grace:
-        return f"gave up: {int(lateness.total_seconds() // 60)} min late, beyond the grace period"
-    return None
-
-
 def abandon(runtime: JobRuntime, row: SentLog, reason: str, now: datetime) -> None:
     with runtime.session_factory.begin() as session:
         # Only from the status we saw: a post that completed meanwhile stays "sent".
         changed = sent_log.abandon(session, row.id, reason, now=now, expected_status=row.status)
     if changed:
         logger.error("scheduled post %s abandoned: %s", sent_log.key_of(row).describe(), reason)
-
-
-def catch_up_missed(runtime: JobRuntime, specs: Sequence[JobSpec], now: datetime) -> list[RunOutcome]:
-    """Run (within grace) or record as skipped the latest firing of every spec that has no row.
-
-    Covers a clock that was down or busy at the scheduled time. Firings from before a
-    job existed (a region or competition added since) are ignored.
-    """
-    with runtime.session_factory.begin() as session:
-        handled = sent_log.keys_since(session, (now - CATCH_UP_LOOKBACK).date() - timedelta(days=1))
-    outcomes: list[RunOutcome] = []
-    for spec in specs:
-        firing = latest_firing(spec, now)
-        if firing is None or firing.scheduled_for < spec.active_since or firing.key in handled:
-            continue
-        dispatch_firing(runtime, firing, partial(run_firing, runtime, firing, now=now), outcomes)
-    return outcomes
 
 
 # --- posting ------------------------------------------------------------------------------------

@@ -30,9 +30,9 @@ from bot.scheduler.jobs import (
     RunOutcome,
     abandon,
     day_key,
-    give_up_reason,
     post_claimed,
 )
+from bot.scheduler.retries import give_up_reason
 from bot.scheduler.specs import COMPETITION_KINDS, JobSpec
 from models import SentLog
 

@@ -32,9 +32,9 @@ from bot.scheduler.jobs import (
     JobRuntime,
     RunOutcome,
     firing_at,
-    retry_failed,
     run_firing,
 )
+from bot.scheduler.retries import retry_failed
 from bot.scheduler.specs import load_job_specs
 from bot.scheduler.takeover import take_over_stale_claims
 from models import Base, CompetitionDay, SentLog

@@ -23,7 +23,8 @@ from bot.posting import sent_log
 from bot.posting.sent_log import SentKey
 from bot.posting.slack_messages import post_message
 from bot.scheduler.clock import Clock, make_scheduler
-from bot.scheduler.jobs import CLAIM_LEASE, JobRuntime, catch_up_missed, retry_failed
+from bot.scheduler.jobs import CLAIM_LEASE, JobRuntime
+from bot.scheduler.retries import catch_up_missed, retry_failed
 from bot.scheduler.specs import JobSpec, load_job_specs
 from bot.scheduler.takeover import take_over_stale_claims
 from models import CompetitionDay, SentLog

@@ -20,12 +20,11 @@ from bot.posting import sent_log
 from bot.posting.sent_log import SentKey
 from bot.scheduler.jobs import (
     JobRuntime,
-    catch_up_missed,
     firing_at,
     latest_firing,
-    retry_failed,
     run_firing,
 )
+from bot.scheduler.retries import catch_up_missed, retry_failed
 from bot.scheduler.specs import JobSpec, load_job_specs
 from models import Region, SentLog
 from tests.support.slack_stub import SlackStub
