@@ -3,8 +3,10 @@ live standings, summary and export of tests/db/test_voiding.py: App Home (the re
 streak, standing and "where your activity came from"; the manager's team table and leaders'
 hours), `/pg me`'s today, the log reply's totals, the wallboard (live top ten and ticker,
 results and winner, the week board, team goals and leaders' hours), `/pg plan` (the funnel's
-measured counts and the rep's pace), the goal board, the weekly summary's chart data, leaders,
-top and funnel, and the audit log and the member's private notice.
+measured counts and the rep's pace), the goal board, the all-regions month board, the weekly
+summary's chart data, leaders, top and funnel, what the lift report reads (`pipeday lift`: the
+day's counts, the reps' days at work, the leaders' prospecting days), and the audit log and the
+member's private notice.
 
 Each surface is read before the void (it counts the log) and after (it doesn't), so each
 assertion fails if that surface still counted the voided row."""
@@ -33,6 +35,7 @@ from bot.domain.flag_store import store_drafts
 from bot.domain.goal_board import goal_board
 from bot.domain.goal_store import set_goal, team_scope
 from bot.domain.grammar import LogCommand
+from bot.domain.lift_data import Period, load_region_days
 from bot.domain.plan_store import activity_totals, weekly_pace
 from bot.domain.prizes import add_prize
 from bot.domain.summary import weekly_summary
@@ -148,6 +151,8 @@ def the_day_after(session: Session, amer: Region) -> dict[str, Any]:
     (connects,) = [top for top in summary.tops if top.activity_type == "connect"]
     goals = goal_board(session, TEAM, [amer], "connect", None, FRIDAY_10AM, amer.tz)
     since = FRIDAY_10AM - timedelta(days=90)
+    week = Period(date(2026, 11, 23), date(2026, 11, 27), NEW_YORK)  # Monday to Friday: days 0-4
+    lift = load_region_days(session, amer, week, {"connect"}, [])
     month = build_board(session, TEAM, "connect", period_window("month", FRIDAY_10AM, NEW_YORK), None, amer.tz)
     return {
         "home: streak": rep.streak.days,
@@ -162,6 +167,9 @@ def the_day_after(session: Session, amer: Region) -> dict[str, Any]:
         "plan: measured connects": activity_totals(session, TEAM, since, FRIDAY_10AM, amer.id).get("connect"),
         "plan: Ana's pace": weekly_pace(session, ana, FRIDAY_10AM).get("connect"),
         "goal board": [(row.standing.name, row.standing.total) for row in goals.rows],
+        "lift: Thursday's connects": lift.total("connect", THURSDAY_INDEX),
+        "lift: reps' days at work": lift.rep_spans,
+        "lift: days a leader prospected": lift.leader_days,
         # All regions over a month: on SQLite a probe per member rather than one GROUP BY.
         "board: all regions, month": [(row.standing.name, row.standing.total) for row in month.rows],
     }
@@ -194,6 +202,9 @@ def test_a_voided_log_leaves_home_the_tv_the_planner_and_the_summarys_chart(sess
         "plan: measured connects": 21,
         "plan: Ana's pace": 3.5,
         "goal board": [("Ana", 70), ("Ben", 35)],
+        "lift: Thursday's connects": 19,
+        "lift: reps' days at work": [(2, 3), (3, 3)],  # Ana from Wednesday, Ben on Thursday
+        "lift: days a leader prospected": {2, 3},
         "board: all regions, month": [("Ana", 14), ("Ben", 7)],
     }  # fmt: skip
 
@@ -224,6 +235,9 @@ def test_a_voided_log_leaves_home_the_tv_the_planner_and_the_summarys_chart(sess
         "plan: measured connects": 9,
         "plan: Ana's pace": 0.5,
         "goal board": [("Ben", 35), ("Ana", 10)],
+        "lift: Thursday's connects": 7,
+        "lift: reps' days at work": [(2, 2), (3, 3)],
+        "lift: days a leader prospected": {2},
         "board: all regions, month": [("Ben", 7), ("Ana", 2)],
     }  # fmt: skip
 
