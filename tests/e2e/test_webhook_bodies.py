@@ -7,25 +7,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.hubspot import signature as hubspot_signature
-from bot.app import create_app
 from bot.devtools.slack_requests import HttpResult, SignedRequest
 from bot.domain.secret_box import SecretBox
 from bot.domain.webhook_sources import add_source
-from bot.web import create_web_app
 from models import Activity, ParkedItem
 from models.ingestion import WebhookDelivery
-from tests.e2e.conftest import SECRET_KEY, SIGNING_SECRET, TEAM_ID, LiveBot
-from tests.support.wsgi_server import serve_wsgi
+from tests.e2e.conftest import SECRET_KEY, TEAM_ID, LiveBot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hooks"
 PUBLIC_URL = "https://pipeday.example.com"
@@ -42,19 +39,14 @@ class Sender:
 
 
 @pytest.fixture
-def sender(live_bot: LiveBot, engine: Engine, session_factory: sessionmaker[Session]) -> Iterator[Sender]:
-    """The web app with PIPEDAY_PUBLIC_URL (HubSpot signs the full URI)."""
-    web = create_web_app(
-        create_app(live_bot.settings, session_factory, clock=live_bot.clock),
-        engine,
-        signing_secret=SIGNING_SECRET,
-        session_factory=session_factory,
-        clock=live_bot.clock,
-        secret_key=SECRET_KEY,
-        public_url=PUBLIC_URL,
-    )
-    with serve_wsgi(web) as base_url:
-        yield Sender(base_url, session_factory, live_bot.clock().timestamp())
+def public_url() -> str:
+    """The app runs with PIPEDAY_PUBLIC_URL (HubSpot signs the full URI): tests/e2e/conftest.py."""
+    return PUBLIC_URL
+
+
+@pytest.fixture
+def sender(live_bot: LiveBot) -> Sender:
+    return Sender(live_bot.base_url, live_bot.session_factory, live_bot.clock().timestamp())
 
 
 def signed_headers(kind: str, sender: Sender, path: str, body: bytes, secret: str) -> dict[str, str]:
