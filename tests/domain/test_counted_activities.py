@@ -125,7 +125,9 @@ def test_a_helper_that_excludes_them_counts_for_its_callers(tmp_path: Path) -> N
 
 def test_the_check_sees_the_queries_it_guards() -> None:
     """Not vacuous: the boards, the log reply's totals (through a table alias), the lift report
-    (through an ORM alias) and the wallboard are among the queries it looks at."""
+    (through an ORM alias), the wallboard and every read behind a surface that
+    tests/db/test_voided_everywhere.py checks (App Home's week and sources, the streak, the
+    planner, the goal board) are among the queries it looks at."""
     found = {
         f"{path.relative_to(BOT.parent)}:{function.name}"
         for path in sorted(BOT.rglob("*.py"))
@@ -139,4 +141,13 @@ def test_the_check_sees_the_queries_it_guards() -> None:
         "bot/domain/wallboard.py:_ticker",
         "bot/domain/summary.py:_week_logs",
         "bot/domain/export.py:_totals",
+        "bot/domain/activities.py:member_totals",
+        "bot/domain/activity_sources.py:member_source_split",
+        "bot/domain/boards.py:_top_standings_per_member",
+        "bot/domain/calendar_store.py:_active_dates",
+        "bot/domain/goal_store.py:_totals_by_member",
+        "bot/domain/goal_board.py:_last_log_times",
+        "bot/domain/plan_store.py:activity_totals",
+        "bot/domain/lift_data.py:_rep_spans",
+        "bot/domain/lift_data.py:_leader_days",
     } <= found
