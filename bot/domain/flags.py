@@ -51,6 +51,8 @@ def covered_condition(flag: Flag) -> ColumnElement[bool]:
         conditions.append(Activity.type == flag.activity_type)
     if (flag.figures or {}).get("typed_only"):
         conditions.append(Activity.source.in_(sorted(SELF_REPORTED_SOURCES)))
+    if (flag.figures or {}).get("verified_only"):  # e.g. a night of a dialer's calls (trust_ingested)
+        conditions.append(Activity.source.not_in(sorted(SELF_REPORTED_SOURCES)))
     return and_(*conditions)
 
 

@@ -4,7 +4,12 @@ against the flag rules (bot.domain.trust_rules), a batch at a time, after it is 
 The rules are the typed logs' (bot.domain.trust_checks), read once per (member, type, local
 day) the batch touches, never once per item:
 
-- hours: each item by when it *occurred* in its member's region (pure: no read);
+- hours: by when the items *occurred* in their member's region (pure: no read). A typed log
+  outside the usual hours is one flag; activity a system recorded there is one flag per
+  member, type, local day and side of the day (before the usual hours start, after they
+  end), spanning that part of the day and covering what a system recorded in it (its
+  figures say `verified_only`): a dialer's night shift is one thing for a manager to look
+  at, not 300, and a later batch with more of that night adds to the same flag;
 - big-log: each item above N× the smallest day could be big (`might_be_big`: most items are
   `quantity: 1` and read nothing); the member's and the region's baselines are read once per
   member / region, type and local day (and cached by the caller across batches);
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,16 +39,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from bot.domain.activity_sources import is_verified
 from bot.domain.ingested_days import IngestedActivity
+from bot.domain.schedule_times import local_to_utc
 from bot.domain.trust_baselines import BaselineReader, Distribution
 from bot.domain.trust_checks import region_percentiles
 from bot.domain.trust_rules import (
+    RULE_HOURS,
     FlagDraft,
     LogFacts,
     big_log_flag,
     day_total_flag,
     hours_flag,
-    might_be_big,
+    quantity_text,
+    smallest_day,
     zone_named,
 )
 from bot.domain.trust_settings import TrustSettings
@@ -93,12 +102,14 @@ def check_ingested(
         settings = settings_for(first.team_id)
         zone = zone_named(first.tz or "UTC")
         reader = reader_for(day, zone, settings)
-        big = [activity for activity in group if might_be_big(facts_of(activity), settings)]
+        multiple = settings.big_log_multiple
+        bound = None if multiple is None else multiple * smallest_day(activity_type)  # trust_rules.might_be_big
+        big = [activity for activity in group if bound is not None and activity.quantity > bound]
         region: Distribution | None = None
         region_ps = region_percentiles(settings)
         if first.region_id is not None and region_ps and (big or settings.day_total_percentile is not None):
             region = reader.region(first.team_id, first.region_id, activity_type, region_ps)
-        drafts += [draft for activity in group if (draft := hours_flag(facts_of(activity), settings)) is not None]
+        drafts += hours_drafts(group, settings, day, zone)
         if big:
             own = reader.member(member_id, activity_type, (settings.big_log_percentile,))
             for activity in big:
@@ -117,6 +128,75 @@ def check_ingested(
             if draft is not None:
                 drafts.append(draft)
     return drafts
+
+
+def hours_drafts(
+    group: Sequence[IngestedActivity], settings: TrustSettings, day: date, zone: ZoneInfo
+) -> list[FlagDraft]:
+    """One member's items of one type on one local day outside the usual hours: a flag per
+    side of the day for what systems recorded, a flag per item for anything typed."""
+    first = group[0]
+    if settings.hours is None or first.tz is None:
+        return []
+    typed = [activity for activity in group if not is_verified(activity.source)]
+    drafts = [draft for activity in typed if (draft := hours_flag(facts_of(activity), settings)) is not None]
+    start, end = settings.hours
+    midnight, next_midnight = local_midnight_utc(day, zone), local_midnight_utc(day + timedelta(days=1), zone)
+    opens = local_to_utc(day, start, first.tz)
+    closes = next_midnight if end == time.max else local_to_utc(day, end, first.tz)
+    recorded = [activity for activity in group if is_verified(activity.source)]
+    for side, span_start, span_end in (("before", midnight, opens), ("after", closes, next_midnight)):
+        outside = [activity for activity in recorded if span_start <= activity.occurred_at < span_end]
+        if outside:
+            drafts.append(_hours_span_draft(outside, settings, day, zone, side, (span_start, span_end)))
+    return drafts
+
+
+def _hours_span_draft(
+    outside: Sequence[IngestedActivity],
+    settings: TrustSettings,
+    day: date,
+    zone: ZoneInfo,
+    side: str,
+    span: tuple[datetime, datetime],
+) -> FlagDraft:
+    assert settings.hours is not None
+    start, end = settings.hours
+    first = outside[0]
+    shown_end = "24:00" if end == time.max else f"{end:%H:%M}"
+    earliest = min(activity.occurred_at for activity in outside).astimezone(zone)
+    latest = max(activity.occurred_at for activity in outside).astimezone(zone)
+    when = f"at {earliest:%H:%M}" if earliest == latest else f"{earliest:%H:%M}–{latest:%H:%M}"
+    quantity = sum(activity.quantity for activity in outside)
+    sources = sorted({activity.source for activity in outside})
+    summary = (
+        f"{quantity_text(quantity, first.type)} recorded by {', '.join(sources)} {when} {first.tz}, "
+        f"outside {start:%H:%M}–{shown_end}"
+    )
+    return FlagDraft(
+        team_id=first.team_id,
+        rule=RULE_HOURS,
+        member_id=first.member_id,
+        region_id=first.region_id,
+        local_date=day,
+        span_start=span[0],
+        span_end=span[1],
+        summary=summary,
+        dedupe_key=f"{RULE_HOURS}:m{first.member_id}:{day.isoformat()}:{first.type}:{side}",
+        figures={
+            "side": side,
+            "first_local_time": f"{earliest:%H:%M}",
+            "last_local_time": f"{latest:%H:%M}",
+            "logs": len(outside),
+            "quantity": quantity,
+            "sources": sources,
+            "start": f"{start:%H:%M}",
+            "end": shown_end,
+            "tz": first.tz,
+            "verified_only": True,  # what it covers: bot.domain.flags.covered_condition
+        },
+        activity_type=first.type,
+    )
 
 
 def day_totals(session: Session, days: Sequence[tuple[MemberDay, IngestedActivity]]) -> dict[MemberDay, float]:

@@ -19,6 +19,7 @@ from bot.api import ingestion_blueprint
 from bot.domain.competition_definitions import add_competition
 from bot.domain.competition_presets import PRESETS
 from bot.domain.directory import add_region, join_region, set_role
+from bot.domain.flags import covered_activities
 from bot.domain.prizes import add_prize
 from bot.domain.trust_settings import set_trust_setting
 from bot.domain.voiding import resolve_flag
@@ -95,12 +96,21 @@ def test_an_api_item_that_trips_a_rule_is_flagged_after_the_answer_with_the_rule
         flagger.wait_idle()
     (flag,) = flags(bot)
     with bot.session_factory() as session:
-        night = session.scalars(
-            select(Activity.id).where(Activity.occurred_at == datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
-        ).one()
-    assert (flag.rule, flag.activity_id, flag.activity_type, flag.state) == ("hours", night, "connect", "open")
-    assert flag.figures == {"local_time": "05:00", "start": "06:00", "end": "22:00", "tz": "America/New_York"}
-    assert flag.summary == "1 connect logged at 05:00 America/New_York, outside 06:00–22:00"
+        source = session.scalars(select(Activity.source).distinct()).one()  # the key's
+    assert (flag.rule, flag.activity_type, flag.state, flag.activity_id) == ("hours", "connect", "open", None)
+    # The part of ana's day before the usual hours, and what other tools recorded in it.
+    assert (flag.span_start, flag.span_end) == (
+        datetime(2026, 11, 24, 5, tzinfo=UTC),
+        datetime(2026, 11, 24, 11, tzinfo=UTC),
+    )
+    assert flag.figures == {
+        "side": "before", "first_local_time": "05:00", "last_local_time": "05:00", "logs": 1, "quantity": 1.0,
+        "sources": [source], "start": "06:00", "end": "22:00", "tz": "America/New_York", "verified_only": True,
+    }  # fmt: skip
+    assert flag.summary == f"1 connect recorded by {source} at 05:00 America/New_York, outside 06:00–22:00"
+    with bot.session_factory() as session:
+        (covered,) = covered_activities(session, session.get(Flag, flag.id))
+        assert covered.occurred_at == datetime(2026, 11, 24, 10, tzinfo=UTC)
 
 
 def count_statements(engine: Engine, thread_name: str) -> Iterator[list[str]]:
@@ -175,7 +185,7 @@ def test_a_webhook_deliverys_activity_is_flagged_after_the_acknowledgement(team:
     assert deliver_aircall(bot, source.id, body).json() == {"status": "received"}
     wait_for_runs(bot.session_factory)
     wait_until(lambda: len(flags(bot)) == 2, what=lambda: f"the call's and the connect's flags ({flags(bot)})")
-    assert sorted((f.rule, f.activity_type, f.figures["local_time"]) for f in flags(bot)) == [
+    assert sorted((f.rule, f.activity_type, f.figures["first_local_time"]) for f in flags(bot)) == [
         ("hours", "call", "04:00"),
         ("hours", "connect", "04:00"),
     ]

@@ -52,5 +52,5 @@ def test_a_replay_refuses_items_over_the_cap_and_flags_what_it_stores(
         (stored,) = session.scalars(select(Activity)).all()
         assert stored.quantity == 1.0
         (flag,) = session.scalars(select(Flag)).all()
-        assert (flag.rule, flag.activity_id, flag.figures["local_time"]) == ("hours", stored.id, "05:00")
+        assert (flag.rule, flag.figures["first_local_time"], flag.figures["logs"]) == ("hours", "05:00", 1)
         assert parked_items(session, TEAM_ID) == {}
