@@ -4,7 +4,7 @@
   bench/seed.py, or an already seeded one reused as is (`add_database_arguments`,
   `seeded_database`);
 - lift.py and weekly_summary.py: a database kept between runs, seeded once with data that ends
-  at `SEED_NOW` (`reuse_or_seed`).
+  at `SEED_NOW` (`add_reused_database_arguments`, `reuse_or_seed`).
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ def seeded_database(args: argparse.Namespace, workdir: Path, team_id: str) -> It
         engine.dispose()
         print(f"seeded {report.activities} activities in {report.seconds:.0f} s")
         yield url
+
+
+def add_reused_database_arguments(parser: argparse.ArgumentParser, default_url: str) -> None:
+    """--database-url (default `default_url`) and --reseed: what `reuse_or_seed` is given."""
+    parser.add_argument("--database-url", default=default_url)
+    parser.add_argument("--reseed", action="store_true", help="replace the bench team's activities")
 
 
 def reuse_or_seed(engine: Engine, plan: SeedPlan, reseed: bool) -> datetime:

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import SeedPlan
-from bench.seeded import reuse_or_seed
+from bench.seeded import add_reused_database_arguments, reuse_or_seed
 from bot.blocks.summary import weekly_summary_message
 from bot.domain.competition_definitions import add_competition, find_competition
 from bot.domain.competition_presets import CompetitionSpec
@@ -138,9 +138,8 @@ def describe(summaries: list[WeeklySummary]) -> str:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    add_reused_database_arguments(parser, DEFAULT_DATABASE_URL)
     parser.add_argument("--runs", type=int, default=5, help="timed runs after one warm-up (default 5)")
-    parser.add_argument("--reseed", action="store_true", help="replace the bench team's activities")
     return parser.parse_args()
 
 
