@@ -59,6 +59,12 @@ class EmailLookupFailed(Exception):
     is refused for now, and sending it again matches it."""
 
 
+class EmailLookupUnavailable(EmailLookupFailed):
+    """Nobody can be asked who has an email (`pipeday import` without a Slack token): the item
+    is parked as unmatched with this as the reason, and no "nobody has it" is remembered, so
+    a later run that can ask, or `pipeday member link`, matches it."""
+
+
 @dataclass
 class _Valid:
     index: int
@@ -208,6 +214,7 @@ def _match_people(
     by_user: dict[str, MemberRef] = {}
     by_email: dict[str, MemberRef | None] = {}
     by_link: dict[str, MemberRef | None] = {}
+    unasked: dict[str, str] = {}  # emails nobody could be asked about, and why
     for entry in entries:
         user_id, email = entry.item.slack_user_id, entry.item.email
         if user_id is not None:
@@ -218,12 +225,14 @@ def _match_people(
             if email not in by_email:
                 try:
                     by_email[email] = _member_for_email(session, team_id, email, resolve_email, now)
+                except EmailLookupUnavailable as unavailable:
+                    by_email[email], unasked[email] = None, str(unavailable)
                 except EmailLookupFailed as error:
                     entry.lookup_failed = f"couldn't match the email with Slack just now ({error}); send it again"
                     continue
             entry.member = by_email[email]
             if entry.member is None:
-                entry.reason = "no Slack user has this email"
+                entry.reason = unasked.get(email, "no Slack user has this email")
         else:
             if entry.person_key not in by_link:
                 by_link[entry.person_key] = linked_member(session, team_id, entry.person_key)
