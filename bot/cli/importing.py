@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 
+# Why an email-keyed row is parked when no Slack token is set (shown by `pipeday ingest unmatched`).
+NOT_LOOKED_UP = "not looked up in Slack: SLACK_BOT_TOKEN isn't set where `pipeday import` ran"
+
+
 @click.command(
     "import",
     help="Import activity from a CSV file (the batch API's fields as columns). Rerunning it creates nothing new.",
@@ -62,14 +66,26 @@ def import_file(
             raise click.ClickException(str(error)) from None
     click.echo("", err=True)
     _show_summary(summary, dry_run)
+    if summary.counts["unmatched"] and not state.settings.bot_token:
+        click.echo(
+            "SLACK_BOT_TOKEN isn't set, so emails no member has yet weren't looked up in Slack (and nothing was "
+            "remembered about them): set it and import the file again (stored rows count as duplicates), or "
+            "link each email with `pipeday member link EMAIL U…`."
+        )
 
 
 def _email_resolver(settings: Settings) -> EmailResolver:
     """Slack's users.lookupByEmail with the workspace's bot token (for a workspace of an org-wide
-    install, its org's token told which workspace: `make_web_client`); without a token, only
-    emails already cached on members match (the others park, and `pipeday member link` replays them)."""
+    install, its org's token told which workspace: `make_web_client`). Without a token nobody can
+    be asked: emails already cached on members match, the others park with NOT_LOOKED_UP and no
+    "nobody has it" is remembered, so a run with a token or `pipeday member link` matches them."""
     if not settings.bot_token:
-        return lambda _email: None
+        from bot.domain.ingestion import EmailLookupUnavailable
+
+        def cannot_ask(_email: str) -> str | None:
+            raise EmailLookupUnavailable(NOT_LOOKED_UP)
+
+        return cannot_ask
     from bot.api import slack_email_resolver
     from bot.app import make_web_client
 
