@@ -18,6 +18,7 @@ a competition day in every region in each of the last 9 weeks: the 4 weeks befor
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -104,6 +105,24 @@ def time_cli(database_url: str, now: datetime, chart: Path | None) -> tuple[floa
     return seconds, cpu, done.stdout
 
 
+def time_phases(database_url: str, now: datetime) -> dict[str, tuple[float, float]]:
+    """bench/lift_phases.py in a fresh process: each phase of the command alone, wall and CPU."""
+    command = [sys.executable, str(Path(__file__).with_name("lift_phases.py")), database_url, now.isoformat()]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
+    phases: dict[str, tuple[float, float]] = {k: (v[0], v[1]) for k, v in json.loads(done.stdout).items()}
+    return phases
+
+
+def print_phases(runs: list[dict[str, tuple[float, float]]]) -> None:
+    print("where the command's time goes (bench/lift_phases.py: each phase alone, one thread; median wall / CPU s):")
+    for phase in runs[0]:
+        wall = statistics.median(run[phase][0] for run in runs)
+        cpu = statistics.median(run[phase][1] for run in runs)
+        print(f"  {phase:<28} {wall:.3f} / {cpu:.3f}")
+
+
 def describe(report: list[RegionLift]) -> str:
     reps = sum(region.reps for region in report)
     rep_days = sum(c.vs_ordinary.samples_with + c.vs_ordinary.samples_without for r in report for c in r.competitions)
@@ -129,13 +148,14 @@ def main() -> int:
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     cold, report = time_report(session_factory, now, weekly=False)
     print(f"{engine.dialect.name}: {describe(report)}; as of {now:%a %Y-%m-%d %H:%M} UTC")
-    print(f"cold run (SciPy loading included): figures {cold:.3f} s")
+    print(f"cold run (NumPy loading included): figures {cold:.3f} s")
     figures = [time_report(session_factory, now, weekly=False)[0] for _ in range(args.runs)]
     weekly = [time_report(session_factory, now, weekly=True) for _ in range(args.runs)]
     charts = [time_chart(weekly[0][1]) for _ in range(args.runs)]
     cli = [time_cli(args.database_url, now, None) for _ in range(args.runs)]
     chart_path = Path("/tmp/pipeday-bench-lift.png")
     cli_chart = [time_cli(args.database_url, now, chart_path) for _ in range(args.runs)]
+    phases = [time_phases(args.database_url, now) for _ in range(args.runs)]
     print("runs (s):")
     print(f"  figures                      {' '.join(f'{s:.3f}' for s in figures)}")
     print(f"  figures + weekly intervals   {' '.join(f'{s:.3f}' for s, _ in weekly)}")
@@ -150,6 +170,7 @@ def main() -> int:
         f"({verdict} the {BUDGET_SECONDS:.0f} s budget), CPU {statistics.median(c for _, c, _ in cli):.2f} s; "
         f"with --chart {statistics.median(s for s, _, _ in cli_chart):.3f} s"
     )
+    print_phases(phases)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("\nfirst lines of `pipeday lift`:")
     print("\n".join(cli[0][2].splitlines()[:16]))
