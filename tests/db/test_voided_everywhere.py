@@ -309,3 +309,19 @@ def test_the_tv_drops_a_voided_log_older_than_the_regions_newest_logs_at_its_nex
 
     checked = cache.state_for(linked)
     assert checked is not None and rows(json.loads(checked.body)) == [("Ben", RECENT_LOGS)]
+
+
+def test_on_the_goal_board_a_voided_log_doesnt_make_its_member_a_later_finisher(session: Session, amer: Region) -> None:
+    """People on the same percent are listed by who got there first: Ana's last counted log is
+    Wednesday's, whatever she logged and had voided on Thursday."""
+    log(session, "U_ANA", "connect", 4, WEDNESDAY_10AM)
+    log(session, "U_BEN", "connect", 4, WEDNESDAY_10AM + timedelta(minutes=1))
+    voided = log(session, "U_ANA", "connect", 12, THURSDAY_10AM)
+
+    def board() -> list[tuple[int, str, float]]:
+        goals = goal_board(session, TEAM, [amer], "connect", None, FRIDAY_10AM, amer.tz)
+        return [(row.rank, row.standing.name, row.standing.total) for row in goals.rows]
+
+    assert board() == [(1, "Ana", 80), (2, "Ben", 20)]
+    void(session, voided, "Typed 12 for 2")
+    assert board() == [(1, "Ana", 20), (1, "Ben", 20)]
