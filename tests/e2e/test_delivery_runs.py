@@ -171,7 +171,9 @@ def test_a_run_against_a_hung_vendor_ends_by_its_deadline_and_stops_at_the_first
         started = time.monotonic()
         assert runner(live_bot, UrllibVendorApi, run_budget_s=0.5).run(row_id) == PENDING
         took = time.monotonic() - started
-    assert took < 2.0, took
+    # Before: 4 jobs x a 5 s timeout = 20 s. Far under that, with room for a loaded CI machine
+    # (a 2.0 s bound failed at load 7-9); the exact budget is in the reason below.
+    assert took < 8.0, took
     assert len(accepted) == 1  # the first failure ends the run
     failed = the_delivery(live_bot, row_id)
     assert failed.attempts == 1 and failed.reason == "GET /v1/calls/c0 didn't finish within 0.5 s"
