@@ -31,8 +31,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,6 +51,7 @@ from bot.domain.trust_rules import (
     LogFacts,
     big_log_flag,
     day_total_flag,
+    day_total_key,
     hours_flag,
     quantity_text,
     smallest_day,
@@ -87,14 +89,18 @@ def check_ingested(
     activities: Sequence[IngestedActivity],
     settings_for: Callable[[str], TrustSettings],
     reader_for: ReaderFor,
+    raised: Callable[[str], bool] = lambda key: False,
 ) -> list[FlagDraft]:
     """Every flag the rules raise for `activities` (created by one or more batches), in a few
     reads: baselines per member or region, type and local day (through `reader_for`'s cache),
-    and one read of day totals per local day."""
+    and one read of day totals per local day. `raised(dedupe_key)`: the caller knows that flag
+    exists already (a member-day flagged by an earlier batch is neither drafted nor read again)."""
     groups: dict[MemberDay, list[IngestedActivity]] = defaultdict(list)
+    days = LocalDays()
     for activity in activities:
-        zone = zone_named(activity.tz or "UTC")
-        groups[(activity.member_id, activity.type, local_date(activity.occurred_at, zone))].append(activity)
+        groups[(activity.member_id, activity.type, days.day_of(activity.occurred_at, activity.tz or "UTC"))].append(
+            activity
+        )
     drafts: list[FlagDraft] = []
     wants_day_total: dict[MemberDay, tuple[IngestedActivity, Distribution]] = {}
     for (member_id, activity_type, day), group in groups.items():
@@ -109,14 +115,19 @@ def check_ingested(
         region_ps = region_percentiles(settings)
         if first.region_id is not None and region_ps and (big or settings.day_total_percentile is not None):
             region = reader.region(first.team_id, first.region_id, activity_type, region_ps)
-        drafts += hours_drafts(group, settings, day, zone)
+        drafts += hours_drafts(group, settings, days.bounds(day, first.tz or "UTC"), raised)
         if big:
             own = reader.member(member_id, activity_type, (settings.big_log_percentile,))
             for activity in big:
                 draft = big_log_flag(facts_of(activity), settings, own, region)
                 if draft is not None:
                     drafts.append(draft)
-        if region is not None and settings.day_total_percentile is not None and region.days >= settings.history_days:
+        if (
+            region is not None
+            and settings.day_total_percentile is not None
+            and region.days >= settings.history_days
+            and not raised(day_total_key(member_id, day, activity_type))
+        ):
             # The latest item stands for the day (its flag spans the whole local day anyway).
             latest = max(group, key=lambda activity: (activity.occurred_at, activity.activity_id))
             wants_day_total[(member_id, activity_type, day)] = (latest, region)
@@ -130,8 +141,50 @@ def check_ingested(
     return drafts
 
 
+class LocalDays:
+    """Local days and their hours' boundaries for many moments in a few zones: a moment inside a
+    day found before costs two comparisons, not a conversion (a batch spans a day or two)."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, list[tuple[datetime, datetime, date]]] = defaultdict(list)
+        self._bounds: dict[tuple[date, str], DayBounds] = {}
+
+    def day_of(self, at: datetime, tz: str) -> date:
+        known = self._known[tz]
+        for start, end, day in known:
+            if start <= at < end:
+                return day
+        zone = zone_named(tz)
+        day = local_date(at, zone)
+        known.append((local_midnight_utc(day, zone), local_midnight_utc(day + timedelta(days=1), zone), day))
+        return day
+
+    def bounds(self, day: date, tz: str) -> DayBounds:
+        found = self._bounds.get((day, tz))
+        if found is None:
+            zone = zone_named(tz)
+            found = DayBounds(day, tz, local_midnight_utc(day, zone), local_midnight_utc(day + timedelta(days=1), zone))
+            self._bounds[(day, tz)] = found
+        return found
+
+
+@dataclass(frozen=True)
+class DayBounds:
+    day: date
+    tz: str
+    midnight: datetime  # UTC
+    next_midnight: datetime
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone_named(self.tz)
+
+
 def hours_drafts(
-    group: Sequence[IngestedActivity], settings: TrustSettings, day: date, zone: ZoneInfo
+    group: Sequence[IngestedActivity],
+    settings: TrustSettings,
+    bounds: DayBounds,
+    raised: Callable[[str], bool] = lambda key: False,
 ) -> list[FlagDraft]:
     """One member's items of one type on one local day outside the usual hours: a flag per
     side of the day for what systems recorded, a flag per item for anything typed."""
@@ -141,15 +194,26 @@ def hours_drafts(
     typed = [activity for activity in group if not is_verified(activity.source)]
     drafts = [draft for activity in typed if (draft := hours_flag(facts_of(activity), settings)) is not None]
     start, end = settings.hours
-    midnight, next_midnight = local_midnight_utc(day, zone), local_midnight_utc(day + timedelta(days=1), zone)
-    opens = local_to_utc(day, start, first.tz)
-    closes = next_midnight if end == time.max else local_to_utc(day, end, first.tz)
+    day, zone, midnight, next_midnight = bounds.day, bounds.zone, bounds.midnight, bounds.next_midnight
+    opens = _local_moment(day, start, first.tz)
+    closes = next_midnight if end == time.max else _local_moment(day, end, first.tz)
     recorded = [activity for activity in group if is_verified(activity.source)]
     for side, span_start, span_end in (("before", midnight, opens), ("after", closes, next_midnight)):
+        if raised(hours_span_key(first, day, side)):
+            continue
         outside = [activity for activity in recorded if span_start <= activity.occurred_at < span_end]
         if outside:
             drafts.append(_hours_span_draft(outside, settings, day, zone, side, (span_start, span_end)))
     return drafts
+
+
+@lru_cache(maxsize=1024)
+def _local_moment(day: date, at: time, tz: str) -> datetime:
+    return local_to_utc(day, at, tz)
+
+
+def hours_span_key(activity: IngestedActivity, day: date, side: str) -> str:
+    return f"{RULE_HOURS}:m{activity.member_id}:{day.isoformat()}:{activity.type}:{side}"
 
 
 def _hours_span_draft(
@@ -182,7 +246,7 @@ def _hours_span_draft(
         span_start=span[0],
         span_end=span[1],
         summary=summary,
-        dedupe_key=f"{RULE_HOURS}:m{first.member_id}:{day.isoformat()}:{first.type}:{side}",
+        dedupe_key=hours_span_key(first, day, side),
         figures={
             "side": side,
             "first_local_time": f"{earliest:%H:%M}",

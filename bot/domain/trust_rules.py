@@ -238,6 +238,11 @@ class DayTotal:
     on: date
 
 
+def day_total_key(member_id: int, on: date, activity_type: str) -> str:
+    """A member's big day of a type is flagged once."""
+    return f"{RULE_DAY_TOTAL}:m{member_id}:{on.isoformat()}:{activity_type}"
+
+
 def day_total_draft(
     whose: DayTotal, activity_type: str, total: float, percentile_day: float, days: int, settings: TrustSettings
 ) -> FlagDraft:
@@ -257,7 +262,7 @@ def day_total_draft(
         span_start=local_midnight_utc(on, whose.zone),
         span_end=local_midnight_utc(on + timedelta(days=1), whose.zone),
         summary=summary,
-        dedupe_key=f"{RULE_DAY_TOTAL}:m{whose.member_id}:{on.isoformat()}:{activity_type}",
+        dedupe_key=day_total_key(whose.member_id, on, activity_type),
         figures={
             "total": total,
             "percentile": p,

@@ -100,9 +100,10 @@ class IngestedFlagger:
         try:
             with self._session_factory.begin() as session:
                 settings = {team_id: self.settings.get(session, team_id) for team_id in {a.team_id for a in batch}}
-                checked = [activity for activity in batch if settings[activity.team_id].any_log_rule]
+                quiet = {team_id for team_id, rules in settings.items() if not rules.any_log_rule}
+                checked = [activity for activity in batch if activity.team_id not in quiet] if quiet else batch
                 reader = _Readers(session, self.baselines)
-                drafts = check_ingested(session, checked, settings.__getitem__, reader)
+                drafts = check_ingested(session, checked, settings.__getitem__, reader, self._known)
                 drafts = [draft for draft in drafts if not self._known(draft.dedupe_key)]
                 store_many(session, drafts, self._clock())
             self._remember([draft.dedupe_key for draft in drafts])
