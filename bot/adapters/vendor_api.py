@@ -1,7 +1,10 @@
 """A vendor's REST API as adapters see it (base.VendorApi): JSON over HTTPS with the admin's
 token as a bearer, and every failure turned into FetchFailed with a reason short enough for
 `pipeday ingest unmatched` (the delivery is retried, then parked with it). A refused token
-(401/403) is TokenRefused: the delivery is parked at once, since only a new token helps.
+(401/403) is TokenRefused: the delivery is parked at once, since only a new token helps —
+unless the token renews itself (bot/adapters/oauth_tokens.py: Outreach's refresh grant): then
+a 401 gets a new access token from the vendor's token endpoint and the call is made again,
+once, and `on_new_token` is told the new token so it is stored.
 
 Every call is over by a deadline, whatever the vendor does: a socket timeout only bounds each
 read, so a vendor trickling a byte a second would hold the thread for ever. A watchdog timer
@@ -23,10 +26,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.adapters.base import FetchFailed, TokenRefused
+from bot.adapters.oauth_tokens import TOKEN_PATH, NotARefreshToken, RefreshableToken, parse_token
 
 # Each read and the connect; the call as a whole is bounded by its deadline.
 DEFAULT_TIMEOUT_S = 5.0
@@ -35,6 +39,14 @@ CALL_BUDGET_S = 15.0
 # A vendor answer larger than this isn't one record or one batch: refuse it rather than hold it.
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 USER_AGENT = "Pipeday webhooks"
+
+
+class _Answered(FetchFailed):
+    """The vendor answered an HTTP error status (other than a refused token)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -103,27 +115,77 @@ class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
 class UrllibVendorApi:
     """`get_json`/`post_json` against `base_url` (e.g. https://api.hubapi.com) with `token`.
     `deadline` (time.monotonic()): every call ends by then (the run's deadline); without one,
-    each call gets CALL_BUDGET_S."""
+    each call gets CALL_BUDGET_S. A refreshable `token` (oauth_tokens) is renewed at most once
+    per instance (one run), and `on_new_token` gets it in its stored form."""
 
     def __init__(
-        self, base_url: str, token: str | None, *, timeout: float = DEFAULT_TIMEOUT_S, deadline: float | None = None
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        deadline: float | None = None,
+        on_new_token: Callable[[str], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._token = token
         self._timeout = timeout
         self._deadline = deadline
+        self._on_new_token = on_new_token
+        try:
+            self._refreshable: RefreshableToken | None = parse_token(token)
+            self._unreadable: str | None = None
+        except NotARefreshToken as error:
+            self._refreshable, self._unreadable = None, str(error)
+        self._token = self._refreshable.access_token if self._refreshable else token
+        self._renewed = False
 
     def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         query = f"?{urllib.parse.urlencode(dict(params))}" if params else ""
-        return self._send("GET", f"{self._url(path)}{query}", None)
+        return self._call("GET", f"{self._url(path)}{query}", None)
 
     def post_json(self, path: str, body: Any) -> Any:
-        return self._send("POST", self._url(path), json.dumps(body).encode("utf-8"))
+        return self._call("POST", self._url(path), json.dumps(body).encode("utf-8"))
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    def _send(self, method: str, url: str, data: bytes | None) -> Any:
+    def _call(self, method: str, url: str, data: bytes | None) -> Any:
+        if self._unreadable is not None:
+            raise TokenRefused(f"the API token isn't usable: {self._unreadable}", 401)
+        if self._refreshable is not None and not self._token:
+            self._renew()  # only the means of getting one so far (refresh:…)
+        try:
+            return self._send(method, url, data)
+        except TokenRefused as refused:
+            if self._refreshable is None or refused.status != 401 or self._renewed:
+                raise
+            self._renew()
+            return self._send(method, url, data)
+
+    def _renew(self) -> None:
+        """A new access token (and refresh token) from the token endpoint; a refusal there is
+        TokenRefused (the refresh token expired or was revoked: only the admin can help)."""
+        assert self._refreshable is not None
+        self._renewed = True
+        form = urllib.parse.urlencode(self._refreshable.refresh_form()).encode("ascii")
+        try:
+            answer = self._send("POST", self._url(TOKEN_PATH), form, form_encoded=True)
+            renewed = self._refreshable.renewed(answer)
+        except TokenRefused as refused:
+            raise TokenRefused(f"renewing the OAuth token: {refused}", 401) from None
+        except _Answered as failed:
+            if failed.status == 400:  # invalid_grant (RFC 6749 5.2): the refresh token is spent or revoked
+                raise TokenRefused(f"renewing the OAuth token: {failed}", 401) from None
+            raise FetchFailed(f"renewing the OAuth token: {failed}") from None
+        except FetchFailed as failed:
+            raise FetchFailed(f"renewing the OAuth token: {failed}") from None
+        except NotARefreshToken as error:
+            raise FetchFailed(f"renewing the OAuth token: {error}") from None
+        self._refreshable, self._token = renewed, renewed.access_token
+        if self._on_new_token is not None:
+            self._on_new_token(renewed.stored())
+
+    def _send(self, method: str, url: str, data: bytes | None, *, form_encoded: bool = False) -> Any:
         where = f"{method} {urllib.parse.urlsplit(url).path}"
         started = time.monotonic()
         ends = started + CALL_BUDGET_S if self._deadline is None else min(self._deadline, started + CALL_BUDGET_S)
@@ -132,8 +194,8 @@ class UrllibVendorApi:
             raise FetchFailed(f"{where} not tried: the run's time was up")
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if data is not None:
-            headers["Content-Type"] = "application/json"
-        if self._token:
+            headers["Content-Type"] = "application/x-www-form-urlencoded" if form_encoded else "application/json"
+        if self._token and not form_encoded:  # the token endpoint takes the client's credentials instead
             headers["Authorization"] = f"Bearer {self._token}"
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
         watchdog = _Watchdog()
@@ -171,7 +233,7 @@ class UrllibVendorApi:
             error.close()
             if error.code in (401, 403):
                 raise TokenRefused(f"{where} answered {error.code}", error.code) from None
-            raise FetchFailed(f"{where} answered {error.code}{_hint(error.code)}") from None
+            raise _Answered(f"{where} answered {error.code}{_hint(error.code)}", error.code) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
             if watchdog.expired:
                 raise late from None
