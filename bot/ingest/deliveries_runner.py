@@ -43,6 +43,7 @@ from bot.domain.ingested_items import ActivityItem, validate_item
 from bot.domain.ingestion import EmailLookupFailed, EmailResolver, emails_to_match, ingest_items
 from bot.domain.secret_box import SecretBox
 from bot.domain.webhook_sources import effective_mapping
+from bot.ingest.api_tokens import renewed_token_keeper
 from bot.ingest.flag_checks import IngestedFlagger
 from bot.settings import ConfigurationError
 from models import WebhookSource
@@ -260,7 +261,10 @@ class DeliveryRunner:
             return _Fetched([], jobs, str(error).partition("\n")[0])
         base_url = source.api_url or adapter.default_api_url
         assert base_url is not None  # _blocker checked
-        api = _RunCache(self._api_factory(base_url, token, deadline=deadline))
+        keep = renewed_token_keeper(
+            self._session_factory, self._secret_key, source.id, token, source.api_token_encrypted
+        )  # a token that renews itself (Outreach's refresh grant) is stored again when it does
+        api = _RunCache(self._api_factory(base_url, token, deadline=deadline, **keep))
         mapping = effective_mapping(adapter, source.mapping)
         items: list[dict[str, Any]] = []
         for index, job in enumerate(jobs):
