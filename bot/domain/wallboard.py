@@ -39,9 +39,8 @@ from bot.domain.spins import segments_of, spins_of_day
 from bot.domain.wallboard_week import TOP_ROWS, board_rows, week_body
 from bot.domain.wheel import landing_jitter, odds
 from bot.domain.windows import Window, local_date, local_midnight_utc
-from models import Activity, Competition, CompetitionDay, Flag, Member, Region, Spin
+from models import Activity, AuditLog, Competition, CompetitionDay, Member, Region, Spin
 from models.competitions import DAY_CLOSED
-from models.trust import FLAG_VOIDED
 
 STATE_VERSION = 1
 TICKER_LOGS = 6
@@ -263,8 +262,9 @@ def quantity_text(quantity: float, activity_type: str) -> str:
 
 def region_fingerprint(session: Session, team_id: str, region_id: int) -> tuple[Any, ...]:
     """One small indexed read that changes whenever a log, an undo of a recent log, a void
-    (of a log of any age), a day's close or a spin changes what the region's TV shows. Equal
-    fingerprints (and no phase boundary passed) mean the state built earlier still stands."""
+    (of a log of any age), a day's close or a spin changes what the region's TV shows (and
+    whenever a manager's audited change anywhere might). Equal fingerprints (and no phase
+    boundary passed) mean the state built earlier still stands."""
     row = session.execute(_fingerprint_statement(), {"team_id": team_id, "region_id": region_id}).one()
     return tuple(row)
 
@@ -285,12 +285,11 @@ def _fingerprint_statement() -> Select[Any]:
         select(func.count()).select_from(CompetitionDay).where(in_region).scalar_subquery(),
         select(func.max(CompetitionDay.closed_at)).where(in_region).scalar_subquery(),
         select(func.max(Spin.id)).where(Spin.team_id == bindparam("team_id")).scalar_subquery(),
-        # A void can take a log older than the newest RECENT_LOGS: the workspace's count of voided
-        # flags (ix_flags_team_state) changes with every void, and voids are rare.
-        select(func.count())
-        .select_from(Flag)
-        .where(Flag.team_id == bindparam("team_id"), Flag.state == FLAG_VOIDED)
-        .scalar_subquery(),
+        # A void can take a log older than the newest RECENT_LOGS. Every void writes an audit row
+        # in its own transaction, so the audit log's newest id (one seek at the end of its
+        # primary key) changes with it; managers' other audited changes (goals, roles, regions,
+        # competitions) are as rare, and only cost a rebuild.
+        select(func.max(AuditLog.id)).scalar_subquery(),
     )
 
 

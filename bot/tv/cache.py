@@ -4,8 +4,9 @@ last state, and of which tokens are live.
 A poll is answered from memory while the region's state is fresh: checked against the
 database less than `recheck_after_s` ago and no phase boundary (`valid_until`) passed. Past
 that, one small indexed read (bot.domain.wallboard.region_fingerprint) tells whether anything
-was logged, undone, voided, closed or spun in the region; only then, or every `max_age_s` at the
-latest (renames, goal changes: what the fingerprint doesn't see), is the state rebuilt. The
+was logged, undone, voided, closed or spun in the region (or a manager changed something the
+audit log records: goals, regions, competitions); only then, or every `max_age_s` at the latest
+(new names: what the fingerprint doesn't see), is the state rebuilt. The
 ETag is the SHA-256 of the state's bytes, so every worker gives the same state the same tag
 and an unchanged state costs the TV a 304.
 
