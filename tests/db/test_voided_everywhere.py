@@ -31,6 +31,7 @@ from bot.domain.competition_days import ensure_day
 from bot.domain.competition_definitions import add_competition
 from bot.domain.competition_presets import PRESETS
 from bot.domain.directory import add_region, ensure_member, join_region, set_role
+from bot.domain.export import export_rows
 from bot.domain.flag_store import store_drafts
 from bot.domain.goal_board import goal_board
 from bot.domain.goal_store import set_goal, team_scope
@@ -127,6 +128,8 @@ def on_connect_day(session: Session, amer: Region) -> dict[str, Any]:
     assert rep.week is not None and rep.sources is not None and rep.standing is not None and manager.team is not None
     tv = build_state(session, amer, LATER).body
     assert tv["phase"] == "live"
+    header, *export = export_rows(session, TEAM, period_window("week", LATER, NEW_YORK), amer)
+    (ana_row,) = [dict(zip(header, row, strict=True)) for row in export if row[1] == "U_ANA"]
     return {
         "home: week": rep.week.totals.get("connect", 0.0),
         "home: typed by you": rep.sources.self_reported,
@@ -134,6 +137,7 @@ def on_connect_day(session: Session, amer: Region) -> dict[str, Any]:
         "home: standing": (rep.standing.rank, rep.standing.total),
         "home: team table": {row.name: row.attainment for row in manager.team.rows},
         "home: leaders' hours": {row.name: row.hours for row in manager.team.leaders},
+        "export: where from": (ana_row["self_reported"], ana_row["verified"], ana_row["sources"]),
         "/pg me today": member_totals(session, ana.id, period_window("today", LATER, NEW_YORK)).get("connect", 0.0),
         "tv: live top ten": rows(tv),
         "tv: ticker": [(item["name"], item["logged"]) for item in tv["ticker"]],
@@ -185,6 +189,7 @@ def test_a_voided_log_leaves_home_the_tv_the_planner_and_the_summarys_chart(sess
         "home: standing": (1, 12),  # today's Connect Day board
         "home: team table": {"Ana": pytest.approx(0.7 / 6), "Ben": pytest.approx(0.35 / 6)},
         "home: leaders' hours": {"Lea": 4},
+        "export: where from": ("12", "2", "typed 12; Aircall 2"),
         "/pg me today": 12,
         "tv: live top ten": [("Ana", 12), ("Ben", 7)],
         "tv: ticker": [("Ben", "7 connects"), ("Ana", "12 connects")],
@@ -218,6 +223,7 @@ def test_a_voided_log_leaves_home_the_tv_the_planner_and_the_summarys_chart(sess
         "home: standing": (None, 0),
         "home: team table": {"Ben": pytest.approx(0.35 / 6), "Ana": pytest.approx(0.1 / 6)},
         "home: leaders' hours": {"Lea": 1},
+        "export: where from": ("0", "2", "Aircall 2"),
         "/pg me today": 0,
         "tv: live top ten": [("Ben", 7)],
         "tv: ticker": [("Ben", "7 connects")],
