@@ -47,7 +47,12 @@ def _base_url(state: CliState) -> str:
 @click.argument("kind")
 @click.option("--name", default=None, help="The source's name (default: KIND); activities' default source.")
 @click.option("--secret", default=None, help="The vendor's signing secret or token, when the vendor makes it.")
-@click.option("--api-token", default=None, help="A token for the vendor's API (HubSpot private app token, …).")
+@click.option(
+    "--api-token",
+    default=None,
+    help="A token for the vendor's API (HubSpot private app token, …). Outreach's access tokens last 2 "
+    "hours; this one renews itself: refresh:CLIENT_ID:SECRET:REFRESH_TOKEN[:REDIRECT_URI]",
+)
 @click.option("--api-url", default=None, help="The vendor's API base URL, when not its default.")
 @team_option
 @pass_state
@@ -96,7 +101,7 @@ def source_add(
 )
 @click.argument("name")
 @click.option("--secret", default=None, help="The vendor's signing secret or token.")
-@click.option("--api-token", default=None, help="A token for the vendor's API.")
+@click.option("--api-token", default=None, help="A token for the vendor's API (or refresh:… as for source add).")
 @click.option("--api-url", default=None, help="The vendor's API base URL.")
 @team_option
 @pass_state
