@@ -13,7 +13,7 @@ import click
 
 from bot.cli.common import CliState, pass_state, team_option, team_session
 
-if TYPE_CHECKING:  # NumPy and SciPy load when the report runs, never for --help
+if TYPE_CHECKING:  # NumPy loads when the report runs, never for --help
     from bot.domain.lift import RegionLift
 
 # Also in bot.domain.lift (DEFAULT_WEEKS, MAX_WEEKS), which --help must not import.
