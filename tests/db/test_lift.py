@@ -289,3 +289,19 @@ def test_voided_and_undone_logs_are_no_days_at_work(session: Session) -> None:
     assert [data.active_reps(day) for day in range(6)] == [0, 1, 0, 0, 1, 0]
     assert data.histograms == {}  # and no connect counts
     assert region_lift(session, region, NOW, weeks=4).reps == 2  # from Mon 26 Oct
+
+
+def test_a_week_with_a_single_rep_day_on_one_side_still_gets_its_interval(session: Session) -> None:
+    """One rep, one Connect Day a week: that week's competition side is one rep-day. Its
+    resamples are all that one value, the ordinary side's vary: an interval, not an error."""
+    region = make_region(session)
+    (rep,) = add_people(session, region, "rep", 1, "REP")
+    connect_day = competition(session, "Connect Day", 3, "connect")
+    ran_on(session, connect_day, region, weekdays_back(LAST_DAY, 3, 2))
+    seed_connects(session, [rep], date(2026, 11, 16), LAST_DAY, set(), ordinary_rate=4.0, competition_rate=4.0, seed=6)
+    week = region_lift(session, region, NOW, weeks=1, weekly=True).competitions[0].weeks[0]
+    assert week.monday == date(2026, 11, 16) and week.comparison is not None
+    assert (week.comparison.samples_with, week.comparison.samples_without) == (1, 4)
+    interval, difference = week.comparison.difference_interval, week.comparison.difference
+    assert interval is not None and interval.low is not None and interval.high is not None and difference is not None
+    assert interval.low <= difference <= interval.high
