@@ -263,3 +263,37 @@ def test_a_flag_on_an_ingested_winner_holds_the_spin_until_a_manager_reviews_it(
     bot.settle()
     with bot.session_factory() as session:
         assert [s.member.user_id for s in session.scalars(select(Spin))] == ["U_ANA"]
+
+
+class CountingFlagger(IngestedFlagger):
+    def __init__(self, session_factory: sessionmaker[Session], clock: FakeClock) -> None:
+        super().__init__(session_factory, clock)
+        self.checks = 0
+
+    def _check(self, batch: Any) -> None:
+        super()._check(batch)
+        self.checks += 1
+
+
+def test_a_later_batch_from_the_same_night_adds_to_its_flag_rather_than_raising_another(team: LiveBot) -> None:
+    bot = team
+    flagger = CountingFlagger(bot.session_factory, bot.clock)
+    web = Flask("ingestion-only")
+    web.register_blueprint(ingestion_blueprint(bot.session_factory, bot.clock, lambda email: None, flagger=flagger))
+    key = new_key(bot)
+    with serve_wsgi(web) as base_url:
+        bot.base_url = base_url
+        post(bot, {"activities": [item("n1", TUESDAY_5AM_NY), item("n2", "2026-11-24T05:20:00-05:00")]}, key)
+        wait_until(lambda: flagger.checks == 1, what="the first batch's check")
+        post(
+            bot,
+            {"activities": [item("n3", "2026-11-24T05:40:00-05:00"), item("late", "2026-11-23T23:10:00-05:00")]},
+            key,
+        )
+        wait_until(lambda: flagger.checks == 2, what="the second batch's check")
+    before, after = flags(bot)  # Tuesday's early hours; Monday's late evening (another day)
+    assert (before.figures["side"], before.figures["logs"], after.figures["side"]) == ("before", 2, "after")
+    assert after.summary.endswith("at 23:10 America/New_York, outside 06:00–22:00")
+    with bot.session_factory() as session:
+        # The night's flag covers the third night connect too: a void would take all three away.
+        assert len(covered_activities(session, session.get(Flag, before.id))) == 3
