@@ -236,7 +236,10 @@ class DeliveryRunner:
             self._notify(report.touched)
         # The delivery was acknowledged before this run: its activities are checked here, on
         # the run's own thread (the pool's or the clock's), once per member-day.
-        self._flagger.check_now(report.created)
+        try:
+            self._flagger.check_now(report.created)
+        except Exception:  # stored and counted already; the day's close checks its big logs again
+            logger.exception("the flag rules failed after a webhook delivery")
         return state
 
     def _fetch(self, source: Source, jobs: list[dict[str, Any]], deadline: float) -> _Fetched:

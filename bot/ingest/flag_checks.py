@@ -84,7 +84,10 @@ class IngestedFlagger:
 
     def _drain(self) -> None:
         while batch := self._next_batch():
-            self._check(batch)
+            try:
+                self._check(batch)
+            except Exception:  # a bug must not stop this process's checks for good
+                logger.exception("flag rules failed for %d ingested activities", len(batch))
 
     def _next_batch(self) -> list[IngestedActivity]:
         """The next batch; with none, stop checking in the same breath as seeing the queue
