@@ -313,9 +313,19 @@ def require_admin(allowed: bool, what: str) -> None:
 
 
 def audit(
-    session: Session, team_id: str, actor: str, action: str, target: str | None, details: dict[str, object]
+    session: Session,
+    team_id: str,
+    actor: str,
+    action: str,
+    target: str | None,
+    details: dict[str, object],
+    at: datetime | None = None,
 ) -> None:
-    session.add(AuditLog(team_id=team_id, actor=actor, action=action, target=target, details=details))
+    """Record who did what; `at` is the caller's clock where it has one (an injected `now`)."""
+    entry = AuditLog(team_id=team_id, actor=actor, action=action, target=target, details=details)
+    if at is not None:
+        entry.created_at = at
+    session.add(entry)
 
 
 def workspace_ids(session: Session) -> list[str]:

@@ -118,7 +118,9 @@ def resolve_flag(
         results_day_ids=_results_on(session, flag),
     )
     if keep:
-        audit(session, team_id, actor, "flag.keep", f"flag:{flag.id}", {"reason": text, "member": member.user_id})
+        audit(
+            session, team_id, actor, "flag.keep", f"flag:{flag.id}", {"reason": text, "member": member.user_id}, at=now
+        )
         return base
     return _void(session, flag, base, now)
 
@@ -151,6 +153,7 @@ def _void(session: Session, flag: Flag, base: Resolution, now: datetime) -> Reso
             "voided": _by_type(voided),
             "corrected_days": [c.day_id for c in corrections],
         },
+        at=now,
     )
     return replace(base, voided=voided, open_day_ids=open_days, corrections=corrections, also_resolved=also)
 

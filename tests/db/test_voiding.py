@@ -124,7 +124,7 @@ def test_a_voided_activity_leaves_every_surface_and_keeps_its_key(session: Sessi
         "voided", "U_MGR", LATER, "Typed 12 for 2",
     )  # fmt: skip
     (audit,) = session.scalars(select(AuditLog).where(AuditLog.action == "flag.void")).all()
-    assert (audit.actor, audit.target, audit.created_at is not None) == ("U_MGR", f"flag:{flag_id}", True)
+    assert (audit.actor, audit.target, audit.created_at) == ("U_MGR", f"flag:{flag_id}", LATER)  # the void's clock
     assert audit.details["reason"] == "Typed 12 for 2" and audit.details["activities"] == [big]
     # Slack delivering the same command again is still a duplicate: nothing comes back.
     again = log_activity(session, member(session, "U_ANA"), LogCommand("connect", 12), now=LATER, idempotency_key=key)
@@ -147,8 +147,8 @@ def test_keeping_changes_nothing_and_a_flag_is_answered_once(session: Session, a
     assert row is not None and row.deleted_at is None and row.voided_at is None
     with pytest.raises(Conflict, match=r"already kept by U_MGR: “Call blitz, checked”"):
         resolve_flag(session, TEAM, flag_id, keep=False, actor="U_BOSS", reason="No", now=LATER)
-    actions = session.scalars(select(AuditLog.action).where(AuditLog.action.like("flag.%"))).all()
-    assert actions == ["flag.keep"]
+    entries = session.execute(select(AuditLog.action, AuditLog.created_at).where(AuditLog.action.like("flag.%")))
+    assert entries.all() == [("flag.keep", LATER)]
 
 
 def test_voiding_a_day_flag_takes_the_members_logs_of_that_type_that_day(session: Session, amer: Region) -> None:
