@@ -88,9 +88,9 @@ def goal_board_message(board: Board, highlight_member_id: int | None = None) -> 
 def _footer(board: Board) -> dict[str, object]:
     window = board.window
     days = (
-        window.first_day.isoformat()
+        f"{window.first_day:%a %d %b}"
         if window.first_day == window.last_day
-        else (f"{window.first_day:%a %d %b} – {window.last_day:%a %d %b}")
+        else f"{window.first_day:%a %d %b} – {window.last_day:%a %d %b}"
     )
     only = " · only activity recorded by a system counts" if board.verified else ""
     return context(

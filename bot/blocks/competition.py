@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.blocks.board import board_lines
@@ -22,13 +22,14 @@ from bot.blocks.common import (
 )
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.competition_views import CompetitionView, CorrectionView, DayView, LiveState, WinnerView
-from bot.domain.ranking import RankedStanding
+from bot.domain.ranking import RankedStanding, Standing, TieBreak, decided_ties
 
 SPIN_ACTION = "spin_wheel"
 DELIVERED_ACTION = "mark_delivered"
 # Said on every message about a verified-only day, so a rep never types logs that can't count.
 VERIFIED_ONLY_RULE = "verified activity only (from your dialer/CRM), not typed logs"
 VERIFIED_ONLY_NOTE = f"Counts {VERIFIED_ONLY_RULE}."
+NAMES_SHOWN = 3  # in a sentence about a tie: "A, B, C and 2 more"
 
 
 def _unit(metric: str) -> str:
@@ -115,8 +116,9 @@ def live_standings_message(view: DayView, rows: Sequence[RankedStanding], state:
     if rows:
         # Plain names: this post is edited all day, and a mention in it would notify people each time.
         body = "\n".join(board_lines(list(rows), ACTIVITY_TYPES[view.metric].label))
-        top = rows[0].standing
-        fallback = escape(f"{title}: {top.name} leads with {activity_count(top.total, view.metric)}")
+        top = _top(rows)
+        lead = "leads" if len(top) == 1 else "lead"
+        fallback = f"{escape(title)}: {_names(top)} {lead} with {activity_count(top[0].total, view.metric)}"
     elif state == "live":
         # On a verified-only day a typed log doesn't count, so don't invite one.
         counted = f"verified {unit}" if view.verified_only else unit
@@ -147,8 +149,7 @@ def live_standings_message(view: DayView, rows: Sequence[RankedStanding], state:
 def last_call_message(view: DayView, rows: Sequence[RankedStanding], minutes_left: int) -> Message:
     unit = _unit(view.metric)
     if rows:
-        top = rows[0].standing
-        lead = f"{escape(top.name)} leads with {activity_count(top.total, view.metric)}."
+        lead = _lead_text(_top(rows), view.metric)
     elif view.verified_only:
         lead = f"No verified {unit} yet — it's anyone's wheel."
     else:
@@ -178,7 +179,10 @@ def results_message(
     blocks.append(section("\n".join(board_lines(list(rows), ACTIVITY_TYPES[view.metric].label)) if rows else nobody))
     if winners:
         # The one place the results mention anyone: each winner, once (the standings above are plain).
-        blocks.append(section("\n".join(_winner_line(w, view.metric, len(winners)) for w in winners)))
+        lines = [_winner_line(w, view.metric, len(winners)) for w in winners]
+        ties = decided_ties(list(rows), [w.member_id for w in winners], leaders_win)
+        lines += [_tie_line(tie, view.metric, ZoneInfo(view.tz)) for tie in ties]
+        blocks.append(section("\n".join(lines)))
     else:
         blocks.append(section("No eligible winner today, so the wheel rests."))
     blocks += _verified_note(view)
@@ -228,6 +232,67 @@ def _winner_line(winner: WinnerView, metric: str, count: int) -> str:
     place = "🏆 Winner" if count == 1 else f"🏆 Place {winner.place}"
     prize = f" → 🎁 *{escape(winner.prize)}*" if winner.prize else ""
     return f"{place}: <@{winner.user_id}> with {activity_count(winner.total, metric)}{prize}"
+
+
+def _top(rows: Sequence[RankedStanding]) -> list[Standing]:
+    """Whoever shares the top total, the earlier finisher first."""
+    return [row.standing for row in rows if row.standing.total == rows[0].standing.total]
+
+
+def _names(people: Sequence[Standing]) -> str:
+    """ "Ana", "Ana and Ben", "Ana, Ben and Cy", "Ana, Ben, Cy and 2 more": plain names (never
+    a mention), escaped."""
+    return _joined([escape(p.name) for p in people])
+
+
+def _lead_text(top: Sequence[Standing], metric: str) -> str:
+    """Who leads a running day. A shared lead names everyone in it and who holds the tie-break
+    (whoever reached the total first: ranking.winners)."""
+    count = activity_count(top[0].total, metric)
+    if len(top) == 1:
+        return f"{escape(top[0].name)} leads with {count}."
+    tied = f"{_names(top)} are tied for the lead at {count}"
+    if top[0].reached_at == top[1].reached_at:
+        return f"{tied}."
+    return f"{tied}; {escape(top[0].name)} got there first and holds the tie-break."
+
+
+def _tie_line(tie: TieBreak, metric: str, zone: ZoneInfo) -> str:
+    """Why the winners of a tie won it: "⚖️ Tied at 8 connects: Jordan got there first (15:42),
+    then Tyler (17:08)." Times are local; with seconds when two of them share a minute."""
+    count = activity_count(tie.total, metric)
+    people = [*tie.winners, *tie.behind]
+    moments = [_local(p.reached_at, zone) for p in people]
+    minutes = [m.replace(second=0, microsecond=0) for m in moments]
+    shape = "%H:%M:%S" if len(set(minutes)) < len(minutes) else "%H:%M"
+    instant = tie.behind[0].reached_at
+    if tie.winners[-1].reached_at == instant:
+        # The same instant (systems that record whole minutes): the ranking's last key decides.
+        same = [p for p in people if p.reached_at == instant]
+        return (
+            f"⚖️ Tied at {count}: {_names(same)} got there at the same moment "
+            f"({_local(instant, zone):%H:%M:%S}); the tie went to whoever was on Pipeday first."
+        )
+    timed = [f"{escape(p.name)} ({m:{shape}})" for p, m in zip(people, moments, strict=True)]
+    won, behind = timed[: len(tie.winners)], timed[len(tie.winners) :]
+    first = (
+        f"{escape(tie.winners[0].name)} got there first ({moments[0]:{shape}})"
+        if len(won) == 1
+        else f"{_joined(won)} got there first"
+    )
+    return f"⚖️ Tied at {count}: {first}, then {_joined(behind)}."
+
+
+def _joined(parts: Sequence[str]) -> str:
+    shown = list(parts[:NAMES_SHOWN])
+    if len(parts) > NAMES_SHOWN:
+        shown.append(f"{len(parts) - NAMES_SHOWN} more")
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> datetime:
+    """A stored UTC timestamp in the region's zone (a naive one is UTC)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
 
 
 def spin_announcement(user_id: str, prize: str, spin_id: int, seed: str, delivered_by: str | None = None) -> Message:

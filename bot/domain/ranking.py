@@ -46,3 +46,33 @@ def winners(ranked: list[RankedStanding], count: int, leaders_win: bool) -> list
     """Top `count` eligible people; ties at the cut are broken by who reached the total first."""
     eligible = [r for r in ranked if r.standing.total > 0 and (leaders_win or not r.standing.is_leader)]
     return eligible[:count]
+
+
+@dataclass(frozen=True)
+class TieBreak:
+    """Winners who tied with eligible people on the same total and won the tie by reaching
+    that total first (the people who lost it are `behind`, in the order they reached it)."""
+
+    total: float
+    winners: list[Standing]
+    behind: list[Standing]
+
+
+def decided_ties(ranked: list[RankedStanding], winner_ids: list[int], leaders_win: bool) -> list[TieBreak]:
+    """The ties that decided who won: for each total a winner shares with an eligible person
+    who didn't win, that tie. None when every winner won outright (a tie among winners only
+    orders their places, and a tie with an ineligible leader decides nothing).
+
+    A tie is only explained when the rule explains it, i.e. every winner on that total ranks
+    before everyone behind (it may not, after a void corrected the standings of a day whose
+    wheel had already spun: those winners stand, and "got there first" would be untrue)."""
+    chosen = set(winner_ids)
+    position = {row.standing.member_id: index for index, row in enumerate(ranked)}  # `ranked` is in rank order
+    ties: list[TieBreak] = []
+    for total in dict.fromkeys(ranked[position[i]].standing.total for i in winner_ids if i in position):
+        on_total = [row.standing for row in ranked if row.standing.total == total]
+        won = [s for s in on_total if s.member_id in chosen]
+        behind = [s for s in on_total if s.member_id not in chosen and (leaders_win or not s.is_leader)]
+        if behind and max(position[s.member_id] for s in won) < min(position[s.member_id] for s in behind):
+            ties.append(TieBreak(total, won, behind))
+    return ties
