@@ -117,7 +117,7 @@ def test_the_last_call_names_everyone_sharing_the_lead_and_who_holds_the_tie_bre
     )
     body = valid(last_call_message(VIEW, tied, 60))["blocks"][0]["text"]["text"]
     assert body.endswith(
-        "Priya Nair and Kenji Tanaka are tied for the lead at 6 connects; Priya Nair got there first, "
+        "Priya Nair and Kenji Tanaka are tied for the lead at 6 connects; Priya Nair got there first "
         "and holds the tie-break."
     )
     alone = rank_standings([Standing(1, "Priya Nair", 7, EARLY), Standing(2, "Kenji Tanaka", 6, EARLY)])
