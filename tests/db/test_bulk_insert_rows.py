@@ -17,7 +17,7 @@ def test_the_new_rows_ids_and_keys_come_back_together(session: Session) -> None:
     member = join_region(session, TEAM, "U_ANA", "ana", "AMER").member
     first = rows_for(member.id, region.id, ["ext:crm:a", "ext:crm:b"])
     returned = insert_new_rows(session, TABLE, first, CONFLICT, ("id", "idempotency_key"))
-    stored = dict(session.execute(select(Activity.id, Activity.idempotency_key)).tuples().all())
+    stored = {row[0]: row[1] for row in session.execute(select(Activity.id, Activity.idempotency_key))}
     assert sorted(returned) == sorted(stored.items())
     again = rows_for(member.id, region.id, ["ext:crm:b", "ext:crm:c"])
     (new,) = insert_new_rows(session, TABLE, again, CONFLICT, ("id", "idempotency_key"))
