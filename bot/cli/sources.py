@@ -65,7 +65,7 @@ def source_add(
     api_url: str | None,
     team: str | None,
 ) -> None:
-    from bot.domain.webhook_sources import VENDOR_SECRETS, add_source, hook_path, require_adapter
+    from bot.domain.webhook_sources import TOKENLESS_USE, VENDOR_SECRETS, add_source, hook_path, require_adapter
 
     box = _box(state)
     with team_session(state, team) as (session, team_id):
@@ -88,7 +88,7 @@ def source_add(
     if adapter.needs_api_token and not made.api_token_set:
         click.echo(
             f"{made.kind} deliveries that carry only ids need an API token: pipeday source set {made.name} "
-            "--api-token T (until then they're parked, not lost)."
+            "--api-token T (until then they're parked, not lost)" + TOKENLESS_USE.get(made.kind, "") + "."
         )
     if state.settings.public_url is None:
         click.echo("PIPEDAY_PUBLIC_URL isn't set: put this app's public base URL in front of the path.")

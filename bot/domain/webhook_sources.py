@@ -270,6 +270,13 @@ class SourceProblem:
     fix: str
 
 
+# What a kind that needs a token for some deliveries can still do without one (doctor and
+# `source add` say so, so an admin who only uses that part isn't told to fix nothing).
+TOKENLESS_USE: Mapping[str, str] = {
+    "hubspot": " (workflow webhooks that send owner_email don't need one)",
+}
+
+
 def source_problems(session: Session, public_url_set: bool) -> list[SourceProblem]:
     """Sources that can't work as configured: a kind that fetches from the vendor's API with no
     token, and kinds that sign the full URI without PIPEDAY_PUBLIC_URL (`pipeday doctor`)."""
@@ -288,7 +295,8 @@ def source_problems(session: Session, public_url_set: bool) -> list[SourceProble
                 SourceProblem(
                     source.team_id,
                     source.name,
-                    f"{source.kind} deliveries that carry only ids need an API token, and it has none",
+                    f"{source.kind} deliveries that carry only ids need an API token, and it has none"
+                    + TOKENLESS_USE.get(source.kind, ""),
                     f"pipeday source set {source.name} --api-token T, then pipeday ingest retry --source {source.name}",
                 )
             )

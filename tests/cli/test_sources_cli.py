@@ -322,3 +322,13 @@ def test_doctor_reports_sources_without_the_token_or_the_public_url_they_need(ur
         assert invoke(url, "source", "set", "crm", "--api-token", "t0k")[0] == 0
         output = invoke(url, "doctor")[1]  # PIPEDAY_PUBLIC_URL set, token set: nothing to say
         assert "webhooks" not in output
+
+
+def test_a_hubspot_source_without_a_token_is_told_workflow_webhooks_with_owner_email_dont_need_one(url: str) -> None:
+    code, output = invoke(url, "source", "add", "hubspot", "--secret", "client-secret")
+    assert code == 0
+    assert "need an API token: pipeday source set hubspot --api-token T" in output
+    assert "(workflow webhooks that send owner_email don't need one)" in output
+    output = invoke(url, "doctor")[1]
+    assert "hubspot deliveries that carry only ids need an API token, and it has none" in output
+    assert "(workflow webhooks that send owner_email don't need one)" in output
