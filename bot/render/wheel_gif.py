@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from bot.render.wheel_caption import MIN_FONT_PX, RGB, Font, draw_caption, drawable_text, fit_label, load_font
+from bot.render.wheel_caption import RGB, Font, draw_caption, load_font
+from bot.render.wheel_labels import fit_segment_label
 
 # Channel values are multiples of 4 so palette mapping keeps them exact, and
 # neighbours in the list differ in hue so adjacent segments never look alike.
@@ -313,17 +314,16 @@ def _draw_label(
     end: float,
     fonts: dict[int, Font],
 ) -> None:
-    font_px = _label_font_px(layout, end - start)
-    if font_px is None:
+    def font_for(px: int) -> Font:
+        if px not in fonts:
+            fonts[px] = load_font(px)
+        return fonts[px]
+
+    fit = fit_segment_label(layout, label, end - start, font_for)
+    if fit is None or not fit.lines:
         return  # segment too thin for legible text; the result message names it
-    if font_px not in fonts:
-        fonts[font_px] = load_font(font_px)
-    font = fonts[font_px]
-    text = fit_label(drawable_text(label), font, _label_room(layout, end - start, font_px))
-    if not text:
-        return
-    stroke = max(1, font_px // 8)
-    sprite = _text_sprite(text, font, stroke)
+    font = font_for(fit.font_px)
+    sprite = _text_sprite(fit.lines, font, max(1, fit.font_px // 8))
     # Right-aligned to label_outer: the segment is widest near the rim.
     centre_radius = layout.label_outer - sprite.width / 2
     middle = ((start + end) / 2) % 360.0
@@ -337,26 +337,31 @@ def _draw_label(
     image.paste(sprite, (round(x - sprite.width / 2), round(y - sprite.height / 2)), sprite)
 
 
-def _label_font_px(layout: WheelLayout, width_degrees: float) -> int | None:
-    """Biggest font that fits across the segment where the text is, if any."""
-    base_px = round(layout.size * 0.036)
-    # Text is right-aligned to label_outer; judge the width a bit inside it.
-    chord = 2 * layout.label_outer * 0.75 * math.sin(math.radians(min(width_degrees, 180)) / 2)
-    font_px = min(base_px, int(chord * 0.8))
-    return font_px if font_px >= MIN_FONT_PX else None
-
-
-def _label_room(layout: WheelLayout, width_degrees: float, font_px: int) -> float:
-    """Radial length available to a label before the wedge gets narrower than the text."""
-    half_angle = math.radians(min(width_degrees, 180.0)) / 2
-    narrowest_radius = font_px * 1.2 / (2 * math.sin(half_angle))
-    return layout.label_outer - max(layout.label_inner, narrowest_radius)
-
-
-def _text_sprite(text: str, font: Font, stroke: int) -> Image.Image:
-    left, top, right, bottom = font.getbbox(text, stroke_width=stroke)
+def _text_sprite(lines: Sequence[str], font: Font, stroke: int) -> Image.Image:
+    """White outlined text on a transparent sprite; two lines are centred on each other."""
+    if len(lines) == 1:
+        left, top, right, bottom = font.getbbox(lines[0], stroke_width=stroke)
+        sprite = Image.new("RGBA", (int(right - left), int(bottom - top)), (0, 0, 0, 0))
+        draw = ImageDraw.Draw(sprite)
+        draw.text((-left, -top), lines[0], font=font, fill=_TEXT, stroke_width=stroke, stroke_fill=_INK)
+        return sprite
+    text = "\n".join(lines)
+    spacing = 0  # the outline already keeps the lines apart
+    measure = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+    left, top, right, bottom = measure.multiline_textbbox(
+        (0, 0), text, font=font, spacing=spacing, align="center", stroke_width=stroke
+    )
     sprite = Image.new("RGBA", (int(right - left), int(bottom - top)), (0, 0, 0, 0))
-    ImageDraw.Draw(sprite).text((-left, -top), text, font=font, fill=_TEXT, stroke_width=stroke, stroke_fill=_INK)
+    ImageDraw.Draw(sprite).multiline_text(
+        (-left, -top),
+        text,
+        font=font,
+        fill=_TEXT,
+        spacing=spacing,
+        align="center",
+        stroke_width=stroke,
+        stroke_fill=_INK,
+    )
     return sprite
 
 
