@@ -2,8 +2,8 @@
 
 The last frame names the prize in words, on a dark caption just under the pointer: the GIF
 is often seen on its own (a preview, a forwarded file), and a segment's small radial label
-can be cut short or left out. The radial labels (bot.render.wheel_gif) use the same fonts
-and fitting.
+can be cut short or left out. The radial labels (bot.render.wheel_labels) use the same fonts
+and fitting, and on the last frame leave out any label the caption would cover.
 """
 
 from __future__ import annotations
@@ -126,13 +126,20 @@ def _caption_layout(layout: CaptionPlace, prize: str) -> tuple[Font, list[str]]:
     return font, caption_lines(text, font, layout.caption_width)
 
 
-def draw_caption(
-    image: Image.Image, layout: CaptionPlace, prize: str, *, box_colour: RGB, edge_colour: RGB, text_colour: RGB
-) -> None:
-    """The prize's name on a dark rounded label (``box_colour``), centred under the pointer."""
+Box = tuple[float, float, float, float]
+
+
+def caption_box(layout: CaptionPlace, prize: str) -> Box | None:
+    """Where the caption for ``prize`` goes (left, top, right, bottom); None for a name
+    made only of emoji (nothing a font can draw, so no caption)."""
+    placed = _placed(layout, prize)
+    return placed[0] if placed else None
+
+
+def _placed(layout: CaptionPlace, prize: str) -> tuple[Box, Font, list[str], int, int] | None:
     font, lines = _caption_layout(layout, prize)
     if not lines:
-        return  # a name made only of emoji: nothing a font can draw
+        return None
     ascent, descent = font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (10, 2)
     line_px = ascent + descent
     padding = max(4, line_px // 3)
@@ -144,10 +151,21 @@ def draw_caption(
         layout.center + text_width / 2 + padding * 1.5,
         top + len(lines) * line_px + 2 * padding,
     )
+    return box, font, lines, line_px, padding
+
+
+def draw_caption(
+    image: Image.Image, layout: CaptionPlace, prize: str, *, box_colour: RGB, edge_colour: RGB, text_colour: RGB
+) -> None:
+    """The prize's name on a dark rounded label (``box_colour``), centred under the pointer."""
+    placed = _placed(layout, prize)
+    if placed is None:
+        return  # a name made only of emoji: nothing a font can draw
+    box, font, lines, line_px, padding = placed
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle(
         box, radius=padding * 1.5, fill=box_colour, outline=edge_colour, width=max(1, layout.rim_width // 2)
     )
     for number, line in enumerate(lines):
-        y = top + padding + number * line_px
+        y = layout.caption_top + padding + number * line_px
         draw.text((layout.center, y), line, font=font, fill=text_colour, anchor="ma")

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from bot.render.wheel_caption import RGB, Font, draw_caption, load_font
+from bot.render.wheel_caption import RGB, Box, Font, caption_box, draw_caption, load_font
 from bot.render.wheel_labels import fit_segment_label
 
 # Channel values are multiples of 4 so palette mapping keeps them exact, and
@@ -214,8 +214,10 @@ def render_wheel_gif(
     ]
     # The last frame is the unrotated drawing (rotations end exactly on `final`) with the
     # caption in place of the winner's radial label, which it would half cover.
+    # Labels the caption would cover are left out rather than shown cut in half.
     shown = [label if index != winner_index else "" for index, label in enumerate(labels)]
-    result = _draw_wheel(layout, shown, odds, colours, final % 360.0)
+    covered = caption_box(layout, labels[winner_index])
+    result = _draw_wheel(layout, shown, odds, colours, final % 360.0, keep_clear=covered)
     draw_caption(result, layout, labels[winner_index], box_colour=_INK, edge_colour=_POINTER_EDGE, text_colour=_TEXT)
     images[-1] = _frame(_quantized(result, palette), layout, 0.0, palette)
     durations = [_SPIN_FRAME_MS] * (frames - 1) + [_HOLD_LAST_FRAME_MS]
@@ -286,8 +288,11 @@ def _draw_wheel(
     odds: Sequence[float],
     colours: Sequence[RGB],
     rotation: float,
+    *,
+    keep_clear: Box | None = None,
 ) -> Image.Image:
-    """The wheel turned clockwise by ``rotation`` degrees, without the pointer."""
+    """The wheel turned clockwise by ``rotation`` degrees, without the pointer; no label
+    is drawn that would touch ``keep_clear``."""
     image = Image.new("RGB", (layout.size, layout.size), _BACKGROUND)
     draw = ImageDraw.Draw(image)
     box = _circle_box(layout.center, layout.radius)
@@ -298,7 +303,7 @@ def _draw_wheel(
     draw.ellipse(box, outline=_INK, width=layout.rim_width)
     fonts: dict[int, Font] = {}
     for label, (start, end) in zip(labels, bounds, strict=True):
-        _draw_label(image, layout, label, start, end, fonts)
+        _draw_label(image, layout, label, start, end, fonts, keep_clear)
     return image
 
 
@@ -313,6 +318,7 @@ def _draw_label(
     start: float,
     end: float,
     fonts: dict[int, Font],
+    keep_clear: Box | None = None,
 ) -> None:
     def font_for(px: int) -> Font:
         if px not in fonts:
@@ -334,7 +340,20 @@ def _draw_label(
     sprite = sprite.rotate(text_angle, resample=Image.Resampling.BICUBIC, expand=True)
     x = layout.center + centre_radius * math.sin(math.radians(middle))
     y = layout.center - centre_radius * math.cos(math.radians(middle))
-    image.paste(sprite, (round(x - sprite.width / 2), round(y - sprite.height / 2)), sprite)
+    corner = (round(x - sprite.width / 2), round(y - sprite.height / 2))
+    if keep_clear is None or not _touches(sprite, corner, keep_clear):
+        image.paste(sprite, corner, sprite)
+
+
+def _touches(sprite: Image.Image, corner: tuple[int, int], box: Box) -> bool:
+    """Whether any drawn pixel of ``sprite`` pasted at ``corner`` falls inside ``box``."""
+    left, top = max(box[0], corner[0]), max(box[1], corner[1])
+    right, bottom = min(box[2], corner[0] + sprite.width), min(box[3], corner[1] + sprite.height)
+    if left >= right or top >= bottom:
+        return False
+    inside = (math.floor(left) - corner[0], math.floor(top) - corner[1])
+    crop = (*inside, math.ceil(right) - corner[0], math.ceil(bottom) - corner[1])
+    return sprite.getchannel("A").crop(crop).getbbox() is not None
 
 
 def _text_sprite(lines: Sequence[str], font: Font, stroke: int) -> Image.Image:

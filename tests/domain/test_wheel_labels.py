@@ -60,3 +60,19 @@ def test_labels_never_move_the_wheel_the_pointer_lands_where_the_draw_says() -> 
         gif.seek(1)
         blank.seek(1)
         assert gif.convert("RGB").tobytes() == blank.convert("RGB").tobytes()  # same spin, frame for frame
+
+
+def last_frame(labels: list[str], odds: list[float], winner: int) -> bytes:
+    gif = Image.open(io.BytesIO(render_wheel_gif(labels, odds, winner, jitter=0.5)))
+    gif.seek(gif.n_frames - 1)
+    return gif.convert("RGB").tobytes()
+
+
+def test_the_last_frame_leaves_out_a_label_its_caption_would_cut_rather_than_show_half_of_it() -> None:
+    labels, odds = [prize.name for prize in PRIZES], [prize.weight for prize in PRIZES]
+    extra, noise, lunch = (labels.index(n) for n in ("Extra PTO day", "Noise-cancelling headphones", "Team lunch"))
+    shown = last_frame(labels, odds, extra)
+    # "Extra PTO day" won: its neighbour's label, under the caption, is left out entirely...
+    assert shown == last_frame([n if i != noise else "" for i, n in enumerate(labels)], odds, extra)
+    # ...while labels clear of the caption stay.
+    assert shown != last_frame([n if i != lunch else "" for i, n in enumerate(labels)], odds, extra)
