@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from bot.render.wheel_caption import RGB, Box, Font, caption_box, draw_caption, load_font
-from bot.render.wheel_labels import fit_segment_label
+from bot.render.wheel_labels import fit_segment_label, sprite_touches
 
 # Channel values are multiples of 4 so palette mapping keeps them exact, and
 # neighbours in the list differ in hue so adjacent segments never look alike.
@@ -341,19 +341,8 @@ def _draw_label(
     x = layout.center + centre_radius * math.sin(math.radians(middle))
     y = layout.center - centre_radius * math.cos(math.radians(middle))
     corner = (round(x - sprite.width / 2), round(y - sprite.height / 2))
-    if keep_clear is None or not _touches(sprite, corner, keep_clear):
+    if keep_clear is None or not sprite_touches(sprite, corner, keep_clear):
         image.paste(sprite, corner, sprite)
-
-
-def _touches(sprite: Image.Image, corner: tuple[int, int], box: Box) -> bool:
-    """Whether any drawn pixel of ``sprite`` pasted at ``corner`` falls inside ``box``."""
-    left, top = max(box[0], corner[0]), max(box[1], corner[1])
-    right, bottom = min(box[2], corner[0] + sprite.width), min(box[3], corner[1] + sprite.height)
-    if left >= right or top >= bottom:
-        return False
-    inside = (math.floor(left) - corner[0], math.floor(top) - corner[1])
-    crop = (*inside, math.ceil(right) - corner[0], math.ceil(bottom) - corner[1])
-    return sprite.getchannel("A").crop(crop).getbbox() is not None
 
 
 def _text_sprite(lines: Sequence[str], font: Font, stroke: int) -> Image.Image:

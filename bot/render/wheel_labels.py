@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.render.wheel_caption import MIN_FONT_PX, Font, drawable_text, fit_label
+from PIL import Image
+
+from bot.render.wheel_caption import MIN_FONT_PX, Box, Font, drawable_text, fit_label
 
 LABEL_FONT_SHARE = 0.036  # of the image size: the usual label size (17 px on the 480 px wheel)
 LEGIBLE_FONT_SHARE = 0.024  # the smallest a label may shrink to (12 px on the 480 px wheel)
@@ -99,3 +101,14 @@ def _split(text: str, count: int, font: Font) -> tuple[str, ...]:
     if not candidates:
         return ()
     return min(candidates, key=lambda pair: max(font.getlength(pair[0]), font.getlength(pair[1])))
+
+
+def sprite_touches(sprite: Image.Image, corner: tuple[int, int], box: Box) -> bool:
+    """Whether any drawn pixel of ``sprite`` pasted at ``corner`` falls inside ``box``."""
+    left, top = max(box[0], corner[0]), max(box[1], corner[1])
+    right, bottom = min(box[2], corner[0] + sprite.width), min(box[3], corner[1] + sprite.height)
+    if left >= right or top >= bottom:
+        return False
+    inside = (math.floor(left) - corner[0], math.floor(top) - corner[1])
+    crop = (*inside, math.ceil(right) - corner[0], math.ceil(bottom) - corner[1])
+    return sprite.getchannel("A").crop(crop).getbbox() is not None
