@@ -3,7 +3,8 @@
 The issue's budget is ≤ 2 s for `pipeday lift` (every region, 12 weeks) on SQLite and on
 PostgreSQL. Timed here: the report's figures in-process (bot.domain.lift.lift_report: the
 queries and the bootstraps), the same with each week's interval for the chart and the chart
-itself, and the whole `pipeday lift` command in a fresh process (Python, imports and all).
+itself, and the whole `pipeday lift` command in a fresh process (Python, imports and all):
+wall and CPU seconds, and where that time goes, phase by phase (bench/lift_phases.py).
 
     python bench/lift.py                                   # SQLite file in /tmp
     python bench/lift.py --database-url postgresql+psycopg://root@127.0.0.1:5432/pipeday_bench
