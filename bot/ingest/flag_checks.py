@@ -20,8 +20,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,7 +31,9 @@ from bot.domain.flag_store import store_many
 from bot.domain.ingested_days import IngestedActivity
 from bot.domain.trust_baselines import BaselineCache, BaselineReader
 from bot.domain.trust_ingested import check_ingested
+from bot.domain.trust_rules import FlagDraft
 from bot.domain.trust_settings import SettingsCache, TrustSettings
+from models.sqlite_files import sqlite_file
 
 logger = logging.getLogger(__name__)
 REMEMBERED_FLAGS = 10_000
@@ -39,6 +43,7 @@ MAX_BATCH = 2_000
 # sender faster than the checks is slowed down, never allowed to outrun them for ever.
 MAX_QUEUED = 20_000
 IDLE_TIMEOUT_S = 30.0
+READ_BUSY_TIMEOUT_S = 5.0
 
 
 class IngestedFlagger:
@@ -52,6 +57,8 @@ class IngestedFlagger:
         self._idle = threading.Condition(self._lock)
         self._queue: list[IngestedActivity] = []
         self._checking = False
+        bind = session_factory.kw.get("bind")
+        self._reads = _sqlite_reads(bind) if isinstance(bind, Engine) else None
 
     def submit(self, activities: Sequence[IngestedActivity]) -> None:
         """Queue `activities` for a check on the checker's thread (started when none runs)."""
@@ -101,19 +108,30 @@ class IngestedFlagger:
 
     def _check(self, batch: Sequence[IngestedActivity]) -> None:
         try:
-            with self._session_factory.begin() as session:
-                settings = {team_id: self.settings.get(session, team_id) for team_id in {a.team_id for a in batch}}
-                quiet = {team_id for team_id, rules in settings.items() if not rules.any_log_rule}
-                checked = [activity for activity in batch if activity.team_id not in quiet] if quiet else batch
-                reader = _Readers(session, self.baselines)
-                drafts = check_ingested(session, checked, settings.__getitem__, reader, self._known)
-                drafts = [draft for draft in drafts if not self._known(draft.dedupe_key)]
-                store_many(session, drafts, self._clock())
+            if self._reads is None:
+                with self._session_factory.begin() as session:
+                    drafts = self._drafts(session, batch)
+                    store_many(session, drafts, self._clock())
+            else:
+                # SQLite: the reads (a region's baseline reads weeks of its activity) in WAL
+                # beside the writers, never holding the write gate; only the flags' INSERT takes it.
+                with self._reads() as session:
+                    drafts = self._drafts(session, batch)
+                if drafts:
+                    with self._session_factory.begin() as session:
+                        store_many(session, drafts, self._clock())
             self._remember([draft.dedupe_key for draft in drafts])
         except SQLAlchemyError:
             # The activities are stored and answered; flags that couldn't be raised are the only
             # loss (a competition day's close still checks its big logs and big days).
             logger.exception("flag rules failed for %d ingested activities", len(batch))
+
+    def _drafts(self, session: Session, batch: Sequence[IngestedActivity]) -> list[FlagDraft]:
+        settings = {team_id: self.settings.get(session, team_id) for team_id in {a.team_id for a in batch}}
+        quiet = {team_id for team_id, rules in settings.items() if not rules.any_log_rule}
+        checked = [activity for activity in batch if activity.team_id not in quiet] if quiet else batch
+        drafts = check_ingested(session, checked, settings.__getitem__, _Readers(session, self.baselines), self._known)
+        return [draft for draft in drafts if not self._known(draft.dedupe_key)]
 
     def _known(self, key: str) -> bool:
         with self._lock:
@@ -125,6 +143,22 @@ class IngestedFlagger:
                 self._raised[key] = None
             while len(self._raised) > REMEMBERED_FLAGS:
                 self._raised.popitem(last=False)
+
+
+def _sqlite_reads(engine: Engine) -> sessionmaker[Session] | None:
+    """Sessions that read a SQLite file without a transaction (so without the write gate, which
+    every transaction of the app's engine takes at BEGIN IMMEDIATE: models/sqlite_gate.py);
+    None for other databases and in-memory SQLite (one connection's own database)."""
+    if engine.dialect.name != "sqlite" or sqlite_file(engine.url) is None:
+        return None
+    return sessionmaker(bind=_plain_sqlite_engine(engine.url.render_as_string(hide_password=False)))
+
+
+@cache
+def _plain_sqlite_engine(url: str) -> Engine:
+    # pysqlite in its default mode begins a transaction only before a write: SELECTs here run
+    # in autocommit, each a consistent WAL snapshot, beside the writers.
+    return create_engine(url, connect_args={"check_same_thread": False, "timeout": READ_BUSY_TIMEOUT_S})
 
 
 class _Readers:
