@@ -174,13 +174,15 @@ class _DayFacts:
         self.ordinary = self.working - any_competition
 
     def rep_days(self, activity_type: str, days: set[int]) -> Values:
-        """Every rep's total of `activity_type` on each of `days`, zeros included."""
+        """Every rep's total of `activity_type` on each of `days`, zeros included, in one order
+        whatever order the database returned them in (day, then value): the resamples pick
+        values by position, so the same data must give the same array for the same intervals."""
         histograms = self.data.histograms.get(activity_type, {})
         parts: list[Values] = []
         for day in sorted(days):
-            histogram = histograms.get(day, {})
-            values = np.fromiter(histogram.keys(), dtype=np.float64, count=len(histogram))
-            counts = np.fromiter(histogram.values(), dtype=np.int64, count=len(histogram))
+            histogram = sorted(histograms.get(day, {}).items())
+            values = np.fromiter((value for value, _ in histogram), dtype=np.float64, count=len(histogram))
+            counts = np.fromiter((count for _, count in histogram), dtype=np.int64, count=len(histogram))
             parts.append(np.repeat(values, counts))
             parts.append(np.zeros(max(0, int(self.active[day]) - int(counts.sum()))))
         return np.concatenate(parts) if parts else np.zeros(0)

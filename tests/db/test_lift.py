@@ -8,6 +8,7 @@ the comments, across the fall-back night of 1 Nov 2026 in New York.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,9 +16,9 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from bot.domain.calendar_store import add_holiday
-from bot.domain.lift import lift_period, lift_report, region_lift
-from bot.domain.lift_data import Period, load_region_days
+from bot.domain.calendar_store import add_holiday, work_calendar
+from bot.domain.lift import _assemble, lift_period, lift_report, region_lift
+from bot.domain.lift_data import Period, load_region_days, region_competitions
 from bot.domain.lift_text import competition_headline, leaders_headline
 from models import Activity, Region
 from tests.support.lift_data import (
@@ -305,3 +306,23 @@ def test_a_week_with_a_single_rep_day_on_one_side_still_gets_its_interval(sessio
     interval, difference = week.comparison.difference_interval, week.comparison.difference
     assert interval is not None and interval.low is not None and interval.high is not None and difference is not None
     assert interval.low <= difference <= interval.high
+
+
+def test_the_figures_dont_depend_on_the_order_the_database_returns_rows_in(session: Session) -> None:
+    """PostgreSQL's hash aggregates return groups in no set order, and a plan can change from
+    one run to the next (a prepared statement's generic plan): the same data must give the
+    same intervals whatever order each day's per-rep totals come back in."""
+    region = seeded(session, competition_rate=6.0, seed=7)
+    period = lift_period(NOW, NEW_YORK, WEEKS)
+    contests = region_competitions(session, region, period)
+    data = load_region_days(session, region, period, {c.metric for c in contests}, contests)
+    assert any(len(totals) > 1 for days in data.histograms.values() for totals in days.values())
+    reordered = replace(
+        data,
+        histograms={
+            kind: {day: dict(reversed(totals.items())) for day, totals in days.items()}
+            for kind, days in data.histograms.items()
+        },
+    )
+    calendar = work_calendar(session, TEAM)
+    assert _assemble(reordered, calendar, WEEKS, True) == _assemble(data, calendar, WEEKS, True)
