@@ -12,21 +12,41 @@ bulk writer at a time the job takes about one core and its WAL goes out chunk by
   own from the block's start to its end (a killed process lets go of it with the connection).
 
 Waiting for the turn longer than `wait_s` raises the database's OperationalError.
+
+After a block on PostgreSQL, the tables changed by more than half their rows since their last
+ANALYZE are analyzed, on a thread of their own (PostgreSQL's advice after a bulk load).
+Autovacuum does it too, a minute or more behind a burst, and not at all where it is off: until
+then the planner sees the table as it was, and each connection's cached generic plan for the
+`/pg` totals (psycopg prepares a statement on its 5th run) walks the whole team's week of
+activity (ix_activities_all_regions) instead of one member's (ix_activities_member_type):
+15-100 ms each during an ingest instead of ~1 ms (bench/README.md, "Ingestion"). An ANALYZE
+also invalidates those cached plans.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from models.sqlite_gate import yielding_writes
 
 # The first key of the two-key advisory lock (the second is the schema's hash); the migration
 # lock uses 0x50444159 ("PDAY").
 PG_BULK_NAMESPACE = 0x50_44_42_4C  # "PDBL"
+PG_ANALYZE_NAMESPACE = 0x50_44_41_4E  # "PDAN": one process analyzes a schema at a time
 DEFAULT_WAIT_S = 10.0
+# A table is analyzed after a bulk block once this share of its rows (and at least
+# MIN_CHANGES rows) changed since its last ANALYZE.
+STALE_SHARE = 0.5
+MIN_CHANGES = 10_000
+
+logger = logging.getLogger(__name__)
+_analyzing = threading.Lock()  # one analyzing thread per process
 
 
 @contextmanager
@@ -45,6 +65,52 @@ def bulk_writes(engine: Engine, wait_s: float = DEFAULT_WAIT_S) -> Iterator[None
                 lane.rollback()
                 lane.execute(text("SELECT pg_advisory_unlock(:namespace, hashtext(current_schema()))"), _key())
                 lane.commit()
+    _analyze_in_background(engine)
+
+
+def analyze_stale_tables(engine: Engine) -> list[str]:
+    """ANALYZE the current schema's tables changed by more than STALE_SHARE of their rows (and
+    MIN_CHANGES) since their last ANALYZE; the names analyzed. PostgreSQL only; none while
+    another process analyzes this schema."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as connection:
+        turn = text("SELECT pg_try_advisory_xact_lock(:namespace, hashtext(current_schema()))")
+        if not connection.execute(turn, {"namespace": PG_ANALYZE_NAMESPACE}).scalar():
+            return []
+        stale = list(
+            connection.execute(
+                text(
+                    "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid"
+                    " WHERE s.schemaname = current_schema()"
+                    " AND s.n_mod_since_analyze >= greatest(:least, :share * greatest(c.reltuples, 0))"
+                    " ORDER BY s.relname"
+                ),
+                {"least": MIN_CHANGES, "share": STALE_SHARE},
+            ).scalars()
+        )
+        quote = connection.dialect.identifier_preparer.quote
+        for name in stale:
+            connection.execute(text(f"ANALYZE {quote(name)}"))
+        connection.commit()
+    return stale
+
+
+def _analyze_in_background(engine: Engine) -> None:
+    if not _analyzing.acquire(blocking=False):
+        return  # this process is analyzing already: it sees this block's changes too
+
+    def run() -> None:
+        try:
+            analyzed = analyze_stale_tables(engine)
+            if analyzed:
+                logger.info("analyzed %s after bulk writes", ", ".join(analyzed))
+        except SQLAlchemyError:
+            logger.exception("ANALYZE after bulk writes failed (autovacuum will get to it)")
+        finally:
+            _analyzing.release()
+
+    threading.Thread(target=run, name="pipeday-bulk-analyze", daemon=True).start()
 
 
 def _take_turn(lane: Connection, wait_s: float) -> None:

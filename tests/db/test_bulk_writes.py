@@ -1,5 +1,6 @@
 """models/bulk_writes.py on SQLite and PostgreSQL: one bulk block at a time writes; another waits
-for its turn (and gives up after `wait_s`); ordinary transactions never wait for the turn."""
+for its turn (and gives up after `wait_s`); ordinary transactions never wait for the turn; on
+PostgreSQL the tables a bulk job changed a lot are analyzed."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from models.bulk_writes import bulk_writes
+from models.bulk_writes import MIN_CHANGES, analyze_stale_tables, bulk_writes
 
 # SQLite's write gate raises as SQLite does when it waited too long; PostgreSQL's lock_timeout
 # comes through SQLAlchemy.
@@ -43,3 +44,40 @@ def test_one_bulk_block_writes_at_a_time_and_ordinary_transactions_pass_it(engin
         first.join(10)
     with bulk_writes(engine, wait_s=0.3):
         a_transaction(engine)  # the first batch is done: the turn is free again
+
+
+def _insert_audit_rows(engine: Engine, count: int) -> None:
+    with engine.connect() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO audit_log (team_id, actor, action, details, created_at)"
+                " SELECT 'T1', 'test', 'bulk', '{}', CURRENT_TIMESTAMP FROM generate_series(1, :count)"
+            ),
+            {"count": count},
+        )
+        connection.commit()
+        # The server counts changes per backend and reports them at most once a second.
+        connection.execute(text("SELECT pg_stat_force_next_flush()"))
+        connection.commit()
+
+
+def _estimated_rows(engine: Engine) -> float:
+    with engine.connect() as connection:
+        return float(
+            connection.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'audit_log'::regclass")).scalar_one()
+        )
+
+
+def test_tables_a_bulk_job_changed_a_lot_are_analyzed(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        assert analyze_stale_tables(engine) == []  # SQLite's planner keeps no row counts to go stale
+        return
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE audit_log"))
+    _insert_audit_rows(engine, 100)
+    assert "audit_log" not in analyze_stale_tables(engine)  # a few changes: not worth an ANALYZE
+
+    _insert_audit_rows(engine, MIN_CHANGES)
+    assert "audit_log" in analyze_stale_tables(engine)
+    assert _estimated_rows(engine) >= MIN_CHANGES  # the planner now sees the rows
+    assert "audit_log" not in analyze_stale_tables(engine)  # and not again until it changes again
