@@ -5,9 +5,12 @@ started by the Procfile's `web:` command bound to 127.0.0.1, with the loopback S
 
 1. Ingest: 100,000 activities POSTed to /api/v1/activities in batches of 1,000 from 2-4
    keep-alive clients: activities/s and p50/p99 per batch.
-2. `/pg 1 connect` at a fixed arrival rate (open loop, 25/s) alone and while another
-   ingest runs, in alternating windows (so bursts of other work on a shared machine land in
-   both): the p99 ratio.
+2. `/pg 1 connect` at a fixed arrival rate (open loop, 25/s): first on the idle app (after
+   the warm-up, before any ingest: the baseline the target's "without it" means), then alone
+   and while another ingest runs, in alternating windows (so bursts of other work on a
+   shared machine land in both). Two p99 ratios: during / idle (the verdict) and during /
+   alone between the ingest windows (those windows follow an ingest by `--settle-seconds`,
+   so the database's catch-up after a burst can land in them: shown, not judged).
 3. Optional (`--import-rows`, SQLite): `pipeday import` of a generated CSV, its time and
    peak memory (below 1,000,000 rows also extrapolated linearly, labelled as such);
    `--import-only` skips the HTTP phases.
@@ -19,7 +22,7 @@ Run from the repository root:
     python bench/ingest.py --import-rows 1000000 --import-only
 
 Every phase is capped in time. Targets (2 cores): >= 5,000 activities/s, p99 per batch
-<= 500 ms, `/pg 1 connect` p99 during ingest <= 2x its p99 without; `pipeday import` of
+<= 500 ms, `/pg 1 connect` p99 during ingest <= 2x its p99 on the idle app; `pipeday import` of
 1,000,000 rows in < 180 s. The ingest line also gives the gunicorn processes' CPU per batch
 (from /proc), which moves less than latencies on a shared machine.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import json
 import subprocess
 import sys
@@ -173,6 +177,7 @@ def print_pg(label: str, run: RunResult) -> None:
 @dataclass(frozen=True)
 class Results:
     ingest: RunResult
+    pg_idle: RunResult
     pg_alone: RunResult
     pg_during: RunResult
     ingest_during: RunResult
@@ -183,6 +188,12 @@ class Results:
 
     @property
     def pg_ratio(self) -> float:
+        """The verdict's: /pg p99 during an ingest over its p99 on the idle app."""
+        return self.pg_during.p(0.99) / self.pg_idle.p(0.99)
+
+    @property
+    def pg_ratio_between(self) -> float:
+        """Shown only: over its p99 in the windows alone between ingest windows."""
         return self.pg_during.p(0.99) / self.pg_alone.p(0.99)
 
 
@@ -194,8 +205,15 @@ def run_http(args: argparse.Namespace, server: Server, key: str, week_start: dat
     warm_ingest = drive(server.port, warm_batches, args.clients, 30, all_created, path=API_PATH)
     if warm.errors or warm_ingest.errors:
         raise SystemExit(f"warm-up failed: {warm.first_error or warm_ingest.first_error}")
-
+    # The baseline: /pg on the idle app, before any ingest (the warm-up's 8 batches settled).
+    idle_commands = slash_commands(int(args.rate * args.idle_seconds) + 1, members)
     requests = batch_requests(key, 0, args.activities, members, week_start)
+    freeze_client_heap()
+    time.sleep(args.settle_seconds)
+    idle_at = _clock()
+    pg_idle = drive_at_rate(server.port, idle_commands, args.rate, args.idle_seconds, is_logged)
+    print_pg(f"/pg 1 connect at {args.rate:g}/s, idle app from {idle_at} (load {load_average()})", pg_idle)
+
     server_cpu = server.cpu_seconds()
     ingest = drive(server.port, requests, args.clients, args.max_seconds, all_created, path=API_PATH)
     # Server CPU includes each batch's live-standings step after its answer (none here: no competitions).
@@ -203,9 +221,10 @@ def run_http(args: argparse.Namespace, server: Server, key: str, week_start: dat
 
     pg_alone, pg_during, ingest_during = run_pg_rounds(args, server, key, week_start)
     print_ingest("ingest during /pg", ingest_during)
-    print_pg(f"/pg 1 connect at {args.rate:g}/s, no ingest", pg_alone)
+    print_pg(f"/pg 1 connect at {args.rate:g}/s, idle app (before any ingest)", pg_idle)
+    print_pg(f"/pg 1 connect at {args.rate:g}/s, alone {args.settle_seconds:g} s after an ingest", pg_alone)
     print_pg(f"/pg 1 connect at {args.rate:g}/s, during ingest", pg_during)
-    return Results(ingest, pg_alone, pg_during, ingest_during)
+    return Results(ingest, pg_idle, pg_alone, pg_during, ingest_during)
 
 
 def run_pg_rounds(
@@ -220,11 +239,14 @@ def run_pg_rounds(
     rounds = [
         batch_requests(key, 20_000_000 + n * per_round, per_round, members, week_start) for n in range(args.rounds)
     ]
+    commands_per_round = [slash_commands(2 * (int(args.rate * window) + 1), members) for _ in rounds]
+    freeze_client_heap()
     alone, during, ingest = RunResult(), RunResult(), RunResult()
     time.sleep(args.settle_seconds)  # the first window alone follows the 100,000-activity ingest
-    for batches in rounds:
-        commands = slash_commands(2 * (int(args.rate * window) + 1), members)
-        _merge(alone, drive_at_rate(server.port, commands[: len(commands) // 2], args.rate, window, is_logged))
+    for number, (batches, commands) in enumerate(zip(rounds, commands_per_round, strict=True), 1):
+        alone_at = _clock()
+        alone_part = drive_at_rate(server.port, commands[: len(commands) // 2], args.rate, window, is_logged)
+        _merge(alone, alone_part)
         ingested: dict[str, RunResult] = {}
 
         def ingest_again(batches: list[SignedRequest] = batches, ingested: dict[str, RunResult] = ingested) -> None:
@@ -233,11 +255,33 @@ def run_pg_rounds(
         background = threading.Thread(target=ingest_again, name="ingest-during", daemon=True)
         background.start()
         time.sleep(1.0)  # let the ingest reach its steady state first
-        _merge(during, drive_at_rate(server.port, commands[len(commands) // 2 :], args.rate, window, is_logged))
+        during_at = _clock()
+        during_part = drive_at_rate(server.port, commands[len(commands) // 2 :], args.rate, window, is_logged)
+        _merge(during, during_part)
         background.join()
         _merge(ingest, ingested["run"])
-        time.sleep(args.settle_seconds)  # the database's own catch-up after a burst (WAL, autovacuum)
+        print(
+            f"  round {number}: /pg alone from {alone_at} p99 {alone_part.p(0.99) * 1000:.1f} ms, "
+            f"during from {during_at} p99 {during_part.p(0.99) * 1000:.1f} ms; "
+            f"ingest {ingested['run'].completed * BATCH_SIZE / ingested['run'].elapsed_s:,.0f} activities/s; "
+            f"load {load_average()}",
+            flush=True,
+        )
+        time.sleep(args.settle_seconds)  # the database catches up after a burst (WAL flush; SQLite checkpoints)
     return alone, during, ingest
+
+
+def freeze_client_heap() -> None:
+    """Out of this process's full collections, the requests built so far: a collection walking
+    them (up to ~70 ms, with the GIL held) would land in the latencies being measured."""
+    gc.collect()
+    gc.freeze()
+
+
+def _clock() -> str:
+    """Wall time to the tenth of a second (UTC), to line windows up with other samplers."""
+    now = datetime.now(UTC)
+    return f"{now:%H:%M:%S}.{now.microsecond // 100_000}"
 
 
 def _merge(total: RunResult, part: RunResult) -> None:
@@ -289,6 +333,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--members", type=int, default=60, help="seeded members (default 60)")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="time cap of the ingest (default 60)")
     parser.add_argument("--rate", type=float, default=25.0, help="/pg commands per second (default 25)")
+    parser.add_argument(
+        "--idle-seconds", type=float, default=20.0, help="/pg time on the idle app, the baseline (default 20)"
+    )
     parser.add_argument(
         "--pg-seconds", type=float, default=20.0, help="/pg time alone, and as much during an ingest (default 20)"
     )
@@ -355,7 +402,8 @@ def main() -> int:
         checks = {
             f"activities/s >= {MIN_ACTIVITIES_PER_S:,.0f}": results.activities_per_s >= MIN_ACTIVITIES_PER_S,
             f"batch p99 <= {MAX_BATCH_P99_S * 1000:.0f} ms": results.ingest.p(0.99) <= MAX_BATCH_P99_S,
-            f"/pg p99 during/without <= {MAX_PG_P99_RATIO:g}x ({results.pg_ratio:.2f}x)": results.pg_ratio
+            f"/pg p99 during ingest / idle app <= {MAX_PG_P99_RATIO:g}x ({results.pg_ratio:.2f}x; "
+            f"/ alone between ingests {results.pg_ratio_between:.2f}x, not judged)": results.pg_ratio
             <= MAX_PG_P99_RATIO,
             "all ingested in time without errors": results.ingest.errors == 0
             and results.ingest.completed * BATCH_SIZE >= args.activities,
