@@ -20,6 +20,9 @@ day) the batch touches, never once per item:
   (a power dialer's attempts, a sequence step sent to 50 prospects, a CRM sync of an
   afternoon), and counting them by `occurred_at` would flag every such batch. Typed logs keep
   the rule (and it never counts ingested activity: bot.domain.trust_checks reads typed logs);
+- baselines are the weeks before *today* (before the day the check runs), whichever day an
+  item is from: a typed log's day is today anyway, and a sync that reaches back over a week
+  reads each baseline once, not once per day;
 - late-surge: when a competition day closes (bot.domain.trust_close): it needs the day's final
   total, which includes ingested activity.
 
@@ -90,11 +93,16 @@ def check_ingested(
     settings_for: Callable[[str], TrustSettings],
     reader_for: ReaderFor,
     raised: Callable[[str], bool] = lambda key: False,
+    now: datetime | None = None,
 ) -> list[FlagDraft]:
     """Every flag the rules raise for `activities` (created by one or more batches), in a few
     reads: baselines per member or region, type and local day (through `reader_for`'s cache),
     and one read of day totals per local day. `raised(dedupe_key)`: the caller knows that flag
-    exists already (a member-day flagged by an earlier batch is neither drafted nor read again)."""
+    exists already (a member-day flagged by an earlier batch is neither drafted nor read again).
+
+    `now`: the baselines are the weeks before its local day, whichever day an item is from (a
+    typed log's are the weeks before its own day, which is today): a batch that reaches back over
+    a week of days reads each baseline once, not once per day. None: each item's own day."""
     groups: dict[MemberDay, list[IngestedActivity]] = defaultdict(list)
     days = LocalDays()
     for activity in activities:
@@ -107,7 +115,7 @@ def check_ingested(
         first = group[0]
         settings = settings_for(first.team_id)
         zone = zone_named(first.tz or "UTC")
-        reader = reader_for(day, zone, settings)
+        reader = reader_for(day if now is None else days.day_of(now, first.tz or "UTC"), zone, settings)
         multiple = settings.big_log_multiple
         bound = None if multiple is None else multiple * smallest_day(activity_type)  # trust_rules.might_be_big
         big = [activity for activity in group if bound is not None and activity.quantity > bound]

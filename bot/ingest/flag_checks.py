@@ -130,7 +130,8 @@ class IngestedFlagger:
         settings = {team_id: self.settings.get(session, team_id) for team_id in {a.team_id for a in batch}}
         quiet = {team_id for team_id, rules in settings.items() if not rules.any_log_rule}
         checked = [activity for activity in batch if activity.team_id not in quiet] if quiet else batch
-        drafts = check_ingested(session, checked, settings.__getitem__, _Readers(session, self.baselines), self._known)
+        readers = _Readers(session, self.baselines)
+        drafts = check_ingested(session, checked, settings.__getitem__, readers, self._known, self._clock())
         return [draft for draft in drafts if not self._known(draft.dedupe_key)]
 
     def _known(self, key: str) -> bool:

@@ -133,15 +133,9 @@ def check_statements() -> Iterator[list[str]]:
     yield from count_statements(Engine, "pipeday-ingested-flags")
 
 
-def test_a_big_batch_is_checked_once_per_member_day_not_once_per_item(
-    team: LiveBot, check_statements: list[str]
-) -> None:
-    """600 connects for two reps on one day, each big enough to need the baselines: a handful of
-    reads (the settings, each rep's and the region's baseline, one read of day totals) and one
-    write of the flags, not hundreds."""
-    bot = team
-    # Two weeks of ordinary days, stored as they were: ana and ben log 4 connects a day (the
-    # region's 99th-percentile day is 4; 3× a member's 95th-percentile day is 12).
+def ordinary_history(bot: LiveBot) -> None:
+    """Two weeks of ordinary days, stored as they were: ana and ben log 4 connects a day (the
+    region's 99th-percentile day is 4; 3× a member's 95th-percentile day is 12)."""
     with bot.session_factory.begin() as session:
         members = {m.user_id: m for m in session.scalars(select(Member))}
         for day in range(1, 15):
@@ -154,6 +148,32 @@ def test_a_big_batch_is_checked_once_per_member_day_not_once_per_item(
                         logged_by="U_X", source="slash", idempotency_key=f"h-{user}-{day}",
                     )
                 )  # fmt: skip
+
+
+def test_a_batch_reaching_back_over_days_reads_each_baseline_once(team: LiveBot, check_statements: list[str]) -> None:
+    """Big-enough connects of ana's from three days (a CRM sync catching up): her baseline and the
+    region's are read once, as of today, not once per day the batch touches."""
+    bot = team
+    ordinary_history(bot)
+    key = new_key(bot)
+    check_statements.clear()
+    days = ("2026-11-21T10:00:00-05:00", "2026-11-23T10:00:00-05:00", "2026-11-24T09:00:00-05:00")
+    batch = [item(f"d-{n}", when, "U_ANA", quantity=5) for n, when in enumerate(days)]
+    assert {r["status"] for r in post(bot, {"activities": batch}, key).json()["results"]} == {"created"}
+    day_totals = "SELECT activities.member_id, activities.type, sum(activities.quantity)"
+    wait_until(lambda: sum(s.startswith(day_totals) for s in check_statements) == 3, what="a day-totals read a day")
+    baselines = [s for s in check_statements if "sum(anon_1.quantity)" in s]
+    assert len(baselines) == 2, baselines  # ana's, the region's
+
+
+def test_a_big_batch_is_checked_once_per_member_day_not_once_per_item(
+    team: LiveBot, check_statements: list[str]
+) -> None:
+    """600 connects for two reps on one day, each big enough to need the baselines: a handful of
+    reads (the settings, each rep's and the region's baseline, one read of day totals) and one
+    write of the flags, not hundreds."""
+    bot = team
+    ordinary_history(bot)
     key = new_key(bot)
     check_statements.clear()
     batch = [
