@@ -18,7 +18,8 @@ the last frame (the result); that frame is also held for
 ``_HOLD_LAST_FRAME_MS`` for viewers that loop anyway.
 
 The last frame also names the prize in words, on a caption just under the
-pointer (bot.render.wheel_caption, which also holds the fonts and text fitting).
+pointer (bot.render.wheel_caption, which also holds the fonts and text fitting); how
+each prize's name fits its segment is bot.render.wheel_labels.
 """
 
 from __future__ import annotations
