@@ -5,6 +5,7 @@ pipeday lift --region AMER --weeks 12 --chart lift.png
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -51,6 +52,10 @@ def lift(
     state: CliState, region_name: str | None, weeks: int, chart_path: Path | None, at_text: str | None, team: str | None
 ) -> None:
     from bot.cli.jobs import parse_at
+
+    # The report does no linear algebra: NumPy's OpenBLAS needn't start a thread per core as
+    # it loads (half of NumPy's import time). An operator's own setting stands.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from bot.domain.lift import lift_report
     from models import utc_now
 
