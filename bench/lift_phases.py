@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -42,6 +43,7 @@ def main(database_url: str, at: str) -> dict[str, tuple[float, float]]:
     from models.db import ensure_migrated, make_engine, make_session_factory
 
     mark("import database layer")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as `pipeday lift` does (bot/cli/lift.py)
     from bot.domain import lift, lift_text  # noqa: F401
 
     mark("import report (NumPy)")
