@@ -20,16 +20,17 @@ from bot.blocks.common import (
     message,
     section,
 )
+from bot.blocks.competition_lead import joined, last_call_lead, live_lead, names
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.competition_views import CompetitionView, CorrectionView, DayView, LiveState, WinnerView
-from bot.domain.ranking import RankedStanding, Standing, TieBreak, decided_ties
+from bot.domain.ranking import RankedStanding, TieBreak, decided_ties
 
 SPIN_ACTION = "spin_wheel"
 DELIVERED_ACTION = "mark_delivered"
 # Said on every message about a verified-only day, so a rep never types logs that can't count.
 VERIFIED_ONLY_RULE = "verified activity only (from your dialer/CRM), not typed logs"
 VERIFIED_ONLY_NOTE = f"Counts {VERIFIED_ONLY_RULE}."
-NAMES_SHOWN = 3  # in a sentence about a tie: "A, B, C and 2 more"
+LEADERS_RANK_ONLY = "leaders rank with 👑; the top eligible rep wins"  # unless the competition says --leaders-win
 
 
 def _unit(metric: str) -> str:
@@ -106,7 +107,10 @@ def kickoff_message(view: DayView) -> Message:
     )
     if not view.verified_only:  # on a verified-only day a typed log doesn't count: don't invite one
         body += f" Log as you go: `/pg 1 {ACTIVITY_TYPES[view.metric].singular}`"
-    return message(escape(text), [section(body), *_verified_note(view), context(_window_text(view))])
+    # Leaders play too: when they can't win, say so from the start (the last call will name the
+    # race for the wheel if one of them leads).
+    rule = "" if view.leaders_win else f" · {LEADERS_RANK_ONLY}"
+    return message(escape(text), [section(body), *_verified_note(view), context(f"{_window_text(view)}{rule}")])
 
 
 def live_standings_message(view: DayView, rows: Sequence[RankedStanding], state: LiveState, as_of: datetime) -> Message:
@@ -116,9 +120,7 @@ def live_standings_message(view: DayView, rows: Sequence[RankedStanding], state:
     if rows:
         # Plain names: this post is edited all day, and a mention in it would notify people each time.
         body = "\n".join(board_lines(list(rows), ACTIVITY_TYPES[view.metric].label))
-        top = _top(rows)
-        lead = "leads" if len(top) == 1 else "lead"
-        fallback = f"{escape(title)}: {_names(top)} {lead} with {activity_count(top[0].total, view.metric)}"
+        fallback = f"{escape(title)}: {live_lead(view, rows)}"
     elif state == "live":
         # On a verified-only day a typed log doesn't count, so don't invite one.
         counted = f"verified {unit}" if view.verified_only else unit
@@ -147,13 +149,7 @@ def live_standings_message(view: DayView, rows: Sequence[RankedStanding], state:
 
 
 def last_call_message(view: DayView, rows: Sequence[RankedStanding], minutes_left: int) -> Message:
-    unit = _unit(view.metric)
-    if rows:
-        lead = _lead_text(_top(rows), view.metric)
-    elif view.verified_only:
-        lead = f"No verified {unit} yet — it's anyone's wheel."
-    else:
-        lead = f"Nobody has logged {unit} yet — it's anyone's wheel."
+    lead = last_call_lead(view, rows)
     left = count_of(minutes_left, "minute")
     text = f"⏰ Last call: {left} left in {view.competition} ({view.region})."
     body = f"⏰ *Last call:* {left} left in *{escape(view.competition)}*. {lead}"
@@ -186,7 +182,7 @@ def results_message(
     else:
         blocks.append(section("No eligible winner today, so the wheel rests."))
     blocks += _verified_note(view)
-    leaders = "leaders can win" if leaders_win else "leaders rank with 👑; the top eligible rep wins"
+    leaders = "leaders can win" if leaders_win else LEADERS_RANK_ONLY
     blocks.append(
         context(
             f"🔒 Wheel commitment: `{commitment}` — the SHA-256 of a secret seed, revealed after "
@@ -234,29 +230,6 @@ def _winner_line(winner: WinnerView, metric: str, count: int) -> str:
     return f"{place}: <@{winner.user_id}> with {activity_count(winner.total, metric)}{prize}"
 
 
-def _top(rows: Sequence[RankedStanding]) -> list[Standing]:
-    """Whoever shares the top total, the earlier finisher first."""
-    return [row.standing for row in rows if row.standing.total == rows[0].standing.total]
-
-
-def _names(people: Sequence[Standing]) -> str:
-    """ "Ana", "Ana and Ben", "Ana, Ben and Cy", "Ana, Ben, Cy and 2 more": plain names (never
-    a mention), escaped."""
-    return _joined([escape(p.name) for p in people])
-
-
-def _lead_text(top: Sequence[Standing], metric: str) -> str:
-    """Who leads a running day. A shared lead names everyone in it and who holds the tie-break
-    (whoever reached the total first: ranking.winners)."""
-    count = activity_count(top[0].total, metric)
-    if len(top) == 1:
-        return f"{escape(top[0].name)} leads with {count}."
-    tied = f"{_names(top)} are tied for the lead at {count}"
-    if top[0].reached_at == top[1].reached_at:
-        return f"{tied}."
-    return f"{tied}; {escape(top[0].name)} got there first and holds the tie-break."
-
-
 def _tie_line(tie: TieBreak, metric: str, zone: ZoneInfo) -> str:
     """Why the winners of a tie won it: "⚖️ Tied at 8 connects: Jordan got there first (15:42),
     then Tyler (17:08)." Times are local; with seconds when two of them share a minute."""
@@ -270,7 +243,7 @@ def _tie_line(tie: TieBreak, metric: str, zone: ZoneInfo) -> str:
         # The same instant (systems that record whole minutes): the ranking's last key decides.
         same = [p for p in people if p.reached_at == instant]
         return (
-            f"⚖️ Tied at {count}: {_names(same)} got there at the same moment "
+            f"⚖️ Tied at {count}: {names(same)} got there at the same moment "
             f"({_local(instant, zone):%H:%M:%S}); the tie went to whoever was on Pipeday first."
         )
     timed = [f"{escape(p.name)} ({m:{shape}})" for p, m in zip(people, moments, strict=True)]
@@ -278,16 +251,9 @@ def _tie_line(tie: TieBreak, metric: str, zone: ZoneInfo) -> str:
     first = (
         f"{escape(tie.winners[0].name)} got there first ({moments[0]:{shape}})"
         if len(won) == 1
-        else f"{_joined(won)} got there first"
+        else f"{joined(won)} got there first"
     )
-    return f"⚖️ Tied at {count}: {first}, then {_joined(behind)}."
-
-
-def _joined(parts: Sequence[str]) -> str:
-    shown = list(parts[:NAMES_SHOWN])
-    if len(parts) > NAMES_SHOWN:
-        shown.append(f"{len(parts) - NAMES_SHOWN} more")
-    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    return f"⚖️ Tied at {count}: {first}, then {joined(behind)}."
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> datetime:

@@ -57,6 +57,9 @@ class DayView:
     # "all" activity or only "verified", as the day keeps it (a later change to the
     # competition never rewrites a day that has begun).
     counts: str = COUNT_ALL
+    # Whether leaders (👑) can win the day's wheel, as the day keeps it: when they can't, a
+    # running day's posts speak about the race among those who can (ranking.race).
+    leaders_win: bool = False
 
     @property
     def verified_only(self) -> bool:
@@ -130,6 +133,7 @@ def day_view(day: CompetitionDay) -> DayView:
         end=day.window_end.astimezone(zone).time(),
         next_date=next_competition_date(day.competition, day.local_date),
         counts=day.counts,
+        leaders_win=day.leaders_win,
     )
 
 
@@ -152,6 +156,7 @@ def today_view(competition: Competition, region: Region, now: datetime) -> DayVi
         competition.start_local,
         competition.end_local,
         counts=competition.counts,
+        leaders_win=competition.leaders_win,
     )
 
 

@@ -42,10 +42,40 @@ def rank_standings(standings: list[Standing]) -> list[RankedStanding]:
     return ranked
 
 
+def can_win(standing: Standing, leaders_win: bool) -> bool:
+    """Whether this person is in the running for the wheel: something counted, and not a
+    leader unless the competition lets leaders win."""
+    return standing.total > 0 and (leaders_win or not standing.is_leader)
+
+
 def winners(ranked: list[RankedStanding], count: int, leaders_win: bool) -> list[RankedStanding]:
     """Top `count` eligible people; ties at the cut are broken by who reached the total first."""
-    eligible = [r for r in ranked if r.standing.total > 0 and (leaders_win or not r.standing.is_leader)]
-    return eligible[:count]
+    return [r for r in ranked if can_win(r.standing, leaders_win)][:count]
+
+
+@dataclass(frozen=True)
+class Race:
+    """Who leads a running day, and who leads the race for the wheel.
+
+    `top`: everyone sharing the top total; `contenders`: the eligible people sharing the best
+    eligible total (empty when nobody who can win has anything counted). Both are in rank
+    order, so the first of each holds its tie-break (reached the total first)."""
+
+    top: list[Standing]
+    contenders: list[Standing]
+
+    @property
+    def lead_is_the_race(self) -> bool:
+        """Everyone in the lead can win: the race for the wheel is the race for the lead."""
+        return bool(self.top) and self.top == self.contenders
+
+
+def race(ranked: list[RankedStanding], leaders_win: bool) -> Race:
+    """The lead and the race for the wheel of `ranked` (in rank order, as rank_standings gives)."""
+    top = [r.standing for r in ranked if r.standing.total == ranked[0].standing.total] if ranked else []
+    eligible = [r.standing for r in ranked if can_win(r.standing, leaders_win)]
+    contenders = [s for s in eligible if s.total == eligible[0].total] if eligible else []
+    return Race(top, contenders)
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,18 @@ def test_scheduled_posts_ran_at_their_local_times(demo_run: tuple[Result, Path])
     assert "#pg-emea  Wed 16:30 BST\n│ ⏰ Last call" in feed
 
 
+def test_a_last_call_led_by_a_leader_who_cannot_win_names_the_race_for_the_wheel(demo_run: tuple[Result, Path]) -> None:
+    _, out = demo_run
+    feed = (out / FEED_FILENAME).read_text(encoding="utf-8")
+
+    # Dana Whitfield (a 👑 leader; the demo's competitions don't let leaders win) leads AMER's Connect Day.
+    post = feed[feed.index("#pg-amer  Thu 16:30 EDT\n│ ⏰ Last call") :].split("\n\n")[0]
+    text = " ".join(line.removeprefix("│ ") for line in post.splitlines()[1:])  # the feed wraps long lines
+    assert re.search(
+        r"Dana Whitfield 👑 leads with \d+ connects; for the wheel, .+ (leads with|are tied at) \d+ connects", text
+    ), text
+
+
 def test_same_seed_replays_the_same_day(tmp_path: Path) -> None:
     runner = CliRunner()
     feeds = []
