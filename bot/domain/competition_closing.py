@@ -107,8 +107,17 @@ def close_day(
 
 
 @dataclass(frozen=True)
+class LateArrival:
+    """Why a closed day is recounted when it isn't a void: activity from `sources` (each as
+    stored: `aircall`, `api:crm`, …) that counts in its window arrived after it closed."""
+
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Correction:
-    """A closed day recounted after a void: its standings changed, and maybe its winners."""
+    """A closed day recounted after a void or a late arrival: its standings changed, and maybe
+    its winners."""
 
     day_id: int
     winners_before: list[str]  # user ids
@@ -121,13 +130,22 @@ class Correction:
 
 
 def correct_closed_day(
-    session: Session, day: CompetitionDay, now: datetime, *, actor: str, voided: float
+    session: Session,
+    day: CompetitionDay,
+    now: datetime,
+    *,
+    actor: str,
+    voided: float = 0.0,
+    late: LateArrival | None = None,
 ) -> Correction | None:
-    """Recount a closed day from the logs that still count (after a manager voided `voided` of
-    its metric). None when its published standings still stand. The standings are republished
-    as counted now; the winners are picked again unless the wheel has spun for the day (a prize
-    drawn stays drawn: the correction says so). Each correction is kept on the day, for the
-    results post to say what changed, and audited."""
+    """Recount a closed day from the logs that count now: after a manager voided `voided` of its
+    metric, or after activity came in `late` (bot.domain.late_arrivals). None when its published
+    standings still stand. The standings are republished as counted now; the winners are picked
+    again unless the wheel has spun for the day (a prize drawn stays drawn: the correction says
+    so). Each correction is kept on the day with its reason, for the results post to say what
+    changed, and audited. A late arrival before the spin also runs the close's own flag checks
+    again (a late surge only the late calls show, a winner the competition always reviews), so a
+    new winner is reviewed as the first one would have been."""
     if day.status != DAY_CLOSED or day.final_standings is None:
         return None
     ranked = _counted_standings(session, day)
@@ -136,6 +154,7 @@ def correct_closed_day(
         return None
     before = [w.member.user_id for w in day.winners]
     spun = session.scalar(select(Spin.id).where(Spin.competition_day_id == day.id).limit(1)) is not None
+    added = sum(row.standing.total for row in ranked) - sum(total for _, total in published)
     day.final_standings = snapshot_standings(session, ranked)
     totals = {row.standing.member_id: row.standing.total for row in ranked}
     chosen = winners(ranked, day.winners_count, day.leaders_win)
@@ -152,11 +171,20 @@ def correct_closed_day(
     session.flush()
     session.refresh(day)
     after = [w.member.user_id for w in day.winners]
-    entry = {"at": now.isoformat(), "by": actor, "voided": voided, "before": before, "after": after, "spun": spun}
+    entry: dict[str, Any] = {"at": now.isoformat(), "by": actor}
+    if late is not None:
+        entry["late"] = {"source": late.sources[0], "quantity": added}
+        if len(late.sources) > 1:
+            entry["late"]["also"] = list(late.sources[1:])
+    else:
+        entry["voided"] = voided
+    entry |= {"before": before, "after": after, "spun": spun}
     day.corrections = [*(day.corrections or []), entry]
     session.flush()
     audit(session, day.team_id, actor, "competition_day.correct", f"{day.id}", entry)
-    if after != before and day.competition.review == REVIEW_ALWAYS:
+    if late is not None and not spun:
+        check_closed_day(session, day, counting_until(day), ranked, chosen, now)
+    elif after != before and day.competition.review == REVIEW_ALWAYS:
         # A new winner is reviewed like the first one was.
         store_drafts(session, [review_draft(day, counting_until(day), row) for row in chosen], now)
     return Correction(day.id, before, after, spun)
