@@ -77,7 +77,8 @@ class WinnerView:
 
 @dataclass(frozen=True)
 class CorrectionView:
-    """A change to a closed day's published results (bot.domain.competition_closing.correct_closed_day)."""
+    """A change to a closed day's published results (bot.domain.competition_closing.correct_closed_day):
+    after a void, or after activity arrived late (`late_sources` set, `voided` 0)."""
 
     at: datetime  # in the region's zone
     voided: float
@@ -85,6 +86,8 @@ class CorrectionView:
     before: list[str]  # winners' user ids
     after: list[str]
     spun: bool
+    late_sources: tuple[str, ...] = ()  # as stored: aircall, api:crm, …
+    late_quantity: float = 0.0  # how much the late activity added to the day
 
     @property
     def winners_changed(self) -> bool:
@@ -101,9 +104,18 @@ def correction_views(day: CompetitionDay) -> list[CorrectionView]:
             before=[str(u) for u in entry.get("before", [])],
             after=[str(u) for u in entry.get("after", [])],
             spun=bool(entry.get("spun")),
+            late_sources=_late_sources(entry),
+            late_quantity=float((entry.get("late") or {}).get("quantity", 0.0)),
         )
         for entry in day.corrections or []
     ]
+
+
+def _late_sources(entry: dict[str, Any]) -> tuple[str, ...]:
+    late = entry.get("late")
+    if not late:
+        return ()
+    return (str(late["source"]), *(str(source) for source in late.get("also", [])))
 
 
 def competition_view(session: Session, competition: Competition) -> CompetitionView:
