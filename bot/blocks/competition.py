@@ -21,6 +21,7 @@ from bot.blocks.common import (
     section,
 )
 from bot.blocks.competition_lead import joined, last_call_lead, live_lead, names
+from bot.domain.activity_sources import source_label
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.competition_views import CompetitionView, CorrectionView, DayView, LiveState, WinnerView
 from bot.domain.ranking import RankedStanding, TieBreak, decided_ties
@@ -213,7 +214,10 @@ def results_message(
 
 
 def correction_text(correction: CorrectionView) -> str:
-    """Said on the results post after a void changed them (the post is edited in place)."""
+    """Said on the results post after a void or late activity changed them (the post is edited
+    in place)."""
+    if correction.late_sources:
+        return _late_correction_text(correction)
     voided = activity_count(correction.voided, correction.metric)
     start = f"✏️ Corrected {correction.at:%a %H:%M}: a manager voided {voided} after review"
     if correction.winners_changed:
@@ -222,6 +226,24 @@ def correction_text(correction: CorrectionView) -> str:
     if correction.spun:
         return f"{start}; the standings changed, and the prize drawn before stands."
     return f"{start}; the standings changed, the winner stands."
+
+
+def _late_correction_text(correction: CorrectionView) -> str:
+    """E.g. "✏️ Corrected Thu 18:02: 3 connects from Aircall arrived after the close; the winner is
+    now @B." (who is now first before the spin; after it, the prize drawn stands)."""
+    sources = joined([escape(source_label(source)) for source in correction.late_sources])
+    what = (
+        f"{activity_count(correction.late_quantity, correction.metric)} from {sources}"
+        if correction.late_quantity > 0
+        else f"{_unit(correction.metric)} from {sources}"
+    )
+    start = f"✏️ Corrected {correction.at:%a %H:%M}: {what} arrived after the close"
+    if correction.winners_changed:
+        winners = ", ".join(f"<@{user_id}>" for user_id in correction.after) or "nobody"
+        return f"{start}; the winner is now {winners}."
+    if correction.spun:
+        return f"{start}; the standings changed, and the prize drawn before stands."
+    return f"{start}; the standings changed; the winner stands."
 
 
 def _winner_line(winner: WinnerView, metric: str, count: int) -> str:
