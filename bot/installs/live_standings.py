@@ -54,6 +54,13 @@ class WorkspaceLiveStandings(LiveStandingsRefresher):
             self.defer(day_id, outcome.retry_at, tries_left=tries_left)
         return outcome
 
+    def client_for_day(self, day_id: int) -> WebClient | None:
+        try:
+            return self._client_for_day(day_id)
+        except WorkspaceNotServed as not_served:
+            logger.info("results of day %s not corrected: %s", day_id, not_served)
+            return None
+
     def _client_for_day(self, day_id: int) -> WebClient:
         with self._session_factory.begin() as session:
             team_id = session.scalar(select(CompetitionDay.team_id).where(CompetitionDay.id == day_id))
