@@ -11,7 +11,9 @@ database first (bot.domain.live_standings), and edits are throttled to one per
         scheduler can add a one-off job; `LiveStandingsRefresher` uses a timer).
     LiveStandingsRefresher(client, session_factory, clock, start_timer=start_daemon_timer)
         Marks the days a log (or a batch of logs) changes and keeps their messages current,
-        deferring one flush per day while the throttle says wait.
+        deferring one flush per day while the throttle says wait. A batch that falls in a
+        closed day's window (late activity) corrects its results post in place
+        (bot.posting.late_results).
     live_standings_content(session, day, now) -> Message
         The message as it reads at `now` (`pipeday jobs run --preview`).
 """
@@ -37,6 +39,7 @@ from bot.domain.competition_closing import day_standings
 from bot.domain.competition_days import LoggedFacts, days_touched_by
 from bot.domain.competition_views import LiveState, day_view
 from bot.domain.ingested_days import days_touched_by_batch
+from bot.domain.late_arrivals import closed_days_touched_by_batch
 from bot.domain.live_standings import (
     LIVE_EDIT_INTERVAL,
     claim_live_edit,
@@ -165,10 +168,29 @@ class LiveStandingsRefresher:
         changes is marked once and gets one edit at most, however many logs it holds."""
         if not activities:
             return
+        now = self._clock()
         with self._session_factory.begin() as session:
             day_ids = days_touched_by_batch(session, activities)
             mark_pending(session, day_ids)
+            # Activity that arrived after its day closed corrects the day's results
+            # (bot.domain.late_arrivals): one read for the batch finds those days.
+            late = closed_days_touched_by_batch(session, activities, now)
         self.flush_all(day_ids)
+        if late:
+            self.correct_results(late, now)
+
+    def correct_results(self, late: dict[int, tuple[str, ...]], now: datetime) -> None:
+        """Recount the closed days late activity fell in, then edit their results posts in
+        place and their live messages (which show the final standings)."""
+        from bot.posting.late_results import correct_late_results, refresh_corrected_results
+
+        corrected = correct_late_results(self._session_factory, late, now)
+        refresh_corrected_results(self.client_for_day, self._session_factory, corrected, now)
+        self.flush_all(corrected)
+
+    def client_for_day(self, day_id: int) -> WebClient | None:
+        """The client that posts in the day's workspace (this refresher's own, here)."""
+        return self._client
 
     @staticmethod
     def mark_touched(session: Session, activity: LoggedFacts) -> list[int]:
