@@ -150,6 +150,11 @@ def _refresh_live_standings(state: CliState, touched: set[IngestedFacts]) -> Non
     now, as the API does after a batch (only with a Slack token; a failure here is caught up by
     the next log or the day's close)."""
     if not state.settings.bot_token:
+        # Slack can't be told, but a closed day the replay falls in is still corrected.
+        from bot.posting.late_results import correct_batch
+        from models import utc_now
+
+        correct_batch(state.session_factory(), touched, utc_now())
         return
     from slack_sdk.errors import SlackApiError, SlackClientError
     from sqlalchemy.exc import SQLAlchemyError
