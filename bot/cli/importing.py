@@ -66,12 +66,38 @@ def import_file(
             raise click.ClickException(str(error)) from None
     click.echo("", err=True)
     _show_summary(summary, dry_run)
+    if summary.counts["created"] and not dry_run:
+        _correct_closed_days(state, team_id, source)
     if summary.counts["unmatched"] and not state.settings.bot_token:
         click.echo(
             "SLACK_BOT_TOKEN isn't set, so emails no member has yet weren't looked up in Slack (and nothing was "
             "remembered about them): set it and import the file again (stored rows count as duplicates), or "
             "link each email with `pipeday member link EMAIL U…`."
         )
+
+
+def _correct_closed_days(state: CliState, team_id: str, source: str) -> None:
+    """Rows that fall in a competition day closed lately (within bot.domain.late_arrivals'
+    limit) correct its results, as late activity from the batch API does; the results posts
+    are edited in place when a Slack token is set."""
+    from bot.domain.activity_sources import api_source
+    from bot.posting.late_results import after_import
+    from models import utc_now
+
+    now = utc_now()
+    corrected = after_import(state.session_factory(), team_id, api_source(source), now)
+    if not corrected:
+        return
+    click.echo(f"Corrected the results of {len(corrected)} closed competition day(s) the file's rows fell in.")
+    if not state.settings.bot_token:
+        click.echo("SLACK_BOT_TOKEN isn't set, so their results posts in Slack still show the old standings.")
+        return
+    from bot.app import make_web_client
+    from bot.posting.late_results import refresh_corrected_results
+
+    client = make_web_client(state.settings)
+    for problem in refresh_corrected_results(lambda day_id: client, state.session_factory(), corrected, now):
+        click.echo(f"({problem})")
 
 
 def _email_resolver(settings: Settings) -> EmailResolver:
