@@ -13,16 +13,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.activities import MAX_KEY_LENGTH
-from bot.domain.competition_caps import MIN_CAP, IngestedCaps
 from bot.domain.directory import MemberRef, ensure_member, find_member_ref
 from bot.domain.errors import Conflict
 from bot.domain.ingested_days import IngestedActivity, IngestedFacts
@@ -32,7 +29,7 @@ from bot.domain.ingested_items import ItemResult as ItemResult
 from bot.domain.ingested_items import Status as Status
 from bot.domain.ingested_items import describe_errors as describe_errors
 from bot.domain.ingested_items import looks_like_user_id, stored_item, validate_item
-from bot.domain.money import amount_cents
+from bot.domain.ingested_store import ValidItem, created_of, facts_of, insert_activities, park, refuse_over_caps
 from bot.domain.person_keys import MISS_TTL as MISS_TTL
 from bot.domain.person_keys import (
     check_vendor_key,
@@ -47,8 +44,7 @@ from bot.domain.person_keys import (
     remember_miss,
 )
 from bot.domain.text_input import unsafe_character
-from models import Activity, Member, ParkedItem
-from models.bulk_insert import insert_new_rows
+from models import Member, ParkedItem
 from models.ingestion import PersonLink
 
 EmailResolver = Callable[[str], str | None]  # an email → a Slack user id, or None
@@ -63,19 +59,6 @@ class EmailLookupUnavailable(EmailLookupFailed):
     """Nobody can be asked who has an email (`pipeday import` without a Slack token): the item
     is parked as unmatched with this as the reason, and no "nobody has it" is remembered, so
     a later run that can ask, or `pipeday member link`, matches it."""
-
-
-@dataclass
-class _Valid:
-    index: int
-    item: ActivityItem
-    source: str
-    key: str
-    person_key: str
-    member: MemberRef | None = None
-    reason: str | None = None
-    lookup_failed: str | None = None  # the email couldn't be matched just now: refused, not parked
-    refused: str | None = None  # over a competition's cap on single logs: rejected, nothing stored
 
 
 @dataclass
@@ -127,7 +110,7 @@ def ingest_items(
     source's name). `from_adapter`: a vendor adapter made the items, so they may name people
     by `vendor_user_id` (matched through `pipeday member link <source>:<id> U…`)."""
     results: list[ItemResult | None] = [None] * len(items)
-    valid: list[_Valid] = []
+    valid: list[ValidItem] = []
     seen: set[str] = set()
     for index, raw in enumerate(items):
         checked = validate_item(raw, source, now, from_adapter=from_adapter)
@@ -140,11 +123,11 @@ def ingest_items(
             results[index] = ItemResult(checked.external_id, "duplicate")
             continue
         seen.add(key)
-        valid.append(_Valid(index, checked, item_source, key, checked.person_key(item_source)))
+        valid.append(ValidItem(index, checked, item_source, key, checked.person_key(item_source)))
     _match_people(session, team_id, valid, resolve_email, now)
-    _refuse_over_caps(session, team_id, valid)
+    refuse_over_caps(session, team_id, valid)
     report = IngestReport([])
-    created = _insert_activities(session, team_id, [v for v in valid if v.member is not None and v.refused is None])
+    created = insert_activities(session, team_id, [v for v in valid if v.member is not None and v.refused is None])
     for entry in valid:
         refusal = entry.lookup_failed or entry.refused
         if refusal is not None:
@@ -153,63 +136,17 @@ def ingest_items(
         if entry.member is not None:
             status: Status = "created" if entry.key in created else "duplicate"
             if status == "created":
-                report.touched.add(_facts(team_id, entry))
-                report.created.append(_created(team_id, entry, created[entry.key]))
+                report.touched.add(facts_of(team_id, entry))
+                report.created.append(created_of(team_id, entry, created[entry.key]))
         else:
-            status = _park(session, team_id, entry, now)
+            status = park(session, team_id, entry, now)
         results[entry.index] = ItemResult(entry.item.external_id, status)
     report.results = [result for result in results if result is not None]
     return report
 
 
-def _facts(team_id: str, entry: _Valid) -> IngestedFacts:
-    assert entry.member is not None
-    return IngestedFacts(
-        team_id, entry.member.region_id, entry.item.type, entry.item.occurred_at.astimezone(UTC), entry.source
-    )
-
-
-def _created(team_id: str, entry: _Valid, activity_id: int) -> IngestedActivity:
-    member, item = entry.member, entry.item
-    assert member is not None
-    return IngestedActivity(
-        activity_id,
-        team_id,
-        member.id,
-        member.region_id,
-        member.region_name,
-        member.tz,
-        item.type,
-        float(item.quantity),
-        item.occurred_at.astimezone(UTC),
-        entry.source,
-    )
-
-
-def _refuse_over_caps(session: Session, team_id: str, entries: list[_Valid]) -> None:
-    """Items over a competition's cap on single logs in the window they occurred in, in their
-    member's region, of its metric and counted by it, are refused (`pipeday competition set
-    NAME --max-per-log N`), as a typed log is. One read of the caps for the whole chunk, and
-    none when no item holds more than the least cap."""
-    over = [e for e in entries if e.member is not None and e.lookup_failed is None and e.item.quantity > MIN_CAP]
-    if not over:
-        return
-    caps = IngestedCaps.read(session, team_id, {entry.item.type for entry in over})
-    for entry in over:
-        member = entry.member
-        assert member is not None
-        entry.refused = caps.refusal(
-            member.region_id,
-            member.tz,
-            entry.item.type,
-            float(entry.item.quantity),
-            entry.source,
-            entry.item.occurred_at.astimezone(UTC),
-        )
-
-
 def _match_people(
-    session: Session, team_id: str, entries: list[_Valid], resolve_email: EmailResolver, now: datetime
+    session: Session, team_id: str, entries: list[ValidItem], resolve_email: EmailResolver, now: datetime
 ) -> None:
     by_user: dict[str, MemberRef] = {}
     by_email: dict[str, MemberRef | None] = {}
@@ -268,61 +205,6 @@ def _member_for_email(
     except IntegrityError:
         pass  # another request cached it meanwhile; the match stands either way
     return member
-
-
-def _insert_activities(session: Session, team_id: str, entries: list[_Valid]) -> dict[str, int]:
-    """The keys actually inserted, with their activities' ids; the others were already stored
-    (by an earlier or a concurrent delivery)."""
-    if not entries:
-        return {}
-    # In key order, so two concurrent batches lock the same keys in the same order (no deadlock).
-    rows = [_activity_row(team_id, entry) for entry in sorted(entries, key=lambda entry: entry.key)]
-    # Not insert().values(rows): a multi-row VALUES statement is compiled afresh on every call.
-    inserted = insert_new_rows(
-        session, Activity.__table__, rows, ("team_id", "idempotency_key"), ("idempotency_key", "id")
-    )
-    return {str(key): int(activity_id) for key, activity_id in inserted}
-
-
-def _activity_row(team_id: str, entry: _Valid) -> dict[str, Any]:
-    item, member = entry.item, entry.member
-    assert member is not None
-    return {
-        "team_id": team_id,
-        "member_id": member.id,
-        "region_id": member.region_id,
-        "type": item.type,
-        "quantity": float(item.quantity),
-        "amount_cents": amount_cents(item.amount) if item.amount is not None else None,
-        "note": item.note,
-        "occurred_at": item.occurred_at.astimezone(UTC),
-        "logged_by": entry.source[:32],
-        "source": entry.source,
-        "idempotency_key": entry.key,
-    }
-
-
-def _park(session: Session, team_id: str, entry: _Valid, now: datetime) -> Status:
-    stored = session.scalar(
-        select(Activity.id).where(Activity.team_id == team_id, Activity.idempotency_key == entry.key)
-    )
-    if stored is not None:  # matched and stored before (the person was linked since)
-        return "duplicate"
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(
-        dialect.insert(ParkedItem.__table__)
-        .on_conflict_do_nothing(index_elements=["team_id", "source", "external_id"])
-        .values(
-            team_id=team_id,
-            source=entry.source,
-            external_id=entry.item.external_id,
-            person_key=entry.person_key,
-            item=entry.item.model_dump(mode="json"),
-            received_at=now,
-            reason=entry.reason or "no member matched",
-        )
-    )
-    return "unmatched"
 
 
 def parked_items(session: Session, team_id: str) -> dict[str, list[ParkedItem]]:
@@ -387,10 +269,10 @@ def link_person(session: Session, team_id: str, person_key: str, user_id: str) -
     entries = []
     for index, row in enumerate(parked):
         item = stored_item(row.item)
-        entries.append(_Valid(index, item, row.source, external_key(row.source, item.external_id), key, ref))
-    _refuse_over_caps(session, team_id, entries)
+        entries.append(ValidItem(index, item, row.source, external_key(row.source, item.external_id), key, ref))
+    refuse_over_caps(session, team_id, entries)
     refused = [entry for entry in entries if entry.refused is not None]
-    created = _insert_activities(session, team_id, [entry for entry in entries if entry.refused is None])
+    created = insert_activities(session, team_id, [entry for entry in entries if entry.refused is None])
     if parked:
         session.execute(delete(ParkedItem).where(ParkedItem.id.in_([row.id for row in parked])))
     stored = [entry for entry in entries if entry.key in created]
@@ -399,7 +281,7 @@ def link_person(session: Session, team_id: str, person_key: str, user_id: str) -
         ref,
         len(created),
         len(entries) - len(created) - len(refused),
-        {_facts(team_id, entry) for entry in stored},
-        [_created(team_id, entry, created[entry.key]) for entry in stored],
+        {facts_of(team_id, entry) for entry in stored},
+        [created_of(team_id, entry, created[entry.key]) for entry in stored],
         len(refused),
     )

@@ -1,0 +1,137 @@
+"""Storing validated ingested items (bot.domain.ingestion's second half): the caps on single
+logs, the activities' insert (ON CONFLICT DO NOTHING, in key order), parking what no member
+matched, and what each created activity was for the live standings and the flag rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.domain.competition_caps import MIN_CAP, IngestedCaps
+from bot.domain.directory import MemberRef
+from bot.domain.ingested_days import IngestedActivity, IngestedFacts
+from bot.domain.ingested_items import ActivityItem, Status
+from bot.domain.money import amount_cents
+from models import Activity, ParkedItem
+from models.bulk_insert import insert_new_rows
+
+
+@dataclass
+class ValidItem:
+    """An item that passed validation, at `index` in its batch, on its way to being stored."""
+
+    index: int
+    item: ActivityItem
+    source: str
+    key: str
+    person_key: str
+    member: MemberRef | None = None
+    reason: str | None = None
+    lookup_failed: str | None = None  # the email couldn't be matched just now: refused, not parked
+    refused: str | None = None  # over a competition's cap on single logs: rejected, nothing stored
+
+
+def facts_of(team_id: str, entry: ValidItem) -> IngestedFacts:
+    assert entry.member is not None
+    return IngestedFacts(
+        team_id, entry.member.region_id, entry.item.type, entry.item.occurred_at.astimezone(UTC), entry.source
+    )
+
+
+def created_of(team_id: str, entry: ValidItem, activity_id: int) -> IngestedActivity:
+    member, item = entry.member, entry.item
+    assert member is not None
+    return IngestedActivity(
+        activity_id,
+        team_id,
+        member.id,
+        member.region_id,
+        member.region_name,
+        member.tz,
+        item.type,
+        float(item.quantity),
+        item.occurred_at.astimezone(UTC),
+        entry.source,
+    )
+
+
+def refuse_over_caps(session: Session, team_id: str, entries: list[ValidItem]) -> None:
+    """Items over a competition's cap on single logs in the window they occurred in, in their
+    member's region, of its metric and counted by it, are refused (`pipeday competition set
+    NAME --max-per-log N`), as a typed log is. One read of the caps for the whole chunk, and
+    none when no item holds more than the least cap."""
+    over = [e for e in entries if e.member is not None and e.lookup_failed is None and e.item.quantity > MIN_CAP]
+    if not over:
+        return
+    caps = IngestedCaps.read(session, team_id, {entry.item.type for entry in over})
+    for entry in over:
+        member = entry.member
+        assert member is not None
+        entry.refused = caps.refusal(
+            member.region_id,
+            member.tz,
+            entry.item.type,
+            float(entry.item.quantity),
+            entry.source,
+            entry.item.occurred_at.astimezone(UTC),
+        )
+
+
+def insert_activities(session: Session, team_id: str, entries: list[ValidItem]) -> dict[str, int]:
+    """The keys actually inserted, with their activities' ids; the others were already stored
+    (by an earlier or a concurrent delivery)."""
+    if not entries:
+        return {}
+    # In key order, so two concurrent batches lock the same keys in the same order (no deadlock).
+    rows = [_activity_row(team_id, entry) for entry in sorted(entries, key=lambda entry: entry.key)]
+    # Not insert().values(rows): a multi-row VALUES statement is compiled afresh on every call.
+    inserted = insert_new_rows(
+        session, Activity.__table__, rows, ("team_id", "idempotency_key"), ("idempotency_key", "id")
+    )
+    return {str(key): int(activity_id) for key, activity_id in inserted}
+
+
+def _activity_row(team_id: str, entry: ValidItem) -> dict[str, Any]:
+    item, member = entry.item, entry.member
+    assert member is not None
+    return {
+        "team_id": team_id,
+        "member_id": member.id,
+        "region_id": member.region_id,
+        "type": item.type,
+        "quantity": float(item.quantity),
+        "amount_cents": amount_cents(item.amount) if item.amount is not None else None,
+        "note": item.note,
+        "occurred_at": item.occurred_at.astimezone(UTC),
+        "logged_by": entry.source[:32],
+        "source": entry.source,
+        "idempotency_key": entry.key,
+    }
+
+
+def park(session: Session, team_id: str, entry: ValidItem, now: datetime) -> Status:
+    stored = session.scalar(
+        select(Activity.id).where(Activity.team_id == team_id, Activity.idempotency_key == entry.key)
+    )
+    if stored is not None:  # matched and stored before (the person was linked since)
+        return "duplicate"
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(ParkedItem.__table__)
+        .on_conflict_do_nothing(index_elements=["team_id", "source", "external_id"])
+        .values(
+            team_id=team_id,
+            source=entry.source,
+            external_id=entry.item.external_id,
+            person_key=entry.person_key,
+            item=entry.item.model_dump(mode="json"),
+            received_at=now,
+            reason=entry.reason or "no member matched",
+        )
+    )
+    return "unmatched"
