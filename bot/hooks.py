@@ -43,7 +43,8 @@ from bot.domain.ingestion import EmailLookupFailed, EmailResolver, emails_to_mat
 from bot.domain.secret_box import SecretBox
 from bot.domain.webhook_sources import SIGNS_THE_URI, effective_mapping, find_source
 from bot.ingest.batches import NOT_STORED, resolve_then_ingest
-from bot.ingest.deliveries_runner import ApiFactory, DeliveryPool, DeliveryRunner, Source
+from bot.ingest.deliveries_runner import ApiFactory, DeliveryRunner, Source
+from bot.ingest.delivery_pool import DeliveryPool
 from bot.ingest.flag_checks import IngestedFlagger
 from bot.installs.clients import WorkspaceClients
 from bot.installs.setup import email_resolver_for

@@ -25,7 +25,8 @@ from bot.domain.deliveries import LEASE, MAX_ATTEMPTS, PARKED, PENDING, claim_de
 from bot.domain.ingestion import link_person
 from bot.domain.secret_box import SecretBox
 from bot.domain.webhook_sources import update_source
-from bot.ingest.deliveries_runner import RUN_BUDGET_S, DeliveryPool, DeliveryRunner
+from bot.ingest.deliveries_runner import RUN_BUDGET_S, DeliveryRunner
+from bot.ingest.delivery_pool import DeliveryPool
 from bot.scheduler.delivery_retries import retry_due_deliveries
 from models import Activity
 from models.ingestion import WebhookDelivery
@@ -210,7 +211,7 @@ def test_the_web_app_runs_deliveries_on_two_threads_and_leaves_the_rest_to_the_c
     """Twelve id-only deliveries while the vendor hangs: each used to hold a request thread for
     its fetch. Now two run, eight wait in the pool, two are left for the clock's tick."""
     held = HeldVendorApi()
-    caplog.set_level(logging.INFO, logger="bot.ingest.deliveries_runner")
+    caplog.set_level(logging.INFO, logger="bot.ingest.delivery_pool")
     with serve_wsgi(held) as api_url:
         source = new_source(live_bot, None)
         with live_bot.session_factory.begin() as session:
