@@ -17,14 +17,14 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.domain.activities import member_totals
-from bot.domain.activity_sources import SELF_REPORTED_SOURCES
+from bot.domain.activity_sources import COUNT_VERIFIED, SELF_REPORTED_SOURCES, verified_only
 from bot.domain.competition_closing import counting_until
 from bot.domain.competition_days import competitions_today
 from bot.domain.directory import audit, get_member
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.flag_store import store_drafts
 from bot.domain.text_input import require_plain_text
-from bot.domain.trust_rules import RULE_DISPUTE, FlagDraft, quantity_text
+from bot.domain.trust_rules import RULE_DISPUTE, RULE_REVIEW, FlagDraft, quantity_text
 from bot.domain.windows import period_window
 from models import Activity, CompetitionDay, Flag, Member, Spin
 from models.competitions import REVIEW_NEVER
@@ -184,7 +184,11 @@ def _still_covers_something() -> ColumnElement[bool]:
 def blocking_flags(session: Session, day: CompetitionDay, member_id: int) -> list[Flag]:
     """The open flags that keep the wheel from spinning for this winner of this day: on their
     day, about the day's metric (or every type), overlapping the counted window, and covering
-    something still counted. None when the competition never reviews."""
+    activity the day counts. None when the competition never reviews.
+
+    A flag on logs the day doesn't count (typed ones on a verified-only day, another region's,
+    after the close) doesn't block: voiding it couldn't change the day. A dispute or a
+    winner review is about the member's day itself and blocks as it is."""
     if day.competition.review == REVIEW_NEVER:
         return []
     until = counting_until(day)
@@ -201,7 +205,32 @@ def blocking_flags(session: Session, day: CompetitionDay, member_id: int) -> lis
         )
         .order_by(Flag.id)
     ).all()
-    return list(candidates)
+    counted = _counted_by(day, until)
+    return [
+        flag
+        for flag in candidates
+        if flag.rule in ABOUT_THE_DAY
+        or session.scalar(select(select(Activity.id).where(covered_condition(flag), counted).exists()))
+    ]
+
+
+# Flags about a member's day as a whole rather than about some of their logs.
+ABOUT_THE_DAY = frozenset({RULE_DISPUTE, RULE_REVIEW})
+
+
+def _counted_by(day: CompetitionDay, until: datetime) -> ColumnElement[bool]:
+    """The activities a competition day counts (bot.domain.competition_closing's standings):
+    its metric, in its region and window up to `until`, and on a verified-only day only what a
+    system recorded."""
+    conditions = [
+        Activity.type == day.metric,
+        Activity.region_id == day.region_id,
+        Activity.occurred_at >= day.window_start,
+        Activity.occurred_at < until,
+    ]
+    if day.counts == COUNT_VERIFIED:
+        conditions.append(verified_only())
+    return and_(*conditions)
 
 
 def review_needed(session: Session, day: CompetitionDay) -> dict[int, list[Flag]]:
