@@ -7,20 +7,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.blocks.common import actions, button, context, divider, header, message, section
+from bot.demo.styled_text import PLAIN, Segment, Style, mrkdwn_segments, visible_width, wrap_segments
 from bot.demo.terminal import (
-    PLAIN,
     FeedEntry,
     RenderOptions,
-    Segment,
-    Style,
     file_line,
     format_size,
-    mrkdwn_segments,
     render_blocks,
     render_feed_entry,
     render_message,
-    visible_width,
-    wrap_segments,
 )
 
 BOLD, DIM, RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
