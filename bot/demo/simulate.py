@@ -8,16 +8,14 @@ reached the (stub) Slack API.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import random
 import time as wallclock
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.demo import parts
@@ -28,11 +26,12 @@ from bot.demo.harness import DemoSystem, running_system
 from bot.demo.history import HISTORY_WEEKS, seed_history
 from bot.demo.review import review_before_spin
 from bot.demo.terminal import FeedEntry, RenderOptions, render_feed_entry
+from bot.demo.timeline import Timeline, stretch_bounds
 from bot.demo.world import DEMO_TEAM_DOMAIN, DEMO_TEAM_NAME, Person, World, build_world, played_days
 from bot.devtools.slack_requests import HttpResult
 from bot.domain.directory import add_region
 from bot.domain.wheel import SEED_BYTES, SeedSource
-from bot.domain.windows import local_midnight_utc, local_time_utc
+from bot.domain.windows import local_time_utc
 from bot.scheduler.jobs import JobRuntime
 
 FEED_FILE_WIDTH = 100
@@ -78,27 +77,6 @@ class DemoObserver(Protocol):
     def show(self, entries: list[FeedEntry]) -> None: ...
 
 
-@dataclass(order=True)
-class _Event:
-    at: datetime
-    sequence: int
-    run: Callable[[], None] = field(compare=False)
-
-
-class _Timeline:
-    """A queue of things to do at simulated instants; ties keep insertion order."""
-
-    def __init__(self) -> None:
-        self._heap: list[_Event] = []
-        self._sequence = itertools.count()
-
-    def add(self, at: datetime, run: Callable[[], None]) -> None:
-        heapq.heappush(self._heap, _Event(at, next(self._sequence), run))
-
-    def pop(self) -> _Event | None:
-        return heapq.heappop(self._heap) if self._heap else None
-
-
 def run_demo(options: DemoOptions, observer: DemoObserver) -> DemoReport:
     started = wallclock.monotonic()
     world = build_world(random.Random(options.seed))
@@ -128,14 +106,6 @@ def run_demo(options: DemoOptions, observer: DemoObserver) -> DemoReport:
     return report
 
 
-def stretch_bounds(world: World, days: list[date]) -> tuple[datetime, datetime]:
-    """From the first local midnight anywhere to the last local midnight anywhere, in UTC."""
-    zones = [ZoneInfo(region.tz) for region in world.regions]
-    first = min(local_midnight_utc(days[0], zone) for zone in zones)
-    last = max(local_midnight_utc(days[-1] + timedelta(days=1), zone) for zone in zones)
-    return first, last
-
-
 def seeded_wheel_seeds(rng: random.Random) -> SeedSource:
     """Wheel seeds drawn from `rng`, so `--seed` replays the same spins.
 
@@ -159,7 +129,7 @@ class _Week:
         self.observer = observer
         self.report = report
         self.artifacts = artifacts
-        self.timeline = _Timeline()
+        self.timeline = Timeline()
         self.shown: list[FeedEntry] = []
         self.people = {p.user_id: p for p in world.people}
         self.pressed: set[tuple[str, str, str, str]] = set()
@@ -235,20 +205,19 @@ class _Week:
         result = self._command(person, command.text)
         self.report.commands += 1
         if command.spotlight:
-            region = self.world.region(person.region)
-            zone = ZoneInfo(region.tz)
-            body = result.json() if result.body else {}
-            self._show(
-                [
-                    FeedEntry(
-                        f"{person.name} › /pg {command.text}",
-                        command.at.astimezone(zone),
-                        "ephemeral",
-                        text=body.get("text"),
-                        blocks=body.get("blocks"),
-                    )
-                ]
-            )
+            self._show_answer(person, command.text, command.at, result.json() if result.body else {})
+
+    def _show_answer(self, person: Person, command: str, at: datetime, body: Mapping[str, Any]) -> None:
+        """What `/pg <command>` answered `person` privately, shown at `at` in their region's time."""
+        zone = ZoneInfo(self.world.region(person.region).tz)
+        entry = FeedEntry(
+            f"{person.name} › /pg {command}",
+            at.astimezone(zone),
+            "ephemeral",
+            text=body.get("text"),
+            blocks=body.get("blocks"),
+        )
+        self._show([entry])
 
     def _command(self, person: Person, text: str) -> HttpResult:
         region = self.world.region(person.region)
@@ -364,19 +333,7 @@ class _Week:
         if not later:
             self.report.skipped.append("/pg lift (no answer after the ack)")
             return
-        zone = ZoneInfo(self.world.region(manager.region).tz)
-        body = later[-1].args
-        self._show(
-            [
-                FeedEntry(
-                    f"{manager.name} › /pg lift",
-                    self.system.clock().astimezone(zone),
-                    "ephemeral",
-                    text=body.get("text"),
-                    blocks=body.get("blocks"),
-                )
-            ]
-        )
+        self._show_answer(manager, "lift", self.system.clock(), later[-1].args)
 
     # -- finishing ---------------------------------------------------------------------------
 
