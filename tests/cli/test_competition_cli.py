@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.domain.activities import log_activity
 from bot.domain.competition_closing import close_day
@@ -19,8 +16,7 @@ from bot.domain.directory import ensure_member, join_region
 from bot.domain.grammar import LogCommand
 from bot.domain.spins import spin_for
 from models import Region, Spin
-from models.db import make_engine, make_session_factory
-from tests.support.cli import run_pipeday
+from tests.support.cli import run_pipeday, transaction
 
 TEAM = "T1"
 THURSDAY_10AM_NY = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
@@ -35,16 +31,6 @@ def database(tmp_path: Path) -> str:
     )
     assert run_pipeday(url, "region", "add", "EMEA", "--tz", "Europe/London", "--team", TEAM)[0] == 0
     return url
-
-
-@contextmanager
-def transaction(url: str) -> Iterator[Session]:
-    engine = make_engine(url)
-    try:
-        with make_session_factory(engine).begin() as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def test_the_classics_are_one_command_each(database: str) -> None:

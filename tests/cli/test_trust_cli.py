@@ -3,15 +3,12 @@ Slack stub where a void tells the member)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.cli.main import cli
 from bot.domain.activities import log_activity
@@ -21,8 +18,7 @@ from bot.domain.grammar import LogCommand
 from bot.domain.trust_rules import LogFacts, hours_flag
 from bot.domain.trust_settings import DEFAULTS
 from models import Activity, AuditLog, Competition
-from models.db import make_engine, make_session_factory
-from tests.support.cli import run_pipeday
+from tests.support.cli import run_pipeday, transaction
 from tests.support.slack_stub import SlackStub
 
 TEAM = "T1"
@@ -35,16 +31,6 @@ def database(tmp_path: Path) -> str:
     assert run_pipeday(url, "db", "upgrade")[0] == 0
     assert run_pipeday(url, "region", "add", "AMER", "--tz", "America/New_York", "--team", TEAM)[0] == 0
     return url
-
-
-@contextmanager
-def transaction(url: str) -> Iterator[Session]:
-    engine = make_engine(url)
-    try:
-        with make_session_factory(engine).begin() as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def night_flag(url: str, user: str = "U0ANA") -> int:
