@@ -30,7 +30,7 @@ from bot.blocks.common import (
 )
 from bot.domain.activity_types import ACTIVITY_TYPES
 from bot.domain.flags import Dispute, FlagView
-from bot.domain.trust_rules import RULE_DISPUTE, RULE_TITLES, quantity_text
+from bot.domain.trust_rules import RULE_BIG_LOG, RULE_DAY_TOTAL, RULE_DISPUTE, RULE_TITLES, quantity_text
 from bot.domain.voiding import CLI_ACTOR, MAX_REASON, Resolution
 from models.trust import RAISED_BY_RULES
 
@@ -61,13 +61,39 @@ def covered_text(view: FlagView) -> str:
     return f"{count_of(covered.logs, 'log')}: {what}, {when}"
 
 
+def summary_text(view: FlagView) -> str:
+    """The flag's summary as the rule wrote it (the evidence), with the member's day as it counts
+    now beside its figure when that has changed since: `14 connects in the day when flagged (18
+    now); …` for a big day, `12 connects in one log (of 18 in the day now); …` for a big log."""
+    now, kind = view.day_total_now, view.activity_type
+    if now is None or kind is None or not view.covered.logs:
+        return view.summary
+    if view.rule == RULE_DAY_TOTAL:
+        flagged, note = view.figures.get("total"), f" when flagged ({_number(now)} now)"
+    elif view.rule == RULE_BIG_LOG:
+        flagged, note = view.figures.get("quantity"), f" (of {_number(now)} in the day now)"
+    else:
+        return view.summary
+    if not isinstance(flagged, int | float) or flagged == now:
+        return view.summary
+    where = "in the day" if view.rule == RULE_DAY_TOTAL else "in one log"
+    figure = f"{quantity_text(flagged, kind)} {where}"
+    if not view.summary.startswith(figure):  # worded otherwise: say it after, in full
+        return f"{view.summary} (now {quantity_text(now, kind)} in the day)"
+    return figure + note + view.summary.removeprefix(figure)
+
+
+def _number(quantity: float) -> str:
+    return f"{int(quantity):,}" if quantity == int(quantity) else f"{quantity:g}"
+
+
 def flag_text(view: FlagView) -> str:
     """A flag as a manager reads it."""
     title = RULE_TITLES.get(view.rule, view.rule)
     region = f" · {escape(view.region)}" if view.region else ""
     lines = [
         f"*#{view.id} {escape(title)}* · <@{view.user_id}>{region} · {view.local_date:%a %d %b}",
-        escape(view.summary),
+        escape(summary_text(view)),
     ]
     if view.note:
         lines.append(f"> {escape(view.note)}")

@@ -9,8 +9,9 @@ the log): there is nothing left to look at.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -24,8 +25,15 @@ from bot.domain.directory import audit, get_member
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.flag_store import store_drafts
 from bot.domain.text_input import require_plain_text
-from bot.domain.trust_rules import RULE_DISPUTE, RULE_REVIEW, FlagDraft, quantity_text
-from bot.domain.windows import period_window
+from bot.domain.trust_rules import (
+    RULE_BIG_LOG,
+    RULE_DAY_TOTAL,
+    RULE_DISPUTE,
+    RULE_REVIEW,
+    FlagDraft,
+    quantity_text,
+)
+from bot.domain.windows import local_midnight_utc, period_window
 from models import Activity, CompetitionDay, Flag, Member, Spin
 from models.competitions import REVIEW_NEVER
 from models.entities import counted_activities
@@ -112,6 +120,11 @@ class FlagView:
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     resolution_reason: str | None = None
+    # The figures the rule recorded when it raised the flag (the evidence: they never change).
+    figures: dict[str, Any] = field(default_factory=dict)
+    # For the rules whose figure is the member's day or a log of it (big-log, day-total): their
+    # counted total of the type on that local day now, which logs since (or undone) change.
+    day_total_now: float | None = None
 
     @property
     def is_dispute(self) -> bool:
@@ -121,6 +134,7 @@ class FlagView:
 def flag_view(session: Session, flag: Flag) -> FlagView:
     member = flag.member
     region = flag.region or member.region
+    tz = region.tz if region else "UTC"
     return FlagView(
         id=flag.id,
         rule=flag.rule,
@@ -131,7 +145,7 @@ def flag_view(session: Session, flag: Flag) -> FlagView:
         user_id=member.user_id,
         name=member.display_name,
         region=region.name if region else None,
-        tz=region.tz if region else "UTC",
+        tz=tz,
         local_date=flag.local_date,
         activity_type=flag.activity_type,
         raised_by=flag.raised_by,
@@ -140,7 +154,30 @@ def flag_view(session: Session, flag: Flag) -> FlagView:
         resolved_by=flag.resolved_by,
         resolved_at=flag.resolved_at,
         resolution_reason=flag.resolution_reason,
+        figures=dict(flag.figures or {}),
+        day_total_now=_day_total_now(session, flag, ZoneInfo(tz)),
     )
+
+
+# The rules whose summary starts with a figure of the member's day: the day's total, or one log of it.
+ABOUT_A_DAYS_FIGURE = frozenset({RULE_DAY_TOTAL, RULE_BIG_LOG})
+
+
+def _day_total_now(session: Session, flag: Flag, zone: ZoneInfo) -> float | None:
+    """The member's counted total of the flag's type on its local day, as it stands now (the
+    day-total rule's own sum: every source, not undone or voided); None for other rules."""
+    if flag.rule not in ABOUT_A_DAYS_FIGURE or flag.activity_type is None:
+        return None
+    total = session.scalar(
+        select(func.coalesce(func.sum(Activity.quantity), 0.0)).where(
+            Activity.member_id == flag.member_id,
+            Activity.type == flag.activity_type,
+            Activity.occurred_at >= local_midnight_utc(flag.local_date, zone),
+            Activity.occurred_at < local_midnight_utc(flag.local_date + timedelta(days=1), zone),
+            counted_activities(),
+        )
+    )
+    return float(total or 0.0)
 
 
 def list_flags(
