@@ -39,7 +39,7 @@ from bot.blocks.flags import (
 from bot.domain.competition_days import get_day
 from bot.domain.errors import DomainError
 from bot.domain.flag_store import get_flag
-from bot.domain.flags import Dispute, flag_view, raise_dispute, review_needed
+from bot.domain.flags import Dispute, FlagView, flag_view, raise_dispute, review_needed
 from bot.domain.grammar import USAGE, OtherCommand, ParseError, parse_user_mention
 from bot.domain.text_input import parse_record_id
 from bot.domain.voiding import Resolution, resolve_flag
@@ -51,7 +51,7 @@ from bot.slack.clients import one_quick_try
 from bot.slack.commands import CommandRequest
 from bot.slack.context import AppContext
 from bot.slack.permissions import is_manager_user
-from models import CompetitionDay
+from models import CompetitionDay, Flag
 
 logger = logging.getLogger(__name__)
 NOT_A_MANAGER = "Only managers can keep or void flags."
@@ -152,21 +152,22 @@ def review_before_spin(
         needed = review_needed(session, day)
         if member_id not in needed:
             return False
-        modal = _review_view(session, day, needed)
+        modal = review_view(session, day, needed)
     if not is_manager_user(ctx, client, team_id, user_id):
         return False
     one_quick_try(client, TRIGGER_CALL_TIMEOUT_S).views_open(trigger_id=body["trigger_id"], view=modal)
     return True
 
 
-def _review_view(
+def review_view(
     session: Session,
     day: CompetitionDay,
-    needed: dict[int, list[Any]],
+    needed: dict[int, list[Flag]],
     *,
-    resolved: list[Any] | None = None,
+    resolved: list[FlagView] | None = None,
     problem: str | None = None,
 ) -> dict[str, Any]:
+    """The review modal: the flags that hold the wheel for the day's winners (review_needed)."""
     flags = [flag_view(session, flag) for blocking in needed.values() for flag in blocking]
     title = f"{day.competition.name} · {day.region.name} · {day.local_date:%a %d %b}"
     return review_modal(day.id, title, flags, resolved=resolved or [], problem=problem)
@@ -202,7 +203,7 @@ def _review_click(
     with ctx.session_factory.begin() as session:
         day = get_day(session, team_id, day_id)
         resolved = [flag_view(session, get_flag(session, team_id, flag_id))] if resolution is not None else []
-        modal = _review_view(session, day, review_needed(session, day), resolved=resolved, problem=problem)
+        modal = review_view(session, day, review_needed(session, day), resolved=resolved, problem=problem)
     client.views_update(view_id=view["id"], view=modal)
 
 

@@ -8,6 +8,7 @@ typed burst still blocks, and a flag on a log counted in another region's day do
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -26,6 +27,7 @@ from bot.domain.prizes import add_prize
 from bot.domain.spins import ReviewNeeded, spin_for
 from bot.domain.trust_rules import FlagDraft, LogFacts, burst_flag
 from bot.domain.trust_settings import DEFAULTS
+from bot.features.trust import review_view
 from models import CompetitionDay, Member, Region
 
 TEAM = "T1"
@@ -118,11 +120,15 @@ def test_on_a_verified_day_flags_on_typed_logs_dont_hold_the_wheel(session: Sess
 def test_on_a_verified_day_a_flag_on_a_recorded_log_holds_the_wheel(session: Session, amer: Region) -> None:
     day, burst, _, recorded = verified_day_won_by_ana(session, amer)
     ana = member(session, "U_ANA")
-    store_drafts(session, [burst], AFTER)
+    (burst_flag_id,) = store_drafts(session, [burst], AFTER)
     (recorded_flag,) = store_drafts(session, [big_log_flag(session, recorded)], AFTER)
 
     assert [flag.id for flag in blocking_flags(session, day, ana.id)] == [recorded_flag]
-    assert [flag.id for flag in review_needed(session, day)[ana.id]] == [recorded_flag]
+    needed = review_needed(session, day)
+    assert [flag.id for flag in needed[ana.id]] == [recorded_flag]
+    # The review the Spin button opens lists that one flag, not the typed burst.
+    modal = json.dumps(review_view(session, day, needed))
+    assert f"#{recorded_flag} Big log" in modal and f"#{burst_flag_id} " not in modal
     with pytest.raises(ReviewNeeded):
         spin_for(session, day, ana.id, spun_by="U_MGR", now=AFTER)
 
