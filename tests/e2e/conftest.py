@@ -11,16 +11,13 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import create_app, listener_pool
 from bot.devtools.background_work import BackgroundWork
 from bot.domain.wheel import SeedSource, new_seed
 from bot.settings import Settings
-from bot.slack.after_ack import after_ack_pool
-from bot.web import create_web_app
 from tests.support.clock import FakeClock
+from tests.support.live_app import serving_app
 from tests.support.slack_requests import HttpResult, SlackRequestFactory
 from tests.support.slack_stub import SlackStub, validate_message_payload
-from tests.support.wsgi_server import serve_wsgi
 
 SIGNING_SECRET = "test-signing-secret"
 SECRET_KEY = "c2VjcmV0LWtleS1mb3ItcGlwZWRheS10ZXN0cy0wMDE="  # a Fernet key (32 bytes, url-safe base64)
@@ -102,29 +99,6 @@ def live_bot(
         secret_key=SECRET_KEY,
         public_url=public_url,
     )
-    listeners, after_ack = listener_pool(), after_ack_pool()
-    background = BackgroundWork()
-    bolt_app = create_app(
-        settings,
-        session_factory,
-        clock=clock,
-        seed_source=seed_source,
-        listener_executor=background.wrap(listeners),
-        after_ack_executor=background.wrap(after_ack),
-    )
-    web = create_web_app(
-        bolt_app,
-        engine,
-        signing_secret=SIGNING_SECRET,
-        session_factory=session_factory,
-        clock=clock,
-        secret_key=SECRET_KEY,
-        public_url=public_url,
-    )
-    with serve_wsgi(web) as base_url:
+    with serving_app(settings, engine, session_factory, clock, seed_source=seed_source) as (base_url, background):
         factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url, team_id=TEAM_ID)
         yield LiveBot(base_url, slack, factory, session_factory, clock, settings, background)
-    # What the app does after answering finishes while the stub still answers it, and
-    # before the next test's database: listeners first, since they hand work to after_ack.
-    listeners.shutdown(wait=True)
-    after_ack.shutdown(wait=True)

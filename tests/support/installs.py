@@ -19,7 +19,6 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import create_app, listener_pool
 from bot.devtools.background_work import BackgroundWork
 from bot.devtools.slack_requests import (
     FORM_CONTENT_TYPE,
@@ -30,11 +29,9 @@ from bot.devtools.slack_requests import (
 )
 from bot.installs.setup import MultiWorkspace, multi_workspace
 from bot.settings import Settings
-from bot.slack.after_ack import after_ack_pool
-from bot.web import create_web_app
 from tests.support.clock import FakeClock
+from tests.support.live_app import serving_app
 from tests.support.slack_stub import SlackStub
-from tests.support.wsgi_server import serve_wsgi
 
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "test-client-secret"
@@ -206,32 +203,9 @@ def running_multi_bot(
     settings = multi_settings(slack, str(engine.url))
     multi = multi_workspace(settings, engine, session_factory, clock)
     assert multi is not None
-    listeners, after_ack = listener_pool(), after_ack_pool()
-    background = BackgroundWork()
-    bolt_app = create_app(
-        settings,
-        session_factory,
-        clock=clock,
-        listener_executor=background.wrap(listeners),
-        after_ack_executor=background.wrap(after_ack),
-        multi=multi,
-    )
-    web = create_web_app(
-        bolt_app,
-        engine,
-        signing_secret=SIGNING_SECRET,
-        session_factory=session_factory,
-        clock=clock,
-        secret_key=SECRET_KEY,
-        multi=multi,
-    )
-    try:
-        with serve_wsgi(web) as base_url:
-            factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url)
-            yield MultiBot(base_url, slack, factory, session_factory, clock, settings, background, multi)
-    finally:
-        listeners.shutdown(wait=True)
-        after_ack.shutdown(wait=True)
+    with serving_app(settings, engine, session_factory, clock, multi=multi) as (base_url, background):
+        factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url)
+        yield MultiBot(base_url, slack, factory, session_factory, clock, settings, background, multi)
 
 
 def install_with_flow(multi: MultiWorkspace, slack: SlackStub, **grant: Any) -> Installation:
