@@ -20,9 +20,11 @@ day) the batch touches, never once per item:
   (a power dialer's attempts, a sequence step sent to 50 prospects, a CRM sync of an
   afternoon), and counting them by `occurred_at` would flag every such batch. Typed logs keep
   the rule (and it never counts ingested activity: bot.domain.trust_checks reads typed logs);
-- baselines are the weeks before *today* (before the day the check runs), whichever day an
-  item is from: a typed log's day is today anyway, and a sync that reaches back over a week
-  reads each baseline once, not once per day;
+- baselines are the weeks before each item's own local day, as for a typed log (whose day is
+  today): a late or backfilled item is measured against the days before it, never against
+  a history that holds its own day (a big item committed there would raise its own p95/p99
+  and escape the rule). A sync that reaches back over a week reads each baseline once per
+  day it touches (and the caller's cache keeps them per member / region, type and day);
 - late-surge: when a competition day closes (bot.domain.trust_close): it needs the day's final
   total, which includes ingested activity.
 
@@ -93,16 +95,14 @@ def check_ingested(
     settings_for: Callable[[str], TrustSettings],
     reader_for: ReaderFor,
     raised: Callable[[str], bool] = lambda key: False,
-    now: datetime | None = None,
 ) -> list[FlagDraft]:
     """Every flag the rules raise for `activities` (created by one or more batches), in a few
     reads: baselines per member or region, type and local day (through `reader_for`'s cache),
     and one read of day totals per local day. `raised(dedupe_key)`: the caller knows that flag
     exists already (a member-day flagged by an earlier batch is neither drafted nor read again).
 
-    `now`: the baselines are the weeks before its local day, whichever day an item is from (a
-    typed log's are the weeks before its own day, which is today): a batch that reaches back over
-    a week of days reads each baseline once, not once per day. None: each item's own day."""
+    Each (member, type, local day)'s baselines are the weeks before that day: an item that
+    arrives days late is judged as it would have been on its own day."""
     groups: dict[MemberDay, list[IngestedActivity]] = defaultdict(list)
     days = LocalDays()
     for activity in activities:
@@ -115,7 +115,7 @@ def check_ingested(
         first = group[0]
         settings = settings_for(first.team_id)
         zone = zone_named(first.tz or "UTC")
-        reader = reader_for(day if now is None else days.day_of(now, first.tz or "UTC"), zone, settings)
+        reader = reader_for(day, zone, settings)
         multiple = settings.big_log_multiple
         bound = None if multiple is None else multiple * smallest_day(activity_type)  # trust_rules.might_be_big
         big = [activity for activity in group if bound is not None and activity.quantity > bound]

@@ -131,7 +131,7 @@ class IngestedFlagger:
         quiet = {team_id for team_id, rules in settings.items() if not rules.any_log_rule}
         checked = [activity for activity in batch if activity.team_id not in quiet] if quiet else batch
         readers = _Readers(session, self.baselines)
-        drafts = check_ingested(session, checked, settings.__getitem__, readers, self._known, self._clock())
+        drafts = check_ingested(session, checked, settings.__getitem__, readers, self._known)
         return [draft for draft in drafts if not self._known(draft.dedupe_key)]
 
     def _known(self, key: str) -> bool:

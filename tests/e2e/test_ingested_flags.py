@@ -150,20 +150,28 @@ def ordinary_history(bot: LiveBot) -> None:
                 )  # fmt: skip
 
 
-def test_a_batch_reaching_back_over_days_reads_each_baseline_once(team: LiveBot, check_statements: list[str]) -> None:
-    """Big-enough connects of ana's from three days (a CRM sync catching up): her baseline and the
-    region's are read once, as of today, not once per day the batch touches."""
+def test_a_batch_reaching_back_over_days_reads_each_days_baselines_once(
+    team: LiveBot, check_statements: list[str]
+) -> None:
+    """Connects of ana's from three days (a CRM sync catching up), one of them big: each is
+    measured against the weeks before its own day (not today's, whose history holds the big
+    item itself: 40 connects on Saturday would raise her p95 to 18 and hide), and each day's
+    baselines (hers and the region's) are read once."""
     bot = team
     ordinary_history(bot)
     key = new_key(bot)
     check_statements.clear()
     days = ("2026-11-21T10:00:00-05:00", "2026-11-23T10:00:00-05:00", "2026-11-24T09:00:00-05:00")
-    batch = [item(f"d-{n}", when, "U_ANA", quantity=5) for n, when in enumerate(days)]
+    batch = [item(f"d-{n}", when, "U_ANA", quantity=40 if n == 0 else 5) for n, when in enumerate(days)]
     assert {r["status"] for r in post(bot, {"activities": batch}, key).json()["results"]} == {"created"}
+    wait_until(lambda: "big-log" in {f.rule for f in flags(bot)}, what=lambda: f"Saturday's big log ({flags(bot)})")
+    (big,) = [f for f in flags(bot) if f.rule == "big-log"]
+    # Her 11 days before Saturday: 4 connects each (3 × 4 = 12).
+    assert (big.local_date.isoformat(), big.figures["quantity"], big.figures["threshold"]) == ("2026-11-21", 40, 12)
     day_totals = "SELECT activities.member_id, activities.type, sum(activities.quantity)"
     wait_until(lambda: sum(s.startswith(day_totals) for s in check_statements) == 3, what="a day-totals read a day")
     baselines = [s for s in check_statements if "sum(anon_1.quantity)" in s]
-    assert len(baselines) == 2, baselines  # ana's, the region's
+    assert len(baselines) == 6, baselines  # ana's and the region's, once per day
 
 
 def test_a_big_batch_is_checked_once_per_member_day_not_once_per_item(
