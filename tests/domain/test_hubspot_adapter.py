@@ -89,6 +89,22 @@ def call_api(call_fixture: str = "call-connected.json", **changes: Any) -> FakeA
 
 
 CALL_JOB = {"object": "calls", "id": "17591596434", "occurred_at": "2021-03-17T01:32:44.872000+00:00"}
+# What HubSpot's documented connected call (call-connected.json, owner email@hubspot.com) counts as,
+# fetched by its id or sent whole by a workflow (test_hubspot_workflow.py).
+CONNECTED_CALL_ITEMS = [
+    {
+        "external_id": "17591596434",
+        "type": "call",
+        "occurred_at": "2021-03-17T01:32:44.872000+00:00",
+        "email": "email@hubspot.com",
+    },
+    {
+        "external_id": "17591596434:connect",
+        "type": "connect",
+        "occurred_at": "2021-03-17T01:32:44.872000+00:00",
+        "email": "email@hubspot.com",
+    },
+]
 
 
 # --- the signature ---------------------------------------------------------------------------
@@ -316,20 +332,7 @@ def test_ignored_events_are_not_fetched() -> None:
 def test_a_connected_call_is_a_call_and_a_connect_by_its_owners_email() -> None:
     api = call_api()
     items = ADAPTER.fetch(CALL_JOB, api, ADAPTER.default_mapping)
-    assert items == [
-        {
-            "external_id": "17591596434",
-            "type": "call",
-            "occurred_at": "2021-03-17T01:32:44.872000+00:00",
-            "email": "email@hubspot.com",
-        },
-        {
-            "external_id": "17591596434:connect",
-            "type": "connect",
-            "occurred_at": "2021-03-17T01:32:44.872000+00:00",
-            "email": "email@hubspot.com",
-        },
-    ]
+    assert items == CONNECTED_CALL_ITEMS
     assert api.calls == [
         (
             "/crm/v3/objects/calls/17591596434",

@@ -15,7 +15,7 @@ from bot.adapters.base import HookRequest, PayloadError
 from bot.adapters.hubspot import ADAPTER, CONNECTED_DISPOSITION, signature
 from bot.adapters.hubspot_workflow import OWNER_JOB, is_workflow_body, signature_v2
 from bot.domain.ingested_items import ActivityItem, validate_item
-from tests.domain.test_hubspot_adapter import FakeApi
+from tests.domain.test_hubspot_adapter import CONNECTED_CALL_ITEMS, FakeApi
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hooks" / "hubspot"
 SECRET = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"
@@ -85,20 +85,7 @@ def test_a_workflow_body_verifies_v2_or_v3_and_v3_decides_when_present() -> None
 def test_a_customized_call_body_is_a_call_and_a_connect_by_the_owners_email() -> None:
     parsed = parse(CALL)
     assert parsed.to_fetch == []
-    assert parsed.items == [
-        {
-            "external_id": "17591596434",
-            "type": "call",
-            "occurred_at": "2021-03-17T01:32:44.872000+00:00",
-            "email": "email@hubspot.com",
-        },
-        {
-            "external_id": "17591596434:connect",
-            "type": "connect",
-            "occurred_at": "2021-03-17T01:32:44.872000+00:00",
-            "email": "email@hubspot.com",
-        },
-    ]
+    assert parsed.items == CONNECTED_CALL_ITEMS
     now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
     assert all(
         isinstance(validate_item(item, "hubspot", now, from_adapter=True), ActivityItem) for item in parsed.items
