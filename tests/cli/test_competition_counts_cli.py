@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.domain.competition_definitions import find_competition
-from tests.cli.test_competition_cli import database, transaction  # noqa: F401  (the fixture)
-from tests.support.cli import run_pipeday
+from tests.cli.test_competition_cli import database  # noqa: F401  (the fixture)
+from tests.support.cli import run_pipeday, transaction
 
 TEAM = "T1"
 

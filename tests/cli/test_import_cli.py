@@ -9,8 +9,7 @@ from sqlalchemy import func, select
 
 from bot.domain.directory import join_region
 from models import Activity, Member, ParkedItem
-from tests.cli.test_competition_cli import transaction
-from tests.support.cli import run_pipeday
+from tests.support.cli import run_pipeday, transaction
 
 TEAM = "T1"
 HEADER = "external_id,type,quantity,occurred_at,slack_user_id,email,note\n"

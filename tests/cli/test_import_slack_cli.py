@@ -17,10 +17,9 @@ from bot.cli.main import cli
 from bot.domain.directory import join_region
 from models import Member, ParkedItem
 from models.ingestion import EmailLookupMiss
-from tests.cli.test_competition_cli import transaction
 from tests.cli.test_import_cli import TEAM, totals, write
 from tests.cli.test_installs_cli import Deployment
-from tests.support.cli import run_pipeday
+from tests.support.cli import run_pipeday, transaction
 from tests.support.slack_stub import SlackStub
 
 HEADER = "external_id,type,quantity,occurred_at,slack_user_id,email\n"
