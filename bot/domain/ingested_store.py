@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.domain.competition_caps import MIN_CAP, IngestedCaps
+from bot.domain.competition_caps import MIN_CAP, CappedItem, IngestedCaps
 from bot.domain.directory import MemberRef
 from bot.domain.ingested_days import IngestedActivity, IngestedFacts
 from bot.domain.ingested_items import ActivityItem, Status
@@ -60,26 +60,44 @@ def created_of(team_id: str, entry: ValidItem, activity_id: int) -> IngestedActi
     )
 
 
-def refuse_over_caps(session: Session, team_id: str, entries: list[ValidItem]) -> None:
+def refuse_over_caps(session: Session, team_id: str, entries: list[ValidItem], now: datetime | None = None) -> None:
     """Items over a competition's cap on single logs in the window they occurred in, in their
     member's region, of its metric and counted by it, are refused (`pipeday competition set
-    NAME --max-per-log N`), as a typed log is. One read of the caps for the whole chunk, and
-    none when no item holds more than the least cap."""
+    NAME --max-per-log N`), as a typed log is, but only on a day the competition ran or runs
+    (`now` inside its window, or a day of it on that date: bot.domain.competition_caps): an
+    import of last year's Thursdays is stored. An item stored before (a resend) is a duplicate,
+    not refused. One read of the caps for the whole chunk, and none when no item holds more
+    than the least cap."""
     over = [e for e in entries if e.member is not None and e.lookup_failed is None and e.item.quantity > MIN_CAP]
     if not over:
         return
     caps = IngestedCaps.read(session, team_id, {entry.item.type for entry in over})
+    if not caps.caps:
+        return
+    items = []
     for entry in over:
         member = entry.member
         assert member is not None
-        entry.refused = caps.refusal(
-            member.region_id,
-            member.tz,
-            entry.item.type,
-            float(entry.item.quantity),
-            entry.source,
-            entry.item.occurred_at.astimezone(UTC),
+        at = entry.item.occurred_at.astimezone(UTC)
+        items.append(
+            CappedItem(member.region_id, member.tz, entry.item.type, float(entry.item.quantity), entry.source, at)
         )
+    refused = []
+    for entry, refusal in zip(over, caps.refusals(session, items, now), strict=True):
+        entry.refused = refusal
+        if refusal is not None:
+            refused.append(entry)
+    if refused:
+        stored = set(
+            session.scalars(
+                select(Activity.idempotency_key).where(
+                    Activity.team_id == team_id, Activity.idempotency_key.in_(sorted({e.key for e in refused}))
+                )
+            )
+        )
+        for entry in refused:
+            if entry.key in stored:  # stored before the cap: a resend is a duplicate
+                entry.refused = None
 
 
 def insert_activities(session: Session, team_id: str, entries: list[ValidItem]) -> dict[str, int]:

@@ -1,23 +1,28 @@
 """Caps on single logs during a competition: refused over the cap with nothing stored; at the
 cap, outside the window, in another region, of another type or on a verified-only day's typed
-logs, accepted."""
+logs, accepted. Ingested items by when they occurred, on competition days that ran or are
+running only (an import of last year's history is stored), and a resend of an item stored
+before the cap is a duplicate."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.activities import log_activity
+from bot.domain.competition_days import ensure_day
 from bot.domain.competition_definitions import add_competition
 from bot.domain.competition_presets import PRESETS, CompetitionSpec
 from bot.domain.directory import add_region, ensure_member_ref, join_region
 from bot.domain.errors import Conflict
 from bot.domain.grammar import LogCommand
-from models import Activity
+from bot.domain.ingestion import ingest_items
+from models import Activity, Competition, Region
 
 TEAM = "T1"
 THURSDAY_10AM_NY = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
@@ -80,3 +85,50 @@ def test_a_typed_log_on_a_verified_only_day_is_not_capped(session: Session) -> N
     add_competition(session, TEAM, spec, actor="test").max_per_log = 5
     log(session, "U_ANA", 30)  # it doesn't count for that day, so its size is no one's business there
     assert stored(session) == 30
+
+
+THURSDAY_11AM_NY = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)  # Connect Day is running in AMER
+NEXT_TUESDAY = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)  # no window running
+
+
+def ingest(session: Session, when: str, quantity: int, now: datetime, external_id: str | None = None) -> list[Any]:
+    join_region(session, TEAM, "U_ANA", "ana", "AMER")
+    item = {
+        "external_id": external_id or f"{when}-{quantity}", "type": "connect", "occurred_at": when,
+        "quantity": quantity, "slack_user_id": "U_ANA",
+    }  # fmt: skip
+    report = ingest_items(session, TEAM, "dialer", [item], now, lambda email: None)
+    return [(result.status, result.error) for result in report.results]
+
+
+def test_an_ingested_item_over_the_cap_in_a_running_window_is_rejected(capped: Session) -> None:
+    ((status, error),) = ingest(capped, "2026-11-26T10:15:00-05:00", 25, THURSDAY_11AM_NY)
+    assert status == "rejected"
+    assert error is not None and error.startswith("during Connect Day (until 17:30) one log can hold at most 20")
+    assert stored(capped) == 0
+
+
+def test_an_import_of_thursdays_the_competition_never_ran_on_is_not_capped(capped: Session) -> None:
+    """Last March's dialer history, imported on a Tuesday: the cap was never in force then."""
+    assert ingest(capped, "2026-03-05T10:15:00-05:00", 25, NEXT_TUESDAY) == [("created", None)]
+    assert ingest(capped, "2026-11-19T10:15:00-05:00", 30, NEXT_TUESDAY) == [("created", None)]
+    assert stored(capped) == 55
+
+
+def test_a_late_item_from_a_competition_day_that_ran_is_capped(capped: Session) -> None:
+    competition = capped.scalars(select(Competition)).one()
+    amer = capped.scalars(select(Region).where(Region.name == "AMER")).one()
+    ensure_day(capped, competition, amer, date(2026, 11, 26))  # Connect Day ran (it is closed or not)
+    ((status, _),) = ingest(capped, "2026-11-26T10:15:00-05:00", 25, NEXT_TUESDAY)
+    assert status == "rejected"
+    assert ingest(capped, "2026-11-26T18:15:00-05:00", 25, NEXT_TUESDAY) == [("created", None)]  # after its window
+    assert stored(capped) == 25
+
+
+def test_a_resend_of_an_item_stored_before_the_cap_is_a_duplicate(capped: Session) -> None:
+    competition = capped.scalars(select(Competition)).one()
+    competition.max_per_log = None
+    assert ingest(capped, "2026-11-26T10:15:00-05:00", 25, THURSDAY_11AM_NY, "call-1") == [("created", None)]
+    competition.max_per_log = 20
+    assert ingest(capped, "2026-11-26T10:15:00-05:00", 25, THURSDAY_11AM_NY, "call-1") == [("duplicate", None)]
+    assert stored(capped) == 25
