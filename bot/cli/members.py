@@ -125,9 +125,10 @@ def member_link(state: CliState, key: str, user_id: str, team: str | None) -> No
     if not is_slack_user_id(user_id):
         raise click.BadParameter(f"{user_id!r} isn't a Slack member id (U0123ABCD).", param_hint="USER_ID")
     from bot.domain.ingestion import link_person
+    from models import utc_now
 
     with team_session(state, team) as (session, team_id):
-        linked = link_person(session, team_id, key, user_id)
+        linked = link_person(session, team_id, key, user_id, utc_now())
     already = f" ({linked.duplicate} already counted)" if linked.duplicate else ""
     total = linked.created + linked.duplicate
     click.echo(

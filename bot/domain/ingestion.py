@@ -125,7 +125,7 @@ def ingest_items(
         seen.add(key)
         valid.append(ValidItem(index, checked, item_source, key, checked.person_key(item_source)))
     _match_people(session, team_id, valid, resolve_email, now)
-    refuse_over_caps(session, team_id, valid)
+    refuse_over_caps(session, team_id, valid, now)
     report = IngestReport([])
     created = insert_activities(session, team_id, [v for v in valid if v.member is not None and v.refused is None])
     for entry in valid:
@@ -232,7 +232,9 @@ class LinkResult:
     rejected: int = 0
 
 
-def link_person(session: Session, team_id: str, person_key: str, user_id: str) -> LinkResult:
+def link_person(
+    session: Session, team_id: str, person_key: str, user_id: str, now: datetime | None = None
+) -> LinkResult:
     """Link a person key — an email, or a vendor's `<source>:<user id>` — to the member
     `user_id`, replay the items parked under it into their windows, then unpark them.
 
@@ -270,7 +272,7 @@ def link_person(session: Session, team_id: str, person_key: str, user_id: str) -
     for index, row in enumerate(parked):
         item = stored_item(row.item)
         entries.append(ValidItem(index, item, row.source, external_key(row.source, item.external_id), key, ref))
-    refuse_over_caps(session, team_id, entries)
+    refuse_over_caps(session, team_id, entries, now)  # `now`: a competition window running as it replays
     refused = [entry for entry in entries if entry.refused is not None]
     created = insert_activities(session, team_id, [entry for entry in entries if entry.refused is None])
     if parked:
