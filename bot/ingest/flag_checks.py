@@ -10,13 +10,18 @@ The rules and their reads are bot.domain.trust_ingested: per (member, type, loca
 item. Caches: each workspace's settings (SettingsCache), the baselines per member or region,
 type and local day (BaselineCache), and the flags this process has raised (a member above
 the region's big day stays above it for every later batch that day: no INSERT each time).
-A failure is logged, never raised: the activities are stored and answered for already.
+A failure is logged, never raised: the activities are stored and answered for already. The
+flags' INSERT is retried with a growing pause when the database is busy (SQLite's write gate
+timing out under a long import, a PostgreSQL lock timeout or serialization failure): a
+competition day's close re-checks only its big logs and big days, so an hours flag not stored
+now would be lost. One that still can't be stored is logged at error level.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -24,7 +29,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.flag_store import store_many
@@ -44,12 +49,21 @@ MAX_BATCH = 2_000
 MAX_QUEUED = 20_000
 IDLE_TIMEOUT_S = 30.0
 READ_BUSY_TIMEOUT_S = 5.0
+# The flags' INSERT: tries, and the pause before each retry (doubling), while the database is busy.
+STORE_ATTEMPTS = 4
+FIRST_RETRY_S = 0.5
 
 
 class IngestedFlagger:
-    def __init__(self, session_factory: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._session_factory = session_factory
         self._clock = clock
+        self._sleep = sleep
         self.settings = SettingsCache()
         self.baselines = BaselineCache()
         self._raised: OrderedDict[str, None] = OrderedDict()
@@ -109,22 +123,51 @@ class IngestedFlagger:
     def _check(self, batch: Sequence[IngestedActivity]) -> None:
         try:
             if self._reads is None:
-                with self._session_factory.begin() as session:
-                    drafts = self._drafts(session, batch)
-                    store_many(session, drafts, self._clock())
+                # The reads and the INSERT in one transaction, retried whole while the database is busy.
+                drafts = self._retrying(lambda: self._read_and_store(batch), len(batch))
             else:
                 # SQLite: the reads (a region's baseline reads weeks of its activity) in WAL
                 # beside the writers, never holding the write gate; only the flags' INSERT takes it.
                 with self._reads() as session:
                     drafts = self._drafts(session, batch)
                 if drafts:
-                    with self._session_factory.begin() as session:
-                        store_many(session, drafts, self._clock())
-            self._remember([draft.dedupe_key for draft in drafts])
+                    self._retrying(lambda: self._store(drafts), len(batch))
         except SQLAlchemyError:
-            # The activities are stored and answered; flags that couldn't be raised are the only
-            # loss (a competition day's close still checks its big logs and big days).
-            logger.exception("flag rules failed for %d ingested activities", len(batch))
+            # The activities are stored and answered; the flags that couldn't be raised are lost.
+            logger.error("flag rules failed for %d ingested activities", len(batch), exc_info=True)
+            return
+        self._remember([draft.dedupe_key for draft in drafts])
+
+    def _read_and_store(self, batch: Sequence[IngestedActivity]) -> list[FlagDraft]:
+        with self._session_factory.begin() as session:
+            drafts = self._drafts(session, batch)
+            store_many(session, drafts, self._clock())
+        return drafts
+
+    def _store(self, drafts: Sequence[FlagDraft]) -> list[FlagDraft]:
+        with self._session_factory.begin() as session:
+            store_many(session, drafts, self._clock())
+        return list(drafts)
+
+    def _retrying(self, attempt: Callable[[], list[FlagDraft]], activities: int) -> list[FlagDraft]:
+        """`attempt()`, again after a pause (doubling) while the database is busy, at most
+        STORE_ATTEMPTS times; the last failure is raised."""
+        pause = FIRST_RETRY_S
+        for tries in range(1, STORE_ATTEMPTS + 1):
+            try:
+                return attempt()
+            except OperationalError as busy:
+                if tries == STORE_ATTEMPTS:
+                    raise
+                logger.warning(
+                    "storing flags for %d ingested activities failed (%s); retrying in %.1fs",
+                    activities,
+                    busy.orig,
+                    pause,
+                )
+                self._sleep(pause)
+                pause *= 2
+        raise AssertionError("unreachable")
 
     def _drafts(self, session: Session, batch: Sequence[IngestedActivity]) -> list[FlagDraft]:
         settings = {team_id: self.settings.get(session, team_id) for team_id in {a.team_id for a in batch}}
