@@ -25,6 +25,8 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import create_app, listener_pool, make_web_client
+from bot.demo.feed import PostedButton
+from bot.demo.world import Person
 from bot.devtools.background_work import BackgroundWork
 from bot.devtools.clock import FakeClock
 from bot.devtools.slack_requests import HttpResult, SlackRequestFactory
@@ -92,6 +94,19 @@ class DemoSystem:
         }
         self._send(self.requests.event_callback(event).send(self.base_url))
         return self.slack.home_view(user_id)
+
+    def press(self, button: PostedButton, person: Person, channel_name: str) -> HttpResult:
+        """`person` presses a button the bot posted in the channel `channel_name`."""
+        return self.click(
+            button.action_id,
+            button.value,
+            user_id=person.user_id,
+            user_name=person.name,
+            channel_id=button.channel_id,
+            channel_name=channel_name,
+            message=button.message,
+            block_id=button.block_id,
+        )
 
     def click_in_view(
         self, action_id: str, value: str, *, user_id: str, user_name: str, view: dict[str, Any], block_id: str

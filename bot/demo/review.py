@@ -54,16 +54,7 @@ def review_before_spin(system: DemoSystem, manager: Person, channel_name: str, b
     """Press "Review, then spin", then Keep every flag with a reason, as `manager`."""
     review = Review()
     opened_before = len(system.slack.calls("views.open"))
-    system.click(
-        button.action_id,
-        button.value,
-        user_id=manager.user_id,
-        user_name=manager.name,
-        channel_id=button.channel_id,
-        channel_name=channel_name,
-        message=button.message,
-        block_id=button.block_id,
-    )
+    system.press(button, manager, channel_name)
     opened = system.slack.calls("views.open")[opened_before:]
     if not opened:
         return review

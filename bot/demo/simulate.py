@@ -292,16 +292,7 @@ class _Week:
 
     def _press(self, manager: Person, button: PostedButton) -> None:
         region = self.world.region(manager.region)
-        self.system.click(
-            button.action_id,
-            button.value,
-            user_id=manager.user_id,
-            user_name=manager.name,
-            channel_id=button.channel_id,
-            channel_name=region.channel_name,
-            message=button.message,
-            block_id=button.block_id,
-        )
+        self.system.press(button, manager, region.channel_name)
         self.report.clicks += 1
 
     def _export_from_home(self) -> None:
