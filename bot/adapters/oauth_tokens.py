@@ -12,18 +12,32 @@ the app registered, which Outreach's token endpoint may ask for). When the vendo
 token too: both are then stored, sealed like every other secret, as `oauth2:{json}` (what
 `RefreshableToken.stored()` gives and `parse_token` reads back).
 
+Two runs of one source may find its access token expired at once, and a refresh token works
+once: so a renewal happens under a `RenewalGuard` (bot/ingest/api_tokens.py: a lock per source,
+in this process and in the database), which first reads the token stored now. A run whose
+token was renewed meanwhile by another takes that one instead of spending a refresh token
+nobody holds any more.
+
 Pure: no I/O here; bot/adapters/vendor_api.py makes the request.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
+
+from bot.adapters.base import TokenRefused
 
 REFRESH_PREFIX = "refresh:"
 STORED_PREFIX = "oauth2:"
 TOKEN_PATH = "/oauth/token"  # Outreach's token endpoint, on its API's host
+# The source kinds whose API has that token endpoint: a refresh: token on any other kind would
+# send the app's client secret to an endpoint that isn't one.
+REFRESH_KINDS = frozenset({"outreach"})
+REFRESH_FORMAT = "refresh:CLIENT_ID:CLIENT_SECRET:REFRESH_TOKEN[:REDIRECT_URI]"
 
 
 class NotARefreshToken(ValueError):
@@ -88,7 +102,7 @@ def parse_token(token: str | None) -> RefreshableToken | None:
     if token.startswith(REFRESH_PREFIX):
         parts = token.removeprefix(REFRESH_PREFIX).split(":", 3)
         if len(parts) < 3 or not all(parts[:3]):
-            raise NotARefreshToken("write it as refresh:CLIENT_ID:CLIENT_SECRET:REFRESH_TOKEN[:REDIRECT_URI]")
+            raise NotARefreshToken(f"write it as {REFRESH_FORMAT}")
         redirect = parts[3] if len(parts) == 4 and parts[3] else None
         return RefreshableToken(parts[0], parts[1], parts[2], redirect)
     try:
@@ -102,3 +116,21 @@ def parse_token(token: str | None) -> RefreshableToken | None:
         )
     except (ValueError, TypeError, KeyError):
         raise NotARefreshToken("the stored OAuth token can't be read: set it again with --api-token") from None
+
+
+class RenewedTokenLost(TokenRefused):
+    """The vendor renewed the token (spending the stored refresh token) but storing the new one
+    failed: only a new token from the admin helps now."""
+
+
+class RenewalTurn(Protocol):
+    """One run's turn to renew a source's token, while no other run of it can."""
+
+    def current(self) -> str | None:
+        """The source's token as stored now (plain text), read afresh."""
+
+    def keep(self, token: str) -> None:
+        """Store `token` (its stored form) as the source's token; RenewedTokenLost if it can't."""
+
+
+RenewalGuard = Callable[[], AbstractContextManager[RenewalTurn]]

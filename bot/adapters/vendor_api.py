@@ -4,7 +4,7 @@ token as a bearer, and every failure turned into FetchFailed with a reason short
 (401/403) is TokenRefused: the delivery is parked at once, since only a new token helps —
 unless the token renews itself (bot/adapters/oauth_tokens.py: Outreach's refresh grant): then
 a 401 gets a new access token from the vendor's token endpoint and the call is made again,
-once, and `on_new_token` is told the new token so it is stored.
+once, and the new token is stored (`renewal`, one run of a source at a time).
 
 Every call is over by a deadline, whatever the vendor does: a socket timeout only bounds each
 read, so a vendor trickling a byte a second would hold the thread for ever. A watchdog timer
@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.adapters.base import FetchFailed, TokenRefused
-from bot.adapters.oauth_tokens import TOKEN_PATH, NotARefreshToken, RefreshableToken, parse_token
+from bot.adapters.oauth_tokens import TOKEN_PATH, NotARefreshToken, RefreshableToken, RenewalGuard, parse_token
 
 # Each read and the connect; the call as a whole is bounded by its deadline.
 DEFAULT_TIMEOUT_S = 5.0
@@ -39,6 +39,10 @@ CALL_BUDGET_S = 15.0
 # A vendor answer larger than this isn't one record or one batch: refuse it rather than hold it.
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 USER_AGENT = "Pipeday webhooks"
+# A refresh's whole time: a token endpoint answers at once, and while it is asked the source's
+# row is locked (on SQLite, the database's write lock is held: see bot/ingest/api_tokens.py),
+# so well below the write gate's 10 s wait.
+REFRESH_BUDGET_S = 4.0
 
 
 class _Answered(FetchFailed):
@@ -47,6 +51,10 @@ class _Answered(FetchFailed):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class _RefreshRefused(TokenRefused):
+    """The token endpoint refused the refresh token (spent, expired or revoked)."""
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -116,7 +124,8 @@ class UrllibVendorApi:
     """`get_json`/`post_json` against `base_url` (e.g. https://api.hubapi.com) with `token`.
     `deadline` (time.monotonic()): every call ends by then (the run's deadline); without one,
     each call gets CALL_BUDGET_S. A refreshable `token` (oauth_tokens) is renewed at most once
-    per instance (one run), and `on_new_token` gets it in its stored form."""
+    per instance (one run): under `renewal` (the source's guard, which reads the stored token
+    and keeps the new one), or without one handing the new token to `on_new_token`."""
 
     def __init__(
         self,
@@ -126,11 +135,14 @@ class UrllibVendorApi:
         timeout: float = DEFAULT_TIMEOUT_S,
         deadline: float | None = None,
         on_new_token: Callable[[str], None] | None = None,
+        renewal: RenewalGuard | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._deadline = deadline
         self._on_new_token = on_new_token
+        self._renewal = renewal
+        self._known = token  # the token as this run last knew it stored
         try:
             self._refreshable: RefreshableToken | None = parse_token(token)
             self._unreadable: str | None = None
@@ -164,31 +176,74 @@ class UrllibVendorApi:
 
     def _renew(self) -> None:
         """A new access token (and refresh token) from the token endpoint; a refusal there is
-        TokenRefused (the refresh token expired or was revoked: only the admin can help)."""
+        TokenRefused (the refresh token expired or was revoked: only the admin can help).
+        With a guard, this happens while no other run of the source renews, and only when the
+        token stored now is still the one this run started from: if another run renewed it
+        meanwhile (spending the refresh token this run holds), that one is taken instead; a
+        refused refresh reads the stored token once more before giving up."""
         assert self._refreshable is not None
         self._renewed = True
-        form = urllib.parse.urlencode(self._refreshable.refresh_form()).encode("ascii")
+        if self._renewal is None:
+            renewed = self._refresh(self._refreshable)
+            self._refreshable, self._token = renewed, renewed.access_token
+            if self._on_new_token is not None:
+                self._on_new_token(renewed.stored())
+            return
+        with self._renewal() as turn:
+            if self._took_newer(turn.current()):
+                return
+            assert self._refreshable is not None  # a plain token always has something to try
+            try:
+                renewed = self._refresh(self._refreshable)
+            except _RefreshRefused as refused:
+                started = self._known
+                if self._took_newer(turn.current()):
+                    return
+                if self._known == started or self._refreshable is None:
+                    raise TokenRefused(str(refused), 401) from None
+                renewed = self._refresh(self._refreshable)  # a refresh: token the admin set meanwhile
+            self._refreshable, self._token = renewed, renewed.access_token
+            self._known = renewed.stored()
+            turn.keep(self._known)
+
+    def _took_newer(self, stored: str | None) -> bool:
+        """Take the stored token if it isn't the one this run knows (another run renewed it, or
+        the admin set another). True when that gives an access token to try, so no refresh."""
+        if stored == self._known:
+            return False
+        if stored is None:
+            raise TokenRefused("the API token was removed during the run", 401)
+        self._known = stored
         try:
-            answer = self._send("POST", self._url(TOKEN_PATH), form, form_encoded=True)
-            renewed = self._refreshable.renewed(answer)
+            refreshable = parse_token(stored)
+        except NotARefreshToken as error:
+            raise TokenRefused(f"the API token isn't usable: {error}", 401) from None
+        self._refreshable = refreshable
+        self._token = refreshable.access_token if refreshable is not None else stored
+        return bool(self._token)
+
+    def _refresh(self, token: RefreshableToken) -> RefreshableToken:
+        form = urllib.parse.urlencode(token.refresh_form()).encode("ascii")
+        try:
+            answer = self._send("POST", self._url(TOKEN_PATH), form, form_encoded=True, budget=REFRESH_BUDGET_S)
+            return token.renewed(answer)
         except TokenRefused as refused:
-            raise TokenRefused(f"renewing the OAuth token: {refused}", 401) from None
+            raise _RefreshRefused(f"renewing the OAuth token: {refused}", 401) from None
         except _Answered as failed:
             if failed.status == 400:  # invalid_grant (RFC 6749 5.2): the refresh token is spent or revoked
-                raise TokenRefused(f"renewing the OAuth token: {failed}", 401) from None
+                raise _RefreshRefused(f"renewing the OAuth token: {failed}", 401) from None
             raise FetchFailed(f"renewing the OAuth token: {failed}") from None
         except FetchFailed as failed:
             raise FetchFailed(f"renewing the OAuth token: {failed}") from None
         except NotARefreshToken as error:
             raise FetchFailed(f"renewing the OAuth token: {error}") from None
-        self._refreshable, self._token = renewed, renewed.access_token
-        if self._on_new_token is not None:
-            self._on_new_token(renewed.stored())
 
-    def _send(self, method: str, url: str, data: bytes | None, *, form_encoded: bool = False) -> Any:
+    def _send(
+        self, method: str, url: str, data: bytes | None, *, form_encoded: bool = False, budget: float = CALL_BUDGET_S
+    ) -> Any:
         where = f"{method} {urllib.parse.urlsplit(url).path}"
         started = time.monotonic()
-        ends = started + CALL_BUDGET_S if self._deadline is None else min(self._deadline, started + CALL_BUDGET_S)
+        ends = started + budget if self._deadline is None else min(self._deadline, started + budget)
         budget = ends - started
         if budget <= 0:
             raise FetchFailed(f"{where} not tried: the run's time was up")
