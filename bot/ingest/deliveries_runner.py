@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.base import Adapter, FetchFailed, TokenRefused, VendorApi
+from bot.adapters.oauth_tokens import RenewedTokenLost
 from bot.adapters.registry import adapter_for
 from bot.adapters.vendor_api import UrllibVendorApi
 from bot.domain.deliveries import LEASE, due_deliveries, finish_run, held_delivery, lease_delivery, note_rejections
@@ -68,7 +69,9 @@ def no_api_token(name: str) -> str:
 
 def token_refused(name: str, kind: str, error: TokenRefused) -> str:
     refused = (
-        "refused the API token (expired or revoked?)"
+        "lost its renewed API token"
+        if isinstance(error, RenewedTokenLost)
+        else "refused the API token (expired or revoked?)"
         if error.status == 401
         else "didn't allow the API token (a missing scope or permission?)"
     )
