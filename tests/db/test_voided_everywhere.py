@@ -172,7 +172,7 @@ def the_day_after(session: Session, amer: Region) -> dict[str, Any]:
         "plan: Ana's pace": weekly_pace(session, ana, FRIDAY_10AM).get("connect"),
         "goal board": [(row.standing.name, row.standing.total) for row in goals.rows],
         "lift: Thursday's connects": lift.total("connect", THURSDAY_INDEX),
-        "lift: reps' days at work": lift.rep_spans,
+        "lift: reps' days at work": sorted(lift.rep_spans),  # one span per rep, in no set order
         "lift: days a leader prospected": lift.leader_days,
         # All regions over a month: on SQLite a probe per member rather than one GROUP BY.
         "board: all regions, month": [(row.standing.name, row.standing.total) for row in month.rows],
