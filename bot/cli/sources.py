@@ -7,6 +7,7 @@ pipeday source map outreach call.answered meeting
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -32,6 +33,30 @@ def _box(state: CliState) -> SecretBox:
         raise click.ClickException(str(error)) from None
 
 
+STDIN = "-"
+STDIN_HELP = " Give - to read it from stdin (or type it unseen at a prompt), out of shell history and ps."
+
+
+def _secrets_read(secret: str | None, api_token: str | None) -> tuple[str | None, str | None]:
+    """--secret and --api-token, with `-` read from stdin: piped (`pass show … | pipeday source
+    set NAME --api-token -`) or typed at a prompt that doesn't echo it."""
+    if secret == STDIN and api_token == STDIN:
+        raise click.UsageError("Only one of --secret and --api-token can be read from stdin (-) at a time.")
+    return _read_stdin(secret, "--secret"), _read_stdin(api_token, "--api-token")
+
+
+def _read_stdin(value: str | None, option: str) -> str | None:
+    if value != STDIN:
+        return value
+    if sys.stdin.isatty():
+        typed = click.prompt(option.removeprefix("--").replace("-", " ").capitalize(), hide_input=True)
+        return str(typed).strip()
+    read = sys.stdin.read().strip()
+    if not read:
+        raise click.UsageError(f"{option} - reads the value from stdin, and stdin was empty.")
+    return read
+
+
 def _base_url(state: CliState) -> str:
     return state.settings.public_url or "<PIPEDAY_PUBLIC_URL>"
 
@@ -42,16 +67,21 @@ def _base_url(state: CliState) -> str:
     help="Add a source of KIND (generic, hubspot, outreach, salesloft, aircall: those built so far) and print "
     "the URL to paste into the vendor and the secret, once. --secret uses the vendor's own secret instead "
     "(HubSpot's client secret, Salesloft's callback token, Aircall's webhook token); --api-token lets "
-    "Pipeday fetch what id-only deliveries leave out (stored encrypted, like the secret).",
+    "Pipeday fetch what id-only deliveries leave out (stored encrypted, like the secret). "
+    "--secret - or --api-token - reads the value from stdin (a prompt that doesn't echo it on a terminal), "
+    "so it stays out of shell history and ps.",
 )
 @click.argument("kind")
 @click.option("--name", default=None, help="The source's name (default: KIND); activities' default source.")
-@click.option("--secret", default=None, help="The vendor's signing secret or token, when the vendor makes it.")
+@click.option(
+    "--secret", default=None, help="The vendor's signing secret or token, when the vendor makes it." + STDIN_HELP
+)
 @click.option(
     "--api-token",
     default=None,
     help="A token for the vendor's API (HubSpot private app token, …). Outreach's access tokens last 2 "
-    "hours; this one renews itself: refresh:CLIENT_ID:SECRET:REFRESH_TOKEN[:REDIRECT_URI]",
+    "hours; this one renews itself: refresh:CLIENT_ID:SECRET:REFRESH_TOKEN[:REDIRECT_URI] (Outreach "
+    "only; checked now)." + STDIN_HELP,
 )
 @click.option("--api-url", default=None, help="The vendor's API base URL, when not its default.")
 @team_option
@@ -67,6 +97,7 @@ def source_add(
 ) -> None:
     from bot.domain.webhook_sources import TOKENLESS_USE, VENDOR_SECRETS, add_source, hook_path, require_adapter
 
+    secret, api_token = _secrets_read(secret, api_token)
     box = _box(state)
     with team_session(state, team) as (session, team_id):
         made = add_source(session, team_id, kind, name, box, secret=secret, api_token=api_token, api_url=api_url)
@@ -100,8 +131,10 @@ def source_add(
     "A new API token or URL re-queues the source's parked deliveries (a refused or expired token parks them).",
 )
 @click.argument("name")
-@click.option("--secret", default=None, help="The vendor's signing secret or token.")
-@click.option("--api-token", default=None, help="A token for the vendor's API (or refresh:… as for source add).")
+@click.option("--secret", default=None, help="The vendor's signing secret or token." + STDIN_HELP)
+@click.option(
+    "--api-token", default=None, help="A token for the vendor's API (or refresh:… as for source add)." + STDIN_HELP
+)
 @click.option("--api-url", default=None, help="The vendor's API base URL.")
 @team_option
 @pass_state
@@ -110,6 +143,7 @@ def source_set(
 ) -> None:
     if secret is None and api_token is None and api_url is None:
         raise click.UsageError("Give --secret, --api-token and/or --api-url.")
+    secret, api_token = _secrets_read(secret, api_token)
     from bot.domain.deliveries import requeue_parked
     from bot.domain.webhook_sources import update_source
     from models import utc_now

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.adapters.base import Adapter
+from bot.adapters.oauth_tokens import REFRESH_FORMAT, REFRESH_KINDS, NotARefreshToken, is_refreshable, parse_token
 from bot.adapters.registry import KNOWN_KINDS, adapter_for, built_kinds, is_known
 from bot.domain.activity_sources import require_own_name
 from bot.domain.activity_types import ACTIVITY_TYPES, lookup_type
@@ -96,7 +97,7 @@ def add_source(
     if _named(session, team_id, cleaned) is not None:
         raise Conflict(f"There's already a source named {cleaned}.", "Pick another with --name, or remove that one.")
     chosen = _clean_secret(secret, "--secret", MAX_SECRET) if secret is not None else None
-    token = _clean_secret(api_token, "--api-token", MAX_API_TOKEN) if api_token is not None else None
+    token = _clean_api_token(kind, api_token) if api_token is not None else None
     url = _clean_api_url(api_url) if api_url is not None else None
     ensure_workspace(session, team_id)
     used = chosen if chosen is not None else secrets.token_urlsafe(32)
@@ -133,7 +134,7 @@ def update_source(
         changed.append("secret replaced")
     if api_token is not None:
         token = api_token.strip()
-        source.api_token_encrypted = box.encrypt(_clean_secret(token, "--api-token", MAX_API_TOKEN)) if token else None
+        source.api_token_encrypted = box.encrypt(_clean_api_token(source.kind, token)) if token else None
         changed.append("API token set" if token else "API token removed")
     if api_url is not None:
         source.api_url = _clean_api_url(api_url) if api_url.strip() else None
@@ -147,6 +148,40 @@ def _clean_secret(value: str, option: str, limit: int) -> str:
     if not cleaned or len(cleaned) > limit or " " in cleaned:
         raise Conflict(f"{option} is 1 to {limit} characters without spaces.")
     return cleaned
+
+
+def _clean_api_token(kind: str, value: str) -> str:
+    """A plain token, or (for kinds whose API renews tokens: Outreach) a refresh: token that
+    can be read now rather than when a delivery needs it."""
+    cleaned = _clean_secret(value, "--api-token", MAX_API_TOKEN)
+    if not is_refreshable(cleaned):
+        return cleaned
+    if kind not in REFRESH_KINDS:
+        raise Conflict(
+            f"A token that renews itself (refresh:…) works only for {', '.join(sorted(REFRESH_KINDS))} sources, "
+            f"not {kind}: Pipeday would send your app's client secret to {kind}'s API.",
+            f"Give {kind}'s API token itself.",
+        )
+    try:
+        token = parse_token(cleaned)
+    except NotARefreshToken as error:
+        raise Conflict(
+            f"--api-token can't be read as a refresh token: {error}.", f"Write it as {REFRESH_FORMAT}."
+        ) from None
+    redirect = token.redirect_uri if token is not None else None
+    if redirect is not None and _scheme(redirect) not in ("https", "http"):
+        raise Conflict(
+            f"--api-token's REDIRECT_URI {redirect!r} isn't a URL.",
+            f"Write it as {REFRESH_FORMAT}, REDIRECT_URI being the one your Outreach app registered (https://…).",
+        )
+    return cleaned
+
+
+def _scheme(url: str) -> str:
+    try:
+        return urllib.parse.urlsplit(url).scheme
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return ""
 
 
 def _clean_api_url(value: str) -> str:

@@ -20,14 +20,16 @@ TEAM = "T1"
 KEY = "c2VjcmV0LWtleS1mb3ItcGlwZWRheS10ZXN0cy0wMDE="
 
 
-def invoke(url: str, *args: str, key: str = KEY, public_url: str = "https://pipeday.example.com/") -> tuple[int, str]:
+def invoke(
+    url: str, *args: str, key: str = KEY, public_url: str = "https://pipeday.example.com/", stdin: str | None = None
+) -> tuple[int, str]:
     env = {
         "DATABASE_URL": url,
         "SLACK_BOT_TOKEN": "",
         "PIPEDAY_SECRET_KEY": key,
         "PIPEDAY_PUBLIC_URL": public_url,
     }
-    result = CliRunner().invoke(cli, list(args), env=env)
+    result = CliRunner().invoke(cli, list(args), env=env, input=stdin)
     return result.exit_code, result.output
 
 
@@ -332,3 +334,70 @@ def test_a_hubspot_source_without_a_token_is_told_workflow_webhooks_with_owner_e
     output = invoke(url, "doctor")[1]
     assert "hubspot deliveries that carry only ids need an API token, and it has none" in output
     assert "(workflow webhooks that send owner_email don't need one)" in output
+
+
+REFRESH = "refresh:app-id:app-secret:rt-1:https://pipeday.example/outreach/callback"
+
+
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [
+        ("refresh:app-id:app-secret", "write it as refresh:CLIENT_ID:CLIENT_SECRET:REFRESH_TOKEN[:REDIRECT_URI]"),
+        ("refresh::app-secret:rt-1", "write it as refresh:CLIENT_ID"),
+        ("refresh:app-id:app-secret:rt-1:callback", "REDIRECT_URI 'callback' isn't a URL"),
+        ("oauth2:{not-json", "the stored OAuth token can't be read"),
+    ],
+)
+def test_a_refresh_token_pipeday_cant_read_is_refused_when_given_not_when_a_delivery_needs_it(
+    url: str, token: str, problem: str
+) -> None:
+    code, output = invoke(url, "source", "add", "outreach", "--secret", "s", "--api-token", token)
+    assert code == 1 and problem in output, output
+    assert "Source outreach" not in output
+    assert invoke(url, "source", "add", "outreach", "--secret", "s")[0] == 0
+    code, output = invoke(url, "source", "set", "outreach", "--api-token", token)
+    assert code == 1 and problem in output, output
+    assert stored_source(url, "outreach").api_token_encrypted is None
+    assert invoke(url, "source", "set", "outreach", "--api-token", REFRESH) == (0, "Source outreach: API token set.\n")
+    sealed = stored_source(url, "outreach").api_token_encrypted
+    assert sealed is not None and SecretBox(KEY).decrypt(sealed) == REFRESH
+
+
+@pytest.mark.parametrize("kind", ["hubspot", "salesloft", "aircall", "generic"])
+def test_a_refresh_token_is_refused_for_kinds_without_outreachs_token_endpoint(url: str, kind: str) -> None:
+    """It would send the app's client secret to {api}/oauth/token of a vendor that has no such thing."""
+    code, output = invoke(url, "source", "add", kind, "--name", "crm", "--secret", "s", "--api-token", REFRESH)
+    assert code == 1 and "works only for outreach sources, not " + kind in output, output
+    assert invoke(url, "source", "add", kind, "--name", "crm", "--secret", "s", "--api-token", "plain-1")[0] == 0
+    code, output = invoke(url, "source", "set", "crm", "--api-token", REFRESH)
+    assert code == 1 and "would send your app's client secret" in output
+    sealed = stored_source(url, "crm").api_token_encrypted
+    assert sealed is not None and SecretBox(KEY).decrypt(sealed) == "plain-1"
+
+
+def test_secrets_can_be_read_from_stdin_out_of_shell_history_and_ps(url: str) -> None:
+    code, output = invoke(
+        url, "source", "add", "hubspot", "--secret", "client-secret", "--api-token", "-", stdin="pat-na1-123\n"
+    )
+    assert code == 0 and "pat-na1-123" not in output
+    made = stored_source(url, "hubspot")
+    assert made.api_token_encrypted is not None and SecretBox(KEY).decrypt(made.api_token_encrypted) == "pat-na1-123"
+    assert SecretBox(KEY).decrypt(made.secret_encrypted) == "client-secret"
+
+    assert invoke(url, "source", "set", "hubspot", "--secret", "-", stdin="new-secret\n") == (
+        0,
+        "Source hubspot: secret replaced.\n",
+    )
+    assert SecretBox(KEY).decrypt(stored_source(url, "hubspot").secret_encrypted) == "new-secret"
+    assert invoke(url, "source", "set", "hubspot", "--api-token", "-", stdin="pat-na1-456")[0] == 0
+    sealed = stored_source(url, "hubspot").api_token_encrypted
+    assert sealed is not None and SecretBox(KEY).decrypt(sealed) == "pat-na1-456"
+
+    code, output = invoke(url, "source", "set", "hubspot", "--api-token", "-", stdin="")
+    assert code == 2 and "--api-token - reads the value from stdin, and stdin was empty" in output
+    assert stored_source(url, "hubspot").api_token_encrypted == sealed  # not cleared
+    code, output = invoke(url, "source", "set", "hubspot", "--secret", "-", "--api-token", "-", stdin="x\n")
+    assert code == 2 and "Only one of --secret and --api-token can be read from stdin" in output
+    for command in ("add", "set"):
+        help_text = " ".join(invoke(url, "source", command, "--help")[1].split())
+        assert help_text.count("Give - to read it from stdin") == 2, help_text
