@@ -34,7 +34,7 @@ def flags_list(cli_state: CliState, region: str | None, wanted: str, limit: int,
 
 
 def _list(cli_state: CliState, region: str | None, wanted: str, limit: int, team: str | None) -> None:
-    from bot.blocks.flags import covered_text
+    from bot.blocks.flags import covered_text, summary_text
     from bot.domain.directory import require_region
     from bot.domain.flags import list_flags
     from bot.domain.trust_rules import RULE_DISPUTE
@@ -52,7 +52,7 @@ def _list(cli_state: CliState, region: str | None, wanted: str, limit: int, team
         for view in found:
             click.echo(
                 f"#{view.id:<5} {view.state:<6} {view.region or '-':<6} {view.local_date:%a %d %b}  "
-                f"{view.name} ({view.user_id})  {view.rule}: {view.summary}"
+                f"{view.name} ({view.user_id})  {view.rule}: {summary_text(view)}"
             )
             click.echo(f"{'':7}covers {covered_text(view)}")
             if view.rule == RULE_DISPUTE and view.raised_by != RAISED_BY_RULES:

@@ -15,7 +15,8 @@ from bot.domain.activities import log_activity
 from bot.domain.directory import ensure_member, join_region
 from bot.domain.flag_store import store_drafts
 from bot.domain.grammar import LogCommand
-from bot.domain.trust_rules import LogFacts, hours_flag
+from bot.domain.trust_baselines import Distribution
+from bot.domain.trust_rules import LogFacts, big_log_flag, hours_flag
 from bot.domain.trust_settings import DEFAULTS
 from models import Activity, AuditLog, Competition
 from tests.support.cli import run_pipeday, transaction
@@ -135,3 +136,19 @@ def test_open_flags_on_undone_logs_leave_the_list(database: str) -> None:
     with transaction(database) as session:
         session.scalars(select(Activity)).one().deleted_at = FIVE_AM_NY + timedelta(minutes=1)
     assert "No open flags." in run_pipeday(database, "flags", "list", "--team", TEAM)[1]
+
+
+def test_flags_list_shows_the_day_as_it_counts_now_beside_a_big_logs_figure(database: str) -> None:
+    with transaction(database) as session:
+        join_region(session, TEAM, "U0ANA", "Ana", "AMER")
+        ana = ensure_member(session, TEAM, "U0ANA", "Ana")
+        noon = FIVE_AM_NY + timedelta(hours=7)
+        result = log_activity(session, ana, LogCommand("connect", 12), now=noon, idempotency_key=None)
+        usual = Distribution(days=23, percentiles={95.0: 3.0})  # 3 × 3 = 9 < 12
+        draft = big_log_flag(LogFacts.of(result), DEFAULTS, usual, None)
+        assert draft is not None
+        store_drafts(session, [draft], noon)
+        log_activity(session, ana, LogCommand("connect", 6), now=noon + timedelta(hours=1), idempotency_key=None)
+
+    output = run_pipeday(database, "flags", "list", "--team", TEAM)[1]
+    assert "big-log: 12 connects in one log (of 18 in the day now); 3× this member's" in output
