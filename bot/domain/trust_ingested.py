@@ -4,12 +4,12 @@ against the flag rules (bot.domain.trust_rules), a batch at a time, after it is 
 The rules are the typed logs' (bot.domain.trust_checks), read once per (member, type, local
 day) the batch touches, never once per item:
 
-- hours: by when the items *occurred* in their member's region (pure: no read). A typed log
-  outside the usual hours is one flag; activity a system recorded there is one flag per
-  member, type, local day and side of the day (before the usual hours start, after they
-  end), spanning that part of the day and covering what a system recorded in it (its
-  figures say `verified_only`): a dialer's night shift is one thing for a manager to look
-  at, not 300, and a later batch with more of that night adds to the same flag;
+- hours: by when the items *occurred* in their member's region. A typed log outside the
+  usual hours is one flag; activity a system recorded there is one flag per member, type,
+  local day and side of the day (bot.domain.ingested_hours: a dialer's night shift is one
+  thing for a manager to look at, not 300): a later batch adds to that flag while it is open
+  (its figures are refreshed), and after a manager has kept or voided it, what arrives later
+  is a new flag (one read of the raised flags, only when a system recorded something there);
 - big-log: each item above N× the smallest day could be big (`might_be_big`: most items are
   `quantity: 1` and read nothing); the member's and the region's baselines are read once per
   member / region, type and local day (and cached by the caller across batches);
@@ -37,8 +37,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from functools import cache, lru_cache
+from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,18 +47,16 @@ from sqlalchemy.orm import Session
 
 from bot.domain.activity_sources import is_verified
 from bot.domain.ingested_days import IngestedActivity
-from bot.domain.schedule_times import local_to_utc
+from bot.domain.ingested_hours import NightSpan, night_spans, span_drafts
 from bot.domain.trust_baselines import BaselineReader, Distribution
 from bot.domain.trust_checks import region_percentiles
 from bot.domain.trust_rules import (
-    RULE_HOURS,
     FlagDraft,
     LogFacts,
     big_log_flag,
     day_total_flag,
     day_total_key,
     hours_flag,
-    quantity_text,
     smallest_day,
     zone_named,
 )
@@ -110,6 +108,7 @@ def check_ingested(
             activity
         )
     drafts: list[FlagDraft] = []
+    spans: list[NightSpan] = []
     wants_day_total: dict[MemberDay, tuple[IngestedActivity, Distribution]] = {}
     for (member_id, activity_type, day), group in groups.items():
         first = group[0]
@@ -123,7 +122,9 @@ def check_ingested(
         region_ps = region_percentiles(settings)
         if first.region_id is not None and region_ps and (big or settings.day_total_percentile is not None):
             region = reader.region(first.team_id, first.region_id, activity_type, region_ps)
-        drafts += hours_drafts(group, settings, days.bounds(day, first.tz or "UTC"), raised)
+        drafts += typed_hours_drafts(group, settings)
+        bounds = days.bounds(day, first.tz or "UTC")
+        spans += night_spans(group, settings, day, (bounds.midnight, bounds.next_midnight))
         if big:
             own = reader.member(member_id, activity_type, (settings.big_log_percentile,))
             for activity in big:
@@ -139,6 +140,7 @@ def check_ingested(
             # The latest item stands for the day (its flag spans the whole local day anyway).
             latest = max(group, key=lambda activity: (activity.occurred_at, activity.activity_id))
             wants_day_total[(member_id, activity_type, day)] = (latest, region)
+    drafts += span_drafts(session, spans)
     if wants_day_total:
         totals = day_totals(session, [(key, activity) for key, (activity, _) in wants_day_total.items()])
         for key, (activity, region) in wants_day_total.items():
@@ -188,87 +190,12 @@ class DayBounds:
         return zone_named(self.tz)
 
 
-def hours_drafts(
-    group: Sequence[IngestedActivity],
-    settings: TrustSettings,
-    bounds: DayBounds,
-    raised: Callable[[str], bool] = lambda key: False,
-) -> list[FlagDraft]:
-    """One member's items of one type on one local day outside the usual hours: a flag per
-    side of the day for what systems recorded, a flag per item for anything typed."""
-    first = group[0]
-    if settings.hours is None or first.tz is None:
+def typed_hours_drafts(group: Sequence[IngestedActivity], settings: TrustSettings) -> list[FlagDraft]:
+    """A flag per typed item outside the usual hours (as for a log typed in Slack)."""
+    if settings.hours is None or group[0].tz is None:
         return []
     typed = [activity for activity in group if not is_verified(activity.source)]
-    drafts = [draft for activity in typed if (draft := hours_flag(facts_of(activity), settings)) is not None]
-    start, end = settings.hours
-    day, zone, midnight, next_midnight = bounds.day, bounds.zone, bounds.midnight, bounds.next_midnight
-    opens = _local_moment(day, start, first.tz)
-    closes = next_midnight if end == time.max else _local_moment(day, end, first.tz)
-    recorded = [activity for activity in group if is_verified(activity.source)]
-    for side, span_start, span_end in (("before", midnight, opens), ("after", closes, next_midnight)):
-        if raised(hours_span_key(first, day, side)):
-            continue
-        outside = [activity for activity in recorded if span_start <= activity.occurred_at < span_end]
-        if outside:
-            drafts.append(_hours_span_draft(outside, settings, day, zone, side, (span_start, span_end)))
-    return drafts
-
-
-@lru_cache(maxsize=1024)
-def _local_moment(day: date, at: time, tz: str) -> datetime:
-    return local_to_utc(day, at, tz)
-
-
-def hours_span_key(activity: IngestedActivity, day: date, side: str) -> str:
-    return f"{RULE_HOURS}:m{activity.member_id}:{day.isoformat()}:{activity.type}:{side}"
-
-
-def _hours_span_draft(
-    outside: Sequence[IngestedActivity],
-    settings: TrustSettings,
-    day: date,
-    zone: ZoneInfo,
-    side: str,
-    span: tuple[datetime, datetime],
-) -> FlagDraft:
-    assert settings.hours is not None
-    start, end = settings.hours
-    first = outside[0]
-    shown_end = "24:00" if end == time.max else f"{end:%H:%M}"
-    earliest = min(activity.occurred_at for activity in outside).astimezone(zone)
-    latest = max(activity.occurred_at for activity in outside).astimezone(zone)
-    when = f"at {earliest:%H:%M}" if earliest == latest else f"{earliest:%H:%M}–{latest:%H:%M}"
-    quantity = sum(activity.quantity for activity in outside)
-    sources = sorted({activity.source for activity in outside})
-    summary = (
-        f"{quantity_text(quantity, first.type)} recorded by {', '.join(sources)} {when} {first.tz}, "
-        f"outside {start:%H:%M}–{shown_end}"
-    )
-    return FlagDraft(
-        team_id=first.team_id,
-        rule=RULE_HOURS,
-        member_id=first.member_id,
-        region_id=first.region_id,
-        local_date=day,
-        span_start=span[0],
-        span_end=span[1],
-        summary=summary,
-        dedupe_key=hours_span_key(first, day, side),
-        figures={
-            "side": side,
-            "first_local_time": f"{earliest:%H:%M}",
-            "last_local_time": f"{latest:%H:%M}",
-            "logs": len(outside),
-            "quantity": quantity,
-            "sources": sources,
-            "start": f"{start:%H:%M}",
-            "end": shown_end,
-            "tz": first.tz,
-            "verified_only": True,  # what it covers: bot.domain.flags.covered_condition
-        },
-        activity_type=first.type,
-    )
+    return [draft for activity in typed if (draft := hours_flag(facts_of(activity), settings)) is not None]
 
 
 def day_totals(session: Session, days: Sequence[tuple[MemberDay, IngestedActivity]]) -> dict[MemberDay, float]:

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.flag_store import store_many
 from bot.domain.ingested_days import IngestedActivity
+from bot.domain.ingested_hours import is_span_draft, refresh_span_flags
 from bot.domain.trust_baselines import BaselineCache, BaselineReader
 from bot.domain.trust_ingested import check_ingested
 from bot.domain.trust_rules import FlagDraft
@@ -136,17 +137,18 @@ class IngestedFlagger:
             # The activities are stored and answered; the flags that couldn't be raised are lost.
             logger.error("flag rules failed for %d ingested activities", len(batch), exc_info=True)
             return
-        self._remember([draft.dedupe_key for draft in drafts])
+        # Not a night's flag: a later batch of that night refreshes it, or follows its resolution.
+        self._remember([draft.dedupe_key for draft in drafts if not is_span_draft(draft)])
 
     def _read_and_store(self, batch: Sequence[IngestedActivity]) -> list[FlagDraft]:
         with self._session_factory.begin() as session:
             drafts = self._drafts(session, batch)
-            store_many(session, drafts, self._clock())
+            _store_in(session, drafts, self._clock())
         return drafts
 
     def _store(self, drafts: Sequence[FlagDraft]) -> list[FlagDraft]:
         with self._session_factory.begin() as session:
-            store_many(session, drafts, self._clock())
+            _store_in(session, drafts, self._clock())
         return list(drafts)
 
     def _retrying(self, attempt: Callable[[], list[FlagDraft]], activities: int) -> list[FlagDraft]:
@@ -175,7 +177,7 @@ class IngestedFlagger:
         checked = [activity for activity in batch if activity.team_id not in quiet] if quiet else batch
         readers = _Readers(session, self.baselines)
         drafts = check_ingested(session, checked, settings.__getitem__, readers, self._known)
-        return [draft for draft in drafts if not self._known(draft.dedupe_key)]
+        return [draft for draft in drafts if is_span_draft(draft) or not self._known(draft.dedupe_key)]
 
     def _known(self, key: str) -> bool:
         with self._lock:
@@ -187,6 +189,12 @@ class IngestedFlagger:
                 self._raised[key] = None
             while len(self._raised) > REMEMBERED_FLAGS:
                 self._raised.popitem(last=False)
+
+
+def _store_in(session: Session, drafts: Sequence[FlagDraft], now: datetime) -> None:
+    """New flags once each; a night's open flag brought up to date with what it covers now."""
+    store_many(session, drafts, now)
+    refresh_span_flags(session, [draft for draft in drafts if is_span_draft(draft)])
 
 
 def _sqlite_reads(engine: Engine) -> sessionmaker[Session] | None:

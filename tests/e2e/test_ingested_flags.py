@@ -321,8 +321,48 @@ def test_a_later_batch_from_the_same_night_adds_to_its_flag_rather_than_raising_
         )
         wait_until(lambda: flagger.checks == 2, what="the second batch's check")
     before, after = flags(bot)  # Tuesday's early hours; Monday's late evening (another day)
-    assert (before.figures["side"], before.figures["logs"], after.figures["side"]) == ("before", 2, "after")
+    # The open flag is brought up to date: a manager reads the whole night so far.
+    assert (before.figures["side"], before.figures["logs"], after.figures["side"]) == ("before", 3, "after")
+    assert (before.figures["first_local_time"], before.figures["last_local_time"]) == ("05:00", "05:40")
+    assert before.summary.startswith("3 connects recorded by ")
+    assert before.summary.endswith(" 05:00–05:40 America/New_York, outside 06:00–22:00")
     assert after.summary.endswith("at 23:10 America/New_York, outside 06:00–22:00")
     with bot.session_factory() as session:
         # The night's flag covers the third night connect too: a void would take all three away.
         assert len(covered_activities(session, session.get(Flag, before.id))) == 3
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_night_activity_arriving_after_a_manager_answered_the_nights_flag_is_a_new_flag(
+    team: LiveBot, keep: bool
+) -> None:
+    """A manager kept (or voided) ana's 05:00 and 05:20 dialer connects; the dialer then reports
+    05:40 and 05:50: a new flag covers those two only, not silently the kept (or voided) one."""
+    bot = team
+    flagger = CountingFlagger(bot.session_factory, bot.clock)
+    web = Flask("ingestion-only")
+    web.register_blueprint(ingestion_blueprint(bot.session_factory, bot.clock, lambda email: None, flagger=flagger))
+    key = new_key(bot)
+    with serve_wsgi(web) as base_url:
+        bot.base_url = base_url
+        post(bot, {"activities": [item("n1", TUESDAY_5AM_NY), item("n2", "2026-11-24T05:20:00-05:00")]}, key)
+        wait_until(lambda: flagger.checks == 1, what="the first batch's check")
+        (first,) = flags(bot)
+        with bot.session_factory.begin() as session:
+            resolve_flag(session, TEAM_ID, first.id, keep=keep, actor="U_MGR", reason="Seen", now=bot.clock())
+        post(bot, {"activities": [item("n3", "2026-11-24T05:40:00-05:00")]}, key)
+        wait_until(lambda: flagger.checks == 2, what="the second batch's check")
+        post(bot, {"activities": [item("n4", "2026-11-24T05:50:00-05:00")]}, key)
+        wait_until(lambda: flagger.checks == 3, what="the third batch's check")
+    answered, new = flags(bot)
+    assert (answered.id, answered.state, answered.figures["logs"]) == (first.id, "kept" if keep else "voided", 2)
+    assert (new.state, new.rule, new.activity_type) == ("open", "hours", "connect")
+    assert (new.figures["logs"], new.figures["first_local_time"], new.figures["last_local_time"]) == (
+        2,
+        "05:40",
+        "05:50",
+    )
+    assert new.summary.endswith(" 05:40–05:50 America/New_York, outside 06:00–22:00")
+    with bot.session_factory() as session:
+        covered = covered_activities(session, session.get(Flag, new.id))
+        assert [a.idempotency_key.rpartition(":")[2] for a in covered] == ["n3", "n4"]
