@@ -24,18 +24,16 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import create_app, listener_pool, make_web_client
+from bot.app import make_web_client
 from bot.demo.feed import PostedButton
 from bot.demo.world import Person
 from bot.devtools.background_work import BackgroundWork
 from bot.devtools.clock import FakeClock
+from bot.devtools.live_app import serving_app
 from bot.devtools.slack_requests import HttpResult, SlackRequestFactory
 from bot.devtools.slack_stub import SlackStub
-from bot.devtools.wsgi_server import serve_wsgi
 from bot.domain.wheel import SeedSource, new_seed
 from bot.settings import Settings
-from bot.slack.after_ack import after_ack_pool
-from bot.web import create_web_app
 from models.db import make_engine, make_session_factory, upgrade
 
 
@@ -152,21 +150,9 @@ def running_system(
         )
         clock = FakeClock(start)
         session_factory = make_session_factory(engine)
-        background = BackgroundWork()
-        listeners, after_ack = listener_pool(), after_ack_pool()
-        # ExitStack unwinds in reverse: the listeners drain first (they hand work to after_ack),
-        # then after_ack, both while the stub still answers.
-        for pool in (after_ack, listeners):
-            stack.callback(pool.shutdown, wait=True)
-        bolt_app = create_app(
-            settings,
-            session_factory,
-            clock=clock,
-            seed_source=seed_source,
-            listener_executor=background.wrap(listeners),
-            after_ack_executor=background.wrap(after_ack),
+        base_url, background = stack.enter_context(
+            serving_app(settings, engine, session_factory, clock, seed_source=seed_source)
         )
-        base_url = stack.enter_context(serve_wsgi(create_web_app(bolt_app, engine, signing_secret=signing_secret)))
         requests = SlackRequestFactory(
             signing_secret, response_url_for=slack.response_url, team_id=team_id, team_domain=team_domain
         )

@@ -1,23 +1,24 @@
-"""The real Bolt and WSGI app served on loopback for end-to-end tests (one workspace:
-tests/e2e/conftest.py's live_bot; many: tests/support/installs.py's running_multi_bot)."""
+"""The real Bolt and WSGI app served on loopback, with a settable clock and Slack played by a
+stub: what `pipeday demo` (bot/demo/harness.py) and the end-to-end tests (tests/e2e/conftest.py's
+live_bot, one workspace; tests/support/installs.py's running_multi_bot, many) run against."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import create_app, listener_pool
 from bot.devtools.background_work import BackgroundWork
+from bot.devtools.wsgi_server import serve_wsgi
 from bot.domain.wheel import SeedSource, new_seed
 from bot.installs.setup import MultiWorkspace
 from bot.settings import Settings
 from bot.slack.after_ack import after_ack_pool
 from bot.web import create_web_app
-from tests.support.clock import FakeClock
-from tests.support.wsgi_server import serve_wsgi
 
 
 @contextmanager
@@ -25,7 +26,7 @@ def serving_app(
     settings: Settings,
     engine: Engine,
     session_factory: sessionmaker[Session],
-    clock: FakeClock,
+    clock: Callable[[], datetime],
     *,
     seed_source: SeedSource = new_seed,
     multi: MultiWorkspace | None = None,
@@ -33,7 +34,8 @@ def serving_app(
     """The app with `settings` on loopback: its base URL, and what tracks the work it started
     (BackgroundWork.wait_idle). On leaving, what the app does after answering finishes while
     Slack's stub still answers it: listeners first, since they hand work to after_ack."""
-    assert settings.signing_secret is not None
+    if settings.signing_secret is None:
+        raise ValueError("the app needs a signing secret to check the requests it is sent")
     listeners, after_ack = listener_pool(), after_ack_pool()
     background = BackgroundWork()
     bolt_app = create_app(

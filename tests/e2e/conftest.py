@@ -12,10 +12,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.devtools.background_work import BackgroundWork
+from bot.devtools.live_app import serving_app
 from bot.domain.wheel import SeedSource, new_seed
 from bot.settings import Settings
 from tests.support.clock import FakeClock
-from tests.support.live_app import serving_app
 from tests.support.slack_requests import HttpResult, SlackRequestFactory
 from tests.support.slack_stub import SlackStub, validate_message_payload
 

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.devtools.background_work import BackgroundWork
+from bot.devtools.live_app import serving_app
 from bot.devtools.slack_requests import (
     FORM_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
@@ -30,7 +31,6 @@ from bot.devtools.slack_requests import (
 from bot.installs.setup import MultiWorkspace, multi_workspace
 from bot.settings import Settings
 from tests.support.clock import FakeClock
-from tests.support.live_app import serving_app
 from tests.support.slack_stub import SlackStub
 
 CLIENT_ID = "1111.2222"
