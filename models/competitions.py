@@ -63,6 +63,9 @@ class Competition(Base):
     review: Mapped[str] = mapped_column(String(8), default=REVIEW_FLAGS, server_default=REVIEW_FLAGS)
     # The largest single log of the metric accepted during the window (None: no cap).
     max_per_log: Mapped[int | None] = mapped_column(Integer)
+    # When that cap was set (UTC): ingested items from competition days over before then aren't
+    # capped (bot.domain.competition_caps). None: unknown (set before 0017), capped as before.
+    max_per_log_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Region ids the competition runs in; empty means every region of the workspace.
     region_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     # Removed competitions with history are deactivated, not deleted, so their days and
