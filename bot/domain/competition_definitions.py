@@ -9,7 +9,7 @@ and removing competitions live here; presets are in bot.domain.competition_prese
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from bot.domain.competition_caps import MAX_CAP, MIN_CAP
 from bot.domain.competition_presets import CompetitionSpec
 from bot.domain.directory import audit, ensure_workspace, list_regions, require_region
 from bot.domain.errors import Conflict, NotFound
-from models import Competition, CompetitionDay, Region
+from models import Competition, CompetitionDay, Region, utc_now
 from models.competitions import REVIEW_MODES
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -70,8 +70,11 @@ def weekday_name(weekday: int) -> str:
 # --- configuration ----------------------------------------------------------------------
 
 
-def add_competition(session: Session, team_id: str, spec: CompetitionSpec, actor: str) -> Competition:
-    """Create a competition, or bring back a removed one of the same name with these rules."""
+def add_competition(
+    session: Session, team_id: str, spec: CompetitionSpec, actor: str, now: datetime | None = None
+) -> Competition:
+    """Create a competition, or bring back a removed one of the same name with these rules
+    (`now`: when its cap, if any, is set; the clock when None)."""
     _validate_spec(spec)
     ensure_workspace(session, team_id)
     region_ids = [require_region(session, team_id, name).id for name in spec.regions]
@@ -93,6 +96,7 @@ def add_competition(session: Session, team_id: str, spec: CompetitionSpec, actor
     competition.counts = spec.counts
     competition.review = spec.review
     competition.max_per_log = spec.max_per_log
+    competition.max_per_log_since = None if spec.max_per_log is None else (now or utc_now())
     competition.active = True
     session.add(competition)
     session.flush()
@@ -151,6 +155,7 @@ def update_trust_rules(
     max_per_log: int | None,
     clear_cap: bool,
     actor: str,
+    now: datetime | None = None,
 ) -> Competition:
     """`pipeday competition set NAME --review … --max-per-log N`: change how a competition is
     guarded. Takes effect at once (a day's review is decided when its winner would spin)."""
@@ -163,9 +168,12 @@ def update_trust_rules(
         competition.review = changes["review"] = parse_review(review)
     if clear_cap:
         competition.max_per_log = changes["max_per_log"] = None
+        competition.max_per_log_since = None
     elif max_per_log is not None:
         if not MIN_CAP <= max_per_log <= MAX_CAP:
             raise Conflict(f"A cap on single logs goes from {MIN_CAP} to {MAX_CAP}.")
+        if competition.max_per_log != max_per_log:
+            competition.max_per_log_since = now or utc_now()  # late items of days over before aren't capped
         competition.max_per_log = changes["max_per_log"] = max_per_log
     if not changes:
         raise Conflict("Nothing to change.", "Give --review always|flags|never, --max-per-log N or --no-max-per-log.")
