@@ -6,8 +6,9 @@ only for logs that could be over a cap: a cap is at least 1, so `/pg 1 connect` 
 never reads anything for it; a bigger log reads one small indexed row set.
 
 Ingested activity (the batch API, webhooks, `pipeday import`) is capped the same way, by
-when it occurred, but only on competition days that ran or are running: the window is running
-now, or the competition has a day in the item's region on that local date (open or closed).
+when it occurred, but only on competition days that ran or are running since the cap was set:
+the window is running now, or the competition has a day in the item's region on that local date
+(open or closed) whose window hadn't ended when the cap was set.
 An import of last year's history is not refused on every past occurrence of the weekday, from
 before the competition existed. `IngestedCaps` reads a workspace's caps once for a whole chunk
 of items, and the days they could fall on in one more read; an item over a cap is rejected
@@ -77,6 +78,7 @@ class Cap:
     end_local: time
     counts: str
     max_per_log: int
+    since: datetime | None = None  # when the cap was set (None: unknown)
 
     def applies(self, region_id: int, tz: str, activity_type: str, quantity: float, source: str, at: datetime) -> bool:
         """Whether this cap refuses a log of `quantity` that happened `at` (UTC) in the region:
@@ -132,7 +134,8 @@ class IngestedCaps:
     def refusals(self, session: Session, items: Sequence[CappedItem], now: datetime | None) -> list[str | None]:
         """Why each ingested item is rejected (over a cap in a competition window it occurred
         in, on a day the competition ran or runs: `now` is inside that window, or the
-        competition has a day in the item's region on that date), or None. One read of the
+        competition has a day in the item's region on that date; and a window that hadn't
+        ended when the cap was set), or None. One read of the
         competition days the candidates could fall on, none when no item is in a window."""
         candidates: list[list[tuple[Cap, date]]] = []
         for item in items:
@@ -157,6 +160,8 @@ class IngestedCaps:
             for cap, day in found:
                 assert item.tz is not None
                 start, end = cap.window(day, item.tz)
+                if cap.since is not None and end <= cap.since:
+                    continue  # that day was over before the cap was set
                 running = now is not None and start <= now < end
                 if running or (cap.competition_id, item.region_id, day) in ran:
                     refusal = _refusal(cap, item)
@@ -198,6 +203,7 @@ def _cap(row: Any) -> Cap:
         row.end_local,
         row.counts,
         row.max_per_log,
+        row.max_per_log_since,
     )
 
 
@@ -236,4 +242,5 @@ def _cap_columns() -> tuple[Any, ...]:
         competitions.c.end_local,
         competitions.c.counts,
         competitions.c.max_per_log,
+        competitions.c.max_per_log_since,
     )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.activities import log_activity
 from bot.domain.competition_days import ensure_day
-from bot.domain.competition_definitions import add_competition
+from bot.domain.competition_definitions import add_competition, update_trust_rules
 from bot.domain.competition_presets import PRESETS, CompetitionSpec
 from bot.domain.directory import add_region, ensure_member_ref, join_region
 from bot.domain.errors import Conflict
@@ -132,3 +132,24 @@ def test_a_resend_of_an_item_stored_before_the_cap_is_a_duplicate(capped: Sessio
     competition.max_per_log = 20
     assert ingest(capped, "2026-11-26T10:15:00-05:00", 25, THURSDAY_11AM_NY, "call-1") == [("duplicate", None)]
     assert stored(capped) == 25
+
+
+def test_a_cap_set_after_a_competition_day_was_over_spares_that_days_late_items(session: Session) -> None:
+    """Connect Day ran on the 26th without a cap; a manager sets one on Tuesday the 1st. A dialer's
+    late report of the 26th is stored; the next Thursday's is refused, late or on time."""
+    add_region(session, TEAM, "AMER", "America/New_York", "C_AMER", actor="test")
+    competition = add_competition(session, TEAM, PRESETS["connect-day"], actor="test")
+    amer = session.scalars(select(Region).where(Region.name == "AMER")).one()
+    ensure_day(session, competition, amer, date(2026, 11, 26))
+    update_trust_rules(
+        session, TEAM, "Connect Day", review=None, max_per_log=20, clear_cap=False, actor="test", now=NEXT_TUESDAY
+    )
+    assert competition.max_per_log_since == NEXT_TUESDAY
+    assert ingest(session, "2026-11-26T10:15:00-05:00", 25, NEXT_TUESDAY) == [("created", None)]
+    thursday_after = datetime(2026, 12, 3, 16, 0, tzinfo=UTC)
+    ((status, _),) = ingest(session, "2026-12-03T10:15:00-05:00", 25, thursday_after)
+    assert status == "rejected"
+    ensure_day(session, competition, amer, date(2026, 12, 3))
+    ((status, _),) = ingest(session, "2026-12-03T10:20:00-05:00", 30, datetime(2026, 12, 4, 15, 0, tzinfo=UTC))
+    assert status == "rejected"
+    assert stored(session) == 25
