@@ -19,7 +19,11 @@ EXCLUSION_WORDS = ("counted_activities", "deleted_at")
 # (module, function): why it reads activities whatever their state.
 SEES_EVERY_ROW = {
     ("bot/domain/activities.py", "_find_by_key"): "a redelivery finds the row its key made, undone or voided",
-    ("bot/domain/ingestion.py", "_park"): "an ingested key already used (even by a voided row) is a duplicate",
+    ("bot/domain/ingested_store.py", "park"): "an ingested key already used (even by a voided row) is a duplicate",
+    (
+        "bot/domain/ingested_store.py",
+        "refuse_over_caps",
+    ): "a key already used (even voided) is a duplicate, not over a cap",
 }
 
 
