@@ -2,8 +2,11 @@
 
 The batch API and the generic webhook hand a batch's created activities to `submit` from the
 response's close (after the answer is sent): they are queued, and a thread of the checker's
-own checks the queue, many batches in one transaction when they come fast, so neither the
-request thread nor the sender waits for the rules. A vendor delivery's run and a replay after
+own checks the queue, so neither the request thread nor the sender waits for the rules. Under
+a sustained ingest it makes at most one pass a second (PASS_INTERVAL_S): everything queued
+meanwhile is checked together, so ten batches a second cost one pass (one read of each day's
+totals, one refresh of each night flag), not ten. `close` (at a worker's exit) checks what is
+still queued at once. A vendor delivery's run and a replay after
 `pipeday member link` are already after their answer, and `check_now` in their own thread.
 
 The rules and their reads are bot.domain.trust_ingested: per (member, type, local day), not per
@@ -43,11 +46,15 @@ from models.sqlite_files import sqlite_file
 
 logger = logging.getLogger(__name__)
 REMEMBERED_FLAGS = 10_000
-# Activities one check transaction takes (a busy minute's batches share one).
+# Activities one check transaction of `check_now` takes.
 MAX_BATCH = 2_000
+# Queued activities one pass of the checker's thread takes (a second of a busy ingest), and the
+# least time between the starts of two passes while more keeps coming.
+MAX_PASS = 20_000
+PASS_INTERVAL_S = 1.0
 # Past this many waiting, a batch's own request thread checks it: memory stays bounded and a
 # sender faster than the checks is slowed down, never allowed to outrun them for ever.
-MAX_QUEUED = 20_000
+MAX_QUEUED = 2 * MAX_PASS
 IDLE_TIMEOUT_S = 30.0
 READ_BUSY_TIMEOUT_S = 5.0
 # The flags' INSERT: tries, and the pause before each retry (doubling), while the database is busy.
@@ -61,10 +68,12 @@ class IngestedFlagger:
         session_factory: sessionmaker[Session],
         clock: Callable[[], datetime],
         sleep: Callable[[float], None] = time.sleep,
+        pass_interval_s: float = PASS_INTERVAL_S,
     ) -> None:
         self._session_factory = session_factory
         self._clock = clock
         self._sleep = sleep
+        self._pass_interval_s = pass_interval_s
         self.settings = SettingsCache()
         self.baselines = BaselineCache()
         self._raised: OrderedDict[str, None] = OrderedDict()
@@ -72,6 +81,11 @@ class IngestedFlagger:
         self._idle = threading.Condition(self._lock)
         self._queue: list[IngestedActivity] = []
         self._checking = False
+        # When the last pass began (time.monotonic), and whether to take what is queued now
+        # without waiting out the interval (wait_idle, close).
+        self._last_pass: float | None = None
+        self._hurry = False
+        self._closed = False
         bind = session_factory.kw.get("bind")
         self._reads = _sqlite_reads(bind) if isinstance(bind, Engine) else None
 
@@ -80,7 +94,7 @@ class IngestedFlagger:
         if not activities:
             return
         with self._lock:
-            if len(self._queue) >= MAX_QUEUED:
+            if len(self._queue) >= MAX_QUEUED or self._closed:
                 overflow = True
             else:
                 overflow = False
@@ -99,10 +113,24 @@ class IngestedFlagger:
             self._check(activities[start : start + MAX_BATCH])
 
     def wait_idle(self, timeout: float = IDLE_TIMEOUT_S) -> None:
-        """Until nothing is queued or being checked (tests, and a CLI before it exits)."""
+        """Until nothing is queued or being checked (tests, and a CLI before it exits): what is
+        queued is checked now, without waiting out the pass interval."""
         with self._idle:
+            if self._checking:
+                self._hurry = True
+                self._idle.notify_all()
             if not self._idle.wait_for(lambda: not self._checking, timeout=timeout):
                 raise TimeoutError(f"ingested activity still being checked after {timeout}s")
+
+    def close(self, timeout: float = IDLE_TIMEOUT_S) -> None:
+        """At a worker's exit: check what is queued now; later batches are checked on their own
+        request's thread. A check still running after `timeout` is logged, not waited for."""
+        with self._lock:
+            self._closed = True
+        try:
+            self.wait_idle(timeout)
+        except TimeoutError:
+            logger.error("ingested activity still being checked at exit after %ss", timeout)
 
     def _drain(self) -> None:
         while batch := self._next_batch():
@@ -112,12 +140,19 @@ class IngestedFlagger:
                 logger.exception("flag rules failed for %d ingested activities", len(batch))
 
     def _next_batch(self) -> list[IngestedActivity]:
-        """The next batch; with none, stop checking in the same breath as seeing the queue
-        empty (so nothing can be queued between the two and left for nobody)."""
-        with self._lock:
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-            if not batch:
+        """What is queued, once the interval since the last pass began is over (batches that
+        arrive meanwhile join it); with nothing, stop checking in the same breath as seeing the
+        queue empty (so nothing can be queued between the two and left for nobody)."""
+        with self._idle:
+            if self._queue and self._last_pass is not None and not self._hurry:
+                due = self._last_pass + self._pass_interval_s
+                self._idle.wait_for(lambda: self._hurry, timeout=max(0.0, due - time.monotonic()))
+            batch, self._queue = self._queue[:MAX_PASS], self._queue[MAX_PASS:]
+            if batch:
+                self._last_pass = time.monotonic()
+            else:
                 self._checking = False
+                self._hurry = False
                 self._idle.notify_all()
             return batch
 
