@@ -32,6 +32,7 @@ from bot.api import ingestion_blueprint
 from bot.app import create_app
 from bot.domain.ingested_days import IngestedFacts
 from bot.hooks import HooksBlueprint, email_lookups, hooks_blueprint
+from bot.ingest.flag_checks import IngestedFlagger
 from bot.installs.live_standings import live_standings_refresher
 from bot.installs.setup import MultiWorkspace, multi_workspace
 from bot.posting.live_standings import LiveStandingsRefresher
@@ -98,6 +99,9 @@ def create_web_app(
     live_standings = live_standings_refresher(bolt_app.client, clients, session_factory, clock)
     # Lookups with a short timeout and no waiting out a 429, so one can't outlast a run's budget.
     lookups = email_lookups(bolt_app.client, clients)
+    # One flag checker for the batch API and the webhooks: their batches share its passes.
+    flagger = IngestedFlagger(session_factory, clock)
+    web.extensions["pipeday.flagger"] = flagger
     web.register_blueprint(
         ingestion_blueprint(
             session_factory,
@@ -105,6 +109,7 @@ def create_web_app(
             lookups.resolve_email,
             on_ingested=partial(refresh_live_standings_quietly, live_standings),
             resolver_for_team=lookups.resolver_for_team,
+            flagger=flagger,
         )
     )
     web.register_blueprint(
@@ -116,6 +121,7 @@ def create_web_app(
             public_url=public_url,
             on_ingested=partial(refresh_live_standings_quietly, live_standings),
             resolver_for_team=lookups.resolver_for_team,
+            flagger=flagger,
         )
     )
     # Read-only pages for the sales floor's TVs; they poll, so they never hold a worker.
@@ -201,4 +207,12 @@ def create_wsgi_app() -> Flask:
     hooks = web.blueprints["webhooks"]
     if isinstance(hooks, HooksBlueprint):
         atexit.register(hooks.delivery_pool.shutdown)
+    # Batches answered but not checked yet are checked before the worker leaves.
+    atexit.register(flagger_of(web).close)
     return web
+
+
+def flagger_of(web: Flask) -> IngestedFlagger:
+    flagger = web.extensions["pipeday.flagger"]
+    assert isinstance(flagger, IngestedFlagger)
+    return flagger
