@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import clock, live_bot, seed_source, slack  # noqa: F401 - fixtures the page's server needs
+from tests.e2e.conftest import (  # noqa: F401 - fixtures the page's server needs
+    clock,
+    live_bot,
+    public_url,
+    seed_source,
+    slack,
+)
 
 CHROMIUM = Path(os.environ.get("PIPEDAY_CHROMIUM", "/usr/bin/chromium"))
 SCREEN = {"width": 1920, "height": 1080}
