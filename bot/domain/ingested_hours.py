@@ -22,27 +22,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
 
-from sqlalchemy import CTE, JSON, Integer, String, Update, and_, bindparam, column, func, select, text, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.domain.activity_sources import SELF_REPORTED_SOURCES, is_verified
+from bot.domain.activity_sources import is_verified
 from bot.domain.ingested_days import IngestedActivity
 from bot.domain.schedule_times import local_to_utc
 from bot.domain.trust_rules import RULE_HOURS, FlagDraft, quantity_text, zone_named
 from bot.domain.trust_settings import TrustSettings
-from models import Activity, Flag, UTCDateTime
-from models.entities import counted_activities
+from models import Flag
 from models.trust import FLAG_OPEN
 
 # The end of a span of new items: just after the last of them ([start, end) spans).
 JUST_AFTER = timedelta(microseconds=1)
-# Night flags brought up to date by one read (5 parameters each), the list padded to a multiple of
-# SPANS_ROUNDING with spans of NO_MEMBER (which cover nothing).
-SPANS_PER_READ = 500
-SPANS_ROUNDING = 16
-NO_MEMBER = -1
 
 
 @dataclass(frozen=True)
@@ -244,135 +238,3 @@ def _figures(
 
 def is_span_draft(draft: FlagDraft) -> bool:
     return draft.rule == RULE_HOURS and draft.activity_id is None and draft.figures.get("verified_only") is True
-
-
-def refresh_span_flags(session: Session, drafts: Sequence[FlagDraft]) -> None:
-    """Bring each open night flag of `drafts` (stored just now or before) up to date: its span
-    (widened to the draft's) and its figures and summary, from what it covers now. One read
-    for all of them (their spans as a VALUES list joined to the activities) and one
-    executemany UPDATE; a flag resolved meanwhile is left as its manager answered it."""
-    wanted = [draft for draft in drafts if draft.activity_type is not None]
-    if not wanted:
-        return
-    covered: dict[int, Covered] = {}
-    for start in range(0, len(wanted), SPANS_PER_READ):
-        chunk = wanted[start : start + SPANS_PER_READ]
-        covered |= {start + index: found for index, found in _covered_now(session, chunk).items()}
-    updates = []
-    for index, draft in enumerate(wanted):
-        now_covered = covered.get(index)
-        if now_covered is None:
-            continue
-        figures = draft.figures
-        new_figures, summary = _figures(
-            str(draft.activity_type),
-            str(figures["tz"]),
-            str(figures["side"]),
-            now_covered,
-            str(figures["start"]),
-            str(figures["end"]),
-        )
-        updates.append(
-            {
-                "b_team_id": draft.team_id,
-                "b_dedupe_key": draft.dedupe_key,
-                "b_span_start": draft.span_start,
-                "b_span_end": draft.span_end,
-                "b_figures": new_figures,
-                "b_summary": summary[:500],
-            }
-        )
-    if updates:
-        session.connection().execute(_update_statement(), updates)
-
-
-def _covered_now(session: Session, drafts: Sequence[FlagDraft]) -> dict[int, Covered]:
-    """What each draft's span covers now (systems' counted activity of its member and type in
-    [span_start, span_end)), by the draft's index; none for a span that covers nothing."""
-    # A few statement shapes, not one per count: the list is padded with spans that cover nothing.
-    rows = -(-len(drafts) // SPANS_ROUNDING) * SPANS_ROUNDING
-    spans = _spans_values(rows)
-    table = Activity.__table__
-    statement = (
-        select(
-            spans.c.column1,
-            table.c.source,
-            func.count(),
-            func.sum(table.c.quantity),
-            func.min(table.c.occurred_at),
-            func.max(table.c.occurred_at),
-        )
-        .select_from(spans)
-        .join(
-            table,
-            and_(
-                table.c.member_id == spans.c.column2,
-                table.c.type == spans.c.column3,
-                table.c.occurred_at >= spans.c.column4,
-                table.c.occurred_at < spans.c.column5,
-            ),
-        )
-        .where(table.c.source.not_in(sorted(SELF_REPORTED_SOURCES)), counted_activities(table.c))
-        .group_by(spans.c.column1, table.c.source)
-    )
-    values: dict[str, object] = {}
-    for index in range(rows):
-        draft = drafts[min(index, len(drafts) - 1)]
-        values |= {
-            f"i{index}": index,
-            f"m{index}": draft.member_id if index < len(drafts) else NO_MEMBER,
-            f"t{index}": draft.activity_type,
-            f"s{index}": draft.span_start,
-            f"e{index}": draft.span_end,
-        }
-    per_source: dict[int, list[tuple[str, int, float, datetime, datetime]]] = {}
-    for index, source, count, quantity, earliest, latest in session.execute(statement, values):
-        per_source.setdefault(int(index), []).append((str(source), int(count), float(quantity), earliest, latest))
-    return {
-        index: Covered(
-            logs=sum(row[1] for row in rows),
-            quantity=sum(row[2] for row in rows),
-            sources=sorted(row[0] for row in rows),
-            earliest=min(row[3] for row in rows),
-            latest=max(row[4] for row in rows),
-        )
-        for index, rows in per_source.items()
-    }
-
-
-@lru_cache(maxsize=64)
-def _spans_values(count: int) -> CTE:
-    """`WITH spans AS (VALUES (:i0, :m0, :t0, :s0, :e0), …)`: index, member, type, span (both
-    databases name a VALUES list's columns column1, column2, …), for `count` spans."""
-    rows = ", ".join(f"(:i{n}, :m{n}, :t{n}, :s{n}, :e{n})" for n in range(count))
-    moments = [bindparam(f"{name}{n}", type_=UTCDateTime()) for n in range(count) for name in ("s", "e")]
-    return (
-        text(f"VALUES {rows}")
-        .bindparams(*moments)
-        .columns(
-            column("column1", Integer),
-            column("column2", Integer),
-            column("column3", String),
-            column("column4", UTCDateTime()),
-            column("column5", UTCDateTime()),
-        )
-        .cte("spans")
-    )
-
-
-@cache
-def _update_statement() -> Update:
-    return (
-        update(Flag)
-        .where(
-            Flag.team_id == bindparam("b_team_id"),
-            Flag.dedupe_key == bindparam("b_dedupe_key"),
-            Flag.state == FLAG_OPEN,
-        )
-        .values(
-            span_start=bindparam("b_span_start", type_=UTCDateTime()),
-            span_end=bindparam("b_span_end", type_=UTCDateTime()),
-            figures=bindparam("b_figures", type_=JSON()),
-            summary=bindparam("b_summary", type_=String()),
-        )
-    )

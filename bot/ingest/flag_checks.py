@@ -37,7 +37,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.flag_store import store_many
 from bot.domain.ingested_days import IngestedActivity
-from bot.domain.ingested_hours import is_span_draft, refresh_span_flags
+from bot.domain.ingested_hours import is_span_draft
+from bot.domain.night_flag_refresh import refresh_span_flags
 from bot.domain.trust_baselines import BaselineCache, BaselineReader
 from bot.domain.trust_ingested import check_ingested
 from bot.domain.trust_rules import FlagDraft
