@@ -59,6 +59,7 @@ def refresh_span_flags(session: Session, drafts: Sequence[FlagDraft]) -> None:
     for start in range(0, len(wanted), SPANS_PER_READ):
         chunk = wanted[start : start + SPANS_PER_READ]
         covered |= {start + index: found for index, found in _covered_now(session, chunk).items()}
+    stored = _stored_open(session, wanted)
     updates = []
     for index, draft in enumerate(wanted):
         now_covered = covered.get(index)
@@ -73,6 +74,11 @@ def refresh_span_flags(session: Session, drafts: Sequence[FlagDraft]) -> None:
             str(figures["start"]),
             str(figures["end"]),
         )
+        stored_now = stored.get((draft.team_id, draft.dedupe_key))
+        if stored_now is None:
+            continue  # resolved meanwhile (or not there): left as its manager answered it
+        if stored_now == (draft.span_start, draft.span_end, new_figures, summary[:500]):
+            continue  # already right (just stored from this check's own items): no write
         updates.append(
             {
                 "b_team_id": draft.team_id,
@@ -85,6 +91,29 @@ def refresh_span_flags(session: Session, drafts: Sequence[FlagDraft]) -> None:
         )
     if updates:
         session.connection().execute(_update_statement(), updates)
+
+
+def _stored_open(
+    session: Session, drafts: Sequence[FlagDraft]
+) -> dict[tuple[str, str], tuple[datetime, datetime, dict[str, Any], str]]:
+    """The open flags of `drafts` as stored now (span, figures, summary), by team and key."""
+    rows = session.execute(
+        _stored_statement(),
+        {"teams": sorted({draft.team_id for draft in drafts}), "keys": sorted({draft.dedupe_key for draft in drafts})},
+    )
+    return {(team_id, key): (start, end, figures, summary) for team_id, key, start, end, figures, summary in rows}
+
+
+@cache
+def _stored_statement() -> Select[Any]:
+    table = Flag.__table__
+    return select(
+        table.c.team_id, table.c.dedupe_key, table.c.span_start, table.c.span_end, table.c.figures, table.c.summary
+    ).where(
+        table.c.team_id.in_(bindparam("teams", expanding=True)),
+        table.c.dedupe_key.in_(bindparam("keys", expanding=True)),
+        table.c.state == FLAG_OPEN,
+    )
 
 
 def _covered_now(session: Session, drafts: Sequence[FlagDraft]) -> dict[int, Covered]:
