@@ -44,6 +44,7 @@ from bot.domain.trust_ingested import check_ingested
 from bot.domain.trust_rules import FlagDraft
 from bot.domain.trust_settings import SettingsCache, TrustSettings
 from models.sqlite_files import sqlite_file
+from models.sqlite_gate import yielding_writes
 
 logger = logging.getLogger(__name__)
 REMEMBERED_FLAGS = 10_000
@@ -186,10 +187,12 @@ class IngestedFlagger:
 
     def _store(self, drafts: Sequence[FlagDraft]) -> list[FlagDraft]:
         # A transaction per STORE_CHUNK drafts: SQLite's write gate is held ~10 ms at a time, so
-        # a typed log waits for one chunk, never for a whole pass's flags (~50-150 ms).
-        for start in range(0, len(drafts), STORE_CHUNK):
-            with self._session_factory.begin() as session:
-                _store_in(session, drafts[start : start + STORE_CHUNK], self._clock())
+        # a typed log waits for one chunk, never for a whole pass's flags (~50-150 ms); and in the
+        # bulk lane, like an ingested batch's chunks: a typed log waiting for the gate goes first.
+        with yielding_writes():
+            for start in range(0, len(drafts), STORE_CHUNK):
+                with self._session_factory.begin() as session:
+                    _store_in(session, drafts[start : start + STORE_CHUNK], self._clock())
         return list(drafts)
 
     def _retrying(self, attempt: Callable[[], list[FlagDraft]], activities: int) -> list[FlagDraft]:
