@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.activities import RECENT_LOGS_WINDOW, LogResult
 from bot.domain.flag_store import store_drafts
+from bot.domain.raised_flags import RaisedFlags
 from bot.domain.trust_baselines import BaselineCache, BaselineReader, region_key
 from bot.domain.trust_checks import check_logs, region_percentiles, worth_checking
 from bot.domain.trust_rules import LogFacts
@@ -32,7 +32,6 @@ from bot.domain.trust_settings import SettingsCache, TrustSettings
 from bot.slack.context import FollowUp
 
 logger = logging.getLogger(__name__)
-REMEMBERED_FLAGS = 10_000
 MAX_BATCH = 200
 
 
@@ -47,7 +46,7 @@ class LogFlagger:
         self._clock = clock
         self.settings = SettingsCache()
         self.baselines = BaselineCache()
-        self._raised: OrderedDict[str, None] = OrderedDict()
+        self._raised = RaisedFlags()
         self._lock = threading.Lock()
         self._queue: list[LogFacts] = []
         self._checking = False
@@ -73,7 +72,7 @@ class LogFlagger:
             key = region_key(facts.region_id, facts.type, facts.local_date, settings.history_weeks, percentiles)
             region = self.baselines.peek(key)
         window_s = RECENT_LOGS_WINDOW.total_seconds()
-        if not worth_checking(facts, settings, result.recent_typed_logs, region, self._known, window_s):
+        if not worth_checking(facts, settings, result.recent_typed_logs, region, self._raised.known, window_s):
             return None
         return partial(self.check, facts)
 
@@ -102,10 +101,10 @@ class LogFlagger:
                 settings = {team_id: self.settings.get(session, team_id) for team_id in {f.team_id for f in batch}}
                 checked = [facts for facts in batch if settings[facts.team_id].any_log_rule]
                 drafts = check_logs(session, checked, settings.__getitem__, partial(self._reader, session))
-                drafts = [draft for draft in drafts if not self._known(draft.dedupe_key)]
+                drafts = [draft for draft in drafts if not self._raised.known(draft.dedupe_key)]
                 if drafts:
                     store_drafts(session, drafts, self._clock())
-            self._remember([draft.dedupe_key for draft in drafts])
+            self._raised.remember([draft.dedupe_key for draft in drafts])
         except SQLAlchemyError:
             # The logs are saved and answered; flags that couldn't be raised are the only loss.
             logger.exception("flag rules failed for activities %s", [facts.activity_id for facts in batch])
@@ -120,14 +119,3 @@ class LogFlagger:
 
     def _reader(self, session: Session, facts: LogFacts, settings: TrustSettings) -> BaselineReader:
         return BaselineReader(session, self.baselines, facts.local_date, facts.zone, settings.history_weeks)
-
-    def _known(self, key: str) -> bool:
-        with self._lock:
-            return key in self._raised
-
-    def _remember(self, keys: list[str]) -> None:
-        with self._lock:
-            for key in keys:
-                self._raised[key] = None
-            while len(self._raised) > REMEMBERED_FLAGS:
-                self._raised.popitem(last=False)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from functools import cache
@@ -39,6 +38,7 @@ from bot.domain.flag_store import store_many
 from bot.domain.ingested_days import IngestedActivity
 from bot.domain.ingested_hours import is_span_draft
 from bot.domain.night_flag_refresh import refresh_span_flags
+from bot.domain.raised_flags import RaisedFlags
 from bot.domain.trust_baselines import BaselineCache, BaselineReader
 from bot.domain.trust_ingested import check_ingested
 from bot.domain.trust_rules import FlagDraft
@@ -47,7 +47,6 @@ from models.sqlite_files import sqlite_file
 from models.sqlite_gate import yielding_writes
 
 logger = logging.getLogger(__name__)
-REMEMBERED_FLAGS = 10_000
 # Activities one check transaction of `check_now` takes.
 MAX_BATCH = 2_000
 # Queued activities one pass of the checker's thread takes (a second of a busy ingest), and the
@@ -80,7 +79,7 @@ class IngestedFlagger:
         self._pass_interval_s = pass_interval_s
         self.settings = SettingsCache()
         self.baselines = BaselineCache()
-        self._raised: OrderedDict[str, None] = OrderedDict()
+        self._raised = RaisedFlags()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._queue: list[IngestedActivity] = []
@@ -177,7 +176,7 @@ class IngestedFlagger:
             logger.error("flag rules failed for %d ingested activities", len(batch), exc_info=True)
             return
         # Not a night's flag: a later batch of that night refreshes it, or follows its resolution.
-        self._remember([draft.dedupe_key for draft in drafts if not is_span_draft(draft)])
+        self._raised.remember([draft.dedupe_key for draft in drafts if not is_span_draft(draft)])
 
     def _read_and_store(self, batch: Sequence[IngestedActivity]) -> list[FlagDraft]:
         with self._session_factory.begin() as session:
@@ -220,19 +219,8 @@ class IngestedFlagger:
         quiet = {team_id for team_id, rules in settings.items() if not rules.any_log_rule}
         checked = [activity for activity in batch if activity.team_id not in quiet] if quiet else batch
         readers = _Readers(session, self.baselines)
-        drafts = check_ingested(session, checked, settings.__getitem__, readers, self._known)
-        return [draft for draft in drafts if is_span_draft(draft) or not self._known(draft.dedupe_key)]
-
-    def _known(self, key: str) -> bool:
-        with self._lock:
-            return key in self._raised
-
-    def _remember(self, keys: list[str]) -> None:
-        with self._lock:
-            for key in keys:
-                self._raised[key] = None
-            while len(self._raised) > REMEMBERED_FLAGS:
-                self._raised.popitem(last=False)
+        drafts = check_ingested(session, checked, settings.__getitem__, readers, self._raised.known)
+        return [draft for draft in drafts if is_span_draft(draft) or not self._raised.known(draft.dedupe_key)]
 
 
 def _store_in(session: Session, drafts: Sequence[FlagDraft], now: datetime) -> None:
