@@ -188,10 +188,10 @@ class IngestedFlagger:
         # A transaction per STORE_CHUNK drafts: SQLite's write gate is held ~10 ms at a time, so
         # a typed log waits for one chunk, never for a whole pass's flags (~50-150 ms); and in the
         # bulk lane, like an ingested batch's chunks: a typed log waiting for the gate goes first.
-        with yielding_writes():
-            for start in range(0, len(drafts), STORE_CHUNK):
-                with self._session_factory.begin() as session:
-                    _store_in(session, drafts[start : start + STORE_CHUNK], self._clock())
+        # Each chunk takes the lane on its own, so a batch's chunks can go between them.
+        for start in range(0, len(drafts), STORE_CHUNK):
+            with yielding_writes(), self._session_factory.begin() as session:
+                _store_in(session, drafts[start : start + STORE_CHUNK], self._clock())
         return list(drafts)
 
     def _retrying(self, attempt: Callable[[], list[FlagDraft]], activities: int) -> list[FlagDraft]:
