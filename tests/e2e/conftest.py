@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.devtools.background_work import BackgroundWork
 from bot.devtools.live_app import serving_app
+from bot.domain.directory import add_region, join_region, set_role
 from bot.domain.wheel import SeedSource, new_seed
 from bot.settings import Settings
 from tests.support.clock import FakeClock
@@ -102,3 +103,15 @@ def live_bot(
     with serving_app(settings, engine, session_factory, clock, seed_source=seed_source) as (base_url, background):
         factory = SlackRequestFactory(SIGNING_SECRET, response_url_for=slack.response_url, team_id=TEAM_ID)
         yield LiveBot(base_url, slack, factory, session_factory, clock, settings, background)
+
+
+@pytest.fixture
+def team(live_bot: LiveBot) -> LiveBot:
+    """AMER (Ana, Ben and Mgr, a manager) and EMEA (Eve), for the trust and flag tests."""
+    with live_bot.session_factory.begin() as session:
+        add_region(session, TEAM_ID, "AMER", "America/New_York", "C_AMER", actor="test")
+        add_region(session, TEAM_ID, "EMEA", "Europe/London", "C_EMEA", actor="test")
+        for user_id, region in (("U_ANA", "AMER"), ("U_BEN", "AMER"), ("U_MGR", "AMER"), ("U_EVE", "EMEA")):
+            join_region(session, TEAM_ID, user_id, user_id.removeprefix("U_").lower(), region)
+        set_role(session, TEAM_ID, "test", "U_MGR", "manager")
+    return live_bot

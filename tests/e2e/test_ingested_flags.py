@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.api import ingestion_blueprint
 from bot.domain.competition_definitions import add_competition
 from bot.domain.competition_presets import PRESETS
-from bot.domain.directory import add_region, join_region, set_role
+from bot.domain.directory import join_region
 from bot.domain.flags import covered_activities
 from bot.domain.prizes import add_prize
 from bot.domain.trust_settings import set_trust_setting
@@ -42,17 +42,6 @@ THURSDAY_11AM = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)  # Connect Day in New 
 
 def item(external_id: str, when: str = TUESDAY_9AM_NY, user_id: str = "U_ANA", **fields: Any) -> dict[str, Any]:
     return {"external_id": external_id, "type": "connect", "occurred_at": when, "slack_user_id": user_id, **fields}
-
-
-@pytest.fixture
-def team(live_bot: LiveBot) -> LiveBot:
-    with live_bot.session_factory.begin() as session:
-        add_region(session, TEAM_ID, "AMER", "America/New_York", "C_AMER", actor="test")
-        add_region(session, TEAM_ID, "EMEA", "Europe/London", "C_EMEA", actor="test")
-        for user_id, region in (("U_ANA", "AMER"), ("U_BEN", "AMER"), ("U_MGR", "AMER"), ("U_EVE", "EMEA")):
-            join_region(session, TEAM_ID, user_id, user_id.removeprefix("U_").lower(), region)
-        set_role(session, TEAM_ID, "test", "U_MGR", "manager")
-    return live_bot
 
 
 def flags(bot: LiveBot) -> list[Flag]:

@@ -20,7 +20,6 @@ from bot.blocks.flags import (
 )
 from bot.domain.competition_definitions import add_competition
 from bot.domain.competition_presets import PRESETS
-from bot.domain.directory import add_region, join_region, set_role
 from bot.domain.prizes import add_prize
 from models import Activity, AuditLog, Competition, CompetitionDay, Flag, Spin
 from tests.e2e.conftest import TEAM_ID, LiveBot
@@ -51,17 +50,6 @@ def message_blocks(call: Call) -> list[dict[str, Any]]:
 
 def dms_to(bot: LiveBot, user_id: str) -> list[Call]:
     return [c for c in bot.slack.calls("chat.postMessage") if c.args["channel"] == f"D{user_id}"]
-
-
-@pytest.fixture
-def team(live_bot: LiveBot) -> LiveBot:
-    with live_bot.session_factory.begin() as session:
-        add_region(session, TEAM_ID, "AMER", "America/New_York", "C_AMER", actor="test")
-        add_region(session, TEAM_ID, "EMEA", "Europe/London", "C_EMEA", actor="test")
-        for user_id, region in (("U_ANA", "AMER"), ("U_BEN", "AMER"), ("U_MGR", "AMER"), ("U_EVE", "EMEA")):
-            join_region(session, TEAM_ID, user_id, user_id.removeprefix("U_").lower(), region)
-        set_role(session, TEAM_ID, "test", "U_MGR", "manager")
-    return live_bot
 
 
 def open_home(bot: LiveBot, user_id: str, publishes: int) -> dict[str, Any]:
