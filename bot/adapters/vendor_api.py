@@ -26,7 +26,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from bot.adapters.base import FetchFailed, TokenRefused
@@ -125,7 +125,7 @@ class UrllibVendorApi:
     `deadline` (time.monotonic()): every call ends by then (the run's deadline); without one,
     each call gets CALL_BUDGET_S. A refreshable `token` (oauth_tokens) is renewed at most once
     per instance (one run): under `renewal` (the source's guard, which reads the stored token
-    and keeps the new one), or without one handing the new token to `on_new_token`."""
+    and keeps the new one), or without one for this run only."""
 
     def __init__(
         self,
@@ -134,13 +134,11 @@ class UrllibVendorApi:
         *,
         timeout: float = DEFAULT_TIMEOUT_S,
         deadline: float | None = None,
-        on_new_token: Callable[[str], None] | None = None,
         renewal: RenewalGuard | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._deadline = deadline
-        self._on_new_token = on_new_token
         self._renewal = renewal
         self._known = token  # the token as this run last knew it stored
         try:
@@ -186,8 +184,6 @@ class UrllibVendorApi:
         if self._renewal is None:
             renewed = self._refresh(self._refreshable)
             self._refreshable, self._token = renewed, renewed.access_token
-            if self._on_new_token is not None:
-                self._on_new_token(renewed.stored())
             return
         with self._renewal() as turn:
             if self._took_newer(turn.current()):

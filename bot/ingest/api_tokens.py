@@ -50,10 +50,9 @@ def _source_lock(source_id: str) -> threading.Lock:
 
 
 def renewed_token_keeper(
-    session_factory: sessionmaker[Session], secret_key: str | None, source_id: str, token: str | None, read: str | None
+    session_factory: sessionmaker[Session], secret_key: str | None, source_id: str, token: str | None
 ) -> dict[str, object]:
-    """The `renewal` to give a vendor API whose token renews itself (none for a plain token).
-    `read`: the sealed token the run started from (unused: the guard reads the stored one)."""
+    """The `renewal` to give a vendor API whose token renews itself (none for a plain token)."""
     if not is_refreshable(token):
         return {}
     return {"renewal": SourceTokenGuard(session_factory, secret_key, source_id)}

@@ -266,7 +266,7 @@ class DeliveryRunner:
         base_url = source.api_url or adapter.default_api_url
         assert base_url is not None  # _blocker checked
         keep = renewed_token_keeper(
-            self._session_factory, self._secret_key, source.id, token, source.api_token_encrypted
+            self._session_factory, self._secret_key, source.id, token
         )  # a token that renews itself (Outreach's refresh grant) is stored again when it does
         api = _RunCache(self._api_factory(base_url, token, deadline=deadline, **keep))
         mapping = effective_mapping(adapter, source.mapping)
