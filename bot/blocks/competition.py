@@ -215,35 +215,30 @@ def results_message(
 
 def correction_text(correction: CorrectionView) -> str:
     """Said on the results post after a void or late activity changed them (the post is edited
-    in place)."""
+    in place), e.g. "✏️ Corrected Thu 18:02: 3 connects from Aircall arrived after the close; the
+    winner is now @B." (who is now first before the spin; after it, the prize drawn stands)."""
     if correction.late_sources:
-        return _late_correction_text(correction)
-    voided = activity_count(correction.voided, correction.metric)
-    start = f"✏️ Corrected {correction.at:%a %H:%M}: a manager voided {voided} after review"
+        start, to_winner, to_stands = _late_start(correction), ";", ";"
+    else:
+        voided = activity_count(correction.voided, correction.metric)
+        start = f"✏️ Corrected {correction.at:%a %H:%M}: a manager voided {voided} after review"
+        to_winner, to_stands = ", so", ","
     if correction.winners_changed:
         winners = ", ".join(f"<@{user_id}>" for user_id in correction.after) or "nobody"
-        return f"{start}, so the winner is now {winners}."
+        return f"{start}{to_winner} the winner is now {winners}."
     if correction.spun:
         return f"{start}; the standings changed, and the prize drawn before stands."
-    return f"{start}; the standings changed, the winner stands."
+    return f"{start}; the standings changed{to_stands} the winner stands."
 
 
-def _late_correction_text(correction: CorrectionView) -> str:
-    """E.g. "✏️ Corrected Thu 18:02: 3 connects from Aircall arrived after the close; the winner is
-    now @B." (who is now first before the spin; after it, the prize drawn stands)."""
+def _late_start(correction: CorrectionView) -> str:
     sources = joined([escape(source_label(source)) for source in correction.late_sources])
     what = (
         f"{activity_count(correction.late_quantity, correction.metric)} from {sources}"
         if correction.late_quantity > 0
         else f"{_unit(correction.metric)} from {sources}"
     )
-    start = f"✏️ Corrected {correction.at:%a %H:%M}: {what} arrived after the close"
-    if correction.winners_changed:
-        winners = ", ".join(f"<@{user_id}>" for user_id in correction.after) or "nobody"
-        return f"{start}; the winner is now {winners}."
-    if correction.spun:
-        return f"{start}; the standings changed, and the prize drawn before stands."
-    return f"{start}; the standings changed; the winner stands."
+    return f"✏️ Corrected {correction.at:%a %H:%M}: {what} arrived after the close"
 
 
 def _winner_line(winner: WinnerView, metric: str, count: int) -> str:
