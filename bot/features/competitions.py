@@ -47,7 +47,7 @@ from bot.posting.retrying import claim_results_row, publish_results_retrying
 from bot.posting.sent_log import Claim
 from bot.posting.spin_announcements import ANNOUNCE_LEASE, announce_spin, run_spin, update_announcement
 from bot.slack.commands import CommandRequest
-from bot.slack.context import AppContext, FollowUp, LogListener
+from bot.slack.context import AppContext, FollowUp, LogListener, actor_of
 from bot.slack.errors import answer_later
 from bot.slack.permissions import is_manager_user, require_manager_user
 from models import Region
@@ -192,7 +192,7 @@ def _manager_or_refuse(
     ctx: AppContext, client: WebClient, body: dict[str, Any], respond: Respond, refusal_text: str
 ) -> tuple[str, str] | None:
     """The (team, user) who pressed a managers-only button, or None once they have been told no."""
-    team_id, user_id = _actor(body)
+    team_id, user_id = actor_of(body)
     if is_manager_user(ctx, client, team_id, user_id):
         return team_id, user_id
     answer_later(refusal(refusal_text), body, respond)
@@ -205,12 +205,6 @@ def _no_more_than(request: CommandRequest, count: int) -> str | None:
     if len(command.args) > count:
         raise ParseError(f"`{' '.join(command.args)}` isn't something I can use here.", USAGE[command.verb])
     return command.args[0] if command.args else None
-
-
-def _actor(body: dict[str, Any]) -> tuple[str, str]:
-    user = body.get("user") or {}
-    team = (body.get("team") or {}).get("id") or user.get("team_id", "")
-    return str(team), str(user.get("id", ""))
 
 
 def _parse_spin_value(value: object) -> tuple[int, int]:

@@ -55,7 +55,7 @@ from bot.domain.text_input import parse_page_number
 from bot.posting.slack_messages import SLACK_FAILURES, open_dm
 from bot.posting.uploads import UploadRefused, failure_reason, post_missing_file_note, upload_file
 from bot.slack.clients import one_quick_try
-from bot.slack.context import AppContext, FollowUp
+from bot.slack.context import AppContext, FollowUp, actor_of
 from bot.slack.permissions import is_manager_user
 from models import Member
 
@@ -87,7 +87,7 @@ def register(app: App, ctx: AppContext) -> None:
         except ModalErrors as error:
             ack(response_action="errors", errors=error.errors)
             return
-        team_id, user = _team_of(body), body["user"]
+        team_id, user = actor_of(body)[0], body["user"]
         try:
             with ctx.session_factory.begin() as session:
                 member = ensure_member_ref(session, team_id, user["id"], user.get("name") or user["id"])
@@ -113,7 +113,7 @@ def register(app: App, ctx: AppContext) -> None:
         ack()
         # A value that isn't a page number (only a forged request sends one) shows the first page.
         page = parse_page_number(action.get("value")) or 0
-        ctx.after_ack(partial(publish_home, ctx, client, _team_of(body), body["user"]["id"], page=page), body)
+        ctx.after_ack(partial(publish_home, ctx, client, actor_of(body)[0], body["user"]["id"], page=page), body)
 
     @app.action(EXPORT_PERIOD_ACTION)
     def choose_export_period(ack: Ack) -> None:
@@ -124,7 +124,7 @@ def register(app: App, ctx: AppContext) -> None:
         ack()
         view = body.get("view")
         period = selected_export_period(view.get("state") if isinstance(view, dict) else None)
-        ctx.after_ack(partial(_send_export, ctx, client, _team_of(body), body["user"]["id"], period), body)
+        ctx.after_ack(partial(_send_export, ctx, client, actor_of(body)[0], body["user"]["id"], period), body)
 
 
 def _after_modal_log(
@@ -223,10 +223,3 @@ def _export(session: Session, ctx: AppContext, team_id: str, user_id: str, perio
     member = get_member(session, team_id, user_id)
     region = member.region if member is not None else None
     return export_csv(session, team_id, period, ctx.clock(), region)
-
-
-def _team_of(body: dict[str, Any]) -> str:
-    """The workspace of an interaction. An org-wide (Enterprise Grid) payload may carry
-    `"team": null`: the user's own workspace then (as bot/features/competitions.py reads it)."""
-    user = body.get("user") or {}
-    return str((body.get("team") or {}).get("id") or user.get("team_id", ""))

@@ -49,7 +49,7 @@ from bot.posting.live_standings import LiveStandingsRefresher
 from bot.posting.slack_messages import SLACK_FAILURES, open_dm, post_message
 from bot.slack.clients import one_quick_try
 from bot.slack.commands import CommandRequest
-from bot.slack.context import AppContext
+from bot.slack.context import AppContext, actor_of
 from bot.slack.permissions import is_manager_user
 from models import CompetitionDay, Flag
 
@@ -85,7 +85,7 @@ def register(app: App, ctx: AppContext) -> None:
         flag_id = parse_record_id(action.get("value"))
         if flag_id is None:
             return
-        team_id, user_id = _actor(body)
+        team_id, user_id = actor_of(body)
         # Checked here as well as on submit: the modal names who disputed.
         if not is_manager_user(ctx, client, team_id, user_id):
             _refuse_privately(client, user_id, NOT_A_MANAGER)
@@ -104,7 +104,7 @@ def register(app: App, ctx: AppContext) -> None:
     @app.view(RESOLVE_CALLBACK)
     def submit_resolution(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         read = read_resolution(view)
-        team_id, user_id = _actor(body)
+        team_id, user_id = actor_of(body)
         if read is None:
             ack(response_action="errors", errors={REASON_BLOCK: "That form is out of date: open it again."})
             return
@@ -144,7 +144,7 @@ def review_before_spin(
 ) -> bool:
     """The Spin button of a winner with flags to review opens the review instead (for a
     manager; anyone else is refused by the spin itself). True when the click is handled here."""
-    team_id, user_id = _actor(body)
+    team_id, user_id = actor_of(body)
     with ctx.session_factory.begin() as session:
         day = session.get(CompetitionDay, day_id)
         if day is None or day.team_id != team_id:
@@ -183,7 +183,7 @@ def _review_click(
 ) -> None:
     view = body.get("view") or {}
     day_id, flag_id = parse_record_id(view.get("private_metadata")), parse_record_id(action.get("value"))
-    team_id, user_id = _actor(body)
+    team_id, user_id = actor_of(body)
     if day_id is None or flag_id is None:
         return
     problem: str | None = None
@@ -267,11 +267,3 @@ def _tell_disputed(client: WebClient, dispute: Dispute) -> None:
         post_message(client, open_dm(client, dispute.disputed_user_id), dispute_notice(dispute))
     except SLACK_FAILURES as error:
         logger.warning("dispute notice to %s not sent: %s", dispute.disputed_user_id, error)
-
-
-def _actor(body: dict[str, Any]) -> tuple[str, str]:
-    """(team, user) of a click or submission; an org-wide (Enterprise Grid) payload's `team` is
-    null, and the user's own team_id says which workspace."""
-    user = body.get("user") or {}
-    team = (body.get("team") or {}).get("id") or user.get("team_id", "")
-    return str(team), str(user.get("id", ""))

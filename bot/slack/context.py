@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,3 +55,11 @@ class AppContext:
 def _run_all(follow_ups: list[FollowUp]) -> None:
     for follow_up in follow_ups:
         follow_up()
+
+
+def actor_of(body: dict[str, Any]) -> tuple[str, str]:
+    """(team, user) of a click or submission. An org-wide (Enterprise Grid) payload's `team` is
+    null: the user's own team_id then says which workspace."""
+    user = body.get("user") or {}
+    team = (body.get("team") or {}).get("id") or user.get("team_id", "")
+    return str(team), str(user.get("id", ""))
