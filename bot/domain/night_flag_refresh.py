@@ -65,6 +65,9 @@ def refresh_span_flags(session: Session, drafts: Sequence[FlagDraft]) -> None:
         now_covered = covered.get(index)
         if now_covered is None:
             continue
+        stored_now = stored.get((draft.team_id, draft.dedupe_key))
+        if stored_now is None:
+            continue  # resolved meanwhile (or not there): left as its manager answered it
         figures = draft.figures
         new_figures, summary = _figures(
             str(draft.activity_type),
@@ -74,10 +77,8 @@ def refresh_span_flags(session: Session, drafts: Sequence[FlagDraft]) -> None:
             str(figures["start"]),
             str(figures["end"]),
         )
-        stored_now = stored.get((draft.team_id, draft.dedupe_key))
-        if stored_now is None:
-            continue  # resolved meanwhile (or not there): left as its manager answered it
-        if stored_now == (draft.span_start, draft.span_end, new_figures, summary[:500]):
+        summary = summary[:500]
+        if stored_now == (draft.span_start, draft.span_end, new_figures, summary):
             continue  # already right (just stored from this check's own items): no write
         updates.append(
             {
@@ -86,7 +87,7 @@ def refresh_span_flags(session: Session, drafts: Sequence[FlagDraft]) -> None:
                 "b_span_start": draft.span_start,
                 "b_span_end": draft.span_end,
                 "b_figures": new_figures,
-                "b_summary": summary[:500],
+                "b_summary": summary,
             }
         )
     if updates:
