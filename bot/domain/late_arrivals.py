@@ -25,7 +25,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from bot.domain.activity_sources import counts_source
@@ -61,23 +61,15 @@ def closed_days_touched_by_batch(
         return {}
     earliest = min(activity.occurred_at for activity in placed)
     latest = max(activity.occurred_at for activity in placed)
-    # A day still open to correction is at most this old wherever its region is (the filter
-    # that keeps the read to a handful of recent days; `corrects_until` decides exactly).
-    oldest = (now - timedelta(days=CORRECTABLE_DAYS_AFTER + 2)).date()
-    rows = session.execute(
-        select(CompetitionDay, Region.tz)
-        .join(Region, Region.id == CompetitionDay.region_id)
-        .where(
-            CompetitionDay.team_id.in_({activity.team_id for activity in placed}),
-            CompetitionDay.region_id.in_({activity.region_id for activity in placed}),
-            CompetitionDay.metric.in_({activity.type for activity in placed}),
-            CompetitionDay.status == DAY_CLOSED,
-            CompetitionDay.window_start <= latest,
-            CompetitionDay.window_end > earliest,
-            CompetitionDay.local_date >= oldest,
-        )
-    ).all()
-    days = [day for day, tz in rows if now < corrects_until(day, tz)]
+    days = _correctable(
+        session,
+        now,
+        CompetitionDay.team_id.in_({activity.team_id for activity in placed}),
+        CompetitionDay.region_id.in_({activity.region_id for activity in placed}),
+        CompetitionDay.metric.in_({activity.type for activity in placed}),
+        CompetitionDay.window_start <= latest,
+        CompetitionDay.window_end > earliest,
+    )
     if not days:
         return {}
     touched: dict[int, set[str]] = defaultdict(set)
@@ -128,16 +120,19 @@ def correct_after_import(session: Session, team_id: str, source: str, now: datet
     return correct_late_arrivals(session, touched, now) if touched else []
 
 
-def correctable_days(session: Session, team_id: str, now: datetime) -> dict[int, str]:
-    """{day id: region zone} of the team's closed days still open to correction at `now`."""
+def correctable_days(session: Session, team_id: str, now: datetime) -> list[int]:
+    """The ids of the team's closed days still open to correction at `now`."""
+    return [day.id for day in _correctable(session, now, CompetitionDay.team_id == team_id)]
+
+
+def _correctable(session: Session, now: datetime, *where: ColumnElement[bool]) -> list[CompetitionDay]:
+    """Closed days matching `where` whose results late activity may still correct at `now`."""
+    # A day still open to correction is at most this old wherever its region is (the filter
+    # that keeps the read to a handful of recent days; `corrects_until` decides exactly).
     oldest = (now - timedelta(days=CORRECTABLE_DAYS_AFTER + 2)).date()
     rows = session.execute(
         select(CompetitionDay, Region.tz)
         .join(Region, Region.id == CompetitionDay.region_id)
-        .where(
-            CompetitionDay.team_id == team_id,
-            CompetitionDay.status == DAY_CLOSED,
-            CompetitionDay.local_date >= oldest,
-        )
+        .where(CompetitionDay.status == DAY_CLOSED, CompetitionDay.local_date >= oldest, *where)
     ).all()
-    return {day.id: tz for day, tz in rows if now < corrects_until(day, tz)}
+    return [day for day, tz in rows if now < corrects_until(day, tz)]
