@@ -36,7 +36,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -123,8 +122,7 @@ def check_ingested(
         if first.region_id is not None and region_ps and (big or settings.day_total_percentile is not None):
             region = reader.region(first.team_id, first.region_id, activity_type, region_ps)
         drafts += typed_hours_drafts(group, settings)
-        bounds = days.bounds(day, first.tz or "UTC")
-        spans += night_spans(group, settings, day, (bounds.midnight, bounds.next_midnight))
+        spans += night_spans(group, settings, day, days.bounds(day, first.tz or "UTC"))
         if big:
             own = reader.member(member_id, activity_type, (settings.big_log_percentile,))
             for activity in big:
@@ -157,7 +155,7 @@ class LocalDays:
 
     def __init__(self) -> None:
         self._known: dict[str, list[tuple[datetime, datetime, date]]] = defaultdict(list)
-        self._bounds: dict[tuple[date, str], DayBounds] = {}
+        self._bounds: dict[tuple[date, str], tuple[datetime, datetime]] = {}
 
     def day_of(self, at: datetime, tz: str) -> date:
         known = self._known[tz]
@@ -166,28 +164,14 @@ class LocalDays:
                 return day
         zone = zone_named(tz)
         day = local_date(at, zone)
-        known.append((local_midnight_utc(day, zone), local_midnight_utc(day + timedelta(days=1), zone), day))
+        start, end = local_midnight_utc(day, zone), local_midnight_utc(day + timedelta(days=1), zone)
+        known.append((start, end, day))
+        self._bounds[(day, tz)] = (start, end)
         return day
 
-    def bounds(self, day: date, tz: str) -> DayBounds:
-        found = self._bounds.get((day, tz))
-        if found is None:
-            zone = zone_named(tz)
-            found = DayBounds(day, tz, local_midnight_utc(day, zone), local_midnight_utc(day + timedelta(days=1), zone))
-            self._bounds[(day, tz)] = found
-        return found
-
-
-@dataclass(frozen=True)
-class DayBounds:
-    day: date
-    tz: str
-    midnight: datetime  # UTC
-    next_midnight: datetime
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return zone_named(self.tz)
+    def bounds(self, day: date, tz: str) -> tuple[datetime, datetime]:
+        """The UTC midnights around `day` in `tz`, a day `day_of` found."""
+        return self._bounds[(day, tz)]
 
 
 def typed_hours_drafts(group: Sequence[IngestedActivity], settings: TrustSettings) -> list[FlagDraft]:
