@@ -216,10 +216,12 @@ class IngestedFlagger:
 
     def _drafts(self, session: Session, batch: Sequence[IngestedActivity]) -> list[FlagDraft]:
         settings = {team_id: self.settings.get(session, team_id) for team_id in {a.team_id for a in batch}}
-        quiet = {team_id for team_id, rules in settings.items() if not rules.any_log_rule}
-        checked = [activity for activity in batch if activity.team_id not in quiet] if quiet else batch
-        readers = _Readers(session, self.baselines)
-        drafts = check_ingested(session, checked, settings.__getitem__, readers, self._raised.known)
+        checked = [activity for activity in batch if settings[activity.team_id].any_log_rule]
+
+        def reader(day: date, zone: ZoneInfo, rules: TrustSettings) -> BaselineReader:
+            return BaselineReader(session, self.baselines, day, zone, rules.history_weeks)
+
+        drafts = check_ingested(session, checked, settings.__getitem__, reader, self._raised.known)
         return [draft for draft in drafts if is_span_draft(draft) or not self._raised.known(draft.dedupe_key)]
 
 
@@ -243,14 +245,3 @@ def _plain_sqlite_engine(url: str) -> Engine:
     # pysqlite in its default mode begins a transaction only before a write: SELECTs here run
     # in autocommit, each a consistent WAL snapshot, beside the writers.
     return create_engine(url, connect_args={"check_same_thread": False, "timeout": READ_BUSY_TIMEOUT_S})
-
-
-class _Readers:
-    """A baseline reader per local day, on one check's session, through the shared cache."""
-
-    def __init__(self, session: Session, cache: BaselineCache) -> None:
-        self._session = session
-        self._cache = cache
-
-    def __call__(self, day: date, zone: ZoneInfo, settings: TrustSettings) -> BaselineReader:
-        return BaselineReader(self._session, self._cache, day, zone, settings.history_weeks)
