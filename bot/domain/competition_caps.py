@@ -88,8 +88,9 @@ class Cap:
 
     def window_day(
         self, region_id: int, tz: str, activity_type: str, quantity: float, source: str, at: datetime
-    ) -> date | None:
-        """The local date whose window `at` falls in when this cap would refuse the log, else None."""
+    ) -> tuple[date, tuple[datetime, datetime]] | None:
+        """The local date and its window (UTC) that `at` falls in when this cap would refuse the
+        log, else None."""
         if quantity <= self.max_per_log or activity_type != self.metric:
             return None
         if self.region_ids and region_id not in self.region_ids:
@@ -100,7 +101,7 @@ class Cap:
         if local_date.weekday() != self.weekday:
             return None
         inside = self.window(local_date, tz)
-        return local_date if inside[0] <= at < inside[1] else None
+        return (local_date, inside) if inside[0] <= at < inside[1] else None
 
     def window(self, local_date: date, tz: str) -> tuple[datetime, datetime]:
         return local_to_utc(local_date, self.start_local, tz), local_to_utc(local_date, self.end_local, tz)
@@ -137,29 +138,27 @@ class IngestedCaps:
         competition has a day in the item's region on that date; and a window that hadn't
         ended when the cap was set), or None. One read of the
         competition days the candidates could fall on, none when no item is in a window."""
-        candidates: list[list[tuple[Cap, date]]] = []
+        candidates: list[list[tuple[Cap, date, tuple[datetime, datetime]]]] = []
         for item in items:
-            found: list[tuple[Cap, date]] = []
+            found: list[tuple[Cap, date, tuple[datetime, datetime]]] = []
             if item.quantity > MIN_CAP and item.region_id is not None and item.tz is not None:
                 for cap in self.caps:
-                    day = cap.window_day(
+                    in_window = cap.window_day(
                         item.region_id, item.tz, item.activity_type, item.quantity, item.source, item.at
                     )
-                    if day is not None:
-                        found.append((cap, day))
+                    if in_window is not None:
+                        found.append((cap, *in_window))
             candidates.append(found)
         wanted = {
             (cap.competition_id, item.region_id, day)
             for item, found in zip(items, candidates, strict=True)
-            for cap, day in found
+            for cap, day, _ in found
         }
         ran = _days_that_ran(session, wanted) if wanted else set()
         refusals: list[str | None] = []
         for item, found in zip(items, candidates, strict=True):
             refusal = None
-            for cap, day in found:
-                assert item.tz is not None
-                start, end = cap.window(day, item.tz)
+            for cap, day, (start, end) in found:
                 if cap.since is not None and end <= cap.since:
                     continue  # that day was over before the cap was set
                 running = now is not None and start <= now < end
