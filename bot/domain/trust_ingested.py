@@ -52,11 +52,11 @@ from bot.domain.trust_checks import region_percentiles
 from bot.domain.trust_rules import (
     FlagDraft,
     LogFacts,
+    big_log_bound,
     big_log_flag,
     day_total_flag,
     day_total_key,
     hours_flag,
-    smallest_day,
     zone_named,
 )
 from bot.domain.trust_settings import TrustSettings
@@ -114,8 +114,7 @@ def check_ingested(
         settings = settings_for(first.team_id)
         zone = zone_named(first.tz or "UTC")
         reader = reader_for(day, zone, settings)
-        multiple = settings.big_log_multiple
-        bound = None if multiple is None else multiple * smallest_day(activity_type)  # trust_rules.might_be_big
+        bound = big_log_bound(activity_type, settings)
         big = [activity for activity in group if bound is not None and activity.quantity > bound]
         region: Distribution | None = None
         region_ps = region_percentiles(settings)

@@ -170,8 +170,15 @@ def might_be_big(facts: LogFacts, settings: TrustSettings) -> bool:
     """False when no baseline could make this log big: every day with activity totals at least
     `smallest_day`, so every percentile does, so a log up to N× that never exceeds N× one.
     Spares `/pg 1 connect` (and most logs) the baseline read; exact, not a guess."""
+    bound = big_log_bound(facts.type, settings)
+    return bound is not None and facts.quantity > bound
+
+
+def big_log_bound(activity_type: str, settings: TrustSettings) -> float | None:
+    """The quantity a log of the type must exceed to be possibly big (`might_be_big`); None when
+    the rule is off."""
     multiple = settings.big_log_multiple
-    return multiple is not None and facts.quantity > multiple * smallest_day(facts.type)
+    return None if multiple is None else multiple * smallest_day(activity_type)
 
 
 def big_log_flag(
