@@ -101,7 +101,14 @@ def close_day(bot: LiveBot) -> Call:
     assert "Closed Connect Day in AMER" in reply["text"]
     results = bot.slack.wait_for("chat.postMessage", count=2)[1]
     assert results.args["channel"] == "C_AMER"
+    # The app stores the post's ts just after Slack answers; a person can't click that fast.
+    wait_until(lambda: _results_ts_stored(bot))
     return results
+
+
+def _results_ts_stored(bot: LiveBot) -> bool:
+    with bot.session_factory.begin() as session:
+        return session.scalars(select(CompetitionDay.results_ts)).one() is not None
 
 
 def test_connect_day_from_first_log_to_delivered_prize(connect_day: LiveBot) -> None:
