@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
+
 import pytest
 
 from bot.domain.errors import Conflict
@@ -54,11 +57,47 @@ def test_printable_unicode_is_kept() -> None:
     assert unsafe_character("Zürich 😀 \u200b") is None
 
 
+def _refused_by_category(character: str) -> bool:
+    # The rule as the module's docstring states it, one character at a time.
+    return unicodedata.category(character) in {"Cc", "Cs"} and not character.isspace()
+
+
+def test_every_code_point_is_refused_exactly_when_its_category_says_so() -> None:
+    # unsafe_character searches one precompiled class; this is the rule it stands for.
+    for code in range(sys.maxunicode + 1):
+        character = chr(code)
+        assert (unsafe_character(character) is not None) is _refused_by_category(character), f"U+{code:04X}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "bench-42",
+        "Zürich 😀 — “ok”",
+        "a\tb\nc\rd\x0be\x0cf\x1cg\x1dh\x1ei\x1fj\x85k\u2028l\u2029m\xa0n\u3000",  # whitespace
+        "a\u200bb\u200dc\u200ed\ufeffe\u00adf\U000e0001",  # format characters (Cf) are kept
+        "\ue000\U000f0000\ufffe\uffff\u0378",  # private use, noncharacters, unassigned
+        "ok\x00",
+        "\x1b[31m",
+        "x\x85y\x86z",  # NEL is whitespace, U+0086 is not
+        "a\x9fb\x7fc",
+        "ok \udfff then \ud800",
+        "Ω\ud83d",  # half of an emoji's surrogate pair
+        "é\x01\x02",
+    ],
+)
+def test_unsafe_character_finds_the_first_refused_character(text: str) -> None:
+    first = next((character for character in text if _refused_by_category(character)), None)
+    assert unsafe_character(text) == first
+
+
 def test_names_from_slack_are_cleaned_not_refused() -> None:
     assert clean_name("ana\x00\x1b bell\n", "U1", 200) == "ana bell"
     assert clean_name("\x00\x07", "U1", 200) == "U1"
     assert clean_name(None, "U1", 200) == "U1"
     assert clean_name("x" * 300, "U1", 200) == "x" * 200
+    assert clean_name("Zo\u00eb\x85\x86\ud800 \u200bLi", "U1", 200) == "Zo\u00eb \u200bLi"
 
 
 @pytest.mark.parametrize(("value", "page"), [("0", 0), ("3", 3), ("12", 12)])
