@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from bot.domain.activity_sources import MAX_OWN_NAME, MAX_SOURCE, api_source
-from bot.domain.activity_types import MAX_COUNT, MAX_HOURS, MIN_COUNT, MIN_HOURS, lookup_type
+from bot.domain.activity_types import ACTIVITY_TYPES, MAX_COUNT, MAX_HOURS, MIN_COUNT, MIN_HOURS, lookup_type
 from bot.domain.errors import DomainError
 from bot.domain.money import AmountOutOfRange, amount_cents
 from bot.domain.text_input import require_plain_text, unsafe_character
@@ -136,8 +136,7 @@ class ActivityItem(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ActivityItem:
-        activity_type = lookup_type(self.type)
-        assert activity_type is not None  # _known_type ran first
+        activity_type = ACTIVITY_TYPES[self.type]  # _known_type ran first: a type's key
         if activity_type.allows_halves:
             if self.quantity * 2 != int(self.quantity * 2) or not MIN_HOURS <= self.quantity <= MAX_HOURS:
                 raise ValueError(f"hours go from {MIN_HOURS:g} to {MAX_HOURS:g} in halves")
@@ -216,7 +215,11 @@ def validate_item(
     source = _stored_source(item.source or default_source, from_adapter)
     if len(source) > MAX_SOURCE:
         return ItemResult(item.external_id, "rejected", f"source: at most {MAX_OWN_NAME} characters")
-    return item if source == item.source else item.model_copy(update={"source": source})
+    if source != item.source:
+        # The model is this call's own, so no copy (model_copy cost more than the rest of the
+        # item's validation); like model_copy's update, the field counts as set.
+        item.source = source
+    return item
 
 
 def _stored_source(source: str, from_adapter: bool) -> str:
