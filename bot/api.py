@@ -23,6 +23,7 @@ from bot.domain.ingested_days import IngestedFacts
 from bot.domain.ingestion import ActivityBatch, ActivityItem, EmailLookupFailed, EmailResolver
 from bot.ingest.batches import resolve_then_ingest
 from bot.ingest.flag_checks import IngestedFlagger
+from bot.ingest.turns import IngestTurns
 
 logger = logging.getLogger(__name__)
 IngestedListener = Callable[[set[IngestedFacts]], None]
@@ -126,14 +127,17 @@ def ingestion_blueprint(
     *,
     resolver_for_team: Callable[[str], EmailResolver] | None = None,
     flagger: IngestedFlagger | None = None,
+    turns: IngestTurns | None = None,
 ) -> Blueprint:
     """`on_ingested` gets the facts of a batch's created activities once it has committed and
     the caller has its answer (the web app passes the live standings' `on_logs`).
     `resolver_for_team` (many workspaces) gives the key's workspace its own email lookups;
     without it every batch uses `resolve_email`. `flagger` checks the created activities
-    against the flag rules after the answer (by default one of the blueprint's own)."""
+    against the flag rules after the answer (by default one of the blueprint's own). A batch's
+    parsing, storing and answer take `turns` at the CPU (by default the machine's; bot/ingest/turns.py)."""
     api = Blueprint("ingestion_api", __name__, url_prefix="/api/v1")
     flags = flagger if flagger is not None else IngestedFlagger(session_factory, clock)
+    cpu = turns if turns is not None else IngestTurns()
 
     @api.get("/openapi.json")
     def openapi() -> Response:
@@ -154,12 +158,13 @@ def ingestion_blueprint(
             owner = authenticate(session, presented.strip(), now)
         if owner is None:
             return _problem(401, "That API key is unknown or revoked.")
-        items = batch_items(request.get_json(silent=True))
-        if isinstance(items, str):
-            return _problem(400, items)
         resolver = resolver_for_team(owner.team_id) if resolver_for_team is not None else resolve_email
-        report = resolve_then_ingest(session_factory, owner.team_id, owner.name, items, now, resolver)
-        answer = jsonify(results=[result.as_json() for result in report.results])
+        with cpu.turn():
+            items = batch_items(request.get_json(silent=True))
+            if isinstance(items, str):
+                return _problem(400, items)
+            report = resolve_then_ingest(session_factory, owner.team_id, owner.name, items, now, resolver)
+            answer = jsonify(results=[result.as_json() for result in report.results])
         if report.touched and on_ingested is not None:
             # Once the caller has its answer: the live standings of the days the batch changed.
             answer.call_on_close(partial(on_ingested, report.touched))

@@ -46,6 +46,7 @@ from bot.ingest.batches import NOT_STORED, resolve_then_ingest
 from bot.ingest.deliveries_runner import ApiFactory, DeliveryRunner, Source
 from bot.ingest.delivery_pool import DeliveryPool
 from bot.ingest.flag_checks import IngestedFlagger
+from bot.ingest.turns import IngestTurns
 from bot.installs.clients import WorkspaceClients
 from bot.installs.setup import email_resolver_for
 from bot.settings import ConfigurationError
@@ -112,15 +113,19 @@ def hooks_blueprint(
     api_factory: ApiFactory = UrllibVendorApi,
     resolver_for_team: Callable[[str], EmailResolver] | None = None,
     flagger: IngestedFlagger | None = None,
+    turns: IngestTurns | None = None,
 ) -> HooksBlueprint:
     """`public_url` (PIPEDAY_PUBLIC_URL): the base of the full URI that some vendors sign.
     `on_ingested` gets the facts of the created activities once they're committed and the
     sender has its answer (the web app passes the live standings' `on_logs`).
     `resolver_for_team` (many workspaces) gives each source's workspace its own email lookups;
     without it every source uses `resolve_email`. `flagger` checks the created activities
-    against the flag rules once the sender has its answer (by default the blueprint's own)."""
+    against the flag rules once the sender has its answer (by default the blueprint's own).
+    A generic webhook's batch is stored in `turns` at the CPU, as the batch API's is
+    (by default the machine's; bot/ingest/turns.py)."""
     hooks = HooksBlueprint("webhooks", __name__, url_prefix="/hooks")
     flags = flagger if flagger is not None else IngestedFlagger(session_factory, clock)
+    cpu = turns if turns is not None else IngestTurns()
     runner = DeliveryRunner(
         session_factory,
         clock,
@@ -171,7 +176,7 @@ def hooks_blueprint(
             return jsonify(error=str(error) or "The body isn't this vendor's shape."), 400
         if kind == "generic":
             resolver = resolver_for_team(source.team_id) if resolver_for_team is not None else resolve_email
-            return _ingest_generic(session_factory, source, parsed, now, resolver, on_ingested, flags)
+            return _ingest_generic(session_factory, source, parsed, now, resolver, on_ingested, flags, cpu)
         with session_factory.begin() as session:
             new, row_id = _record(session, source, parsed, now)
         if not new:
@@ -231,6 +236,7 @@ def _ingest_generic(
     resolve_email: EmailResolver,
     on_ingested: IngestedListener | None,
     flagger: IngestedFlagger,
+    turns: IngestTurns,
 ) -> tuple[Response, int]:
     """The batch API's answer: one result per item, in order; the flag rules after it."""
     delivery_id, items = parsed.delivery_id, parsed.items
@@ -244,7 +250,10 @@ def _ingest_generic(
         response = jsonify(error=SLACK_UNAVAILABLE)
         response.headers["Retry-After"] = "60"
         return response, 503
-    report = resolve_then_ingest(session_factory, source.team_id, source.name, items, now, partial(_answered, answers))
+    with turns.turn():  # Slack was asked above: no network while holding the turn
+        report = resolve_then_ingest(
+            session_factory, source.team_id, source.name, items, now, partial(_answered, answers)
+        )
     # Claimed only once every item is stored: a delivery cut short by the database is answered
     # "send it again" for the rest, and sending it again must not be a duplicate.
     if delivery_id is not None and not any(result.error == NOT_STORED for result in report.results):

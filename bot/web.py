@@ -33,6 +33,7 @@ from bot.app import create_app
 from bot.domain.ingested_days import IngestedFacts
 from bot.hooks import HooksBlueprint, email_lookups, hooks_blueprint
 from bot.ingest.flag_checks import IngestedFlagger
+from bot.ingest.turns import IngestTurns
 from bot.installs.live_standings import live_standings_refresher
 from bot.installs.setup import MultiWorkspace, multi_workspace
 from bot.posting.live_standings import LiveStandingsRefresher
@@ -100,7 +101,9 @@ def create_web_app(
     # Lookups with a short timeout and no waiting out a 429, so one can't outlast a run's budget.
     lookups = email_lookups(bolt_app.client, clients)
     # One flag checker for the batch API and the webhooks: their batches share its passes.
-    flagger = IngestedFlagger(session_factory, clock)
+    # Batches and flag checks take turns at the machine's CPU, so Slack's requests find a core.
+    turns = IngestTurns()
+    flagger = IngestedFlagger(session_factory, clock, turns=turns)
     web.extensions["pipeday.flagger"] = flagger
     web.register_blueprint(
         ingestion_blueprint(
@@ -110,6 +113,7 @@ def create_web_app(
             on_ingested=partial(refresh_live_standings_quietly, live_standings),
             resolver_for_team=lookups.resolver_for_team,
             flagger=flagger,
+            turns=turns,
         )
     )
     web.register_blueprint(
@@ -122,6 +126,7 @@ def create_web_app(
             on_ingested=partial(refresh_live_standings_quietly, live_standings),
             resolver_for_team=lookups.resolver_for_team,
             flagger=flagger,
+            turns=turns,
         )
     )
     # Read-only pages for the sales floor's TVs; they poll, so they never hold a worker.

@@ -26,6 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -43,6 +44,7 @@ from bot.domain.trust_baselines import BaselineCache, BaselineReader
 from bot.domain.trust_ingested import check_ingested
 from bot.domain.trust_rules import FlagDraft
 from bot.domain.trust_settings import SettingsCache, TrustSettings
+from bot.ingest.turns import IngestTurns
 from models.sqlite_files import sqlite_file
 from models.sqlite_gate import yielding_writes
 
@@ -72,11 +74,15 @@ class IngestedFlagger:
         clock: Callable[[], datetime],
         sleep: Callable[[float], None] = time.sleep,
         pass_interval_s: float = PASS_INTERVAL_S,
+        turns: IngestTurns | None = None,
     ) -> None:
+        """`turns`: the web app's, so its passes take turns at the CPU with the ingested batches
+        (bot/ingest/turns.py); a CLI's or a test's checker runs without."""
         self._session_factory = session_factory
         self._clock = clock
         self._sleep = sleep
         self._pass_interval_s = pass_interval_s
+        self._turn: Callable[[], AbstractContextManager[None]] = turns.turn if turns is not None else nullcontext
         self.settings = SettingsCache()
         self.baselines = BaselineCache()
         self._raised = RaisedFlags()
@@ -137,10 +143,14 @@ class IngestedFlagger:
 
     def _drain(self) -> None:
         while batch := self._next_batch():
-            try:
-                self._check(batch)
-            except Exception:  # a bug must not stop this process's checks for good
-                logger.exception("flag rules failed for %d ingested activities", len(batch))
+            # A turn per slice: a batch waiting for the CPU waits for one slice, not a whole pass.
+            for start in range(0, len(batch), MAX_BATCH):
+                part = batch[start : start + MAX_BATCH]
+                try:
+                    with self._turn():
+                        self._check(part)
+                except Exception:  # a bug must not stop this process's checks for good
+                    logger.exception("flag rules failed for %d ingested activities", len(part))
 
     def _next_batch(self) -> list[IngestedActivity]:
         """What is queued, once the interval since the last pass began is over (batches that

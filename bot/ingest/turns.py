@@ -1,0 +1,49 @@
+"""Ingested batches take turns at the machine's CPU: one batch, or one pass of the ingested
+flag checks, at a time across every gunicorn worker on the machine.
+
+Why: a 1,000-item batch is 100–300 ms of Python (validation, inserts, then its flag checks).
+With three senders, three batches ran at once in three workers and took both cores of a small
+box, and every `/pg` Slack sent in the meantime waited for a core and, in a worker that was
+validating, for the GIL: its p99 tripled (bench/README.md, "Ingestion"). One at a time, the
+ingest keeps one core busy and loses little throughput (it was CPU-bound: running three at
+once only made each slower); the other core answers Slack.
+
+The turn is a `flock` on a file in the temp directory, so it spans the worker processes and
+is released by the kernel when a worker dies holding it, and a thread lock in front of it,
+because `flock` excludes open files, not threads. The file is opened per turn, never before
+gunicorn forks: a descriptor shared by forked workers would let all of them hold it at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def default_turns_path() -> Path:
+    """Per user, so two users' apps on one box never share (or fight over) the file."""
+    return Path(tempfile.gettempdir()) / f"pipeday-ingest-turns-{os.getuid()}.lock"
+
+
+class IngestTurns:
+    """`with turns.turn(): …` runs the block while no other holder on this machine runs its own.
+    Not reentrant: a holder must never ask for a second turn."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path if path is not None else default_turns_path()
+        self._in_process = threading.Lock()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._in_process:
+            descriptor = os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(descriptor)  # closing the only descriptor releases the flock

@@ -1,0 +1,81 @@
+"""Ingested batches take turns at the CPU: one holder at a time, across threads and across
+processes (gunicorn's workers), and a holder that dies releases its turn."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from bot.ingest.turns import IngestTurns
+
+WAIT_S = 10.0
+# Takes the turn on the file named by argv[1], says so, and holds it until stdin closes.
+HOLDER = """
+import sys
+from pathlib import Path
+from bot.ingest.turns import IngestTurns
+with IngestTurns(Path(sys.argv[1])).turn():
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def taken_on_a_thread(turns: IngestTurns) -> tuple[threading.Event, threading.Event]:
+    """A thread that takes a turn and holds it until the returned `release` is set."""
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with turns.turn():
+            taken.set()
+            release.wait(WAIT_S)
+
+    threading.Thread(target=hold, daemon=True).start()
+    return taken, release
+
+
+def holder_process(path: Path) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_threads_of_one_process_take_turns(tmp_path: Path) -> None:
+    turns = IngestTurns(tmp_path / "turns.lock")
+    first_taken, first_release = taken_on_a_thread(turns)
+    assert first_taken.wait(WAIT_S)
+    second_taken, second_release = taken_on_a_thread(turns)
+
+    assert not second_taken.wait(0.3), "a second thread ran while the first held the turn"
+    first_release.set()
+    assert second_taken.wait(WAIT_S)
+    second_release.set()
+
+
+def test_another_process_waits_for_the_turn_and_gets_it_when_the_holder_is_done(tmp_path: Path) -> None:
+    path = tmp_path / "turns.lock"
+    holder = holder_process(path)
+    taken, release = taken_on_a_thread(IngestTurns(path))
+
+    assert not taken.wait(0.3), "this process ran while another held the turn"
+    assert holder.stdin is not None
+    holder.stdin.close()  # the holder finishes its block
+    assert holder.wait(WAIT_S) == 0
+    assert taken.wait(WAIT_S)
+    release.set()
+
+
+def test_a_holder_that_dies_releases_its_turn(tmp_path: Path) -> None:
+    path = tmp_path / "turns.lock"
+    holder = holder_process(path)
+    taken, release = taken_on_a_thread(IngestTurns(path))
+    assert not taken.wait(0.3)
+
+    holder.kill()  # a worker killed mid-batch (gunicorn's timeout)
+    holder.wait(WAIT_S)
+
+    assert taken.wait(WAIT_S)
+    release.set()

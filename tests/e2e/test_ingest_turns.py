@@ -1,0 +1,85 @@
+"""Over real HTTP: a batch sent to the API waits for its turn at the CPU while another holder
+(another worker's batch or flag pass) has it, and is stored and answered once it gets it;
+the flag checker's passes take the same turns."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from bot.api import ingestion_blueprint
+from bot.ingest.batches import resolve_then_ingest
+from bot.ingest.flag_checks import IngestedFlagger
+from bot.ingest.turns import IngestTurns
+from models import Activity
+from tests.e2e.conftest import TEAM_ID, LiveBot
+from tests.e2e.test_ingested_flags import TUESDAY_5AM_NY, flags, item
+from tests.e2e.test_ingestion_api import new_key, post
+from tests.support.wsgi_server import serve_wsgi
+
+WAIT_S = 10.0
+
+
+def stored(bot: LiveBot) -> int:
+    with bot.session_factory() as session:
+        return session.scalar(select(func.count(Activity.id))) or 0
+
+
+class OtherHolder:
+    """Holds the turn as another worker process's batch would, until `release`."""
+
+    def __init__(self, path: Path, pool: ThreadPoolExecutor) -> None:
+        self._turns, self._held, self._release = IngestTurns(path), threading.Event(), threading.Event()
+        pool.submit(self._hold)
+        assert self._held.wait(WAIT_S)
+
+    def _hold(self) -> None:
+        with self._turns.turn():
+            self._held.set()
+            self._release.wait(WAIT_S)
+
+    def release(self) -> None:
+        self._release.set()
+
+
+def test_a_batch_waits_for_its_turn_then_is_stored_and_answered(team: LiveBot, tmp_path: Path) -> None:
+    bot = team
+    turns = IngestTurns(tmp_path / "turns.lock")
+    web = Flask("ingestion-only")
+    web.register_blueprint(ingestion_blueprint(bot.session_factory, bot.clock, lambda email: None, turns=turns))
+    key = new_key(bot)
+    with serve_wsgi(web) as base_url, ThreadPoolExecutor(2) as pool:
+        bot.base_url = base_url
+        other = OtherHolder(tmp_path / "turns.lock", pool)
+        sent = pool.submit(post, bot, {"activities": [item("a-call")]}, key)
+
+        with pytest.raises(TimeoutError):
+            sent.result(timeout=0.5)
+        assert stored(bot) == 0
+        other.release()
+
+        assert [r["status"] for r in sent.result(timeout=WAIT_S).json()["results"]] == ["created"]
+    assert stored(bot) == 1
+
+
+def test_a_flag_pass_waits_for_its_turn(team: LiveBot, tmp_path: Path) -> None:
+    bot = team
+    report = resolve_then_ingest(
+        bot.session_factory, TEAM_ID, "zapier", [item("night", TUESDAY_5AM_NY)], bot.clock(), lambda email: None
+    )
+    flagger = IngestedFlagger(bot.session_factory, bot.clock, turns=IngestTurns(tmp_path / "turns.lock"))
+    with ThreadPoolExecutor(1) as pool:
+        other = OtherHolder(tmp_path / "turns.lock", pool)
+        flagger.submit(report.created)
+
+        with pytest.raises(TimeoutError):
+            flagger.wait_idle(timeout=0.5)
+        assert flags(bot) == []
+        other.release()
+        flagger.wait_idle()
+    assert [flag.rule for flag in flags(bot)] == ["hours"]
