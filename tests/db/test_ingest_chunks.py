@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.directory import add_region, join_region
 from bot.ingest.batches import NOT_STORED, resolve_then_ingest
-from models import Activity, ParkedItem
+from models import Activity, Member, ParkedItem
 
 TEAM = "T1"
 NOW = datetime(2026, 11, 24, 15, tzinfo=UTC)
@@ -146,3 +146,38 @@ def test_from_adapter_lets_items_name_people_by_vendor_id_and_the_api_may_not(
     assert answer(adapted) == [("o1", "unmatched"), ("o2", "created")]
     with workspace() as session:
         assert session.scalars(select(ParkedItem.person_key)).all() == ["outreach:42"]
+
+
+@pytest.fixture
+def member_reads(engine: Engine) -> Iterator[list[str]]:
+    """The reads of members as MemberRefs (directory.find_member_ref's, not the ORM's)."""
+    seen: list[str] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM members LEFT OUTER JOIN regions ON" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def test_a_chunk_reads_the_members_it_names_at_once_and_creates_a_new_one_on_first_sight(
+    workspace: sessionmaker[Session], member_reads: list[str]
+) -> None:
+    items = [call(f"c{n}", slack_user_id=PEOPLE[n % 3]) for n in range(9)] + [call("new", slack_user_id="U_NEW")]
+    report = resolve_then_ingest(workspace, TEAM, "dialer", items, NOW, lambda _email: None)
+    assert [status for _, status in answer(report)] == ["created"] * 10
+    # One read for the three members who exist, one more (before creating it) for the new one.
+    assert len(member_reads) == 2
+    with workspace() as session:
+        rows = session.execute(
+            select(Activity.idempotency_key, Member.user_id, Member.region_id).join(
+                Member, Member.id == Activity.member_id
+            )
+        ).all()
+    owners = {key.rsplit(":", 1)[1]: (user_id, region_id is not None) for key, user_id, region_id in rows}
+    assert owners == {f"c{n}": (PEOPLE[n % 3], True) for n in range(9)} | {"new": ("U_NEW", False)}
+    assert sorted((a.region_name or "") for a in report.created) == [""] + ["AMER"] * 9
