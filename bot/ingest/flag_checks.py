@@ -8,6 +8,8 @@ meanwhile is checked together, so ten batches a second cost one pass (one read o
 totals, one refresh of each night flag), not ten. `close` (at a worker's exit) checks what is
 still queued at once. A vendor delivery's run and a replay after
 `pipeday member link` are already after their answer, and `check_now` in their own thread.
+In the web app a pass takes turns at the CPU with the ingested batches, a slice of MAX_BATCH
+activities per turn (bot/ingest/turns.py).
 
 The rules and their reads are bot.domain.trust_ingested: per (member, type, local day), not per
 item. Caches: each workspace's settings (SettingsCache), the baselines per member or region,
