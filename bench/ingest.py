@@ -56,6 +56,7 @@ from bench.harness import (
     load_average,
     loopback_web_command,
     migrate,
+    python_speed_ms,
     scratch_directory,
     server_environment,
     throwaway_database,
@@ -378,7 +379,7 @@ def main() -> int:
     extra_env = dict(item.split("=", 1) for item in args.env)
     if extra_env:
         print(f"extra environment: {extra_env}")
-    print(f"load average before: {load_average()}")
+    print(f"load average before: {load_average()}; Python speed: {python_speed_ms():.1f} ms for the reference loop")
     week_start = this_week_start(datetime.now(UTC))
     if args.import_only and not args.import_rows:
         raise SystemExit("--import-only needs --import-rows N")
