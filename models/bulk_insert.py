@@ -87,19 +87,21 @@ def _values_inserts(
     rows: Sequence[Mapping[str, Any]],
     dialect: Dialect,
 ) -> list[tuple[Any, ...]]:
-    converters = _converters(table, columns, dialect)
+    # Only the columns whose type converts a value pay for a call (an activity: occurred_at).
+    converting = [(place, convert) for place, convert in enumerate(_converters(table, columns, dialect)) if convert]
     connection = session.connection()
     page = max(1, min(PAGE_ROWS, MAX_PARAMETERS // len(columns)))
     inserted: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), page):
         chunk = rows[start : start + page]
-        values = tuple(
-            value if convert is None else convert(value)
-            for row in chunk
-            for value, convert in zip([row[name] for name in columns], converters, strict=True)
-        )
+        values: list[Any] = []
+        for row in chunk:
+            row_values = [row[name] for name in columns]
+            for place, convert in converting:
+                row_values[place] = convert(row_values[place])
+            values += row_values
         statement = _values_insert(table, columns, conflict, returning, len(chunk), dialect)
-        inserted += _returned(table, returning, dialect, connection.exec_driver_sql(statement, values))
+        inserted += _returned(table, returning, dialect, connection.exec_driver_sql(statement, tuple(values)))
     return inserted
 
 
