@@ -4,7 +4,7 @@ matched, and what each created activity was for the live standings and the flag 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,13 +34,17 @@ class ValidItem:
     reason: str | None = None
     lookup_failed: str | None = None  # the email couldn't be matched just now: refused, not parked
     refused: str | None = None  # over a competition's cap on single logs: rejected, nothing stored
+    # When it occurred, in UTC: converted once (~1.2 us each), read by the row, the caps, the
+    # live standings' facts and the flag rules' activity.
+    at: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.at = self.item.occurred_at.astimezone(UTC)
 
 
 def facts_of(team_id: str, entry: ValidItem) -> IngestedFacts:
     assert entry.member is not None
-    return IngestedFacts(
-        team_id, entry.member.region_id, entry.item.type, entry.item.occurred_at.astimezone(UTC), entry.source
-    )
+    return IngestedFacts(team_id, entry.member.region_id, entry.item.type, entry.at, entry.source)
 
 
 def created_of(team_id: str, entry: ValidItem, activity_id: int) -> IngestedActivity:
@@ -55,7 +59,7 @@ def created_of(team_id: str, entry: ValidItem, activity_id: int) -> IngestedActi
         member.tz,
         item.type,
         float(item.quantity),
-        item.occurred_at.astimezone(UTC),
+        entry.at,
         entry.source,
     )
 
@@ -78,7 +82,7 @@ def refuse_over_caps(session: Session, team_id: str, entries: list[ValidItem], n
     for entry in over:
         member = entry.member
         assert member is not None
-        at = entry.item.occurred_at.astimezone(UTC)
+        at = entry.at
         items.append(
             CappedItem(member.region_id, member.tz, entry.item.type, float(entry.item.quantity), entry.source, at)
         )
@@ -125,7 +129,7 @@ def _activity_row(team_id: str, entry: ValidItem) -> dict[str, Any]:
         "quantity": float(item.quantity),
         "amount_cents": amount_cents(item.amount) if item.amount is not None else None,
         "note": item.note,
-        "occurred_at": item.occurred_at.astimezone(UTC),
+        "occurred_at": entry.at,
         "logged_by": entry.source[:32],
         "source": entry.source,
         "idempotency_key": entry.key,
