@@ -10,7 +10,7 @@ hundreds of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
@@ -31,6 +31,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from bot.domain.activity_sources import SELF_REPORTED_SOURCES
@@ -120,9 +121,21 @@ def _stored_statement() -> Select[Any]:
 def _covered_now(session: Session, drafts: Sequence[FlagDraft]) -> dict[int, Covered]:
     """What each draft's span covers now (systems' counted activity of its member and type in
     [span_start, span_end)), by the draft's index; none for a span that covers nothing."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # One array per column: one short statement whatever the count (psycopg parses a
+        # statement over 4 kB again on every call, and the VALUES list's was ~20 kB).
+        arrays = {
+            "i": list(range(len(drafts))),
+            "m": [draft.member_id for draft in drafts],
+            "t": [draft.activity_type for draft in drafts],
+            "s": [draft.span_start for draft in drafts],
+            "e": [draft.span_end for draft in drafts],
+        }
+        return _by_index(session.execute(_covered_statement(0, dialect), arrays))
     # A few statement shapes, not one per count: the list is padded with spans that cover nothing.
     rows = -(-len(drafts) // SPANS_ROUNDING) * SPANS_ROUNDING
-    statement = _covered_statement(rows, session.get_bind().dialect.name)
+    statement = _covered_statement(rows, dialect)
     values: dict[str, object] = {}
     for index in range(rows):
         draft = drafts[min(index, len(drafts) - 1)]
@@ -133,8 +146,13 @@ def _covered_now(session: Session, drafts: Sequence[FlagDraft]) -> dict[int, Cov
             f"s{index}": draft.span_start,
             f"e{index}": draft.span_end,
         }
+    return _by_index(session.execute(statement, values))
+
+
+def _by_index(rows: Iterable[Sequence[Any]]) -> dict[int, Covered]:
+    """What each span covers, from its rows (one per source)."""
     per_source: dict[int, list[tuple[str, int, float, datetime, datetime]]] = {}
-    for index, source, count, quantity, earliest, latest in session.execute(statement, values):
+    for index, source, count, quantity, earliest, latest in rows:
         per_source.setdefault(int(index), []).append((str(source), int(count), float(quantity), earliest, latest))
     return {
         index: Covered(
@@ -152,8 +170,9 @@ def _covered_now(session: Session, drafts: Sequence[FlagDraft]) -> dict[int, Cov
 def _covered_statement(rows: int, dialect: str) -> Select[Any]:
     """Per span (index) and source: count, quantity, first and last moment. On PostgreSQL a
     LATERAL subquery per span, so each is an index range scan (ix_activities_member_type)
-    rather than a hash join over the whole table; SQLite joins in nested loops anyway."""
-    spans = _spans_values(rows)
+    rather than a hash join over the whole table; SQLite joins in nested loops anyway.
+    `rows`: the VALUES list's length (SQLite; PostgreSQL's spans are arrays of any length)."""
+    spans = _spans_arrays() if dialect == "postgresql" else _spans_values(rows)
     table = Activity.__table__
     aggregates = (
         table.c.source,
@@ -191,6 +210,27 @@ def _spans_values(count: int) -> CTE:
     return (
         text(f"VALUES {rows}")
         .bindparams(*moments)
+        .columns(
+            column("column1", Integer),
+            column("column2", Integer),
+            column("column3", String),
+            column("column4", UTCDateTime()),
+            column("column5", UTCDateTime()),
+        )
+        .cte("spans")
+    )
+
+
+@cache
+def _spans_arrays() -> CTE:
+    """`_spans_values` on PostgreSQL: the same columns from one array each (:i, :m, :t, :s, :e)."""
+    return (
+        text(
+            "SELECT * FROM unnest(CAST(:i AS INTEGER[]), CAST(:m AS INTEGER[]), CAST(:t AS VARCHAR[]), "
+            "CAST(:s AS TIMESTAMP WITHOUT TIME ZONE[]), CAST(:e AS TIMESTAMP WITHOUT TIME ZONE[])) "
+            "AS given(column1, column2, column3, column4, column5)"
+        )
+        .bindparams(bindparam("s", type_=ARRAY(UTCDateTime())), bindparam("e", type_=ARRAY(UTCDateTime())))
         .columns(
             column("column1", Integer),
             column("column2", Integer),
