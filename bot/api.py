@@ -134,7 +134,7 @@ def ingestion_blueprint(
     `resolver_for_team` (many workspaces) gives the key's workspace its own email lookups;
     without it every batch uses `resolve_email`. `flagger` checks the created activities
     against the flag rules after the answer (by default one of the blueprint's own). A batch's
-    parsing, storing and answer take `turns` at the CPU (by default the machine's; bot/ingest/turns.py)."""
+    validation and storing take `turns` at the CPU (by default the machine's; bot/ingest/turns.py)."""
     api = Blueprint("ingestion_api", __name__, url_prefix="/api/v1")
     flags = flagger if flagger is not None else IngestedFlagger(session_factory, clock)
     cpu = turns if turns is not None else IngestTurns()
@@ -159,12 +159,11 @@ def ingestion_blueprint(
         if owner is None:
             return _problem(401, "That API key is unknown or revoked.")
         resolver = resolver_for_team(owner.team_id) if resolver_for_team is not None else resolve_email
-        with cpu.turn():
-            items = batch_items(request.get_json(silent=True))
-            if isinstance(items, str):
-                return _problem(400, items)
-            report = resolve_then_ingest(session_factory, owner.team_id, owner.name, items, now, resolver)
-            answer = jsonify(results=[result.as_json() for result in report.results])
+        items = batch_items(request.get_json(silent=True))
+        if isinstance(items, str):
+            return _problem(400, items)
+        report = resolve_then_ingest(session_factory, owner.team_id, owner.name, items, now, resolver, turns=cpu)
+        answer = jsonify(results=[result.as_json() for result in report.results])
         if report.touched and on_ingested is not None:
             # Once the caller has its answer: the live standings of the days the batch changed.
             answer.call_on_close(partial(on_ingested, report.touched))

@@ -250,10 +250,9 @@ def _ingest_generic(
         response = jsonify(error=SLACK_UNAVAILABLE)
         response.headers["Retry-After"] = "60"
         return response, 503
-    with turns.turn():  # Slack was asked above: no network while holding the turn
-        report = resolve_then_ingest(
-            session_factory, source.team_id, source.name, items, now, partial(_answered, answers)
-        )
+    report = resolve_then_ingest(
+        session_factory, source.team_id, source.name, items, now, partial(_answered, answers), turns=turns
+    )
     # Claimed only once every item is stored: a delivery cut short by the database is answered
     # "send it again" for the rest, and sending it again must not be a duplicate.
     if delivery_id is not None and not any(result.error == NOT_STORED for result in report.results):

@@ -145,7 +145,8 @@ def create_web_app(
         if refusal is not None:
             logger.warning("refused a request to /slack/events (%s): %s", refusal.status, refusal.reason)
             return Response(status=refusal.status)
-        return handler.handle(request)
+        with turns.interactive():  # an ingested batch in this worker steps aside meanwhile
+            return handler.handle(request)
 
     if bolt_app.oauth_flow is not None:
         oauth_flow = bolt_app.oauth_flow

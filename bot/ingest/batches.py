@@ -41,6 +41,7 @@ from bot.domain.ingestion import (
     emails_to_match,
     ingest_items,
 )
+from bot.ingest.turns import IngestTurns
 from models.bulk_writes import bulk_writes
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ logger = logging.getLogger(__name__)
 # on PostgreSQL how much WAL its commit can find queued before its own (bench/README.md,
 # "Ingestion").
 CHUNK_ITEMS = 100
+# Items validated between two checks for Slack requests waiting in this worker (bot/ingest/turns.py).
+YIELD_EVERY = 20
 NOT_STORED = "not stored: the database failed while storing this batch; send it again"
 
 
@@ -79,22 +82,38 @@ def resolve_then_ingest(
     dry_run: bool = False,
     from_adapter: bool = False,
     chunk_items: int | None = None,
+    turns: IngestTurns | None = None,
 ) -> IngestReport:
     """One result per item, in order. `source` is the default for items that don't name one;
     `dry_run` rolls every chunk back (each item gets the result it would get, nothing is
     stored); `from_adapter`: a vendor adapter made the items (they may name `vendor_user_id`);
-    `chunk_items` overrides the items per transaction (CHUNK_ITEMS)."""
-    prepared = prepare_batch(items, source, now, from_adapter=from_adapter)
-    return store_batch(session_factory, team_id, prepared, now, resolve_email, dry_run=dry_run, chunk_items=chunk_items)
+    `chunk_items` overrides the items per transaction (CHUNK_ITEMS). With `turns` (the web
+    app's), validating and storing each take a turn at the CPU, and step aside for Slack's
+    requests between items and chunks (bot/ingest/turns.py); asking Slack about emails doesn't."""
+    with _turn(turns):
+        prepared = prepare_batch(items, source, now, from_adapter=from_adapter, turns=turns)
+    return store_batch(
+        session_factory, team_id, prepared, now, resolve_email, dry_run=dry_run, chunk_items=chunk_items, turns=turns
+    )
 
 
-def prepare_batch(items: Sequence[object], source: str, now: datetime, *, from_adapter: bool = False) -> PreparedBatch:
+def prepare_batch(
+    items: Sequence[object],
+    source: str,
+    now: datetime,
+    *,
+    from_adapter: bool = False,
+    turns: IngestTurns | None = None,
+) -> PreparedBatch:
     """Validate every item once, outside any transaction; a repeat of an earlier item is a
-    duplicate. No database work: `pipeday import` prepares the next batch while one is stored."""
+    duplicate. No database work: `pipeday import` prepares the next batch while one is stored.
+    `turns`: the caller holds a turn; steps aside for Slack every YIELD_EVERY items."""
     results: list[ItemResult | None] = [None] * len(items)
     pending: list[_Pending] = []
     seen: set[tuple[str, str]] = set()
     for index, raw in enumerate(items):
+        if turns is not None and index % YIELD_EVERY == 0:
+            turns.yield_to_interactive()
         checked = validate_item(raw, source, now, from_adapter=from_adapter)
         if isinstance(checked, ItemResult):
             results[index] = checked
@@ -122,8 +141,10 @@ def store_batch(
     *,
     dry_run: bool = False,
     chunk_items: int | None = None,
+    turns: IngestTurns | None = None,
 ) -> IngestReport:
-    """Store a prepared batch in chunks (see the module's docstring); one result per item, in order."""
+    """Store a prepared batch in chunks (see the module's docstring); one result per item, in order.
+    `turns`: the chunks are stored in one turn at the CPU, stepping aside for Slack between them."""
     results, pending = list(prepared.results), prepared.pending
     report = IngestReport([])
     if pending:
@@ -132,8 +153,10 @@ def store_batch(
         )
         size = max(chunk_items or CHUNK_ITEMS, 1)
         # One batch at a time stores its chunks, and typed logs go first (models.bulk_writes).
-        with _bulk_writes(session_factory):
+        with _turn(turns), _bulk_writes(session_factory):
             for start in range(0, len(pending), size):
+                if turns is not None:
+                    turns.yield_to_interactive()
                 chunk = pending[start : start + size]
                 try:
                     part = _ingest_chunk(session_factory, team_id, prepared, chunk, now, answers, dry_run)
@@ -199,6 +222,10 @@ def _ingest_chunk(
         else:
             transaction.commit()
     return part
+
+
+def _turn(turns: IngestTurns | None) -> AbstractContextManager[None]:
+    return turns.turn() if turns is not None else nullcontext()
 
 
 def _bulk_writes(session_factory: sessionmaker[Session]) -> AbstractContextManager[None]:

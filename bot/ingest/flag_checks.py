@@ -8,8 +8,8 @@ meanwhile is checked together, so ten batches a second cost one pass (one read o
 totals, one refresh of each night flag), not ten. `close` (at a worker's exit) checks what is
 still queued at once. A vendor delivery's run and a replay after
 `pipeday member link` are already after their answer, and `check_now` in their own thread.
-In the web app a pass takes turns at the CPU with the ingested batches, a slice of MAX_BATCH
-activities per turn (bot/ingest/turns.py).
+In the web app a pass takes turns at the CPU with the ingested batches, a slice of TURN_SLICE
+activities per turn, and steps aside for Slack's requests in between (bot/ingest/turns.py).
 
 The rules and their reads are bot.domain.trust_ingested: per (member, type, local day), not per
 item. Caches: each workspace's settings (SettingsCache), the baselines per member or region,
@@ -28,7 +28,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -57,6 +56,9 @@ MAX_BATCH = 2_000
 # least time between the starts of two passes while more keeps coming.
 MAX_PASS = 20_000
 PASS_INTERVAL_S = 1.0
+# Activities a pass checks per turn at the CPU (web app): what an ingested batch waiting for its
+# turn, or a Slack request in this process, waits for at most.
+TURN_SLICE = 500
 # Past this many waiting, a batch's own request thread checks it: memory stays bounded and a
 # sender faster than the checks is slowed down, never allowed to outrun them for ever.
 MAX_QUEUED = 2 * MAX_PASS
@@ -84,7 +86,7 @@ class IngestedFlagger:
         self._clock = clock
         self._sleep = sleep
         self._pass_interval_s = pass_interval_s
-        self._turn: Callable[[], AbstractContextManager[None]] = turns.turn if turns is not None else nullcontext
+        self._turns = turns
         self.settings = SettingsCache()
         self.baselines = BaselineCache()
         self._raised = RaisedFlags()
@@ -146,13 +148,20 @@ class IngestedFlagger:
     def _drain(self) -> None:
         while batch := self._next_batch():
             # A turn per slice: a batch waiting for the CPU waits for one slice, not a whole pass.
-            for start in range(0, len(batch), MAX_BATCH):
-                part = batch[start : start + MAX_BATCH]
+            for start in range(0, len(batch), TURN_SLICE):
+                part = batch[start : start + TURN_SLICE]
                 try:
-                    with self._turn():
-                        self._check(part)
+                    self._check_in_turn(part)
                 except Exception:  # a bug must not stop this process's checks for good
                     logger.exception("flag rules failed for %d ingested activities", len(part))
+
+    def _check_in_turn(self, part: Sequence[IngestedActivity]) -> None:
+        if self._turns is None:
+            self._check(part)
+            return
+        with self._turns.turn():
+            self._turns.yield_to_interactive()
+            self._check(part)
 
     def _next_batch(self) -> list[IngestedActivity]:
         """What is queued, once the interval since the last pass began is over (batches that

@@ -8,6 +8,13 @@ validating, for the GIL: its p99 tripled (bench/README.md, "Ingestion"). One at 
 ingest keeps one core busy and loses little throughput (it was CPU-bound: running three at
 once only made each slower); the other core answers Slack.
 
+Within a worker, the holder also steps aside for Slack: `interactive()` wraps each request
+from Slack, and the holder calls `yield_to_interactive()` between small steps (every few
+items it validates, between its chunks, between flag-check slices). While a request is being
+answered in the same process the holder waits (at most YIELD_MAX_S), because the two would
+otherwise share the GIL and the request would get it only every 5 ms switch interval.
+Requests answered by other workers don't pause it: they have the other core.
+
 The turn is a `flock` on a file in the temp directory, so it spans the worker processes and
 is released by the kernel when a worker dies holding it, and a thread lock in front of it,
 because `flock` excludes open files, not threads. The file is opened per turn, never before
@@ -30,13 +37,41 @@ def default_turns_path() -> Path:
     return Path(tempfile.gettempdir()) / f"pipeday-ingest-turns-{os.getuid()}.lock"
 
 
+# The longest a holder waits at one step for this process's Slack requests to be answered: a
+# stream of them can slow an ingest down, never stop it.
+YIELD_MAX_S = 0.05
+
+
 class IngestTurns:
     """`with turns.turn(): …` runs the block while no other holder on this machine runs its own.
     Not reentrant: a holder must never ask for a second turn."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, yield_max_s: float = YIELD_MAX_S) -> None:
         self._path = path if path is not None else default_turns_path()
+        self._yield_max_s = yield_max_s
         self._in_process = threading.Lock()
+        self._answering = threading.Condition()
+        self._requests = 0  # Slack requests this process is answering now
+
+    @contextmanager
+    def interactive(self) -> Iterator[None]:
+        """Around a request from Slack: a holder in this process steps aside until it's answered."""
+        with self._answering:
+            self._requests += 1
+        try:
+            yield
+        finally:
+            with self._answering:
+                self._requests -= 1
+                if not self._requests:
+                    self._answering.notify_all()
+
+    def yield_to_interactive(self) -> None:
+        """Between a holder's steps: wait while this process answers Slack (at most `yield_max_s`)."""
+        if not self._requests:  # an int read: the common case costs no lock
+            return
+        with self._answering:
+            self._answering.wait_for(lambda: not self._requests, timeout=self._yield_max_s)
 
     @contextmanager
     def turn(self) -> Iterator[None]:

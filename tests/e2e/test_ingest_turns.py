@@ -83,3 +83,35 @@ def test_a_flag_pass_waits_for_its_turn(team: LiveBot, tmp_path: Path) -> None:
         other.release()
         flagger.wait_idle()
     assert [flag.rule for flag in flags(bot)] == ["hours"]
+
+
+def test_a_batch_steps_aside_while_its_worker_answers_slack(team: LiveBot, tmp_path: Path) -> None:
+    bot = team
+    turns = IngestTurns(tmp_path / "turns.lock", yield_max_s=WAIT_S)
+    with ThreadPoolExecutor(1) as pool:
+        with turns.interactive():  # a /pg being answered by this worker
+            ingesting = pool.submit(
+                resolve_then_ingest,
+                bot.session_factory,
+                TEAM_ID,
+                "zapier",
+                [item("a-call"), item("another-call")],
+                bot.clock(),
+                lambda email: None,
+                turns=turns,
+            )
+            with pytest.raises(TimeoutError):
+                ingesting.result(timeout=0.5)
+            assert stored(bot) == 0
+        assert [result.status for result in ingesting.result(timeout=WAIT_S).results] == ["created", "created"]
+    assert stored(bot) == 2
+
+
+def test_a_stream_of_slack_requests_slows_a_batch_down_but_never_stops_it(team: LiveBot, tmp_path: Path) -> None:
+    bot = team
+    turns = IngestTurns(tmp_path / "turns.lock", yield_max_s=0.01)
+    with turns.interactive():  # never answered while the batch runs
+        report = resolve_then_ingest(
+            bot.session_factory, TEAM_ID, "zapier", [item("a-call")], bot.clock(), lambda email: None, turns=turns
+        )
+    assert [result.status for result in report.results] == ["created"]
