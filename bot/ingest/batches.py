@@ -50,6 +50,9 @@ logger = logging.getLogger(__name__)
 # on PostgreSQL how much WAL its commit can find queued before its own (bench/README.md,
 # "Ingestion").
 CHUNK_ITEMS = 100
+# In the web app, where batches share the machine with Slack's requests (`turns`): half as long
+# a wait for a typed log at SQLite's write lock, and twice as many steps aside (bench/README.md).
+SHARED_CHUNK_ITEMS = 50
 # Items validated between two checks for Slack requests waiting in this worker (bot/ingest/turns.py).
 YIELD_EVERY = 20
 NOT_STORED = "not stored: the database failed while storing this batch; send it again"
@@ -87,7 +90,8 @@ def resolve_then_ingest(
     """One result per item, in order. `source` is the default for items that don't name one;
     `dry_run` rolls every chunk back (each item gets the result it would get, nothing is
     stored); `from_adapter`: a vendor adapter made the items (they may name `vendor_user_id`);
-    `chunk_items` overrides the items per transaction (CHUNK_ITEMS). With `turns` (the web
+    `chunk_items` overrides the items per transaction (CHUNK_ITEMS, SHARED_CHUNK_ITEMS with
+    `turns`). With `turns` (the web
     app's), validating and storing each take a turn at the CPU, and step aside for Slack's
     requests between items and chunks (bot/ingest/turns.py); asking Slack about emails doesn't."""
     with _turn(turns):
@@ -151,7 +155,7 @@ def store_batch(
         answers = _ask_slack_about_new_emails(
             session_factory, team_id, pending, now, resolve_email, prepared.from_adapter
         )
-        size = max(chunk_items or CHUNK_ITEMS, 1)
+        size = max(chunk_items or (SHARED_CHUNK_ITEMS if turns is not None else CHUNK_ITEMS), 1)
         # One batch at a time stores its chunks, and typed logs go first (models.bulk_writes).
         with _turn(turns), _bulk_writes(session_factory):
             for start in range(0, len(pending), size):

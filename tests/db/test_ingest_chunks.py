@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.directory import add_region, join_region
-from bot.ingest.batches import NOT_STORED, resolve_then_ingest
+from bot.ingest.batches import CHUNK_ITEMS, NOT_STORED, SHARED_CHUNK_ITEMS, resolve_then_ingest
+from bot.ingest.turns import IngestTurns
 from models import Activity, Member, ParkedItem
 
 TEAM = "T1"
@@ -181,3 +183,20 @@ def test_a_chunk_reads_the_members_it_names_at_once_and_creates_a_new_one_on_fir
     owners = {key.rsplit(":", 1)[1]: (user_id, region_id is not None) for key, user_id, region_id in rows}
     assert owners == {f"c{n}": (PEOPLE[n % 3], True) for n in range(9)} | {"new": ("U_NEW", False)}
     assert sorted((a.region_name or "") for a in report.created) == [""] + ["AMER"] * 9
+
+
+def test_sharing_the_machine_with_slack_a_batch_is_stored_in_smaller_chunks(
+    workspace: sessionmaker[Session], failing_inserts: list[int], tmp_path: Path
+) -> None:
+    """With the web app's turns, SHARED_CHUNK_ITEMS per transaction (a typed log waits for less
+    of a batch at SQLite's write lock); `pipeday import` and the rest keep CHUNK_ITEMS."""
+    items = [call(f"c{n:03d}", slack_user_id=PEOPLE[n % 3]) for n in range(CHUNK_ITEMS)]
+    failing_inserts.append(2)  # the second chunk's insert: what came before it is what one chunk held
+    shared = resolve_then_ingest(
+        workspace, TEAM, "dialer", items, NOW, lambda _email: None, turns=IngestTurns(tmp_path / "turns.lock")
+    )
+    assert [result.status for result in shared.results].count("created") == SHARED_CHUNK_ITEMS < CHUNK_ITEMS
+
+    failing_inserts.clear()
+    alone = resolve_then_ingest(workspace, TEAM, "other", items, NOW, lambda _email: None)
+    assert [result.status for result in alone.results].count("created") == CHUNK_ITEMS
