@@ -237,7 +237,8 @@ class IngestedFlagger:
 
     def _drafts(self, session: Session, batch: Sequence[IngestedActivity]) -> list[FlagDraft]:
         settings = {team_id: self.settings.get(session, team_id) for team_id in {a.team_id for a in batch}}
-        checked = [activity for activity in batch if settings[activity.team_id].any_log_rule]
+        ruled = {team_id for team_id, rules in settings.items() if rules.any_log_rule}  # once per workspace
+        checked = [activity for activity in batch if activity.team_id in ruled]
 
         def reader(day: date, zone: ZoneInfo, rules: TrustSettings) -> BaselineReader:
             return BaselineReader(session, self.baselines, day, zone, rules.history_weeks)
