@@ -23,12 +23,14 @@ from bot.domain.ingested_days import IngestedFacts
 from bot.domain.ingestion import ActivityBatch, ActivityItem, EmailLookupFailed, EmailResolver
 from bot.ingest.batches import resolve_then_ingest
 from bot.ingest.flag_checks import IngestedFlagger
-from bot.ingest.turns import IngestTurns
+from bot.ingest.turns import IngestTurns, NoTurn
 
 logger = logging.getLogger(__name__)
 IngestedListener = Callable[[set[IngestedFacts]], None]
 
 MAX_ITEMS = 1000
+BUSY = "Pipeday is busy storing other batches, so nothing was stored: send the same request again."
+BUSY_RETRY_AFTER_S = "5"
 MAX_API_BODY_BYTES = 1024 * 1024
 
 
@@ -98,6 +100,7 @@ def openapi_document() -> dict[str, Any]:
                         "400": {"description": 'The body isn\'t {"activities": [...]} with at most 1,000 items.'},
                         "401": {"description": "A missing, bad or revoked key."},
                         "413": {"description": "The body is over 1 MB."},
+                        "503": {"description": "Busy storing other batches; nothing stored: send it again."},
                     },
                 }
             }
@@ -117,6 +120,13 @@ def batch_items(payload: object) -> list[object] | str:
 
 def _problem(status: int, message: str) -> tuple[Response, int]:
     return jsonify(error=message), status
+
+
+def busy_answer() -> tuple[Response, int]:
+    """503 for a batch that got no turn at the CPU in time (bot/ingest/turns.py): nothing stored."""
+    response, status = _problem(503, BUSY)
+    response.headers["Retry-After"] = BUSY_RETRY_AFTER_S
+    return response, status
 
 
 def ingestion_blueprint(
@@ -162,7 +172,11 @@ def ingestion_blueprint(
         items = batch_items(request.get_json(silent=True))
         if isinstance(items, str):
             return _problem(400, items)
-        report = resolve_then_ingest(session_factory, owner.team_id, owner.name, items, now, resolver, turns=cpu)
+        try:
+            report = resolve_then_ingest(session_factory, owner.team_id, owner.name, items, now, resolver, turns=cpu)
+        except NoTurn:
+            logger.warning("a batch got no turn at the CPU in time and was answered 503")
+            return busy_answer()
         answer = jsonify(results=[result.as_json() for result in report.results])
         if report.touched and on_ingested is not None:
             # Once the caller has its answer: the live standings of the days the batch changed.

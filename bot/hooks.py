@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.adapters.base import Adapter, HookRequest, Parsed, PayloadError
 from bot.adapters.registry import adapter_for
 from bot.adapters.vendor_api import UrllibVendorApi
-from bot.api import slack_email_resolver
+from bot.api import busy_answer, slack_email_resolver
 from bot.domain.deliveries import claim_delivery, delivery_seen
 from bot.domain.ingested_days import IngestedFacts
 from bot.domain.ingested_items import ItemResult, validate_item
@@ -46,7 +46,7 @@ from bot.ingest.batches import NOT_STORED, resolve_then_ingest
 from bot.ingest.deliveries_runner import ApiFactory, DeliveryRunner, Source
 from bot.ingest.delivery_pool import DeliveryPool
 from bot.ingest.flag_checks import IngestedFlagger
-from bot.ingest.turns import IngestTurns
+from bot.ingest.turns import IngestTurns, NoTurn
 from bot.installs.clients import WorkspaceClients
 from bot.installs.setup import email_resolver_for
 from bot.settings import ConfigurationError
@@ -250,9 +250,13 @@ def _ingest_generic(
         response = jsonify(error=SLACK_UNAVAILABLE)
         response.headers["Retry-After"] = "60"
         return response, 503
-    report = resolve_then_ingest(
-        session_factory, source.team_id, source.name, items, now, partial(_answered, answers), turns=turns
-    )
+    try:
+        report = resolve_then_ingest(
+            session_factory, source.team_id, source.name, items, now, partial(_answered, answers), turns=turns
+        )
+    except NoTurn:
+        logger.warning("a generic delivery got no turn at the CPU in time and was answered 503")
+        return busy_answer()
     # Claimed only once every item is stored: a delivery cut short by the database is answered
     # "send it again" for the rest, and sending it again must not be a duplicate.
     if delivery_id is not None and not any(result.error == NOT_STORED for result in report.results):

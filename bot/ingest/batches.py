@@ -93,7 +93,8 @@ def resolve_then_ingest(
     `chunk_items` overrides the items per transaction (CHUNK_ITEMS, SHARED_CHUNK_ITEMS with
     `turns`). With `turns` (the web
     app's), validating and storing each take a turn at the CPU, and step aside for Slack's
-    requests between items and chunks (bot/ingest/turns.py); asking Slack about emails doesn't."""
+    requests between items and chunks (bot/ingest/turns.py); asking Slack about emails doesn't.
+    A turn not free within the turns' `batch_wait_s` raises NoTurn before anything is stored."""
     with _turn(turns):
         prepared = prepare_batch(items, source, now, from_adapter=from_adapter, turns=turns)
     return store_batch(
@@ -229,7 +230,7 @@ def _ingest_chunk(
 
 
 def _turn(turns: IngestTurns | None) -> AbstractContextManager[None]:
-    return turns.turn() if turns is not None else nullcontext()
+    return turns.turn(turns.batch_wait_s) if turns is not None else nullcontext()
 
 
 def _bulk_writes(session_factory: sessionmaker[Session]) -> AbstractContextManager[None]:

@@ -8,8 +8,9 @@ meanwhile is checked together, so ten batches a second cost one pass (one read o
 totals, one refresh of each night flag), not ten. `close` (at a worker's exit) checks what is
 still queued at once. A vendor delivery's run and a replay after
 `pipeday member link` are already after their answer, and `check_now` in their own thread.
-In the web app a pass takes turns at the CPU with the ingested batches, a slice of TURN_SLICE
-activities per turn, and steps aside for Slack's requests in between (bot/ingest/turns.py).
+In the web app each step of a check (its reads; each try at storing its flags) takes a turn at
+the CPU with the ingested batches, after this worker's Slack requests, and a pass is checked
+TURN_SLICE activities at a time; retries wait outside the turn (bot/ingest/turns.py).
 
 The rules and their reads are bot.domain.trust_ingested: per (member, type, local day), not per
 item. Caches: each workspace's settings (SettingsCache), the baselines per member or region,
@@ -80,8 +81,8 @@ class IngestedFlagger:
         pass_interval_s: float = PASS_INTERVAL_S,
         turns: IngestTurns | None = None,
     ) -> None:
-        """`turns`: the web app's, so its passes take turns at the CPU with the ingested batches
-        (bot/ingest/turns.py); a CLI's or a test's checker runs without."""
+        """`turns`: the web app's, so its checks take turns at the CPU with the ingested batches
+        (bot/ingest/turns.py); a CLI's or a test's checker runs without, a pass in one go."""
         self._session_factory = session_factory
         self._clock = clock
         self._sleep = sleep
@@ -147,21 +148,23 @@ class IngestedFlagger:
 
     def _drain(self) -> None:
         while batch := self._next_batch():
-            # A turn per slice: a batch waiting for the CPU waits for one slice, not a whole pass.
-            for start in range(0, len(batch), TURN_SLICE):
-                part = batch[start : start + TURN_SLICE]
+            # With turns, a slice at a time: a batch waiting for the CPU waits for a slice's step.
+            size = TURN_SLICE if self._turns is not None else len(batch)
+            for start in range(0, len(batch), size):
+                part = batch[start : start + size]
                 try:
-                    self._check_in_turn(part)
+                    self._check(part)
                 except Exception:  # a bug must not stop this process's checks for good
                     logger.exception("flag rules failed for %d ingested activities", len(part))
 
-    def _check_in_turn(self, part: Sequence[IngestedActivity]) -> None:
+    def _step(self, work: Callable[[], list[FlagDraft]]) -> list[FlagDraft]:
+        """One step of a check (its reads, or one try at storing) in a turn at the CPU, once this
+        worker's Slack requests are answered; retries wait outside the turn."""
         if self._turns is None:
-            self._check(part)
-            return
+            return work()
         with self._turns.turn():
             self._turns.yield_to_interactive()
-            self._check(part)
+            return work()
 
     def _next_batch(self) -> list[IngestedActivity]:
         """What is queued, once the interval since the last pass began is over (batches that
@@ -184,20 +187,24 @@ class IngestedFlagger:
         try:
             if self._reads is None:
                 # The reads and the INSERT in one transaction, retried whole while the database is busy.
-                drafts = self._retrying(lambda: self._read_and_store(batch), len(batch))
+                drafts = self._retrying(lambda: self._step(lambda: self._read_and_store(batch)), len(batch))
             else:
                 # SQLite: the reads (a region's baseline reads weeks of its activity) in WAL
                 # beside the writers, never holding the write gate; only the flags' INSERT takes it.
-                with self._reads() as session:
-                    drafts = self._drafts(session, batch)
+                drafts = self._step(lambda: self._read_drafts(batch))
                 if drafts:
-                    self._retrying(lambda: self._store(drafts), len(batch))
+                    self._retrying(lambda: self._step(lambda: self._store(drafts)), len(batch))
         except SQLAlchemyError:
             # The activities are stored and answered; the flags that couldn't be raised are lost.
             logger.error("flag rules failed for %d ingested activities", len(batch), exc_info=True)
             return
         # Not a night's flag: a later batch of that night refreshes it, or follows its resolution.
         self._raised.remember([draft.dedupe_key for draft in drafts if not is_span_draft(draft)])
+
+    def _read_drafts(self, batch: Sequence[IngestedActivity]) -> list[FlagDraft]:
+        assert self._reads is not None
+        with self._reads() as session:
+            return self._drafts(session, batch)
 
     def _read_and_store(self, batch: Sequence[IngestedActivity]) -> list[FlagDraft]:
         with self._session_factory.begin() as session:

@@ -27,6 +27,7 @@ import fcntl
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,15 +41,24 @@ def default_turns_path() -> Path:
 # The longest a holder waits at one step for this process's Slack requests to be answered: a
 # stream of them can slow an ingest down, never stop it.
 YIELD_MAX_S = 0.05
+# The longest a batch waits for a turn before it is refused (NoTurn: "send it again"), so request
+# threads don't pile up behind a holder stuck on the database.
+BATCH_WAIT_S = 10.0
+# How often a waiter with a deadline tries the turn again.
+POLL_S = 0.002
 
 
 class IngestTurns:
     """`with turns.turn(): …` runs the block while no other holder on this machine runs its own.
     Not reentrant: a holder must never ask for a second turn."""
 
-    def __init__(self, path: Path | None = None, *, yield_max_s: float = YIELD_MAX_S) -> None:
+    def __init__(
+        self, path: Path | None = None, *, yield_max_s: float = YIELD_MAX_S, batch_wait_s: float = BATCH_WAIT_S
+    ) -> None:
+        """`batch_wait_s`: how long a batch's request waits for a turn before it is refused."""
         self._path = path if path is not None else default_turns_path()
         self._yield_max_s = yield_max_s
+        self.batch_wait_s = batch_wait_s
         self._in_process = threading.Lock()
         self._answering = threading.Condition()
         self._requests = 0  # Slack requests this process is answering now
@@ -74,11 +84,37 @@ class IngestTurns:
             self._answering.wait_for(lambda: not self._requests, timeout=self._yield_max_s)
 
     @contextmanager
-    def turn(self) -> Iterator[None]:
-        with self._in_process:
+    def turn(self, timeout_s: float | None = None) -> Iterator[None]:
+        """The block runs in this process's turn; with `timeout_s`, NoTurn is raised when the turn
+        isn't free by then (a request thread must not wait behind a holder stuck on the database)."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        if not self._in_process.acquire(timeout=-1 if timeout_s is None else timeout_s):
+            raise NoTurn(f"no turn at the CPU within {timeout_s:g}s")
+        try:
             descriptor = os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600)
             try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX)
+                _lock(descriptor, deadline)
                 yield
             finally:
                 os.close(descriptor)  # closing the only descriptor releases the flock
+        finally:
+            self._in_process.release()
+
+
+class NoTurn(Exception):
+    """No turn at the CPU within the time a caller could wait; nothing was done."""
+
+
+def _lock(descriptor: int, deadline: float | None) -> None:
+    if deadline is None:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        return
+    # flock can't wait with a timeout: try, and try again every POLL_S until the deadline.
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise NoTurn("no turn at the CPU: another ingest has held it too long") from None
+            time.sleep(POLL_S)

@@ -9,6 +9,7 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.directory import MemberRef, add_region, join_region
 from bot.domain.ingested_days import IngestedActivity
 from bot.ingest.flag_checks import IngestedFlagger
+from bot.ingest.turns import IngestTurns, NoTurn
 from models import Flag
 from tests.support.waiting import wait_until
 
@@ -108,3 +110,28 @@ def test_flags_that_still_cant_be_stored_are_logged_as_an_error(
     assert stored_flags(session_factory) == []
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert errors == ["flag rules failed for 1 ingested activities"]
+
+
+def test_with_turns_a_busy_databases_retries_wait_outside_the_turn(
+    engine: Engine, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Each try at storing takes its own turn: while the checker waits to retry, ingested
+    batches on this machine can have the CPU (they don't wait out its pauses)."""
+    call = night_call(session_factory)
+    free_while_pausing: list[bool] = []
+
+    def pause(_seconds: float) -> None:
+        try:
+            with IngestTurns(tmp_path / "turns.lock").turn(timeout_s=1.0):  # as another worker would
+                free_while_pausing.append(True)
+        except NoTurn:
+            free_while_pausing.append(False)
+
+    busy = BusyFlagWrites(engine, times=2)
+    flagger = IngestedFlagger(session_factory, lambda: NOW, sleep=pause, turns=IngestTurns(tmp_path / "turns.lock"))
+    try:
+        flagger.check_now([call])
+    finally:
+        event.remove(engine, "before_cursor_execute", busy.before)
+    assert free_while_pausing == [True, True]
+    assert stored_flags(session_factory) == [("hours", "04:00")]

@@ -115,3 +115,24 @@ def test_a_stream_of_slack_requests_slows_a_batch_down_but_never_stops_it(team: 
             bot.session_factory, TEAM_ID, "zapier", [item("a-call")], bot.clock(), lambda email: None, turns=turns
         )
     assert [result.status for result in report.results] == ["created"]
+
+
+def test_a_batch_that_gets_no_turn_in_time_is_refused_with_a_retry_and_nothing_stored(
+    team: LiveBot, tmp_path: Path
+) -> None:
+    bot = team
+    turns = IngestTurns(tmp_path / "turns.lock", batch_wait_s=0.3)
+    web = Flask("ingestion-only")
+    web.register_blueprint(ingestion_blueprint(bot.session_factory, bot.clock, lambda email: None, turns=turns))
+    key = new_key(bot)
+    with serve_wsgi(web) as base_url, ThreadPoolExecutor(1) as pool:
+        bot.base_url = base_url
+        other = OtherHolder(tmp_path / "turns.lock", pool)  # stuck, as on a database that hangs
+        refused = post(bot, {"activities": [item("a-call")]}, key)
+        other.release()
+        assert (refused.status_code, refused.headers.get("Retry-After")) == (503, "5")
+        assert "send the same request again" in refused.json()["error"]
+        assert stored(bot) == 0
+
+        resent = post(bot, {"activities": [item("a-call")]}, key)
+    assert [r["status"] for r in resent.json()["results"]] == ["created"]
