@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -32,10 +33,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.settings import ConfigurationError
 
-def default_turns_path() -> Path:
-    """Per user, so two users' apps on one box never share (or fight over) the file."""
-    return Path(tempfile.gettempdir()) / f"pipeday-ingest-turns-{os.getuid()}.lock"
+
+def default_turns_path(base: Path | None = None) -> Path:
+    """The lock file, in a directory of this user's own under the temp directory (`base`): on a
+    shared host another account could otherwise create the file first, or hold its lock, and
+    stop every ingest. A directory that isn't this user's alone is refused at start-up."""
+    directory = (base if base is not None else Path(tempfile.gettempdir())) / f"pipeday-{os.getuid()}"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    found = os.lstat(directory)
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or found.st_mode & 0o077:
+        raise ConfigurationError(
+            f"{directory} must be a directory of this user's alone (mode 700) for the ingest's CPU turns: remove it"
+        )
+    return directory / "ingest-turns.lock"
 
 
 # The longest a holder waits at one step for this process's Slack requests to be answered: a
@@ -91,7 +103,7 @@ class IngestTurns:
         if not self._in_process.acquire(timeout=-1 if timeout_s is None else timeout_s):
             raise NoTurn(f"no turn at the CPU within {timeout_s:g}s")
         try:
-            descriptor = os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600)
+            descriptor = os.open(self._path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
             try:
                 _lock(descriptor, deadline)
                 yield

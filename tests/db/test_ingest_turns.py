@@ -3,12 +3,17 @@ processes (gunicorn's workers), and a holder that dies releases its turn."""
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-from bot.ingest.turns import IngestTurns
+import pytest
+
+from bot.ingest.turns import IngestTurns, default_turns_path
+from bot.settings import ConfigurationError
 
 WAIT_S = 10.0
 # Takes the turn on the file named by argv[1], says so, and holds it until stdin closes.
@@ -79,3 +84,27 @@ def test_a_holder_that_dies_releases_its_turn(tmp_path: Path) -> None:
 
     assert taken.wait(WAIT_S)
     release.set()
+
+
+def test_the_default_lock_lives_in_a_directory_of_this_users_alone(tmp_path: Path) -> None:
+    path = default_turns_path(tmp_path)
+
+    directory = path.parent
+    assert directory.parent == tmp_path and stat.S_IMODE(directory.stat().st_mode) == 0o700
+    with IngestTurns(path).turn():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert default_turns_path(tmp_path) == path  # found again at the next start
+
+
+@pytest.mark.parametrize("planted", ["open to others", "a link elsewhere"])
+def test_a_directory_someone_else_could_have_planted_is_refused_at_start(tmp_path: Path, planted: str) -> None:
+    directory = tmp_path / f"pipeday-{os.getuid()}"
+    if planted == "open to others":
+        directory.mkdir(mode=0o700)
+        directory.chmod(0o777)
+    else:
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        directory.symlink_to(tmp_path / "elsewhere")
+
+    with pytest.raises(ConfigurationError, match="must be a directory of this user's alone"):
+        default_turns_path(tmp_path)
