@@ -183,24 +183,44 @@ def ensure_member_ref(session: Session, team_id: str, user_id: str, display_name
     return found if found is not None else MemberRef.of(ensure_member(session, team_id, user_id, display_name))
 
 
+def find_member_refs(session: Session, team_id: str, user_ids: set[str]) -> dict[str, MemberRef]:
+    """`find_member_ref` for many Slack user ids in one query: those that exist, by user id."""
+    if not user_ids:
+        return {}
+    rows = session.execute(_member_refs_statement(), {"team_id": team_id, "user_ids": sorted(user_ids)})
+    return {ref.user_id: ref for ref in (MemberRef(*row) for row in rows)}
+
+
+def _member_ref_columns() -> Select[Any]:
+    """MemberRef's columns, in its order, with the member's region."""
+    members, regions = Member.__table__, Region.__table__
+    return select(
+        members.c.id,
+        members.c.team_id,
+        members.c.user_id,
+        members.c.region_id,
+        regions.c.name,
+        regions.c.tz,
+        # so the log path needs no query of its own to see a stale name
+        members.c.name_refreshed_at,
+        members.c.name_pinned,
+    ).select_from(members.outerjoin(regions, regions.c.id == members.c.region_id))
+
+
+# Built once, so each log (or ingested chunk) skips rebuilding the statement and its cache key.
 @cache
 def _member_ref_statement() -> Select[Any]:
-    # Built once, so each log skips rebuilding the statement and its cache key.
-    members, regions = Member.__table__, Region.__table__
-    return (
-        select(
-            members.c.id,
-            members.c.team_id,
-            members.c.user_id,
-            members.c.region_id,
-            regions.c.name,
-            regions.c.tz,
-            # so the log path needs no query of its own to see a stale name
-            members.c.name_refreshed_at,
-            members.c.name_pinned,
-        )
-        .select_from(members.outerjoin(regions, regions.c.id == members.c.region_id))
-        .where(members.c.team_id == bindparam("team_id"), members.c.user_id == bindparam("user_id"))
+    members = Member.__table__
+    return _member_ref_columns().where(
+        members.c.team_id == bindparam("team_id"), members.c.user_id == bindparam("user_id")
+    )
+
+
+@cache
+def _member_refs_statement() -> Select[Any]:
+    members = Member.__table__
+    return _member_ref_columns().where(
+        members.c.team_id == bindparam("team_id"), members.c.user_id.in_(bindparam("user_ids", expanding=True))
     )
 
 

@@ -14,15 +14,13 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
-from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.activities import MAX_KEY_LENGTH
-from bot.domain.directory import MemberRef, ensure_member, find_member_ref
+from bot.domain.directory import MemberRef, ensure_member, find_member_ref, find_member_refs
 from bot.domain.errors import Conflict
 from bot.domain.ingested_days import IngestedActivity, IngestedFacts
 from bot.domain.ingested_items import ActivityBatch as ActivityBatch
@@ -46,7 +44,7 @@ from bot.domain.person_keys import (
     remember_miss,
 )
 from bot.domain.text_input import unsafe_character
-from models import Member, ParkedItem, Region
+from models import Member, ParkedItem
 from models.ingestion import PersonLink
 
 EmailResolver = Callable[[str], str | None]  # an email → a Slack user id, or None
@@ -150,14 +148,13 @@ def ingest_items(
 def _match_people(
     session: Session, team_id: str, entries: list[ValidItem], resolve_email: EmailResolver, now: datetime
 ) -> None:
-    by_user: dict[str, MemberRef] = {}
     by_email: dict[str, MemberRef | None] = {}
     by_link: dict[str, MemberRef | None] = {}
     unasked: dict[str, str] = {}  # emails nobody could be asked about, and why
     # The members named by Slack user id, in one read (not one per member): the rest are
     # created on first sight below.
     named = {entry.item.slack_user_id for entry in entries if entry.item.slack_user_id is not None}
-    by_user.update(_existing_members(session, team_id, named))
+    by_user = find_member_refs(session, team_id, named)
     for entry in entries:
         user_id, email = entry.item.slack_user_id, entry.item.email
         if user_id is not None:
@@ -182,35 +179,6 @@ def _match_people(
             entry.member = by_link[entry.person_key]
             if entry.member is None:
                 entry.reason = f"nobody is linked to {entry.person_key}"[:200]
-
-
-def _existing_members(session: Session, team_id: str, user_ids: set[str]) -> dict[str, MemberRef]:
-    """The members with these Slack user ids that exist, as `find_member_ref` reads each."""
-    if not user_ids:
-        return {}
-    rows = session.execute(_member_refs_statement(), {"team_id": team_id, "user_ids": sorted(user_ids)})
-    return {ref.user_id: ref for ref in (MemberRef(*row) for row in rows)}
-
-
-@cache
-def _member_refs_statement() -> Select[Any]:
-    # directory.find_member_ref's columns, in MemberRef's order, for many members at once;
-    # built once, so each chunk skips rebuilding the statement and its cache key.
-    members, regions = Member.__table__, Region.__table__
-    return (
-        select(
-            members.c.id,
-            members.c.team_id,
-            members.c.user_id,
-            members.c.region_id,
-            regions.c.name,
-            regions.c.tz,
-            members.c.name_refreshed_at,
-            members.c.name_pinned,
-        )
-        .select_from(members.outerjoin(regions, regions.c.id == members.c.region_id))
-        .where(members.c.team_id == bindparam("team_id"), members.c.user_id.in_(bindparam("user_ids", expanding=True)))
-    )
 
 
 def _member_for_email(
