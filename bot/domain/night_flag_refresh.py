@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnClause
 
 from bot.domain.activity_sources import SELF_REPORTED_SOURCES
 from bot.domain.ingested_hours import Covered, _figures
@@ -201,24 +202,24 @@ def _covered_statement(rows: int, dialect: str) -> Select[Any]:
     )
 
 
+def _span_columns() -> list[ColumnClause[Any]]:
+    """The spans' columns as both databases name a VALUES list's: index, member, type, start, end."""
+    return [
+        column("column1", Integer),
+        column("column2", Integer),
+        column("column3", String),
+        column("column4", UTCDateTime()),
+        column("column5", UTCDateTime()),
+    ]
+
+
 @lru_cache(maxsize=64)
 def _spans_values(count: int) -> CTE:
     """`WITH spans AS (VALUES (:i0, :m0, :t0, :s0, :e0), …)`: index, member, type, span (both
     databases name a VALUES list's columns column1, column2, …), for `count` spans."""
     rows = ", ".join(f"(:i{n}, :m{n}, :t{n}, :s{n}, :e{n})" for n in range(count))
     moments = [bindparam(f"{name}{n}", type_=UTCDateTime()) for n in range(count) for name in ("s", "e")]
-    return (
-        text(f"VALUES {rows}")
-        .bindparams(*moments)
-        .columns(
-            column("column1", Integer),
-            column("column2", Integer),
-            column("column3", String),
-            column("column4", UTCDateTime()),
-            column("column5", UTCDateTime()),
-        )
-        .cte("spans")
-    )
+    return text(f"VALUES {rows}").bindparams(*moments).columns(*_span_columns()).cte("spans")
 
 
 @cache
@@ -231,13 +232,7 @@ def _spans_arrays() -> CTE:
             "AS given(column1, column2, column3, column4, column5)"
         )
         .bindparams(bindparam("s", type_=ARRAY(UTCDateTime())), bindparam("e", type_=ARRAY(UTCDateTime())))
-        .columns(
-            column("column1", Integer),
-            column("column2", Integer),
-            column("column3", String),
-            column("column4", UTCDateTime()),
-            column("column5", UTCDateTime()),
-        )
+        .columns(*_span_columns())
         .cte("spans")
     )
 
