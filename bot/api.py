@@ -30,7 +30,7 @@ IngestedListener = Callable[[set[IngestedFacts]], None]
 
 MAX_ITEMS = 1000
 BUSY = "Pipeday is busy storing other batches, so nothing was stored: send the same request again."
-BUSY_RETRY_AFTER_S = "5"
+BUSY_RETRY_AFTER_S = 5
 MAX_API_BODY_BYTES = 1024 * 1024
 
 
@@ -122,11 +122,16 @@ def _problem(status: int, message: str) -> tuple[Response, int]:
     return jsonify(error=message), status
 
 
-def busy_answer() -> tuple[Response, int]:
-    """503 for a batch that got no turn at the CPU in time (bot/ingest/turns.py): nothing stored."""
-    response, status = _problem(503, BUSY)
-    response.headers["Retry-After"] = BUSY_RETRY_AFTER_S
+def retry_later(message: str, after_s: int) -> tuple[Response, int]:
+    """503 with Retry-After: nothing was stored, and the same request later will be."""
+    response, status = _problem(503, message)
+    response.headers["Retry-After"] = str(after_s)
     return response, status
+
+
+def busy_answer() -> tuple[Response, int]:
+    """For a batch that got no turn at the CPU in time (bot/ingest/turns.py)."""
+    return retry_later(BUSY, BUSY_RETRY_AFTER_S)
 
 
 def ingestion_blueprint(
@@ -168,10 +173,10 @@ def ingestion_blueprint(
             owner = authenticate(session, presented.strip(), now)
         if owner is None:
             return _problem(401, "That API key is unknown or revoked.")
-        resolver = resolver_for_team(owner.team_id) if resolver_for_team is not None else resolve_email
         items = batch_items(request.get_json(silent=True))
         if isinstance(items, str):
             return _problem(400, items)
+        resolver = resolver_for_team(owner.team_id) if resolver_for_team is not None else resolve_email
         try:
             report = resolve_then_ingest(session_factory, owner.team_id, owner.name, items, now, resolver, turns=cpu)
         except NoTurn:

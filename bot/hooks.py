@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.adapters.base import Adapter, HookRequest, Parsed, PayloadError
 from bot.adapters.registry import adapter_for
 from bot.adapters.vendor_api import UrllibVendorApi
-from bot.api import busy_answer, slack_email_resolver
+from bot.api import busy_answer, retry_later, slack_email_resolver
 from bot.domain.deliveries import claim_delivery, delivery_seen
 from bot.domain.ingested_days import IngestedFacts
 from bot.domain.ingested_items import ItemResult, validate_item
@@ -247,9 +247,7 @@ def _ingest_generic(
             return jsonify(results=[result.as_json() for result in _redelivered(items, source.name, now)]), 200
     answers = _ask_slack(session_factory, source.team_id, items, now, resolve_email)
     if answers is None:
-        response = jsonify(error=SLACK_UNAVAILABLE)
-        response.headers["Retry-After"] = "60"
-        return response, 503
+        return retry_later(SLACK_UNAVAILABLE, 60)
     try:
         report = resolve_then_ingest(
             session_factory, source.team_id, source.name, items, now, partial(_answered, answers), turns=turns

@@ -91,9 +91,9 @@ def resolve_then_ingest(
     `dry_run` rolls every chunk back (each item gets the result it would get, nothing is
     stored); `from_adapter`: a vendor adapter made the items (they may name `vendor_user_id`);
     `chunk_items` overrides the items per transaction (CHUNK_ITEMS, SHARED_CHUNK_ITEMS with
-    `turns`). With `turns` (the web
-    app's), validating and storing each take a turn at the CPU, and step aside for Slack's
-    requests between items and chunks (bot/ingest/turns.py); asking Slack about emails doesn't.
+    `turns`). With `turns` (the web app's), validating and storing each take a turn at the CPU,
+    and step aside for Slack's requests between items and chunks (bot/ingest/turns.py); asking
+    Slack about emails doesn't.
     A turn not free within the turns' `batch_wait_s` raises NoTurn before anything is stored."""
     with _turn(turns):
         prepared = prepare_batch(items, source, now, from_adapter=from_adapter, turns=turns)
