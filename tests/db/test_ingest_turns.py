@@ -60,27 +60,20 @@ def test_threads_of_one_process_take_turns(tmp_path: Path) -> None:
     second_release.set()
 
 
-def test_another_process_waits_for_the_turn_and_gets_it_when_the_holder_is_done(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ending", ["finishes its block", "is killed mid-batch (gunicorn's timeout)"])
+def test_another_process_holds_the_turn_until_it_finishes_or_dies(tmp_path: Path, ending: str) -> None:
     path = tmp_path / "turns.lock"
     holder = holder_process(path)
     taken, release = taken_on_a_thread(IngestTurns(path))
 
     assert not taken.wait(0.3), "this process ran while another held the turn"
-    assert holder.stdin is not None
-    holder.stdin.close()  # the holder finishes its block
-    assert holder.wait(WAIT_S) == 0
-    assert taken.wait(WAIT_S)
-    release.set()
-
-
-def test_a_holder_that_dies_releases_its_turn(tmp_path: Path) -> None:
-    path = tmp_path / "turns.lock"
-    holder = holder_process(path)
-    taken, release = taken_on_a_thread(IngestTurns(path))
-    assert not taken.wait(0.3)
-
-    holder.kill()  # a worker killed mid-batch (gunicorn's timeout)
-    holder.wait(WAIT_S)
+    if ending == "finishes its block":
+        assert holder.stdin is not None
+        holder.stdin.close()
+        assert holder.wait(WAIT_S) == 0
+    else:
+        holder.kill()
+        holder.wait(WAIT_S)
 
     assert taken.wait(WAIT_S)
     release.set()
