@@ -36,7 +36,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-FIRST_POLL_S, LONGEST_POLL_S = 0.0002, 0.002
+from models.file_locks import FIRST_POLL_S, flock_until
+
 # How often a bulk writer that stepped aside looks whether the others are done.
 YIELD_POLL_S = 0.0005
 # WAL checkpoints, after the gate is released: every few bulk commits (a 100-row chunk writes
@@ -79,6 +80,10 @@ def yielding_writes(lane_wait_s: float | None = None) -> Iterator[None]:
     finally:
         _bulk.reset(token)
         scope.leave()
+
+
+def _locked(why: str) -> Callable[[], sqlite3.OperationalError]:
+    return lambda: sqlite3.OperationalError(f"database is locked ({why})")
 
 
 def waiting_path(lock_path: Path) -> Path:
@@ -149,20 +154,11 @@ class WriteGate:
     def _enter_lane(self, deadline: float) -> None:
         if not self._lane.acquire(timeout=_left(deadline)):
             raise sqlite3.OperationalError("database is locked (bulk write: waited for this process's bulk write)")
-        fd = self._lane_file.fd()
-        pause = FIRST_POLL_S
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    self._lane.release()
-                    raise sqlite3.OperationalError(
-                        "database is locked (bulk write: waited for another process's bulk write)"
-                    ) from None
-                time.sleep(pause)
-                pause = min(pause * 2, LONGEST_POLL_S)
+        try:
+            flock_until(self._lane_file.fd(), deadline, _locked("bulk write: waited for another process's bulk write"))
+        except sqlite3.OperationalError:
+            self._lane.release()
+            raise
 
     def release(self) -> None:
         try:
@@ -245,19 +241,7 @@ class WriteGate:
 
     def _flock_until(self, deadline: float, give_up: Callable[[], bool] = lambda: False) -> bool:
         """Poll for the flock until `deadline` (then raise); False as soon as `give_up()`."""
-        fd = self._lock_file.fd()
-        pause = FIRST_POLL_S
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if give_up():
-                    return False
-                if time.monotonic() >= deadline:
-                    raise sqlite3.OperationalError("database is locked (waited for another process's writer)") from None
-                time.sleep(pause)
-                pause = min(pause * 2, LONGEST_POLL_S)
+        return flock_until(self._lock_file.fd(), deadline, _locked("waited for another process's writer"), give_up)
 
     def _announce(self, deadline: float) -> None:
         # A bulk writer's probe holds the file exclusively for microseconds at a time.

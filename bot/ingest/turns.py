@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.settings import ConfigurationError
+from models.file_locks import flock_until
 
 
 def default_turns_path(base: Path | None = None) -> Path:
@@ -56,8 +57,6 @@ YIELD_MAX_S = 0.05
 # The longest a batch waits for a turn before it is refused (NoTurn: "send it again"), so request
 # threads don't pile up behind a holder stuck on the database.
 BATCH_WAIT_S = 10.0
-# How often a waiter with a deadline tries the turn again.
-POLL_S = 0.002
 
 
 class IngestTurns:
@@ -120,13 +119,5 @@ class NoTurn(Exception):
 def _lock(descriptor: int, deadline: float | None) -> None:
     if deadline is None:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
-        return
-    # flock can't wait with a timeout: try, and try again every POLL_S until the deadline.
-    while True:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise NoTurn("no turn at the CPU: another ingest has held it too long") from None
-            time.sleep(POLL_S)
+    else:
+        flock_until(descriptor, deadline, lambda: NoTurn("no turn at the CPU: another ingest has held it too long"))
