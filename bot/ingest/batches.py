@@ -93,13 +93,16 @@ def resolve_then_ingest(
     `chunk_items` overrides the items per transaction (CHUNK_ITEMS, SHARED_CHUNK_ITEMS with
     `turns`). With `turns` (the web app's), validating and storing each take a turn at the CPU,
     and step aside for Slack's requests between items and chunks (bot/ingest/turns.py); asking
-    Slack about emails doesn't.
+    Slack about emails doesn't: a batch that needs to takes two turns, the rest one.
     A turn not free within the turns' `batch_wait_s` raises NoTurn before anything is stored."""
+    size = chunk_items or (SHARED_CHUNK_ITEMS if turns is not None else CHUNK_ITEMS)
     with _turn(turns):
         prepared = prepare_batch(items, source, now, from_adapter=from_adapter, turns=turns)
-    return store_batch(
-        session_factory, team_id, prepared, now, resolve_email, dry_run=dry_run, chunk_items=chunk_items, turns=turns
-    )
+        if not _asks_slack(prepared.pending):
+            return _store_chunks(session_factory, team_id, prepared, now, {}, size, dry_run, turns)
+    answers = _ask_slack_about_new_emails(session_factory, team_id, prepared, now, resolve_email)
+    with _turn(turns):
+        return _store_chunks(session_factory, team_id, prepared, now, answers, size, dry_run, turns)
 
 
 def prepare_batch(
@@ -146,53 +149,69 @@ def store_batch(
     *,
     dry_run: bool = False,
     chunk_items: int | None = None,
-    turns: IngestTurns | None = None,
 ) -> IngestReport:
-    """Store a prepared batch in chunks (see the module's docstring); one result per item, in order.
-    `turns`: the chunks are stored in one turn at the CPU, stepping aside for Slack between them."""
+    """Store a prepared batch in chunks (see the module's docstring); one result per item, in order."""
+    answers = _ask_slack_about_new_emails(session_factory, team_id, prepared, now, resolve_email)
+    return _store_chunks(session_factory, team_id, prepared, now, answers, chunk_items or CHUNK_ITEMS, dry_run, None)
+
+
+def _store_chunks(
+    session_factory: sessionmaker[Session],
+    team_id: str,
+    prepared: PreparedBatch,
+    now: datetime,
+    answers: dict[str, str | EmailLookupFailed | None],
+    chunk_items: int,
+    dry_run: bool,
+    turns: IngestTurns | None,
+) -> IngestReport:
+    """The chunks, one transaction each; `turns`: the caller holds one, and this steps aside for
+    Slack between chunks."""
     results, pending = list(prepared.results), prepared.pending
     report = IngestReport([])
-    if pending:
-        answers = _ask_slack_about_new_emails(
-            session_factory, team_id, pending, now, resolve_email, prepared.from_adapter
-        )
-        size = max(chunk_items or (SHARED_CHUNK_ITEMS if turns is not None else CHUNK_ITEMS), 1)
-        # One batch at a time stores its chunks, and typed logs go first (models.bulk_writes).
-        with _turn(turns), _bulk_writes(session_factory):
-            for start in range(0, len(pending), size):
-                if turns is not None:
-                    turns.yield_to_interactive()
-                chunk = pending[start : start + size]
-                try:
-                    part = _ingest_chunk(session_factory, team_id, prepared, chunk, now, answers, dry_run)
-                except (SQLAlchemyError, sqlite3.Error):  # sqlite3's: the write gate waited too long
-                    if start == 0:
-                        raise  # nothing stored: the request fails as a whole, as it always did
-                    logger.exception("a chunk of an ingested batch failed; the rest of it is 'send it again'")
-                    for entry in pending[start:]:  # never committed
-                        results[entry.index] = ItemResult(entry.item.external_id, "rejected", NOT_STORED)
-                    break
-                for entry, result in zip(chunk, part.results, strict=True):
-                    results[entry.index] = result
-                report.touched |= part.touched
-                report.created += part.created
+    size = max(chunk_items, 1)
+    # One batch at a time stores its chunks, and typed logs go first (models.bulk_writes); a
+    # batch with nothing left to store doesn't queue for the lane.
+    with _bulk_writes(session_factory) if pending else nullcontext():
+        for start in range(0, len(pending), size):
+            if turns is not None:
+                turns.yield_to_interactive()
+            chunk = pending[start : start + size]
+            try:
+                part = _ingest_chunk(session_factory, team_id, prepared, chunk, now, answers, dry_run)
+            except (SQLAlchemyError, sqlite3.Error):  # sqlite3's: the write gate waited too long
+                if start == 0:
+                    raise  # nothing stored: the request fails as a whole, as it always did
+                logger.exception("a chunk of an ingested batch failed; the rest of it is 'send it again'")
+                for entry in pending[start:]:  # never committed
+                    results[entry.index] = ItemResult(entry.item.external_id, "rejected", NOT_STORED)
+                break
+            for entry, result in zip(chunk, part.results, strict=True):
+                results[entry.index] = result
+            report.touched |= part.touched
+            report.created += part.created
     report.results = [result for result in results if result is not None]
     assert len(report.results) == len(results), "every item gets exactly one result"
     return report
 
 
+def _asks_slack(pending: list[_Pending]) -> bool:
+    """Some item names its person by email alone: Slack may have to be asked who that is."""
+    return any(entry.item.slack_user_id is None and entry.item.email for entry in pending)
+
+
 def _ask_slack_about_new_emails(
     session_factory: sessionmaker[Session],
     team_id: str,
-    pending: list[_Pending],
+    prepared: PreparedBatch,
     now: datetime,
     resolve_email: EmailResolver,
-    from_adapter: bool,
 ) -> dict[str, str | EmailLookupFailed | None]:
-    if not any(entry.item.slack_user_id is None and entry.item.email for entry in pending):
+    if not _asks_slack(prepared.pending):
         return {}  # no transaction at all: on SQLite even a read takes the write gate
+    items = [entry.item for entry in prepared.pending]
     with session_factory.begin() as session:
-        unknown = emails_to_match(session, team_id, [entry.item for entry in pending], now, from_adapter=from_adapter)
+        unknown = emails_to_match(session, team_id, items, now, from_adapter=prepared.from_adapter)
     return {email: _lookup(resolve_email, email) for email in unknown}
 
 

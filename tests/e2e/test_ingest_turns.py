@@ -5,7 +5,9 @@ the flag checker's passes take the same turns."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,33 @@ def test_a_batch_that_gets_no_turn_in_time_is_refused_with_a_retry_and_nothing_s
 
         resent = post(bot, {"activities": [item("a-call")]}, key)
     assert [r["status"] for r in resent.json()["results"]] == ["created"]
+
+
+class CountingTurns(IngestTurns):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.taken = 0
+
+    @contextmanager
+    def turn(self, timeout_s: float | None = None) -> Iterator[None]:
+        self.taken += 1
+        with super().turn(timeout_s):
+            yield
+
+
+def test_a_batch_takes_one_turn_and_a_second_only_after_asking_slack_about_emails(
+    team: LiveBot, tmp_path: Path
+) -> None:
+    bot = team
+    asked: list[str] = []
+
+    def ask_slack(email: str) -> None:
+        asked.append(email)
+
+    turns = CountingTurns(tmp_path / "turns.lock")
+    resolve_then_ingest(bot.session_factory, TEAM_ID, "zapier", [item("by-id")], bot.clock(), ask_slack, turns=turns)
+    assert (turns.taken, asked) == (1, [])
+
+    by_email = item("by-email", email="sam@example.com", slack_user_id=None)
+    resolve_then_ingest(bot.session_factory, TEAM_ID, "zapier", [by_email], bot.clock(), ask_slack, turns=turns)
+    assert (turns.taken, asked) == (3, ["sam@example.com"])  # validated, Slack asked outside any turn, stored
