@@ -15,15 +15,14 @@ answered in the same process the holder waits (at most YIELD_MAX_S), because the
 otherwise share the GIL and the request would get it only every 5 ms switch interval.
 Requests answered by other workers don't pause it: they have the other core.
 
-The turn is a `flock` on a file in the temp directory, so it spans the worker processes and
-is released by the kernel when a worker dies holding it, and a thread lock in front of it,
-because `flock` excludes open files, not threads. The file is opened per turn, never before
-gunicorn forks: a descriptor shared by forked workers would let all of them hold it at once.
+Turns are handed out first come, first served, across the worker processes, by a waiting
+line in a file in the temp directory (bot/ingest/waiting_line.py): a holder or waiter that
+dies is dropped from it. Each turn opens the file itself, never before gunicorn forks.
 """
 
 from __future__ import annotations
 
-import fcntl
+import itertools
 import os
 import stat
 import tempfile
@@ -33,8 +32,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.ingest.waiting_line import WaitingLine
 from bot.settings import ConfigurationError
-from models.file_locks import flock_until
 
 
 def default_turns_path(base: Path | None = None) -> Path:
@@ -50,6 +49,9 @@ def default_turns_path(base: Path | None = None) -> Path:
         )
     return directory / "ingest-turns.lock"
 
+
+# Tells apart the waiting-line entries of one process's threads.
+_entry_numbers = itertools.count()
 
 # The longest a holder waits at one step for this process's Slack requests to be answered: a
 # stream of them can slow an ingest down, never stop it.
@@ -70,7 +72,6 @@ class IngestTurns:
         self._path = path if path is not None else default_turns_path()
         self._yield_max_s = yield_max_s
         self.batch_wait_s = batch_wait_s
-        self._in_process = threading.Lock()
         self._answering = threading.Condition()
         self._requests = 0  # Slack requests this process is answering now
 
@@ -96,28 +97,21 @@ class IngestTurns:
 
     @contextmanager
     def turn(self, timeout_s: float | None = None) -> Iterator[None]:
-        """The block runs in this process's turn; with `timeout_s`, NoTurn is raised when the turn
-        isn't free by then (a request thread must not wait behind a holder stuck on the database)."""
+        """The block runs in this thread's turn, taken in the order asked for across the machine;
+        with `timeout_s`, NoTurn is raised when the turn isn't free by then (a request thread must
+        not wait behind a holder stuck on the database)."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        if not self._in_process.acquire(timeout=-1 if timeout_s is None else timeout_s):
-            raise NoTurn(f"no turn at the CPU within {timeout_s:g}s")
+        line = WaitingLine(self._path, (os.getpid(), next(_entry_numbers)))
         try:
-            descriptor = os.open(self._path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+            line.join()
+            line.wait_first(deadline, lambda: NoTurn(f"no turn at the CPU within {timeout_s:g}s"))
             try:
-                _lock(descriptor, deadline)
                 yield
             finally:
-                os.close(descriptor)  # closing the only descriptor releases the flock
+                line.leave()
         finally:
-            self._in_process.release()
+            line.close()
 
 
 class NoTurn(Exception):
     """No turn at the CPU within the time a caller could wait; nothing was done."""
-
-
-def _lock(descriptor: int, deadline: float | None) -> None:
-    if deadline is None:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-    else:
-        flock_until(descriptor, deadline, lambda: NoTurn("no turn at the CPU: another ingest has held it too long"))

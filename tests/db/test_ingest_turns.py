@@ -1,5 +1,6 @@
 """Ingested batches take turns at the CPU: one holder at a time, across threads and across
-processes (gunicorn's workers), and a holder that dies releases its turn."""
+processes (gunicorn's workers), in the order they asked; a holder or a waiter that dies, and a
+waiter that gives up, never stall the others."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import stat
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from bot.ingest.turns import IngestTurns, default_turns_path
+from bot.ingest.turns import IngestTurns, NoTurn, default_turns_path
+from bot.ingest.waiting_line import waiting
 from bot.settings import ConfigurationError
 
 WAIT_S = 10.0
@@ -24,6 +28,14 @@ from bot.ingest.turns import IngestTurns
 with IngestTurns(Path(sys.argv[1])).turn():
     print("held", flush=True)
     sys.stdin.read()
+"""
+# Joins the line on the file named by argv[1] and waits in it (the test kills it before its turn).
+WAITER = """
+import sys
+from pathlib import Path
+from bot.ingest.turns import IngestTurns
+with IngestTurns(Path(sys.argv[1])).turn():
+    print("held", flush=True)
 """
 
 
@@ -101,3 +113,62 @@ def test_a_directory_someone_else_could_have_planted_is_refused_at_start(tmp_pat
 
     with pytest.raises(ConfigurationError, match="must be a directory of this user's alone"):
         default_turns_path(tmp_path)
+
+
+def queued_on_a_thread(turns: IngestTurns, path: Path, order: list[str], name: str) -> threading.Thread:
+    """A thread that asks for a turn, records `name` in `order` when it gets it, and leaves;
+    returned once it is in line."""
+    before = waiting(path)
+    thread = threading.Thread(target=lambda: _record_turn(turns, order, name), daemon=True)
+    thread.start()
+    wait_until(lambda: waiting(path) == before + 1)
+    return thread
+
+
+def _record_turn(turns: IngestTurns, order: list[str], name: str) -> None:
+    with turns.turn():
+        order.append(name)
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_turns_are_taken_in_the_order_they_were_asked_for(tmp_path: Path) -> None:
+    path = tmp_path / "turns.lock"
+    turns = IngestTurns(path)
+    taken, release = taken_on_a_thread(turns)
+    assert taken.wait(WAIT_S)
+    order: list[str] = []
+    waiters = [queued_on_a_thread(turns, path, order, name) for name in "abcdefgh"]
+
+    release.set()
+    for waiter in waiters:
+        waiter.join(WAIT_S)
+    assert order == list("abcdefgh")
+    assert waiting(path) == 0
+
+
+def test_a_waiter_that_gives_up_or_dies_in_line_doesnt_stall_the_ones_behind_it(tmp_path: Path) -> None:
+    path = tmp_path / "turns.lock"
+    holder = holder_process(path)
+    turns = IngestTurns(path)
+    with pytest.raises(NoTurn), turns.turn(0.2):
+        pytest.fail("had a turn while another process held it")
+    assert waiting(path) == 1, "a waiter that gave up left the line"
+    doomed = subprocess.Popen([sys.executable, "-c", WAITER, str(path)], stdout=subprocess.PIPE, text=True)
+    wait_until(lambda: waiting(path) == 2)
+    order: list[str] = []
+    behind = queued_on_a_thread(turns, path, order, "behind")
+    doomed.kill()
+    doomed.wait(WAIT_S)
+    assert holder.stdin is not None
+    holder.stdin.close()
+    assert holder.wait(WAIT_S) == 0
+
+    behind.join(WAIT_S)
+    assert order == ["behind"]
+    assert waiting(path) == 0
