@@ -22,7 +22,6 @@ dies is dropped from it. Each turn opens the file itself, never before gunicorn 
 
 from __future__ import annotations
 
-import itertools
 import os
 import stat
 import tempfile
@@ -49,9 +48,6 @@ def default_turns_path(base: Path | None = None) -> Path:
         )
     return directory / "ingest-turns.lock"
 
-
-# Tells apart the waiting-line entries of one process's threads.
-_entry_numbers = itertools.count()
 
 # The longest a holder waits at one step for this process's Slack requests to be answered: a
 # stream of them can slow an ingest down, never stop it.
@@ -101,7 +97,7 @@ class IngestTurns:
         with `timeout_s`, NoTurn is raised when the turn isn't free by then (a request thread must
         not wait behind a holder stuck on the database)."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        line = WaitingLine(self._path, (os.getpid(), next(_entry_numbers)))
+        line = WaitingLine(self._path)
         try:
             line.join()
             line.wait_first(deadline, lambda: NoTurn(f"no turn at the CPU within {timeout_s:g}s"))
