@@ -4,14 +4,17 @@ PostgreSQL the tables a bulk job changed a lot are analyzed."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
+import time
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 
-from models.bulk_writes import MIN_CHANGES, analyze_stale_tables, bulk_writes
+from models.bulk_writes import ANALYZE_PAUSE_S, MIN_CHANGES, analyze_stale_tables, bulk_writes
 
 # SQLite's write gate raises as SQLite does when it waited too long; PostgreSQL's lock_timeout
 # comes through SQLAlchemy.
@@ -81,3 +84,31 @@ def test_tables_a_bulk_job_changed_a_lot_are_analyzed(engine: Engine) -> None:
     assert "audit_log" in analyze_stale_tables(engine)
     assert _estimated_rows(engine) >= MIN_CHANGES  # the planner now sees the rows
     assert "audit_log" not in analyze_stale_tables(engine)  # and not again until it changes again
+
+
+def test_a_burst_of_bulk_blocks_is_looked_at_once_a_pause_and_after_its_last_block(engine: Engine) -> None:
+    looked_at: list[float] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "pg_stat_user_tables" in statement:
+            looked_at.append(time.monotonic())
+
+    event.listen(engine, "after_cursor_execute", record)
+    try:
+        for _ in range(20):  # ~20 blocks in a fraction of a second, as a full-speed ingest ends them
+            with bulk_writes(engine):
+                a_transaction(engine)
+        last_block_ended = time.monotonic()
+        if engine.dialect.name != "postgresql":
+            assert analyze_stale_tables(engine) == [] and looked_at == []  # SQLite: nothing to look at
+            return
+        deadline = last_block_ended + 10 * ANALYZE_PAUSE_S
+        while not (looked_at and looked_at[-1] > last_block_ended):
+            assert time.monotonic() < deadline, "the burst's last block was never looked at"
+            time.sleep(0.05)
+    finally:
+        event.remove(engine, "after_cursor_execute", record)
+
+    gaps = [later - earlier for earlier, later in itertools.pairwise(looked_at)]
+    assert all(gap >= ANALYZE_PAUSE_S * 0.99 for gap in gaps), gaps
+    assert len(looked_at) <= 3
