@@ -2,11 +2,12 @@
 turns (bot/ingest/turns.py) are taken in the order they were asked for.
 
 Why not a plain `flock`: taken with a deadline it is polled, and whichever waiter tries first
-after a release wins (a blocking one wakes all its waiters, who race the same way), so with three senders a batch could lose four or five rounds in a row
-(batch p99 was 2.4× p50 in bench/ingest.py). Here a waiter takes a ticket and holds the turn
-once its ticket is first in line; leaving hands the turn to the next ticket, and wakes its
-waiter through a named pipe of its own (`select` on it costs no CPU while waiting; a polled
-wait of 1 ms cost two waiters ~20–40 ms of CPU a second).
+after a release wins (a blocking one wakes all its waiters, who race the same way), so with
+three senders a batch could lose four or five rounds in a row (batch p99 was 2.4× p50 in
+bench/ingest.py). Here a waiter takes a ticket and holds the turn once its ticket is first in
+line; leaving hands the turn to the next ticket and wakes its waiter through a named pipe of
+its own (`select` on it costs no CPU while waiting; a wait polled every 1 ms cost two waiters
+~20–40 ms of CPU a second).
 
 The file is changed under a short `flock` (the kernel releases it if a process dies
 mid-write). An entry names its process: a process that died in line or holding the turn
