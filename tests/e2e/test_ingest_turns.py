@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from bot.api import ingestion_blueprint
 from bot.ingest.batches import resolve_then_ingest
 from bot.ingest.flag_checks import IngestedFlagger
-from bot.ingest.turns import IngestTurns
+from bot.ingest.turns import IngestTurns, default_turns_path
 from models import Activity
 from tests.e2e.conftest import TEAM_ID, LiveBot
 from tests.e2e.test_ingested_flags import TUESDAY_5AM_NY, flags, item
@@ -58,6 +58,24 @@ def test_a_batch_waits_for_its_turn_then_is_stored_and_answered(team: LiveBot, t
     with serve_wsgi(web) as base_url, ThreadPoolExecutor(2) as pool:
         bot.base_url = base_url
         other = OtherHolder(tmp_path / "turns.lock", pool)
+        sent = pool.submit(post, bot, {"activities": [item("a-call")]}, key)
+
+        with pytest.raises(TimeoutError):
+            sent.result(timeout=0.5)
+        assert stored(bot) == 0
+        other.release()
+
+        assert [r["status"] for r in sent.result(timeout=WAIT_S).json()["results"]] == ["created"]
+    assert stored(bot) == 1
+
+
+def test_the_real_app_takes_the_machines_turns(team: LiveBot) -> None:
+    """bot/web.py's wiring: the whole app's batch API queues on the machine-wide line that every
+    gunicorn worker shares, not a private one."""
+    bot = team
+    key = new_key(bot)
+    with ThreadPoolExecutor(2) as pool:
+        other = OtherHolder(default_turns_path(), pool)  # another worker's batch, on this machine
         sent = pool.submit(post, bot, {"activities": [item("a-call")]}, key)
 
         with pytest.raises(TimeoutError):
