@@ -49,6 +49,18 @@ class OtherHolder:
         self._release.set()
 
 
+def a_batch_waits_until_released(bot: LiveBot, key: str, other: OtherHolder, pool: ThreadPoolExecutor) -> None:
+    """A batch posted while `other` holds the turn isn't answered or stored until it lets go."""
+    sent = pool.submit(post, bot, {"activities": [item("a-call")]}, key)
+
+    with pytest.raises(TimeoutError):
+        sent.result(timeout=0.5)
+    assert stored(bot) == 0
+    other.release()
+
+    assert [r["status"] for r in sent.result(timeout=WAIT_S).json()["results"]] == ["created"]
+
+
 def test_a_batch_waits_for_its_turn_then_is_stored_and_answered(team: LiveBot, tmp_path: Path) -> None:
     bot = team
     turns = IngestTurns(tmp_path / "turns.lock")
@@ -58,14 +70,7 @@ def test_a_batch_waits_for_its_turn_then_is_stored_and_answered(team: LiveBot, t
     with serve_wsgi(web) as base_url, ThreadPoolExecutor(2) as pool:
         bot.base_url = base_url
         other = OtherHolder(tmp_path / "turns.lock", pool)
-        sent = pool.submit(post, bot, {"activities": [item("a-call")]}, key)
-
-        with pytest.raises(TimeoutError):
-            sent.result(timeout=0.5)
-        assert stored(bot) == 0
-        other.release()
-
-        assert [r["status"] for r in sent.result(timeout=WAIT_S).json()["results"]] == ["created"]
+        a_batch_waits_until_released(bot, key, other, pool)
     assert stored(bot) == 1
 
 
@@ -76,14 +81,7 @@ def test_the_real_app_takes_the_machines_turns(team: LiveBot) -> None:
     key = new_key(bot)
     with ThreadPoolExecutor(2) as pool:
         other = OtherHolder(default_turns_path(), pool)  # another worker's batch, on this machine
-        sent = pool.submit(post, bot, {"activities": [item("a-call")]}, key)
-
-        with pytest.raises(TimeoutError):
-            sent.result(timeout=0.5)
-        assert stored(bot) == 0
-        other.release()
-
-        assert [r["status"] for r in sent.result(timeout=WAIT_S).json()["results"]] == ["created"]
+        a_batch_waits_until_released(bot, key, other, pool)
     assert stored(bot) == 1
 
 
