@@ -2,9 +2,10 @@
 
 A log's listener decides, reading nothing, whether the log could trip a rule at all (most
 can't: a daytime `/pg 1 connect` under the region's big day, with few recent logs); only then
-does its follow-up (after the ack, after the commit) queue it here. The first follow-up to find nobody checking becomes the checker: it checks
-everything queued, in one transaction a batch, until the queue is empty; the others return
-at once. Quiet, one log is one small transaction; busy, a dozen logs share one, which is what
+does its follow-up (after the ack, after the commit) queue it here. The first follow-up to
+find nobody checking becomes the checker: it checks everything queued, a batch at a time,
+until the queue is empty; the others return at once. On SQLite a batch's reads run outside
+the write gate and only its flags' INSERT takes it. Quiet, one log is one small transaction; busy, a dozen logs share one, which is what
 keeps the rules off the logs' own latency (bench/flags.py). A failure is logged and never
 reaches the person who logged: the log is saved and answered already.
 """
@@ -27,9 +28,10 @@ from bot.domain.flag_store import store_drafts
 from bot.domain.raised_flags import RaisedFlags
 from bot.domain.trust_baselines import BaselineCache, BaselineReader, region_key
 from bot.domain.trust_checks import check_logs, region_percentiles, worth_checking
-from bot.domain.trust_rules import LogFacts
+from bot.domain.trust_rules import FlagDraft, LogFacts
 from bot.domain.trust_settings import SettingsCache, TrustSettings
 from bot.slack.context import FollowUp
+from models.sqlite_files import ungated_reads
 
 logger = logging.getLogger(__name__)
 MAX_BATCH = 200
@@ -56,6 +58,7 @@ class LogFlagger:
             if isinstance(bind, Engine) and bind.dialect.name == "postgresql"
             else None
         )
+        self._reads = ungated_reads(bind) if isinstance(bind, Engine) else None  # SQLite files only
 
     def listener(self, session: Session, result: LogResult) -> FollowUp | None:
         """In the log's transaction, reading nothing: hand the log on for a check after the ack
@@ -97,22 +100,36 @@ class LogFlagger:
 
     def _check_batch(self, batch: list[LogFacts]) -> None:
         try:
-            with self._session() as session:
-                settings = {team_id: self.settings.get(session, team_id) for team_id in {f.team_id for f in batch}}
-                checked = [facts for facts in batch if settings[facts.team_id].any_log_rule]
-                drafts = check_logs(session, checked, settings.__getitem__, partial(self._reader, session))
-                drafts = [draft for draft in drafts if not self._raised.known(draft.dedupe_key)]
+            if self._reads is not None:
+                # SQLite: the reads (a baseline reads weeks of activity) beside the writers, never
+                # holding the write gate; only the flags' INSERT takes it. Read in the gate, a
+                # check during an ingest held it up to ~140 ms, and the next `/pg` waited for it.
+                with self._reads() as session:
+                    drafts = self._drafts(session, batch)
                 if drafts:
-                    store_drafts(session, drafts, self._clock())
+                    with self._session_factory.begin() as session:
+                        store_drafts(session, drafts, self._clock())
+            else:
+                with self._session() as session:
+                    drafts = self._drafts(session, batch)
+                    if drafts:
+                        store_drafts(session, drafts, self._clock())
             self._raised.remember([draft.dedupe_key for draft in drafts])
         except SQLAlchemyError:
             # The logs are saved and answered; flags that couldn't be raised are the only loss.
             logger.exception("flag rules failed for activities %s", [facts.activity_id for facts in batch])
 
+    def _drafts(self, session: Session, batch: list[LogFacts]) -> list[FlagDraft]:
+        """The flags `batch` raises that this process hasn't raised already."""
+        settings = {team_id: self.settings.get(session, team_id) for team_id in {f.team_id for f in batch}}
+        checked = [facts for facts in batch if settings[facts.team_id].any_log_rule]
+        drafts = check_logs(session, checked, settings.__getitem__, partial(self._reader, session))
+        return [draft for draft in drafts if not self._raised.known(draft.dedupe_key)]
+
     def _session(self) -> AbstractContextManager[Session]:
         """A transaction for the check; on PostgreSQL none at all (autocommit): the check only
         reads, and each flag is one INSERT, so BEGIN and COMMIT would only be two more round
-        trips after every log. SQLite keeps its transaction (its write gate starts there)."""
+        trips after every log. In-memory SQLite (tests) keeps its transaction."""
         if self._autocommit is not None:
             return self._session_factory(bind=self._autocommit)
         return self._session_factory.begin()

@@ -30,10 +30,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,7 +46,7 @@ from bot.domain.trust_ingested import check_ingested
 from bot.domain.trust_rules import FlagDraft
 from bot.domain.trust_settings import SettingsCache, TrustSettings
 from bot.ingest.turns import IngestTurns
-from models.sqlite_files import sqlite_file
+from models.sqlite_files import ungated_reads
 from models.sqlite_gate import yielding_writes
 
 logger = logging.getLogger(__name__)
@@ -64,7 +63,6 @@ TURN_SLICE = 500
 # sender faster than the checks is slowed down, never allowed to outrun them for ever.
 MAX_QUEUED = 2 * MAX_PASS
 IDLE_TIMEOUT_S = 30.0
-READ_BUSY_TIMEOUT_S = 5.0
 # The flags' INSERT: tries, and the pause before each retry (doubling), while the database is busy.
 STORE_ATTEMPTS = 4
 # Drafts stored (and night flags refreshed) per write transaction on SQLite.
@@ -101,7 +99,7 @@ class IngestedFlagger:
         self._hurry = False
         self._closed = False
         bind = session_factory.kw.get("bind")
-        self._reads = _sqlite_reads(bind) if isinstance(bind, Engine) else None
+        self._reads = ungated_reads(bind) if isinstance(bind, Engine) else None
 
     def submit(self, activities: Sequence[IngestedActivity]) -> None:
         """Queue `activities` for a check on the checker's thread (started when none runs)."""
@@ -258,19 +256,3 @@ def _store_in(session: Session, drafts: Sequence[FlagDraft], now: datetime) -> N
     """New flags once each; a night's open flag brought up to date with what it covers now."""
     store_many(session, drafts, now)
     refresh_span_flags(session, [draft for draft in drafts if is_span_draft(draft)])
-
-
-def _sqlite_reads(engine: Engine) -> sessionmaker[Session] | None:
-    """Sessions that read a SQLite file without a transaction (so without the write gate, which
-    every transaction of the app's engine takes at BEGIN IMMEDIATE: models/sqlite_gate.py);
-    None for other databases and in-memory SQLite (one connection's own database)."""
-    if engine.dialect.name != "sqlite" or sqlite_file(engine.url) is None:
-        return None
-    return sessionmaker(bind=_plain_sqlite_engine(engine.url.render_as_string(hide_password=False)))
-
-
-@cache
-def _plain_sqlite_engine(url: str) -> Engine:
-    # pysqlite in its default mode begins a transaction only before a write: SELECTs here run
-    # in autocommit, each a consistent WAL snapshot, beside the writers.
-    return create_engine(url, connect_args={"check_same_thread": False, "timeout": READ_BUSY_TIMEOUT_S})

@@ -298,6 +298,36 @@ def test_the_after_ack_check_stores_what_it_finds_and_a_failure_never_reaches_th
     assert "flag rules failed for activities" in caplog.text
 
 
+def test_a_check_that_raises_nothing_never_waits_for_a_writer(session_factory: sessionmaker[Session]) -> None:
+    """On SQLite the check reads beside the writers, outside the write gate: a check during an
+    ingest used to hold the gate while it read weeks of activity, and the next `/pg` waited."""
+    with session_factory.begin() as session:
+        setup(session)
+        daytime = log(session, "U_ANA", 1)
+    holding, release = threading.Event(), threading.Event()
+
+    def long_write() -> None:  # an ingested chunk, say, mid-transaction
+        with session_factory.begin() as session:
+            session.execute(select(func.count()).select_from(Member))
+            log(session, "U_BEN", 1)
+            holding.set()
+            release.wait(10)
+
+    writer = threading.Thread(target=long_write)
+    writer.start()
+    try:
+        assert holding.wait(10)
+        checking = threading.Thread(target=LogFlagger(session_factory, lambda: NOW).check, args=(daytime,))
+        checking.start()
+        checking.join(2)
+        assert not checking.is_alive(), "the check waited for the writer"
+    finally:
+        release.set()
+        writer.join(10)
+    with session_factory.begin() as session:
+        assert session.scalars(select(Flag.rule)).all() == []
+
+
 def test_logs_checked_at_once_share_a_checker_and_none_is_left_behind(session_factory: sessionmaker[Session]) -> None:
     with session_factory.begin() as session:
         setup(session)
