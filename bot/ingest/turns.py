@@ -36,9 +36,9 @@ from bot.settings import ConfigurationError
 
 
 def default_turns_path(base: Path | None = None) -> Path:
-    """The lock file, in a directory of this user's own under the temp directory (`base`): on a
-    shared host another account could otherwise create the file first, or hold its lock, and
-    stop every ingest. A directory that isn't this user's alone is refused at start-up."""
+    """The waiting line's file, in a directory of this user's own under the temp directory
+    (`base`), beside its waiters' named pipes: on a shared host another account could otherwise
+    create the file first, or hold its lock, and stop every ingest. A directory that isn't this user's alone is refused at start-up."""
     directory = (base if base is not None else Path(tempfile.gettempdir())) / f"pipeday-{os.getuid()}"
     directory.mkdir(mode=0o700, exist_ok=True)
     found = os.lstat(directory)
@@ -99,7 +99,6 @@ class IngestTurns:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         line = WaitingLine(self._path)
         try:
-            line.join()
             line.wait_first(deadline, lambda: NoTurn(f"no turn at the CPU within {timeout_s:g}s"))
             try:
                 yield

@@ -49,7 +49,7 @@ class _Line:
 
 
 class WaitingLine:
-    """One open descriptor on the line's file; `join()`, `wait_first()` … `leave()` around a turn."""
+    """One open descriptor on the line's file; `wait_first()` … `leave()` around a turn."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
@@ -61,17 +61,13 @@ class WaitingLine:
         self._hang_up_bell()
         os.close(self._descriptor)
 
-    def join(self) -> None:
-        with self._locked() as line:
-            self._join(line)
-
     def wait_first(self, deadline: float | None, timed_out: Callable[[], Exception]) -> None:
-        """Returns once this ticket is first in line; at the deadline it leaves the line and
-        raises `timed_out()`."""
+        """Joins the line and returns once this ticket is first in it; at the deadline it leaves
+        the line and raises `timed_out()`."""
         while True:
             with self._locked() as line:
-                if not line.has(self._ticket):
-                    self._join(line)  # the file was damaged: join again, at the end
+                if not line.has(self._ticket):  # not in line yet, or the file was damaged: at the end
+                    self._join(line)
                 while line.entries[0][0] != self._ticket and not _alive(line.entries[0][1]):
                     self._unlink_bell(line.entries.pop(0)[0])
                 if line.first == self._ticket:
@@ -157,7 +153,7 @@ class WaitingLine:
 
 
 def waiting(path: Path) -> int:
-    """How many are in the line on `path` now, the holder included (for `doctor` or a test)."""
+    """How many are in the line on `path` now, the holder included (tests look)."""
     line = WaitingLine(path)
     try:
         return line.length()
