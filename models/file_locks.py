@@ -1,6 +1,6 @@
 """An exclusive `flock` taken with a deadline: flock itself can't wait with a timeout, so it is
-tried and tried again (0.2 ms, doubling to 2 ms, between tries) until the deadline. Shared by
-SQLite's write gate (models/sqlite_gate.py) and the ingest's CPU turns (bot/ingest/turns.py)."""
+tried and tried again (0.2 ms, doubling to 2 ms, between tries) until the deadline. Used by
+SQLite's write gate and its bulk lane (models/sqlite_gate.py)."""
 
 from __future__ import annotations
 
