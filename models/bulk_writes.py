@@ -110,19 +110,20 @@ def _analyze_in_background(engine: Engine) -> None:
         return  # this process's analyzing thread looks again after its pause: it sees this block
 
     def run() -> None:
-        try:
-            while engines := _take_pending():
-                for pending in engines:
-                    _analyze_now(pending)
-                # A full-speed ingest ends a block every ~100 ms: looking after each one cost
-                # PostgreSQL ~10 ms of CPU a block, on the core `/pg` is answered on.
-                time.sleep(ANALYZE_PAUSE_S)
-        finally:
-            _analyzing.release()
-        with _pending_lock:
-            again = next(iter(_pending), None)  # a block ended as this thread was stopping
-        if again is not None:
-            _analyze_in_background(again)
+        while True:
+            try:
+                while engines := _take_pending():
+                    for pending in engines:
+                        _analyze_now(pending)
+                    # A full-speed ingest ends a block every ~100 ms: looking after each one cost
+                    # PostgreSQL ~10 ms of CPU a block, on the core `/pg` is answered on.
+                    time.sleep(ANALYZE_PAUSE_S)
+            finally:
+                _analyzing.release()
+            with _pending_lock:
+                # A block ended as this thread was stopping: go on, unless a new thread took over.
+                if not _pending or not _analyzing.acquire(blocking=False):
+                    return
 
     threading.Thread(target=run, name="pipeday-bulk-analyze", daemon=True).start()
 
