@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time as monotonic_time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -254,3 +254,7 @@ class SettingsCache:
             with self._lock:
                 self._by_team[team_id] = (self._monotonic(), settings)
         return settings
+
+    def for_teams(self, session: Session, team_ids: Iterable[str]) -> dict[str, TrustSettings]:
+        """`get` for each of these workspaces, once each: a flag check's batch names a few."""
+        return {team_id: self.get(session, team_id) for team_id in set(team_ids)}

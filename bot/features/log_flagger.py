@@ -121,7 +121,7 @@ class LogFlagger:
 
     def _drafts(self, session: Session, batch: list[LogFacts]) -> list[FlagDraft]:
         """The flags `batch` raises that this process hasn't raised already."""
-        settings = {team_id: self.settings.get(session, team_id) for team_id in {f.team_id for f in batch}}
+        settings = self.settings.for_teams(session, (facts.team_id for facts in batch))
         checked = [facts for facts in batch if settings[facts.team_id].any_log_rule]
         drafts = check_logs(session, checked, settings.__getitem__, partial(self._reader, session))
         return [draft for draft in drafts if not self._raised.known(draft.dedupe_key)]

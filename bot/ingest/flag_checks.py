@@ -241,7 +241,7 @@ class IngestedFlagger:
         raise AssertionError("unreachable")
 
     def _drafts(self, session: Session, batch: Sequence[IngestedActivity]) -> list[FlagDraft]:
-        settings = {team_id: self.settings.get(session, team_id) for team_id in {a.team_id for a in batch}}
+        settings = self.settings.for_teams(session, (activity.team_id for activity in batch))
         ruled = {team_id for team_id, rules in settings.items() if rules.any_log_rule}  # once per workspace
         checked = [activity for activity in batch if activity.team_id in ruled]
 
