@@ -15,6 +15,7 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from models.bulk_writes import ANALYZE_PAUSE_S, MIN_CHANGES, analyze_stale_tables, bulk_writes
+from tests.support.waiting import wait_until
 
 # SQLite's write gate raises as SQLite does when it waited too long; PostgreSQL's lock_timeout
 # comes through SQLAlchemy.
@@ -103,10 +104,9 @@ def test_a_burst_of_bulk_blocks_is_looked_at_once_a_pause_and_after_its_last_blo
         if engine.dialect.name != "postgresql":
             assert analyze_stale_tables(engine) == [] and looked_at == []  # SQLite: nothing to look at
             return
-        deadline = last_block_ended + 10 * ANALYZE_PAUSE_S
-        while not (looked_at and looked_at[-1] > last_block_ended):
-            assert time.monotonic() < deadline, "the burst's last block was never looked at"
-            time.sleep(0.05)
+        wait_until(
+            lambda: looked_at and looked_at[-1] > last_block_ended, 10 * ANALYZE_PAUSE_S, "a look after the last block"
+        )
     finally:
         event.remove(engine, "after_cursor_execute", record)
 

@@ -9,8 +9,6 @@ import stat
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ import pytest
 from bot.ingest.turns import IngestTurns, NoTurn, default_turns_path
 from bot.ingest.waiting_line import waiting
 from bot.settings import ConfigurationError
+from tests.support.waiting import wait_until
 
 WAIT_S = 10.0
 # Takes the turn on the file named by argv[1], says so, and holds it until stdin closes.
@@ -121,20 +120,13 @@ def queued_on_a_thread(turns: IngestTurns, path: Path, order: list[str], name: s
     before = waiting(path)
     thread = threading.Thread(target=lambda: _record_turn(turns, order, name), daemon=True)
     thread.start()
-    wait_until(lambda: waiting(path) == before + 1)
+    wait_until(lambda: waiting(path) == before + 1, WAIT_S, "a waiter in line")
     return thread
 
 
 def _record_turn(turns: IngestTurns, order: list[str], name: str) -> None:
     with turns.turn():
         order.append(name)
-
-
-def wait_until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 def test_turns_are_taken_in_the_order_they_were_asked_for(tmp_path: Path) -> None:
@@ -160,7 +152,7 @@ def test_a_waiter_that_gives_up_or_dies_in_line_doesnt_stall_the_ones_behind_it(
         pytest.fail("had a turn while another process held it")
     assert waiting(path) == 1, "a waiter that gave up left the line"
     doomed = subprocess.Popen([sys.executable, "-c", WAITER, str(path)], stdout=subprocess.PIPE, text=True)
-    wait_until(lambda: waiting(path) == 2)
+    wait_until(lambda: waiting(path) == 2, WAIT_S, "the doomed process in line")
     order: list[str] = []
     behind = queued_on_a_thread(turns, path, order, "behind")
     doomed.kill()
