@@ -34,13 +34,14 @@ import argparse
 import csv
 import gc
 import json
+import multiprocessing
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -238,44 +239,96 @@ def run_pg_rounds(
     args: argparse.Namespace, server: Server, key: str, week_start: datetime
 ) -> tuple[RunResult, RunResult, RunResult]:
     """`/pg 1 connect` alone and during an ingest, in alternating windows (`--rounds`), so both
-    see the same machine: on a shared one, a burst of other work lands in both, not in one."""
-    members, window = args.members, args.pg_seconds / args.rounds
-    # Enough batches to keep each window's ingest going for the whole window (it stops at the
-    # time cap), built before anything is measured.
-    per_round = max(BATCH_SIZE, round(window * MAX_EXPECTED_RATE / BATCH_SIZE) * BATCH_SIZE)
-    rounds = [
-        batch_requests(key, 20_000_000 + n * per_round, per_round, members, week_start) for n in range(args.rounds)
-    ]
-    commands_per_round = [slash_commands(2 * (int(args.rate * window) + 1), members) for _ in rounds]
-    freeze_client_heap()
+    see the same machine: on a shared one, a burst of other work lands in both, not in one.
+
+    The ingest's clients run in a process of their own, as a CRM does on a machine of its own:
+    threads of this process would share its GIL with the `/pg` clients, and a batch answer's
+    JSON being parsed here would land in the `/pg` latencies being measured."""
+    window = args.pg_seconds / args.rounds
     alone, during, ingest = RunResult(), RunResult(), RunResult()
-    time.sleep(args.settle_seconds)  # the first window alone follows the 100,000-activity ingest
-    for number, (batches, commands) in enumerate(zip(rounds, commands_per_round, strict=True), 1):
-        alone_at = _clock()
-        alone_part = drive_at_rate(server.port, commands[: len(commands) // 2], args.rate, window, is_logged)
-        _merge(alone, alone_part)
-        ingested: dict[str, RunResult] = {}
-
-        def ingest_again(batches: list[SignedRequest] = batches, ingested: dict[str, RunResult] = ingested) -> None:
-            ingested["run"] = drive(server.port, batches, args.clients, window + 1.5, all_created, path=API_PATH)
-
-        background = threading.Thread(target=ingest_again, name="ingest-during", daemon=True)
-        background.start()
-        time.sleep(1.0)  # let the ingest reach its steady state first
-        during_at = _clock()
-        during_part = drive_at_rate(server.port, commands[len(commands) // 2 :], args.rate, window, is_logged)
-        _merge(during, during_part)
-        background.join()
-        _merge(ingest, ingested["run"])
-        print(
-            f"  round {number}: /pg alone from {alone_at} p99 {alone_part.p(0.99) * 1000:.1f} ms, "
-            f"during from {during_at} p99 {during_part.p(0.99) * 1000:.1f} ms; "
-            f"ingest {ingested['run'].completed * BATCH_SIZE / ingested['run'].elapsed_s:,.0f} activities/s; "
-            f"load {load_average()}",
-            flush=True,
-        )
-        time.sleep(args.settle_seconds)  # the database catches up after a burst (WAL flush; SQLite checkpoints)
+    with IngestSender(server.port, key, week_start, args, window) as sender:
+        commands_per_round = [
+            slash_commands(2 * (int(args.rate * window) + 1), args.members) for _ in range(args.rounds)
+        ]
+        freeze_client_heap()
+        time.sleep(args.settle_seconds)  # the first window alone follows the 100,000-activity ingest
+        for number, commands in enumerate(commands_per_round, 1):
+            alone_at = _clock()
+            alone_part = drive_at_rate(server.port, commands[: len(commands) // 2], args.rate, window, is_logged)
+            _merge(alone, alone_part)
+            sender.start_round(number - 1)
+            time.sleep(1.0)  # let the ingest reach its steady state first
+            during_at = _clock()
+            during_part = drive_at_rate(server.port, commands[len(commands) // 2 :], args.rate, window, is_logged)
+            _merge(during, during_part)
+            ingested = sender.round_result()
+            _merge(ingest, ingested)
+            print(
+                f"  round {number}: /pg alone from {alone_at} p99 {alone_part.p(0.99) * 1000:.1f} ms, "
+                f"during from {during_at} p99 {during_part.p(0.99) * 1000:.1f} ms; "
+                f"ingest {ingested.completed * BATCH_SIZE / ingested.elapsed_s:,.0f} activities/s; "
+                f"load {load_average()}",
+                flush=True,
+            )
+            time.sleep(args.settle_seconds)  # the database catches up after a burst (WAL flush; SQLite checkpoints)
     return alone, during, ingest
+
+
+class IngestSender:
+    """A child process that builds every round's batches up front, then sends one round's
+    from `--clients` keep-alive connections each time it is told to, for the window + 1.5 s."""
+
+    def __init__(self, port: int, key: str, week_start: datetime, args: argparse.Namespace, window: float) -> None:
+        # Enough batches to keep each window's ingest going for the whole window (it stops at
+        # the time cap).
+        per_round = max(BATCH_SIZE, round(window * MAX_EXPECTED_RATE / BATCH_SIZE) * BATCH_SIZE)
+        context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+        self.connection, child_end = context.Pipe()
+        plan = SenderPlan(port, key, week_start, args.members, args.clients, args.rounds, per_round, window + 1.5)
+        self.process = context.Process(target=send_rounds, args=(plan, child_end), name="ingest-sender", daemon=True)
+
+    def __enter__(self) -> IngestSender:
+        self.process.start()
+        if self.connection.recv() != "ready":
+            raise SystemExit("the ingest sender failed to start")
+        return self
+
+    def start_round(self, number: int) -> None:
+        self.connection.send(number)
+
+    def round_result(self) -> RunResult:
+        result: RunResult = self.connection.recv()
+        return result
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.send(None)
+        self.process.join(timeout=30)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+@dataclass(frozen=True)
+class SenderPlan:
+    port: int
+    key: str
+    week_start: datetime
+    members: int
+    clients: int
+    rounds: int
+    per_round: int
+    max_seconds: float
+
+
+def send_rounds(plan: SenderPlan, connection: Connection) -> None:
+    """The ingest sender's process: build, say ready, then send each round asked for."""
+    rounds = [
+        batch_requests(plan.key, 20_000_000 + n * plan.per_round, plan.per_round, plan.members, plan.week_start)
+        for n in range(plan.rounds)
+    ]
+    freeze_client_heap()
+    connection.send("ready")
+    while (number := connection.recv()) is not None:
+        connection.send(drive(plan.port, rounds[number], plan.clients, plan.max_seconds, all_created, path=API_PATH))
 
 
 def freeze_client_heap() -> None:
