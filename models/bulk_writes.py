@@ -13,15 +13,22 @@ bulk writer at a time the job takes about one core and its WAL goes out chunk by
 
 Waiting for the turn longer than `wait_s` raises the database's OperationalError.
 
-After a block on PostgreSQL, the tables changed by more than half their rows since their last
-ANALYZE are analyzed, on a thread of their own (PostgreSQL's advice after a bulk load), which
-looks at most once every ANALYZE_PAUSE_S and always after the last block of a burst.
-Autovacuum does it too, a minute or more behind a burst, and not at all where it is off: until
-then the planner sees the table as it was, and each connection's cached generic plan for the
-`/pg` totals (psycopg prepares a statement on its 5th run) walks the whole team's week of
-activity (ix_activities_all_regions) instead of one member's (ix_activities_member_type):
-15-100 ms each during an ingest instead of ~1 ms (bench/README.md, "Ingestion"). An ANALYZE
-also invalidates those cached plans.
+After a block on PostgreSQL a thread of its own tidies the tables the burst filled, as
+PostgreSQL advises after a bulk load; it looks at most once every ANALYZE_PAUSE_S and always
+after the last block of a burst. Autovacuum does the same a minute or more behind a burst, and
+not at all where it is off:
+- ANALYZE, for the tables changed by more than half their rows since their last one. Until
+  then the planner sees the table as it was, and each connection's cached generic plan for the
+  `/pg` totals (psycopg prepares a statement on its 5th run) walks the whole team's week of
+  activity (ix_activities_all_regions) instead of one member's (ix_activities_member_type):
+  15-100 ms each during an ingest instead of ~1 ms. An ANALYZE also invalidates those plans.
+- VACUUM, for the tables with MIN_CHANGES rows inserted since their last one. Only VACUUM
+  marks heap pages all-visible, and until it does an index-only scan (the `/pg` totals, the
+  boards, the flag checks' day totals) reads the table for every new row after all: a member
+  with 5,500 activities this week took 11 ms for their totals instead of 2 ms (bench/README.md,
+  "Ingestion"). On pages that only had inserts it is cheap: no index is read, and pages already
+  all-visible are skipped. It is throttled as autovacuum is, never truncates the table (that
+  would lock out readers for a moment), and gets VACUUM_TIMEOUT_S.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,18 +48,21 @@ from models.sqlite_gate import yielding_writes
 # The first key of the two-key advisory lock (the second is the schema's hash); the migration
 # lock uses 0x50444159 ("PDAY").
 PG_BULK_NAMESPACE = 0x50_44_42_4C  # "PDBL"
-PG_ANALYZE_NAMESPACE = 0x50_44_41_4E  # "PDAN": one process analyzes a schema at a time
+PG_ANALYZE_NAMESPACE = 0x50_44_41_4E  # "PDAN": one process tidies a schema at a time
 DEFAULT_WAIT_S = 10.0
 # A table is analyzed after a bulk block once this share of its rows (and at least
-# MIN_CHANGES rows) changed since its last ANALYZE.
+# MIN_CHANGES rows) changed since its last ANALYZE, and vacuumed once MIN_CHANGES rows were
+# inserted since its last VACUUM.
 STALE_SHARE = 0.5
 MIN_CHANGES = 10_000
-# The analyzing thread looks at most this often; a block that ends meanwhile is seen at its next
+# A VACUUM after bulk writes may take this long (it is throttled; the first of a big table reads it all).
+VACUUM_TIMEOUT_S = 600.0
+# The tidying thread looks at most this often; a block that ends meanwhile is seen at its next
 # look, so the last block of a burst is never missed.
 ANALYZE_PAUSE_S = 1.0
 
 logger = logging.getLogger(__name__)
-_analyzing = threading.Lock()  # one analyzing thread per process
+_tidying = threading.Lock()  # one tidying thread per process
 _pending: set[Engine] = set()  # the engines a bulk block ended on since that thread last looked
 _pending_lock = threading.Lock()
 
@@ -72,41 +83,75 @@ def bulk_writes(engine: Engine, wait_s: float = DEFAULT_WAIT_S) -> Iterator[None
                 lane.rollback()
                 lane.execute(text("SELECT pg_advisory_unlock(:namespace, hashtext(current_schema()))"), _key())
                 lane.commit()
-    _analyze_in_background(engine)
+    _tidy_in_background(engine)
 
 
-def analyze_stale_tables(engine: Engine) -> list[str]:
+@dataclass(frozen=True)
+class TidiedTables:
+    analyzed: list[str] = field(default_factory=list)
+    vacuumed: list[str] = field(default_factory=list)
+
+
+def tidy_tables(engine: Engine) -> TidiedTables:
     """ANALYZE the current schema's tables changed by more than STALE_SHARE of their rows (and
-    MIN_CHANGES) since their last ANALYZE; the names analyzed. PostgreSQL only; none while
-    another process analyzes this schema."""
+    MIN_CHANGES) since their last ANALYZE, and VACUUM those with MIN_CHANGES rows inserted since
+    their last VACUUM (see the module's docstring). PostgreSQL only; nothing while another
+    process tidies this schema."""
     if engine.dialect.name != "postgresql":
-        return []
-    with engine.connect() as connection:
-        turn = text("SELECT pg_try_advisory_xact_lock(:namespace, hashtext(current_schema()))")
+        return TidiedTables()
+    # VACUUM can't run inside a transaction: autocommit, under a session-level lock.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        turn = text("SELECT pg_try_advisory_lock(:namespace, hashtext(current_schema()))")
         if not connection.execute(turn, {"namespace": PG_ANALYZE_NAMESPACE}).scalar():
-            return []
-        stale = list(
-            connection.execute(
-                text(
-                    "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid"
-                    " WHERE s.schemaname = current_schema()"
-                    " AND s.n_mod_since_analyze >= greatest(:least, :share * greatest(c.reltuples, 0))"
-                    " ORDER BY s.relname"
-                ),
-                {"least": MIN_CHANGES, "share": STALE_SHARE},
-            ).scalars()
-        )
-        quote = connection.dialect.identifier_preparer.quote
-        for name in stale:
+            return TidiedTables()
+        try:
+            return _tidy(connection)
+        finally:
+            if not connection.invalidated:  # a lost connection has let go of the lock with its session
+                connection.execute(text("RESET statement_timeout"))
+                connection.execute(text("RESET vacuum_cost_delay"))
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:namespace, hashtext(current_schema()))"),
+                    {"namespace": PG_ANALYZE_NAMESPACE},
+                )
+
+
+def _tidy(connection: Connection) -> TidiedTables:
+    rows = connection.execute(
+        text(
+            "SELECT relname, stale, filled FROM ("
+            " SELECT s.relname,"
+            " s.n_mod_since_analyze >= greatest(:least, :share * greatest(c.reltuples, 0)) AS stale,"
+            " s.n_ins_since_vacuum >= :least AS filled"
+            " FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid"
+            " WHERE s.schemaname = current_schema()) AS tables"
+            " WHERE stale OR filled ORDER BY relname"
+        ),
+        {"least": MIN_CHANGES, "share": STALE_SHARE},
+    ).all()
+    tidied = TidiedTables()
+    if not rows:
+        return tidied
+    # As autovacuum is throttled (its default cost delay), so a big first VACUUM can't take the
+    # disk from `/pg`; bounded by VACUUM_TIMEOUT_S rather than the requests' statement timeout.
+    connection.execute(text("SET vacuum_cost_delay = '2ms'"))
+    connection.execute(text(f"SET statement_timeout = '{round(VACUUM_TIMEOUT_S)}s'"))
+    quote = connection.dialect.identifier_preparer.quote
+    for name, stale, filled in rows:
+        if filled:
+            connection.execute(text(f"VACUUM (TRUNCATE false{', ANALYZE' if stale else ''}) {quote(name)}"))
+            tidied.vacuumed.append(name)
+        else:
             connection.execute(text(f"ANALYZE {quote(name)}"))
-        connection.commit()
-    return stale
+        if stale:
+            tidied.analyzed.append(name)
+    return tidied
 
 
-def _analyze_in_background(engine: Engine) -> None:
+def _tidy_in_background(engine: Engine) -> None:
     with _pending_lock:
         _pending.add(engine)
-    if not _analyzing.acquire(blocking=False):
+    if not _tidying.acquire(blocking=False):
         return  # this process's analyzing thread looks again after its pause: it sees this block
 
     def run() -> None:
@@ -114,18 +159,18 @@ def _analyze_in_background(engine: Engine) -> None:
             try:
                 while engines := _take_pending():
                     for pending in engines:
-                        _analyze_now(pending)
+                        _tidy_now(pending)
                     # A full-speed ingest ends a block every ~100 ms: looking after each one cost
                     # PostgreSQL ~10 ms of CPU a block, on the core `/pg` is answered on.
                     time.sleep(ANALYZE_PAUSE_S)
             finally:
-                _analyzing.release()
+                _tidying.release()
             with _pending_lock:
                 # A block ended as this thread was stopping: go on, unless a new thread took over.
-                if not _pending or not _analyzing.acquire(blocking=False):
+                if not _pending or not _tidying.acquire(blocking=False):
                     return
 
-    threading.Thread(target=run, name="pipeday-bulk-analyze", daemon=True).start()
+    threading.Thread(target=run, name="pipeday-bulk-tidy", daemon=True).start()
 
 
 def _take_pending() -> list[Engine]:
@@ -135,14 +180,18 @@ def _take_pending() -> list[Engine]:
     return engines
 
 
-def _analyze_now(engine: Engine) -> None:
+def _tidy_now(engine: Engine) -> None:
     try:
-        analyzed = analyze_stale_tables(engine)
+        tidied = tidy_tables(engine)
     except SQLAlchemyError:
-        logger.exception("ANALYZE after bulk writes failed (autovacuum will get to it)")
+        logger.exception("ANALYZE or VACUUM after bulk writes failed (autovacuum will get to it)")
         return
-    if analyzed:
-        logger.info("analyzed %s after bulk writes", ", ".join(analyzed))
+    if tidied.analyzed or tidied.vacuumed:
+        logger.info(
+            "after bulk writes: analyzed %s; vacuumed %s",
+            ", ".join(tidied.analyzed) or "none",
+            ", ".join(tidied.vacuumed) or "none",
+        )
 
 
 def _take_turn(lane: Connection, wait_s: float) -> None:

@@ -1,6 +1,6 @@
 """models/bulk_writes.py on SQLite and PostgreSQL: one bulk block at a time writes; another waits
 for its turn (and gives up after `wait_s`); ordinary transactions never wait for the turn; on
-PostgreSQL the tables a bulk job changed a lot are analyzed."""
+PostgreSQL the tables a bulk job changed a lot are analyzed, and those it filled vacuumed."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 
-from models.bulk_writes import ANALYZE_PAUSE_S, MIN_CHANGES, analyze_stale_tables, bulk_writes
+from models.bulk_writes import ANALYZE_PAUSE_S, MIN_CHANGES, TidiedTables, bulk_writes, tidy_tables
 from tests.support.waiting import wait_until
 
 # SQLite's write gate raises as SQLite does when it waited too long; PostgreSQL's lock_timeout
@@ -72,19 +72,43 @@ def _estimated_rows(engine: Engine) -> float:
         )
 
 
-def test_tables_a_bulk_job_changed_a_lot_are_analyzed(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        assert analyze_stale_tables(engine) == []  # SQLite's planner keeps no row counts to go stale
-        return
+def _heap_fetches(engine: Engine) -> int:
+    """How many table rows an index-only scan of audit_log by team reads: one per row on a page
+    not yet marked all-visible."""
     with engine.begin() as connection:
-        connection.execute(text("ANALYZE audit_log"))
+        connection.execute(text("SET LOCAL enable_seqscan = off"))
+        connection.execute(text("SET LOCAL enable_bitmapscan = off"))
+        plan = connection.execute(
+            text("EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM audit_log WHERE team_id = 'T1'")
+        ).scalar_one()
+    nodes = [plan[0]["Plan"]]
+    while nodes:
+        node = nodes.pop()
+        if node["Node Type"] == "Index Only Scan":
+            return int(node["Heap Fetches"])
+        nodes.extend(node.get("Plans", []))
+    raise AssertionError(f"no index-only scan in {plan}")
+
+
+def test_tables_a_bulk_job_filled_are_analyzed_and_vacuumed(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        # SQLite's planner keeps no row counts to go stale, and its indexes need no visibility map.
+        assert tidy_tables(engine) == TidiedTables()
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE audit_log"))
     _insert_audit_rows(engine, 100)
-    assert "audit_log" not in analyze_stale_tables(engine)  # a few changes: not worth an ANALYZE
+    assert tidy_tables(engine) == TidiedTables()  # a few changes: worth neither
 
     _insert_audit_rows(engine, MIN_CHANGES)
-    assert "audit_log" in analyze_stale_tables(engine)
+    assert _heap_fetches(engine) >= MIN_CHANGES  # the new rows' pages aren't all-visible yet
+    tidied = tidy_tables(engine)
+    assert "audit_log" in tidied.analyzed and "audit_log" in tidied.vacuumed
     assert _estimated_rows(engine) >= MIN_CHANGES  # the planner now sees the rows
-    assert "audit_log" not in analyze_stale_tables(engine)  # and not again until it changes again
+    assert _heap_fetches(engine) == 0  # and an index-only scan reads the index alone
+    assert tidy_tables(engine) == TidiedTables()  # not again until the table changes again
+    with engine.connect() as connection:  # the maintenance settings didn't stay on a pooled connection
+        assert connection.execute(text("SHOW vacuum_cost_delay")).scalar_one() == "0"
 
 
 def test_a_burst_of_bulk_blocks_is_looked_at_once_a_pause_and_after_its_last_block(engine: Engine) -> None:
@@ -102,7 +126,7 @@ def test_a_burst_of_bulk_blocks_is_looked_at_once_a_pause_and_after_its_last_blo
                 a_transaction(engine)
         last_block_ended = time.monotonic()
         if engine.dialect.name != "postgresql":
-            assert analyze_stale_tables(engine) == [] and looked_at == []  # SQLite: nothing to look at
+            assert tidy_tables(engine) == TidiedTables() and looked_at == []  # SQLite: nothing to look at
             return
         wait_until(
             lambda: looked_at and looked_at[-1] > last_block_ended, 10 * ANALYZE_PAUSE_S, "a look after the last block"
