@@ -8,12 +8,17 @@ validating, for the GIL: its p99 tripled (bench/README.md, "Ingestion"). One at 
 ingest keeps one core busy and loses little throughput (it was CPU-bound: running three at
 once only made each slower); the other core answers Slack.
 
-Within a worker, the holder also steps aside for Slack: `interactive()` wraps each request
-from Slack, and the holder calls `yield_to_interactive()` between small steps (every few
-items it validates, between its chunks, between flag-check slices). While a request is being
-answered in the same process the holder waits (at most YIELD_MAX_S), because the two would
-otherwise share the GIL and the request would get it only every 5 ms switch interval.
-Requests answered by other workers don't pause it: they have the other core.
+The holder also steps aside for Slack: `interactive()` wraps each request from Slack, and the
+holder calls `yield_to_interactive()` between small steps (every few items it validates,
+between its chunks, between flag-check slices). While a request is being answered anywhere on
+the machine the holder waits (at most YIELD_MAX_S at one step):
+- in its own worker, because the two would share the GIL and the request would get it only
+  every 5 ms switch interval (a condition: the holder goes on the moment the request ends);
+- in another worker, because the ingest and its database connection would otherwise take the
+  cores that request needs: a `/pg` log answers at Bolt's first 10 ms look for its ack only if
+  its five statements and commit wait for no core, and one that misses it answers 10 ms later
+  (bench/README.md, "Ingestion"). Each request holds a shared `flock` on a file beside the
+  line's; the holder tries for it exclusively, which fails while any request holds it.
 
 Turns are handed out first come, first served, across the worker processes, by a waiting
 line in a file in the temp directory (bot/ingest/waiting_line.py): a holder or waiter that
@@ -22,6 +27,7 @@ dies is dropped from it. Each turn opens the file itself, never before gunicorn 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 import tempfile
@@ -52,6 +58,9 @@ def default_turns_path(base: Path | None = None) -> Path:
 # The longest a holder waits at one step for this process's Slack requests to be answered: a
 # stream of them can slow an ingest down, never stop it.
 YIELD_MAX_S = 0.05
+# How often a holder looks again while another worker answers Slack (a `flock` can't be waited
+# for with a deadline); a `/pg` takes ~12 ms, so a few dozen looks each.
+MARK_POLL_S = 0.0005
 # The longest a batch waits for a turn before it is refused (NoTurn: "send it again"), so request
 # threads don't pile up behind a holder stuck on the database.
 BATCH_WAIT_S = 10.0
@@ -70,14 +79,16 @@ class IngestTurns:
         self.batch_wait_s = batch_wait_s
         self._answering = threading.Condition()
         self._requests = 0  # Slack requests this process is answering now
+        self._machine = _SlackRequestMarks(self._path.with_name("slack-requests.lock"))
 
     @contextmanager
     def interactive(self) -> Iterator[None]:
-        """Around a request from Slack: a holder in this process steps aside until it's answered."""
+        """Around a request from Slack: a holder on this machine steps aside until it's answered."""
         with self._answering:
             self._requests += 1
         try:
-            yield
+            with self._machine.marked():
+                yield
         finally:
             with self._answering:
                 self._requests -= 1
@@ -85,11 +96,13 @@ class IngestTurns:
                     self._answering.notify_all()
 
     def yield_to_interactive(self) -> None:
-        """Between a holder's steps: wait while this process answers Slack (at most `yield_max_s`)."""
-        if not self._requests:  # an int read: the common case costs no lock
-            return
-        with self._answering:
-            self._answering.wait_for(lambda: not self._requests, timeout=self._yield_max_s)
+        """Between a holder's steps: wait while Slack is being answered on this machine (at most
+        `yield_max_s`)."""
+        deadline = time.monotonic() + self._yield_max_s
+        if self._requests:  # an int read: the common case costs no lock
+            with self._answering:
+                self._answering.wait_for(lambda: not self._requests, timeout=self._yield_max_s)
+        self._machine.wait_unmarked(deadline)
 
     @contextmanager
     def turn(self, timeout_s: float | None = None) -> Iterator[None]:
@@ -106,6 +119,59 @@ class IngestTurns:
                 line.leave()
         finally:
             line.close()
+
+
+class _SlackRequestMarks:
+    """Slack requests being answered on this machine, as shared `flock`s on one file: one open
+    descriptor per thread, since a `flock` belongs to its open file and two threads sharing one
+    would share the lock. The kernel lets go of a dead process's marks."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._local = threading.local()
+
+    @contextmanager
+    def marked(self) -> Iterator[None]:
+        descriptor = self._descriptor()
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:  # a holder is looking this very moment: answer unmarked, never wait
+            yield
+            return
+        try:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+    def wait_unmarked(self, deadline: float) -> None:
+        """Return once no request is marked, or at `deadline` (time.monotonic)."""
+        descriptor = self._descriptor()
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(MARK_POLL_S)
+                continue
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+            return
+
+    def _descriptor(self) -> int:
+        opened: _OpenFile | None = getattr(self._local, "file", None)
+        if opened is None:
+            opened = self._local.file = _OpenFile(self._path)
+        return opened.descriptor
+
+
+class _OpenFile:
+    """A descriptor closed when its thread ends (its thread-local reference goes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.descriptor = os.open(path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+
+    def __del__(self) -> None:
+        os.close(self.descriptor)
 
 
 class NoTurn(Exception):

@@ -37,6 +37,17 @@ with IngestTurns(Path(sys.argv[1])).turn():
     print("held", flush=True)
 """
 
+# Answers a Slack request in another worker: marks it on the file beside argv[1]'s, says so, and
+# holds it until stdin closes.
+ANSWERING = """
+import sys
+from pathlib import Path
+from bot.ingest.turns import IngestTurns
+with IngestTurns(Path(sys.argv[1])).interactive():
+    print("answering", flush=True)
+    sys.stdin.read()
+"""
+
 
 def taken_on_a_thread(turns: IngestTurns) -> tuple[threading.Event, threading.Event]:
     """A thread that takes a turn and holds it until the returned `release` is set."""
@@ -51,12 +62,24 @@ def taken_on_a_thread(turns: IngestTurns) -> tuple[threading.Event, threading.Ev
     return taken, release
 
 
-def holder_process(path: Path) -> subprocess.Popen[str]:
+def holder_process(path: Path, script: str = HOLDER, says: str = "held") -> subprocess.Popen[str]:
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", script, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
-    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    assert holder.stdout is not None and holder.stdout.readline() == f"{says}\n"
     return holder
+
+
+def stepping_aside_on_a_thread(turns: IngestTurns) -> threading.Event:
+    """A holder's `yield_to_interactive()` on a thread; the event is set once it goes on."""
+    went_on = threading.Event()
+
+    def step_aside() -> None:
+        turns.yield_to_interactive()
+        went_on.set()
+
+    threading.Thread(target=step_aside, daemon=True).start()
+    return went_on
 
 
 def test_threads_of_one_process_take_turns(tmp_path: Path) -> None:
@@ -88,6 +111,36 @@ def test_another_process_holds_the_turn_until_it_finishes_or_dies(tmp_path: Path
 
     assert taken.wait(WAIT_S)
     release.set()
+
+
+@pytest.mark.parametrize("ending", ["is answered", "dies mid-request"])
+def test_a_holder_steps_aside_while_another_worker_answers_slack(tmp_path: Path, ending: str) -> None:
+    path = tmp_path / "turns.lock"
+    answering = holder_process(path, ANSWERING, "answering")
+    went_on = stepping_aside_on_a_thread(IngestTurns(path, yield_max_s=WAIT_S))
+
+    assert not went_on.wait(0.3), "the holder went on while another worker answered Slack"
+    if ending == "is answered":
+        assert answering.stdin is not None
+        answering.stdin.close()
+        assert answering.wait(WAIT_S) == 0
+    else:
+        answering.kill()
+        answering.wait(WAIT_S)
+    assert went_on.wait(WAIT_S)
+
+
+def test_a_request_that_takes_long_delays_a_holder_by_one_step_at_most(tmp_path: Path) -> None:
+    path = tmp_path / "turns.lock"
+    answering = holder_process(path, ANSWERING, "answering")
+    try:
+        went_on = stepping_aside_on_a_thread(IngestTurns(path, yield_max_s=0.3))
+        assert not went_on.wait(0.15)
+        assert went_on.wait(WAIT_S)
+    finally:
+        answering.kill()
+        answering.wait(WAIT_S)
+    assert stepping_aside_on_a_thread(IngestTurns(path, yield_max_s=WAIT_S)).wait(WAIT_S)  # nothing marked now
 
 
 def test_the_default_lock_lives_in_a_directory_of_this_users_alone(tmp_path: Path) -> None:
