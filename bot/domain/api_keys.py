@@ -65,8 +65,20 @@ def revoke_key(session: Session, team_id: str, name: str, now: datetime) -> ApiK
     return found
 
 
-def authenticate(session: Session, presented: str, now: datetime) -> KeyOwner | None:
-    """The owner of a live key, or None; compares hashes in constant time."""
+@dataclass(frozen=True)
+class FoundKey:
+    owner: KeyOwner
+    key_id: int
+    last_used_at: datetime | None
+
+    def use_is_due(self, now: datetime) -> bool:
+        """Whether its last use is worth writing down (once per LAST_USED_RESOLUTION)."""
+        return self.last_used_at is None or now - self.last_used_at >= LAST_USED_RESOLUTION
+
+
+def find_key(session: Session, presented: str) -> FoundKey | None:
+    """The live key presented, read only (a batch's request needn't write to find it);
+    compares hashes in constant time."""
     if not presented.startswith(KEY_PREFIX) or len(presented) < SHOWN_PREFIX_LENGTH:
         return None
     presented_hash = hash_token(presented)
@@ -75,7 +87,12 @@ def authenticate(session: Session, presented: str, now: datetime) -> KeyOwner | 
     )
     for candidate in candidates:
         if hmac.compare_digest(candidate.key_hash, presented_hash):
-            if candidate.last_used_at is None or now - candidate.last_used_at >= LAST_USED_RESOLUTION:
-                candidate.last_used_at = now
-            return KeyOwner(candidate.team_id, candidate.name)
+            return FoundKey(KeyOwner(candidate.team_id, candidate.name), candidate.id, candidate.last_used_at)
     return None
+
+
+def note_key_used(session: Session, key_id: int, now: datetime) -> None:
+    """Write down the key's use, unless another request did within LAST_USED_RESOLUTION."""
+    key = session.get(ApiKey, key_id)
+    if key is not None and (key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION):
+        key.last_used_at = now

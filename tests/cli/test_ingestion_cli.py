@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.domain.api_keys import authenticate
+from bot.domain.api_keys import find_key, note_key_used
 from bot.domain.ingestion import ingest_items
 from models import Activity, ApiKey
 from models.db import make_engine, make_session_factory
@@ -37,14 +37,16 @@ def test_apikey_create_prints_the_key_once_list_shows_it_revoke_stops_it(url: st
         with make_session_factory(engine).begin() as session:
             stored = session.scalars(select(ApiKey)).one()
             assert key not in (stored.key_hash, stored.prefix) and stored.prefix == key[:10]
-            assert authenticate(session, key, NOW) is not None
+            found = find_key(session, key)
+            assert found is not None
+            note_key_used(session, found.key_id, NOW)
         code, listing = run_pipeday(url, "apikey", "list")
         assert code == 0 and "zapier" in listing and key[:10] in listing and key not in listing
         assert "last used 2026-11-24 15:00" in listing and "active" in listing
         assert run_pipeday(url, "apikey", "revoke", "zapier")[0] == 0
         assert "revoked" in run_pipeday(url, "apikey", "list")[1]
         with make_session_factory(engine).begin() as session:
-            assert authenticate(session, key, NOW) is None
+            assert find_key(session, key) is None
         assert run_pipeday(url, "apikey", "revoke", "nope")[0] == 1
     finally:
         engine.dispose()

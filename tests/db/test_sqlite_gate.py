@@ -12,23 +12,14 @@ from sqlalchemy import text
 
 from models.db import make_engine
 from models.sqlite_gate import WriteGate
-
-
-def _hold_gate(
-    lock_path: str, holding: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event
-) -> None:
-    gate = WriteGate(Path(lock_path), timeout_s=5)
-    gate.acquire()
-    holding.set()
-    release.wait(10)
-    gate.release()
+from tests.support.sqlite_gate import hold_gate
 
 
 def test_another_process_holding_the_gate_blocks_until_it_lets_go(tmp_path: Path) -> None:
     lock_path = tmp_path / "db.writer-lock"
     context = multiprocessing.get_context("spawn")
     holding, release = context.Event(), context.Event()
-    other = context.Process(target=_hold_gate, args=(str(lock_path), holding, release))
+    other = context.Process(target=hold_gate, args=(str(lock_path), holding, release))
     other.start()
     try:
         assert holding.wait(20)

@@ -4,13 +4,14 @@ duplicates across retries and concurrent deliveries, email matching and parked i
 from __future__ import annotations
 
 import json
+import multiprocessing
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from bot.devtools.slack_requests import HttpResult, SignedRequest
 from bot.domain.activities import member_totals
@@ -21,7 +22,9 @@ from bot.domain.directory import add_region, get_member, join_region
 from bot.domain.ingestion import link_person, parked_items
 from bot.domain.windows import period_window
 from models import Activity, ApiKey, CompetitionDay, Member
+from models.sqlite_files import ungated_reads
 from tests.e2e.conftest import DEFAULT_NOW, TEAM_ID, LiveBot
+from tests.support.sqlite_gate import hold_gate
 from tests.support.waiting import wait_until
 
 WHEN = "2026-11-24T09:30:00-05:00"  # 14:30 UTC, half an hour before the test clock
@@ -127,6 +130,28 @@ def test_last_used_moves_at_most_once_a_minute(live_bot: LiveBot) -> None:
     post(live_bot, {"activities": []}, key)
     with live_bot.session_factory() as session:
         assert session.scalars(select(ApiKey.last_used_at)).one() == DEFAULT_NOW + timedelta(seconds=61)
+
+
+def test_a_key_in_use_is_read_without_waiting_for_sqlites_writers(live_bot: LiveBot, engine: Engine) -> None:
+    """On SQLite every transaction waits for the write gate: the key is read outside it, and
+    only its use (once a minute) written. PostgreSQL has no gate to wait for."""
+    key = new_key(live_bot)
+    assert post(live_bot, {"activities": []}, key).status_code == 200  # its use noted now
+    if engine.dialect.name != "sqlite":
+        assert ungated_reads(engine) is None
+        return
+    context = multiprocessing.get_context("spawn")
+    holding, release = context.Event(), context.Event()
+    writer = context.Process(target=hold_gate, args=(f"{engine.url.database}.writer-lock", holding, release))
+    writer.start()
+    try:
+        assert holding.wait(20)
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(post, live_bot, {"activities": []}, key).result(timeout=3)
+        assert answer.status_code == 200 and answer.json() == {"results": []}
+    finally:
+        release.set()
+        writer.join(10)
 
 
 def test_eight_threads_resending_the_same_100_items_store_exactly_100(live_bot: LiveBot) -> None:
