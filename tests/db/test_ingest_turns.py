@@ -70,6 +70,17 @@ def holder_process(path: Path, script: str = HOLDER, says: str = "held") -> subp
     return holder
 
 
+def end(process: subprocess.Popen[str], *, gracefully: bool) -> None:
+    """Let `process` finish its block (its stdin closes), or kill it mid-way."""
+    if gracefully:
+        assert process.stdin is not None
+        process.stdin.close()
+        assert process.wait(WAIT_S) == 0
+    else:
+        process.kill()
+        process.wait(WAIT_S)
+
+
 def stepping_aside_on_a_thread(turns: IngestTurns) -> threading.Event:
     """A holder's `yield_to_interactive()` on a thread; the event is set once it goes on."""
     went_on = threading.Event()
@@ -101,13 +112,7 @@ def test_another_process_holds_the_turn_until_it_finishes_or_dies(tmp_path: Path
     taken, release = taken_on_a_thread(IngestTurns(path))
 
     assert not taken.wait(0.3), "this process ran while another held the turn"
-    if ending == "finishes its block":
-        assert holder.stdin is not None
-        holder.stdin.close()
-        assert holder.wait(WAIT_S) == 0
-    else:
-        holder.kill()
-        holder.wait(WAIT_S)
+    end(holder, gracefully=ending == "finishes its block")
 
     assert taken.wait(WAIT_S)
     release.set()
@@ -120,13 +125,7 @@ def test_a_holder_steps_aside_while_another_worker_answers_slack(tmp_path: Path,
     went_on = stepping_aside_on_a_thread(IngestTurns(path, yield_max_s=WAIT_S))
 
     assert not went_on.wait(0.3), "the holder went on while another worker answered Slack"
-    if ending == "is answered":
-        assert answering.stdin is not None
-        answering.stdin.close()
-        assert answering.wait(WAIT_S) == 0
-    else:
-        answering.kill()
-        answering.wait(WAIT_S)
+    end(answering, gracefully=ending == "is answered")
     assert went_on.wait(WAIT_S)
 
 
