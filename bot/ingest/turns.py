@@ -68,7 +68,8 @@ BATCH_WAIT_S = 10.0
 
 class IngestTurns:
     """`with turns.turn(): …` runs the block while no other holder on this machine runs its own.
-    Not reentrant: a holder must never ask for a second turn."""
+    Not reentrant: a holder must never ask for a second turn, nor take one while answering Slack
+    (it would step aside for itself)."""
 
     def __init__(
         self, path: Path | None = None, *, yield_max_s: float = YIELD_MAX_S, batch_wait_s: float = BATCH_WAIT_S
