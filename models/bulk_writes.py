@@ -107,13 +107,23 @@ def tidy_tables(engine: Engine) -> TidiedTables:
         try:
             return _tidy(connection)
         finally:
-            if not connection.invalidated:  # a lost connection has let go of the lock with its session
-                connection.execute(text("RESET statement_timeout"))
-                connection.execute(text("RESET vacuum_cost_delay"))
-                connection.execute(
-                    text("SELECT pg_advisory_unlock(:namespace, hashtext(current_schema()))"),
-                    {"namespace": PG_ANALYZE_NAMESPACE},
-                )
+            _let_go(connection)
+
+
+def _let_go(connection: Connection) -> None:
+    """The session's lock and maintenance settings, before the connection goes back to the pool."""
+    if connection.invalidated:  # a lost connection has let go of them with its session
+        return
+    try:
+        connection.execute(text("RESET statement_timeout"))
+        connection.execute(text("RESET vacuum_cost_delay"))
+        connection.execute(
+            text("SELECT pg_advisory_unlock(:namespace, hashtext(current_schema()))"),
+            {"namespace": PG_ANALYZE_NAMESPACE},
+        )
+    except SQLAlchemyError:
+        connection.invalidate()  # closed instead: never pooled still holding the lock
+        raise
 
 
 def _tidy(connection: Connection) -> TidiedTables:
