@@ -80,14 +80,17 @@ class IngestedFlagger:
         sleep: Callable[[float], None] = time.sleep,
         pass_interval_s: float = PASS_INTERVAL_S,
         turns: IngestTurns | None = None,
+        turn_slice: int = TURN_SLICE,
     ) -> None:
         """`turns`: the web app's, so its checks take turns at the CPU with the ingested batches
-        (bot/ingest/turns.py); a CLI's or a test's checker runs without, a pass in one go."""
+        (bot/ingest/turns.py), `turn_slice` activities a turn; a CLI's or a test's checker runs
+        without, a pass in one go."""
         self._session_factory = session_factory
         self._clock = clock
         self._sleep = sleep
         self._pass_interval_s = pass_interval_s
         self._turns = turns
+        self._turn_slice = turn_slice
         self.settings = SettingsCache()
         self.baselines = BaselineCache()
         self._raised = RaisedFlags()
@@ -149,7 +152,11 @@ class IngestedFlagger:
     def _drain(self) -> None:
         while batch := self._next_batch():
             # With turns, a slice at a time: a batch waiting for the CPU waits for a slice's step.
-            size = TURN_SLICE if self._turns is not None else len(batch)
+            size = self._turn_slice if self._turns is not None else len(batch)
+            # Each person's activity together, so a slice checks few (member, type, local day)s and
+            # each night flag is refreshed by one slice of a pass, not by every slice (a pass takes
+            # the batches of a second, each of which spans every member and day it names).
+            batch.sort(key=_by_member_day)
             for start in range(0, len(batch), size):
                 part = batch[start : start + size]
                 try:
@@ -252,6 +259,10 @@ class IngestedFlagger:
 
         drafts = check_ingested(session, checked, settings.__getitem__, reader, self._raised.known)
         return [draft for draft in drafts if is_span_draft(draft) or not self._raised.known(draft.dedupe_key)]
+
+
+def _by_member_day(activity: IngestedActivity) -> tuple[str, int, str, datetime]:
+    return activity.team_id, activity.member_id, activity.type, activity.occurred_at
 
 
 def _store_in(session: Session, drafts: Sequence[FlagDraft], now: datetime) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +17,7 @@ from bot.domain.directory import add_region, join_region
 from bot.domain.ingested_days import IngestedActivity
 from bot.ingest.batches import resolve_then_ingest
 from bot.ingest.flag_checks import IngestedFlagger
+from bot.ingest.turns import IngestTurns
 from models import Flag
 from tests.support.waiting import wait_until
 
@@ -75,14 +78,16 @@ def stored_flags(session_factory: sessionmaker[Session]) -> list[StoredFlag]:
 
 
 class RecordingFlagger(IngestedFlagger):
-    """Records the activity ids of each pass."""
+    """Records the activity ids of each pass (of each slice, with turns)."""
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
-        super().__init__(session_factory, lambda: NOW, pass_interval_s=HOUR)
+    def __init__(self, session_factory: sessionmaker[Session], **options: Any) -> None:
+        super().__init__(session_factory, lambda: NOW, pass_interval_s=HOUR, **options)
         self.passes: list[list[int]] = []
+        self.checked: list[list[IngestedActivity]] = []
 
     def _check(self, batch: Sequence[IngestedActivity]) -> None:
         self.passes.append(sorted(activity.activity_id for activity in batch))
+        self.checked.append(list(batch))
         super()._check(batch)
 
 
@@ -90,22 +95,30 @@ def ids(*batches: Sequence[IngestedActivity]) -> list[int]:
     return sorted(activity.activity_id for batch in batches for activity in batch)
 
 
+def flags_checked_one_by_one(
+    session_factory: sessionmaker[Session], batches: list[list[IngestedActivity]]
+) -> list[StoredFlag]:
+    """The flags of checking each batch on its own; then none stored, for the pass to raise again."""
+    one_by_one = IngestedFlagger(session_factory, lambda: NOW)
+    for batch in batches:
+        one_by_one.check_now(batch)
+    flags = stored_flags(session_factory)
+    with session_factory.begin() as session:
+        session.execute(delete(Flag))
+    return flags
+
+
 def test_batches_queued_within_the_pass_interval_are_checked_in_one_pass_with_the_same_flags(
     session_factory: sessionmaker[Session],
 ) -> None:
     batches = ingest(session_factory)
-    one_by_one = IngestedFlagger(session_factory, lambda: NOW)
-    for batch in batches:
-        one_by_one.check_now(batch)
-    expected = stored_flags(session_factory)
+    expected = flags_checked_one_by_one(session_factory, batches)
     assert [(rule, figures["side"], figures["logs"]) for rule, *_, figures, _ in expected] == [
         ("hours", "before", 3),  # ana's Tuesday morning (by dedupe key: member, day, side)
         ("hours", "before", 2),  # ana's Wednesday morning
         ("hours", "after", 3),  # ben's Tuesday evening: 3 calls (5 in all)
         ("hours", "after", 1),  # eve's Tuesday evening in London
     ]
-    with session_factory.begin() as session:
-        session.execute(delete(Flag))
 
     flagger = RecordingFlagger(session_factory)
     flagger.submit(batches[0])  # the first pass begins at once
@@ -115,6 +128,31 @@ def test_batches_queued_within_the_pass_interval_are_checked_in_one_pass_with_th
         flagger.submit(batch)  # within the interval since the first pass began: they wait, together
     flagger.close()
     assert flagger.passes == [ids(batches[0]), ids(*batches[1:])]
+    assert stored_flags(session_factory) == expected
+
+
+def test_a_pass_is_checked_in_slices_of_whole_member_days(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """With turns, a pass goes a slice at a time; each person's activity of a local day lands in
+    one slice, so a night flag is refreshed once a pass, not once a slice."""
+    batches = ingest(session_factory)
+    expected = flags_checked_one_by_one(session_factory, batches)
+    flagger = RecordingFlagger(session_factory, turns=IngestTurns(tmp_path / "turns.lock"), turn_slice=4)
+    flagger.submit(batches[0])
+    wait_until(lambda: flagger.passes, what="the first pass")
+    flagger.wait_idle()
+    for batch in batches[1:]:  # 8 activities, in the order sent: ana's and ben's nights in turn
+        flagger.submit(batch)
+    flagger.close()
+
+    second_pass = flagger.checked[1:]
+    assert [len(part) for part in second_pass] == [4, 4]
+    seen: set[tuple[int, date]] = set()
+    for part in second_pass:
+        days = {(a.member_id, a.occurred_at.astimezone(ZoneInfo(a.tz or "UTC")).date()) for a in part}
+        assert not days & seen, f"a member-day in two slices: {days & seen}"
+        seen |= days
     assert stored_flags(session_factory) == expected
 
 
