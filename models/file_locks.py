@@ -1,6 +1,7 @@
 """An exclusive `flock` taken with a deadline: flock itself can't wait with a timeout, so it is
 tried and tried again (0.2 ms, doubling to 2 ms, between tries) until the deadline. Used by
-SQLite's write gate and its bulk lane (models/sqlite_gate.py)."""
+SQLite's write gate and its bulk lane (models/sqlite_gate.py), and by an ingest stepping aside
+while Slack is answered (bot/ingest/turns.py)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ the machine the holder waits (at most YIELD_MAX_S at one step):
   cores that request needs: a `/pg` log answers at Bolt's first 10 ms look for its ack only if
   its five statements and commit wait for no core, and one that misses it answers 10 ms later
   (bench/README.md, "Ingestion"). Each request holds a shared `flock` on a file beside the
-  line's; the holder tries for it exclusively, which fails while any request holds it.
+  line's; the holder tries for it exclusively (models/file_locks.py), which fails while any
+  request holds it.
 
 Turns are handed out first come, first served, across the worker processes, by a waiting
 line in a file in the temp directory (bot/ingest/waiting_line.py): a holder or waiter that
@@ -39,12 +40,14 @@ from pathlib import Path
 
 from bot.ingest.waiting_line import WaitingLine
 from bot.settings import ConfigurationError
+from models.file_locks import flock_until
 
 
 def default_turns_path(base: Path | None = None) -> Path:
     """The waiting line's file, in a directory of this user's own under the temp directory
     (`base`), beside its waiters' named pipes: on a shared host another account could otherwise
-    create the file first, or hold its lock, and stop every ingest. A directory that isn't this user's alone is refused at start-up."""
+    create the file first, or hold its lock, and stop every ingest. A directory that isn't this
+    user's alone is refused at start-up."""
     directory = (base if base is not None else Path(tempfile.gettempdir())) / f"pipeday-{os.getuid()}"
     directory.mkdir(mode=0o700, exist_ok=True)
     found = os.lstat(directory)
@@ -55,12 +58,9 @@ def default_turns_path(base: Path | None = None) -> Path:
     return directory / "ingest-turns.lock"
 
 
-# The longest a holder waits at one step for this process's Slack requests to be answered: a
+# The longest a holder waits at one step for the machine's Slack requests to be answered: a
 # stream of them can slow an ingest down, never stop it.
 YIELD_MAX_S = 0.05
-# How often a holder looks again while another worker answers Slack (a `flock` can't be waited
-# for with a deadline); a `/pg` takes ~12 ms, so a few dozen looks each.
-MARK_POLL_S = 0.0005
 # The longest a batch waits for a turn before it is refused (NoTurn: "send it again"), so request
 # threads don't pile up behind a holder stuck on the database.
 BATCH_WAIT_S = 10.0
@@ -147,16 +147,11 @@ class _SlackRequestMarks:
     def wait_unmarked(self, deadline: float) -> None:
         """Return once no request is marked, or at `deadline` (time.monotonic)."""
         descriptor = self._descriptor()
-        while True:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return
-                time.sleep(MARK_POLL_S)
-                continue
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
-            return
+        try:
+            flock_until(descriptor, deadline, _StillAnswering)
+        except _StillAnswering:
+            return  # one step's wait is over: a stream of requests slows the holder, never stops it
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
 
     def _descriptor(self) -> int:
         opened: _OpenFile | None = getattr(self._local, "file", None)
@@ -173,6 +168,10 @@ class _OpenFile:
 
     def __del__(self) -> None:
         os.close(self.descriptor)
+
+
+class _StillAnswering(Exception):
+    """A request was still being answered when the holder's step-aside ran out."""
 
 
 class NoTurn(Exception):
