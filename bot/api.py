@@ -16,7 +16,6 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.api_keys import KeyOwner, find_key, note_key_used
@@ -156,11 +155,10 @@ def ingestion_blueprint(
     flags = flagger if flagger is not None else IngestedFlagger(session_factory, clock)
     cpu = turns if turns is not None else IngestTurns()
 
-    bind = session_factory.kw.get("bind")
     # On SQLite every transaction takes the write gate, and a batch's request thread can hold it
     # for tens of ms where another thread of its worker is busy: the key is read outside it, and
     # only its use once a minute written (bot/domain/api_keys.py).
-    reads = (ungated_reads(bind) if isinstance(bind, Engine) else None) or session_factory
+    reads = ungated_reads(session_factory) or session_factory
 
     def key_owner(presented: str, now: datetime) -> KeyOwner | None:
         with reads() as session:

@@ -28,12 +28,14 @@ def missing_sqlite_file(url: URL) -> Path | None:
     return path if path is not None and not path.exists() else None
 
 
-def ungated_reads(engine: Engine) -> sessionmaker[Session] | None:
-    """Sessions that read a SQLite file without a transaction, so without the write gate, which
-    every transaction of the app's engine takes at BEGIN IMMEDIATE (models/sqlite_gate.py): a
-    check that reads weeks of activity must not keep every typed log waiting meanwhile. None
-    for other databases and in-memory SQLite (one connection's own database)."""
-    if engine.dialect.name != "sqlite" or sqlite_file(engine.url) is None:
+def ungated_reads(session_factory: sessionmaker[Session]) -> sessionmaker[Session] | None:
+    """Sessions that read the SQLite file of `session_factory`'s engine without a transaction,
+    so without the write gate, which every transaction of the app's engine takes at BEGIN
+    IMMEDIATE (models/sqlite_gate.py): a check that reads weeks of activity must not keep every
+    typed log waiting meanwhile. None for other databases and in-memory SQLite (one
+    connection's own database)."""
+    engine = session_factory.kw.get("bind")
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite" or sqlite_file(engine.url) is None:
         return None
     return sessionmaker(bind=_plain_sqlite_engine(engine.url.render_as_string(hide_password=False)))
 

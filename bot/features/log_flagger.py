@@ -58,7 +58,7 @@ class LogFlagger:
             if isinstance(bind, Engine) and bind.dialect.name == "postgresql"
             else None
         )
-        self._reads = ungated_reads(bind) if isinstance(bind, Engine) else None  # SQLite files only
+        self._reads = ungated_reads(session_factory)  # SQLite files only
 
     def listener(self, session: Session, result: LogResult) -> FollowUp | None:
         """In the log's transaction, reading nothing: hand the log on for a check after the ack

@@ -32,7 +32,6 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -103,8 +102,7 @@ class IngestedFlagger:
         self._last_pass: float | None = None
         self._hurry = False
         self._closed = False
-        bind = session_factory.kw.get("bind")
-        self._reads = ungated_reads(bind) if isinstance(bind, Engine) else None
+        self._reads = ungated_reads(session_factory)
 
     def submit(self, activities: Sequence[IngestedActivity]) -> None:
         """Queue `activities` for a check on the checker's thread (started when none runs)."""

@@ -138,7 +138,7 @@ def test_a_key_in_use_is_read_without_waiting_for_sqlites_writers(live_bot: Live
     key = new_key(live_bot)
     assert post(live_bot, {"activities": []}, key).status_code == 200  # its use noted now
     if engine.dialect.name != "sqlite":
-        assert ungated_reads(engine) is None
+        assert ungated_reads(live_bot.session_factory) is None
         return
     context = multiprocessing.get_context("spawn")
     holding, release = context.Event(), context.Event()
