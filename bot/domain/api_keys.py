@@ -72,8 +72,7 @@ class FoundKey:
     last_used_at: datetime | None
 
     def use_is_due(self, now: datetime) -> bool:
-        """Whether its last use is worth writing down (once per LAST_USED_RESOLUTION)."""
-        return self.last_used_at is None or now - self.last_used_at >= LAST_USED_RESOLUTION
+        return _use_is_due(self.last_used_at, now)
 
 
 def find_key(session: Session, presented: str) -> FoundKey | None:
@@ -94,5 +93,10 @@ def find_key(session: Session, presented: str) -> FoundKey | None:
 def note_key_used(session: Session, key_id: int, now: datetime) -> None:
     """Write down the key's use, unless another request did within LAST_USED_RESOLUTION."""
     key = session.get(ApiKey, key_id)
-    if key is not None and (key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION):
+    if key is not None and _use_is_due(key.last_used_at, now):
         key.last_used_at = now
+
+
+def _use_is_due(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a key's use is worth writing down: once per LAST_USED_RESOLUTION."""
+    return last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION
