@@ -5,9 +5,10 @@ can't: a daytime `/pg 1 connect` under the region's big day, with few recent log
 does its follow-up (after the ack, after the commit) queue it here. The first follow-up to
 find nobody checking becomes the checker: it checks everything queued, a batch at a time,
 until the queue is empty; the others return at once. On SQLite a batch's reads run outside
-the write gate and only its flags' INSERT takes it. Quiet, one log is one small transaction; busy, a dozen logs share one, which is what
-keeps the rules off the logs' own latency (bench/flags.py). A failure is logged and never
-reaches the person who logged: the log is saved and answered already.
+the write gate and only its flags' INSERT takes it. Quiet, one log is one small transaction;
+busy, a dozen logs share one, which is what keeps the rules off the logs' own latency
+(bench/flags.py). A failure is logged and never reaches the person who logged: the log is
+saved and answered already.
 """
 
 from __future__ import annotations
