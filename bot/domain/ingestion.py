@@ -72,6 +72,24 @@ class IngestReport:
     created: list[IngestedActivity] = field(default_factory=list)
 
 
+@dataclass
+class BatchMembers:
+    """The members a whole batch names by Slack user id, read once, in its first chunk's
+    transaction, instead of once per chunk (~0.6 ms a read; a 1,000-item batch is stored in 20
+    chunks). Only members that existed then are kept: one that a chunk creates on first sight is
+    read again by the chunks after it (`member_for_user`), so a chunk rolled back (a dry run, a
+    failure) leaves behind no id the database doesn't hold."""
+
+    user_ids: set[str]
+    _found: dict[str, MemberRef] | None = None
+
+    def refs(self, session: Session, team_id: str, named: set[str]) -> dict[str, MemberRef]:
+        """Those of `named` that existed at the first call, by user id."""
+        if self._found is None:
+            self._found = find_member_refs(session, team_id, self.user_ids | named)
+        return {user_id: self._found[user_id] for user_id in named if user_id in self._found}
+
+
 def external_key(source: str, external_id: str) -> str:
     """The idempotency key of an ingested item; too long or odd keys are stored as their SHA-256."""
     key = f"ext:{source}:{external_id}"
@@ -105,10 +123,12 @@ def ingest_items(
     resolve_email: EmailResolver,
     *,
     from_adapter: bool = False,
+    members: BatchMembers | None = None,
 ) -> IngestReport:
     """One result per item, in order. `source` is the default (the API key's or the webhook
     source's name). `from_adapter`: a vendor adapter made the items, so they may name people
-    by `vendor_user_id` (matched through `pipeday member link <source>:<id> U…`)."""
+    by `vendor_user_id` (matched through `pipeday member link <source>:<id> U…`). `members`:
+    the members of the batch these items are a chunk of, read once for all its chunks."""
     results: list[ItemResult | None] = [None] * len(items)
     valid: list[ValidItem] = []
     seen: set[str] = set()
@@ -124,7 +144,7 @@ def ingest_items(
             continue
         seen.add(key)
         valid.append(ValidItem(index, checked, item_source, key, checked.person_key(item_source)))
-    _match_people(session, team_id, valid, resolve_email, now)
+    _match_people(session, team_id, valid, resolve_email, now, members)
     refuse_over_caps(session, team_id, valid, now)
     report = IngestReport([])
     created = insert_activities(session, team_id, [v for v in valid if v.member is not None and v.refused is None])
@@ -146,7 +166,12 @@ def ingest_items(
 
 
 def _match_people(
-    session: Session, team_id: str, entries: list[ValidItem], resolve_email: EmailResolver, now: datetime
+    session: Session,
+    team_id: str,
+    entries: list[ValidItem],
+    resolve_email: EmailResolver,
+    now: datetime,
+    members: BatchMembers | None,
 ) -> None:
     by_email: dict[str, MemberRef | None] = {}
     by_link: dict[str, MemberRef | None] = {}
@@ -154,7 +179,7 @@ def _match_people(
     # The members named by Slack user id, in one read (not one per member): the rest are
     # created on first sight below.
     named = {entry.item.slack_user_id for entry in entries if entry.item.slack_user_id is not None}
-    by_user = find_member_refs(session, team_id, named)
+    by_user = (members or BatchMembers(named)).refs(session, team_id, named)
     for entry in entries:
         user_id, email = entry.item.slack_user_id, entry.item.email
         if user_id is not None:

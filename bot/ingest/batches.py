@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.ingested_items import ActivityItem, ItemResult, validate_item
 from bot.domain.ingestion import (
+    BatchMembers,
     EmailLookupFailed,
     EmailResolver,
     IngestReport,
@@ -170,6 +171,7 @@ def _store_chunks(
     results, pending = list(prepared.results), prepared.pending
     report = IngestReport([])
     size = max(chunk_items, 1)
+    members = BatchMembers({entry.item.slack_user_id for entry in pending if entry.item.slack_user_id is not None})
     # One batch at a time stores its chunks, and typed logs go first (models.bulk_writes); a
     # batch with nothing left to store doesn't queue for the lane.
     with _bulk_writes(session_factory) if pending else nullcontext():
@@ -178,7 +180,7 @@ def _store_chunks(
                 turns.yield_to_interactive()
             chunk = pending[start : start + size]
             try:
-                part = _ingest_chunk(session_factory, team_id, prepared, chunk, now, answers, dry_run)
+                part = _ingest_chunk(session_factory, team_id, prepared, chunk, now, answers, dry_run, members)
             except (SQLAlchemyError, sqlite3.Error):  # sqlite3's: the write gate waited too long
                 if start == 0:
                     raise  # nothing stored: the request fails as a whole, as it always did
@@ -223,6 +225,7 @@ def _ingest_chunk(
     now: datetime,
     answers: dict[str, str | EmailLookupFailed | None],
     dry_run: bool,
+    members: BatchMembers,
 ) -> IngestReport:
     with session_factory() as session:
         transaction = session.begin()
@@ -235,6 +238,7 @@ def _ingest_chunk(
                 now,
                 partial(_answered, answers),
                 from_adapter=prepared.from_adapter,
+                members=members,
             )
         except BaseException:
             transaction.rollback()

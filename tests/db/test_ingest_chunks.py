@@ -185,6 +185,42 @@ def test_a_chunk_reads_the_members_it_names_at_once_and_creates_a_new_one_on_fir
     assert sorted((a.region_name or "") for a in report.created) == [""] + ["AMER"] * 9
 
 
+def newcomer_batch() -> list[object]:
+    """Stored in chunks of 4 (grouped by person): U_ANA's, U_BO's, U_CY's, then U_NEW's 6 over two."""
+    return [call(f"c{n:02d}", slack_user_id=PEOPLE[n % 3]) for n in range(12)] + [
+        call(f"n{n}", slack_user_id="U_NEW") for n in range(6)
+    ]
+
+
+def test_a_batch_in_chunks_reads_its_members_once_not_once_per_chunk(
+    workspace: sessionmaker[Session], member_reads: list[str]
+) -> None:
+    report = resolve_then_ingest(workspace, TEAM, "dialer", newcomer_batch(), NOW, lambda _email: None, chunk_items=4)
+    assert [status for _, status in answer(report)] == ["created"] * 18
+    # One read of the batch's members in its first chunk; the newcomer, who didn't exist then,
+    # is read (and created) by each of its two chunks. Once a chunk, that was six reads.
+    assert len(member_reads) == 3
+    with workspace() as session:
+        owners = session.execute(
+            select(Member.user_id, func.count())
+            .join(Activity, Activity.member_id == Member.id)
+            .group_by(Member.user_id)
+        ).all()
+    assert sorted(owners) == [("U_ANA", 4), ("U_BO", 4), ("U_CY", 4), ("U_NEW", 6)]
+
+
+def test_a_dry_run_never_hands_a_later_chunk_a_member_an_earlier_chunk_rolled_back(
+    workspace: sessionmaker[Session],
+) -> None:
+    report = resolve_then_ingest(
+        workspace, TEAM, "dialer", newcomer_batch(), NOW, lambda _email: None, dry_run=True, chunk_items=4
+    )
+    assert [status for _, status in answer(report)] == ["created"] * 18
+    assert stored(workspace) == []
+    with workspace() as session:
+        assert session.scalar(select(Member.id).where(Member.user_id == "U_NEW")) is None
+
+
 def test_sharing_the_machine_with_slack_a_batch_is_stored_in_smaller_chunks(
     workspace: sessionmaker[Session], failing_inserts: list[int], tmp_path: Path
 ) -> None:
