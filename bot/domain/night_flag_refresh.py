@@ -5,7 +5,9 @@ its figures and summary from what it covers now, a manager's answer left as it w
 One read for all of a check's flags (their spans as a VALUES list joined to the activities; a
 LATERAL per span on PostgreSQL, so each is an index range scan) and one executemany UPDATE,
 instead of a read and an UPDATE built per flag: under a sustained ingest a check refreshes
-hundreds of them.
+hundreds of them. The UPDATE finds each flag by the id read with it: by (team, dedupe key) and
+state, PostgreSQL's plan walked every open flag of the team (ix_flags_team_state) for each one,
+~0.15 ms a flag with 840 open (bench/README.md, "Ingestion").
 """
 
 from __future__ import annotations
@@ -67,9 +69,10 @@ def refresh_span_flags(session: Session, drafts: Sequence[FlagDraft]) -> None:
         now_covered = covered.get(index)
         if now_covered is None:
             continue
-        stored_now = stored.get((draft.team_id, draft.dedupe_key))
-        if stored_now is None:
+        found = stored.get((draft.team_id, draft.dedupe_key))
+        if found is None:
             continue  # resolved meanwhile (or not there): left as its manager answered it
+        flag_id, stored_now = found
         figures = draft.figures
         new_figures, summary = _figures(
             str(draft.activity_type),
@@ -84,8 +87,7 @@ def refresh_span_flags(session: Session, drafts: Sequence[FlagDraft]) -> None:
             continue  # already right (just stored from this check's own items): no write
         updates.append(
             {
-                "b_team_id": draft.team_id,
-                "b_dedupe_key": draft.dedupe_key,
+                "b_id": flag_id,
                 "b_span_start": draft.span_start,
                 "b_span_end": draft.span_end,
                 "b_figures": new_figures,
@@ -98,20 +100,30 @@ def refresh_span_flags(session: Session, drafts: Sequence[FlagDraft]) -> None:
 
 def _stored_open(
     session: Session, drafts: Sequence[FlagDraft]
-) -> dict[tuple[str, str], tuple[datetime, datetime, dict[str, Any], str]]:
-    """The open flags of `drafts` as stored now (span, figures, summary), by team and key."""
+) -> dict[tuple[str, str], tuple[int, tuple[datetime, datetime, dict[str, Any], str]]]:
+    """The open flags of `drafts`: each one's id and what it holds now (span, figures,
+    summary), by team and key."""
     rows = session.execute(
         _stored_statement(),
         {"teams": sorted({draft.team_id for draft in drafts}), "keys": sorted({draft.dedupe_key for draft in drafts})},
     )
-    return {(team_id, key): (start, end, figures, summary) for team_id, key, start, end, figures, summary in rows}
+    return {
+        (team_id, key): (flag_id, (start, end, figures, summary))
+        for flag_id, team_id, key, start, end, figures, summary in rows
+    }
 
 
 @cache
 def _stored_statement() -> Select[Any]:
     table = Flag.__table__
     return select(
-        table.c.team_id, table.c.dedupe_key, table.c.span_start, table.c.span_end, table.c.figures, table.c.summary
+        table.c.id,
+        table.c.team_id,
+        table.c.dedupe_key,
+        table.c.span_start,
+        table.c.span_end,
+        table.c.figures,
+        table.c.summary,
     ).where(
         table.c.team_id.in_(bindparam("teams", expanding=True)),
         table.c.dedupe_key.in_(bindparam("keys", expanding=True)),
@@ -241,11 +253,8 @@ def _spans_arrays() -> CTE:
 def _update_statement() -> Update:
     return (
         update(Flag)
-        .where(
-            Flag.team_id == bindparam("b_team_id"),
-            Flag.dedupe_key == bindparam("b_dedupe_key"),
-            Flag.state == FLAG_OPEN,
-        )
+        # Still open: resolved between the read and here, it stays as its manager answered it.
+        .where(Flag.id == bindparam("b_id"), Flag.state == FLAG_OPEN)
         .values(
             span_start=bindparam("b_span_start", type_=UTCDateTime()),
             span_end=bindparam("b_span_end", type_=UTCDateTime()),
