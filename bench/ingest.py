@@ -22,8 +22,9 @@ Run from the repository root:
     python bench/ingest.py --database-url postgresql+psycopg://root@127.0.0.1:5432/test
     python bench/ingest.py --import-rows 1000000 --import-only
 
-Every phase is capped in time. Targets (2 cores): >= 5,000 activities/s, p99 per batch
-<= 500 ms, `/pg 1 connect` p99 during ingest <= 2x its p99 on the idle app; `pipeday import` of
+Every phase is capped in time. Targets (2 cores): >= 5,000 activities/s and p99 per batch
+<= 500 ms, both for the ingest alone and for the one `/pg` runs during (the issue's "that
+ingest"), `/pg 1 connect` p99 during ingest <= 2x its p99 on the idle app; `pipeday import` of
 1,000,000 rows in < 180 s. The ingest line also gives the gunicorn processes' CPU per batch
 (from /proc), which moves less than latencies on a shared machine.
 """
@@ -153,8 +154,12 @@ def this_week_start(now: datetime) -> datetime:
     return monday.replace(tzinfo=timezone(timedelta(hours=-5)))
 
 
+def _activities_per_s(run: RunResult) -> float:
+    return run.completed * BATCH_SIZE / run.elapsed_s if run.elapsed_s else 0.0
+
+
 def print_ingest(label: str, run: RunResult, server_cpu_s: float | None = None) -> None:
-    rate = run.completed * BATCH_SIZE / run.elapsed_s if run.elapsed_s else 0.0
+    rate = _activities_per_s(run)
     cpu = (
         f"; server CPU {server_cpu_s * 1000 / run.completed:.0f} ms per batch" if server_cpu_s and run.completed else ""
     )
@@ -188,7 +193,11 @@ class Results:
 
     @property
     def activities_per_s(self) -> float:
-        return self.ingest.completed * BATCH_SIZE / self.ingest.elapsed_s if self.ingest.elapsed_s else 0.0
+        return _activities_per_s(self.ingest)
+
+    @property
+    def activities_per_s_during(self) -> float:
+        return _activities_per_s(self.ingest_during)
 
     @property
     def pg_ratio(self) -> float:
@@ -266,7 +275,7 @@ def run_pg_rounds(
             print(
                 f"  round {number}: /pg alone from {alone_at} p99 {alone_part.p(0.99) * 1000:.1f} ms, "
                 f"during from {during_at} p99 {during_part.p(0.99) * 1000:.1f} ms; "
-                f"ingest {ingested.completed * BATCH_SIZE / ingested.elapsed_s:,.0f} activities/s; "
+                f"ingest {_activities_per_s(ingested):,.0f} activities/s; "
                 f"load {load_average()}",
                 flush=True,
             )
@@ -460,8 +469,17 @@ def main() -> int:
     checks: dict[str, bool] = {}
     if results is not None:
         checks = {
-            f"activities/s >= {MIN_ACTIVITIES_PER_S:,.0f}": results.activities_per_s >= MIN_ACTIVITIES_PER_S,
-            f"batch p99 <= {MAX_BATCH_P99_S * 1000:.0f} ms": results.ingest.p(0.99) <= MAX_BATCH_P99_S,
+            # Both ingests: the one alone, and the one `/pg` is measured during (the issue's "that ingest").
+            f"activities/s >= {MIN_ACTIVITIES_PER_S:,.0f} (alone {results.activities_per_s:,.0f}; "
+            f"during /pg {results.activities_per_s_during:,.0f})": min(
+                results.activities_per_s, results.activities_per_s_during
+            )
+            >= MIN_ACTIVITIES_PER_S,
+            f"batch p99 <= {MAX_BATCH_P99_S * 1000:.0f} ms (alone {results.ingest.p(0.99) * 1000:.0f} ms; "
+            f"during /pg {results.ingest_during.p(0.99) * 1000:.0f} ms)": max(
+                results.ingest.p(0.99), results.ingest_during.p(0.99)
+            )
+            <= MAX_BATCH_P99_S,
             f"/pg p99 during ingest / idle app <= {MAX_PG_P99_RATIO:g}x ({results.pg_ratio:.2f}x; "
             f"/ alone between ingests {results.pg_ratio_between:.2f}x, not judged)": results.pg_ratio
             <= MAX_PG_P99_RATIO,
