@@ -11,7 +11,8 @@ gunicorn workers share (polled every <= 2 ms). By the time BEGIN IMMEDIATE runs,
 else in Pipeday holds SQLite's lock; other programs still meet the busy timeout.
 
 WAL checkpoints happen after a commit has released the gate, not inside the commit that
-crosses SQLite's 1,000-page mark with the lock held (`WriteGate.checkpoint_due`).
+crosses SQLite's 1,000-page mark with the lock held (`WriteGate.checkpoint_due`), and on a
+thread of their own (models/sqlite_checkpoints.py): the committing writer goes on at once.
 
 Bulk writes (an ingested batch's chunks, `yielding_writes()`) take turns in a lane of
 their own, one block at a time (`<database>.bulk.writer-lock`), and let every other writer go
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from models.file_locks import FIRST_POLL_S, flock_until
+from models.sqlite_checkpoints import BackgroundCheckpoints
 
 # How often a bulk writer that stepped aside looks whether the others are done.
 YIELD_POLL_S = 0.0005
@@ -129,6 +131,7 @@ class WriteGate:
         self._held = False
         self._waiting = 0  # this process's ordinary (not yielding) writers waiting for the gate
         self._commits_since_checkpoint = 0
+        self.checkpoints = BackgroundCheckpoints(self.checkpoint_failed)
         self._lane = threading.Lock()
         self._lane_file = _ProcessFile(lane_path(lock_path))
 
@@ -284,7 +287,8 @@ def _left(deadline: float) -> float:
 
 def gated_connection_class(gate: WriteGate) -> type[sqlite3.Connection]:
     """A sqlite3.Connection that holds `gate` from BEGIN until COMMIT/ROLLBACK has finished,
-    and checkpoints the WAL only after it has let go of the gate (`WriteGate.checkpoint_due`)."""
+    and has the WAL checkpointed (on the gate's thread) only after it has let go of the gate
+    (`WriteGate.checkpoint_due`)."""
 
     class GatedConnection(sqlite3.Connection):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -295,6 +299,8 @@ def gated_connection_class(gate: WriteGate) -> type[sqlite3.Connection]:
             # with the write lock held (~10 ms of copying and fsync on this disk): commit()
             # checkpoints after the gate is released instead.
             self.execute("PRAGMA wal_autocheckpoint=0")
+            # The file a checkpoint copies into ("" for an in-memory database: no WAL).
+            self.database_file = str(self.execute("PRAGMA database_list").fetchone()[2])
 
         def begin_immediate(self) -> None:
             gate.acquire()
@@ -312,8 +318,8 @@ def gated_connection_class(gate: WriteGate) -> type[sqlite3.Connection]:
                 super().commit()
             finally:
                 self._release_gate()
-            if wrote and gate.checkpoint_due(self.bulk):
-                self._checkpoint()
+            if wrote and gate.checkpoint_due(self.bulk) and self.database_file:
+                gate.checkpoints.request(self.database_file)
 
         def rollback(self) -> None:
             try:
@@ -331,14 +337,5 @@ def gated_connection_class(gate: WriteGate) -> type[sqlite3.Connection]:
             if self.holding_gate:
                 self.holding_gate = False
                 gate.release()
-
-        def _checkpoint(self) -> None:
-            # PASSIVE: copies what it can without waiting for readers or writers (another
-            # connection's checkpoint in progress makes it return at once); writers go on
-            # appending to the WAL meanwhile.
-            try:
-                self.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
-            except sqlite3.Error:
-                gate.checkpoint_failed()
 
     return GatedConnection

@@ -1,12 +1,14 @@
 """models/sqlite_gate.py: WAL checkpoints run after a commit has released the write gate (SQLite's
 own ran inside the commit that crossed 1,000 pages, lock held), every few bulk commits and only
-rarely after a typed log's."""
+rarely after a typed log's, on a thread of their own (models/sqlite_checkpoints.py)."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
+from models.sqlite_checkpoints import BackgroundCheckpoints
 from models.sqlite_gate import (
     BULK_COMMITS_PER_CHECKPOINT,
     COMMITS_PER_CHECKPOINT,
@@ -14,6 +16,7 @@ from models.sqlite_gate import (
     gated_connection_class,
     yielding_writes,
 )
+from tests.support.waiting import wait_until
 
 CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)"
 
@@ -35,6 +38,7 @@ class RecordingGate(WriteGate):
 def connect(tmp_path: Path, events: list[str]) -> sqlite3.Connection:
     gate = RecordingGate(tmp_path / "db.writer-lock", events)
     connection = sqlite3.connect(tmp_path / "db", factory=gated_connection_class(gate), isolation_level=None)
+    connection.gate = gate  # type: ignore[attr-defined]
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("CREATE TABLE t (n INTEGER)")
     connection.set_trace_callback(events.append)
@@ -47,23 +51,45 @@ def write(connection: sqlite3.Connection, rows: int) -> None:
     connection.commit()
 
 
-def test_sqlite_never_checkpoints_inside_a_commit_and_bulk_writes_checkpoint_after_releasing_the_gate(
+def test_sqlite_never_checkpoints_inside_a_commit_and_bulk_writes_have_it_checkpointed_after_releasing_the_gate(
     tmp_path: Path,
 ) -> None:
     events: list[str] = []
     connection = connect(tmp_path, events)
+    gate = connection.gate  # type: ignore[attr-defined]
     assert connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
     with yielding_writes():
         for _ in range(BULK_COMMITS_PER_CHECKPOINT - 1):
             write(connection, 50)
-        assert CHECKPOINT not in events
+        assert gate.checkpoints.completed == 0
+        before = (tmp_path / "db").stat().st_size  # in WAL mode the file grows only by checkpoints
         events.clear()
         write(connection, 50)
-    assert events[events.index("COMMIT") :] == ["COMMIT", "gate released", CHECKPOINT]
-    # Checkpointed: every frame in the WAL is already in the database file.
-    busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    assert busy == 0 and frames == copied
+    # The writer went on at once: the checkpoint runs on the gate's thread, not on its connection.
+    assert events[events.index("COMMIT") :] == ["COMMIT", "gate released"]
+    assert CHECKPOINT not in events
+    wait_until(lambda: gate.checkpoints.completed == 1, what="the background checkpoint")
+    assert (tmp_path / "db").stat().st_size > before  # the WAL's pages were copied into the file
     connection.close()
+
+
+def test_the_checkpoint_thread_ends_when_idle_starts_again_when_asked_and_survives_a_failure(tmp_path: Path) -> None:
+    failures: list[str] = []
+    checkpoints = BackgroundCheckpoints(lambda: failures.append("failed"), idle_s=0.05)
+
+    others = set(threading.enumerate())
+    checkpoints.request(str(tmp_path / "missing" / "db"))  # no such folder: can't even connect
+    wait_until(lambda: checkpoints.completed == 1, what="the failed checkpoint")
+    assert failures == ["failed"]
+    (thread,) = set(threading.enumerate()) - others
+    assert thread.name == "pipeday-sqlite-checkpoints"
+    wait_until(lambda: not thread.is_alive(), what="the idle thread's end")
+    database = tmp_path / "db"
+    with sqlite3.connect(database) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+    checkpoints.request(str(database))
+    wait_until(lambda: checkpoints.completed == 2, what="a checkpoint on a new thread")
+    assert failures == ["failed"]
 
 
 def test_typed_logs_checkpoint_only_as_a_safety_net_and_bulk_checkpoints_count_for_them(tmp_path: Path) -> None:
