@@ -8,6 +8,13 @@ turn waited for it too: ~15 ms of a batch's ~90 ms turn (bench/README.md, "Inges
 never waits for readers or writers, and writers go on appending to the WAL meanwhile, so it
 can run beside them. A request made while one runs gets one more after it (requests coalesce).
 
+But a WAL starts again from its beginning only when a write transaction begins after a
+checkpoint has copied all of it, and one running beside a busy writer never quite catches up:
+a 300,000-row import grew the WAL to 2 GB. So once the WAL is LONG_LOG_FRAMES long, the next
+due checkpoint runs on the committing connection before it writes again (`checkpoint`), as all
+of them used to: it copies what the background ones left, and the next transaction restarts
+the WAL.
+
 The thread opens a connection of its own, and ends after IDLE_S with nothing to do (a test run
 opens hundreds of databases); the next request starts another. A process forked from one with
 the thread running starts its own.
@@ -24,18 +31,37 @@ from collections.abc import Callable
 logger = logging.getLogger(__name__)
 
 IDLE_S = 5.0
+# 64 MiB of 4 KiB pages: a few seconds of a full-speed ingest; a reader looks a page up in one
+# more 32 KiB hash table of the WAL's index per 4,096 frames.
+LONG_LOG_FRAMES = 16_384
 
 
 class BackgroundCheckpoints:
-    def __init__(self, on_failure: Callable[[], None], idle_s: float = IDLE_S) -> None:
+    def __init__(
+        self, on_failure: Callable[[], None], idle_s: float = IDLE_S, long_log_frames: int = LONG_LOG_FRAMES
+    ) -> None:
         """`on_failure`: called when a checkpoint couldn't run (the gate lets the next bulk commit ask again)."""
         self._on_failure = on_failure
         self._idle_s = idle_s
+        self._long_log_frames = long_log_frames
         self._state = threading.Condition()
         self._due: str | None = None  # the database file to checkpoint next
         # The running thread and its process (a forked child's copy names its parent).
         self._runner: tuple[int, threading.Thread] | None = None
         self.completed = 0  # checkpoints run, whether or not they could copy everything
+        self._log_frames = 0  # the WAL's length at the last checkpoint (0: it restarts next)
+
+    def checkpoint(self, connection: sqlite3.Connection, database_file: str) -> None:
+        """A checkpoint that is due after `connection` committed: on the thread, unless the WAL
+        is long; then now, on `connection`, so that the next write transaction restarts it."""
+        with self._state:
+            long_log = self._log_frames >= self._long_log_frames
+        if not long_log:
+            self.request(database_file)
+            return
+        if (found := self._passive(connection)) is not None:
+            busy, log_frames, copied = found
+            self._note(log_frames if busy or copied < log_frames else 0)
 
     def request(self, database_file: str) -> None:
         """Checkpoint `database_file` soon, on the thread (started if none runs here)."""
@@ -55,10 +81,14 @@ class BackgroundCheckpoints:
                 try:
                     if connection is None:
                         connection = sqlite3.connect(database_file, isolation_level=None, check_same_thread=False)
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
                 except sqlite3.Error as error:
-                    logger.warning("a WAL checkpoint failed (the next bulk commit asks again): %s", error)
+                    logger.warning("no connection for a WAL checkpoint (the next bulk commit asks again): %s", error)
                     self._on_failure()
+                found = self._passive(connection) if connection is not None else None
+                if found is not None:
+                    # The WAL's length, copied or not: writers went on meanwhile, so only the
+                    # next checkpoint can tell whether it restarted.
+                    self._note(found[1])
                 with self._state:
                     self.completed += 1
                     self._state.notify_all()
@@ -67,6 +97,20 @@ class BackgroundCheckpoints:
                 connection.close()
             with self._state:
                 self._stop_running()
+
+    def _passive(self, connection: sqlite3.Connection) -> tuple[int, int, int] | None:
+        """(busy, frames in the WAL, frames copied), or None when it failed."""
+        try:
+            busy, log_frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as error:
+            logger.warning("a WAL checkpoint failed (the next bulk commit asks again): %s", error)
+            self._on_failure()
+            return None
+        return int(busy), int(log_frames), int(copied)
+
+    def _note(self, log_frames: int) -> None:
+        with self._state:
+            self._log_frames = log_frames
 
     def _next(self) -> str | None:
         """The file to checkpoint now, or None once nothing was asked for IDLE_S (the thread ends)."""

@@ -319,7 +319,7 @@ def gated_connection_class(gate: WriteGate) -> type[sqlite3.Connection]:
             finally:
                 self._release_gate()
             if wrote and gate.checkpoint_due(self.bulk) and self.database_file:
-                gate.checkpoints.request(self.database_file)
+                gate.checkpoints.checkpoint(self, self.database_file)
 
         def rollback(self) -> None:
             try:

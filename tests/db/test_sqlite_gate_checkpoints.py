@@ -73,6 +73,34 @@ def test_sqlite_never_checkpoints_inside_a_commit_and_bulk_writes_have_it_checkp
     connection.close()
 
 
+def test_once_the_wal_is_long_the_committing_writer_checkpoints_it_so_the_next_transaction_restarts_it(
+    tmp_path: Path,
+) -> None:
+    """A checkpoint beside a busy writer never copies all of the WAL before the writer's next
+    transaction, and only then does SQLite start the WAL again: it grew to 2 GB in an import."""
+    events: list[str] = []
+    connection = connect(tmp_path, events)
+    gate = connection.gate  # type: ignore[attr-defined]
+    gate.checkpoints = BackgroundCheckpoints(gate.checkpoint_failed, long_log_frames=1)
+    wal = tmp_path / "db-wal"
+    with yielding_writes():
+        for _ in range(BULK_COMMITS_PER_CHECKPOINT):
+            write(connection, 50)
+        wait_until(lambda: gate.checkpoints.completed == 1, what="the background checkpoint")
+        assert CHECKPOINT not in events  # the WAL was short: in the background
+        events.clear()
+        for _ in range(BULK_COMMITS_PER_CHECKPOINT):
+            write(connection, 500)
+        # Long now: checkpointed by the writer itself, after the gate, before writing again.
+        assert events[-3:] == ["COMMIT", "gate released", CHECKPOINT]
+        assert gate.checkpoints.completed == 1
+        longest = wal.stat().st_size
+        for _ in range(3):
+            write(connection, 500)  # restarted: written over the WAL's first frames
+        assert wal.stat().st_size == longest
+    connection.close()
+
+
 def test_the_checkpoint_thread_ends_when_idle_starts_again_when_asked_and_survives_a_failure(tmp_path: Path) -> None:
     failures: list[str] = []
     checkpoints = BackgroundCheckpoints(lambda: failures.append("failed"), idle_s=0.05)
