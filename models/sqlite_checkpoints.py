@@ -13,7 +13,9 @@ checkpoint has copied all of it, and one running beside a busy writer never quit
 a 300,000-row import grew the WAL to 2 GB. So once the WAL is LONG_LOG_FRAMES long, the next
 due checkpoint runs on the committing connection before it writes again (`checkpoint`), as all
 of them used to: it copies what the background ones left, and the next transaction restarts
-the WAL.
+the WAL. (A typed log that takes the gate between that commit and its checkpoint begins on the
+old WAL; the WAL stays long, and the next due checkpoint tries again. Holding the gate for it
+would make typed logs wait for a checkpoint again.)
 
 The thread opens a connection of its own, and ends after IDLE_S with nothing to do (a test run
 opens hundreds of databases); the next request starts another. A process forked from one with
@@ -60,8 +62,8 @@ class BackgroundCheckpoints:
             self.request(database_file)
             return
         if (found := self._passive(connection)) is not None:
-            busy, log_frames, copied = found
-            self._note(log_frames if busy or copied < log_frames else 0)
+            _busy, log_frames, copied = found
+            self._note(log_frames if copied < log_frames else 0)
 
     def request(self, database_file: str) -> None:
         """Checkpoint `database_file` soon, on the thread (started if none runs here)."""
@@ -72,7 +74,14 @@ class BackgroundCheckpoints:
                 return
             thread = threading.Thread(target=self._run, name="pipeday-sqlite-checkpoints", daemon=True)
             self._runner = (os.getpid(), thread)
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError as error:  # no thread to be had (a process limit): the commit stands
+            logger.warning("no thread for WAL checkpoints (the next bulk commit asks again): %s", error)
+            with self._state:
+                if self._runner is not None and self._runner[1] is thread:
+                    self._runner = None
+            self._on_failure()
 
     def _run(self) -> None:
         connection: sqlite3.Connection | None = None
@@ -93,18 +102,22 @@ class BackgroundCheckpoints:
                     self.completed += 1
                     self._state.notify_all()
         finally:
-            if connection is not None:
-                connection.close()
             with self._state:
                 self._stop_running()
+            if connection is not None:
+                connection.close()
 
     def _passive(self, connection: sqlite3.Connection) -> tuple[int, int, int] | None:
-        """(busy, frames in the WAL, frames copied), or None when it failed."""
+        """(busy, frames in the WAL, frames copied), or None when it failed or couldn't run
+        because another connection was checkpointing (a row of (1, -1, -1): the WAL's length is
+        unknown, so what is known of it stays)."""
         try:
             busy, log_frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error as error:
             logger.warning("a WAL checkpoint failed (the next bulk commit asks again): %s", error)
             self._on_failure()
+            return None
+        if log_frames < 0:
             return None
         return int(busy), int(log_frames), int(copied)
 

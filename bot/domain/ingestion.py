@@ -78,7 +78,10 @@ class BatchMembers:
     transaction, instead of once per chunk (~0.6 ms a read; a 1,000-item batch is stored in 20
     chunks). Only members that existed then are kept: one that a chunk creates on first sight is
     read again by the chunks after it (`member_for_user`), so a chunk rolled back (a dry run, a
-    failure) leaves behind no id the database doesn't hold."""
+    failure) leaves behind no id the database doesn't hold. A member who joins another region
+    while the batch is stored (well under a second) has the rest of it counted in the region
+    read at its start: an item takes its member's region when it is stored, never when it
+    occurred, so a move that close to the batch is on one side of it or the other either way."""
 
     user_ids: set[str]
     _found: dict[str, MemberRef] | None = None

@@ -8,6 +8,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
+
 from models.sqlite_checkpoints import BackgroundCheckpoints
 from models.sqlite_gate import (
     BULK_COMMITS_PER_CHECKPOINT,
@@ -103,14 +105,13 @@ def test_once_the_wal_is_long_the_committing_writer_checkpoints_it_so_the_next_t
 
 def test_the_checkpoint_thread_ends_when_idle_starts_again_when_asked_and_survives_a_failure(tmp_path: Path) -> None:
     failures: list[str] = []
-    checkpoints = BackgroundCheckpoints(lambda: failures.append("failed"), idle_s=0.05)
+    checkpoints = BackgroundCheckpoints(lambda: failures.append("failed"), idle_s=0.5)
 
     others = set(threading.enumerate())
     checkpoints.request(str(tmp_path / "missing" / "db"))  # no such folder: can't even connect
     wait_until(lambda: checkpoints.completed == 1, what="the failed checkpoint")
     assert failures == ["failed"]
-    (thread,) = set(threading.enumerate()) - others
-    assert thread.name == "pipeday-sqlite-checkpoints"
+    (thread,) = [new for new in set(threading.enumerate()) - others if new.name == "pipeday-sqlite-checkpoints"]
     wait_until(lambda: not thread.is_alive(), what="the idle thread's end")
     database = tmp_path / "db"
     with sqlite3.connect(database) as setup:
@@ -142,3 +143,23 @@ def test_a_rolled_back_transaction_does_not_count_toward_a_checkpoint(tmp_path: 
             connection.rollback()
     assert CHECKPOINT not in events
     connection.close()
+
+
+def test_a_thread_that_cannot_start_fails_the_checkpoint_not_the_commit_and_the_next_request_starts_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failures: list[str] = []
+    checkpoints = BackgroundCheckpoints(lambda: failures.append("failed"), idle_s=0.5)
+    database = tmp_path / "db"
+    with sqlite3.connect(database) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+
+    def no_thread(_thread: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(threading.Thread, "start", no_thread)
+        checkpoints.request(str(database))  # raises nothing: the commit before it stands
+    assert failures == ["failed"]
+    checkpoints.request(str(database))
+    wait_until(lambda: checkpoints.completed == 1, what="a checkpoint on a thread started later")
