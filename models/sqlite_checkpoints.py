@@ -33,8 +33,8 @@ from collections.abc import Callable
 logger = logging.getLogger(__name__)
 
 IDLE_S = 5.0
-# 64 MiB of 4 KiB pages: a few seconds of a full-speed ingest; a reader looks a page up in one
-# more 32 KiB hash table of the WAL's index per 4,096 frames.
+# 64 MiB of 4 KiB pages: about half a second of a full-speed import's WAL. A reader looks a
+# page up in one more 32 KiB hash table of the WAL's index per 4,096 frames.
 LONG_LOG_FRAMES = 16_384
 
 
