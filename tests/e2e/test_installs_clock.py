@@ -26,6 +26,7 @@ from models.installations import slack_bots
 from tests.support.clock import FakeClock
 from tests.support.installs import CLIENT_ID, CLIENT_SECRET, multi_settings
 from tests.support.slack_stub import Call, SlackStub
+from tests.support.waiting import wait_until
 
 FRIDAY_1601_NY = datetime(2026, 11, 27, 21, 1, tzinfo=UTC)
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
@@ -259,6 +260,10 @@ def test_a_busy_workspace_never_holds_up_another_workspaces_posts() -> None:
     assert not lanes.submit("T_BUSY", "busy0", lambda: None)  # already queued
     assert lanes.submit("T_CALM", "calm", calm_done.set)
     assert calm_done.wait(5), "the calm workspace's post waited for the busy one"
+    # The calm post can finish before the busy workspace's second thread has begun: wait for
+    # both, then give a third (which two threads at most must never allow) time to show up.
+    wait_until(lambda: len(started) == 2, what=lambda: f"the busy workspace's two threads ({started})")
+    time.sleep(0.05)
     assert len(started) == 2  # the busy workspace holds two threads at most
     release.set()
     assert lanes.wait_idle(10) and len(started) == 6
