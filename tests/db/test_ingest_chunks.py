@@ -18,6 +18,7 @@ from bot.domain.directory import add_region, join_region
 from bot.ingest.batches import CHUNK_ITEMS, NOT_STORED, SHARED_CHUNK_ITEMS, resolve_then_ingest
 from bot.ingest.turns import IngestTurns
 from models import Activity, Member, ParkedItem
+from tests.support.statements import sent_statements
 
 TEAM = "T1"
 NOW = datetime(2026, 11, 24, 15, tzinfo=UTC)
@@ -153,17 +154,8 @@ def test_from_adapter_lets_items_name_people_by_vendor_id_and_the_api_may_not(
 @pytest.fixture
 def member_reads(engine: Engine) -> Iterator[list[str]]:
     """The reads of members as MemberRefs (directory.find_member_ref's, not the ORM's)."""
-    seen: list[str] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "FROM members LEFT OUTER JOIN regions ON" in statement:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+    with sent_statements(engine, lambda statement: "FROM members LEFT OUTER JOIN regions ON" in statement) as seen:
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def test_a_chunk_reads_the_members_it_names_at_once_and_creates_a_new_one_on_first_sight(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bot.domain.competition_closing import close_day
@@ -21,6 +21,7 @@ from bot.domain.directory import add_region
 from bot.domain.ingested_days import IngestedFacts
 from bot.domain.late_arrivals import closed_days_touched_by_batch, corrects_until
 from models import CompetitionDay, Region
+from tests.support.statements import SentStatement, sent_statements
 
 TEAM = "T1"
 NEW_YORK = ZoneInfo("America/New_York")
@@ -50,15 +51,9 @@ def facts(
 
 
 @pytest.fixture
-def statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine, "before_cursor_execute", count)
+def statements(engine: Engine) -> Iterator[list[SentStatement]]:
+    with sent_statements(engine) as seen:
+        yield seen
 
 
 def test_a_late_call_inside_the_counted_window_finds_the_day_with_its_sources(
@@ -101,7 +96,7 @@ def test_late_activity_corrects_until_the_end_of_the_regions_next_day(
 
 
 def test_a_batch_costs_one_read_at_most_and_none_without_regions(
-    session: Session, closed_day: CompetitionDay, statements: list[str]
+    session: Session, closed_day: CompetitionDay, statements: list[SentStatement]
 ) -> None:
     # A thousand calls on the day's own afternoon but of another type, and a thousand the next morning.
     batch = [facts(closed_day.region_id, ny(12) + timedelta(seconds=n), type="call") for n in range(1000)]

@@ -11,13 +11,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.directory import add_region, join_region
 from bot.ingest.batches import resolve_then_ingest
 from bot.ingest.flag_checks import IngestedFlagger
 from models import Flag
+from tests.support.statements import SentStatement, sent_statements
 
 TEAM_ID = "T1"
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -35,19 +36,10 @@ def night_call(external_id: str, minute: int) -> dict[str, Any]:
 
 
 @pytest.fixture
-def flag_updates(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
-    """Each UPDATE of flags sent to the database: its statement and its first row's parameters."""
-    seen: list[tuple[str, Any]] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
-        if statement.lstrip().upper().startswith("UPDATE FLAGS"):
-            seen.append((statement, parameters[0] if many else parameters))
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+def flag_updates(engine: Engine) -> Iterator[list[SentStatement]]:
+    """Each UPDATE of flags sent to the database, with its first row's parameters."""
+    with sent_statements(engine, lambda statement: statement.lstrip().upper().startswith("UPDATE FLAGS")) as seen:
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def many_open_flags(session: Session, member_id: int) -> None:
@@ -75,7 +67,7 @@ def plan_of(session: Session, statement: str, parameters: Any) -> str:
 
 
 def test_a_later_batch_brings_its_night_flag_up_to_date_by_primary_key(
-    session_factory: sessionmaker[Session], flag_updates: list[tuple[str, Any]]
+    session_factory: sessionmaker[Session], flag_updates: list[SentStatement]
 ) -> None:
     with session_factory.begin() as session:
         add_region(session, TEAM_ID, "AMER", "America/New_York", "C_AMER", actor="test")
@@ -89,6 +81,6 @@ def test_a_later_batch_brings_its_night_flag_up_to_date_by_primary_key(
         night = session.scalars(select(Flag).where(Flag.rule == "hours")).one()
         assert night.figures["logs"] == 3  # the second batch's call is counted in
         assert len(flag_updates) == 1  # the first batch's flag was stored as it is; the second's updated it
-        plan = plan_of(session, *flag_updates[0])
+        plan = plan_of(session, flag_updates[0], flag_updates[0].parameters)
     expected = "pk_flags" if session_factory.kw["bind"].dialect.name == "postgresql" else "INTEGER PRIMARY KEY"
     assert expected in plan, plan

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.api import ingestion_blueprint
@@ -32,6 +32,7 @@ from tests.e2e.test_aircall_webhooks import new_source as new_aircall_source
 from tests.e2e.test_ingestion_api import new_key, post
 from tests.e2e.webhook_runs import wait_for_runs
 from tests.support.clock import FakeClock
+from tests.support.statements import SentStatement, sent_statements
 from tests.support.waiting import wait_until
 from tests.support.wsgi_server import serve_wsgi
 
@@ -102,24 +103,13 @@ def test_an_api_item_that_trips_a_rule_is_flagged_after_the_answer_with_the_rule
         assert covered.occurred_at == datetime(2026, 11, 24, 10, tzinfo=UTC)
 
 
-def count_statements(engine: type[Engine], thread_name: str) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        if threading.current_thread().name == thread_name:
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
-
-
 @pytest.fixture
-def check_statements() -> Iterator[list[str]]:
+def check_statements() -> Iterator[list[SentStatement]]:
     # Every engine's: on SQLite the check reads on an engine of its own (outside the write gate).
-    yield from count_statements(Engine, "pipeday-ingested-flags")
+    with sent_statements(
+        Engine, lambda _statement: threading.current_thread().name == "pipeday-ingested-flags"
+    ) as seen:
+        yield seen
 
 
 def ordinary_history(bot: LiveBot) -> None:
@@ -140,7 +130,7 @@ def ordinary_history(bot: LiveBot) -> None:
 
 
 def test_a_batch_reaching_back_over_days_reads_each_days_baselines_once(
-    team: LiveBot, check_statements: list[str]
+    team: LiveBot, check_statements: list[SentStatement]
 ) -> None:
     """Connects of ana's from three days (a CRM sync catching up), one of them big: each is
     measured against the weeks before its own day (not today's, whose history holds the big
@@ -164,7 +154,7 @@ def test_a_batch_reaching_back_over_days_reads_each_days_baselines_once(
 
 
 def test_a_big_batch_is_checked_once_per_member_day_not_once_per_item(
-    team: LiveBot, check_statements: list[str]
+    team: LiveBot, check_statements: list[SentStatement]
 ) -> None:
     """600 connects for two reps on one day, each big enough to need the baselines: a handful of
     reads (the settings, each rep's and the region's baseline, one read of day totals) and one
